@@ -1,0 +1,125 @@
+//! Packet sources: capture files (pcap, pcapng) and live interfaces.
+//!
+//! Everything here does I/O; everything downstream (decode, reassembly, http,
+//! classify) works on the byte slices handed out by a [`PacketSource`], so it can
+//! be tested and fuzzed without a file or an interface.
+
+pub mod file;
+pub mod pcap_format;
+pub mod pcapng_format;
+
+use std::fmt;
+
+/// A capture timestamp. Kept as seconds + nanoseconds so that nanosecond pcap and
+/// pcapng files with any `if_tsresol` lose nothing, and output is deterministic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp {
+    pub secs: i64,
+    pub nanos: u32,
+}
+
+impl Timestamp {
+    pub const fn new(secs: i64, nanos: u32) -> Self {
+        Timestamp { secs, nanos }
+    }
+
+    /// Nanoseconds since the epoch, saturating; used for time arithmetic
+    /// (idle timeouts, proxy-leg windows).
+    pub fn as_nanos(&self) -> i128 {
+        self.secs as i128 * 1_000_000_000 + self.nanos as i128
+    }
+
+    /// Whole seconds elapsed from `earlier` to `self` (0 when not later).
+    pub fn secs_since(&self, earlier: Timestamp) -> f64 {
+        let d = self.as_nanos() - earlier.as_nanos();
+        if d <= 0 {
+            0.0
+        } else {
+            d as f64 / 1e9
+        }
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:09}", self.secs, self.nanos)
+    }
+}
+
+/// A libpcap link-layer type (DLT/LINKTYPE value), as stored in the file header or
+/// interface description block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinkType(pub u32);
+
+impl LinkType {
+    pub const NULL: LinkType = LinkType(0);
+    pub const ETHERNET: LinkType = LinkType(1);
+    pub const RAW_OPENBSD: LinkType = LinkType(12);
+    pub const RAW_BSDOS: LinkType = LinkType(14);
+    pub const LOOP: LinkType = LinkType(108);
+    pub const RAW: LinkType = LinkType(101);
+    pub const LINUX_SLL: LinkType = LinkType(113);
+    pub const IEEE802_11_RADIOTAP: LinkType = LinkType(127);
+    pub const NFLOG: LinkType = LinkType(239);
+    pub const IPV4: LinkType = LinkType(228);
+    pub const IPV6: LinkType = LinkType(229);
+    pub const LINUX_SLL2: LinkType = LinkType(276);
+}
+
+/// One captured packet, borrowed from the source's buffer until the next call.
+#[derive(Debug, Clone, Copy)]
+pub struct RawPacket<'a> {
+    pub ts: Timestamp,
+    pub linktype: LinkType,
+    /// The captured bytes (`caplen` of them).
+    pub data: &'a [u8],
+    /// The length of the packet on the wire; larger than `data.len()` when the
+    /// capture's snap length cut it short.
+    pub orig_len: u32,
+}
+
+/// Why a capture could not be read (further). Carries the byte offset so the user
+/// can look at the damage with a hex editor.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("cannot read {name}: {source}")]
+    Open {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{name}: not a pcap or pcapng capture (first bytes {magic})")]
+    NotACapture { name: String, magic: String },
+    #[error("{name}: read error at byte {offset}: {source}")]
+    Io {
+        name: String,
+        offset: u64,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{name}: capture cut short at byte {offset} after {packets} packets ({what})")]
+    Truncated {
+        name: String,
+        offset: u64,
+        packets: u64,
+        what: String,
+    },
+    #[error("{name}: damaged record at byte {offset} after {packets} packets: {what}")]
+    Damaged {
+        name: String,
+        offset: u64,
+        packets: u64,
+        what: String,
+    },
+}
+
+/// Anything that hands out packets one at a time: a capture file or a live handle.
+pub trait PacketSource {
+    /// The next packet, `Ok(None)` at the end. After an `Err` the source is finished:
+    /// a damaged file cannot be resynchronised reliably, and what came before the
+    /// damage has already been handed out.
+    fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError>;
+
+    /// Bytes of input consumed so far (for progress and error offsets).
+    fn position(&self) -> u64;
+}

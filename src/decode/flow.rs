@@ -1,0 +1,88 @@
+//! Flow identity: endpoints and the direction-independent key used to shard flows
+//! across workers and to look them up in the flow table.
+
+use std::fmt;
+use std::net::IpAddr;
+
+/// An IP address and TCP port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Endpoint {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+impl fmt::Display for Endpoint {
+    /// `ip:port`, IPv6 as `[ip]:port` (the output contract's form).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.ip {
+            IpAddr::V4(ip) => write!(f, "{}:{}", ip, self.port),
+            IpAddr::V6(ip) => write!(f, "[{}]:{}", ip, self.port),
+        }
+    }
+}
+
+/// The two endpoints of a TCP connection in a canonical order (lower first), so
+/// both directions of a connection map to the same key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FlowKey {
+    pub lo: Endpoint,
+    pub hi: Endpoint,
+}
+
+impl FlowKey {
+    /// The key of the connection `src → dst`, and whether `src` is the `lo` side.
+    pub fn of(src: Endpoint, dst: Endpoint) -> (FlowKey, bool) {
+        if src <= dst {
+            (FlowKey { lo: src, hi: dst }, true)
+        } else {
+            (FlowKey { lo: dst, hi: src }, false)
+        }
+    }
+
+    /// A hash that is the same for both directions and stable across runs and
+    /// platforms, so sharding (and hence output) is deterministic.
+    pub fn shard_hash(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |b: u8| {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        };
+        for ep in [&self.lo, &self.hi] {
+            match ep.ip {
+                IpAddr::V4(ip) => ip.octets().iter().for_each(|b| eat(*b)),
+                IpAddr::V6(ip) => ip.octets().iter().for_each(|b| eat(*b)),
+            }
+            ep.port.to_be_bytes().iter().for_each(|b| eat(*b));
+        }
+        h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(s: &str, port: u16) -> Endpoint {
+        Endpoint {
+            ip: s.parse().unwrap(),
+            port,
+        }
+    }
+
+    #[test]
+    fn key_is_direction_independent() {
+        let a = ep("10.0.0.1", 5000);
+        let b = ep("10.0.0.2", 80);
+        let (k1, a_lo) = FlowKey::of(a, b);
+        let (k2, b_lo) = FlowKey::of(b, a);
+        assert_eq!(k1, k2);
+        assert_ne!(a_lo, b_lo);
+        assert_eq!(k1.shard_hash(), k2.shard_hash());
+    }
+
+    #[test]
+    fn ipv6_endpoint_is_bracketed() {
+        assert_eq!(ep("::1", 80).to_string(), "[::1]:80");
+        assert_eq!(ep("127.0.0.1", 80).to_string(), "127.0.0.1:80");
+    }
+}
