@@ -1,1 +1,759 @@
-//! Opening capture files.
+//! Reading capture files (pcap and pcapng) from a file, stdin or any reader.
+//!
+//! The reader streams through one reusable buffer and hands out packets as slices
+//! of it: the file is read in large chunks (few syscalls), nothing is allocated
+//! per packet, and memory stays bounded whatever the file's size. A record that
+//! straddles the end of the buffer is moved to its front before the next read; the
+//! buffer grows only when a single record is larger than it, up to a hard cap.
+
+use std::io::{ErrorKind, Read};
+
+use nom::number::Endianness;
+
+use super::pcap_format::{self, PcapHeader, FILE_HEADER_LEN};
+use super::pcapng_format::{self as ng, Interface};
+use super::{CaptureError, LinkType, PacketSource, RawPacket, Timestamp};
+
+/// Initial buffer size: large enough that reads are big and compaction rare.
+const BUF_LEN: usize = 2 << 20;
+/// No record may be larger than this: anything bigger is damage, not a packet.
+const MAX_CAPLEN: u32 = 16 << 20;
+/// pcapng blocks other than packets (name tables, custom blocks) may be larger
+/// than a packet, but not without bound.
+const MAX_BLOCK_LEN: u32 = 32 << 20;
+/// More interfaces than this in one section is a crafted file.
+const MAX_INTERFACES: usize = 1 << 16;
+
+/// Largest captured length accepted for an interface with this snap length.
+/// Real files often record more than their declared (small) snap length, so the
+/// snap length only sets a floor for a generous multiple.
+fn caplen_limit(snaplen: u32) -> u32 {
+    snaplen.max(262_144).saturating_mul(4).min(MAX_CAPLEN)
+}
+
+enum Format {
+    Pcap(PcapHeader),
+    Pcapng {
+        endian: Endianness,
+        interfaces: Vec<Interface>,
+        last_ts: Timestamp,
+    },
+}
+
+/// Where the next packet lies in the buffer, found before the slice is borrowed.
+struct Found {
+    ts: Timestamp,
+    linktype: LinkType,
+    at: usize,
+    len: usize,
+    orig_len: u32,
+}
+
+/// A capture file read as a stream of packets.
+pub struct FileSource {
+    name: String,
+    reader: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    /// Unconsumed bytes are `buf[start..end]`.
+    start: usize,
+    end: usize,
+    /// File offset of `buf[0]`.
+    base: u64,
+    eof: bool,
+    done: bool,
+    packets: u64,
+    total_len: Option<u64>,
+    format: Format,
+}
+
+impl FileSource {
+    /// Open a capture file by path; `"-"` reads standard input.
+    pub fn open(path: &str) -> Result<FileSource, CaptureError> {
+        if path == "-" {
+            return Self::from_reader("<stdin>", Box::new(std::io::stdin()));
+        }
+        let open_err = |source| CaptureError::Open {
+            name: path.to_string(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(open_err)?;
+        let meta = file.metadata().map_err(open_err)?;
+        if meta.is_dir() {
+            return Err(open_err(std::io::Error::new(
+                ErrorKind::InvalidInput,
+                "is a directory",
+            )));
+        }
+        let mut src = Self::from_reader(path, Box::new(file))?;
+        if meta.is_file() {
+            src.total_len = Some(meta.len());
+        }
+        Ok(src)
+    }
+
+    /// Read a capture from any byte stream; `name` is used in error messages.
+    pub fn from_reader(
+        name: &str,
+        reader: Box<dyn Read + Send>,
+    ) -> Result<FileSource, CaptureError> {
+        let mut src = FileSource {
+            name: name.to_string(),
+            reader,
+            buf: vec![0; BUF_LEN],
+            start: 0,
+            end: 0,
+            base: 0,
+            eof: false,
+            done: false,
+            packets: 0,
+            total_len: None,
+            format: Format::Pcap(PcapHeader {
+                endian: Endianness::Little,
+                nanos: false,
+                record_header_len: 16,
+                snaplen: 0,
+                linktype: LinkType::ETHERNET,
+                maybe_swapped_lengths: false,
+            }),
+        };
+        let have4 = src.fill(4)?;
+        let head = src.avail();
+        let not_capture = |head: &[u8]| CaptureError::NotACapture {
+            name: name.to_string(),
+            magic: head.iter().map(|b| format!("{b:02x}")).collect(),
+        };
+        if !have4 {
+            return Err(not_capture(head));
+        }
+        if head.get(..4) == Some(&ng::SHB_TYPE.to_be_bytes()[..]) {
+            // The section header itself is read by the block loop, which also
+            // handles the sections that follow.
+            src.format = Format::Pcapng {
+                endian: Endianness::Little,
+                interfaces: Vec::new(),
+                last_ts: Timestamp::default(),
+            };
+            return Ok(src);
+        }
+        if pcap_format::sniff_magic(head).is_none() {
+            return Err(not_capture(head.get(..4).unwrap_or(head)));
+        }
+        if !src.fill(FILE_HEADER_LEN)? {
+            return Err(src.truncated("file header"));
+        }
+        let hdr = pcap_format::parse_file_header(src.avail())
+            .ok_or_else(|| src.damaged("file header"))?;
+        src.start += FILE_HEADER_LEN;
+        src.format = Format::Pcap(hdr);
+        Ok(src)
+    }
+
+    /// Size of the input in bytes when known (a regular file), for progress.
+    pub fn total_len(&self) -> Option<u64> {
+        self.total_len
+    }
+
+    /// Packets handed out so far.
+    pub fn packets(&self) -> u64 {
+        self.packets
+    }
+
+    /// Link type of a classic pcap file, or of the first interface seen so far in
+    /// a pcapng file.
+    pub fn linktype(&self) -> Option<LinkType> {
+        match &self.format {
+            Format::Pcap(h) => Some(h.linktype),
+            Format::Pcapng { interfaces, .. } => interfaces.first().map(|i| i.linktype),
+        }
+    }
+
+    fn avail(&self) -> &[u8] {
+        self.buf.get(self.start..self.end).unwrap_or(&[])
+    }
+
+    fn offset(&self) -> u64 {
+        self.base + self.start as u64
+    }
+
+    fn truncated(&self, what: &str) -> CaptureError {
+        CaptureError::Truncated {
+            name: self.name.clone(),
+            offset: self.offset(),
+            packets: self.packets,
+            what: what.to_string(),
+        }
+    }
+
+    fn damaged(&self, what: &str) -> CaptureError {
+        CaptureError::Damaged {
+            name: self.name.clone(),
+            offset: self.offset(),
+            packets: self.packets,
+            what: what.to_string(),
+        }
+    }
+
+    /// The end of the input at a record boundary is a clean end; inside a record
+    /// it is a cut-short file.
+    fn end_or_truncated(&self, what: &str) -> Result<Option<Found>, CaptureError> {
+        if self.start == self.end {
+            Ok(None)
+        } else {
+            Err(self.truncated(what))
+        }
+    }
+
+    /// Make at least `n` unconsumed bytes available in the buffer. `Ok(false)`
+    /// when the input ends first. `n` is bounded by the callers' record limits.
+    fn fill(&mut self, n: usize) -> Result<bool, CaptureError> {
+        while self.end - self.start < n {
+            if self.eof {
+                return Ok(false);
+            }
+            if self.start + n > self.buf.len() {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.base += self.start as u64;
+                self.end -= self.start;
+                self.start = 0;
+                if n > self.buf.len() {
+                    self.buf.resize(n.next_power_of_two(), 0);
+                }
+            }
+            let space = self.buf.get_mut(self.end..).unwrap_or(&mut []);
+            match self.reader.read(space) {
+                Ok(0) => self.eof = true,
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(source) => {
+                    return Err(CaptureError::Io {
+                        name: self.name.clone(),
+                        offset: self.base + self.end as u64,
+                        source,
+                    })
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    fn advance(&mut self) -> Result<Option<Found>, CaptureError> {
+        match self.format {
+            Format::Pcap(hdr) => self.advance_pcap(hdr),
+            Format::Pcapng { .. } => self.advance_pcapng(),
+        }
+    }
+
+    fn advance_pcap(&mut self, hdr: PcapHeader) -> Result<Option<Found>, CaptureError> {
+        let hl = hdr.record_header_len;
+        if !self.fill(hl)? {
+            return self.end_or_truncated("record header");
+        }
+        let rec = pcap_format::parse_record_header(self.avail(), &hdr)
+            .ok_or_else(|| self.truncated("record header"))?;
+        if rec.caplen > caplen_limit(hdr.snaplen) {
+            return Err(self.damaged(&format!(
+                "captured length {} is not plausible (snap length {})",
+                rec.caplen, hdr.snaplen
+            )));
+        }
+        let len = rec.caplen as usize;
+        if !self.fill(hl + len)? {
+            return Err(self.truncated("packet data"));
+        }
+        let at = self.start + hl;
+        self.start = at + len;
+        Ok(Some(Found {
+            ts: rec.ts,
+            linktype: hdr.linktype,
+            at,
+            len,
+            orig_len: rec.orig_len,
+        }))
+    }
+
+    fn advance_pcapng(&mut self) -> Result<Option<Found>, CaptureError> {
+        loop {
+            if !self.fill(8)? {
+                return self.end_or_truncated("block header");
+            }
+            let first4 = self.avail().get(..4).unwrap_or(&[]);
+            if first4 == ng::SHB_TYPE.to_be_bytes() {
+                if !self.fill(12)? {
+                    return Err(self.truncated("section header"));
+                }
+                let endian = ng::section_endian(self.avail())
+                    .ok_or_else(|| self.damaged("bad byte-order magic in section header"))?;
+                if let Format::Pcapng {
+                    endian: e,
+                    interfaces,
+                    ..
+                } = &mut self.format
+                {
+                    *e = endian;
+                    interfaces.clear();
+                }
+            }
+            let endian = match &self.format {
+                Format::Pcapng { endian, .. } => *endian,
+                Format::Pcap(_) => return Ok(None),
+            };
+            let (btype, blen) =
+                ng::block_header(self.avail(), endian).ok_or_else(|| self.truncated("block"))?;
+            if blen < ng::MIN_BLOCK_LEN || blen % 4 != 0 || blen > MAX_BLOCK_LEN {
+                return Err(self.damaged(&format!("block length {blen} is not valid")));
+            }
+            let blen = blen as usize;
+            if !self.fill(blen)? {
+                return Err(self.truncated("block"));
+            }
+            let block_at = self.start;
+            let block = self.buf.get(block_at..block_at + blen).unwrap_or(&[]);
+            let body = block.get(8..blen - 4).unwrap_or(&[]);
+            let (offset, packets) = (self.base + block_at as u64, self.packets);
+            // Borrows only the name, so the section state can be updated meanwhile.
+            let damaged = |what: &str| CaptureError::Damaged {
+                name: self.name.clone(),
+                offset,
+                packets,
+                what: what.to_string(),
+            };
+            let Format::Pcapng {
+                interfaces,
+                last_ts,
+                ..
+            } = &mut self.format
+            else {
+                return Ok(None);
+            };
+            let rec = match btype {
+                ng::SHB_TYPE => {
+                    if ng::shb_major(block, endian) != Some(1) || blen < 28 {
+                        return Err(damaged("unsupported section header"));
+                    }
+                    None
+                }
+                ng::IDB_TYPE => {
+                    if interfaces.len() >= MAX_INTERFACES {
+                        return Err(damaged("too many interfaces"));
+                    }
+                    interfaces.push(ng::parse_idb(body, endian).map_err(damaged)?);
+                    None
+                }
+                ng::EPB_TYPE | ng::OPB_TYPE => {
+                    Some(ng::parse_packet_block(btype, body, endian).map_err(damaged)?)
+                }
+                ng::SPB_TYPE => {
+                    let snaplen = interfaces
+                        .first()
+                        .ok_or_else(|| damaged("simple packet block without interface 0"))?
+                        .snaplen;
+                    Some(ng::parse_simple_packet_block(body, endian, snaplen).map_err(damaged)?)
+                }
+                _ => None,
+            };
+            let Some(rec) = rec else {
+                self.start += blen;
+                continue;
+            };
+            let iface = *interfaces.get(rec.interface as usize).ok_or_else(|| {
+                damaged(&format!("packet on undeclared interface {}", rec.interface))
+            })?;
+            if rec.caplen > caplen_limit(iface.snaplen) {
+                return Err(damaged(&format!(
+                    "captured length {} is not plausible (snap length {})",
+                    rec.caplen, iface.snaplen
+                )));
+            }
+            let ts = match rec.ticks {
+                Some(t) => iface.timestamp(t),
+                None => *last_ts,
+            };
+            *last_ts = ts;
+            self.start += blen;
+            return Ok(Some(Found {
+                ts,
+                linktype: iface.linktype,
+                at: block_at + 8 + rec.data_offset,
+                len: rec.caplen as usize,
+                orig_len: rec.orig_len,
+            }));
+        }
+    }
+}
+
+impl PacketSource for FileSource {
+    fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError> {
+        if self.done {
+            return Ok(None);
+        }
+        match self.advance() {
+            Ok(Some(f)) => {
+                self.packets += 1;
+                Ok(Some(RawPacket {
+                    ts: f.ts,
+                    linktype: f.linktype,
+                    data: self.buf.get(f.at..f.at + f.len).unwrap_or(&[]),
+                    orig_len: f.orig_len,
+                }))
+            }
+            Ok(None) => {
+                self.done = true;
+                Ok(None)
+            }
+            Err(e) => {
+                self.done = true;
+                Err(e)
+            }
+        }
+    }
+
+    fn position(&self) -> u64 {
+        self.offset()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct W {
+        big: bool,
+        v: Vec<u8>,
+    }
+    impl W {
+        fn new(big: bool) -> W {
+            W { big, v: Vec::new() }
+        }
+        fn u16(&mut self, x: u16) -> &mut Self {
+            let b = if self.big {
+                x.to_be_bytes()
+            } else {
+                x.to_le_bytes()
+            };
+            self.v.extend(b);
+            self
+        }
+        fn u32(&mut self, x: u32) -> &mut Self {
+            let b = if self.big {
+                x.to_be_bytes()
+            } else {
+                x.to_le_bytes()
+            };
+            self.v.extend(b);
+            self
+        }
+        fn bytes(&mut self, b: &[u8]) -> &mut Self {
+            self.v.extend(b);
+            self
+        }
+    }
+
+    fn pcap(big: bool, magic: u32, recs: &[(u32, u32, &[u8])], extra: usize) -> Vec<u8> {
+        let mut w = W::new(big);
+        w.u32(magic).u16(2).u16(4).u32(0).u32(0).u32(65535).u32(1);
+        for (s, f, d) in recs {
+            w.u32(*s)
+                .u32(*f)
+                .u32(d.len() as u32)
+                .u32(d.len() as u32 + 10);
+            w.bytes(&vec![0; extra]).bytes(d);
+        }
+        w.v
+    }
+
+    type Got = Vec<(Timestamp, LinkType, Vec<u8>, u32)>;
+
+    fn read_all(bytes: Vec<u8>) -> (Got, Option<CaptureError>) {
+        let mut src = match FileSource::from_reader("t", Box::new(std::io::Cursor::new(bytes))) {
+            Ok(s) => s,
+            Err(e) => return (Vec::new(), Some(e)),
+        };
+        let mut out = Vec::new();
+        loop {
+            match src.next_packet() {
+                Ok(Some(p)) => out.push((p.ts, p.linktype, p.data.to_vec(), p.orig_len)),
+                Ok(None) => return (out, None),
+                Err(e) => {
+                    assert!(
+                        matches!(src.next_packet(), Ok(None)),
+                        "finished after error"
+                    );
+                    return (out, Some(e));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pcap_micro_and_nano_both_orders() {
+        for big in [false, true] {
+            let f = pcap(big, 0xa1b2_c3d4, &[(5, 250_000, b"abc"), (6, 1, b"")], 0);
+            let (p, e) = read_all(f);
+            assert!(e.is_none());
+            assert_eq!(p.len(), 2);
+            assert_eq!(p[0].0, Timestamp::new(5, 250_000_000));
+            assert_eq!(
+                (p[0].1, &p[0].2[..], p[0].3),
+                (LinkType::ETHERNET, &b"abc"[..], 13)
+            );
+            let f = pcap(big, 0xa1b2_3c4d, &[(5, 250_000, b"abc")], 0);
+            assert_eq!(read_all(f).0[0].0, Timestamp::new(5, 250_000));
+        }
+    }
+
+    #[test]
+    fn pcap_kuznetzov() {
+        let f = pcap(false, 0xa1b2_cd34, &[(1, 2, b"xyz"), (3, 4, b"q")], 8);
+        let (p, e) = read_all(f);
+        assert!(e.is_none());
+        assert_eq!(p[0].2, b"xyz");
+        assert_eq!(p[1].2, b"q");
+    }
+
+    #[test]
+    fn empty_and_foreign_inputs() {
+        let (p, e) = read_all(pcap(false, 0xa1b2_c3d4, &[], 0));
+        assert!(p.is_empty() && e.is_none());
+        for junk in [&b""[..], b"ab", b"GET / HTTP/1.1\r\n"] {
+            let (_, e) = read_all(junk.to_vec());
+            assert!(
+                matches!(e, Some(CaptureError::NotACapture { .. })),
+                "{junk:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn absurd_caplen_is_damage() {
+        let mut f = pcap(false, 0xa1b2_c3d4, &[(1, 0, b"ok")], 0);
+        let mut w = W::new(false);
+        w.u32(1).u32(0).u32(1_409_179_648).u32(60);
+        f.extend(w.v);
+        let (p, e) = read_all(f);
+        assert_eq!(p.len(), 1);
+        assert!(matches!(e, Some(CaptureError::Damaged { packets: 1, .. })));
+    }
+
+    #[test]
+    fn oversized_record_grows_buffer_and_straddles() {
+        let big = vec![7u8; BUF_LEN + 1000];
+        let recs: Vec<(u32, u32, &[u8])> = vec![(1, 0, b"a"), (2, 0, &big), (3, 0, b"b")];
+        let mut f = pcap(false, 0xa1b2_c3d4, &recs, 0);
+        f[16..20].copy_from_slice(&(4u32 << 20).to_le_bytes());
+        let (p, e) = read_all(f);
+        assert!(e.is_none(), "{e:?}");
+        assert_eq!(p.len(), 3);
+        assert_eq!(p[1].2.len(), big.len());
+        assert_eq!(p[2].2, b"b");
+    }
+
+    /// A reader that hands out one byte at a time, so every record straddles.
+    struct Trickle(std::io::Cursor<Vec<u8>>);
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(1);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    #[test]
+    fn short_reads() {
+        let f = pcap(true, 0xa1b2_c3d4, &[(1, 0, b"abc"), (2, 0, b"de")], 0);
+        let mut src =
+            FileSource::from_reader("t", Box::new(Trickle(std::io::Cursor::new(f)))).unwrap();
+        assert_eq!(src.next_packet().unwrap().unwrap().data, b"abc");
+        assert_eq!(src.next_packet().unwrap().unwrap().data, b"de");
+        assert!(src.next_packet().unwrap().is_none());
+    }
+
+    fn block(w: &mut W, btype: u32, body: &[u8]) {
+        let mut padded = body.to_vec();
+        while padded.len() % 4 != 0 {
+            padded.push(0);
+        }
+        let len = padded.len() as u32 + 12;
+        w.u32(btype).u32(len).bytes(&padded).u32(len);
+    }
+
+    fn shb(w: &mut W) {
+        let mut b = W::new(w.big);
+        b.u32(0x1a2b_3c4d)
+            .u16(1)
+            .u16(0)
+            .u32(0xffff_ffff)
+            .u32(0xffff_ffff);
+        block(w, ng::SHB_TYPE, &b.v);
+    }
+
+    fn idb(w: &mut W, linktype: u16, tsresol: Option<u8>) {
+        let mut b = W::new(w.big);
+        b.u16(linktype).u16(0).u32(0);
+        if let Some(r) = tsresol {
+            b.u16(9).u16(1).bytes(&[r, 0, 0, 0]).u16(0).u16(0);
+        }
+        block(w, ng::IDB_TYPE, &b.v);
+    }
+
+    fn epb(w: &mut W, iface: u32, ticks: u64, data: &[u8]) {
+        let mut b = W::new(w.big);
+        b.u32(iface).u32((ticks >> 32) as u32).u32(ticks as u32);
+        b.u32(data.len() as u32).u32(data.len() as u32).bytes(data);
+        block(w, ng::EPB_TYPE, &b.v);
+    }
+
+    /// Two sections (one per byte order), two interfaces with different link
+    /// types and resolutions, a skipped custom block, an obsolete and a simple
+    /// packet block.
+    fn sample_pcapng() -> Vec<u8> {
+        let mut w = W::new(false);
+        shb(&mut w);
+        idb(&mut w, 1, Some(9));
+        idb(&mut w, 113, Some(0x80 | 10));
+        block(&mut w, 0xbad, b"custom");
+        epb(&mut w, 0, 3_000_000_005, b"eth");
+        epb(&mut w, 1, 1024 * 7 + 256, b"sll!");
+        let mut b = W::new(false);
+        b.u32(5).bytes(b"simple");
+        block(&mut w, ng::SPB_TYPE, &b.v);
+        let mut be = W::new(true);
+        shb(&mut be);
+        idb(&mut be, 101, None);
+        let mut b = W::new(true);
+        b.u16(0)
+            .u16(0)
+            .u32(0)
+            .u32(2_500_000)
+            .u32(2)
+            .u32(2)
+            .bytes(b"ip");
+        block(&mut be, ng::OPB_TYPE, &b.v);
+        w.v.extend(be.v);
+        w.v
+    }
+
+    #[test]
+    fn pcapng_sections_interfaces_and_block_kinds() {
+        let (p, e) = read_all(sample_pcapng());
+        assert!(e.is_none(), "{e:?}");
+        let got: Vec<_> = p.iter().map(|x| (x.0, x.1, &x.2[..])).collect();
+        assert_eq!(
+            got,
+            vec![
+                (Timestamp::new(3, 5), LinkType::ETHERNET, &b"eth"[..]),
+                (Timestamp::new(7, 250_000_000), LinkType::LINUX_SLL, b"sll!"),
+                (Timestamp::new(7, 250_000_000), LinkType::ETHERNET, b"simpl"),
+                (Timestamp::new(2, 500_000_000), LinkType::RAW, b"ip"),
+            ]
+        );
+    }
+
+    #[test]
+    fn pcapng_damage() {
+        let mut w = W::new(false);
+        shb(&mut w);
+        idb(&mut w, 1, None);
+        epb(&mut w, 1, 0, b"x");
+        let (p, e) = read_all(w.v);
+        assert!(p.is_empty() && matches!(e, Some(CaptureError::Damaged { .. })));
+
+        let mut w = W::new(false);
+        shb(&mut w);
+        w.u32(1).u32(13).u32(0).u32(0);
+        assert!(matches!(
+            read_all(w.v).1,
+            Some(CaptureError::Damaged { .. })
+        ));
+
+        let mut w = W::new(false);
+        shb(&mut w);
+        assert_eq!(
+            read_all(w.v).0.len(),
+            0,
+            "no interface, no packets: clean end"
+        );
+    }
+
+    #[test]
+    fn cut_at_every_offset() {
+        for file in [
+            sample_pcapng(),
+            pcap(false, 0xa1b2_c3d4, &[(1, 0, b"abcd"), (2, 0, b"efghij")], 0),
+            pcap(true, 0xa1b2_cd34, &[(1, 0, b"abcd"), (2, 0, b"efghij")], 8),
+        ] {
+            let (full, _) = read_all(file.clone());
+            for cut in 0..file.len() {
+                let (p, e) = read_all(file[..cut].to_vec());
+                assert!(p.len() < full.len() || e.is_none());
+                for (a, b) in p.iter().zip(&full) {
+                    assert_eq!(a.2, b.2);
+                }
+                if cut >= 24 && p.len() < full.len() {
+                    let at_boundary = e.is_none();
+                    assert!(
+                        at_boundary || matches!(e, Some(CaptureError::Truncated { .. })),
+                        "cut {cut}: {e:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Packet counts from the corpus's SOURCES.md ("Pkts"), and whether the file
+    /// ends in a read error.
+    const CORPUS_COUNTS: &[(&str, u64, bool)] = &[
+        ("zeek-websocket-firefox-kaazing-echo.pcap", 27, false),
+        ("zeek-websocket-oversized-close-frame.pcapng", 8, false),
+        ("ndpi-websocket-in-gtpu-qinq-port443.pcapng", 120, false),
+        ("ndpi-websocket-vmess-linux-sll.pcapng", 100, false),
+        ("suricata-http-truncated-file-cut-short.pcap", 2696, true),
+        ("suricata-fuzz-invalid-caplen.pcap", 1, true),
+        ("ndpi-fuzz-cut-short-null.pcap", 1, true),
+        ("dpkt-truncated-file-cut-short.pcap", 1, true),
+        ("ndpi-fuzz-big-endian-http.pcap", 131, false),
+        ("arkime-empty-header-only.pcap", 0, false),
+        ("pcapparser-pcapng-big-endian.pcapng", 4, false),
+        ("pcapparser-pcapng-no-interface-blocks.pcapng", 0, false),
+        ("pcapparser-pcapng-err-buffertoosmall.pcapng", 27, false),
+        ("pcapparser-pcap-modified-kuznetzov.pcap", 1, false),
+        ("pcapparser-ssdp-httpu-nanosecond.pcapng", 5898, false),
+        ("lwerdna-http-tzsp.pcapng", 5, false),
+        (
+            "zeek-http-ipv6-1000-requests-one-dropped-response.pcap",
+            4102,
+            false,
+        ),
+    ];
+
+    #[test]
+    fn corpus_files_read() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            println!("skipping: no corpus at {}", dir.display());
+            return;
+        };
+        let mut seen = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if !(name.ends_with(".pcap") || name.ends_with(".pcapng")) {
+                continue;
+            }
+            let mut src = FileSource::open(path.to_str().unwrap()).unwrap();
+            assert!(src.total_len().is_some());
+            let mut n = 0u64;
+            let err = loop {
+                match src.next_packet() {
+                    Ok(Some(_)) => n += 1,
+                    Ok(None) => break None,
+                    Err(e) => break Some(e),
+                }
+            };
+            if let Some((_, want, want_err)) = CORPUS_COUNTS.iter().find(|c| c.0 == name) {
+                assert_eq!(n, *want, "{name}: {err:?}");
+                assert_eq!(err.is_some(), *want_err, "{name}: {err:?}");
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, CORPUS_COUNTS.len());
+    }
+}
