@@ -3,10 +3,28 @@
 //! Pure functions over byte slices: no allocation, no I/O, no panics on any input.
 
 pub mod flow;
+mod ip;
+mod link;
+mod tunnel;
+mod wire;
 
 pub use flow::{Endpoint, FlowKey};
 
 use crate::capture::LinkType;
+
+/// Decode one captured packet down to TCP.
+///
+/// `orig_len` is the packet's length on the wire; when the capture kept fewer
+/// bytes, the IP length fields tell whether the cut reached the TCP payload,
+/// which then comes back with `truncated` set. Never panics, never allocates:
+/// this runs for every packet, and is the entry point for fuzzing.
+pub fn decode(linktype: LinkType, data: &[u8], orig_len: u32) -> Decoded<'_> {
+    let ctx = ip::Ctx::new(orig_len as usize > data.len());
+    match link::by_linktype(linktype, data, ctx) {
+        Ok(d) => d,
+        Err(what) => Decoded::Malformed(what),
+    }
+}
 
 /// TCP flags as they appear in byte 13 of the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -58,4 +76,76 @@ pub enum Decoded<'a> {
     UnsupportedLink(LinkType),
     /// Bytes that do not parse as what the headers claim.
     Malformed(&'static str),
+}
+
+#[cfg(test)]
+mod corpus_tests {
+    use super::*;
+    use crate::capture::file::FileSource;
+    use crate::capture::PacketSource;
+
+    /// Captures whose HTTP travels through a link layer or tunnel that needs
+    /// decoding: each must yield TCP segments carrying `HTTP/1.`.
+    const MUST_SHOW_HTTP: &[&str] = &[
+        "ndpi-websocket-in-gtpu-qinq-origin-ne-host.pcap",
+        "ndpi-websocket-in-gtpu-qinq-port443.pcapng",
+        "suricata-websocket-ping-pong-linux-sll.pcap",
+        "suricata-http-upgrade-h2c-101-bsd-loopback.pcap",
+        "suricata-http-ipv6-bsd-loopback.pcap",
+        "lwerdna-http-linux-sll2.pcap",
+        "suricata-http-linux-sll2.pcap",
+        "zeek-http-rawip4-linktype228.pcap",
+        "ndpi-http-rawip-dlt101.pcap",
+        "zeek-http-vxlan.pcap",
+        "dpkt-http-pppoe-l2tp-ipv6.pcap",
+        "arkime-http-80211-radiotap.pcap",
+        "zeek-http-nflog.pcap",
+        "zeek-http-mpls-in-vlan.pcap",
+        "zeek-http-vlan.pcap",
+        "zeek-http-vlan-qinq.pcap",
+        "zeek-http-vlan-qinqinq.pcap",
+        "arkime-http-ipv6.pcap",
+        "ndpi-websocket-vmess-linux-sll.pcapng",
+    ];
+
+    fn contains(hay: &[u8], needle: &[u8]) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn corpus_decodes() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            println!("skipping: no corpus at {}", dir.display());
+            return;
+        };
+        let mut checked = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if !(name.ends_with(".pcap") || name.ends_with(".pcapng")) {
+                continue;
+            }
+            let mut src = FileSource::open(path.to_str().unwrap()).unwrap();
+            let (mut tcp, mut http, mut other, mut bad) = (0, 0, 0, 0);
+            while let Ok(Some(p)) = src.next_packet() {
+                match decode(p.linktype, p.data, p.orig_len) {
+                    Decoded::Tcp(seg) => {
+                        tcp += 1;
+                        if contains(seg.payload, b"HTTP/1.") {
+                            http += 1;
+                        }
+                    }
+                    Decoded::Malformed(_) => bad += 1,
+                    _ => other += 1,
+                }
+            }
+            println!("{name}: tcp {tcp} http {http} other {other} malformed {bad}");
+            if MUST_SHOW_HTTP.contains(&name.as_str()) {
+                assert!(http > 0, "{name}: no HTTP/1. in TCP payloads");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, MUST_SHOW_HTTP.len());
+    }
 }
