@@ -8,6 +8,9 @@ mod link;
 mod tunnel;
 mod wire;
 
+#[cfg(test)]
+mod tests;
+
 pub use flow::{Endpoint, FlowKey};
 
 use crate::capture::LinkType;
