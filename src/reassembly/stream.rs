@@ -1,23 +1,428 @@
 //! One direction of a TCP connection.
+//!
+//! Positions are kept as 64-bit offsets from the first byte of the stream (the byte
+//! after the SYN, or the first byte seen when the capture picked the connection up
+//! mid-way). A sequence number is placed by its signed 32-bit distance from the next
+//! expected sequence number, so wrapping past 2^32 needs no special case and a stream
+//! may carry any number of bytes.
+//!
+//! Policies, chosen so that a reader of the output can predict it:
+//!
+//! - **Overlaps: first copy wins.** Bytes already delivered or already buffered are
+//!   never replaced by a later copy, as most end hosts do. A later copy whose bytes
+//!   differ from a buffered copy is counted in
+//!   [`ReassemblyStats::overlap_conflicts`] (per differing byte). Delivered bytes are
+//!   not kept (the in-order path does not copy), so a differing copy of them cannot
+//!   be detected and is counted only as a retransmission.
+//! - **Gaps.** A hole is given up (reported as [`Chunk::Gap`], then the data after it
+//!   delivered) when the bytes waiting behind it would exceed
+//!   [`Limits::max_buffer_per_direction`], on [`Stream::flush`], and at the first
+//!   packet after [`Stream::shed`] dropped what was behind it. Bytes of a hole that
+//!   arrive after it was given up are below the delivered point and are dropped as
+//!   retransmissions.
+//! - **FIN.** Its position is fixed by the first FIN seen; bytes at or beyond it are
+//!   ignored, and [`Chunk::Fin`] is the last chunk a stream ever emits.
+
+use std::collections::BTreeMap;
+
 use super::{Chunk, Limits, ReassemblyStats};
 
+/// Segments farther than this from the next expected byte are not part of this
+/// stream as we know it (a different connection reusing the ports, a corrupt
+/// header): they are ignored rather than allowed to open a huge hole.
+const MAX_DISTANCE: i128 = 1 << 30;
+
+/// Bookkeeping charged per buffered island on top of its bytes, so that a sender
+/// scattering one-byte segments cannot hold far more memory than the cap says.
+const ISLAND_COST: usize = 64;
+
 /// Rebuilds one direction's byte stream from segments.
+///
+/// Holds no heap memory until a segment arrives ahead of a hole, so an idle flow
+/// costs only the struct itself.
 #[derive(Debug, Default)]
-pub struct Stream {}
+pub struct Stream {
+    /// Sequence number of offset 0; `None` until the SYN or the first segment.
+    origin: Option<u32>,
+    /// Offset of the next byte to deliver: everything below was delivered or gapped.
+    next: u64,
+    /// Out-of-order islands by start offset: disjoint, non-adjacent, all above `next`.
+    ooo: BTreeMap<u64, Vec<u8>>,
+    /// Payload bytes in `ooo`.
+    held: usize,
+    /// Offset of the FIN, once one was seen.
+    fin_at: Option<u64>,
+    fin_sent: bool,
+    /// Data up to this offset was buffered and then shed: it will not come again,
+    /// so the next packet gives the hole up.
+    lost_to: Option<u64>,
+    discarding: bool,
+}
 
 impl Stream {
-    /// The sender's SYN: data starts at `isn + 1`.
-    pub fn syn(&mut self, _isn: u32) {}
+    /// The sender's SYN: data starts at `isn + 1`. A SYN seen after data (or a
+    /// second, different SYN) must not corrupt state, so once the stream has an
+    /// origin any SYN is ignored; a connection reusing the same ports is the flow
+    /// table's business, not the stream's.
+    pub fn syn(&mut self, isn: u32) {
+        if self.origin.is_none() {
+            self.origin = Some(isn.wrapping_add(1));
+        }
+    }
 
-    /// Feed one segment; in-order bytes (and gaps, and the FIN) go to `sink`.
+    /// Feed one segment (payload may be empty, e.g. a bare FIN). In-order bytes,
+    /// gaps and the FIN go to `sink`, in stream order.
+    ///
+    /// Payload carried on a SYN starts at `isn + 1`: call [`Stream::syn`] and then
+    /// push it with that sequence number.
     pub fn push(
         &mut self,
-        _seq: u32,
-        _payload: &[u8],
-        _fin: bool,
-        _limits: &Limits,
-        _stats: &mut ReassemblyStats,
-        _sink: &mut dyn FnMut(Chunk<'_>),
+        seq: u32,
+        payload: &[u8],
+        fin: bool,
+        limits: &Limits,
+        stats: &mut ReassemblyStats,
+        sink: &mut dyn FnMut(Chunk<'_>),
     ) {
+        if self.fin_sent || (payload.is_empty() && !fin) {
+            return;
+        }
+        let origin = *self.origin.get_or_insert(seq);
+        let next_seq = origin.wrapping_add(self.next as u32);
+        let distance = i128::from(seq.wrapping_sub(next_seq) as i32);
+        if distance.abs() > MAX_DISTANCE {
+            stats.out_of_window_segments += 1;
+            return;
+        }
+        let mut start = i128::from(self.next) + distance;
+        let end = start + payload.len() as i128;
+        let mut data = payload;
+        if start < 0 {
+            // Bytes before the origin of a stream picked up mid-way: never deliverable.
+            let cut = (-start).min(data.len() as i128);
+            data = data.get(cut as usize..).unwrap_or_default();
+            start += cut;
+        }
+        let start = start.max(0) as u64;
+        let end = end.max(0) as u64;
+        if fin && self.fin_at.is_none() {
+            self.set_fin(end.max(self.next));
+        }
+        if let Some(f) = self.fin_at {
+            let keep = f.saturating_sub(start).min(data.len() as u64) as usize;
+            data = data.get(..keep).unwrap_or_default();
+        }
+
+        if self.discarding {
+            let end = start + data.len() as u64;
+            self.next = self.next.max(end);
+            if self.fin_at.is_some_and(|f| f <= self.next) {
+                self.fin_sent = true;
+            }
+            return;
+        }
+
+        if self.lost_to.is_some() && start > self.next {
+            self.give_up_lost(stats, sink);
+        }
+        let end = start + data.len() as u64;
+        if data.is_empty() {
+            // A bare FIN, or data entirely beyond the FIN.
+        } else if end <= self.next {
+            stats.retransmitted_segments += 1;
+        } else if start <= self.next {
+            self.deliver_in_order(start, data, stats, sink);
+        } else {
+            self.buffer_out_of_order(start, data, limits, stats, sink);
+        }
+        if self.lost_to.is_some() {
+            self.give_up_lost(stats, sink);
+        }
+        self.maybe_fin(sink);
     }
+
+    /// Give up on any hole now (connection closing/RST, flow evicted, capture
+    /// ended): emit Gap for each hole and deliver everything buffered, in order.
+    pub fn flush(&mut self, stats: &mut ReassemblyStats, sink: &mut dyn FnMut(Chunk<'_>)) {
+        if self.discarding || self.fin_sent {
+            return;
+        }
+        while !self.ooo.is_empty() {
+            self.give_up_first_hole(stats, sink);
+        }
+        if self.lost_to.is_some() {
+            self.give_up_lost(stats, sink);
+        }
+        if let Some(f) = self.fin_at {
+            let len = f.saturating_sub(self.next);
+            self.gap(len, stats, sink);
+            self.maybe_fin(sink);
+        }
+    }
+
+    /// Stop buffering this direction for good (after a WebSocket 101 the analyzer
+    /// no longer needs the bytes): drop buffered data, and from now on push() only
+    /// counts bytes, delivers nothing, copies nothing.
+    pub fn discard(&mut self) {
+        self.discarding = true;
+        self.ooo = BTreeMap::new();
+        self.held = 0;
+        self.lost_to = None;
+    }
+
+    pub fn is_discarding(&self) -> bool {
+        self.discarding
+    }
+
+    /// Drop buffered out-of-order data to free memory (the table sheds under
+    /// pressure); the next delivery is preceded by a Gap for the lost range.
+    /// Returns the bytes freed, as counted by [`Stream::buffered`].
+    pub fn shed(&mut self) -> usize {
+        let freed = self.buffered();
+        if let Some((&k, v)) = self.ooo.iter().next_back() {
+            let end = k + v.len() as u64;
+            self.lost_to = Some(self.lost_to.map_or(end, |l| l.max(end)));
+        }
+        self.ooo = BTreeMap::new();
+        self.held = 0;
+        freed
+    }
+
+    /// Memory held for out-of-order data: its bytes plus a fixed charge per
+    /// island, which is what the per-direction cap and the table's budget count.
+    pub fn buffered(&self) -> usize {
+        self.held + self.ooo.len() * ISLAND_COST
+    }
+
+    /// Payload bytes delivered or skipped so far (gaps included; in discard mode,
+    /// up to the highest byte seen).
+    pub fn bytes_seen(&self) -> u64 {
+        self.next
+    }
+
+    /// The segment reaches the delivered point: hand its new part through, letting
+    /// any buffered island it overlaps win (it arrived first).
+    fn deliver_in_order(
+        &mut self,
+        start: u64,
+        data: &[u8],
+        stats: &mut ReassemblyStats,
+        sink: &mut dyn FnMut(Chunk<'_>),
+    ) {
+        let end = start + data.len() as u64;
+        if self.ooo.is_empty() {
+            let from = (self.next - start) as usize;
+            self.next = end;
+            sink(Chunk::Data(data.get(from..).unwrap_or_default()));
+            return;
+        }
+        loop {
+            self.drain_ready(Some((start, data)), stats, sink);
+            if self.next >= end {
+                break;
+            }
+            let until = self.ooo.keys().next().map_or(end, |&k| k.min(end));
+            let from = (self.next - start) as usize;
+            let to = (until - start) as usize;
+            self.next = until;
+            sink(Chunk::Data(data.get(from..to).unwrap_or_default()));
+        }
+    }
+
+    fn buffer_out_of_order(
+        &mut self,
+        start: u64,
+        data: &[u8],
+        limits: &Limits,
+        stats: &mut ReassemblyStats,
+        sink: &mut dyn FnMut(Chunk<'_>),
+    ) {
+        let end = start + data.len() as u64;
+        while self.buffered() + data.len() + ISLAND_COST > limits.max_buffer_per_direction {
+            stats.buffer_caps_hit += 1;
+            if self.ooo.is_empty() {
+                // This segment alone is more than may wait behind the hole: give
+                // the hole up and pass the segment through without copying it.
+                self.gap(start - self.next, stats, sink);
+                self.next = end;
+                sink(Chunk::Data(data));
+                return;
+            }
+            self.give_up_first_hole(stats, sink);
+            if end <= self.next {
+                stats.retransmitted_segments += 1;
+                return;
+            }
+            if start <= self.next {
+                self.deliver_in_order(start, data, stats, sink);
+                return;
+            }
+        }
+        stats.out_of_order_segments += 1;
+        self.insert(start, data, stats);
+    }
+
+    /// Buffer the parts of `data` not already buffered (first copy wins), counting
+    /// the overlapping bytes that differ.
+    fn insert(&mut self, start: u64, data: &[u8], stats: &mut ReassemblyStats) {
+        let end = start + data.len() as u64;
+        let mut pos = start;
+        if let Some((&k, v)) = self.ooo.range(..pos).next_back() {
+            let e = k + v.len() as u64;
+            if e > pos {
+                let hi = e.min(end);
+                stats.overlap_conflicts += differing(
+                    slice(v, pos - k, hi - k),
+                    slice(data, pos - start, hi - start),
+                );
+                pos = hi;
+            }
+        }
+        while pos < end {
+            let found = self.ooo.range(pos..end).next().map(|(&k, v)| {
+                let hi = (k + v.len() as u64).min(end);
+                let conflicts = differing(slice(v, 0, hi - k), slice(data, k - start, hi - start));
+                (k, hi, conflicts)
+            });
+            match found {
+                None => {
+                    self.put(pos, slice(data, pos - start, end - start));
+                    pos = end;
+                }
+                Some((k, hi, conflicts)) => {
+                    stats.overlap_conflicts += conflicts;
+                    if k > pos {
+                        self.put(pos, slice(data, pos - start, k - start));
+                    }
+                    pos = hi;
+                }
+            }
+        }
+    }
+
+    /// Store bytes at an offset known to be free, merging with islands that touch
+    /// it so that contiguous data is one island.
+    fn put(&mut self, at: u64, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.held += bytes.len();
+        let right = self.ooo.remove(&(at + bytes.len() as u64));
+        let left = self
+            .ooo
+            .range_mut(..at)
+            .next_back()
+            .filter(|(&k, v)| k + v.len() as u64 == at)
+            .map(|(_, v)| v);
+        match left {
+            Some(v) => {
+                v.extend_from_slice(bytes);
+                if let Some(r) = right {
+                    v.extend_from_slice(&r);
+                }
+            }
+            None => {
+                let mut v = Vec::with_capacity(bytes.len() + right.as_ref().map_or(0, Vec::len));
+                v.extend_from_slice(bytes);
+                if let Some(r) = right {
+                    v.extend_from_slice(&r);
+                }
+                self.ooo.insert(at, v);
+            }
+        }
+    }
+
+    /// Deliver the islands that now start at or below the delivered point.
+    /// `seg` is the segment being delivered alongside, whose overlap with an island
+    /// is checked for conflicts (the island wins).
+    fn drain_ready(
+        &mut self,
+        seg: Option<(u64, &[u8])>,
+        stats: &mut ReassemblyStats,
+        sink: &mut dyn FnMut(Chunk<'_>),
+    ) {
+        while let Some(entry) = self.ooo.first_entry() {
+            let k = *entry.key();
+            if k > self.next {
+                break;
+            }
+            let v = entry.remove();
+            self.held = self.held.saturating_sub(v.len());
+            let e = k + v.len() as u64;
+            if e <= self.next {
+                continue;
+            }
+            if let Some((s, d)) = seg {
+                let lo = self.next.max(s);
+                let hi = e.min(s + d.len() as u64);
+                if lo < hi {
+                    stats.overlap_conflicts +=
+                        differing(slice(&v, lo - k, hi - k), slice(d, lo - s, hi - s));
+                }
+            }
+            let from = (self.next - k) as usize;
+            self.next = e;
+            sink(Chunk::Data(v.get(from..).unwrap_or_default()));
+        }
+    }
+
+    fn give_up_first_hole(&mut self, stats: &mut ReassemblyStats, sink: &mut dyn FnMut(Chunk<'_>)) {
+        if let Some(&k) = self.ooo.keys().next() {
+            self.gap(k.saturating_sub(self.next), stats, sink);
+            self.drain_ready(None, stats, sink);
+        }
+    }
+
+    fn give_up_lost(&mut self, stats: &mut ReassemblyStats, sink: &mut dyn FnMut(Chunk<'_>)) {
+        if let Some(l) = self.lost_to.take() {
+            let l = self.fin_at.map_or(l, |f| l.min(f));
+            self.gap(l.saturating_sub(self.next), stats, sink);
+            self.drain_ready(None, stats, sink);
+        }
+    }
+
+    fn gap(&mut self, len: u64, stats: &mut ReassemblyStats, sink: &mut dyn FnMut(Chunk<'_>)) {
+        if len == 0 {
+            return;
+        }
+        stats.gaps += 1;
+        stats.gap_bytes += len;
+        self.next += len;
+        sink(Chunk::Gap(len));
+    }
+
+    /// Fix the FIN's position and forget anything buffered beyond it.
+    fn set_fin(&mut self, at: u64) {
+        self.fin_at = Some(at);
+        let beyond = self.ooo.split_off(&at);
+        self.held = self
+            .held
+            .saturating_sub(beyond.values().map(Vec::len).sum());
+        if let Some((&k, v)) = self.ooo.iter_mut().next_back() {
+            let keep = (at - k) as usize;
+            if v.len() > keep {
+                self.held = self.held.saturating_sub(v.len() - keep);
+                v.truncate(keep);
+            }
+        }
+    }
+
+    fn maybe_fin(&mut self, sink: &mut dyn FnMut(Chunk<'_>)) {
+        if !self.fin_sent && self.fin_at.is_some_and(|f| f <= self.next) {
+            self.fin_sent = true;
+            self.ooo = BTreeMap::new();
+            self.held = 0;
+            sink(Chunk::Fin);
+        }
+    }
+}
+
+/// `bytes[from..to]`, empty when out of range (offsets come from arithmetic on
+/// wire values; an inconsistency must cost data, never a panic).
+fn slice(bytes: &[u8], from: u64, to: u64) -> &[u8] {
+    bytes.get(from as usize..to as usize).unwrap_or_default()
+}
+
+fn differing(a: &[u8], b: &[u8]) -> u64 {
+    a.iter().zip(b).filter(|(x, y)| x != y).count() as u64
 }
