@@ -13,7 +13,7 @@ pub mod stream;
 pub mod table;
 
 pub use stream::Stream;
-pub use table::{Flow, FlowState, FlowTable};
+pub use table::{EvictReason, Flow, FlowState, FlowTable};
 
 /// In-order output of a [`Stream`].
 #[derive(Debug, PartialEq, Eq)]
