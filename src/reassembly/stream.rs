@@ -125,9 +125,14 @@ impl Stream {
         if self.lost_to.is_some() && start > self.next {
             self.give_up_lost(stats, sink);
         }
+        let raw_end = end;
         let end = start + data.len() as u64;
         if data.is_empty() {
-            // A bare FIN, or data entirely beyond the FIN.
+            // A bare FIN, data entirely beyond the FIN, or bytes from before the
+            // origin of a stream picked up mid-way (a retransmission we never saw).
+            if !payload.is_empty() && raw_end <= self.next {
+                stats.retransmitted_segments += 1;
+            }
         } else if end <= self.next {
             stats.retransmitted_segments += 1;
         } else if start <= self.next {
@@ -425,4 +430,380 @@ fn slice(bytes: &[u8], from: u64, to: u64) -> &[u8] {
 
 fn differing(a: &[u8], b: &[u8]) -> u64 {
     a.iter().zip(b).filter(|(x, y)| x != y).count() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An owned copy of a chunk, so tests can collect what a stream emitted.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Out {
+        Data(Vec<u8>),
+        Gap(u64),
+        Fin,
+    }
+
+    /// Drives one stream and records its output, merging adjacent data chunks
+    /// (how a stream splits its deliveries is not part of the contract).
+    struct Rig {
+        s: Stream,
+        limits: Limits,
+        stats: ReassemblyStats,
+        out: Vec<Out>,
+    }
+
+    impl Rig {
+        fn new() -> Self {
+            Rig::with_limits(Limits::default())
+        }
+
+        fn with_limits(limits: Limits) -> Self {
+            Rig {
+                s: Stream::default(),
+                limits,
+                stats: ReassemblyStats::default(),
+                out: Vec::new(),
+            }
+        }
+
+        fn record(out: &mut Vec<Out>, c: Chunk<'_>) {
+            match c {
+                Chunk::Data(d) => {
+                    if let Some(Out::Data(prev)) = out.last_mut() {
+                        prev.extend_from_slice(d);
+                    } else {
+                        out.push(Out::Data(d.to_vec()));
+                    }
+                }
+                Chunk::Gap(n) => out.push(Out::Gap(n)),
+                Chunk::Fin => out.push(Out::Fin),
+            }
+        }
+
+        fn push(&mut self, seq: u32, payload: &[u8], fin: bool) -> &mut Self {
+            let out = &mut self.out;
+            self.s
+                .push(seq, payload, fin, &self.limits, &mut self.stats, &mut |c| {
+                    Rig::record(out, c)
+                });
+            self
+        }
+
+        fn flush(&mut self) -> &mut Self {
+            let out = &mut self.out;
+            self.s.flush(&mut self.stats, &mut |c| Rig::record(out, c));
+            self
+        }
+
+        fn take(&mut self) -> Vec<Out> {
+            std::mem::take(&mut self.out)
+        }
+    }
+
+    fn data(b: &[u8]) -> Out {
+        Out::Data(b.to_vec())
+    }
+
+    #[test]
+    fn in_order_segments_pass_through_without_copy() {
+        let mut s = Stream::default();
+        let mut stats = ReassemblyStats::default();
+        s.syn(1000);
+        let payload = b"GET / HTTP/1.1\r\n".to_vec();
+        let mut seen: Vec<*const u8> = Vec::new();
+        s.push(
+            1001,
+            &payload,
+            false,
+            &Limits::default(),
+            &mut stats,
+            &mut |c| {
+                if let Chunk::Data(d) = c {
+                    seen.push(d.as_ptr());
+                }
+            },
+        );
+        assert_eq!(seen, vec![payload.as_ptr()]);
+        assert_eq!(s.bytes_seen(), payload.len() as u64);
+        assert_eq!(s.buffered(), 0);
+    }
+
+    #[test]
+    fn in_order_then_fin() {
+        let mut r = Rig::new();
+        r.s.syn(1000);
+        r.push(1001, b"hello", false).push(1006, b" world", true);
+        assert_eq!(r.take(), vec![data(b"hello world"), Out::Fin]);
+        assert_eq!(r.stats, ReassemblyStats::default());
+    }
+
+    #[test]
+    fn out_of_order_is_held_until_the_hole_fills() {
+        let mut r = Rig::new();
+        r.s.syn(0);
+        r.push(7, b"world", false);
+        assert!(r.take().is_empty());
+        assert_eq!(r.s.buffered(), 5 + ISLAND_COST);
+        r.push(1, b"hello ", false);
+        assert_eq!(r.take(), vec![data(b"hello world")]);
+        assert_eq!(r.s.buffered(), 0);
+        assert_eq!(r.stats.out_of_order_segments, 1);
+        assert_eq!(r.stats.gaps, 0);
+    }
+
+    #[test]
+    fn adjacent_islands_are_merged() {
+        let mut r = Rig::new();
+        r.s.syn(0);
+        r.push(5, b"ef", false)
+            .push(9, b"ij", false)
+            .push(7, b"gh", false);
+        assert_eq!(r.s.buffered(), 6 + ISLAND_COST);
+        r.push(1, b"abcd", false);
+        assert_eq!(r.take(), vec![data(b"abcdefghij")]);
+    }
+
+    #[test]
+    fn duplicates_are_dropped_and_counted() {
+        let mut r = Rig::new();
+        r.s.syn(0);
+        r.push(1, b"abc", false)
+            .push(1, b"abc", false)
+            .push(2, b"b", false);
+        assert_eq!(r.take(), vec![data(b"abc")]);
+        assert_eq!(r.stats.retransmitted_segments, 2);
+        // A duplicate of a buffered island adds nothing either.
+        r.push(10, b"jk", false).push(10, b"jk", false);
+        assert_eq!(r.s.buffered(), 2 + ISLAND_COST);
+        assert_eq!(r.stats.overlap_conflicts, 0);
+    }
+
+    #[test]
+    fn segment_straddling_the_delivered_point_delivers_only_new_bytes() {
+        let mut r = Rig::new();
+        r.s.syn(0);
+        r.push(1, b"abcd", false).push(3, b"cdef", false);
+        assert_eq!(r.take(), vec![data(b"abcdef")]);
+        assert_eq!(r.stats.retransmitted_segments, 0);
+    }
+
+    #[test]
+    fn overlap_first_copy_wins_and_conflicts_are_counted() {
+        let mut r = Rig::new();
+        r.s.syn(0);
+        // Island at offsets 5..8 arrives first.
+        r.push(6, b"XYZ", false);
+        // A differing copy covering it and more: only its uncovered bytes are kept.
+        r.push(5, b"eQRSi", false);
+        assert_eq!(r.stats.overlap_conflicts, 3);
+        // The in-order segment also disagrees on the island: the island still wins.
+        r.push(1, b"abcdeQRS", false);
+        assert_eq!(r.take(), vec![data(b"abcdeXYZi")]);
+        assert_eq!(r.stats.overlap_conflicts, 6);
+    }
+
+    #[test]
+    fn sequence_numbers_wrap_past_2_pow_32() {
+        let mut r = Rig::new();
+        let isn = u32::MAX - 3;
+        r.s.syn(isn);
+        let base = isn.wrapping_add(1);
+        // The second segment crosses zero and arrives first.
+        r.push(base.wrapping_add(2), b"cdef", false);
+        r.push(base, b"ab", false);
+        r.push(base.wrapping_add(6), b"gh", true);
+        assert_eq!(r.take(), vec![data(b"abcdefgh"), Out::Fin]);
+        assert_eq!(r.s.bytes_seen(), 8);
+    }
+
+    #[test]
+    fn stream_picked_up_mid_way_starts_at_first_segment() {
+        let mut r = Rig::new();
+        r.push(5000, b"HTTP/1.1 400", false);
+        r.push(4990, b"0123456789", false); // before the first byte seen
+        r.push(4995, b"56789HTTP/", false); // straddles the origin, all old
+        r.push(5012, b" Bad", false);
+        assert_eq!(r.take(), vec![data(b"HTTP/1.1 400 Bad")]);
+        assert_eq!(r.stats.retransmitted_segments, 2);
+    }
+
+    #[test]
+    fn late_or_second_syn_does_not_move_the_stream() {
+        let mut r = Rig::new();
+        r.s.syn(100);
+        r.push(101, b"ab", false);
+        r.s.syn(100);
+        r.s.syn(5000);
+        r.push(103, b"cd", false);
+        assert_eq!(r.take(), vec![data(b"abcd")]);
+
+        let mut r = Rig::new();
+        r.push(101, b"ab", false);
+        r.s.syn(50);
+        r.push(103, b"cd", false);
+        assert_eq!(r.take(), vec![data(b"abcd")]);
+    }
+
+    #[test]
+    fn segments_far_outside_the_window_are_ignored() {
+        let mut r = Rig::new();
+        r.s.syn(0);
+        r.push(1, b"ab", false);
+        r.push(1u32.wrapping_add(1 << 31), b"zz", false);
+        r.push(3u32.wrapping_sub(1 << 30).wrapping_sub(10), b"zz", false);
+        assert_eq!(r.s.buffered(), 0);
+        assert_eq!(r.stats.out_of_window_segments, 2);
+        r.push(3, b"cd", false);
+        assert_eq!(r.take(), vec![data(b"abcd")]);
+    }
+
+    #[test]
+    fn hole_that_never_fills_is_given_up_at_the_cap() {
+        let limits = Limits {
+            max_buffer_per_direction: 2 * (100 + ISLAND_COST),
+            ..Limits::default()
+        };
+        let mut r = Rig::with_limits(limits);
+        r.s.syn(0);
+        r.push(1, b"head", false);
+        // Bytes 4..10 are lost; 100-byte segments pile up behind the hole.
+        let body: Vec<u8> = (0..=255u8).cycle().take(300).collect();
+        r.push(11, &body[..100], false);
+        r.push(111, &body[100..200], false);
+        assert_eq!(r.take(), vec![data(b"head")]);
+        r.push(211, &body[200..], false);
+        assert_eq!(r.take(), vec![Out::Gap(6), data(&body)]);
+        assert_eq!(r.stats.gaps, 1);
+        assert_eq!(r.stats.gap_bytes, 6);
+        assert_eq!(r.stats.buffer_caps_hit, 1);
+        assert_eq!(r.s.buffered(), 0);
+        // The lost bytes arriving late are old news.
+        r.push(5, b"xxxxxx", false);
+        assert!(r.take().is_empty());
+        assert_eq!(r.s.bytes_seen(), 310);
+    }
+
+    #[test]
+    fn segment_larger_than_the_cap_gives_the_hole_up_without_copying() {
+        let limits = Limits {
+            max_buffer_per_direction: 16,
+            ..Limits::default()
+        };
+        let mut r = Rig::with_limits(limits);
+        r.s.syn(0);
+        r.push(11, &[7u8; 40], false);
+        assert_eq!(r.take(), vec![Out::Gap(10), data(&[7u8; 40])]);
+        assert_eq!(r.s.buffered(), 0);
+    }
+
+    #[test]
+    fn fin_waits_for_the_bytes_before_it() {
+        let mut r = Rig::new();
+        r.s.syn(0);
+        r.push(4, b"def", true);
+        r.push(7, b"", true); // retransmitted bare FIN
+        assert!(r.take().is_empty());
+        r.push(1, b"abc", false);
+        assert_eq!(r.take(), vec![data(b"abcdef"), Out::Fin]);
+        // Nothing after the FIN, ever.
+        r.push(7, b"late", false).push(1, b"abc", false).flush();
+        assert!(r.take().is_empty());
+    }
+
+    #[test]
+    fn data_beyond_the_fin_is_ignored() {
+        let mut r = Rig::new();
+        r.s.syn(0);
+        r.push(6, b"fgh", false); // buffered, then cut by the FIN
+        r.push(4, b"d", true);
+        r.push(1, b"abc", false);
+        assert_eq!(r.take(), vec![data(b"abcd"), Out::Fin]);
+    }
+
+    #[test]
+    fn flush_gives_up_every_hole_in_order() {
+        let mut r = Rig::new();
+        r.s.syn(0);
+        r.push(1, b"ab", false)
+            .push(5, b"ef", false)
+            .push(9, b"ij", false)
+            .push(13, b"", true);
+        assert_eq!(r.take(), vec![data(b"ab")]);
+        r.flush();
+        assert_eq!(
+            r.take(),
+            vec![
+                Out::Gap(2),
+                data(b"ef"),
+                Out::Gap(2),
+                data(b"ij"),
+                Out::Gap(2),
+                Out::Fin
+            ]
+        );
+        assert_eq!(r.stats.gaps, 3);
+        assert_eq!(r.stats.gap_bytes, 6);
+        assert_eq!(r.stats.buffer_caps_hit, 0);
+    }
+
+    #[test]
+    fn flush_without_holes_emits_nothing_and_stream_continues() {
+        let mut r = Rig::new();
+        r.s.syn(0);
+        r.push(1, b"ab", false).flush();
+        r.push(3, b"cd", false);
+        assert_eq!(r.take(), vec![data(b"abcd")]);
+    }
+
+    #[test]
+    fn discard_counts_bytes_and_delivers_nothing() {
+        let mut r = Rig::new();
+        r.s.syn(0);
+        r.push(1, b"HTTP/1.1 101\r\n\r\n", false);
+        r.push(40, b"later", false);
+        assert!(r.s.buffered() > 0);
+        r.take();
+        r.s.discard();
+        assert!(r.s.is_discarding());
+        assert_eq!(r.s.buffered(), 0);
+        r.push(17, &[0x81, 0x05, b'h', b'e', b'l', b'l', b'o'], false);
+        r.push(60, b"frame", true);
+        r.flush();
+        assert!(r.take().is_empty());
+        assert_eq!(r.s.buffered(), 0);
+        assert_eq!(r.s.bytes_seen(), 64);
+    }
+
+    #[test]
+    fn shed_frees_memory_and_reports_the_lost_range_as_a_gap() {
+        let mut r = Rig::new();
+        r.s.syn(0);
+        r.push(1, b"ab", false).push(5, b"efgh", false);
+        let held = r.s.buffered();
+        assert_eq!(r.s.shed(), held);
+        assert_eq!(r.s.buffered(), 0);
+        assert_eq!(r.s.shed(), 0);
+        // The hole filling arrives: delivered, then the shed bytes are a gap.
+        r.push(3, b"cd", false);
+        r.push(9, b"ij", false);
+        assert_eq!(r.take(), vec![data(b"abcd"), Out::Gap(4), data(b"ij")]);
+    }
+
+    #[test]
+    fn shed_then_newer_data_is_preceded_by_the_gap() {
+        let mut r = Rig::new();
+        r.s.syn(0);
+        r.push(1, b"ab", false).push(5, b"efgh", false);
+        r.s.shed();
+        r.push(9, b"ij", false);
+        assert_eq!(r.take(), vec![data(b"ab"), Out::Gap(6), data(b"ij")]);
+    }
+
+    #[test]
+    fn idle_stream_holds_no_heap_memory() {
+        let s = Stream::default();
+        assert_eq!(s.buffered(), 0);
+        assert!(std::mem::size_of::<Stream>() <= 96);
+    }
 }
