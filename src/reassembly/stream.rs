@@ -114,8 +114,9 @@ impl Stream {
         }
 
         if self.discarding {
-            let end = start + data.len() as u64;
-            self.next = self.next.max(end);
+            if !data.is_empty() {
+                self.next = self.next.max(start + data.len() as u64);
+            }
             if self.fin_at.is_some_and(|f| f <= self.next) {
                 self.fin_sent = true;
             }
@@ -203,6 +204,23 @@ impl Stream {
     /// up to the highest byte seen).
     pub fn bytes_seen(&self) -> u64 {
         self.next
+    }
+
+    /// The buffer's shape that the delivery code relies on: islands disjoint, not
+    /// touching, all above the delivered point, and `held` their exact size.
+    #[cfg(test)]
+    fn invariants_hold(&self) -> bool {
+        let mut floor = self.next;
+        let mut first = true;
+        for (&k, v) in &self.ooo {
+            if v.is_empty() || k < floor || (k == floor && !first) || k == self.next {
+                return false;
+            }
+            floor = k + v.len() as u64;
+            first = false;
+        }
+        self.held == self.ooo.values().map(Vec::len).sum::<usize>()
+            && self.fin_at.map_or(true, |f| floor <= f)
     }
 
     /// The segment reaches the delivered point: hand its new part through, letting
@@ -805,5 +823,178 @@ mod tests {
         let s = Stream::default();
         assert_eq!(s.buffered(), 0);
         assert!(std::mem::size_of::<Stream>() <= 96);
+    }
+
+    /// Properties over arbitrary streams, segmentations and arrival orders.
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+        use proptest::sample::Index;
+
+        /// ISNs anywhere, with extra weight just below 2^32 so streams wrap.
+        fn isn() -> impl Strategy<Value = u32> {
+            prop_oneof![any::<u32>(), (u32::MAX - 4096)..=u32::MAX]
+        }
+
+        /// Splits `0..len` at the given cut points into non-empty pieces.
+        fn pieces(len: usize, cuts: &[Index]) -> Vec<(usize, usize)> {
+            let mut at: Vec<usize> = cuts.iter().map(|i| i.index(len + 1)).collect();
+            at.push(0);
+            at.push(len);
+            at.sort_unstable();
+            at.dedup();
+            at.windows(2).map(|w| (w[0], w[1])).collect()
+        }
+
+        /// A range of `0..len` from two picks, `None` when empty.
+        fn range(len: usize, a: &Index, b: &Index) -> Option<(usize, usize)> {
+            let (x, y) = (a.index(len + 1), b.index(len + 1));
+            (x != y).then(|| (x.min(y), x.max(y)))
+        }
+
+        /// Fisher-Yates driven by xorshift, so a failing case replays from its seed.
+        fn shuffle<T>(v: &mut [T], seed: u64) {
+            let mut x = seed | 1;
+            for i in (1..v.len()).rev() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                v.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+        }
+
+        /// Pushes `(from, to, fin)` ranges of `bytes` as segments of a stream
+        /// whose SYN carried `isn`.
+        fn replay(isn: u32, bytes: &[u8], segs: &[(usize, usize, bool)]) -> Rig {
+            let mut r = Rig::new();
+            r.s.syn(isn);
+            for &(a, b, fin) in segs {
+                r.push(
+                    isn.wrapping_add(1).wrapping_add(a as u32),
+                    &bytes[a..b],
+                    fin,
+                );
+            }
+            r
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn any_arrival_order_rebuilds_the_stream(
+                bytes in proptest::collection::vec(any::<u8>(), 0..3000),
+                isn in isn(),
+                cuts in proptest::collection::vec(any::<Index>(), 0..48),
+                extras in proptest::collection::vec((any::<Index>(), any::<Index>()), 0..12),
+                bare_fin in any::<bool>(),
+                seed in any::<u64>(),
+            ) {
+                let len = bytes.len();
+                let mut segs: Vec<(usize, usize, bool)> =
+                    pieces(len, &cuts).into_iter().map(|(a, b)| (a, b, false)).collect();
+                match segs.last_mut() {
+                    Some(last) if !bare_fin => last.2 = true,
+                    _ => segs.push((len, len, true)),
+                }
+                // Duplicates and overlapping retransmissions of the same bytes.
+                segs.extend(extras.iter().filter_map(|(a, b)| range(len, a, b)).map(|(a, b)| (a, b, false)));
+                shuffle(&mut segs, seed);
+
+                let r = replay(isn, &bytes, &segs);
+                let mut want = Vec::new();
+                if len > 0 {
+                    want.push(Out::Data(bytes.clone()));
+                }
+                want.push(Out::Fin);
+                prop_assert_eq!(&r.out, &want);
+                prop_assert_eq!(r.stats.gaps, 0);
+                prop_assert_eq!(r.stats.overlap_conflicts, 0);
+                prop_assert!(r.s.invariants_hold());
+                prop_assert_eq!(r.s.buffered(), 0);
+                prop_assert_eq!(r.s.bytes_seen(), len as u64);
+            }
+
+            #[test]
+            fn a_lost_segment_becomes_a_gap_of_its_length(
+                bytes in proptest::collection::vec(any::<u8>(), 1..3000),
+                isn in isn(),
+                cuts in proptest::collection::vec(any::<Index>(), 0..48),
+                lost in any::<Index>(),
+                dups in proptest::collection::vec(any::<Index>(), 0..8),
+                seed in any::<u64>(),
+            ) {
+                let len = bytes.len();
+                let all = pieces(len, &cuts);
+                let lost = lost.index(all.len());
+                let (a, b) = all[lost];
+                let kept: Vec<(usize, usize)> =
+                    all.iter().enumerate().filter(|&(i, _)| i != lost).map(|(_, p)| *p).collect();
+                let mut segs: Vec<(usize, usize, bool)> = kept.iter().map(|&(x, y)| (x, y, false)).collect();
+                if !kept.is_empty() {
+                    segs.extend(dups.iter().map(|i| { let (x, y) = kept[i.index(kept.len())]; (x, y, false) }));
+                }
+                segs.push((len, len, true));
+                shuffle(&mut segs, seed);
+
+                let mut r = replay(isn, &bytes, &segs);
+                r.flush();
+                let mut want = Vec::new();
+                if a > 0 {
+                    want.push(Out::Data(bytes[..a].to_vec()));
+                }
+                want.push(Out::Gap((b - a) as u64));
+                if b < len {
+                    want.push(Out::Data(bytes[b..].to_vec()));
+                }
+                want.push(Out::Fin);
+                prop_assert_eq!(&r.out, &want);
+                prop_assert_eq!(r.stats.gaps, 1);
+                prop_assert_eq!(r.stats.gap_bytes, (b - a) as u64);
+                prop_assert_eq!(r.s.buffered(), 0);
+            }
+
+            #[test]
+            fn arbitrary_input_never_breaks_the_invariants(
+                isn in isn(),
+                syn_first in any::<bool>(),
+                ops in proptest::collection::vec(
+                    (0u8..16, any::<u32>(), 0i32..600, proptest::collection::vec(any::<u8>(), 0..120), any::<bool>()),
+                    0..80,
+                ),
+            ) {
+                let limits = Limits { max_buffer_per_direction: 512, ..Limits::default() };
+                let mut r = Rig::with_limits(limits);
+                if syn_first {
+                    r.s.syn(isn);
+                }
+                for (op, wild, near, payload, fin) in ops {
+                    match op {
+                        0 => { r.flush(); }
+                        1 => { r.s.shed(); }
+                        2 => r.s.discard(),
+                        3 => r.s.syn(wild),
+                        4 => { r.push(wild, &payload, fin); }
+                        _ => { r.push(isn.wrapping_add(near as u32), &payload, fin); }
+                    }
+                    prop_assert!(r.s.buffered() <= limits.max_buffer_per_direction);
+                    prop_assert!(r.s.invariants_hold());
+                }
+                let fins = r.out.iter().filter(|c| **c == Out::Fin).count();
+                prop_assert!(fins <= 1);
+                if fins == 1 {
+                    prop_assert_eq!(r.out.last(), Some(&Out::Fin));
+                }
+                let delivered: u64 = r.out.iter().map(|c| match c {
+                    Out::Data(d) => d.len() as u64,
+                    Out::Gap(n) => *n,
+                    Out::Fin => 0,
+                }).sum();
+                if !r.s.is_discarding() {
+                    prop_assert_eq!(delivered, r.s.bytes_seen());
+                }
+                prop_assert_eq!(r.stats.gap_bytes >= r.stats.gaps, true);
+            }
+        }
     }
 }
