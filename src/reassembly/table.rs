@@ -254,3 +254,234 @@ impl<V: FlowState> FlowTable<V> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Endpoint;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn key(n: u16) -> FlowKey {
+        let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        FlowKey::of(
+            Endpoint { ip, port: 80 },
+            Endpoint {
+                ip,
+                port: 10_000 + n,
+            },
+        )
+        .0
+    }
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::new(secs, 0)
+    }
+
+    type Log = Vec<(FlowKey, EvictReason)>;
+
+    fn table(limits: Limits) -> FlowTable<()> {
+        FlowTable::new(limits)
+    }
+
+    /// Buffers `n` bytes out of order in direction 0 of the flow.
+    fn hold(t: &mut FlowTable<()>, k: FlowKey, n: usize) {
+        let limits = *t.limits();
+        let mut stats = ReassemblyStats::default();
+        let flow = t.get_or_insert(k, at(0), &mut |_, _, _| {});
+        flow.dirs[0].syn(0);
+        flow.dirs[0].push(100, &vec![1u8; n], false, &limits, &mut stats, &mut |_| {});
+        t.account(&k);
+    }
+
+    #[test]
+    fn full_table_evicts_the_idlest_with_ties_broken_by_key() {
+        let limits = Limits {
+            max_flows: 32,
+            ..Limits::default()
+        };
+        let mut t = table(limits);
+        let mut log: Log = Vec::new();
+        // Flows 0..32; 5 and 3 share the oldest time, 7 is next.
+        for n in 0..32u16 {
+            let secs = match n {
+                5 | 3 => 1,
+                7 => 2,
+                _ => 10 + i64::from(n),
+            };
+            t.get_or_insert(key(n), at(secs), &mut |k, _, r| log.push((k, r)));
+        }
+        assert!(log.is_empty());
+        // A packet refreshes flow 3: it is no longer idle.
+        t.get_or_insert(key(3), at(50), &mut |k, _, r| log.push((k, r)));
+        t.get_or_insert(key(100), at(60), &mut |k, _, r| log.push((k, r)));
+        // 32 / 16 = 2 flows leave at once, idlest first.
+        assert_eq!(
+            log,
+            vec![
+                (key(5), EvictReason::TableFull),
+                (key(7), EvictReason::TableFull)
+            ]
+        );
+        assert_eq!(t.len(), 31);
+        assert_eq!(t.stats().flows_evicted, 2);
+        assert_eq!(t.stats().peak_flows, 32);
+    }
+
+    #[test]
+    fn eviction_breaks_equal_idleness_by_key() {
+        let limits = Limits {
+            max_flows: 16,
+            ..Limits::default()
+        };
+        let mut t = table(limits);
+        for n in (0..16u16).rev() {
+            t.get_or_insert(key(n), at(1), &mut |_, _, _| {});
+        }
+        let mut log: Log = Vec::new();
+        t.get_or_insert(key(99), at(2), &mut |k, _, r| log.push((k, r)));
+        assert_eq!(log, vec![(key(0), EvictReason::TableFull)]);
+    }
+
+    #[test]
+    fn existing_flow_is_found_even_when_full() {
+        let limits = Limits {
+            max_flows: 2,
+            ..Limits::default()
+        };
+        let mut t = table(limits);
+        t.get_or_insert(key(1), at(1), &mut |_, _, _| {});
+        t.get_or_insert(key(2), at(2), &mut |_, _, _| {});
+        let mut evicted = 0;
+        let f = t.get_or_insert(key(1), at(3), &mut |_, _, _| evicted += 1);
+        assert_eq!(f.first_seen, at(1));
+        assert_eq!(f.last_seen, at(3));
+        assert_eq!(evicted, 0);
+    }
+
+    #[test]
+    fn idle_flows_expire_in_packet_time() {
+        let limits = Limits {
+            idle_timeout_secs: 10,
+            ..Limits::default()
+        };
+        let mut t = table(limits);
+        let mut log: Log = Vec::new();
+        t.get_or_insert(key(2), at(0), &mut |_, _, _| {});
+        t.get_or_insert(key(1), at(0), &mut |_, _, _| {});
+        t.get_or_insert(key(3), at(8), &mut |_, _, _| {});
+        t.expire(at(8), &mut |k, _, r| log.push((k, r)));
+        t.expire(at(10), &mut |k, _, r| log.push((k, r)));
+        assert!(log.is_empty(), "not idle for more than 10 s yet");
+        t.expire(at(11), &mut |k, _, r| log.push((k, r)));
+        assert!(log.is_empty(), "scanned less than 2 s ago");
+        t.expire(at(12), &mut |k, _, r| log.push((k, r)));
+        assert_eq!(
+            log,
+            vec![(key(1), EvictReason::Idle), (key(2), EvictReason::Idle)]
+        );
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.stats().flows_expired, 2);
+        t.get_or_insert(key(4), at(0), &mut |_, _, _| {});
+        t.expire(at(13), &mut |k, _, r| log.push((k, r)));
+        assert_eq!(log.len(), 2, "scanned less than 2 s ago");
+        t.expire(at(14), &mut |k, _, r| log.push((k, r)));
+        assert_eq!(log.len(), 3);
+        assert_eq!(t.len(), 1, "flow 3 was seen 6 s ago");
+    }
+
+    #[test]
+    fn drain_orders_by_first_seen_then_key() {
+        let mut t = table(Limits::default());
+        for (n, secs) in [(4u16, 2), (9, 1), (1, 2), (7, 3)] {
+            t.get_or_insert(key(n), at(secs), &mut |_, _, _| {});
+        }
+        hold(&mut t, key(7), 10);
+        let order: Vec<FlowKey> = t.drain().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(order, vec![key(9), key(1), key(4), key(7)]);
+        assert!(t.is_empty());
+        assert_eq!(t.total_buffered(), 0);
+    }
+
+    #[test]
+    fn total_buffered_follows_accounted_flows() {
+        let mut t = table(Limits::default());
+        hold(&mut t, key(1), 100);
+        let one = t.total_buffered();
+        assert!(one >= 100);
+        hold(&mut t, key(2), 50);
+        let two = t.total_buffered();
+        assert!(two >= one + 50);
+        // Buffering more in an already accounted flow is charged once.
+        hold(&mut t, key(2), 50);
+        assert_eq!(t.total_buffered(), two);
+        let f = t.remove(&key(1));
+        assert!(f.is_some());
+        assert_eq!(t.total_buffered(), two - one);
+        let mut evicted = Vec::new();
+        let limits = Limits {
+            idle_timeout_secs: 1,
+            ..Limits::default()
+        };
+        t.limits = limits;
+        t.expire(at(0), &mut |k, _, _| evicted.push(k));
+        t.expire(at(100), &mut |k, _, _| evicted.push(k));
+        assert_eq!(evicted, vec![key(2)]);
+        assert_eq!(t.total_buffered(), 0);
+        t.account(&key(2)); // gone: nothing to account
+        assert_eq!(t.total_buffered(), 0);
+    }
+
+    /// A flow state that holds bytes of its own and gives them up when asked.
+    #[derive(Default)]
+    struct Heavy(usize);
+
+    impl FlowState for Heavy {
+        fn buffered_bytes(&self) -> usize {
+            self.0
+        }
+        fn shed(&mut self) -> usize {
+            std::mem::take(&mut self.0)
+        }
+    }
+
+    #[test]
+    fn above_budget_the_flows_holding_most_are_shed() {
+        let limits = Limits {
+            max_total_buffered: 10_000,
+            ..Limits::default()
+        };
+        let mut t: FlowTable<Heavy> = FlowTable::new(limits);
+        for (n, bytes) in [(1u16, 3_000), (2, 5_000), (3, 1_000)] {
+            t.get_or_insert(key(n), at(0), &mut |_, _, _| {}).state.0 = bytes;
+            t.account(&key(n));
+        }
+        assert_eq!(t.total_buffered(), 9_000);
+        assert_eq!(t.stats().flows_shed, 0);
+        t.get_or_insert(key(4), at(0), &mut |_, _, _| {}).state.0 = 2_000;
+        t.account(&key(4));
+        // 11 000 > 10 000: shed the largest until at most 7 500 remain.
+        assert_eq!(t.stats().flows_shed, 1);
+        assert_eq!(t.total_buffered(), 6_000);
+        let held =
+            |t: &mut FlowTable<Heavy>, n| t.get_or_insert(key(n), at(0), &mut |_, _, _| {}).state.0;
+        assert_eq!(held(&mut t, 2), 0);
+        assert_eq!(held(&mut t, 1), 3_000);
+    }
+
+    #[test]
+    fn shedding_frees_stream_buffers_too() {
+        let limits = Limits {
+            max_total_buffered: 1_000,
+            ..Limits::default()
+        };
+        let mut t = table(limits);
+        hold(&mut t, key(1), 500);
+        hold(&mut t, key(2), 250);
+        assert_eq!(t.stats().flows_shed, 0);
+        hold(&mut t, key(3), 200);
+        assert_eq!(t.stats().flows_shed, 1);
+        let f = t.remove(&key(1));
+        assert_eq!(f.map(|f| f.dirs[0].buffered()), Some(0));
+        assert!(t.total_buffered() <= 750);
+    }
+}
