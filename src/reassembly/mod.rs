@@ -13,7 +13,7 @@ pub mod stream;
 pub mod table;
 
 pub use stream::Stream;
-pub use table::{Flow, FlowState, FlowTable};
+pub use table::{EvictReason, Flow, FlowState, FlowTable};
 
 /// In-order output of a [`Stream`].
 #[derive(Debug, PartialEq, Eq)]
@@ -62,6 +62,9 @@ pub struct ReassemblyStats {
     pub out_of_order_segments: u64,
     /// Segments entirely below the delivered point (pure retransmissions).
     pub retransmitted_segments: u64,
+    /// Segments more than 1 GiB of sequence space away from the next expected byte:
+    /// ignored (a reused port pair, a corrupt header), never buffered.
+    pub out_of_window_segments: u64,
     /// Overlapping bytes whose content differed from what was kept (first copy
     /// wins, as most end hosts do; the differing copy is counted and dropped).
     pub overlap_conflicts: u64,
@@ -74,7 +77,8 @@ pub struct ReassemblyStats {
     pub flows_evicted: u64,
     pub flows_expired: u64,
     pub flows_shed: u64,
-    /// Most flows tracked at once.
+    /// Most flows tracked at once. Merging sums the workers' peaks: an upper
+    /// bound of the true peak, as the workers' peaks need not coincide.
     pub peak_flows: u64,
 }
 
@@ -82,6 +86,7 @@ impl ReassemblyStats {
     pub fn merge(&mut self, o: &ReassemblyStats) {
         self.out_of_order_segments += o.out_of_order_segments;
         self.retransmitted_segments += o.retransmitted_segments;
+        self.out_of_window_segments += o.out_of_window_segments;
         self.overlap_conflicts += o.overlap_conflicts;
         self.gaps += o.gaps;
         self.gap_bytes += o.gap_bytes;

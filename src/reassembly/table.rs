@@ -1,23 +1,487 @@
-//! The flow table.
-use super::Stream;
+//! The flow table: every tracked connection, under a cap on their number and on the
+//! bytes they buffer, so memory stays bounded whatever the capture holds.
+//!
+//! All decisions are made in packet time and every choice between flows breaks ties
+//! by key, so the same capture gives the same evictions, and hence the same output,
+//! on every run.
 
-/// What the layer above keeps per connection.
+use rustc_hash::FxHashMap;
+
+use super::{Limits, ReassemblyStats, Stream};
+use crate::capture::Timestamp;
+use crate::decode::FlowKey;
+
+/// What the layer above keeps per connection. The table asks it for its memory so
+/// that the global budget covers parser buffers too, and may ask it to let go.
 pub trait FlowState: Default {
+    /// Bytes held (buffered heads, partial messages), for the global budget.
     fn buffered_bytes(&self) -> usize {
         0
     }
-    fn shed(&mut self) {}
+    /// Drop what can be rebuilt or lost under memory pressure; returns bytes freed.
+    fn shed(&mut self) -> usize {
+        0
+    }
+}
+
+/// For users of the table that keep nothing per connection (tests, tools).
+impl FlowState for () {}
+
+/// Why a flow left the table before its connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvictReason {
+    /// Room was needed for a new flow; this was among the idlest.
+    TableFull,
+    /// No packet for longer than the idle timeout (in packet time).
+    Idle,
 }
 
 /// One tracked connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Flow<V> {
+    /// 0: lo→hi, 1: hi→lo, per [`FlowKey`].
     pub dirs: [Stream; 2],
     pub state: V,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// What this flow counted in the table's total at its last `account`.
+    charged: usize,
 }
 
-/// Connections by key.
-#[derive(Debug, Default)]
-pub struct FlowTable<V> {
-    _v: Vec<Flow<V>>,
+impl<V: FlowState> Flow<V> {
+    fn new(now: Timestamp) -> Self {
+        Flow {
+            dirs: Default::default(),
+            state: V::default(),
+            first_seen: now,
+            last_seen: now,
+            charged: 0,
+        }
+    }
+
+    fn holding(&self) -> usize {
+        self.dirs[0].buffered() + self.dirs[1].buffered() + self.state.buffered_bytes()
+    }
+}
+
+/// Connections by key, with their limits and counters.
+#[derive(Debug)]
+pub struct FlowTable<V: FlowState> {
+    map: FxHashMap<FlowKey, Flow<V>>,
+    limits: Limits,
+    stats: ReassemblyStats,
+    total: usize,
+    /// Packet time of the last idle scan; `None` before the first packet.
+    last_scan: Option<Timestamp>,
+}
+
+impl<V: FlowState> FlowTable<V> {
+    pub fn new(limits: Limits) -> Self {
+        FlowTable {
+            map: FxHashMap::default(),
+            limits,
+            stats: ReassemblyStats::default(),
+            total: 0,
+            last_scan: None,
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Look the flow up (once per packet), creating it if new; if the table is
+    /// full, first evict the idlest flows and pass each to `on_evict`.
+    ///
+    /// Eviction takes the idlest sixteenth at once, so its linear scan is paid once
+    /// per many insertions (amortised O(1) per packet).
+    pub fn get_or_insert(
+        &mut self,
+        key: FlowKey,
+        now: Timestamp,
+        on_evict: &mut dyn FnMut(FlowKey, Flow<V>, EvictReason),
+    ) -> &mut Flow<V> {
+        if self.map.len() >= self.limits.max_flows.max(1) && !self.map.contains_key(&key) {
+            self.evict_idlest(on_evict);
+        }
+        let before = self.map.len();
+        let mut inserted = false;
+        let flow = self.map.entry(key).or_insert_with(|| {
+            inserted = true;
+            Flow::new(now)
+        });
+        if now > flow.last_seen {
+            flow.last_seen = now;
+        }
+        let len = (before + usize::from(inserted)) as u64;
+        if len > self.stats.peak_flows {
+            self.stats.peak_flows = len;
+        }
+        flow
+    }
+
+    /// Must be called after the caller has finished updating a flow for this
+    /// packet, so the table can keep the total of buffered bytes (streams +
+    /// `V::buffered_bytes`) and shed the flows holding the most when above
+    /// `limits.max_total_buffered`.
+    pub fn account(&mut self, key: &FlowKey) {
+        let Some(flow) = self.map.get_mut(key) else {
+            return;
+        };
+        let now = flow.holding();
+        self.total = self.total.saturating_sub(flow.charged) + now;
+        flow.charged = now;
+        if self.total > self.limits.max_total_buffered {
+            self.shed_largest();
+        }
+    }
+
+    pub fn remove(&mut self, key: &FlowKey) -> Option<Flow<V>> {
+        let flow = self.map.remove(key)?;
+        self.total = self.total.saturating_sub(flow.charged);
+        Some(flow)
+    }
+
+    /// Expire flows idle for more than `limits.idle_timeout_secs` of packet time.
+    /// Cheap to call every packet: it only scans when enough packet time has passed
+    /// since the last scan (a quarter of the timeout, between 1 and 5 seconds), so
+    /// a flow outlives its timeout by at most that much.
+    pub fn expire(
+        &mut self,
+        now: Timestamp,
+        on_evict: &mut dyn FnMut(FlowKey, Flow<V>, EvictReason),
+    ) {
+        let Some(last) = self.last_scan else {
+            self.last_scan = Some(now);
+            return;
+        };
+        let interval = (self.limits.idle_timeout_secs / 4).clamp(1, 5) as i128 * 1_000_000_000;
+        if now.as_nanos() - last.as_nanos() < interval {
+            return;
+        }
+        self.last_scan = Some(now);
+        let timeout = i128::from(self.limits.idle_timeout_secs) * 1_000_000_000;
+        let cutoff = now.as_nanos() - timeout;
+        let mut idle: Vec<(Timestamp, FlowKey)> = self
+            .map
+            .iter()
+            .filter(|(_, f)| f.last_seen.as_nanos() < cutoff)
+            .map(|(k, f)| (f.last_seen, *k))
+            .collect();
+        idle.sort_unstable();
+        for (_, key) in idle {
+            if let Some(flow) = self.remove(&key) {
+                self.stats.flows_expired += 1;
+                on_evict(key, flow, EvictReason::Idle);
+            }
+        }
+    }
+
+    /// All remaining flows, in a deterministic order (sorted by `first_seen`, then
+    /// key), for end of capture.
+    pub fn drain(&mut self) -> Vec<(FlowKey, Flow<V>)> {
+        let mut all: Vec<(FlowKey, Flow<V>)> = self.map.drain().collect();
+        all.sort_unstable_by_key(|a| (a.1.first_seen, a.0));
+        self.total = 0;
+        all
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn stats(&self) -> &ReassemblyStats {
+        &self.stats
+    }
+
+    pub fn stats_mut(&mut self) -> &mut ReassemblyStats {
+        &mut self.stats
+    }
+
+    /// Bytes held across all flows as of their last [`FlowTable::account`].
+    pub fn total_buffered(&self) -> usize {
+        self.total
+    }
+
+    fn evict_idlest(&mut self, on_evict: &mut dyn FnMut(FlowKey, Flow<V>, EvictReason)) {
+        let n = (self.limits.max_flows / 16).max(1).min(self.map.len());
+        if n == 0 {
+            return;
+        }
+        let mut by_idle: Vec<(Timestamp, FlowKey)> =
+            self.map.iter().map(|(k, f)| (f.last_seen, *k)).collect();
+        if n < by_idle.len() {
+            by_idle.select_nth_unstable(n - 1);
+            by_idle.truncate(n);
+        }
+        by_idle.sort_unstable();
+        for (_, key) in by_idle {
+            if let Some(flow) = self.remove(&key) {
+                self.stats.flows_evicted += 1;
+                on_evict(key, flow, EvictReason::TableFull);
+            }
+        }
+    }
+
+    /// Shed the flows holding the most until the total is back to three quarters
+    /// of the budget; the margin keeps this linear scan from running every packet.
+    fn shed_largest(&mut self) {
+        let target = self.limits.max_total_buffered / 4 * 3;
+        let mut heavy: Vec<(usize, FlowKey)> = self
+            .map
+            .iter()
+            .filter(|(_, f)| f.charged > 0)
+            .map(|(k, f)| (f.charged, *k))
+            .collect();
+        heavy.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        for (_, key) in heavy {
+            if self.total <= target {
+                break;
+            }
+            if let Some(flow) = self.map.get_mut(&key) {
+                flow.dirs[0].shed();
+                flow.dirs[1].shed();
+                flow.state.shed();
+                let now = flow.holding();
+                self.total = self.total.saturating_sub(flow.charged) + now;
+                flow.charged = now;
+                self.stats.flows_shed += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Endpoint;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn key(n: u16) -> FlowKey {
+        let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        FlowKey::of(
+            Endpoint { ip, port: 80 },
+            Endpoint {
+                ip,
+                port: 10_000 + n,
+            },
+        )
+        .0
+    }
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::new(secs, 0)
+    }
+
+    type Log = Vec<(FlowKey, EvictReason)>;
+
+    fn table(limits: Limits) -> FlowTable<()> {
+        FlowTable::new(limits)
+    }
+
+    /// Buffers `n` bytes out of order in direction 0 of the flow.
+    fn hold(t: &mut FlowTable<()>, k: FlowKey, n: usize) {
+        let limits = *t.limits();
+        let mut stats = ReassemblyStats::default();
+        let flow = t.get_or_insert(k, at(0), &mut |_, _, _| {});
+        flow.dirs[0].syn(0);
+        flow.dirs[0].push(100, &vec![1u8; n], false, &limits, &mut stats, &mut |_| {});
+        t.account(&k);
+    }
+
+    #[test]
+    fn full_table_evicts_the_idlest_with_ties_broken_by_key() {
+        let limits = Limits {
+            max_flows: 32,
+            ..Limits::default()
+        };
+        let mut t = table(limits);
+        let mut log: Log = Vec::new();
+        // Flows 0..32; 5 and 3 share the oldest time, 7 is next.
+        for n in 0..32u16 {
+            let secs = match n {
+                5 | 3 => 1,
+                7 => 2,
+                _ => 10 + i64::from(n),
+            };
+            t.get_or_insert(key(n), at(secs), &mut |k, _, r| log.push((k, r)));
+        }
+        assert!(log.is_empty());
+        // A packet refreshes flow 3: it is no longer idle.
+        t.get_or_insert(key(3), at(50), &mut |k, _, r| log.push((k, r)));
+        t.get_or_insert(key(100), at(60), &mut |k, _, r| log.push((k, r)));
+        // 32 / 16 = 2 flows leave at once, idlest first.
+        assert_eq!(
+            log,
+            vec![
+                (key(5), EvictReason::TableFull),
+                (key(7), EvictReason::TableFull)
+            ]
+        );
+        assert_eq!(t.len(), 31);
+        assert_eq!(t.stats().flows_evicted, 2);
+        assert_eq!(t.stats().peak_flows, 32);
+    }
+
+    #[test]
+    fn eviction_breaks_equal_idleness_by_key() {
+        let limits = Limits {
+            max_flows: 16,
+            ..Limits::default()
+        };
+        let mut t = table(limits);
+        for n in (0..16u16).rev() {
+            t.get_or_insert(key(n), at(1), &mut |_, _, _| {});
+        }
+        let mut log: Log = Vec::new();
+        t.get_or_insert(key(99), at(2), &mut |k, _, r| log.push((k, r)));
+        assert_eq!(log, vec![(key(0), EvictReason::TableFull)]);
+    }
+
+    #[test]
+    fn existing_flow_is_found_even_when_full() {
+        let limits = Limits {
+            max_flows: 2,
+            ..Limits::default()
+        };
+        let mut t = table(limits);
+        t.get_or_insert(key(1), at(1), &mut |_, _, _| {});
+        t.get_or_insert(key(2), at(2), &mut |_, _, _| {});
+        let mut evicted = 0;
+        let f = t.get_or_insert(key(1), at(3), &mut |_, _, _| evicted += 1);
+        assert_eq!(f.first_seen, at(1));
+        assert_eq!(f.last_seen, at(3));
+        assert_eq!(evicted, 0);
+    }
+
+    #[test]
+    fn idle_flows_expire_in_packet_time() {
+        let limits = Limits {
+            idle_timeout_secs: 10,
+            ..Limits::default()
+        };
+        let mut t = table(limits);
+        let mut log: Log = Vec::new();
+        t.get_or_insert(key(2), at(0), &mut |_, _, _| {});
+        t.get_or_insert(key(1), at(0), &mut |_, _, _| {});
+        t.get_or_insert(key(3), at(8), &mut |_, _, _| {});
+        t.expire(at(8), &mut |k, _, r| log.push((k, r)));
+        t.expire(at(10), &mut |k, _, r| log.push((k, r)));
+        assert!(log.is_empty(), "not idle for more than 10 s yet");
+        t.expire(at(11), &mut |k, _, r| log.push((k, r)));
+        assert!(log.is_empty(), "scanned less than 2 s ago");
+        t.expire(at(12), &mut |k, _, r| log.push((k, r)));
+        assert_eq!(
+            log,
+            vec![(key(1), EvictReason::Idle), (key(2), EvictReason::Idle)]
+        );
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.stats().flows_expired, 2);
+        t.get_or_insert(key(4), at(0), &mut |_, _, _| {});
+        t.expire(at(13), &mut |k, _, r| log.push((k, r)));
+        assert_eq!(log.len(), 2, "scanned less than 2 s ago");
+        t.expire(at(14), &mut |k, _, r| log.push((k, r)));
+        assert_eq!(log.len(), 3);
+        assert_eq!(t.len(), 1, "flow 3 was seen 6 s ago");
+    }
+
+    #[test]
+    fn drain_orders_by_first_seen_then_key() {
+        let mut t = table(Limits::default());
+        for (n, secs) in [(4u16, 2), (9, 1), (1, 2), (7, 3)] {
+            t.get_or_insert(key(n), at(secs), &mut |_, _, _| {});
+        }
+        hold(&mut t, key(7), 10);
+        let order: Vec<FlowKey> = t.drain().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(order, vec![key(9), key(1), key(4), key(7)]);
+        assert!(t.is_empty());
+        assert_eq!(t.total_buffered(), 0);
+    }
+
+    #[test]
+    fn total_buffered_follows_accounted_flows() {
+        let mut t = table(Limits::default());
+        hold(&mut t, key(1), 100);
+        let one = t.total_buffered();
+        assert!(one >= 100);
+        hold(&mut t, key(2), 50);
+        let two = t.total_buffered();
+        assert!(two >= one + 50);
+        // Buffering more in an already accounted flow is charged once.
+        hold(&mut t, key(2), 50);
+        assert_eq!(t.total_buffered(), two);
+        let f = t.remove(&key(1));
+        assert!(f.is_some());
+        assert_eq!(t.total_buffered(), two - one);
+        let mut evicted = Vec::new();
+        let limits = Limits {
+            idle_timeout_secs: 1,
+            ..Limits::default()
+        };
+        t.limits = limits;
+        t.expire(at(0), &mut |k, _, _| evicted.push(k));
+        t.expire(at(100), &mut |k, _, _| evicted.push(k));
+        assert_eq!(evicted, vec![key(2)]);
+        assert_eq!(t.total_buffered(), 0);
+        t.account(&key(2)); // gone: nothing to account
+        assert_eq!(t.total_buffered(), 0);
+    }
+
+    /// A flow state that holds bytes of its own and gives them up when asked.
+    #[derive(Default)]
+    struct Heavy(usize);
+
+    impl FlowState for Heavy {
+        fn buffered_bytes(&self) -> usize {
+            self.0
+        }
+        fn shed(&mut self) -> usize {
+            std::mem::take(&mut self.0)
+        }
+    }
+
+    #[test]
+    fn above_budget_the_flows_holding_most_are_shed() {
+        let limits = Limits {
+            max_total_buffered: 10_000,
+            ..Limits::default()
+        };
+        let mut t: FlowTable<Heavy> = FlowTable::new(limits);
+        for (n, bytes) in [(1u16, 3_000), (2, 5_000), (3, 1_000)] {
+            t.get_or_insert(key(n), at(0), &mut |_, _, _| {}).state.0 = bytes;
+            t.account(&key(n));
+        }
+        assert_eq!(t.total_buffered(), 9_000);
+        assert_eq!(t.stats().flows_shed, 0);
+        t.get_or_insert(key(4), at(0), &mut |_, _, _| {}).state.0 = 2_000;
+        t.account(&key(4));
+        // 11 000 > 10 000: shed the largest until at most 7 500 remain.
+        assert_eq!(t.stats().flows_shed, 1);
+        assert_eq!(t.total_buffered(), 6_000);
+        let held =
+            |t: &mut FlowTable<Heavy>, n| t.get_or_insert(key(n), at(0), &mut |_, _, _| {}).state.0;
+        assert_eq!(held(&mut t, 2), 0);
+        assert_eq!(held(&mut t, 1), 3_000);
+    }
+
+    #[test]
+    fn shedding_frees_stream_buffers_too() {
+        let limits = Limits {
+            max_total_buffered: 1_000,
+            ..Limits::default()
+        };
+        let mut t = table(limits);
+        hold(&mut t, key(1), 500);
+        hold(&mut t, key(2), 250);
+        assert_eq!(t.stats().flows_shed, 0);
+        hold(&mut t, key(3), 200);
+        assert_eq!(t.stats().flows_shed, 1);
+        let f = t.remove(&key(1));
+        assert_eq!(f.map(|f| f.dirs[0].buffered()), Some(0));
+        assert!(t.total_buffered() <= 750);
+    }
 }
