@@ -6,7 +6,73 @@
 //! ```text
 //! capture ──▶ decode ──▶ reassembly ──▶ http ──▶ classify ──▶ report
 //! ```
+//!
+//! [`analyze_files`] runs the same analysis as the command line, for regression
+//! suites that replay a capture and assert on the attempts found.
 
 pub mod capture;
+pub mod classify;
+pub mod cli;
 pub mod decode;
+pub mod http;
+pub mod pipeline;
 pub mod reassembly;
+pub mod report;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use capture::file::FileSource;
+use capture::{CaptureError, PacketSource};
+use pipeline::{Config, FileFeed, RunStats};
+use report::{Record, Summary};
+
+/// What an analysis found.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// Every attempt (accepted ones too), in output order, redacted.
+    pub records: Vec<Record>,
+    pub summary: Summary,
+    /// The damage or failure that ended the input early, if any.
+    pub error: Option<String>,
+}
+
+fn collect(feed: FileFeed, cfg: &Config) -> Analysis {
+    let mut records = Vec::new();
+    let mut summary = Summary::default();
+    let stats: RunStats = pipeline::run(
+        Box::new(feed),
+        cfg,
+        Arc::new(AtomicBool::new(false)),
+        &mut |j| {
+            let r = Record::new(j, true);
+            summary.count(&r);
+            records.push(r);
+            Ok(())
+        },
+    );
+    summary.capture = stats.capture;
+    summary.reassembly = stats.reassembly;
+    summary.http = stats.http;
+    summary.flows = stats.flows;
+    Analysis {
+        records,
+        summary,
+        error: stats.error,
+    }
+}
+
+/// Analyse capture files (read in order as one stream).
+pub fn analyze_files<P: AsRef<str>>(paths: &[P], cfg: &Config) -> Result<Analysis, CaptureError> {
+    let mut sources: Vec<Box<dyn PacketSource + Send>> = Vec::new();
+    for p in paths {
+        sources.push(Box::new(FileSource::open(p.as_ref())?));
+    }
+    Ok(collect(FileFeed::new(sources), cfg))
+}
+
+/// Analyse a capture held in memory (tests, fuzzing).
+pub fn analyze_bytes(name: &str, bytes: Vec<u8>, cfg: &Config) -> Result<Analysis, CaptureError> {
+    let src = FileSource::from_reader(name, Box::new(std::io::Cursor::new(bytes)))?;
+    Ok(collect(FileFeed::new(vec![Box::new(src)]), cfg))
+}

@@ -1,1 +1,202 @@
-fn main() {}
+//! `wshs-sniff`: the command line around the library. Errors are one line on
+//! stderr with an exit status per the contract; a closed stdout ends quietly.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+
+use wshs_sniff::capture::file::FileSource;
+use wshs_sniff::capture::live::{self, LiveFeed, LiveOptions};
+use wshs_sniff::capture::PacketSource;
+use wshs_sniff::classify::{advice, Cause};
+use wshs_sniff::cli::{Cli, ExplainCli, OutputFormat};
+use wshs_sniff::pipeline::{self, Config, Feed, FileFeed};
+use wshs_sniff::reassembly::Limits;
+use wshs_sniff::report::{Format, Reporter};
+
+const EXIT_INPUT: u8 = 1;
+const EXIT_CAPTURE: u8 = 2;
+const EXIT_REJECTED: u8 = 3;
+
+fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("wshs-sniff: {msg}");
+    ExitCode::from(code)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("explain") {
+        return explain(&args[1..]);
+    }
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            let msg = e.to_string();
+            let first = msg.lines().next().unwrap_or("bad usage").trim_start_matches("error: ");
+            return fail(EXIT_INPUT, format!("{first} (see --help)"));
+        }
+    };
+    run(cli)
+}
+
+fn explain(args: &[String]) -> ExitCode {
+    let e = match ExplainCli::try_parse_from(args) {
+        Ok(e) => e,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(EXIT_INPUT);
+        }
+    };
+    match Cause::from_code(&e.cause) {
+        Some(c) => {
+            print!("{}", advice::explain(c));
+            ExitCode::SUCCESS
+        }
+        None => {
+            let codes: Vec<&str> = Cause::ALL.iter().map(|c| c.code()).collect();
+            fail(
+                EXIT_INPUT,
+                format!("unknown cause '{}'; known: {}", e.cause, codes.join(", ")),
+            )
+        }
+    }
+}
+
+fn run(cli: Cli) -> ExitCode {
+    if cli.list_interfaces {
+        return match live::list_interfaces() {
+            Ok(list) => {
+                for (i, (name, desc)) in list.iter().enumerate() {
+                    match desc {
+                        Some(d) => println!("{}.{name} ({d})", i + 1),
+                        None => println!("{}.{name}", i + 1),
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(EXIT_CAPTURE, format!("cannot list interfaces: {e}")),
+        };
+    }
+    let filter = (!cli.filter.is_empty()).then(|| cli.filter.join(" "));
+    if let Some(f) = &filter {
+        if let Err(e) = pipeline::check_filter(f) {
+            return fail(EXIT_INPUT, e);
+        }
+    }
+    let json = cli.json || cli.format == OutputFormat::Json;
+    let cfg = Config {
+        limits: Limits {
+            max_buffer_per_direction: cli.max_buffer.max(1024),
+            max_flows: cli.max_flows.max(1),
+            idle_timeout_secs: cli.idle_timeout.max(1),
+            ..Limits::default()
+        },
+        http: wshs_sniff::http::HttpLimits {
+            max_head: cli.max_head.max(1024),
+            ..Default::default()
+        },
+        workers: cli.workers.unwrap_or_else(pipeline::default_workers).max(1),
+        filter: if cli.interface.is_some() { None } else { filter.clone() },
+        ..Config::default()
+    };
+
+    let feed: Box<dyn Feed> = if let Some(iface) = &cli.interface {
+        let opts = LiveOptions {
+            interface: iface.clone(),
+            filter: match &filter {
+                Some(f) => format!("tcp and ({f})"),
+                None => "tcp".to_string(),
+            },
+            snaplen: cli.snaplen,
+            buffer_size: cli.buffer_size.map(|k| k.saturating_mul(1024)),
+            promisc: !cli.no_promisc,
+            duration: cli.duration.map(Duration::from_secs_f64),
+            write_to: cli.write.clone(),
+        };
+        let feed = match LiveFeed::open(&opts) {
+            Ok(f) => f,
+            Err(e @ live::LiveError::Filter { .. }) => return fail(EXIT_INPUT, e),
+            Err(e) => return fail(EXIT_CAPTURE, e),
+        };
+        if let Some(user) = &cli.user {
+            if let Err(e) = live::drop_privileges(user) {
+                return fail(EXIT_CAPTURE, format!("cannot drop privileges to {user}: {e}"));
+            }
+        }
+        Box::new(feed)
+    } else {
+        if cli.read.is_empty() {
+            return fail(
+                EXIT_INPUT,
+                "nothing to read: give -r FILE or -i IFACE (see --help)",
+            );
+        }
+        if cli.write.is_some() {
+            return fail(EXIT_INPUT, "-w saves a live capture; it needs -i IFACE");
+        }
+        let mut sources: Vec<Box<dyn PacketSource + Send>> = Vec::new();
+        for path in &cli.read {
+            match FileSource::open(path) {
+                Ok(s) => sources.push(Box::new(s)),
+                Err(e) => return fail(EXIT_INPUT, e),
+            }
+        }
+        Box::new(FileFeed::new(sources))
+    };
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::Relaxed) {
+                // Second Ctrl-C: the user wants out now.
+                std::process::exit(130);
+            }
+        });
+    }
+
+    let stdout = std::io::stdout();
+    let format = if json { Format::Json } else { Format::Text };
+    let mut reporter = Reporter::new(stdout.lock(), format, cli.all, !cli.no_redact);
+    let count_limit = cli.count;
+    let stop_for_count = stop.clone();
+    let mut seen = 0u64;
+    let stats = pipeline::run(feed, &cfg, stop.clone(), &mut |j| {
+        seen += 1;
+        let r = reporter.emit(j);
+        if count_limit.is_some_and(|c| seen >= c) {
+            stop_for_count.store(true, Ordering::Relaxed);
+        }
+        r
+    });
+    let (mut out, mut summary) = reporter.into_inner();
+    summary.capture = stats.capture.clone();
+    summary.reassembly = stats.reassembly;
+    summary.http = stats.http;
+    summary.flows = stats.flows;
+    summary.interrupted = stats.interrupted && !count_limit.is_some_and(|c| seen >= c);
+    let rendered = summary.render();
+    if json {
+        eprint!("{rendered}");
+    } else {
+        let _ = out.write_all(rendered.as_bytes());
+        let _ = out.flush();
+    }
+    if let Some(e) = &stats.error {
+        let code = if stats.capture_failed { EXIT_CAPTURE } else { EXIT_INPUT };
+        return fail(code, e);
+    }
+    if cli.fail_on_rejected && summary.rejected() > 0 {
+        return ExitCode::from(EXIT_REJECTED);
+    }
+    ExitCode::SUCCESS
+}

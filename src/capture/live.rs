@@ -1,0 +1,185 @@
+//! Live capture through libpcap (the `pcap` crate): the first way users run the
+//! tool, on the server host while the incident happens.
+
+use std::time::{Duration, Instant};
+
+use super::{LinkType, RawPacket, Timestamp};
+use crate::pipeline::{Feed, Next};
+
+/// How to open the interface.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    pub interface: String,
+    /// BPF filter (already combined with `tcp`).
+    pub filter: String,
+    pub snaplen: i32,
+    /// Kernel buffer in bytes (`-B`, given in KiB on the command line like tcpdump).
+    pub buffer_size: Option<i32>,
+    pub promisc: bool,
+    /// Stop after this long (`--duration`).
+    pub duration: Option<Duration>,
+    /// Save every captured packet here (`-w`).
+    pub write_to: Option<String>,
+}
+
+/// Why a live capture could not start or went on failing.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error("cannot capture on {iface}: {msg}")]
+    Open { iface: String, msg: String },
+    #[error("bad filter '{filter}': {msg}")]
+    Filter { filter: String, msg: String },
+    #[error("cannot write {path}: {msg}")]
+    Write { path: String, msg: String },
+}
+
+/// A live capture handle as a pipeline feed.
+pub struct LiveFeed {
+    cap: pcap::Capture<pcap::Active>,
+    linktype: LinkType,
+    deadline: Option<Instant>,
+    save: Option<pcap::Savefile>,
+    iface: String,
+    /// Kernel drop count last warned about.
+    warned_drops: u32,
+    last_stats_check: Instant,
+}
+
+impl LiveFeed {
+    pub fn open(o: &LiveOptions) -> Result<LiveFeed, LiveError> {
+        let open_err = |e: pcap::Error| LiveError::Open {
+            iface: o.interface.clone(),
+            msg: e.to_string(),
+        };
+        let mut inactive = pcap::Capture::from_device(o.interface.as_str())
+            .map_err(open_err)?
+            .snaplen(o.snaplen)
+            .promisc(o.promisc)
+            .immediate_mode(true)
+            // A short timeout lets the pipeline release waiting attempts (and
+            // notice Ctrl-C) while the wire is quiet.
+            .timeout(100);
+        if let Some(b) = o.buffer_size {
+            inactive = inactive.buffer_size(b);
+        }
+        let mut cap = inactive.open().map_err(open_err)?;
+        cap.filter(&o.filter, true).map_err(|e| LiveError::Filter {
+            filter: o.filter.clone(),
+            msg: e.to_string(),
+        })?;
+        let linktype = LinkType(cap.get_datalink().0 as u32);
+        let save = match &o.write_to {
+            Some(path) => Some(cap.savefile(path).map_err(|e| LiveError::Write {
+                path: path.clone(),
+                msg: e.to_string(),
+            })?),
+            None => None,
+        };
+        Ok(LiveFeed {
+            cap,
+            linktype,
+            deadline: o.duration.map(|d| Instant::now() + d),
+            save,
+            iface: o.interface.clone(),
+            warned_drops: 0,
+            last_stats_check: Instant::now(),
+        })
+    }
+
+    /// Warn once per second at most when the kernel starts dropping packets.
+    fn check_drops(&mut self) {
+        if self.last_stats_check.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        self.last_stats_check = Instant::now();
+        if let Ok(s) = self.cap.stats() {
+            if s.dropped > self.warned_drops {
+                eprintln!(
+                    "wshs-sniff: warning: kernel dropped {} packets on {} so far (raise -B, or narrow the filter)",
+                    s.dropped, self.iface
+                );
+                self.warned_drops = s.dropped;
+            }
+        }
+    }
+}
+
+/// The interfaces libpcap can capture on, for `-D`.
+pub fn list_interfaces() -> Result<Vec<(String, Option<String>)>, String> {
+    pcap::Device::list()
+        .map(|ds| ds.into_iter().map(|d| (d.name, d.desc)).collect())
+        .map_err(|e| e.to_string())
+}
+
+impl Feed for LiveFeed {
+    fn next(&mut self) -> Result<Next<'_>, super::CaptureError> {
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(Next::End);
+        }
+        self.check_drops();
+        match self.cap.next_packet() {
+            Ok(p) => {
+                if let Some(s) = self.save.as_mut() {
+                    s.write(&p);
+                }
+                let ts = Timestamp::new(p.header.ts.tv_sec, (p.header.ts.tv_usec as u32) * 1000);
+                Ok(Next::Packet(RawPacket {
+                    ts,
+                    linktype: self.linktype,
+                    data: p.data,
+                    orig_len: p.header.len,
+                }))
+            }
+            Err(pcap::Error::TimeoutExpired) => Ok(Next::Idle),
+            Err(e) => Err(super::CaptureError::Io {
+                name: self.iface.clone(),
+                offset: 0,
+                source: std::io::Error::other(format!("capture failed: {e}")),
+            }),
+        }
+    }
+
+    fn kernel_stats(&mut self) -> Option<(u64, u64, u64)> {
+        if let Some(s) = self.save.as_mut() {
+            let _ = s.flush();
+        }
+        self.cap
+            .stats()
+            .ok()
+            .map(|s| (s.received as u64, s.dropped as u64, s.if_dropped as u64))
+    }
+
+    fn is_live(&self) -> bool {
+        true
+    }
+}
+
+/// Drop root after the capture is open (`-Z USER`), like tcpdump: the analyzer
+/// reads bytes any attacker can send and must not keep privileges it no longer
+/// needs.
+pub fn drop_privileges(user: &str) -> Result<(), String> {
+    let name = std::ffi::CString::new(user).map_err(|_| format!("bad user name '{user}'"))?;
+    // SAFETY: getpwnam returns a pointer to static storage or null; the fields are
+    // read immediately, before any other call that could overwrite it.
+    let (uid, gid) = unsafe {
+        let pw = libc::getpwnam(name.as_ptr());
+        if pw.is_null() {
+            return Err(format!("no such user '{user}'"));
+        }
+        ((*pw).pw_uid, (*pw).pw_gid)
+    };
+    // SAFETY: plain syscalls with values from the password database; order
+    // matters: groups and gid before uid, while still privileged.
+    unsafe {
+        if libc::setgroups(0, std::ptr::null()) != 0 {
+            return Err(format!("setgroups: {}", std::io::Error::last_os_error()));
+        }
+        if libc::setgid(gid) != 0 {
+            return Err(format!("setgid: {}", std::io::Error::last_os_error()));
+        }
+        if libc::setuid(uid) != 0 {
+            return Err(format!("setuid: {}", std::io::Error::last_os_error()));
+        }
+    }
+    Ok(())
+}

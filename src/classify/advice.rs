@@ -1,0 +1,104 @@
+//! The advice for each cause: a one-line fix for the output, and the longer
+//! explanation `wshs-sniff explain CAUSE` prints. Advice never suggests the known
+//! dead ends (disabling client validation, switching client library, raising
+//! timeouts): a refusal is immediate and caused by the request or the server's
+//! policy, never by timing or by the client library's checks.
+
+use super::Cause;
+
+/// The nginx lines that make a proxy forward the upgrade.
+pub const NGINX_LINES: &str = "proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection \"upgrade\";";
+
+/// One line of advice; `None` for `ok` and where nothing sensible can be said.
+pub fn fix(cause: Cause) -> Option<&'static str> {
+    Some(match cause {
+        Cause::Ok => return None,
+        Cause::MissingSecWebSocketKey => "send Sec-WebSocket-Key: base64 of 16 random bytes; if a proxy or gateway builds this request, make it pass the client's header through",
+        Cause::InvalidSecWebSocketKey => "generate Sec-WebSocket-Key as base64 of exactly 16 random bytes (24 characters ending in '==')",
+        Cause::MissingSecWebSocketVersion => "send Sec-WebSocket-Version: 13",
+        Cause::UnsupportedSecWebSocketVersion => "send Sec-WebSocket-Version: 13, the version RFC 6455 servers accept",
+        Cause::MissingUpgrade => "send Upgrade: websocket; behind nginx add proxy_set_header Upgrade $http_upgrade; (with proxy_http_version 1.1;)",
+        Cause::InvalidUpgrade => "send Upgrade: websocket (that exact token; not 'websockets', not 'h2c')",
+        Cause::ConnectionMissingUpgrade => "send Connection: Upgrade ('keep-alive, Upgrade' is fine); behind nginx add proxy_set_header Connection \"upgrade\";",
+        Cause::OriginRejected => "add this Origin to the server's allowed origins, or open the page from an origin the server allows",
+        Cause::MethodNotGet => "open the WebSocket with a GET request",
+        Cause::HttpVersionTooOld => "send the upgrade as HTTP/1.1; behind nginx add proxy_http_version 1.1;",
+        Cause::MissingHost => "send a Host header (HTTP/1.1 requires it); check the client or proxy that builds the request",
+        Cause::SubprotocolRejected => "offer a subprotocol the server supports in Sec-WebSocket-Protocol, or add this one to the server's list",
+        Cause::HeaderTooLarge => "shrink the request head (usually cookies) below the server's limit, or raise the limit (nginx: large_client_header_buffers)",
+        Cause::ProxyStrippedUpgrade => "in the proxy's location for this path: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection \"upgrade\";",
+        Cause::InvalidSecWebSocketAccept => "the server (or a proxy rewriting headers) must answer Sec-WebSocket-Accept = base64(SHA-1(key + 258EAFA5-E914-47DA-95CA-C5AB0DC85B11)) for the key it received",
+        Cause::PathNotFound => "connect to the path the WebSocket endpoint is served on; check the URL and any proxy location or rewrite rule",
+        Cause::Unauthorized => "send the credentials the endpoint requires (session cookie, token or Authorization header)",
+        Cause::ServerError => "read the server's error log for this request: the handshake reached a handler that failed",
+        Cause::ExtensionRejected => "the server must only accept extensions the client offered; fix the server or the proxy that adds the extension",
+        Cause::ClosedAfterUpgrade => "the server accepted, then closed by policy: check the close reason and the server's log for this connection",
+        Cause::Unknown => return None,
+    })
+}
+
+/// The long explanation of a cause.
+pub fn explain(cause: Cause) -> String {
+    let (rfc, wire) = match cause {
+        Cause::Ok => ("A 101 Switching Protocols with Upgrade: websocket, Connection: Upgrade and the right Sec-WebSocket-Accept completes the handshake (RFC 6455 §4.2.2).", "The response to the upgrade request is 101 and the accept value matches the key."),
+        Cause::MissingSecWebSocketKey => ("RFC 6455 §4.1 requires Sec-WebSocket-Key, a nonce of 16 random bytes, base64-encoded; §4.2.1 lets the server refuse a request without it.", "The GET carries Upgrade/Connection but no Sec-WebSocket-Key; servers answer 400 (python websockets: 'missing Sec-WebSocket-Key header')."),
+        Cause::InvalidSecWebSocketKey => ("The key must decode to exactly 16 bytes (RFC 6455 §4.1, §4.2.1 point 5).", "The key is not base64, or decodes to another length: 'abc', a 10-byte value. Strict servers answer 400; lenient ones accept."),
+        Cause::MissingSecWebSocketVersion => ("RFC 6455 §4.1 requires Sec-WebSocket-Version: 13.", "No Sec-WebSocket-Version in the request; servers answer 400 or 426."),
+        Cause::UnsupportedSecWebSocketVersion => ("Only version 13 is standard; §4.4 tells a server to answer 426 with the versions it supports.", "Sec-WebSocket-Version 8 (an old draft) or another number; the 426 response lists the versions the server accepts."),
+        Cause::MissingUpgrade => ("The request must carry Upgrade: websocket (RFC 6455 §4.1, RFC 9110 §7.8).", "No Upgrade header while Sec-WebSocket-* headers are there: often a proxy dropped the hop-by-hop headers."),
+        Cause::InvalidUpgrade => ("Upgrade must list the websocket protocol token.", "Upgrade: websockets (a typo) or h2c; servers answer 400, 426 or 404."),
+        Cause::ConnectionMissingUpgrade => ("Connection must contain the upgrade token (RFC 6455 §4.1); 'keep-alive, Upgrade' is valid.", "Connection: keep-alive or close without upgrade; servers answer 400 or 426."),
+        Cause::OriginRejected => ("Servers may refuse an Origin they do not trust (RFC 6455 §4.2.2 point 4, §10.2); this is how browsers' cross-site WebSocket use is limited.", "An otherwise valid request answered 403 (most servers), 401 or 400; accepted attempts to the same server carry another Origin."),
+        Cause::MethodNotGet => ("The opening handshake is a GET (RFC 6455 §4.1).", "POST or another method with WebSocket headers; servers answer 400 or 405."),
+        Cause::HttpVersionTooOld => ("The handshake needs HTTP/1.1 or later (RFC 6455 §4.1); HTTP/1.0 has no Upgrade mechanism.", "GET ... HTTP/1.0; a reverse proxy without proxy_http_version 1.1 sends exactly this to its backend."),
+        Cause::MissingHost => ("HTTP/1.1 requires Host (RFC 9112 §3.2), and RFC 6455 §4.1 names it.", "No Host header; some servers refuse with 400, others accept."),
+        Cause::SubprotocolRejected => ("The server picks one of the offered Sec-WebSocket-Protocol values or none (RFC 6455 §4.2.2); a server that requires one refuses a request that offers none it knows, and a client fails a 101 that names one it did not offer.", "400/403 naming the subprotocol, or a 101 with an unoffered subprotocol."),
+        Cause::HeaderTooLarge => ("Servers bound the request head (8 KiB is common; nginx: large_client_header_buffers 4 8k).", "A request head over the limit, nearly always a large Cookie; answered 400 or 431, or the connection is just closed."),
+        Cause::ProxyStrippedUpgrade => ("Upgrade and Connection are hop-by-hop headers (RFC 9110 §7.6.1): a proxy must be told to forward them, and to speak HTTP/1.1 upstream.", "Two legs with the same Sec-WebSocket-Key: the client's carries Upgrade/Connection, the backend's lacks them (and is often HTTP/1.0 with Connection: close); the backend answers 400 and the proxy relays it."),
+        Cause::InvalidSecWebSocketAccept => ("The client must check Sec-WebSocket-Accept = base64(SHA-1(key + GUID)) and fail the connection otherwise (RFC 6455 §4.1).", "A 101 whose accept value does not match the request's key: a broken server or a proxy that rewrote the key."),
+        Cause::PathNotFound => ("The request target names the resource (RFC 6455 §4.1); a server without a WebSocket endpoint there answers 404.", "A valid handshake answered 404."),
+        Cause::Unauthorized => ("Servers may require authentication before accepting (RFC 6455 §4.2.2 point 4).", "401 with WWW-Authenticate, or 403 to a request without the expected credentials."),
+        Cause::ServerError => ("A 5xx is the server failing, not refusing.", "A valid handshake answered 500, 502, 503 or 504 (502/504 from a proxy whose backend is down)."),
+        Cause::ExtensionRejected => ("A server may only accept extensions the client offered (RFC 6455 §9.1); the client must fail the connection otherwise.", "A 101 with Sec-WebSocket-Extensions naming an extension absent from the request."),
+        Cause::ClosedAfterUpgrade => ("After a 101, a close frame with 1008 (policy), 1002, 1003, 1007 or 1011 at once is a refusal in disguise.", "A 101 followed within seconds by a server close frame or a reset."),
+        Cause::Unknown => ("The capture does not show why.", "A valid request refused with no telling status or body, or no answer at all."),
+    };
+    let fix = fix(cause).unwrap_or("nothing in the capture points to a fix; read the server's log for this request");
+    format!(
+        "{code}\n\nWhat the RFC requires:\n  {rfc}\n\nHow it shows on the wire:\n  {wire}\n\nFix:\n  {fix}\n\nDead ends (do not try):\n  - disabling the client library's header validation: the server refuses the request, not the client\n  - switching client library (ws to socket.io and the like): the request the server sees is the problem\n  - raising connection timeouts: the refusal is immediate\n",
+        code = cause.code()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advice_never_suggests_a_dead_end() {
+        for c in Cause::ALL {
+            let f = fix(*c).unwrap_or("").to_ascii_lowercase();
+            for bad in ["timeout", "socket.io", "disable", "switch client", "rejectunauthorized"] {
+                assert!(!f.contains(bad), "{} suggests {bad}", c.code());
+            }
+        }
+    }
+
+    #[test]
+    fn every_refusal_cause_has_a_fix() {
+        for c in Cause::ALL {
+            if !matches!(c, Cause::Ok | Cause::Unknown) {
+                assert!(fix(*c).is_some(), "{}", c.code());
+            }
+        }
+    }
+
+    #[test]
+    fn proxy_fix_names_the_nginx_lines() {
+        let f = fix(Cause::ProxyStrippedUpgrade).unwrap_or("");
+        assert!(f.contains("proxy_http_version 1.1"));
+        assert!(f.contains("proxy_set_header Upgrade $http_upgrade"));
+        assert!(f.contains("proxy_set_header Connection \"upgrade\""));
+        assert!(explain(Cause::ProxyStrippedUpgrade).contains("hop-by-hop"));
+    }
+}

@@ -1,0 +1,614 @@
+//! From the facts of one attempt to a verdict: outcome, cause, the header that
+//! caused it, the evidence, the fix and how sure we are.
+//!
+//! Request checks (RFC 6455 §4.2.1) find what the request did wrong; the
+//! server's answer (status, reason, body text of known servers) confirms which
+//! of those the server objected to, or names what only the server knows (Origin
+//! allow-list, subprotocols, header limits). Cross-attempt reasoning (proxy legs,
+//! comparison with accepted attempts) lives in [`correlate`].
+
+pub mod advice;
+pub mod correlate;
+pub mod evidence;
+pub mod grammar;
+pub mod rules;
+
+use base64::Engine as _;
+use serde::Serialize;
+use sha1::{Digest, Sha1};
+
+use crate::http::{Attempt, Ending, Headers};
+use rules::Defect;
+
+/// The cause vocabulary of the output contract. Codes are stable: add, never
+/// rename.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Cause {
+    Ok,
+    MissingSecWebSocketKey,
+    InvalidSecWebSocketKey,
+    MissingSecWebSocketVersion,
+    UnsupportedSecWebSocketVersion,
+    MissingUpgrade,
+    InvalidUpgrade,
+    ConnectionMissingUpgrade,
+    OriginRejected,
+    MethodNotGet,
+    HttpVersionTooOld,
+    MissingHost,
+    SubprotocolRejected,
+    HeaderTooLarge,
+    ProxyStrippedUpgrade,
+    InvalidSecWebSocketAccept,
+    PathNotFound,
+    Unauthorized,
+    ServerError,
+    /// The server accepted with an extension the client never offered.
+    ExtensionRejected,
+    /// Accepted with 101, then closed by the server at once with a policy close
+    /// code or a reset: a refusal after the handshake.
+    ClosedAfterUpgrade,
+    Unknown,
+}
+
+impl Cause {
+    pub const ALL: &'static [Cause] = &[
+        Cause::Ok,
+        Cause::MissingSecWebSocketKey,
+        Cause::InvalidSecWebSocketKey,
+        Cause::MissingSecWebSocketVersion,
+        Cause::UnsupportedSecWebSocketVersion,
+        Cause::MissingUpgrade,
+        Cause::InvalidUpgrade,
+        Cause::ConnectionMissingUpgrade,
+        Cause::OriginRejected,
+        Cause::MethodNotGet,
+        Cause::HttpVersionTooOld,
+        Cause::MissingHost,
+        Cause::SubprotocolRejected,
+        Cause::HeaderTooLarge,
+        Cause::ProxyStrippedUpgrade,
+        Cause::InvalidSecWebSocketAccept,
+        Cause::PathNotFound,
+        Cause::Unauthorized,
+        Cause::ServerError,
+        Cause::ExtensionRejected,
+        Cause::ClosedAfterUpgrade,
+        Cause::Unknown,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Cause::Ok => "ok",
+            Cause::MissingSecWebSocketKey => "missing-sec-websocket-key",
+            Cause::InvalidSecWebSocketKey => "invalid-sec-websocket-key",
+            Cause::MissingSecWebSocketVersion => "missing-sec-websocket-version",
+            Cause::UnsupportedSecWebSocketVersion => "unsupported-sec-websocket-version",
+            Cause::MissingUpgrade => "missing-upgrade",
+            Cause::InvalidUpgrade => "invalid-upgrade",
+            Cause::ConnectionMissingUpgrade => "connection-missing-upgrade",
+            Cause::OriginRejected => "origin-rejected",
+            Cause::MethodNotGet => "method-not-get",
+            Cause::HttpVersionTooOld => "http-version-too-old",
+            Cause::MissingHost => "missing-host",
+            Cause::SubprotocolRejected => "subprotocol-rejected",
+            Cause::HeaderTooLarge => "header-too-large",
+            Cause::ProxyStrippedUpgrade => "proxy-stripped-upgrade",
+            Cause::InvalidSecWebSocketAccept => "invalid-sec-websocket-accept",
+            Cause::PathNotFound => "path-not-found",
+            Cause::Unauthorized => "unauthorized",
+            Cause::ServerError => "server-error",
+            Cause::ExtensionRejected => "extension-rejected",
+            Cause::ClosedAfterUpgrade => "closed-after-upgrade",
+            Cause::Unknown => "unknown",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<Cause> {
+        Cause::ALL.iter().copied().find(|c| c.code() == s)
+    }
+}
+
+impl Serialize for Cause {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+/// How the attempt ended, in the contract's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Accepted,
+    Rejected,
+    NoResponse,
+    Reset,
+    Incomplete,
+}
+
+impl Outcome {
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Rejected => "rejected",
+            Outcome::NoResponse => "no_response",
+            Outcome::Reset => "reset",
+            Outcome::Incomplete => "incomplete",
+        }
+    }
+}
+
+/// How sure the verdict is: `high` when the request and the server's own words
+/// agree, `medium` when one of them alone points to the cause, `low` when it is
+/// inferred from circumstance (status code only, proxy marks without the other
+/// leg).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+/// The classifier's answer for one attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    pub cause: Cause,
+    pub header: Option<&'static str>,
+    pub evidence: String,
+    pub confidence: Confidence,
+    /// Rules the request broke even though the server accepted it.
+    pub warnings: Vec<String>,
+    /// Request defects found (kept for cross-attempt reasoning).
+    pub defects: Vec<Defect>,
+}
+
+/// RFC 6455 §1.3: the GUID appended to the key before hashing.
+pub const WS_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// The `Sec-WebSocket-Accept` a server must send for `key`.
+pub fn expected_accept(key: &[u8]) -> String {
+    let mut h = Sha1::new();
+    h.update(key.trim_ascii());
+    h.update(WS_GUID.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(h.finalize())
+}
+
+/// Printable rendering of bytes for one-line output: control characters and
+/// invalid UTF-8 become escapes, at most `max` characters.
+pub fn printable(b: &[u8], max: usize) -> String {
+    let s = String::from_utf8_lossy(&b[..b.len().min(max * 4)]);
+    let mut out = String::new();
+    for (n, c) in s.chars().enumerate() {
+        if n >= max {
+            break;
+        }
+        match c {
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn server_says(status: u16, reason: &str, body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        format!("server answered {status} {reason}")
+    } else {
+        format!(
+            "server answered {status} {reason}: \"{}\"",
+            printable(text.as_bytes(), 120)
+        )
+    }
+}
+
+/// Classify one attempt on its own.
+pub fn classify(a: &Attempt) -> Verdict {
+    let defects = rules::check_request(&a.request);
+    let outcome_if_unanswered = match a.ending {
+        Ending::Answered => None,
+        Ending::ServerClosed | Ending::Expired | Ending::Superseded => Some(Outcome::NoResponse),
+        Ending::Reset { .. } => Some(Outcome::Reset),
+        Ending::CaptureEnded | Ending::Evicted => Some(Outcome::Incomplete),
+    };
+    let resp = match (&a.response, outcome_if_unanswered) {
+        (Some(r), _) => r,
+        (None, o) => return unanswered(a, o.unwrap_or(Outcome::Incomplete), defects),
+    };
+    let body = a.body_excerpt.as_deref().unwrap_or(&[]);
+    if resp.status == 101 {
+        return switching_protocols(a, resp, defects);
+    }
+    let said = server_says(resp.status, &resp.reason, body);
+    let row = evidence::lookup(resp.status, &resp.reason, body);
+    let topic = row.map(|r| r.topic);
+
+    // The request broke a rule: the server's words pick which one it objected to.
+    if !defects.is_empty() {
+        let chosen = topic
+            .and_then(|t| defects.iter().find(|d| t.covers(d.cause) && t != evidence::Topic::Generic))
+            .or_else(|| status_pick(resp.status, &defects))
+            .unwrap_or(&defects[0]);
+        let confirmed = topic.is_some_and(|t| t.covers(chosen.cause) && t != evidence::Topic::Generic);
+        let contradicted = topic.is_some_and(|t| !t.covers(chosen.cause));
+        let confidence = if confirmed {
+            Confidence::High
+        } else if contradicted {
+            Confidence::Low
+        } else {
+            Confidence::Medium
+        };
+        let others: Vec<&str> = defects
+            .iter()
+            .filter(|d| d.cause != chosen.cause)
+            .map(|d| d.cause.code())
+            .collect();
+        let mut ev = format!("{}; {}", chosen.evidence, said);
+        if !others.is_empty() {
+            ev.push_str(&format!(" (also: {})", others.join(", ")));
+        }
+        return verdict(Outcome::Rejected, chosen.cause, chosen.header, ev, confidence, defects);
+    }
+
+    // A valid request refused: what only the server knows.
+    if let Some(c) = topic.and_then(|t| t.standalone_cause()) {
+        let header = match c {
+            Cause::OriginRejected => Some("Origin"),
+            Cause::SubprotocolRejected => Some("Sec-WebSocket-Protocol"),
+            _ => rules::canonical(&rules::largest_header(&a.request).0),
+        };
+        let ev = match c {
+            Cause::OriginRejected => format!(
+                "Origin {} refused; {said}",
+                a.request
+                    .header("origin")
+                    .map_or("(none)".to_string(), |h| rules::show(&h.value))
+            ),
+            Cause::SubprotocolRejected => format!(
+                "Sec-WebSocket-Protocol {} refused; {said}",
+                a.request
+                    .header("sec-websocket-protocol")
+                    .map_or("(none)".to_string(), |h| rules::show(&h.value))
+            ),
+            _ => said.clone(),
+        };
+        return verdict(Outcome::Rejected, c, header, ev, Confidence::High, defects);
+    }
+    by_status(a, resp.status, &said, defects)
+}
+
+/// Which defect a status code alone points to (426 speaks of version or
+/// upgrade, 405 of the method, 431 of size).
+fn status_pick(status: u16, defects: &[Defect]) -> Option<&Defect> {
+    let want: &[Cause] = match status {
+        405 => &[Cause::MethodNotGet],
+        426 => &[
+            Cause::UnsupportedSecWebSocketVersion,
+            Cause::MissingSecWebSocketVersion,
+            Cause::MissingUpgrade,
+            Cause::InvalidUpgrade,
+            Cause::ConnectionMissingUpgrade,
+        ],
+        431 | 413 | 414 => &[Cause::HeaderTooLarge],
+        _ => &[],
+    };
+    defects.iter().find(|d| want.contains(&d.cause))
+}
+
+/// A refusal of a request that broke no rule and whose body names nothing:
+/// the status code is all there is.
+fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verdict {
+    let origin = a.request.header("origin");
+    let proto = a.request.header("sec-websocket-protocol");
+    let www_auth = a.response.as_ref().and_then(|r| r.header("www-authenticate"));
+    let (cause, header, ev, conf) = match status {
+        404 | 410 => (
+            Cause::PathNotFound,
+            None,
+            format!("no WebSocket endpoint at {}; {said}", a.request.target),
+            Confidence::High,
+        ),
+        401 if www_auth.is_some() || origin.is_none() => (
+            Cause::Unauthorized,
+            Some("Authorization"),
+            format!(
+                "request {} credentials; {said}",
+                if a.request.header("authorization").is_some() {
+                    "carried refused"
+                } else {
+                    "carried no Authorization"
+                }
+            ),
+            Confidence::Medium,
+        ),
+        401 | 403 if origin.is_some() => (
+            Cause::OriginRejected,
+            Some("Origin"),
+            format!(
+                "Origin {} not allowed (the request is otherwise valid); {said}",
+                origin.map_or(String::new(), |h| rules::show(&h.value))
+            ),
+            Confidence::Medium,
+        ),
+        403 if proto.is_some() => (
+            Cause::SubprotocolRejected,
+            Some("Sec-WebSocket-Protocol"),
+            format!(
+                "Sec-WebSocket-Protocol {} refused (the request is otherwise valid); {said}",
+                proto.map_or(String::new(), |h| rules::show(&h.value))
+            ),
+            Confidence::Medium,
+        ),
+        401 | 403 => (
+            Cause::Unauthorized,
+            None,
+            format!("request refused as unauthorized; {said}"),
+            Confidence::Low,
+        ),
+        400 if origin.is_some() && proto.is_none() => (
+            Cause::Unknown,
+            None,
+            format!("valid request refused; {said}"),
+            Confidence::Low,
+        ),
+        426 => {
+            let supported = a
+                .response
+                .as_ref()
+                .and_then(|r| r.header("sec-websocket-version"))
+                .map(|h| h.value_str().into_owned());
+            match supported {
+                Some(v) => (
+                    Cause::UnsupportedSecWebSocketVersion,
+                    Some("Sec-WebSocket-Version"),
+                    format!("server supports Sec-WebSocket-Version {v}; {said}"),
+                    Confidence::Medium,
+                ),
+                None => (Cause::Unknown, None, said.to_string(), Confidence::Low),
+            }
+        }
+        431 | 413 | 414 => {
+            let (name, len) = rules::largest_header(&a.request);
+            (
+                Cause::HeaderTooLarge,
+                rules::canonical(&name),
+                format!("request head {} bytes, {name} {len} bytes; {said}", a.request.head_len),
+                Confidence::High,
+            )
+        }
+        500..=599 => (
+            Cause::ServerError,
+            None,
+            format!("server failed while handling a valid handshake; {said}"),
+            Confidence::Medium,
+        ),
+        300..=399 => {
+            let loc = a
+                .response
+                .as_ref()
+                .and_then(|r| r.header("location"))
+                .map(|h| h.value_str().into_owned())
+                .unwrap_or_default();
+            (
+                Cause::Unknown,
+                None,
+                format!("redirected to '{loc}' (WebSocket clients do not follow redirects); {said}"),
+                Confidence::Medium,
+            )
+        }
+        _ => (Cause::Unknown, None, format!("valid request refused; {said}"), Confidence::Low),
+    };
+    verdict(Outcome::Rejected, cause, header, ev, conf, defects)
+}
+
+fn unanswered(a: &Attempt, outcome: Outcome, defects: Vec<Defect>) -> Verdict {
+    let how = match a.ending {
+        Ending::ServerClosed => "server closed the connection without answering",
+        Ending::Reset { by_server: true } => "server reset the connection without answering",
+        Ending::Reset { by_server: false } => "client reset the connection before an answer",
+        Ending::Expired => "no answer before the idle timeout",
+        Ending::Superseded => {
+            "the connection switched protocols on an earlier request; this one was never answered"
+        }
+        Ending::Evicted => "flow evicted (flow table full) before an answer",
+        Ending::CaptureEnded | Ending::Answered => "capture ended before an answer",
+    };
+    // A request that broke a rule and got no answer was most likely dropped for
+    // it (servers that refuse oversized heads often just close).
+    if let Some(d) = defects.first() {
+        let ev = format!("{}; {how}", d.evidence);
+        return verdict(outcome, d.cause, d.header, ev, Confidence::Low, defects.clone());
+    }
+    verdict(
+        outcome,
+        Cause::Unknown,
+        None,
+        format!("valid request; {how}"),
+        Confidence::Low,
+        defects,
+    )
+}
+
+fn switching_protocols(
+    a: &Attempt,
+    resp: &crate::http::ResponseHead,
+    defects: Vec<Defect>,
+) -> Verdict {
+    let upgrade = resp.header_joined("upgrade");
+    if !upgrade
+        .as_deref()
+        .is_some_and(|u| grammar::list_has(u, "websocket", true))
+    {
+        let to = upgrade.map_or("nothing".to_string(), |u| rules::show(&u));
+        return verdict(
+            Outcome::Rejected,
+            Cause::InvalidUpgrade,
+            Some("Upgrade"),
+            format!("101 switched to {to}, not websocket"),
+            Confidence::High,
+            defects,
+        );
+    }
+    let mut problems: Vec<(Cause, &'static str, String)> = Vec::new();
+    if let Some(key) = a.request.header("sec-websocket-key") {
+        let want = expected_accept(&key.value);
+        match resp.header("sec-websocket-accept") {
+            None => problems.push((
+                Cause::InvalidSecWebSocketAccept,
+                "Sec-WebSocket-Accept",
+                "101 without Sec-WebSocket-Accept".to_string(),
+            )),
+            Some(h) if h.value.trim_ascii() != want.as_bytes() => problems.push((
+                Cause::InvalidSecWebSocketAccept,
+                "Sec-WebSocket-Accept",
+                format!(
+                    "Sec-WebSocket-Accept {} does not match the key (expected '{want}')",
+                    rules::show(&h.value)
+                ),
+            )),
+            _ => {}
+        }
+    }
+    if !resp
+        .header_joined("connection")
+        .is_some_and(|c| grammar::list_has(&c, "upgrade", false))
+    {
+        problems.push((
+            Cause::ConnectionMissingUpgrade,
+            "Connection",
+            "101 without Connection: Upgrade".to_string(),
+        ));
+    }
+    if let Some(p) = resp.header("sec-websocket-protocol") {
+        let offered = a.request.header_joined("sec-websocket-protocol").unwrap_or_default();
+        let ok = grammar::token_list(&offered)
+            .unwrap_or_default()
+            .iter()
+            .any(|t| *t == p.value.trim_ascii());
+        if !ok {
+            problems.push((
+                Cause::SubprotocolRejected,
+                "Sec-WebSocket-Protocol",
+                format!(
+                    "server chose subprotocol {} that the client did not offer",
+                    rules::show(&p.value)
+                ),
+            ));
+        }
+    }
+    if let Some(e) = resp.header_joined("sec-websocket-extensions") {
+        let offered: Vec<String> = a
+            .request
+            .header_joined("sec-websocket-extensions")
+            .and_then(|v| grammar::extension_list(&v))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|x| x.name.to_ascii_lowercase())
+            .collect();
+        for x in grammar::extension_list(&e).unwrap_or_default() {
+            if !offered.contains(&x.name.to_ascii_lowercase()) {
+                problems.push((
+                    Cause::ExtensionRejected,
+                    "Sec-WebSocket-Extensions",
+                    format!("server accepted extension '{}' that the client did not offer", x.name),
+                ));
+            }
+        }
+    }
+    if let Some((cause, header, ev)) = problems.into_iter().next() {
+        return verdict(
+            Outcome::Rejected,
+            cause,
+            Some(header),
+            format!("{ev}; a conforming client fails the connection (RFC 6455 §4.1)"),
+            Confidence::High,
+            defects,
+        );
+    }
+    if let Some(au) = &a.after_upgrade {
+        if let Some((code, reason)) = &au.server_close {
+            if matches!(code, 1002 | 1003 | 1007 | 1008 | 1011) {
+                return verdict(
+                    Outcome::Rejected,
+                    Cause::ClosedAfterUpgrade,
+                    None,
+                    format!(
+                        "101, then the server closed with {code} '{}' after {:.3}s",
+                        printable(reason.as_bytes(), 80),
+                        au.after_secs.unwrap_or(0.0)
+                    ),
+                    Confidence::Medium,
+                    defects,
+                );
+            }
+        }
+    }
+    let mut v = verdict(
+        Outcome::Accepted,
+        Cause::Ok,
+        None,
+        "101 Switching Protocols with a valid Sec-WebSocket-Accept".to_string(),
+        Confidence::High,
+        Vec::new(),
+    );
+    if !defects.is_empty() {
+        v.warnings = defects.iter().map(|d| d.evidence.clone()).collect();
+        v.evidence = format!(
+            "accepted although the request breaks RFC 6455: {}",
+            v.warnings.join("; ")
+        );
+    }
+    v.defects = defects;
+    v
+}
+
+fn verdict(
+    outcome: Outcome,
+    cause: Cause,
+    header: Option<&'static str>,
+    evidence: String,
+    confidence: Confidence,
+    defects: Vec<Defect>,
+) -> Verdict {
+    Verdict {
+        outcome,
+        cause,
+        header,
+        evidence,
+        confidence,
+        warnings: Vec::new(),
+        defects,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_matches_rfc_example() {
+        assert_eq!(
+            expected_accept(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for c in Cause::ALL {
+            assert_eq!(Cause::from_code(c.code()), Some(*c));
+        }
+    }
+
+    #[test]
+    fn printable_escapes_controls() {
+        assert_eq!(printable(b"a\r\nb\x01", 10), "a\\r\\nb\\x01");
+        assert_eq!(printable(b"abcdef", 3), "abc");
+    }
+}

@@ -1,0 +1,63 @@
+//! The facts the HTTP stage gathers about one WebSocket upgrade attempt, handed to
+//! the classifier. Only facts: what was sent, what came back, how it ended.
+
+use super::head::{RequestHead, ResponseHead};
+use crate::capture::Timestamp;
+use crate::decode::Endpoint;
+
+/// How an attempt's exchange ended, as far as the capture shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// A final response was seen.
+    Answered,
+    /// The server closed the connection (FIN) without answering.
+    ServerClosed,
+    /// The connection was reset before an answer; `by_server` tells who sent it.
+    Reset { by_server: bool },
+    /// The capture (or the live session) ended while waiting for the answer.
+    CaptureEnded,
+    /// No packet on the connection for the idle timeout.
+    Expired,
+    /// The flow table was full and this connection was the idlest.
+    Evicted,
+    /// The server switched the connection to another protocol on an earlier
+    /// pipelined request, so this one can never get an HTTP answer.
+    Superseded,
+}
+
+/// What happened on the connection right after a `101`: the signs of a
+/// "refusal in disguise" (a policy close right after accepting).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AfterUpgrade {
+    /// Close frame from the server: code and reason text.
+    pub server_close: Option<(u16, String)>,
+    /// Seconds from the 101 to that close frame or reset.
+    pub after_secs: Option<f64>,
+    /// The server reset the connection soon after the 101.
+    pub server_reset: bool,
+}
+
+/// One upgrade request and what the capture shows of its answer.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// Time of the request's first byte.
+    pub ts: Timestamp,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub request: RequestHead,
+    /// Interim (1xx other than 101) statuses seen before the final response.
+    pub interim: Vec<u16>,
+    pub response: Option<ResponseHead>,
+    pub response_ts: Option<Timestamp>,
+    /// First bytes of the response body, de-chunked.
+    pub body_excerpt: Option<Vec<u8>>,
+    pub ending: Ending,
+    /// Position of this request among all requests on its connection (0-based).
+    pub request_index: u32,
+    /// A hole in the capture came before the answer: pairing may be off.
+    pub gap_before_answer: bool,
+    pub after_upgrade: Option<AfterUpgrade>,
+    /// Global packet number of the packet that completed the attempt; the
+    /// reporter orders output by it so any worker count gives the same bytes.
+    pub completed_at: u64,
+}

@@ -1,0 +1,911 @@
+//! One TCP connection seen as HTTP/1.x: both directions parsed incrementally,
+//! requests queued in order, each response paired with the oldest unanswered
+//! request (keep-alive and pipelining), interim 1xx responses skipped.
+//!
+//! Only requests that are WebSocket upgrade attempts are kept as owned values; the
+//! others leave a counter in the queue so pairing stays right at no cost.
+
+use std::collections::VecDeque;
+
+use super::attempt::{Attempt, Ending};
+use super::body::BodyReader;
+use super::head::{self, Headers, Parsed, RequestHead};
+use crate::capture::Timestamp;
+use crate::decode::Endpoint;
+use crate::reassembly::{Chunk, FlowState};
+
+/// Bounds of the HTTP stage, so a hostile peer cannot make it hold memory.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Largest head buffered while incomplete. Servers refuse far smaller heads
+    /// (8 KiB for most, 16–64 KiB for a few); past this the head is reported as
+    /// too large with the headers that fit.
+    pub max_head: usize,
+    /// Upgrade attempts waiting for an answer on one connection.
+    pub max_pending_attempts: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            max_head: 64 * 1024,
+            max_pending_attempts: 256,
+        }
+    }
+}
+
+/// Counters for the summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HttpStats {
+    pub requests: u64,
+    pub responses: u64,
+    /// Responses with no request to pair with (capture started mid-connection).
+    pub unpaired_responses: u64,
+    /// Heads larger than [`HttpLimits::max_head`].
+    pub heads_too_large: u64,
+    /// Times a direction lost its place (gap, garbage) and searched for the next
+    /// message start.
+    pub resyncs: u64,
+    /// Connection directions that carried no HTTP (TLS, other protocols).
+    pub non_http_directions: u64,
+    /// Attempts dropped because too many were pending on one connection.
+    pub attempts_dropped: u64,
+    /// Connections switched to WebSocket (or another protocol) by a 101.
+    pub upgrades: u64,
+}
+
+impl HttpStats {
+    pub fn merge(&mut self, o: &HttpStats) {
+        self.requests += o.requests;
+        self.responses += o.responses;
+        self.unpaired_responses += o.unpaired_responses;
+        self.heads_too_large += o.heads_too_large;
+        self.resyncs += o.resyncs;
+        self.non_http_directions += o.non_http_directions;
+        self.attempts_dropped += o.attempts_dropped;
+        self.upgrades += o.upgrades;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Unknown,
+    Requests,
+    Responses,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Expecting a head at the next byte.
+    Head,
+    /// Inside a body; `attempt` when it is the body of an upgrade attempt's
+    /// response (its excerpt is being kept).
+    Body {
+        reader: BodyReader,
+        attempt: Option<Box<Attempt>>,
+    },
+    /// Lost the message boundary: searching for the next message start.
+    Resync,
+    /// Nothing more to parse here (not HTTP, or switched protocols).
+    Done,
+}
+
+#[derive(Debug)]
+struct Direction {
+    role: Role,
+    state: State,
+    /// Head bytes collected across segments (empty on the zero-copy path).
+    buf: Vec<u8>,
+    /// Time of the first byte of the message being read.
+    msg_ts: Timestamp,
+    /// Endpoints of this direction (sender, receiver), from its first packet.
+    ends: Option<(Endpoint, Endpoint)>,
+    fin: bool,
+    /// A valid HTTP message was parsed in this direction.
+    spoke_http: bool,
+}
+
+impl Default for Direction {
+    fn default() -> Self {
+        Direction {
+            role: Role::Unknown,
+            state: State::Head,
+            buf: Vec::new(),
+            msg_ts: Timestamp::default(),
+            ends: None,
+            fin: false,
+            spoke_http: false,
+        }
+    }
+}
+
+/// A request waiting for its response.
+#[derive(Debug)]
+enum Pending {
+    /// `count` consecutive requests that are not upgrade attempts.
+    Plain { count: u32, head_method: bool },
+    Attempt(Box<Attempt>),
+}
+
+/// The HTTP view of one connection; the flow table's per-flow state.
+#[derive(Debug, Default)]
+pub struct Conversation {
+    dirs: [Direction; 2],
+    pending: VecDeque<Pending>,
+    pending_attempts: usize,
+    requests_seen: u32,
+    /// Set once a 101 switched protocols: both directions stop being buffered.
+    upgraded: bool,
+    /// A gap was seen since the last response: pairing may be off.
+    gap: bool,
+    /// Where a request started mid-stream was found by resynchronising.
+    pub saw_syn: [bool; 2],
+}
+
+impl FlowState for Conversation {
+    fn buffered_bytes(&self) -> usize {
+        self.dirs.iter().map(|d| d.buf.capacity()).sum()
+    }
+
+    fn shed(&mut self) -> usize {
+        let mut freed = 0;
+        for d in self.dirs.iter_mut() {
+            if !d.buf.is_empty() {
+                freed += d.buf.capacity();
+                d.buf = Vec::new();
+                d.state = State::Resync;
+            }
+        }
+        freed
+    }
+}
+
+/// A connection whose client spoke TLS: the client leg of a TLS-terminating
+/// proxy, if a plain backend request follows from the proxy's address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlsSighting {
+    pub ts: Timestamp,
+    pub client: Endpoint,
+    pub server: Endpoint,
+}
+
+/// What a call into the conversation produced.
+pub struct Sink<'a> {
+    pub attempts: &'a mut Vec<Attempt>,
+    pub tls: &'a mut Vec<TlsSighting>,
+    pub stats: &'a mut HttpStats,
+    pub limits: &'a HttpLimits,
+    /// Global number of the packet being processed.
+    pub packet_no: u64,
+}
+
+impl Conversation {
+    /// Record the endpoints of direction `d` (sender, receiver) and whether it
+    /// began with a SYN (a stream seen from its start is parsed from byte 0; one
+    /// picked up mid-way is searched for a message start first).
+    pub fn note_packet(&mut self, d: usize, src: Endpoint, dst: Endpoint, syn: bool, ack: bool) {
+        let dir = &mut self.dirs[d];
+        if dir.ends.is_none() {
+            dir.ends = Some((src, dst));
+            if !syn && matches!(dir.state, State::Head) && dir.role == Role::Unknown {
+                dir.state = State::Resync;
+            }
+        }
+        if syn {
+            self.saw_syn[d] = true;
+            // The SYN without ACK comes from the client.
+            if !ack && self.dirs[d].role == Role::Unknown {
+                self.dirs[d].role = Role::Requests;
+                self.dirs[d].state = State::Head;
+                if self.dirs[1 - d].role == Role::Unknown {
+                    self.dirs[1 - d].role = Role::Responses;
+                }
+            } else if ack && self.dirs[d].role == Role::Unknown {
+                self.dirs[d].role = Role::Responses;
+                self.dirs[d].state = State::Head;
+            }
+        }
+    }
+
+    /// After a 101 nothing more is parsed; the caller stops buffering the flow.
+    pub fn is_upgraded(&self) -> bool {
+        self.upgraded
+    }
+
+    /// Both directions are finished (FIN both ways, or nothing left to parse)
+    /// and no attempt waits: the flow can be dropped.
+    pub fn is_finished(&self) -> bool {
+        self.dirs.iter().all(|d| d.fin) && self.pending_attempts == 0
+    }
+
+    /// Feed one in-order chunk of direction `d`.
+    pub fn on_chunk(&mut self, d: usize, chunk: Chunk<'_>, ts: Timestamp, out: &mut Sink<'_>) {
+        match chunk {
+            Chunk::Data(data) => self.on_data(d, data, ts, out),
+            Chunk::Gap(_) => self.on_gap(d, out),
+            Chunk::Fin => self.on_fin(d, ts, out),
+        }
+    }
+
+    fn on_gap(&mut self, d: usize, out: &mut Sink<'_>) {
+        let dir = &mut self.dirs[d];
+        dir.buf = Vec::new();
+        self.gap = true;
+        if let State::Body { attempt, reader } = &mut dir.state {
+            if let Some(mut a) = attempt.take() {
+                a.body_excerpt = reader.take_excerpt();
+                a.completed_at = out.packet_no;
+                out.attempts.push(*a);
+            }
+        }
+        if !matches!(dir.state, State::Done) {
+            dir.state = State::Resync;
+            out.stats.resyncs += 1;
+        }
+    }
+
+    fn on_fin(&mut self, d: usize, ts: Timestamp, out: &mut Sink<'_>) {
+        self.dirs[d].fin = true;
+        let is_server = self.dirs[d].role == Role::Responses
+            || (self.dirs[d].role == Role::Unknown && self.dirs[1 - d].role == Role::Requests);
+        if let State::Body { reader, attempt } = &mut self.dirs[d].state {
+            if let Some(mut a) = attempt.take() {
+                a.body_excerpt = reader.take_excerpt();
+                a.completed_at = out.packet_no;
+                out.attempts.push(*a);
+            }
+            self.dirs[d].state = State::Head;
+        }
+        if is_server {
+            self.fail_pending(Ending::ServerClosed, Some(ts), out);
+        }
+    }
+
+    /// The connection was reset by direction `d`'s sender.
+    pub fn on_reset(&mut self, d: usize, ts: Timestamp, out: &mut Sink<'_>) {
+        let by_server = self.dirs[d].role == Role::Responses;
+        for dir in self.dirs.iter_mut() {
+            dir.fin = true;
+            if let State::Body { reader, attempt } = &mut dir.state {
+                if let Some(mut a) = attempt.take() {
+                    a.body_excerpt = reader.take_excerpt();
+                    a.completed_at = out.packet_no;
+                    out.attempts.push(*a);
+                }
+            }
+            dir.state = State::Done;
+        }
+        self.fail_pending(Ending::Reset { by_server }, Some(ts), out);
+    }
+
+    /// The flow leaves the table (capture end, idle expiry, eviction): whatever
+    /// still waits is reported with that ending.
+    pub fn finish(&mut self, ending: Ending, out: &mut Sink<'_>) {
+        for dir in self.dirs.iter_mut() {
+            if let State::Body { reader, attempt } = &mut dir.state {
+                if let Some(mut a) = attempt.take() {
+                    a.body_excerpt = reader.take_excerpt();
+                    a.completed_at = out.packet_no;
+                    out.attempts.push(*a);
+                }
+            }
+            dir.state = State::Done;
+        }
+        self.fail_pending(ending, None, out);
+    }
+
+    fn fail_pending(&mut self, ending: Ending, _ts: Option<Timestamp>, out: &mut Sink<'_>) {
+        for p in self.pending.drain(..) {
+            if let Pending::Attempt(mut a) = p {
+                a.ending = ending;
+                a.completed_at = out.packet_no;
+                out.attempts.push(*a);
+            }
+        }
+        self.pending_attempts = 0;
+    }
+
+    fn on_data(&mut self, d: usize, mut data: &[u8], ts: Timestamp, out: &mut Sink<'_>) {
+        while !data.is_empty() {
+            let dir = &mut self.dirs[d];
+            match &mut dir.state {
+                State::Done => return,
+                State::Resync => match find_message_start(data, dir.role) {
+                    Some(i) => {
+                        data = &data[i..];
+                        dir.state = State::Head;
+                    }
+                    None => {
+                        if dir.role == Role::Unknown && looks_like_tls(data) {
+                            dir.state = State::Done;
+                            out.stats.non_http_directions += 1;
+                        }
+                        return;
+                    }
+                },
+                State::Body { reader, attempt } => {
+                    let used = reader.consume(data);
+                    data = &data[used..];
+                    let finished = reader.is_done();
+                    let malformed = reader.malformed;
+                    if attempt.is_some() && (finished || reader.excerpt_full()) {
+                        if let Some(mut a) = attempt.take() {
+                            a.body_excerpt = reader.take_excerpt();
+                            a.completed_at = out.packet_no;
+                            out.attempts.push(*a);
+                        }
+                    }
+                    if finished {
+                        dir.state = if malformed {
+                            out.stats.resyncs += 1;
+                            State::Resync
+                        } else {
+                            State::Head
+                        };
+                    }
+                }
+                State::Head => {
+                    if dir.buf.is_empty() {
+                        dir.msg_ts = ts;
+                        match self.parse_head(d, data, out) {
+                            Step::Consumed(n) => data = &data[n..],
+                            Step::NeedMore => {
+                                let dir = &mut self.dirs[d];
+                                if data.len() > out.limits.max_head {
+                                    self.head_too_large(d, data, out);
+                                    return;
+                                }
+                                dir.buf.extend_from_slice(data);
+                                return;
+                            }
+                            Step::Stop => return,
+                        }
+                    } else {
+                        let prev = dir.buf.len();
+                        let room = (out.limits.max_head + 1).saturating_sub(prev);
+                        let take = room.min(data.len());
+                        dir.buf.extend_from_slice(&data[..take]);
+                        let buf = std::mem::take(&mut self.dirs[d].buf);
+                        match self.parse_head(d, &buf, out) {
+                            Step::Consumed(n) => {
+                                // The head ends inside the bytes just appended.
+                                data = &data[n.saturating_sub(prev).min(data.len())..];
+                            }
+                            Step::NeedMore => {
+                                if buf.len() > out.limits.max_head {
+                                    self.head_too_large(d, &buf, out);
+                                    return;
+                                }
+                                self.dirs[d].buf = buf;
+                                return;
+                            }
+                            Step::Stop => return,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A head larger than the limit. A request that looks like an upgrade
+    /// attempt is still reported (with the headers that fit), since "header too
+    /// large" is one of the refusals users need explained.
+    fn head_too_large(&mut self, d: usize, bytes: &[u8], out: &mut Sink<'_>) {
+        out.stats.heads_too_large += 1;
+        let dir = &mut self.dirs[d];
+        dir.buf = Vec::new();
+        dir.state = State::Resync;
+        let is_request = dir.role != Role::Responses && !bytes.starts_with(b"HTTP/");
+        if is_request {
+            self.requests_seen += 1;
+            if let Some(req) = lenient_request(bytes, out.limits.max_head) {
+                let idx = self.requests_seen - 1;
+                self.queue_attempt(d, req, idx, out);
+            } else {
+                self.queue_plain(false);
+            }
+        }
+    }
+
+    fn parse_head(&mut self, d: usize, buf: &[u8], out: &mut Sink<'_>) -> Step {
+        let dir = &mut self.dirs[d];
+        if buf.len() < 5 && dir.role == Role::Unknown {
+            return Step::NeedMore;
+        }
+        if !dir.spoke_http && looks_like_tls(buf) {
+            // TLS from the first byte: nothing to parse here, ever.
+            dir.state = State::Done;
+            dir.buf = Vec::new();
+            out.stats.non_http_directions += 1;
+            if dir.role != Role::Responses && buf.first() == Some(&0x16) {
+                if let Some((client, server)) = dir.ends {
+                    out.tls.push(TlsSighting {
+                        ts: dir.msg_ts,
+                        client,
+                        server,
+                    });
+                }
+            }
+            return Step::Stop;
+        }
+        let response = match dir.role {
+            Role::Responses => true,
+            Role::Requests => false,
+            Role::Unknown => buf.starts_with(b"HTTP/"),
+        };
+        if response {
+            self.parse_response_head(d, buf, out)
+        } else {
+            self.parse_request_head(d, buf, out)
+        }
+    }
+
+    fn parse_request_head(&mut self, d: usize, buf: &[u8], out: &mut Sink<'_>) -> Step {
+        match head::parse_request(buf) {
+            Parsed::Partial => Step::NeedMore,
+            Parsed::Invalid(_) => self.not_http(d, out),
+            Parsed::Complete((peek, owned), n) => {
+                let dir = &mut self.dirs[d];
+                dir.role = Role::Requests;
+                dir.spoke_http = true;
+                out.stats.requests += 1;
+                self.requests_seen += 1;
+                let idx = self.requests_seen - 1;
+                match owned {
+                    Some(req) => self.queue_attempt(d, req, idx, out),
+                    None => self.queue_plain(peek.is_head),
+                }
+                let dir = &mut self.dirs[d];
+                dir.state = if peek.chunked {
+                    State::Body {
+                        reader: BodyReader::chunked(false),
+                        attempt: None,
+                    }
+                } else {
+                    match peek.content_length {
+                        Some(len) if len > 0 => State::Body {
+                            reader: BodyReader::length(len, false),
+                            attempt: None,
+                        },
+                        _ => State::Head,
+                    }
+                };
+                Step::Consumed(n)
+            }
+        }
+    }
+
+    fn queue_plain(&mut self, head_method: bool) {
+        if let Some(Pending::Plain {
+            count,
+            head_method: false,
+        }) = self.pending.back_mut()
+        {
+            if !head_method {
+                *count = count.saturating_add(1);
+                return;
+            }
+        }
+        self.pending.push_back(Pending::Plain {
+            count: 1,
+            head_method,
+        });
+    }
+
+    fn queue_attempt(&mut self, d: usize, req: RequestHead, idx: u32, out: &mut Sink<'_>) {
+        if self.pending_attempts >= out.limits.max_pending_attempts {
+            out.stats.attempts_dropped += 1;
+            self.queue_plain(false);
+            return;
+        }
+        let dir = &self.dirs[d];
+        let (client, server) = dir.ends.unwrap_or((unknown_endpoint(), unknown_endpoint()));
+        let attempt = Attempt {
+            ts: dir.msg_ts,
+            client,
+            server,
+            request: req,
+            interim: Vec::new(),
+            response: None,
+            response_ts: None,
+            body_excerpt: None,
+            ending: Ending::Answered,
+            request_index: idx,
+            gap_before_answer: self.gap,
+            after_upgrade: None,
+            completed_at: 0,
+        };
+        self.pending.push_back(Pending::Attempt(Box::new(attempt)));
+        self.pending_attempts += 1;
+    }
+
+    fn parse_response_head(&mut self, d: usize, buf: &[u8], out: &mut Sink<'_>) -> Step {
+        let keep = matches!(self.pending.front(), Some(Pending::Attempt(_)));
+        match head::parse_response(buf, keep) {
+            Parsed::Partial => Step::NeedMore,
+            Parsed::Invalid(_) => self.not_http(d, out),
+            Parsed::Complete((peek, owned), n) => {
+                let ts = self.dirs[d].msg_ts;
+                self.dirs[d].role = Role::Responses;
+                self.dirs[d].spoke_http = true;
+                out.stats.responses += 1;
+                let status = peek.status;
+                if (100..200).contains(&status) && status != 101 {
+                    if let Some(Pending::Attempt(a)) = self.pending.front_mut() {
+                        a.interim.push(status);
+                    }
+                    return Step::Consumed(n);
+                }
+                let (head_method, attempt) = match self.pending.pop_front() {
+                    None => {
+                        out.stats.unpaired_responses += 1;
+                        (false, None)
+                    }
+                    Some(Pending::Plain { count, head_method }) => {
+                        if count > 1 {
+                            self.pending.push_front(Pending::Plain {
+                                count: count - 1,
+                                head_method,
+                            });
+                        }
+                        (head_method, None)
+                    }
+                    Some(Pending::Attempt(mut a)) => {
+                        self.pending_attempts -= 1;
+                        a.response = owned;
+                        a.response_ts = Some(ts);
+                        a.ending = Ending::Answered;
+                        a.gap_before_answer |= self.gap;
+                        (false, Some(a))
+                    }
+                };
+                self.gap = false;
+                if status == 101 {
+                    out.stats.upgrades += 1;
+                    self.upgraded = true;
+                    if let Some(mut a) = attempt {
+                        a.completed_at = out.packet_no;
+                        out.attempts.push(*a);
+                    }
+                    for dir in self.dirs.iter_mut() {
+                        dir.state = State::Done;
+                        dir.buf = Vec::new();
+                    }
+                    self.fail_pending(Ending::Superseded, None, out);
+                    return Step::Stop;
+                }
+                let no_body = head_method || status == 204 || status == 304;
+                let keep_excerpt = attempt.is_some();
+                let reader = if no_body {
+                    None
+                } else if peek.chunked {
+                    Some(BodyReader::chunked(keep_excerpt))
+                } else {
+                    match peek.content_length {
+                        Some(0) => None,
+                        Some(len) => Some(BodyReader::length(len, keep_excerpt)),
+                        None => Some(BodyReader::until_close(keep_excerpt)),
+                    }
+                };
+                let dir = &mut self.dirs[d];
+                match reader {
+                    None => {
+                        if let Some(mut a) = attempt {
+                            a.body_excerpt = None;
+                            a.completed_at = out.packet_no;
+                            out.attempts.push(*a);
+                        }
+                        dir.state = State::Head;
+                    }
+                    Some(reader) => dir.state = State::Body { reader, attempt },
+                }
+                Step::Consumed(n)
+            }
+        }
+    }
+
+    /// Bytes that do not parse as HTTP: a direction of unknown role is not HTTP
+    /// at all (TLS, SSH…) and is given up; a known HTTP direction lost its place.
+    fn not_http(&mut self, d: usize, out: &mut Sink<'_>) -> Step {
+        let dir = &mut self.dirs[d];
+        dir.buf = Vec::new();
+        if dir.role == Role::Unknown {
+            dir.state = State::Done;
+            out.stats.non_http_directions += 1;
+            Step::Stop
+        } else {
+            dir.state = State::Resync;
+            out.stats.resyncs += 1;
+            // Skip the byte that failed so the search moves on.
+            Step::Consumed(1)
+        }
+    }
+}
+
+enum Step {
+    Consumed(usize),
+    NeedMore,
+    Stop,
+}
+
+fn unknown_endpoint() -> Endpoint {
+    Endpoint {
+        ip: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        port: 0,
+    }
+}
+
+fn looks_like_tls(data: &[u8]) -> bool {
+    matches!(data, [0x14..=0x17, 0x03, 0x00..=0x04, ..])
+}
+
+/// The start of the next HTTP message in `data`: a request line
+/// (`METHOD SP target SP HTTP/1.x`) or a status line (`HTTP/1.x SP ddd`) at the
+/// start of a line.
+fn find_message_start(data: &[u8], role: Role) -> Option<usize> {
+    let finder = memchr::memmem::find_iter(data, b"HTTP/1.");
+    for pos in finder {
+        let line_start = memchr::memrchr(b'\n', &data[..pos]).map_or(0, |i| i + 1);
+        if role != Role::Requests && pos == line_start {
+            let rest = &data[pos..];
+            if rest.len() < 12 || (rest[8] == b' ' && rest[9..12].iter().all(u8::is_ascii_digit))
+            {
+                return Some(pos);
+            }
+        }
+        if role != Role::Responses && pos > line_start {
+            let line = &data[line_start..pos];
+            if let Some(sp) = memchr::memchr(b' ', line) {
+                let method = &line[..sp];
+                if !method.is_empty()
+                    && method.len() <= 16
+                    && method.iter().all(|b| b.is_ascii_uppercase() || *b == b'-')
+                    && line.last() == Some(&b' ')
+                {
+                    return Some(line_start);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Best-effort parse of a head too large for httparse's buffer limit: the
+/// request line and whole header lines that fit. Kept only if it is an
+/// upgrade attempt.
+fn lenient_request(bytes: &[u8], max: usize) -> Option<RequestHead> {
+    let bytes = &bytes[..bytes.len().min(max)];
+    let mut lines = bytes.split(|b| *b == b'\n');
+    let first = lines.next()?;
+    let first = String::from_utf8_lossy(first.strip_suffix(b"\r").unwrap_or(first));
+    let mut parts = first.split(' ');
+    let method = parts.next()?.to_string();
+    let target = parts.next()?.to_string();
+    let version = parts.next()?;
+    let minor_version = if version.trim() == "HTTP/1.0" { 0 } else { 1 };
+    let mut headers = Vec::new();
+    let all: Vec<&[u8]> = lines.collect();
+    // The last line may be cut mid-way; keep it (its value is what makes the head
+    // too large) but mark the head as cut short.
+    for line in all {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if let Some(colon) = memchr::memchr(b':', line) {
+            let name = String::from_utf8_lossy(&line[..colon]).trim().to_string();
+            if name.is_empty() || name.contains(' ') {
+                continue;
+            }
+            let mut v = &line[colon + 1..];
+            while let [b' ' | b'\t', rest @ ..] = v {
+                v = rest;
+            }
+            headers.push(head::Header {
+                name,
+                value: v.to_vec(),
+            });
+        }
+    }
+    let req = RequestHead {
+        method,
+        target,
+        minor_version,
+        headers,
+        head_len: bytes.len(),
+        cut_short: true,
+    };
+    let ws = req
+        .headers
+        .iter()
+        .any(|h| h.name.len() > 14 && h.name[..14].eq_ignore_ascii_case("sec-websocket-"))
+        || req
+            .header("upgrade")
+            .is_some_and(|h| head::contains_token(&h.value, b"websocket"));
+    ws.then_some(req)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(port: u16) -> Endpoint {
+        Endpoint {
+            ip: "127.0.0.1".parse().unwrap(),
+            port,
+        }
+    }
+
+    struct Harness {
+        conv: Conversation,
+        attempts: Vec<Attempt>,
+        tls: Vec<TlsSighting>,
+        stats: HttpStats,
+        limits: HttpLimits,
+    }
+
+    impl Harness {
+        fn new() -> Self {
+            let mut conv = Conversation::default();
+            conv.note_packet(0, ep(5000), ep(80), true, false);
+            conv.note_packet(1, ep(80), ep(5000), true, true);
+            Harness {
+                conv,
+                attempts: Vec::new(),
+                tls: Vec::new(),
+                stats: HttpStats::default(),
+                limits: HttpLimits::default(),
+            }
+        }
+        fn feed(&mut self, d: usize, data: &[u8]) {
+            let mut sink = Sink {
+                attempts: &mut self.attempts,
+                tls: &mut self.tls,
+                stats: &mut self.stats,
+                limits: &self.limits,
+                packet_no: 0,
+            };
+            self.conv
+                .on_chunk(d, Chunk::Data(data), Timestamp::new(1, 0), &mut sink);
+        }
+        fn fin(&mut self, d: usize) {
+            let mut sink = Sink {
+                attempts: &mut self.attempts,
+                tls: &mut self.tls,
+                stats: &mut self.stats,
+                limits: &self.limits,
+                packet_no: 0,
+            };
+            self.conv
+                .on_chunk(d, Chunk::Fin, Timestamp::new(2, 0), &mut sink);
+        }
+    }
+
+    const WS_REQ: &[u8] = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+    #[test]
+    fn head_split_over_many_segments_is_parsed() {
+        let mut h = Harness::new();
+        for part in WS_REQ.chunks(WS_REQ.len() / 20 + 1) {
+            h.feed(0, part);
+        }
+        h.feed(1, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad");
+        assert_eq!(h.attempts.len(), 1);
+        let a = &h.attempts[0];
+        assert_eq!(a.response.as_ref().map(|r| r.status), Some(400));
+        assert_eq!(a.body_excerpt.as_deref(), Some(&b"bad"[..]));
+        assert_eq!(a.request.target, "/ws");
+    }
+
+    #[test]
+    fn pipelined_requests_pair_in_order() {
+        let mut h = Harness::new();
+        let mut both = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+        both.extend_from_slice(WS_REQ);
+        h.feed(0, &both);
+        h.feed(
+            1,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello",
+        );
+        assert_eq!(h.attempts.len(), 1);
+        assert_eq!(h.attempts[0].response.as_ref().map(|r| r.status), Some(101));
+        assert_eq!(h.attempts[0].request_index, 1);
+        assert!(h.conv.is_upgraded());
+    }
+
+    #[test]
+    fn interim_responses_do_not_pair() {
+        let mut h = Harness::new();
+        h.feed(0, WS_REQ);
+        h.feed(1, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(h.attempts.len(), 1);
+        assert_eq!(h.attempts[0].interim, vec![100]);
+        assert_eq!(h.attempts[0].response.as_ref().map(|r| r.status), Some(403));
+    }
+
+    #[test]
+    fn head_response_has_no_body() {
+        let mut h = Harness::new();
+        let mut reqs = b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+        reqs.extend_from_slice(WS_REQ);
+        h.feed(0, &reqs);
+        h.feed(
+            1,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nHTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n",
+        );
+        assert_eq!(h.attempts.len(), 1);
+        assert_eq!(h.attempts[0].response.as_ref().map(|r| r.status), Some(426));
+    }
+
+    #[test]
+    fn server_close_without_answer_is_reported() {
+        let mut h = Harness::new();
+        h.feed(0, WS_REQ);
+        h.fin(1);
+        assert_eq!(h.attempts.len(), 1);
+        assert_eq!(h.attempts[0].ending, Ending::ServerClosed);
+        assert!(h.attempts[0].response.is_none());
+    }
+
+    #[test]
+    fn body_until_close_is_kept_until_fin() {
+        let mut h = Harness::new();
+        h.feed(0, WS_REQ);
+        h.feed(1, b"HTTP/1.0 400 Bad Request\r\n\r\nno upgrade");
+        assert!(h.attempts.is_empty());
+        h.fin(1);
+        assert_eq!(h.attempts.len(), 1);
+        assert_eq!(h.attempts[0].body_excerpt.as_deref(), Some(&b"no upgrade"[..]));
+    }
+
+    #[test]
+    fn plain_requests_are_not_attempts() {
+        let mut h = Harness::new();
+        h.feed(0, b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\n\r\n");
+        h.feed(1, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n");
+        assert!(h.attempts.is_empty());
+    }
+
+    #[test]
+    fn proxy_stripped_request_is_still_an_attempt() {
+        let mut h = Harness::new();
+        h.feed(0, b"GET /ws HTTP/1.0\r\nHost: b\r\nConnection: close\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        h.feed(1, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(h.attempts.len(), 1);
+    }
+
+    #[test]
+    fn tls_client_is_noted_and_not_parsed() {
+        let mut h = Harness::new();
+        h.feed(0, &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00]);
+        h.feed(0, WS_REQ);
+        assert!(h.attempts.is_empty());
+        assert_eq!(h.tls.len(), 1);
+        assert_eq!(h.tls[0].server.port, 80);
+    }
+
+    #[test]
+    fn resync_finds_a_request_after_garbage() {
+        assert_eq!(
+            find_message_start(b"xx\r\nGET /ws HTTP/1.1\r\n", Role::Requests),
+            Some(4)
+        );
+        assert_eq!(
+            find_message_start(b"zzz\r\nHTTP/1.1 200 OK\r\n", Role::Responses),
+            Some(5)
+        );
+        assert_eq!(find_message_start(b"body text HTTP/1.1 in prose", Role::Responses), None);
+    }
+
+    #[test]
+    fn endless_head_is_cut_and_still_reported() {
+        let mut h = Harness::new();
+        h.limits.max_head = 1024;
+        h.feed(0, b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nCookie: ");
+        for _ in 0..100 {
+            h.feed(0, &[b'a'; 100]);
+        }
+        h.feed(1, b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(h.stats.heads_too_large, 1);
+        assert_eq!(h.attempts.len(), 1);
+        assert!(h.attempts[0].request.cut_short);
+        assert!(h.conv.buffered_bytes() <= 2048);
+    }
+}

@@ -1,0 +1,11 @@
+//! HTTP/1.x on reassembled streams: heads (httparse), body framing, and the
+//! per-connection pairing of requests with responses that yields [`Attempt`]s.
+
+pub mod attempt;
+pub mod body;
+pub mod conversation;
+pub mod head;
+
+pub use attempt::{AfterUpgrade, Attempt, Ending};
+pub use conversation::{Conversation, HttpLimits, HttpStats, TlsSighting};
+pub use head::{Header, Headers, RequestHead, ResponseHead};

@@ -1,0 +1,619 @@
+//! The threads: a capture thread reads and decodes packets and hands them, in
+//! batches, to N flow workers sharded by a symmetric flow hash; each worker owns a
+//! flow table (reassembly + HTTP) and reports completed attempts; the calling
+//! thread merges the reports, correlates and classifies, and writes output.
+//!
+//! Output is the same bytes whatever the worker count: the capture thread cuts
+//! the packet sequence into ticks at fixed packet counts and every worker reports
+//! every tick, so the reporter merges exactly the attempts completed in a tick and
+//! orders them by the global number of the packet that completed them.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+
+use crate::capture::{CaptureError, PacketSource, RawPacket, Timestamp};
+use crate::classify::correlate::{Correlator, Judged};
+use crate::decode::{self, Decoded, Endpoint, FlowKey, TcpFlags};
+use crate::http::conversation::Sink;
+use crate::http::{Attempt, Conversation, Ending, HttpLimits, HttpStats, TlsSighting};
+use crate::reassembly::table::EvictReason;
+use crate::reassembly::{Flow, FlowTable, Limits, ReassemblyStats};
+use crate::report::CaptureStats;
+
+/// What the capture side yields: a packet, a quiet moment (live capture
+/// timeout: time to release what waits), or the end.
+pub enum Next<'a> {
+    Packet(RawPacket<'a>),
+    Idle,
+    End,
+}
+
+/// A packet source as the pipeline sees it: files and live handles alike.
+pub trait Feed: Send {
+    fn next(&mut self) -> Result<Next<'_>, CaptureError>;
+    /// Kernel counters (received, dropped, dropped by interface) for live capture.
+    fn kernel_stats(&mut self) -> Option<(u64, u64, u64)> {
+        None
+    }
+    /// Whether quiet moments should release waiting attempts by wall time.
+    fn is_live(&self) -> bool {
+        false
+    }
+}
+
+/// Several capture files read one after the other as one stream, so consecutive
+/// slices of a rotated capture keep their connections.
+pub struct FileFeed {
+    sources: std::collections::VecDeque<Box<dyn PacketSource + Send>>,
+    /// The front source ended (or failed) on the last call: drop it first.
+    advance: bool,
+}
+
+impl FileFeed {
+    pub fn new(sources: Vec<Box<dyn PacketSource + Send>>) -> Self {
+        FileFeed {
+            sources: sources.into(),
+            advance: false,
+        }
+    }
+}
+
+impl Feed for FileFeed {
+    fn next(&mut self) -> Result<Next<'_>, CaptureError> {
+        if self.advance {
+            self.sources.pop_front();
+            self.advance = false;
+        }
+        let Some(src) = self.sources.front_mut() else {
+            return Ok(Next::End);
+        };
+        match src.next_packet() {
+            Ok(Some(p)) => Ok(Next::Packet(p)),
+            // The next file continues the stream on the next call.
+            Ok(None) => {
+                self.advance = true;
+                Ok(Next::Idle)
+            }
+            Err(e) => {
+                self.advance = true;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Tuning of a run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub limits: Limits,
+    pub http: HttpLimits,
+    pub workers: usize,
+    /// Packets per tick: the granularity of deterministic merging and of idle
+    /// expiry.
+    pub tick_packets: u64,
+    /// An optional BPF filter applied to every packet (tcpdump syntax).
+    pub filter: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            limits: Limits::default(),
+            http: HttpLimits::default(),
+            workers: default_workers(),
+            tick_packets: 8192,
+            filter: None,
+        }
+    }
+}
+
+/// One worker per core besides the capture thread's.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().saturating_sub(1))
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// A decoded TCP segment with its payload in the batch's byte arena.
+#[derive(Debug, Clone, Copy)]
+struct Pkt {
+    no: u64,
+    ts: Timestamp,
+    src: Endpoint,
+    dst: Endpoint,
+    seq: u32,
+    flags: TcpFlags,
+    off: u32,
+    len: u32,
+}
+
+struct Batch {
+    tick: u64,
+    time: Timestamp,
+    pkts: Vec<Pkt>,
+    data: Vec<u8>,
+    last: bool,
+}
+
+struct Report {
+    tick: u64,
+    time: Timestamp,
+    attempts: Vec<Attempt>,
+    tls: Vec<TlsSighting>,
+    done: Option<Box<WorkerTotals>>,
+}
+
+#[derive(Default)]
+struct WorkerTotals {
+    reassembly: ReassemblyStats,
+    http: HttpStats,
+    flows: u64,
+}
+
+/// What a run found besides the attempts.
+#[derive(Debug, Clone, Default)]
+pub struct RunStats {
+    pub capture: CaptureStats,
+    pub reassembly: ReassemblyStats,
+    pub http: HttpStats,
+    pub flows: u64,
+    /// The first input error (damaged file, failed capture).
+    pub error: Option<String>,
+    /// Whether the error was a capture failure (exit 2) rather than bad input.
+    pub capture_failed: bool,
+    pub interrupted: bool,
+}
+
+/// Compiled BPF filters per link type (a pcapng file may mix link types).
+struct Filter {
+    expr: String,
+    progs: Vec<(u32, Option<pcap::BpfProgram>)>,
+}
+
+impl Filter {
+    fn matches(&mut self, linktype: u32, data: &[u8]) -> bool {
+        if let Some((_, p)) = self.progs.iter().find(|(l, _)| *l == linktype) {
+            return p.as_ref().is_none_or(|p| p.filter(data));
+        }
+        let prog = pcap::Capture::dead(pcap::Linktype(linktype as i32))
+            .ok()
+            .and_then(|c| c.compile(&self.expr, true).ok());
+        let ok = prog.as_ref().is_none_or(|p| p.filter(data));
+        self.progs.push((linktype, prog));
+        ok
+    }
+}
+
+/// Check a filter expression compiles (for a clear usage error up front).
+pub fn check_filter(expr: &str) -> Result<(), String> {
+    let c = pcap::Capture::dead(pcap::Linktype(1)).map_err(|e| e.to_string())?;
+    c.compile(expr, true)
+        .map(|_| ())
+        .map_err(|e| format!("bad filter '{expr}': {e}"))
+}
+
+/// Run the whole analysis over `feed`, calling `emit` for each judged attempt in
+/// deterministic order. `stop` ends the capture early (Ctrl-C, output closed);
+/// what was seen is still reported.
+pub fn run(
+    feed: Box<dyn Feed>,
+    cfg: &Config,
+    stop: Arc<AtomicBool>,
+    emit: &mut dyn FnMut(&Judged) -> std::io::Result<()>,
+) -> RunStats {
+    let n = cfg.workers.max(1);
+    let (report_tx, report_rx) = bounded::<Report>(n * 4);
+    let mut batch_txs = Vec::with_capacity(n);
+    let mut handles = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (tx, rx) = bounded::<Batch>(4);
+        batch_txs.push(tx);
+        let rtx = report_tx.clone();
+        let limits = cfg.limits;
+        let http = cfg.http;
+        let shard_limits = Limits {
+            max_flows: (limits.max_flows / n).max(1),
+            max_total_buffered: (limits.max_total_buffered / n).max(1),
+            ..limits
+        };
+        handles.push(std::thread::spawn(move || {
+            worker(rx, rtx, shard_limits, http);
+        }));
+    }
+    drop(report_tx);
+
+    let capture_stop = stop.clone();
+    let tick_packets = cfg.tick_packets.max(1);
+    let filter = cfg.filter.clone();
+    let capture = std::thread::spawn(move || {
+        capture_loop(feed, batch_txs, tick_packets, filter, capture_stop)
+    });
+
+    let mut correlator = Correlator::new();
+    type TickParts = (usize, Timestamp, Vec<Attempt>, Vec<TlsSighting>);
+    let mut pending: std::collections::BTreeMap<u64, TickParts> = Default::default();
+    let mut totals = WorkerTotals::default();
+    let mut output_failed = false;
+    let mut out = |js: Vec<Judged>, output_failed: &mut bool| {
+        if *output_failed {
+            return;
+        }
+        for j in &js {
+            if emit(j).is_err() {
+                *output_failed = true;
+                stop.store(true, Ordering::Relaxed);
+                return;
+            }
+        }
+    };
+    for r in report_rx.iter() {
+        if let Some(d) = r.done {
+            totals.reassembly.merge(&d.reassembly);
+            totals.http.merge(&d.http);
+            totals.flows += d.flows;
+        }
+        let e = pending
+            .entry(r.tick)
+            .or_insert((0, r.time, Vec::new(), Vec::new()));
+        e.0 += 1;
+        e.2.extend(r.attempts);
+        e.3.extend(r.tls);
+        // Ticks complete in order, since each worker reports them in order.
+        while let Some(entry) = pending.first_entry() {
+            if entry.get().0 < n {
+                break;
+            }
+            let (_, time, mut attempts, mut tls) = entry.remove();
+            tls.sort_by_key(|t| (t.ts, t.client, t.server));
+            for t in tls {
+                correlator.note_tls(t);
+            }
+            attempts.sort_by(|a, b| {
+                (a.completed_at, a.ts, a.client, a.server, a.request_index).cmp(&(
+                    b.completed_at,
+                    b.ts,
+                    b.client,
+                    b.server,
+                    b.request_index,
+                ))
+            });
+            for a in attempts {
+                let js = correlator.push(a);
+                out(js, &mut output_failed);
+            }
+            let js = correlator.release(Some(time));
+            out(js, &mut output_failed);
+        }
+    }
+    let js = correlator.release(None);
+    out(js, &mut output_failed);
+    for h in handles {
+        let _ = h.join();
+    }
+    let mut stats = match capture.join() {
+        Ok(s) => s,
+        Err(_) => RunStats {
+            error: Some("capture thread failed".to_string()),
+            ..Default::default()
+        },
+    };
+    stats.reassembly = totals.reassembly;
+    stats.http = totals.http;
+    stats.flows = totals.flows;
+    stats.interrupted = stop.load(Ordering::Relaxed) && !output_failed;
+    stats
+}
+
+fn capture_loop(
+    mut feed: Box<dyn Feed>,
+    txs: Vec<Sender<Batch>>,
+    tick_packets: u64,
+    filter: Option<String>,
+    stop: Arc<AtomicBool>,
+) -> RunStats {
+    let n = txs.len();
+    let mut stats = RunStats::default();
+    let mut filter = filter.map(|expr| Filter {
+        expr,
+        progs: Vec::new(),
+    });
+    let new_batch = |tick: u64| Batch {
+        tick,
+        time: Timestamp::default(),
+        pkts: Vec::with_capacity(1024),
+        data: Vec::with_capacity(64 * 1024),
+        last: false,
+    };
+    let mut batches: Vec<Batch> = (0..n).map(|_| new_batch(0)).collect();
+    let mut tick = 0u64;
+    let mut in_tick = 0u64;
+    let mut last_ts = Timestamp::default();
+    let mut last_ts_wall = Instant::now();
+    let mut last_tick_wall = Instant::now();
+    let live = feed.is_live();
+    let send_tick = |batches: &mut Vec<Batch>, tick: &mut u64, time: Timestamp, last: bool| -> bool {
+        let mut ok = true;
+        for (i, b) in batches.iter_mut().enumerate() {
+            let mut full = std::mem::replace(b, new_batch(*tick + 1));
+            full.time = time;
+            full.last = last;
+            if txs[i].send(full).is_err() {
+                ok = false;
+            }
+        }
+        *tick += 1;
+        ok
+    };
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let next = match feed.next() {
+            Ok(n) => n,
+            Err(e) => {
+                let live_failure = live;
+                stats.capture.damage.push(e.to_string());
+                if stats.error.is_none() {
+                    stats.error = Some(e.to_string());
+                }
+                if live_failure {
+                    stats.capture_failed = true;
+                    break;
+                }
+                continue;
+            }
+        };
+        match next {
+            Next::End => break,
+            Next::Idle => {
+                if live && last_tick_wall.elapsed() >= Duration::from_millis(100) {
+                    // Packet time moves on with the wall clock while the wire is
+                    // quiet, so waiting attempts are released.
+                    let elapsed = last_ts_wall.elapsed();
+                    let now = Timestamp::new(
+                        last_ts.secs + elapsed.as_secs() as i64,
+                        last_ts.nanos,
+                    );
+                    let now = add_nanos(now, elapsed.subsec_nanos());
+                    if !send_tick(&mut batches, &mut tick, now, false) {
+                        break;
+                    }
+                    in_tick = 0;
+                    last_tick_wall = Instant::now();
+                }
+            }
+            Next::Packet(p) => {
+                let no = stats.capture.packets;
+                stats.capture.packets += 1;
+                stats.capture.bytes += p.orig_len as u64;
+                if p.ts > last_ts {
+                    last_ts = p.ts;
+                }
+                last_ts_wall = Instant::now();
+                let keep = filter
+                    .as_mut()
+                    .is_none_or(|f| f.matches(p.linktype.0, p.data));
+                if !keep {
+                    stats.capture.filtered_out += 1;
+                } else {
+                    match decode::decode(p.linktype, p.data, p.orig_len) {
+                        Decoded::Tcp(seg) => {
+                            stats.capture.tcp_packets += 1;
+                            if seg.truncated {
+                                stats.capture.truncated += 1;
+                            }
+                            let (key, _) = FlowKey::of(seg.src, seg.dst);
+                            let w = (key.shard_hash() % n as u64) as usize;
+                            let b = &mut batches[w];
+                            let off = b.data.len() as u32;
+                            b.data.extend_from_slice(seg.payload);
+                            b.pkts.push(Pkt {
+                                no,
+                                ts: p.ts,
+                                src: seg.src,
+                                dst: seg.dst,
+                                seq: seg.seq,
+                                flags: seg.flags,
+                                off,
+                                len: seg.payload.len() as u32,
+                            });
+                        }
+                        Decoded::Other => {}
+                        Decoded::Fragment => stats.capture.fragments += 1,
+                        Decoded::UnsupportedLink(_) => stats.capture.unsupported_link += 1,
+                        Decoded::Malformed(_) => stats.capture.malformed += 1,
+                    }
+                }
+                in_tick += 1;
+                let due = in_tick >= tick_packets
+                    || (live && last_tick_wall.elapsed() >= Duration::from_millis(100));
+                if due {
+                    if !send_tick(&mut batches, &mut tick, last_ts, false) {
+                        break;
+                    }
+                    in_tick = 0;
+                    last_tick_wall = Instant::now();
+                }
+            }
+        }
+    }
+    if let Some((recv, drop, ifdrop)) = feed.kernel_stats() {
+        stats.capture.kernel_received = Some(recv);
+        stats.capture.kernel_dropped = Some(drop);
+        stats.capture.if_dropped = Some(ifdrop);
+    }
+    stats.interrupted = stop.load(Ordering::Relaxed);
+    send_tick(&mut batches, &mut tick, last_ts, true);
+    stats
+}
+
+fn add_nanos(t: Timestamp, n: u32) -> Timestamp {
+    let total = t.nanos as u64 + n as u64;
+    Timestamp::new(t.secs + (total / 1_000_000_000) as i64, (total % 1_000_000_000) as u32)
+}
+
+/// The per-shard analysis: flow table, reassembly, HTTP.
+struct Worker {
+    table: FlowTable<Conversation>,
+    http: HttpLimits,
+    http_stats: HttpStats,
+    stream_stats: ReassemblyStats,
+    attempts: Vec<Attempt>,
+    tls: Vec<TlsSighting>,
+    flows: u64,
+}
+
+fn worker(rx: Receiver<Batch>, tx: Sender<Report>, limits: Limits, http: HttpLimits) {
+    let mut w = Worker {
+        table: FlowTable::new(limits),
+        http,
+        http_stats: HttpStats::default(),
+        stream_stats: ReassemblyStats::default(),
+        attempts: Vec::new(),
+        tls: Vec::new(),
+        flows: 0,
+    };
+    for batch in rx.iter() {
+        for p in &batch.pkts {
+            let payload = batch
+                .data
+                .get(p.off as usize..(p.off + p.len) as usize)
+                .unwrap_or(&[]);
+            w.packet(p, payload);
+        }
+        w.expire(batch.time, batch.pkts.last().map_or(0, |p| p.no));
+        let done = if batch.last {
+            w.drain();
+            let mut reassembly = *w.table.stats();
+            reassembly.merge(&w.stream_stats);
+            Some(Box::new(WorkerTotals {
+                reassembly,
+                http: w.http_stats,
+                flows: w.flows,
+            }))
+        } else {
+            None
+        };
+        let report = Report {
+            tick: batch.tick,
+            time: batch.time,
+            attempts: std::mem::take(&mut w.attempts),
+            tls: std::mem::take(&mut w.tls),
+            done,
+        };
+        if tx.send(report).is_err() {
+            return;
+        }
+        if batch.last {
+            return;
+        }
+    }
+}
+
+impl Worker {
+    fn packet(&mut self, p: &Pkt, payload: &[u8]) {
+        let (key, lo) = FlowKey::of(p.src, p.dst);
+        let d = if lo { 0 } else { 1 };
+        let mut evicted: Vec<(Flow<Conversation>, EvictReason)> = Vec::new();
+        let before = self.table.len();
+        let limits = *self.table.limits();
+        let flow = self
+            .table
+            .get_or_insert(key, p.ts, &mut |_, f, why| evicted.push((f, why)));
+        let Flow { dirs, state, .. } = flow;
+        let mut sink = Sink {
+            attempts: &mut self.attempts,
+            tls: &mut self.tls,
+            stats: &mut self.http_stats,
+            limits: &self.http,
+            packet_no: p.no,
+        };
+        state.note_packet(d, p.src, p.dst, p.flags.syn(), p.flags.ack());
+        if p.flags.syn() {
+            dirs[d].syn(p.seq);
+        }
+        let ts = p.ts;
+        let seq = if p.flags.syn() { p.seq.wrapping_add(1) } else { p.seq };
+        if !payload.is_empty() || p.flags.fin() {
+            dirs[d].push(
+                seq,
+                payload,
+                p.flags.fin(),
+                &limits,
+                &mut self.stream_stats,
+                &mut |c| state.on_chunk(d, c, ts, &mut sink),
+            );
+        }
+        let mut remove = false;
+        if p.flags.rst() {
+            for (i, dir) in dirs.iter_mut().enumerate() {
+                dir.flush(&mut self.stream_stats, &mut |c| state.on_chunk(i, c, ts, &mut sink));
+            }
+            state.on_reset(d, ts, &mut sink);
+            remove = true;
+        } else if state.is_upgraded() {
+            for dir in dirs.iter_mut() {
+                if !dir.is_discarding() {
+                    dir.discard();
+                }
+            }
+        }
+        if state.is_finished() {
+            remove = true;
+        }
+        if self.table.len() + evicted.len() > before {
+            self.flows += 1;
+        }
+        if remove {
+            self.table.remove(&key);
+        } else {
+            self.table.account(&key);
+        }
+        for (f, why) in evicted {
+            let ending = match why {
+                EvictReason::TableFull => Ending::Evicted,
+                EvictReason::Idle => Ending::Expired,
+            };
+            self.finish_flow(f, ending, p.no);
+        }
+    }
+
+    fn finish_flow(&mut self, mut f: Flow<Conversation>, ending: Ending, no: u64) {
+        let ts = f.last_seen;
+        let Flow { dirs, state, .. } = &mut f;
+        let mut sink = Sink {
+            attempts: &mut self.attempts,
+            tls: &mut self.tls,
+            stats: &mut self.http_stats,
+            limits: &self.http,
+            packet_no: no,
+        };
+        for (i, dir) in dirs.iter_mut().enumerate() {
+            dir.flush(&mut self.stream_stats, &mut |c| state.on_chunk(i, c, ts, &mut sink));
+        }
+        state.finish(ending, &mut sink);
+    }
+
+    fn expire(&mut self, now: Timestamp, no: u64) {
+        let mut evicted = Vec::new();
+        self.table
+            .expire(now, &mut |_, f, why| evicted.push((f, why)));
+        for (f, why) in evicted {
+            let ending = match why {
+                EvictReason::TableFull => Ending::Evicted,
+                EvictReason::Idle => Ending::Expired,
+            };
+            self.finish_flow(f, ending, no);
+        }
+    }
+
+    fn drain(&mut self) {
+        for (_, f) in self.table.drain() {
+            self.finish_flow(f, Ending::CaptureEnded, u64::MAX);
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The output contract (DESIGN.md §2): one record per upgrade request, with
+//! every field present (`null` when absent) and secrets redacted.
+
+use serde::Serialize;
+
+use super::redact;
+use crate::capture::Timestamp;
+use crate::classify::correlate::Judged;
+use crate::classify::{advice, printable, Cause, Confidence, Outcome};
+use crate::http::Headers;
+
+/// Version of the JSON contract; bumped when fields are added. 1.1 added
+/// `confidence`.
+pub const CONTRACT_VERSION: &str = "1.1";
+
+/// One line of `--json` output. Field order is the contract's.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Record {
+    pub ts: String,
+    pub client: String,
+    pub server: String,
+    pub method: String,
+    pub target: String,
+    pub http_version: String,
+    pub host: Option<String>,
+    pub origin: Option<String>,
+    pub status: Option<u16>,
+    pub reason: Option<String>,
+    pub outcome: Outcome,
+    pub cause: Cause,
+    pub header: Option<&'static str>,
+    pub evidence: String,
+    pub fix: Option<&'static str>,
+    pub leg: &'static str,
+    pub peer: Option<String>,
+    pub server_software: Option<String>,
+    pub body_excerpt: Option<String>,
+    pub confidence: Confidence,
+}
+
+/// RFC 3339 in UTC; microseconds unless the capture has finer timestamps.
+pub fn rfc3339(ts: Timestamp) -> String {
+    let days = ts.secs.div_euclid(86_400);
+    let sod = ts.secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let (hh, mm, ss) = (sod / 3600, (sod / 60) % 60, sod % 60);
+    if ts.nanos % 1000 == 0 {
+        format!(
+            "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{:06}Z",
+            ts.nanos / 1000
+        )
+    } else {
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{:09}Z", ts.nanos)
+    }
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
+/// well-known algorithm), so no date crate is needed for one conversion.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+impl Record {
+    /// The confidence as its output word.
+    pub fn confidence_str(&self) -> &'static str {
+        match self.confidence {
+            Confidence::High => "high",
+            Confidence::Medium => "medium",
+            Confidence::Low => "low",
+        }
+    }
+
+    /// Build the record; with `redact` (the default) secrets are masked in every
+    /// text field.
+    pub fn new(j: &Judged, redact: bool) -> Record {
+        let a = &j.attempt;
+        let v = &j.verdict;
+        let secrets = if redact {
+            redact::secrets_of(&a.request)
+        } else {
+            Vec::new()
+        };
+        let clean = |s: String| {
+            if redact {
+                redact::scrub(&s, &secrets)
+            } else {
+                s
+            }
+        };
+        let hv = |name: &str| {
+            a.request
+                .header(name)
+                .map(|h| clean(printable(&h.value, 200)))
+        };
+        let target = if redact {
+            redact::redact_target(&a.request.target)
+        } else {
+            a.request.target.clone()
+        };
+        let resp = a.response.as_ref();
+        let body_excerpt = a.body_excerpt.as_ref().map(|b| {
+            let text = String::from_utf8_lossy(b);
+            let t: String = text
+                .chars()
+                .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+                .take(200)
+                .collect();
+            clean(t)
+        });
+        Record {
+            ts: rfc3339(a.ts),
+            client: a.client.to_string(),
+            server: a.server.to_string(),
+            method: clean(printable(a.request.method.as_bytes(), 32)),
+            target: clean(printable(target.as_bytes(), 2048)),
+            http_version: a.request.http_version(),
+            host: hv("host"),
+            origin: hv("origin"),
+            status: resp.map(|r| r.status),
+            reason: resp.map(|r| clean(printable(r.reason.as_bytes(), 100))),
+            outcome: v.outcome,
+            cause: v.cause,
+            header: v.header,
+            evidence: clean(v.evidence.clone()),
+            fix: advice::fix(v.cause),
+            leg: j.leg.code(),
+            peer: j.peer.clone(),
+            server_software: resp
+                .and_then(|r| r.header("server"))
+                .map(|h| clean(printable(&h.value, 100))),
+            body_excerpt,
+            confidence: v.confidence,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(rfc3339(Timestamp::new(0, 0)), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            rfc3339(Timestamp::new(1_795_482_895, 123_456_000)),
+            "2026-11-24T01:14:55.123456Z"
+        );
+        assert_eq!(
+            rfc3339(Timestamp::new(951_782_400, 1)),
+            "2000-02-29T00:00:00.000000001Z"
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! Secrets never reach the output unless `--no-redact`: `Cookie` and
+//! `Authorization` values, and credentials in the query string. Servers echo
+//! request bytes in their error bodies (aiohttp quotes the oversized Cookie), so
+//! every text that leaves the program is scrubbed of the secrets its request
+//! carried, not just the fields that obviously hold them.
+
+use crate::http::{Headers, RequestHead};
+
+pub const MASK: &str = "[redacted]";
+
+/// Query parameters that carry credentials (matched case-insensitively; names
+/// ending in `token`, `secret`, `password` or `key` count too).
+const SECRET_PARAMS: &[&str] = &[
+    "token",
+    "access_token",
+    "id_token",
+    "refresh_token",
+    "key",
+    "api_key",
+    "apikey",
+    "auth",
+    "authorization",
+    "jwt",
+    "sig",
+    "signature",
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "session",
+    "sessionid",
+    "ticket",
+    "code",
+    "x-amz-signature",
+    "x-amz-credential",
+];
+
+fn is_secret_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    SECRET_PARAMS.contains(&n.as_str())
+        || ["token", "secret", "password", "key", "auth"]
+            .iter()
+            .any(|s| n.ends_with(s))
+}
+
+/// The request target with credential values in the query string masked.
+pub fn redact_target(target: &str) -> String {
+    let Some((path, query)) = target.split_once('?') else {
+        return target.to_string();
+    };
+    let (query, frag) = match query.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (query, None),
+    };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) if is_secret_param(k) && !v.is_empty() => format!("{k}={MASK}"),
+            _ => kv.to_string(),
+        })
+        .collect();
+    let mut out = format!("{path}?{}", parts.join("&"));
+    if let Some(f) = frag {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
+/// The secret strings a request carries, longest first, for scrubbing texts.
+pub fn secrets_of(req: &RequestHead) -> Vec<String> {
+    let mut out = Vec::new();
+    for h in req.headers() {
+        let n = h.name.to_ascii_lowercase();
+        if n == "cookie" || n == "authorization" || n == "proxy-authorization" {
+            let v = h.value_str().trim().to_string();
+            // Each cookie value on its own too, since a server may quote one.
+            if n == "cookie" {
+                for c in v.split(';') {
+                    if let Some((_, val)) = c.split_once('=') {
+                        out.push(val.trim().to_string());
+                    }
+                }
+            } else if let Some((_, cred)) = v.split_once(' ') {
+                out.push(cred.trim().to_string());
+            }
+            out.push(v);
+        }
+    }
+    if let Some((_, q)) = req.target.split_once('?') {
+        for kv in q.split(['&', '#']) {
+            if let Some((k, v)) = kv.split_once('=') {
+                if is_secret_param(k) {
+                    out.push(v.to_string());
+                }
+            }
+        }
+    }
+    out.retain(|s| s.len() >= 4);
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out.dedup();
+    out
+}
+
+/// Mask every secret in `text`, including a cut-off tail of one (an excerpt
+/// that ends inside the secret) of 8 characters or more.
+pub fn scrub(text: &str, secrets: &[String]) -> String {
+    let mut t = text.to_string();
+    for s in secrets {
+        if t.contains(s.as_str()) {
+            t = t.replace(s.as_str(), MASK);
+        }
+        // A prefix of the secret running to the end of the text.
+        let max = s.len().min(t.len());
+        for n in (8..max).rev() {
+            if !s.is_char_boundary(n) {
+                continue;
+            }
+            if t.ends_with(&s[..n]) {
+                let cut = t.len() - n;
+                t.truncate(cut);
+                t.push_str(MASK);
+                break;
+            }
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::head::Header;
+
+    #[test]
+    fn query_credentials_are_masked() {
+        assert_eq!(
+            redact_target("/ws?room=1&token=abc.def&x=2"),
+            format!("/ws?room=1&token={MASK}&x=2")
+        );
+        assert_eq!(redact_target("/ws?access_token=zz#frag"), format!("/ws?access_token={MASK}#frag"));
+        assert_eq!(redact_target("/ws?room=1"), "/ws?room=1");
+        assert_eq!(redact_target("/ws"), "/ws");
+    }
+
+    #[test]
+    fn cookie_values_are_scrubbed_even_when_cut() {
+        let req = RequestHead {
+            method: "GET".into(),
+            target: "/ws?jwt=eyJhbGciOiJIUzI1NiJ9".into(),
+            minor_version: 1,
+            headers: vec![Header {
+                name: "Cookie".into(),
+                value: b"session=s3cr3t-value-0123456789".to_vec(),
+            }],
+            head_len: 100,
+            cut_short: false,
+        };
+        let s = secrets_of(&req);
+        let body = "Got more than 8190 bytes when reading: b'session=s3cr3t-value-01";
+        let out = scrub(body, &s);
+        assert!(!out.contains("s3cr3t"), "{out}");
+        assert!(!scrub("token eyJhbGciOiJIUzI1NiJ9 seen", &s).contains("eyJhbGci"));
+    }
+}

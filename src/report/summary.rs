@@ -1,0 +1,149 @@
+//! The summary that ends every run (and is printed on Ctrl-C): what was found,
+//! and how far the analysis can be trusted (damage, gaps, limits hit, drops).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::record::Record;
+use crate::http::HttpStats;
+use crate::reassembly::ReassemblyStats;
+
+/// Counters of the capture stage.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaptureStats {
+    pub packets: u64,
+    pub bytes: u64,
+    pub tcp_packets: u64,
+    pub filtered_out: u64,
+    pub fragments: u64,
+    pub malformed: u64,
+    pub unsupported_link: u64,
+    /// Packets cut short by the snap length.
+    pub truncated: u64,
+    /// Live capture: packets the kernel received and dropped (pcap stats).
+    pub kernel_received: Option<u64>,
+    pub kernel_dropped: Option<u64>,
+    pub if_dropped: Option<u64>,
+    /// One line per input that was damaged or failed.
+    pub damage: Vec<String>,
+}
+
+/// Everything the summary shows.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub attempts: u64,
+    pub by_outcome: BTreeMap<String, u64>,
+    pub by_cause: BTreeMap<String, u64>,
+    /// Server endpoint → (attempts, not accepted).
+    pub by_server: BTreeMap<String, (u64, u64)>,
+    pub capture: CaptureStats,
+    pub reassembly: ReassemblyStats,
+    pub http: HttpStats,
+    /// Flows seen in total (new flow table entries).
+    pub flows: u64,
+    pub interrupted: bool,
+}
+
+impl Summary {
+    pub fn count(&mut self, r: &Record) {
+        self.attempts += 1;
+        *self.by_outcome.entry(r.outcome.code().to_string()).or_default() += 1;
+        *self.by_cause.entry(r.cause.code().to_string()).or_default() += 1;
+        let e = self.by_server.entry(r.server.clone()).or_default();
+        e.0 += 1;
+        if r.outcome != crate::classify::Outcome::Accepted {
+            e.1 += 1;
+        }
+    }
+
+    pub fn rejected(&self) -> u64 {
+        self.by_outcome.get("rejected").copied().unwrap_or(0)
+    }
+
+    /// The summary as a small table for people.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "── summary{} ──",
+            if self.interrupted { " (interrupted)" } else { "" }
+        );
+        let _ = writeln!(s, "upgrade attempts: {}", self.attempts);
+        if !self.by_outcome.is_empty() {
+            let _ = writeln!(s, "  by outcome:");
+            for (k, v) in &self.by_outcome {
+                let _ = writeln!(s, "    {k:<34} {v:>8}");
+            }
+            let _ = writeln!(s, "  by cause:");
+            let mut causes: Vec<_> = self.by_cause.iter().collect();
+            causes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            for (k, v) in causes {
+                let _ = writeln!(s, "    {k:<34} {v:>8}");
+            }
+            let _ = writeln!(s, "  by server endpoint (attempts, not accepted):");
+            let mut servers: Vec<_> = self.by_server.iter().collect();
+            servers.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then(b.1 .0.cmp(&a.1 .0)).then(a.0.cmp(b.0)));
+            for (k, (n, bad)) in servers.iter().take(20) {
+                let _ = writeln!(s, "    {k:<34} {n:>8} {bad:>8}");
+            }
+            if servers.len() > 20 {
+                let _ = writeln!(s, "    … and {} more", servers.len() - 20);
+            }
+        }
+        let c = &self.capture;
+        let _ = writeln!(
+            s,
+            "packets: {} ({} bytes), tcp: {}, flows: {}",
+            c.packets, c.bytes, c.tcp_packets, self.flows
+        );
+        if let (Some(recv), Some(drop)) = (c.kernel_received, c.kernel_dropped) {
+            let _ = writeln!(
+                s,
+                "kernel: {recv} received, {drop} dropped{}",
+                c.if_dropped
+                    .map_or(String::new(), |d| format!(", {d} dropped by interface"))
+            );
+        }
+        let r = &self.reassembly;
+        let h = &self.http;
+        let mut notes = Vec::new();
+        let mut note = |n: u64, what: &str| {
+            if n > 0 {
+                notes.push(format!("{n} {what}"));
+            }
+        };
+        note(c.filtered_out, "packets filtered out");
+        note(c.truncated, "packets cut short by snaplen");
+        note(c.fragments, "IP fragments (not reassembled)");
+        note(c.malformed, "malformed packets");
+        note(c.unsupported_link, "packets of unsupported link types");
+        note(r.gaps, "gaps in TCP streams");
+        note(r.gap_bytes, "bytes lost in gaps");
+        note(r.out_of_order_segments, "out-of-order segments");
+        note(r.retransmitted_segments, "retransmissions");
+        note(r.overlap_conflicts, "overlapping bytes that differed (first copy kept)");
+        note(r.buffer_caps_hit, "stream buffers capped");
+        note(r.flows_evicted, "flows evicted (flow table full)");
+        note(r.flows_expired, "flows expired idle");
+        note(r.flows_shed, "flows shed for memory");
+        note(h.heads_too_large, "heads too large");
+        note(h.resyncs, "HTTP resynchronisations");
+        note(h.unpaired_responses, "responses without a request");
+        note(h.attempts_dropped, "attempts dropped (too many pending on one connection)");
+        if !notes.is_empty() {
+            let _ = writeln!(s, "analysis: {}", notes.join(", "));
+        }
+        let degraded = r.flows_evicted + r.flows_shed + r.buffer_caps_hit + h.heads_too_large
+            + h.attempts_dropped;
+        if degraded > 0 {
+            let _ = writeln!(
+                s,
+                "limits hit: the analysis was degraded (see the counts above; raise --max-flows / --max-buffer)"
+            );
+        }
+        for d in &c.damage {
+            let _ = writeln!(s, "damage: {d}");
+        }
+        s
+    }
+}
