@@ -16,6 +16,8 @@ use super::{CaptureError, LinkType, PacketSource, RawPacket, Timestamp};
 
 /// Initial buffer size: large enough that reads are big and compaction rare.
 const BUF_LEN: usize = 2 << 20;
+/// Compact before reading into less free space than this.
+const MIN_READ: usize = 64 << 10;
 /// No record may be larger than this: anything bigger is damage, not a packet.
 const MAX_CAPLEN: u32 = 16 << 20;
 /// pcapng blocks other than packets (name tables, custom blocks) may be larger
@@ -210,7 +212,11 @@ impl FileSource {
             if self.eof {
                 return Ok(false);
             }
-            if self.start + n > self.buf.len() {
+            // Compact when the record does not fit, and also when the free tail
+            // is small, so that every read stays large.
+            if self.start + n > self.buf.len()
+                || (self.start > 0 && self.buf.len() - self.end < MIN_READ)
+            {
                 self.buf.copy_within(self.start..self.end, 0);
                 self.base += self.start as u64;
                 self.end -= self.start;
