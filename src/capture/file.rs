@@ -694,11 +694,13 @@ mod tests {
                     assert_eq!(a.2, b.2);
                 }
                 if cut >= 24 && p.len() < full.len() {
-                    let at_boundary = e.is_none();
-                    assert!(
-                        at_boundary || matches!(e, Some(CaptureError::Truncated { .. })),
-                        "cut {cut}: {e:?}"
-                    );
+                    match e {
+                        None => {}
+                        Some(CaptureError::Truncated { packets, .. }) => {
+                            assert_eq!(packets, p.len() as u64, "cut {cut}")
+                        }
+                        other => panic!("cut {cut}: {other:?}"),
+                    }
                 }
             }
         }
