@@ -706,6 +706,21 @@ mod tests {
         }
     }
 
+    #[test]
+    fn flipped_bits_never_panic() {
+        for file in [
+            sample_pcapng(),
+            pcap(true, 0xa1b2_cd34, &[(1, 0, b"abcd"), (2, 0, b"efghij")], 8),
+        ] {
+            for bit in 0..file.len() * 8 {
+                let mut m = file.clone();
+                m[bit / 8] ^= 1 << (bit % 8);
+                // Any outcome but a panic (or a hang) is acceptable.
+                let _ = read_all(m);
+            }
+        }
+    }
+
     /// Packet counts from the corpus's SOURCES.md ("Pkts"), and whether the file
     /// ends in a read error.
     const CORPUS_COUNTS: &[(&str, u64, bool)] = &[
