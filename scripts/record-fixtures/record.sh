@@ -135,3 +135,8 @@ done < <(python3 "$HERE/driver.py" list)
 
 log "recorded $COUNT fixtures into $OUT ($(du -sh "$OUT" | cut -f1))"
 python3 "$HERE/driver.py" versions
+if command -v tshark >/dev/null; then
+    python3 "$HERE/verify.py" "$OUT"
+else
+    log "tshark not installed: skipped the cross-check of labels against captures (verify.py)"
+fi
