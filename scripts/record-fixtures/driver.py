@@ -367,7 +367,7 @@ def run_scenario(name):
         return out
     if kind == "keepalive-sequence":
         conn = Conn(ip, port)
-        reqs = [build_request(ip, port, "missing-key"), plain_get(ip, port), build_request(ip, port, "ok")]
+        reqs = [build_request(ip, port, "missing-upgrade"), plain_get(ip, port), build_request(ip, port, "ok")]
         out = []
         for i, req in enumerate(reqs):
             if conn.closed or not conn.send(req["bytes"]):

@@ -48,7 +48,7 @@ if [ ! -d "$HERE/node_modules/ws" ]; then
 fi
 
 # ---------------------------------------------------------------- process care
-TMP="$(mktemp -d /tmp/wshs-record.XXXXXX)"
+TMP="$(mktemp -d -t wshs-record.XXXXXX)"
 PIDS=()          # long-running servers, stopped on exit
 TCPDUMP_PID=""   # the capture in progress, if any
 
