@@ -9,6 +9,8 @@ pub mod live;
 pub mod pcap_format;
 pub mod pcapng_format;
 
+pub use file::FileSource;
+
 use std::fmt;
 
 /// A capture timestamp. Kept as seconds + nanoseconds so that nanosecond pcap and

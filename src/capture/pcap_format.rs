@@ -5,7 +5,7 @@
 //! read with the byte order the file's magic announced, because pcap files are
 //! written in the writer's host order.
 
-use nom::number::complete::{u16, u32};
+use nom::number::complete::{be_u32, le_u32, u16, u32};
 use nom::number::Endianness;
 use nom::Parser;
 
@@ -92,9 +92,14 @@ pub fn parse_file_header(input: &[u8]) -> Option<PcapHeader> {
 }
 
 /// Parse one record header (`hdr.record_header_len` bytes). `None` when too short.
+#[inline]
 pub fn parse_record_header(input: &[u8], hdr: &PcapHeader) -> Option<RecordHeader> {
-    let e = hdr.endian;
-    let r: PResult<'_, _> = (u32(e), u32(e), u32(e), u32(e)).parse(input);
+    // This runs once per packet: the fixed-order parsers inline into straight
+    // loads, where the runtime-endianness ones do not.
+    let r: PResult<'_, _> = match hdr.endian {
+        Endianness::Big => (be_u32, be_u32, be_u32, be_u32).parse(input),
+        _ => (le_u32, le_u32, le_u32, le_u32).parse(input),
+    };
     let (rest, (secs, frac, mut caplen, mut orig_len)) = r.ok()?;
     if hdr.maybe_swapped_lengths && caplen > orig_len {
         std::mem::swap(&mut caplen, &mut orig_len);

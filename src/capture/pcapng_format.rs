@@ -6,7 +6,7 @@
 //! a value that the loop turns into a [`super::CaptureError`].
 
 use nom::bytes::complete::take;
-use nom::number::complete::{u16, u32, u64};
+use nom::number::complete::{be_u32, le_u32, u16, u32, u64};
 use nom::number::Endianness;
 use nom::Parser;
 
@@ -42,8 +42,13 @@ pub fn section_endian(first12: &[u8]) -> Option<Endianness> {
 }
 
 /// Block type and total length from the first 8 bytes of a block.
+#[inline]
 pub fn block_header(input: &[u8], e: Endianness) -> Option<(u32, u32)> {
-    let r: PResult<'_, _> = (u32(e), u32(e)).parse(input);
+    // Once per block: fixed-order parsers inline, runtime-order ones do not.
+    let r: PResult<'_, _> = match e {
+        Endianness::Big => (be_u32, be_u32).parse(input),
+        _ => (le_u32, le_u32).parse(input),
+    };
     r.ok().map(|(_, v)| v)
 }
 
@@ -69,9 +74,18 @@ pub struct Interface {
 impl Interface {
     /// Time of a packet whose timestamp is `ticks` in this interface's resolution.
     pub fn timestamp(&self, ticks: u64) -> Timestamp {
-        let per = self.ticks_per_sec.max(1);
-        let secs = (ticks / per) as i64;
-        let nanos = (u128::from(ticks % per) * 1_000_000_000 / u128::from(per)) as u32;
+        // Microseconds and nanoseconds are nearly all real files: spare them
+        // the general 128-bit division.
+        let (secs, nanos) = match self.ticks_per_sec {
+            1_000_000 => (ticks / 1_000_000, (ticks % 1_000_000) as u32 * 1000),
+            1_000_000_000 => (ticks / 1_000_000_000, (ticks % 1_000_000_000) as u32),
+            per => {
+                let per = per.max(1);
+                let frac = u128::from(ticks % per) * 1_000_000_000 / u128::from(per);
+                (ticks / per, frac as u32)
+            }
+        };
+        let secs = secs as i64;
         Timestamp::new(secs.saturating_add(self.offset_secs), nanos)
     }
 }
@@ -151,6 +165,7 @@ pub struct PacketRecord {
 }
 
 /// Parse an Enhanced (type 6) or obsolete Packet Block (type 2) body.
+#[inline]
 pub fn parse_packet_block(
     btype: u32,
     body: &[u8],
@@ -164,7 +179,10 @@ pub fn parse_packet_block(
         u32(e).parse(body)
     };
     let (rest, interface) = head.map_err(|_| "packet block too short")?;
-    let r: PResult<'_, _> = (u32(e), u32(e), u32(e), u32(e)).parse(rest);
+    let r: PResult<'_, _> = match e {
+        Endianness::Big => (be_u32, be_u32, be_u32, be_u32).parse(rest),
+        _ => (le_u32, le_u32, le_u32, le_u32).parse(rest),
+    };
     let (data, (hi, lo, caplen, orig_len)) = r.map_err(|_| "packet block too short")?;
     let r: PResult<'_, &[u8]> = take(caplen as usize).parse(data);
     r.map_err(|_| "captured length runs past the block")?;

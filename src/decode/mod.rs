@@ -81,6 +81,18 @@ pub enum Decoded<'a> {
     Malformed(&'static str),
 }
 
+/// Entry point for fuzzers: the first two bytes (big-endian) pick the link
+/// type, the rest is the packet, captured whole.
+pub fn decode_fuzz_input(input: &[u8]) -> Decoded<'_> {
+    match input {
+        [a, b, data @ ..] => {
+            let linktype = LinkType(u32::from(u16::from_be_bytes([*a, *b])));
+            decode(linktype, data, data.len() as u32)
+        }
+        _ => Decoded::Malformed("fuzz input shorter than its link type"),
+    }
+}
+
 #[cfg(test)]
 mod corpus_tests {
     use super::*;

@@ -476,3 +476,10 @@ fn random_bytes_are_safe() {
         }
     }
 }
+
+#[test]
+fn fuzz_entry_picks_link_type() {
+    let input = cat(&[&[0, 101], &ip4_tcp(GET)]);
+    assert_eq!(seg(decode_fuzz_input(&input)).payload, GET);
+    assert!(matches!(decode_fuzz_input(&[1]), Decoded::Malformed(_)));
+}

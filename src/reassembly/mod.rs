@@ -20,8 +20,9 @@ pub use table::{EvictReason, Flow, FlowState, FlowTable};
 pub enum Chunk<'a> {
     /// The next bytes of the stream.
     Data(&'a [u8]),
-    /// `n` bytes of the stream were never seen (lost, or skipped because the hole
-    /// did not fill before the buffer cap); the consumer must resynchronise.
+    /// `n` bytes of the stream will not be delivered (lost on the wire or by the
+    /// capture, or given up: the hole did not fill before the buffer cap, the
+    /// stream was flushed, or its buffer was shed); the consumer must resynchronise.
     Gap(u64),
     /// The sender's FIN: no more bytes follow.
     Fin,
@@ -83,6 +84,7 @@ pub struct ReassemblyStats {
 }
 
 impl ReassemblyStats {
+    /// Adds another worker's counters, for the end-of-run summary.
     pub fn merge(&mut self, o: &ReassemblyStats) {
         self.out_of_order_segments += o.out_of_order_segments;
         self.retransmitted_segments += o.retransmitted_segments;

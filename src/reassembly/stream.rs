@@ -181,7 +181,9 @@ impl Stream {
     }
 
     /// Drop buffered out-of-order data to free memory (the table sheds under
-    /// pressure); the next delivery is preceded by a Gap for the lost range.
+    /// pressure). The dropped bytes will not be sent again, so the next packet
+    /// gives their range up: it delivers what it brings in order before the range,
+    /// then a Gap up to the end of the dropped data, then what follows.
     /// Returns the bytes freed, as counted by [`Stream::buffered`].
     pub fn shed(&mut self) -> usize {
         let freed = self.buffered();

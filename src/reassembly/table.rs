@@ -75,6 +75,12 @@ pub struct FlowTable<V: FlowState> {
     last_scan: Option<Timestamp>,
 }
 
+impl<V: FlowState> Default for FlowTable<V> {
+    fn default() -> Self {
+        FlowTable::new(Limits::default())
+    }
+}
+
 impl<V: FlowState> FlowTable<V> {
     pub fn new(limits: Limits) -> Self {
         FlowTable {

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Re-record every wshs-sniff fixture from scratch, on loopback only.
+# Usage (as root): scripts/record-fixtures/record.sh
+# Starts the Python websockets and Node ws servers and nginx on 127.0.0.1 / ::1
+# (ports 18401-18412), captures each scenario with tcpdump on lo into
+# fixtures/NAME.pcap and writes fixtures/NAME.labels.json. Every process it
+# starts is stopped by its PID on exit.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+OUT="$REPO/fixtures"
+PY_PORT=18401
+NODE_PORT=18402
+NGINX_PORTS=(18410 18411 18412)
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "record.sh: run as root (tcpdump needs it)" >&2
+    exit 1
+fi
+
+log() { echo "record.sh: $*" >&2; }
+
+# ---------------------------------------------------------------- dependencies
+APT_UPDATED=0
+apt_install() {
+    if [ "$APT_UPDATED" -eq 0 ]; then
+        apt-get update -qq
+        APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+command -v tcpdump >/dev/null || apt_install tcpdump
+command -v nginx >/dev/null || apt_install nginx
+command -v python3 >/dev/null || apt_install python3 python3-pip
+command -v node >/dev/null || apt_install nodejs
+command -v npm >/dev/null || apt_install npm
+
+want_ws="$(sed -n 's/^websockets==//p' "$HERE/requirements.txt")"
+have_ws="$(python3 -c 'from importlib.metadata import version; print(version("websockets"))' 2>/dev/null || true)"
+if [ "$have_ws" != "$want_ws" ]; then
+    log "installing Python requirements"
+    python3 -m pip install -q -r "$HERE/requirements.txt"
+fi
+if [ ! -d "$HERE/node_modules/ws" ]; then
+    log "installing Node packages"
+    (cd "$HERE" && { npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent; })
+fi
+
+# ---------------------------------------------------------------- process care
+TMP="$(mktemp -d -t wshs-record.XXXXXX)"
+PIDS=()          # long-running servers, stopped on exit
+TCPDUMP_PID=""   # the capture in progress, if any
+
+stop_pid() {  # stop_pid PID SIGNAL: signal, wait at most 3 s, then SIGKILL
+    local pid="$1" sig="${2:-TERM}" i
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    kill "-$sig" "$pid" 2>/dev/null || true
+    for i in $(seq 1 30); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "PID $pid did not stop on SIG$sig, killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local i
+    [ -n "$TCPDUMP_PID" ] && stop_pid "$TCPDUMP_PID" INT
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        stop_pid "${PIDS[$i]}" TERM
+    done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- servers
+log "starting servers"
+python3 "$HERE/server_websockets.py" "$PY_PORT" 127.0.0.1 ::1 >"$TMP/python.log" 2>&1 &
+PIDS+=("$!")
+node "$HERE/server_ws.js" "$NODE_PORT" 127.0.0.1 ::1 >"$TMP/node.log" 2>&1 &
+PIDS+=("$!")
+mkdir -p "$TMP/nginx/tmp" "$TMP/nginx/logs"
+cp "$HERE/nginx.conf" "$TMP/nginx/nginx.conf"
+nginx -t -q -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx/"
+nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx/" >"$TMP/nginx.out" 2>&1 &
+PIDS+=("$!")
+
+for p in "$PY_PORT" "$NODE_PORT" "${NGINX_PORTS[@]}"; do
+    python3 "$HERE/driver.py" wait 127.0.0.1 "$p" || { cat "$TMP"/*.log "$TMP/nginx/error.log" >&2; exit 1; }
+done
+for p in "$PY_PORT" "$NODE_PORT"; do
+    python3 "$HERE/driver.py" wait ::1 "$p" || exit 1
+done
+
+# ---------------------------------------------------------------- recording
+mkdir -p "$OUT"
+rm -f "$OUT"/*.pcap "$OUT"/*.labels.json
+
+record_one() {  # record_one NAME FILTER
+    local name="$1" filter="$2" pcap="$OUT/$1.pcap" tpid i size last
+    tcpdump -i lo -s 0 -U --immediate-mode -Z root -w "$pcap" "$filter" 2>"$TMP/$name.tcpdump" &
+    tpid=$!
+    TCPDUMP_PID="$tpid"
+    for i in $(seq 1 50); do
+        grep -q "listening on" "$TMP/$name.tcpdump" 2>/dev/null && break
+        sleep 0.1
+    done
+    grep -q "listening on" "$TMP/$name.tcpdump" || { log "tcpdump did not start for $name"; cat "$TMP/$name.tcpdump" >&2; exit 1; }
+    sleep 0.2
+    python3 "$HERE/driver.py" run "$name" "$TMP/$name.obs.json"
+    # let the last packets (FIN/ACK) reach the file: wait until its size is stable
+    last=-1
+    for i in $(seq 1 20); do
+        sleep 0.2
+        size="$(stat -c %s "$pcap")"
+        [ "$size" = "$last" ] && break
+        last="$size"
+    done
+    stop_pid "$tpid" INT
+    TCPDUMP_PID=""
+    python3 "$HERE/driver.py" label "$name" "$TMP/$name.obs.json" "$pcap" >"$OUT/$name.labels.json"
+    python3 "$HERE/driver.py" summary "$name" "$pcap" "$OUT/$name.labels.json"
+}
+
+COUNT=0
+while IFS=$'\t' read -r name filter; do
+    record_one "$name" "$filter"
+    COUNT=$((COUNT + 1))
+done < <(python3 "$HERE/driver.py" list)
+
+log "recorded $COUNT fixtures into $OUT ($(du -sh "$OUT" | cut -f1))"
+python3 "$HERE/driver.py" versions
+if command -v tshark >/dev/null; then
+    python3 "$HERE/verify.py" "$OUT"
+else
+    log "tshark not installed: skipped the cross-check of labels against captures (verify.py)"
+fi

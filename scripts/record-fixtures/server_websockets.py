@@ -1,0 +1,69 @@
+"""Python `websockets` (legacy asyncio API) server used to record fixtures.
+
+/ws    echo WebSocket; Origin must be http://app.test (or absent)
+/chat  echo WebSocket that requires the subprotocol chat.v1
+/hello plain 200 text
+other  404
+Usage: server_websockets.py PORT [HOST ...]
+"""
+import asyncio
+import http
+import signal
+import sys
+
+import websockets
+from websockets.exceptions import NegotiationError
+from websockets.legacy.server import WebSocketServerProtocol
+
+ALLOWED_ORIGINS = [None, "http://app.test"]
+CHAT_SUBPROTOCOL = "chat.v1"
+
+
+class Protocol(WebSocketServerProtocol):
+    def process_subprotocol(self, headers, available_subprotocols):
+        if self.path.split("?")[0] == "/chat":
+            offered = []
+            for value in headers.get_all("Sec-WebSocket-Protocol"):
+                offered += [p.strip() for p in value.split(",") if p.strip()]
+            if CHAT_SUBPROTOCOL not in offered:
+                raise NegotiationError(
+                    f"missing subprotocol; expected {CHAT_SUBPROTOCOL}"
+                )
+            return CHAT_SUBPROTOCOL
+        return None
+
+
+async def process_request(path, headers):
+    route = path.split("?")[0]
+    if route == "/hello":
+        return http.HTTPStatus.OK, [("Content-Type", "text/plain")], b"hello\n"
+    if route not in ("/ws", "/chat"):
+        return http.HTTPStatus.NOT_FOUND, [("Content-Type", "text/plain")], b"Not Found\n"
+    return None
+
+
+async def echo(ws, path=None):
+    async for message in ws:
+        await ws.send(message)
+
+
+async def main():
+    port = int(sys.argv[1])
+    hosts = sys.argv[2:] or ["127.0.0.1"]
+    stop = asyncio.get_running_loop().create_future()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set_result, None)
+    async with websockets.serve(
+        echo,
+        hosts,
+        port,
+        create_protocol=Protocol,
+        origins=ALLOWED_ORIGINS,
+        process_request=process_request,
+    ):
+        print(f"listening {hosts} {port}", flush=True)
+        await stop
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,87 @@
+// Node `ws` server used to record fixtures.
+// /ws    echo WebSocket; Origin must be http://app.test (or absent), else 403
+// /chat  echo WebSocket that requires the subprotocol chat.v1, else 400
+// /hello plain 200 text; any other path 404 (upgrade or not)
+// Usage: node server_ws.js PORT [HOST ...]
+'use strict';
+const http = require('http');
+const { WebSocketServer } = require('ws');
+
+const ALLOWED_ORIGINS = new Set(['http://app.test']);
+const CHAT_SUBPROTOCOL = 'chat.v1';
+const port = Number(process.argv[2]);
+const hosts = process.argv.length > 3 ? process.argv.slice(3) : ['127.0.0.1'];
+
+function originAllowed(info) {
+  return info.origin === undefined || ALLOWED_ORIGINS.has(info.origin);
+}
+
+function echo(ws) {
+  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+}
+
+const wsServer = new WebSocketServer({
+  noServer: true,
+  verifyClient: (info, cb) => (originAllowed(info) ? cb(true) : cb(false, 403)),
+});
+wsServer.on('connection', echo);
+
+const chatServer = new WebSocketServer({
+  noServer: true,
+  verifyClient: (info, cb) => {
+    if (!originAllowed(info)) return cb(false, 403);
+    const offered = (info.req.headers['sec-websocket-protocol'] || '')
+      .split(',').map((s) => s.trim());
+    if (!offered.includes(CHAT_SUBPROTOCOL)) {
+      return cb(false, 400, `Missing subprotocol; expected ${CHAT_SUBPROTOCOL}`);
+    }
+    return cb(true);
+  },
+  handleProtocols: (protocols) => (protocols.has(CHAT_SUBPROTOCOL) ? CHAT_SUBPROTOCOL : false),
+});
+chatServer.on('connection', echo);
+
+function route(url) {
+  return (url || '').split('?')[0];
+}
+
+function onRequest(req, res) {
+  const path = route(req.url);
+  if (path === '/hello') {
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end('hello\n');
+  } else if (path === '/ws' || path === '/chat') {
+    res.writeHead(426, { 'Content-Type': 'text/plain' });
+    res.end('Upgrade Required');
+  } else {
+    res.writeHead(404, { 'Content-Type': 'text/plain' });
+    res.end('Not Found\n');
+  }
+}
+
+function onUpgrade(req, socket, head) {
+  const path = route(req.url);
+  const target = path === '/ws' ? wsServer : path === '/chat' ? chatServer : null;
+  if (!target) {
+    socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n' +
+      'Content-Length: 10\r\nConnection: close\r\n\r\nNot Found\n');
+    return;
+  }
+  target.handleUpgrade(req, socket, head, (ws) => target.emit('connection', ws, req));
+}
+
+const servers = hosts.map((host) => {
+  const server = http.createServer(onRequest);
+  server.on('upgrade', onUpgrade);
+  server.listen(port, host, () => console.log(`listening ${host} ${port}`));
+  return server;
+});
+
+function shutdown() {
+  for (const s of servers) s.close();
+  for (const c of wsServer.clients) c.terminate();
+  for (const c of chatServer.clients) c.terminate();
+  setTimeout(() => process.exit(0), 200).unref();
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);

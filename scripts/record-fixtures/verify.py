@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Cross-check fixtures/*.labels.json against the captures with tshark.
+
+For every label: the capture must hold a request with that method and path on
+the labelled connection (client port -> server port), and the labelled status
+must be among the HTTP response codes seen on that connection (or none seen
+when the label says null). Prints one line per problem; exit 1 if any.
+Usage: verify.py [FIXTURES_DIR]
+"""
+import glob
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def http_messages(pcap):
+    out = subprocess.run(
+        ["tshark", "-r", pcap, "-d", "tcp.port==18401-18412,http", "-Y", "http", "-T", "fields", "-E", "separator=\t",
+         "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "http.request.method",
+         "-e", "http.request.uri", "-e", "http.response.code"],
+        capture_output=True, text=True, timeout=60, check=True).stdout
+    msgs = []
+    for line in out.splitlines():
+        f = (line.split("\t") + [""] * 5)[:5]
+        msgs.append((int(f[0]), int(f[1]), f[2], f[3], f[4]))
+    return msgs
+
+
+def main():
+    fixtures = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "fixtures")
+    problems = 0
+    files = sorted(glob.glob(os.path.join(fixtures, "*.labels.json")))
+    for labels_path in files:
+        name = os.path.basename(labels_path)[:-len(".labels.json")]
+        pcap = os.path.join(fixtures, name + ".pcap")
+        msgs = http_messages(pcap)
+        with open(labels_path) as f:
+            labels = json.load(f)
+        if not labels:
+            print(f"{name}: no upgrade attempt labelled")
+            problems += 1
+        for lab in labels:
+            cp, sp = lab["client_port"], lab["server_port"]
+            reqs = [m for m in msgs if m[0] == cp and m[1] == sp and m[2]]
+            codes = [int(c) for m in msgs if m[0] == sp and m[1] == cp and m[4]
+                     for c in m[4].split(",")]
+            if not any(lab["request_method"] in m[2] for m in reqs):
+                print(f"{name}: no {lab['request_method']} request on {cp}->{sp} ({lab['leg']})")
+                problems += 1
+            if lab["status"] is None and codes and len(codes) > lab["request_index"]:
+                print(f"{name}: labelled no response but saw {codes} on {cp}->{sp}")
+                problems += 1
+            if lab["status"] is not None and lab["status"] not in codes:
+                print(f"{name}: labelled {lab['status']} but saw {codes} on {cp}->{sp}")
+                problems += 1
+    print(f"verify: {len(files)} fixtures, {problems} problem(s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
