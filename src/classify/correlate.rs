@@ -114,21 +114,23 @@ impl Correlator {
         let same = |x: &Attempt, y: &Attempt, h: &str| {
             x.request.header(h).map(|v| &v.value) == y.request.header(h).map(|v| &v.value)
         };
+        let client_of = |x: &Attempt, y: &Attempt| {
+            y.client.ip == x.server.ip
+                && x.server != y.server
+                && y.ts >= x.ts
+                && y.ts.secs_since(x.ts) <= LEG_WINDOW_SECS
+                && x.request.target == y.request.target
+                && x.request.header("sec-websocket-key").is_none()
+                && y.request.header("sec-websocket-key").is_none()
+                && same(x, y, "sec-websocket-version")
+                && same(x, y, "user-agent")
+        };
         self.held
             .iter()
             .rev()
             .find(|(_, a)| {
-                let (x, y) = (&a.attempt, &b.attempt);
                 a.leg == Leg::Direct
-                    && y.client.ip == x.server.ip
-                    && x.server != y.server
-                    && y.ts >= x.ts
-                    && y.ts.secs_since(x.ts) <= LEG_WINDOW_SECS
-                    && x.request.target == y.request.target
-                    && x.request.header("sec-websocket-key").is_none()
-                    && y.request.header("sec-websocket-key").is_none()
-                    && same(x, y, "sec-websocket-version")
-                    && same(x, y, "user-agent")
+                    && (client_of(&a.attempt, &b.attempt) || client_of(&b.attempt, &a.attempt))
             })
             .map(|(id, _)| *id)
     }

@@ -76,6 +76,9 @@ pub struct Row {
     pub status: Option<u16>,
     pub text: &'static str,
     pub topic: Topic,
+    /// Whether the text may also match the reason phrase (not for words that
+    /// are every such status's standard phrase, like "Forbidden").
+    pub in_reason: bool,
 }
 
 const fn row(server: &'static str, status: Option<u16>, text: &'static str, topic: Topic) -> Row {
@@ -84,6 +87,17 @@ const fn row(server: &'static str, status: Option<u16>, text: &'static str, topi
         status,
         text,
         topic,
+        in_reason: true,
+    }
+}
+
+const fn body_row(server: &'static str, text: &'static str, topic: Topic) -> Row {
+    Row {
+        server,
+        status: None,
+        text,
+        topic,
+        in_reason: false,
     }
 }
 
@@ -177,7 +191,7 @@ pub const TABLE: &[Row] = &[
     row("*", None, "subprotocol", Topic::Subprotocol),
     row("*", Some(405), "", Topic::Method),
     // Last: a bare "Forbidden" (Socket.IO's 400 body for a refused Origin).
-    row("*", None, "forbidden", Topic::Origin),
+    body_row("*", "forbidden", Topic::Origin),
 ];
 
 /// The first row that matches a response.
@@ -193,7 +207,7 @@ pub fn lookup(status: u16, reason: &str, body: &[u8]) -> Option<&'static Row> {
             return r.status.is_some();
         }
         let t = r.text.to_ascii_lowercase();
-        body.contains(&t) || reason.contains(&t)
+        body.contains(&t) || (r.in_reason && reason.contains(&t))
     })
 }
 

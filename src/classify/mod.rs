@@ -256,8 +256,12 @@ pub fn classify(a: &Attempt) -> Verdict {
         return verdict(Outcome::Rejected, chosen.cause, chosen.header, ev, confidence, defects);
     }
 
-    // A valid request refused: what only the server knows.
-    if let Some(c) = topic.and_then(|t| t.standalone_cause()) {
+    // A valid request refused: what only the server knows. An Origin refusal
+    // needs an Origin to refuse.
+    let standalone = topic
+        .and_then(|t| t.standalone_cause())
+        .filter(|c| *c != Cause::OriginRejected || a.request.header("origin").is_some());
+    if let Some(c) = standalone {
         let header = match c {
             Cause::OriginRejected => Some("Origin"),
             Cause::SubprotocolRejected => Some("Sec-WebSocket-Protocol"),
