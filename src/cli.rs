@@ -37,7 +37,12 @@ pub struct Cli {
     pub read: Vec<String>,
 
     /// Capture live on this interface ('any' for all).
-    #[arg(short = 'i', long = "interface", value_name = "IFACE", conflicts_with = "read")]
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        conflicts_with = "read"
+    )]
     pub interface: Option<String>,
 
     /// List the interfaces that can be captured on, and exit.

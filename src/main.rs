@@ -41,7 +41,11 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let msg = e.to_string();
-            let first = msg.lines().next().unwrap_or("bad usage").trim_start_matches("error: ");
+            let first = msg
+                .lines()
+                .next()
+                .unwrap_or("bad usage")
+                .trim_start_matches("error: ");
             return fail(EXIT_INPUT, format!("{first} (see --help)"));
         }
     };
@@ -105,7 +109,11 @@ fn run(cli: Cli) -> ExitCode {
             ..Default::default()
         },
         workers: cli.workers.unwrap_or_else(pipeline::default_workers).max(1),
-        filter: if cli.interface.is_some() { None } else { filter.clone() },
+        filter: if cli.interface.is_some() {
+            None
+        } else {
+            filter.clone()
+        },
         ..Config::default()
     };
 
@@ -129,7 +137,10 @@ fn run(cli: Cli) -> ExitCode {
         };
         if let Some(user) = &cli.user {
             if let Err(e) = live::drop_privileges(user) {
-                return fail(EXIT_CAPTURE, format!("cannot drop privileges to {user}: {e}"));
+                return fail(
+                    EXIT_CAPTURE,
+                    format!("cannot drop privileges to {user}: {e}"),
+                );
             }
         }
         Box::new(feed)
@@ -183,7 +194,7 @@ fn run(cli: Cli) -> ExitCode {
     summary.reassembly = stats.reassembly;
     summary.http = stats.http;
     summary.flows = stats.flows;
-    summary.interrupted = stats.interrupted && !count_limit.is_some_and(|c| seen >= c);
+    summary.interrupted = stats.interrupted && count_limit.is_none_or(|c| seen < c);
     let rendered = summary.render();
     if json {
         eprint!("{rendered}");
@@ -192,7 +203,11 @@ fn run(cli: Cli) -> ExitCode {
         let _ = out.flush();
     }
     if let Some(e) = &stats.error {
-        let code = if stats.capture_failed { EXIT_CAPTURE } else { EXIT_INPUT };
+        let code = if stats.capture_failed {
+            EXIT_CAPTURE
+        } else {
+            EXIT_INPUT
+        };
         return fail(code, e);
     }
     if cli.fail_on_rejected && summary.rejected() > 0 {

@@ -335,19 +335,20 @@ fn capture_loop(
     let mut last_ts_wall = Instant::now();
     let mut last_tick_wall = Instant::now();
     let live = feed.is_live();
-    let send_tick = |batches: &mut Vec<Batch>, tick: &mut u64, time: Timestamp, last: bool| -> bool {
-        let mut ok = true;
-        for (i, b) in batches.iter_mut().enumerate() {
-            let mut full = std::mem::replace(b, new_batch(*tick + 1));
-            full.time = time;
-            full.last = last;
-            if txs[i].send(full).is_err() {
-                ok = false;
+    let send_tick =
+        |batches: &mut Vec<Batch>, tick: &mut u64, time: Timestamp, last: bool| -> bool {
+            let mut ok = true;
+            for (i, b) in batches.iter_mut().enumerate() {
+                let mut full = std::mem::replace(b, new_batch(*tick + 1));
+                full.time = time;
+                full.last = last;
+                if txs[i].send(full).is_err() {
+                    ok = false;
+                }
             }
-        }
-        *tick += 1;
-        ok
-    };
+            *tick += 1;
+            ok
+        };
     loop {
         if stop.load(Ordering::Relaxed) {
             break;
@@ -374,10 +375,8 @@ fn capture_loop(
                     // Packet time moves on with the wall clock while the wire is
                     // quiet, so waiting attempts are released.
                     let elapsed = last_ts_wall.elapsed();
-                    let now = Timestamp::new(
-                        last_ts.secs + elapsed.as_secs() as i64,
-                        last_ts.nanos,
-                    );
+                    let now =
+                        Timestamp::new(last_ts.secs + elapsed.as_secs() as i64, last_ts.nanos);
                     let now = add_nanos(now, elapsed.subsec_nanos());
                     if !send_tick(&mut batches, &mut tick, now, false) {
                         break;
@@ -453,7 +452,10 @@ fn capture_loop(
 
 fn add_nanos(t: Timestamp, n: u32) -> Timestamp {
     let total = t.nanos as u64 + n as u64;
-    Timestamp::new(t.secs + (total / 1_000_000_000) as i64, (total % 1_000_000_000) as u32)
+    Timestamp::new(
+        t.secs + (total / 1_000_000_000) as i64,
+        (total % 1_000_000_000) as u32,
+    )
 }
 
 /// The per-shard analysis: flow table, reassembly, HTTP.
@@ -537,7 +539,11 @@ impl Worker {
             dirs[d].syn(p.seq);
         }
         let ts = p.ts;
-        let seq = if p.flags.syn() { p.seq.wrapping_add(1) } else { p.seq };
+        let seq = if p.flags.syn() {
+            p.seq.wrapping_add(1)
+        } else {
+            p.seq
+        };
         if !payload.is_empty() || p.flags.fin() {
             dirs[d].push(
                 seq,
@@ -551,7 +557,9 @@ impl Worker {
         let mut remove = false;
         if p.flags.rst() {
             for (i, dir) in dirs.iter_mut().enumerate() {
-                dir.flush(&mut self.stream_stats, &mut |c| state.on_chunk(i, c, ts, &mut sink));
+                dir.flush(&mut self.stream_stats, &mut |c| {
+                    state.on_chunk(i, c, ts, &mut sink)
+                });
             }
             state.on_reset(d, ts, &mut sink);
             remove = true;
@@ -593,7 +601,9 @@ impl Worker {
             packet_no: no,
         };
         for (i, dir) in dirs.iter_mut().enumerate() {
-            dir.flush(&mut self.stream_stats, &mut |c| state.on_chunk(i, c, ts, &mut sink));
+            dir.flush(&mut self.stream_stats, &mut |c| {
+                state.on_chunk(i, c, ts, &mut sink)
+            });
         }
         state.finish(ending, &mut sink);
     }

@@ -63,7 +63,9 @@ pub fn explain(cause: Cause) -> String {
         Cause::ClosedAfterUpgrade => ("After a 101, a close frame with 1008 (policy), 1002, 1003, 1007 or 1011 at once is a refusal in disguise.", "A 101 followed within seconds by a server close frame or a reset."),
         Cause::Unknown => ("The capture does not show why.", "A valid request refused with no telling status or body, or no answer at all."),
     };
-    let fix = fix(cause).unwrap_or("nothing in the capture points to a fix; read the server's log for this request");
+    let fix = fix(cause).unwrap_or(
+        "nothing in the capture points to a fix; read the server's log for this request",
+    );
     format!(
         "{code}\n\nWhat the RFC requires:\n  {rfc}\n\nHow it shows on the wire:\n  {wire}\n\nFix:\n  {fix}\n\nDead ends (do not try):\n  - disabling the client library's header validation: the server refuses the request, not the client\n  - switching client library (ws to socket.io and the like): the request the server sees is the problem\n  - raising connection timeouts: the refusal is immediate\n",
         code = cause.code()
@@ -78,7 +80,13 @@ mod tests {
     fn advice_never_suggests_a_dead_end() {
         for c in Cause::ALL {
             let f = fix(*c).unwrap_or("").to_ascii_lowercase();
-            for bad in ["timeout", "socket.io", "disable", "switch client", "rejectunauthorized"] {
+            for bad in [
+                "timeout",
+                "socket.io",
+                "disable",
+                "switch client",
+                "rejectunauthorized",
+            ] {
                 assert!(!f.contains(bad), "{} suggests {bad}", c.code());
             }
         }

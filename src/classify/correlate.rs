@@ -216,7 +216,7 @@ impl Correlator {
     fn finish(&mut self, mut j: Judged) -> Judged {
         if let Some(k) = j.attempt.request.header("sec-websocket-key") {
             let k = k.value.trim_ascii();
-            if self.by_key.get(k).is_some() {
+            if self.by_key.contains_key(k) {
                 self.by_key.remove(k);
             }
         }
@@ -275,8 +275,10 @@ impl Correlator {
             return;
         }
         let v = &mut j.verdict;
-        if matches!(v.cause, Cause::OriginRejected | Cause::Unknown | Cause::Unauthorized)
-            && v.defects.is_empty()
+        if matches!(
+            v.cause,
+            Cause::OriginRejected | Cause::Unknown | Cause::Unauthorized
+        ) && v.defects.is_empty()
         {
             v.cause = Cause::OriginRejected;
             v.header = Some("Origin");
@@ -292,12 +294,18 @@ impl Correlator {
 
 fn sort(v: &mut [Judged]) {
     v.sort_by(|a, b| {
-        (a.attempt.ts, a.attempt.client, a.attempt.server, a.attempt.request_index).cmp(&(
-            b.attempt.ts,
-            b.attempt.client,
-            b.attempt.server,
-            b.attempt.request_index,
-        ))
+        (
+            a.attempt.ts,
+            a.attempt.client,
+            a.attempt.server,
+            a.attempt.request_index,
+        )
+            .cmp(&(
+                b.attempt.ts,
+                b.attempt.client,
+                b.attempt.server,
+                b.attempt.request_index,
+            ))
     });
 }
 
@@ -312,7 +320,8 @@ fn is_other_leg(a: &Judged, b: &Judged) -> bool {
 
 /// Mark two legs; the earlier request is the client's, the later the proxy's.
 fn pair(x: &mut Judged, y: &mut Judged) {
-    let (client, backend) = if (x.attempt.ts, x.attempt.client) <= (y.attempt.ts, y.attempt.client) {
+    let (client, backend) = if (x.attempt.ts, x.attempt.client) <= (y.attempt.ts, y.attempt.client)
+    {
         (x, y)
     } else {
         (y, x)
@@ -323,8 +332,16 @@ fn pair(x: &mut Judged, y: &mut Judged) {
     backend.peer = Some(conn(&client.attempt));
 
     let mut changed = Vec::new();
-    for name in ["Host", "Origin", "Sec-WebSocket-Protocol", "Sec-WebSocket-Version"] {
-        let (c, b) = (header_text(&client.attempt, name), header_text(&backend.attempt, name));
+    for name in [
+        "Host",
+        "Origin",
+        "Sec-WebSocket-Protocol",
+        "Sec-WebSocket-Version",
+    ] {
+        let (c, b) = (
+            header_text(&client.attempt, name),
+            header_text(&backend.attempt, name),
+        );
         if c != b {
             changed.push(format!("{name} {c} became {b}"));
         }
@@ -394,13 +411,21 @@ fn lone_backend(j: &mut Judged) {
     if has_upgrade && has_conn {
         return;
     }
-    if a.request.header("sec-websocket-key").is_none() && a.request.header("sec-websocket-version").is_none() {
+    if a.request.header("sec-websocket-key").is_none()
+        && a.request.header("sec-websocket-version").is_none()
+    {
         return;
     }
-    let mut marks: Vec<&str> = ["X-Forwarded-For", "X-Real-IP", "Via", "Forwarded", "X-Forwarded-Proto"]
-        .into_iter()
-        .filter(|m| a.request.header(m).is_some())
-        .collect();
+    let mut marks: Vec<&str> = [
+        "X-Forwarded-For",
+        "X-Real-IP",
+        "Via",
+        "Forwarded",
+        "X-Forwarded-Proto",
+    ]
+    .into_iter()
+    .filter(|m| a.request.header(m).is_some())
+    .collect();
     let conn_close = a
         .request
         .header_joined("connection")

@@ -39,10 +39,9 @@ fn protocol(i: &[u8]) -> IResult<&[u8], &[u8]> {
 /// Parse `#element` (RFC 9110 §5.6.1): comma-separated, optional whitespace,
 /// empty elements allowed and ignored. `None` when the value does not follow
 /// the grammar.
-fn list<'a>(
-    i: &'a [u8],
-    element: fn(&'a [u8]) -> IResult<&'a [u8], &'a [u8]>,
-) -> Option<Vec<&'a [u8]>> {
+type Element<'a> = fn(&'a [u8]) -> IResult<&'a [u8], &'a [u8]>;
+
+fn list<'a>(i: &'a [u8], element: Element<'a>) -> Option<Vec<&'a [u8]>> {
     let item = delimited(ows, opt(element), ows);
     let res: IResult<&[u8], Vec<Option<&[u8]>>> =
         all_consuming(separated_list0(char(','), item)).parse(i);
@@ -136,9 +135,10 @@ pub struct Extension {
 
 fn quoted_string(i: &[u8]) -> IResult<&[u8], String> {
     let qchar = alt((
-        map(preceded(char('\\'), nom::bytes::complete::take(1usize)), |b: &[u8]| {
-            b[0]
-        }),
+        map(
+            preceded(char('\\'), nom::bytes::complete::take(1usize)),
+            |b: &[u8]| b[0],
+        ),
         map(
             take_while1(|c: u8| c != b'"' && c != b'\\' && (c == b'\t' || c >= 0x20)),
             |b: &[u8]| b[0],
@@ -230,7 +230,10 @@ mod tests {
         assert_eq!(websocket_key(b"abc"), KeyForm::NotBase64);
         assert_eq!(websocket_key(b""), KeyForm::Empty);
         assert_eq!(websocket_key(b"AAECAwQFBgcICQ=="), KeyForm::WrongLength(10));
-        assert_eq!(websocket_key(b"dGhlIHNh*XBsZSBub25jZQ=="), KeyForm::NotBase64);
+        assert_eq!(
+            websocket_key(b"dGhlIHNh*XBsZSBub25jZQ=="),
+            KeyForm::NotBase64
+        );
         assert_eq!(websocket_key(b"dGhlIHNhbXBsZSBub25jZQ"), KeyForm::NotBase64);
     }
 
@@ -243,10 +246,8 @@ mod tests {
 
     #[test]
     fn extensions_with_quoted_params() {
-        let e = extension_list(
-            b"permessage-deflate; client_max_window_bits, x-foo; a=\"b\\\"c\"",
-        )
-        .unwrap();
+        let e = extension_list(b"permessage-deflate; client_max_window_bits, x-foo; a=\"b\\\"c\"")
+            .unwrap();
         assert_eq!(e.len(), 2);
         assert_eq!(e[0].name, "permessage-deflate");
         assert_eq!(e[0].params[0], ("client_max_window_bits".into(), None));

@@ -232,10 +232,15 @@ pub fn classify(a: &Attempt) -> Verdict {
     // The request broke a rule: the server's words pick which one it objected to.
     if !defects.is_empty() {
         let chosen = topic
-            .and_then(|t| defects.iter().find(|d| t.covers(d.cause) && t != evidence::Topic::Generic))
+            .and_then(|t| {
+                defects
+                    .iter()
+                    .find(|d| t.covers(d.cause) && t != evidence::Topic::Generic)
+            })
             .or_else(|| status_pick(resp.status, &defects))
             .unwrap_or(&defects[0]);
-        let confirmed = topic.is_some_and(|t| t.covers(chosen.cause) && t != evidence::Topic::Generic);
+        let confirmed =
+            topic.is_some_and(|t| t.covers(chosen.cause) && t != evidence::Topic::Generic);
         let contradicted = topic.is_some_and(|t| !t.covers(chosen.cause));
         let confidence = if confirmed {
             Confidence::High
@@ -253,7 +258,14 @@ pub fn classify(a: &Attempt) -> Verdict {
         if !others.is_empty() {
             ev.push_str(&format!(" (also: {})", others.join(", ")));
         }
-        return verdict(Outcome::Rejected, chosen.cause, chosen.header, ev, confidence, defects);
+        return verdict(
+            Outcome::Rejected,
+            chosen.cause,
+            chosen.header,
+            ev,
+            confidence,
+            defects,
+        );
     }
 
     // A valid request refused: what only the server knows. An Origin refusal
@@ -310,7 +322,10 @@ fn status_pick(status: u16, defects: &[Defect]) -> Option<&Defect> {
 fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verdict {
     let origin = a.request.header("origin");
     let proto = a.request.header("sec-websocket-protocol");
-    let www_auth = a.response.as_ref().and_then(|r| r.header("www-authenticate"));
+    let www_auth = a
+        .response
+        .as_ref()
+        .and_then(|r| r.header("www-authenticate"));
     let (cause, header, ev, conf) = match status {
         404 | 410 => (
             Cause::PathNotFound,
@@ -382,7 +397,10 @@ fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verd
             (
                 Cause::HeaderTooLarge,
                 rules::canonical(&name),
-                format!("request head {} bytes, {name} {len} bytes; {said}", a.request.head_len),
+                format!(
+                    "request head {} bytes, {name} {len} bytes; {said}",
+                    a.request.head_len
+                ),
                 Confidence::High,
             )
         }
@@ -402,11 +420,18 @@ fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verd
             (
                 Cause::Unknown,
                 None,
-                format!("redirected to '{loc}' (WebSocket clients do not follow redirects); {said}"),
+                format!(
+                    "redirected to '{loc}' (WebSocket clients do not follow redirects); {said}"
+                ),
                 Confidence::Medium,
             )
         }
-        _ => (Cause::Unknown, None, format!("valid request refused; {said}"), Confidence::Low),
+        _ => (
+            Cause::Unknown,
+            None,
+            format!("valid request refused; {said}"),
+            Confidence::Low,
+        ),
     };
     verdict(Outcome::Rejected, cause, header, ev, conf, defects)
 }
@@ -427,7 +452,14 @@ fn unanswered(a: &Attempt, outcome: Outcome, defects: Vec<Defect>) -> Verdict {
     // it (servers that refuse oversized heads often just close).
     if let Some(d) = defects.first() {
         let ev = format!("{}; {how}", d.evidence);
-        return verdict(outcome, d.cause, d.header, ev, Confidence::Low, defects.clone());
+        return verdict(
+            outcome,
+            d.cause,
+            d.header,
+            ev,
+            Confidence::Low,
+            defects.clone(),
+        );
     }
     verdict(
         outcome,
@@ -490,7 +522,10 @@ fn switching_protocols(
         ));
     }
     if let Some(p) = resp.header("sec-websocket-protocol") {
-        let offered = a.request.header_joined("sec-websocket-protocol").unwrap_or_default();
+        let offered = a
+            .request
+            .header_joined("sec-websocket-protocol")
+            .unwrap_or_default();
         let ok = grammar::token_list(&offered)
             .unwrap_or_default()
             .iter()
@@ -520,7 +555,10 @@ fn switching_protocols(
                 problems.push((
                     Cause::ExtensionRejected,
                     "Sec-WebSocket-Extensions",
-                    format!("server accepted extension '{}' that the client did not offer", x.name),
+                    format!(
+                        "server accepted extension '{}' that the client did not offer",
+                        x.name
+                    ),
                 ));
             }
         }

@@ -46,7 +46,10 @@ pub fn check_request(req: &RequestHead) -> Vec<Defect> {
         out.push(defect(
             Cause::MethodNotGet,
             None,
-            format!("request method is {}; a WebSocket handshake must be GET", req.method),
+            format!(
+                "request method is {}; a WebSocket handshake must be GET",
+                req.method
+            ),
         ));
     }
     if req.minor_version == 0 {
@@ -152,7 +155,12 @@ pub fn largest_header(req: &RequestHead) -> (String, usize) {
     req.headers
         .iter()
         .max_by_key(|h| h.value.len())
-        .map(|h| (canonical(&h.name).map_or(h.name.clone(), str::to_string), h.value.len()))
+        .map(|h| {
+            (
+                canonical(&h.name).map_or(h.name.clone(), str::to_string),
+                h.value.len(),
+            )
+        })
         .unwrap_or_else(|| ("(none)".to_string(), 0))
 }
 
@@ -231,8 +239,14 @@ mod tests {
         use Cause::*;
         assert_eq!(causes(&req("POST", 1, GOOD)), vec![MethodNotGet]);
         assert_eq!(causes(&req("GET", 0, GOOD)), vec![HttpVersionTooOld]);
-        assert_eq!(causes(&req("GET", 1, &without("Upgrade"))), vec![MissingUpgrade]);
-        assert_eq!(causes(&req("GET", 1, &with("Upgrade", "h2c"))), vec![InvalidUpgrade]);
+        assert_eq!(
+            causes(&req("GET", 1, &without("Upgrade"))),
+            vec![MissingUpgrade]
+        );
+        assert_eq!(
+            causes(&req("GET", 1, &with("Upgrade", "h2c"))),
+            vec![InvalidUpgrade]
+        );
         assert_eq!(
             causes(&req("GET", 1, &with("Connection", "keep-alive"))),
             vec![ConnectionMissingUpgrade]

@@ -9,12 +9,18 @@ pub const EXCERPT_LEN: usize = 200;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Chunked {
     /// Reading the hex size; `ext` once past the digits (extensions, spaces).
-    Size { value: u64, digits: u8, ext: bool },
+    Size {
+        value: u64,
+        digits: u8,
+        ext: bool,
+    },
     Data(u64),
     /// The CRLF after a chunk's data.
     DataEnd,
     /// Trailer section; `empty_line` while the current line has no content yet.
-    Trailer { empty_line: bool },
+    Trailer {
+        empty_line: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +87,9 @@ impl BodyReader {
 
     /// The excerpt is full: nothing more to learn from this body.
     pub fn excerpt_full(&self) -> bool {
-        self.excerpt.as_ref().is_some_and(|e| e.len() >= EXCERPT_LEN)
+        self.excerpt
+            .as_ref()
+            .is_some_and(|e| e.len() >= EXCERPT_LEN)
     }
 
     pub fn take_excerpt(&mut self) -> Option<Vec<u8>> {

@@ -123,7 +123,10 @@ impl Default for Direction {
 #[derive(Debug)]
 enum Pending {
     /// `count` consecutive requests that are not upgrade attempts.
-    Plain { count: u32, head_method: bool },
+    Plain {
+        count: u32,
+        head_method: bool,
+    },
     Attempt(Box<Attempt>),
 }
 
@@ -648,8 +651,7 @@ fn find_message_start(data: &[u8], role: Role) -> Option<usize> {
         let line_start = memchr::memrchr(b'\n', &data[..pos]).map_or(0, |i| i + 1);
         if role != Role::Requests && pos == line_start {
             let rest = &data[pos..];
-            if rest.len() < 12 || (rest[8] == b' ' && rest[9..12].iter().all(u8::is_ascii_digit))
-            {
+            if rest.len() < 12 || (rest[8] == b' ' && rest[9..12].iter().all(u8::is_ascii_digit)) {
                 return Some(pos);
             }
         }
@@ -786,7 +788,10 @@ mod tests {
         for part in WS_REQ.chunks(WS_REQ.len() / 20 + 1) {
             h.feed(0, part);
         }
-        h.feed(1, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad");
+        h.feed(
+            1,
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad",
+        );
         assert_eq!(h.attempts.len(), 1);
         let a = &h.attempts[0];
         assert_eq!(a.response.as_ref().map(|r| r.status), Some(400));
@@ -814,7 +819,10 @@ mod tests {
     fn interim_responses_do_not_pair() {
         let mut h = Harness::new();
         h.feed(0, WS_REQ);
-        h.feed(1, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+        h.feed(
+            1,
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n",
+        );
         assert_eq!(h.attempts.len(), 1);
         assert_eq!(h.attempts[0].interim, vec![100]);
         assert_eq!(h.attempts[0].response.as_ref().map(|r| r.status), Some(403));
@@ -852,14 +860,20 @@ mod tests {
         assert!(h.attempts.is_empty());
         h.fin(1);
         assert_eq!(h.attempts.len(), 1);
-        assert_eq!(h.attempts[0].body_excerpt.as_deref(), Some(&b"no upgrade"[..]));
+        assert_eq!(
+            h.attempts[0].body_excerpt.as_deref(),
+            Some(&b"no upgrade"[..])
+        );
     }
 
     #[test]
     fn plain_requests_are_not_attempts() {
         let mut h = Harness::new();
         h.feed(0, b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\n\r\n");
-        h.feed(1, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n");
+        h.feed(
+            1,
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n",
+        );
         assert!(h.attempts.is_empty());
     }
 
@@ -891,18 +905,27 @@ mod tests {
             find_message_start(b"zzz\r\nHTTP/1.1 200 OK\r\n", Role::Responses),
             Some(5)
         );
-        assert_eq!(find_message_start(b"body text HTTP/1.1 in prose", Role::Responses), None);
+        assert_eq!(
+            find_message_start(b"body text HTTP/1.1 in prose", Role::Responses),
+            None
+        );
     }
 
     #[test]
     fn endless_head_is_cut_and_still_reported() {
         let mut h = Harness::new();
         h.limits.max_head = 1024;
-        h.feed(0, b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nCookie: ");
+        h.feed(
+            0,
+            b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nCookie: ",
+        );
         for _ in 0..100 {
             h.feed(0, &[b'a'; 100]);
         }
-        h.feed(1, b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n\r\n");
+        h.feed(
+            1,
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n\r\n",
+        );
         assert_eq!(h.stats.heads_too_large, 1);
         assert_eq!(h.attempts.len(), 1);
         assert!(h.attempts[0].request.cut_short);

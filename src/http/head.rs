@@ -187,7 +187,12 @@ fn peek_request(method: &str, headers: &[httparse::Header<'_>]) -> RequestPeek {
                 p.is_websocket_attempt = true;
             }
         } else {
-            framing_header(h, &mut p.content_length, &mut p.chunked, &mut p.invalid_length);
+            framing_header(
+                h,
+                &mut p.content_length,
+                &mut p.chunked,
+                &mut p.invalid_length,
+            );
         }
     }
     p
@@ -215,8 +220,9 @@ fn parse_decimal(v: &[u8]) -> Option<u64> {
     if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    v.iter()
-        .try_fold(0u64, |acc, d| acc.checked_mul(10)?.checked_add((d - b'0') as u64))
+    v.iter().try_fold(0u64, |acc, d| {
+        acc.checked_mul(10)?.checked_add((d - b'0') as u64)
+    })
 }
 
 fn trim(v: &[u8]) -> &[u8] {
@@ -240,8 +246,7 @@ pub fn contains_token(list: &[u8], tok: &[u8]) -> bool {
 
 fn last_token_is(list: &[u8], tok: &[u8]) -> bool {
     list.split(|b| *b == b',')
-        .filter(|t| !trim(t).is_empty())
-        .next_back()
+        .rfind(|t| !trim(t).is_empty())
         .is_some_and(|t| trim(t).eq_ignore_ascii_case(tok))
 }
 

@@ -222,7 +222,7 @@ impl Stream {
             first = false;
         }
         self.held == self.ooo.values().map(Vec::len).sum::<usize>()
-            && self.fin_at.map_or(true, |f| floor <= f)
+            && self.fin_at.is_none_or(|f| floor <= f)
     }
 
     /// The segment reaches the delivered point: hand its new part through, letting

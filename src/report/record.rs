@@ -50,7 +50,10 @@ pub fn rfc3339(ts: Timestamp) -> String {
             ts.nanos / 1000
         )
     } else {
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{:09}Z", ts.nanos)
+        format!(
+            "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{:09}Z",
+            ts.nanos
+        )
     }
 }
 

@@ -138,7 +138,10 @@ mod tests {
             redact_target("/ws?room=1&token=abc.def&x=2"),
             format!("/ws?room=1&token={MASK}&x=2")
         );
-        assert_eq!(redact_target("/ws?access_token=zz#frag"), format!("/ws?access_token={MASK}#frag"));
+        assert_eq!(
+            redact_target("/ws?access_token=zz#frag"),
+            format!("/ws?access_token={MASK}#frag")
+        );
         assert_eq!(redact_target("/ws?room=1"), "/ws?room=1");
         assert_eq!(redact_target("/ws"), "/ws");
     }

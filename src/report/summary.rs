@@ -47,7 +47,10 @@ pub struct Summary {
 impl Summary {
     pub fn count(&mut self, r: &Record) {
         self.attempts += 1;
-        *self.by_outcome.entry(r.outcome.code().to_string()).or_default() += 1;
+        *self
+            .by_outcome
+            .entry(r.outcome.code().to_string())
+            .or_default() += 1;
         *self.by_cause.entry(r.cause.code().to_string()).or_default() += 1;
         let e = self.by_server.entry(r.server.clone()).or_default();
         e.0 += 1;
@@ -66,7 +69,11 @@ impl Summary {
         let _ = writeln!(
             s,
             "── summary{} ──",
-            if self.interrupted { " (interrupted)" } else { "" }
+            if self.interrupted {
+                " (interrupted)"
+            } else {
+                ""
+            }
         );
         let _ = writeln!(s, "upgrade attempts: {}", self.attempts);
         if !self.by_outcome.is_empty() {
@@ -82,7 +89,12 @@ impl Summary {
             }
             let _ = writeln!(s, "  by server endpoint (attempts, not accepted):");
             let mut servers: Vec<_> = self.by_server.iter().collect();
-            servers.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then(b.1 .0.cmp(&a.1 .0)).then(a.0.cmp(b.0)));
+            servers.sort_by(|a, b| {
+                b.1 .1
+                    .cmp(&a.1 .1)
+                    .then(b.1 .0.cmp(&a.1 .0))
+                    .then(a.0.cmp(b.0))
+            });
             for (k, (n, bad)) in servers.iter().take(20) {
                 let _ = writeln!(s, "    {k:<34} {n:>8} {bad:>8}");
             }
@@ -121,7 +133,10 @@ impl Summary {
         note(r.gap_bytes, "bytes lost in gaps");
         note(r.out_of_order_segments, "out-of-order segments");
         note(r.retransmitted_segments, "retransmissions");
-        note(r.overlap_conflicts, "overlapping bytes that differed (first copy kept)");
+        note(
+            r.overlap_conflicts,
+            "overlapping bytes that differed (first copy kept)",
+        );
         note(r.buffer_caps_hit, "stream buffers capped");
         note(r.flows_evicted, "flows evicted (flow table full)");
         note(r.flows_expired, "flows expired idle");
@@ -129,11 +144,17 @@ impl Summary {
         note(h.heads_too_large, "heads too large");
         note(h.resyncs, "HTTP resynchronisations");
         note(h.unpaired_responses, "responses without a request");
-        note(h.attempts_dropped, "attempts dropped (too many pending on one connection)");
+        note(
+            h.attempts_dropped,
+            "attempts dropped (too many pending on one connection)",
+        );
         if !notes.is_empty() {
             let _ = writeln!(s, "analysis: {}", notes.join(", "));
         }
-        let degraded = r.flows_evicted + r.flows_shed + r.buffer_caps_hit + h.heads_too_large
+        let degraded = r.flows_evicted
+            + r.flows_shed
+            + r.buffer_caps_hit
+            + h.heads_too_large
             + h.attempts_dropped;
         if degraded > 0 {
             let _ = writeln!(

@@ -1,15 +1,13 @@
-//! Agreement with the ground truth of real captures in `../shared/captures/`:
-//! every labelled attempt found on the right connection, with the right status,
-//! cause and header, and no attempt invented. Skips (with a message) when the
-//! folder is absent.
+//! Agreement with the ground truth of real captures: the project's own fixtures
+//! (`fixtures/`) and the shared set (`../shared/captures/`, skipped with a
+//! message when absent): every labelled attempt found on the right connection,
+//! with the right status, cause, header and leg, and no attempt invented.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::Value;
 use wshs_sniff::pipeline::Config;
-
-const DIR: &str = "../shared/captures";
 
 fn label_cause(v: &Value) -> String {
     match v["cause"].as_str().unwrap_or("") {
@@ -20,25 +18,34 @@ fn label_cause(v: &Value) -> String {
 }
 
 #[test]
-fn tool_agrees_with_every_label() {
-    if !Path::new(DIR).is_dir() {
-        eprintln!("skipping: {DIR} is absent");
+fn tool_agrees_with_the_shared_labels() {
+    let dir = "../shared/captures";
+    if !Path::new(dir).is_dir() {
+        eprintln!("skipping: {dir} is absent");
         return;
     }
-    let mut files: Vec<_> = std::fs::read_dir(DIR)
+    check_dir(dir);
+}
+
+#[test]
+fn tool_agrees_with_the_fixture_labels() {
+    check_dir("fixtures");
+}
+
+fn check_dir(dir: &str) {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
         .expect("read captures dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no captures in {DIR}");
+    assert!(!files.is_empty(), "no captures in {dir}");
     let mut problems = Vec::new();
     let mut checked = 0;
     for pcap in &files {
         let labels_path = pcap.with_extension("labels.json");
-        let Ok(text) = std::fs::read_to_string(&labels_path) else {
-            continue;
-        };
+        let text = std::fs::read_to_string(&labels_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", labels_path.display()));
         let labels: Vec<Value> = serde_json::from_str(&text).expect("labels parse");
         let name = pcap.file_name().unwrap().to_string_lossy().to_string();
         let a = wshs_sniff::analyze_files(&[pcap.to_string_lossy()], &Config::default())
@@ -46,7 +53,10 @@ fn tool_agrees_with_every_label() {
         // Attempts per connection, in order.
         let mut found: HashMap<(String, String), Vec<&wshs_sniff::report::Record>> = HashMap::new();
         for r in &a.records {
-            found.entry((r.client.clone(), r.server.clone())).or_default().push(r);
+            found
+                .entry((r.client.clone(), r.server.clone()))
+                .or_default()
+                .push(r);
         }
         let mut used: HashMap<(String, String), usize> = HashMap::new();
         let mut expected_total = 0;
@@ -59,17 +69,34 @@ fn tool_agrees_with_every_label() {
             expected_total += 1;
             checked += 1;
             let conn = (
-                format!("{}:{}", l["client_ip"].as_str().unwrap_or(""), l["client_port"]),
-                format!("{}:{}", l["server_ip"].as_str().unwrap_or(""), l["server_port"]),
+                format!(
+                    "{}:{}",
+                    l["client_ip"].as_str().unwrap_or(""),
+                    l["client_port"]
+                ),
+                format!(
+                    "{}:{}",
+                    l["server_ip"].as_str().unwrap_or(""),
+                    l["server_port"]
+                ),
             );
-            let conn = if conn.0.contains(':') && l["client_ip"].as_str().unwrap_or("").contains(':') {
-                (
-                    format!("[{}]:{}", l["client_ip"].as_str().unwrap_or(""), l["client_port"]),
-                    format!("[{}]:{}", l["server_ip"].as_str().unwrap_or(""), l["server_port"]),
-                )
-            } else {
-                conn
-            };
+            let conn =
+                if conn.0.contains(':') && l["client_ip"].as_str().unwrap_or("").contains(':') {
+                    (
+                        format!(
+                            "[{}]:{}",
+                            l["client_ip"].as_str().unwrap_or(""),
+                            l["client_port"]
+                        ),
+                        format!(
+                            "[{}]:{}",
+                            l["server_ip"].as_str().unwrap_or(""),
+                            l["server_port"]
+                        ),
+                    )
+                } else {
+                    conn
+                };
             let i = used.entry(conn.clone()).or_default();
             let Some(r) = found.get(&conn).and_then(|v| v.get(*i)) else {
                 problems.push(format!("{name}: attempt {} > {} not found", conn.0, conn.1));
@@ -78,7 +105,10 @@ fn tool_agrees_with_every_label() {
             *i += 1;
             let want_status = l["status"].as_u64().map(|s| s as u16);
             if r.status != want_status {
-                problems.push(format!("{name}: status {:?}, label {:?}", r.status, want_status));
+                problems.push(format!(
+                    "{name}: status {:?}, label {:?}",
+                    r.status, want_status
+                ));
             }
             let want_cause = label_cause(l);
             if r.cause.code() != want_cause {
@@ -89,7 +119,11 @@ fn tool_agrees_with_every_label() {
                     r.evidence
                 ));
             } else if r.header != l["header"].as_str() {
-                problems.push(format!("{name}: header {:?}, label {:?}", r.header, l["header"].as_str()));
+                problems.push(format!(
+                    "{name}: header {:?}, label {:?}",
+                    r.header,
+                    l["header"].as_str()
+                ));
             }
             let want_leg = l["leg"].as_str().unwrap_or("client");
             let leg_ok = match want_leg {
@@ -111,6 +145,13 @@ fn tool_agrees_with_every_label() {
     for p in &problems {
         eprintln!("{p}");
     }
-    eprintln!("{checked} labelled attempts checked, {} disagreements", problems.len());
-    assert!(problems.is_empty(), "{} disagreements with the labels", problems.len());
+    eprintln!(
+        "{checked} labelled attempts checked, {} disagreements",
+        problems.len()
+    );
+    assert!(
+        problems.is_empty(),
+        "{} disagreements with the labels",
+        problems.len()
+    );
 }
