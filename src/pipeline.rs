@@ -467,6 +467,9 @@ struct Worker {
     attempts: Vec<Attempt>,
     tls: Vec<TlsSighting>,
     flows: u64,
+    /// Accepted attempts watched after their 101, by deadline (deadlines are
+    /// packet time plus a constant, so the queue stays ordered).
+    watches: std::collections::VecDeque<(Timestamp, FlowKey)>,
 }
 
 fn worker(rx: Receiver<Batch>, tx: Sender<Report>, limits: Limits, http: HttpLimits) {
@@ -478,6 +481,7 @@ fn worker(rx: Receiver<Batch>, tx: Sender<Report>, limits: Limits, http: HttpLim
         attempts: Vec::new(),
         tls: Vec::new(),
         flows: 0,
+        watches: Default::default(),
     };
     for batch in rx.iter() {
         for p in &batch.pkts {
@@ -564,11 +568,14 @@ impl Worker {
             state.on_reset(d, ts, &mut sink);
             remove = true;
         } else if state.is_upgraded() {
-            for dir in dirs.iter_mut() {
-                if !dir.is_discarding() {
+            for (i, dir) in dirs.iter_mut().enumerate() {
+                if !state.wants_bytes(i) && !dir.is_discarding() {
                     dir.discard();
                 }
             }
+        }
+        if let Some(deadline) = state.take_new_watch() {
+            self.watches.push_back((deadline, key));
         }
         if state.is_finished() {
             remove = true;
@@ -608,7 +615,35 @@ impl Worker {
         state.finish(ending, &mut sink);
     }
 
+    /// Report accepted attempts whose watch time is up.
+    fn release_watches(&mut self, now: Timestamp, no: u64) {
+        while let Some(&(deadline, key)) = self.watches.front() {
+            if deadline > now {
+                break;
+            }
+            self.watches.pop_front();
+            if let Some(flow) = self.table.get_mut(&key) {
+                let mut sink = Sink {
+                    attempts: &mut self.attempts,
+                    tls: &mut self.tls,
+                    stats: &mut self.http_stats,
+                    limits: &self.http,
+                    packet_no: no,
+                };
+                flow.state.release_watch(now, &mut sink);
+                if flow.state.is_upgraded() {
+                    for (i, dir) in flow.dirs.iter_mut().enumerate() {
+                        if !flow.state.wants_bytes(i) && !dir.is_discarding() {
+                            dir.discard();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     fn expire(&mut self, now: Timestamp, no: u64) {
+        self.release_watches(now, no);
         let mut evicted = Vec::new();
         self.table
             .expire(now, &mut |_, f, why| evicted.push((f, why)));

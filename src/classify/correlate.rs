@@ -44,7 +44,7 @@ pub struct Judged {
 /// a few seconds covers a slow upstream connect.
 pub const LEG_WINDOW_SECS: f64 = 5.0;
 /// Seconds of packet time an attempt is held waiting for its other leg.
-pub const HOLD_SECS: f64 = 1.0;
+pub const HOLD_SECS: f64 = 0.5;
 /// Accepted origins remembered per server endpoint.
 const MAX_ORIGINS: usize = 16;
 /// Server endpoints remembered for comparison.

@@ -574,6 +574,19 @@ fn switching_protocols(
         );
     }
     if let Some(au) = &a.after_upgrade {
+        if au.server_reset {
+            return verdict(
+                Outcome::Rejected,
+                Cause::ClosedAfterUpgrade,
+                None,
+                format!(
+                    "101, then the server reset the connection after {:.3}s",
+                    au.after_secs.unwrap_or(0.0)
+                ),
+                Confidence::Medium,
+                defects,
+            );
+        }
         if let Some((code, reason)) = &au.server_close {
             if matches!(code, 1002 | 1003 | 1007 | 1008 | 1011) {
                 return verdict(

@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 
-use super::attempt::{Attempt, Ending};
+use super::attempt::{AfterUpgrade, Attempt, Ending};
 use super::body::BodyReader;
 use super::head::{self, Headers, Parsed, RequestHead};
 use crate::capture::Timestamp;
@@ -86,6 +86,8 @@ enum State {
     },
     /// Lost the message boundary: searching for the next message start.
     Resync,
+    /// After a 101: the server's first WebSocket frames, scanned for a close.
+    Frames,
     /// Nothing more to parse here (not HTTP, or switched protocols).
     Done,
 }
@@ -119,6 +121,109 @@ impl Default for Direction {
     }
 }
 
+/// Seconds after a 101 during which a server close frame or reset counts as a
+/// refusal in disguise. Short, so accepted attempts are still reported within a
+/// second of their response in live capture.
+pub const WATCH_SECS: f64 = 0.5;
+/// Bytes of server frames scanned after a 101 before giving up the watch.
+const WATCH_BYTES: usize = 4096;
+
+/// An accepted attempt held briefly to see whether the server closes at once.
+#[derive(Debug)]
+struct Watch {
+    attempt: Box<Attempt>,
+    since: Timestamp,
+    deadline: Timestamp,
+    /// Frame header (and close payload) bytes collected so far.
+    buf: Vec<u8>,
+    /// Payload bytes of a non-close frame still to skip.
+    skip: u64,
+    scanned: usize,
+    /// The deadline has not been handed to the caller's timer yet.
+    new: bool,
+}
+
+/// What a frame scan concluded.
+enum Scan {
+    More,
+    Close(u16, String),
+    GiveUp,
+}
+
+impl Watch {
+    /// Scan server→client frames (unmasked, RFC 6455 §5.2) for a close frame.
+    fn scan(&mut self, mut data: &[u8]) -> Scan {
+        while !data.is_empty() {
+            if self.scanned >= WATCH_BYTES {
+                return Scan::GiveUp;
+            }
+            if self.skip > 0 {
+                let n = self.skip.min(data.len() as u64) as usize;
+                self.skip -= n as u64;
+                self.scanned += n;
+                data = &data[n..];
+                continue;
+            }
+            // Collect the header: 2 bytes, then the extended length and mask.
+            let need = match self.buf.as_slice() {
+                [_, b1, ..] => {
+                    let ext = match b1 & 0x7f {
+                        126 => 2,
+                        127 => 8,
+                        _ => 0,
+                    };
+                    2 + ext + if b1 & 0x80 != 0 { 4 } else { 0 }
+                }
+                _ => 2,
+            };
+            if self.buf.len() < need {
+                let n = (need - self.buf.len()).min(data.len());
+                self.buf.extend_from_slice(&data[..n]);
+                self.scanned += n;
+                data = &data[n..];
+                continue;
+            }
+            let b0 = self.buf[0];
+            let b1 = self.buf[1];
+            let len = match b1 & 0x7f {
+                126 => u16::from_be_bytes([self.buf[2], self.buf[3]]) as u64,
+                127 => self.buf[2..10]
+                    .iter()
+                    .fold(0u64, |acc, b| (acc << 8) | *b as u64),
+                n => n as u64,
+            };
+            if b0 & 0x0f == 0x8 {
+                if len > 125 {
+                    return Scan::GiveUp;
+                }
+                let have = self.buf.len() - need;
+                if (have as u64) < len {
+                    let n = ((len as usize) - have).min(data.len());
+                    self.buf.extend_from_slice(&data[..n]);
+                    self.scanned += n;
+                    data = &data[n..];
+                    if ((self.buf.len() - need) as u64) < len {
+                        continue;
+                    }
+                }
+                let payload = &self.buf[need..];
+                let code = match payload {
+                    [a, b, ..] => u16::from_be_bytes([*a, *b]),
+                    _ => 1005,
+                };
+                let reason = payload
+                    .get(2..)
+                    .map(|r| String::from_utf8_lossy(r).into_owned())
+                    .unwrap_or_default();
+                return Scan::Close(code, reason);
+            }
+            self.skip = len;
+            self.buf.clear();
+        }
+        Scan::More
+    }
+}
+
 /// A request waiting for its response.
 #[derive(Debug)]
 enum Pending {
@@ -141,6 +246,8 @@ pub struct Conversation {
     upgraded: bool,
     /// A gap was seen since the last response: pairing may be off.
     gap: bool,
+    /// The accepted attempt being watched for a close right after its 101.
+    watch: Option<Watch>,
     /// Where a request started mid-stream was found by resynchronising.
     pub saw_syn: [bool; 2],
 }
@@ -215,10 +322,59 @@ impl Conversation {
         self.upgraded
     }
 
+    /// Whether direction `d` still needs its bytes (the server's first frames
+    /// while an accepted attempt is watched).
+    pub fn wants_bytes(&self, d: usize) -> bool {
+        !self.upgraded || matches!(self.dirs[d].state, State::Frames)
+    }
+
+    /// The deadline of a watch that just started, once, for the caller's timer.
+    pub fn take_new_watch(&mut self) -> Option<Timestamp> {
+        let w = self.watch.as_mut()?;
+        if w.new {
+            w.new = false;
+            Some(w.deadline)
+        } else {
+            None
+        }
+    }
+
+    /// End the watch if its time is up at packet time `now`.
+    pub fn release_watch(&mut self, now: Timestamp, out: &mut Sink<'_>) {
+        if self.watch.as_ref().is_some_and(|w| w.deadline <= now) {
+            self.end_watch(None, false, now, out);
+        }
+    }
+
+    fn end_watch(
+        &mut self,
+        close: Option<(u16, String)>,
+        reset: bool,
+        ts: Timestamp,
+        out: &mut Sink<'_>,
+    ) {
+        let Some(w) = self.watch.take() else { return };
+        let mut a = w.attempt;
+        if close.is_some() || reset {
+            a.after_upgrade = Some(AfterUpgrade {
+                server_close: close,
+                after_secs: Some(ts.secs_since(w.since)),
+                server_reset: reset,
+            });
+        }
+        a.completed_at = out.packet_no;
+        out.attempts.push(*a);
+        for dir in self.dirs.iter_mut() {
+            if matches!(dir.state, State::Frames) {
+                dir.state = State::Done;
+            }
+        }
+    }
+
     /// Both directions are finished (FIN both ways, or nothing left to parse)
     /// and no attempt waits: the flow can be dropped.
     pub fn is_finished(&self) -> bool {
-        self.dirs.iter().all(|d| d.fin) && self.pending_attempts == 0
+        self.dirs.iter().all(|d| d.fin) && self.pending_attempts == 0 && self.watch.is_none()
     }
 
     /// Feed one in-order chunk of direction `d`.
@@ -260,6 +416,7 @@ impl Conversation {
             self.dirs[d].state = State::Head;
         }
         if is_server {
+            self.end_watch(None, false, ts, out);
             self.fail_pending(Ending::ServerClosed, Some(ts), out);
         }
     }
@@ -267,6 +424,13 @@ impl Conversation {
     /// The connection was reset by direction `d`'s sender.
     pub fn on_reset(&mut self, d: usize, ts: Timestamp, out: &mut Sink<'_>) {
         let by_server = self.dirs[d].role == Role::Responses;
+        if self.watch.is_some() {
+            let within = self
+                .watch
+                .as_ref()
+                .is_some_and(|w| ts.secs_since(w.since) <= WATCH_SECS);
+            self.end_watch(None, by_server && within, ts, out);
+        }
         for dir in self.dirs.iter_mut() {
             dir.fin = true;
             if let State::Body { reader, attempt } = &mut dir.state {
@@ -284,6 +448,9 @@ impl Conversation {
     /// The flow leaves the table (capture end, idle expiry, eviction): whatever
     /// still waits is reported with that ending.
     pub fn finish(&mut self, ending: Ending, out: &mut Sink<'_>) {
+        if let Some(since) = self.watch.as_ref().map(|w| w.since) {
+            self.end_watch(None, false, since, out);
+        }
         for dir in self.dirs.iter_mut() {
             if let State::Body { reader, attempt } = &mut dir.state {
                 if let Some(mut a) = attempt.take() {
@@ -313,6 +480,20 @@ impl Conversation {
             let dir = &mut self.dirs[d];
             match &mut dir.state {
                 State::Done => return,
+                State::Frames => {
+                    let result = match self.watch.as_mut() {
+                        Some(w) => w.scan(data),
+                        None => Scan::GiveUp,
+                    };
+                    match result {
+                        Scan::More => {}
+                        Scan::Close(code, reason) => {
+                            self.end_watch(Some((code, reason)), false, ts, out)
+                        }
+                        Scan::GiveUp => self.end_watch(None, false, ts, out),
+                    }
+                    return;
+                }
                 State::Resync => match find_message_start(data, dir.role) {
                     Some(i) => {
                         data = &data[i..];
@@ -566,15 +747,33 @@ impl Conversation {
                 if status == 101 {
                     out.stats.upgrades += 1;
                     self.upgraded = true;
-                    if let Some(mut a) = attempt {
-                        a.completed_at = out.packet_no;
-                        out.attempts.push(*a);
-                    }
                     for dir in self.dirs.iter_mut() {
                         dir.state = State::Done;
                         dir.buf = Vec::new();
                     }
                     self.fail_pending(Ending::Superseded, None, out);
+                    if let Some(a) = attempt {
+                        // Watch the server's first frames: a policy close right
+                        // after the 101 is a refusal in disguise.
+                        let since = a.response_ts.unwrap_or(ts);
+                        let nanos = (WATCH_SECS * 1e9) as u64;
+                        let total = since.nanos as u64 + nanos;
+                        self.watch = Some(Watch {
+                            attempt: a,
+                            since,
+                            deadline: Timestamp::new(
+                                since.secs + (total / 1_000_000_000) as i64,
+                                (total % 1_000_000_000) as u32,
+                            ),
+                            buf: Vec::new(),
+                            skip: 0,
+                            scanned: 0,
+                            new: true,
+                        });
+                        self.dirs[d].state = State::Frames;
+                        // Frames may follow the 101 in the same segment.
+                        return Step::Consumed(n);
+                    }
                     return Step::Stop;
                 }
                 let no_body = head_method || status == 204 || status == 304;
@@ -767,6 +966,16 @@ mod tests {
             self.conv
                 .on_chunk(d, Chunk::Data(data), Timestamp::new(1, 0), &mut sink);
         }
+        fn release(&mut self, now: Timestamp) {
+            let mut sink = Sink {
+                attempts: &mut self.attempts,
+                tls: &mut self.tls,
+                stats: &mut self.stats,
+                limits: &self.limits,
+                packet_no: 0,
+            };
+            self.conv.release_watch(now, &mut sink);
+        }
         fn fin(&mut self, d: usize) {
             let mut sink = Sink {
                 attempts: &mut self.attempts,
@@ -809,10 +1018,30 @@ mod tests {
             1,
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello",
         );
+        // Held while the server's first frames are watched.
+        assert!(h.attempts.is_empty());
+        assert!(h.conv.take_new_watch().is_some());
+        assert!(h.conv.take_new_watch().is_none());
+        h.release(Timestamp::new(5, 0));
         assert_eq!(h.attempts.len(), 1);
         assert_eq!(h.attempts[0].response.as_ref().map(|r| r.status), Some(101));
         assert_eq!(h.attempts[0].request_index, 1);
+        assert!(h.attempts[0].after_upgrade.is_none());
         assert!(h.conv.is_upgraded());
+    }
+
+    #[test]
+    fn policy_close_right_after_101_is_recorded() {
+        let mut h = Harness::new();
+        h.feed(0, WS_REQ);
+        let mut resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x02hi".to_vec();
+        resp.extend_from_slice(&[0x88, 0x08, 0x03, 0xf0]);
+        h.feed(1, &resp);
+        assert!(h.attempts.is_empty(), "close frame split: still waiting");
+        h.feed(1, b"policy");
+        assert_eq!(h.attempts.len(), 1);
+        let au = h.attempts[0].after_upgrade.clone().unwrap_or_default();
+        assert_eq!(au.server_close, Some((1008, "policy".to_string())));
     }
 
     #[test]

@@ -126,6 +126,12 @@ impl<V: FlowState> FlowTable<V> {
         flow
     }
 
+    /// The flow, if tracked, without creating it or touching its idle time (for
+    /// timers that fire on quiet flows).
+    pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow<V>> {
+        self.map.get_mut(key)
+    }
+
     /// Must be called after the caller has finished updating a flow for this
     /// packet, so the table can keep the total of buffered bytes (streams +
     /// `V::buffered_bytes`) and shed the flows holding the most when above
