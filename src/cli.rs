@@ -15,14 +15,28 @@ Examples:
     wshs-sniff -r fixtures/ok.pcap --fail-on-rejected
   Why a cause happens and how to fix it:
     wshs-sniff explain proxy-stripped-upgrade
+  Shell completions and the manual page:
+    wshs-sniff completions bash > /etc/bash_completion.d/wshs-sniff
+    wshs-sniff man > wshs-sniff.1
 
 Exit status: 0 analysis done; 1 usage or input error; 2 capture error;
 3 with --fail-on-rejected when a rejected attempt was found.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    /// One aligned line per attempt.
     Text,
+    /// JSON Lines per the output contract.
     Json,
+    /// JSON Lines with Elastic Common Schema field names.
+    Ecs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 /// Explains failed WebSocket handshakes from packet captures: finds every
@@ -31,8 +45,9 @@ pub enum OutputFormat {
 #[derive(Debug, Parser)]
 #[command(name = "wshs-sniff", version = concat!(env!("CARGO_PKG_VERSION"), " (JSON contract ", "1.1", ")"), after_help = EXAMPLES)]
 pub struct Cli {
-    /// Read packets from a capture file (pcap or pcapng; '-' for stdin). Repeat
-    /// for several files; they are read in order as one stream.
+    /// Read packets from a capture file (pcap or pcapng; '-' for stdin), a
+    /// directory of captures, or a glob. Repeat for several; files are read in
+    /// order of their first packet as one stream, so rotated slices join up.
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     pub read: Vec<String>,
 
@@ -115,13 +130,35 @@ pub struct Cli {
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
     pub max_head: usize,
 
-    /// Output format (same as --json when 'json').
+    /// Output format (`--json` is short for `--format json`).
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+
+    /// Colour the text output: auto (when stdout is a terminal and NO_COLOR is
+    /// unset), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9477) while
+    /// running.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
+
+    /// Never show the progress bar (shown for -r when stderr is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
 
     /// A BPF filter expression, like tcpdump's (e.g. `tcp port 8080`).
     #[arg(trailing_var_arg = true, value_name = "FILTER")]
     pub filter: Vec<String>,
+}
+
+/// `wshs-sniff completions SHELL`.
+#[derive(Debug, Parser)]
+#[command(name = "wshs-sniff completions")]
+pub struct CompletionsCli {
+    /// bash, zsh, fish, elvish or powershell.
+    pub shell: clap_complete::Shell,
 }
 
 /// `wshs-sniff explain CAUSE`.

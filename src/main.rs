@@ -1,7 +1,7 @@
 //! `wshs-sniff`: the command line around the library. Errors are one line on
 //! stderr with an exit status per the contract; a closed stdout ends quietly.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use wshs_sniff::capture::file::FileSource;
+use wshs_sniff::capture::inputs;
 use wshs_sniff::capture::live::{self, LiveFeed, LiveOptions};
 use wshs_sniff::capture::PacketSource;
 use wshs_sniff::classify::{advice, Cause};
-use wshs_sniff::cli::{Cli, ExplainCli, OutputFormat};
-use wshs_sniff::pipeline::{self, Config, Feed, FileFeed};
+use wshs_sniff::cli::{Cli, ColorChoice, CompletionsCli, ExplainCli, OutputFormat};
+use wshs_sniff::pipeline::{self, Config, Feed, FileFeed, Gauges};
 use wshs_sniff::reassembly::Limits;
 use wshs_sniff::report::{Format, Reporter};
 
@@ -28,9 +28,26 @@ fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // A bug must still end in one line, not a backtrace on an operator's screen.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("wshs-sniff: internal error: {msg}{at} (please report it)");
+    }));
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("explain") {
-        return explain(&args[1..]);
+    match args.get(1).map(String::as_str) {
+        Some("explain") => return explain(&args[1..]),
+        Some("completions") => return completions(&args[1..]),
+        Some("man") => return man(),
+        _ => {}
     }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -75,6 +92,55 @@ fn explain(args: &[String]) -> ExitCode {
     }
 }
 
+fn completions(args: &[String]) -> ExitCode {
+    let c = match CompletionsCli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(EXIT_INPUT);
+        }
+    };
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    clap_complete::generate(c.shell, &mut cmd, "wshs-sniff", &mut out);
+    // A closed pipe is the reader's choice, not an error.
+    let _ = std::io::stdout().write_all(&out);
+    ExitCode::SUCCESS
+}
+
+fn man() -> ExitCode {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    if let Err(e) = clap_mangen::Man::new(cmd).render(&mut out) {
+        return fail(EXIT_INPUT, format!("cannot render the manual: {e}"));
+    }
+    let _ = std::io::stdout().write_all(&out);
+    ExitCode::SUCCESS
+}
+
+/// A progress bar on stderr for file input, redrawn from the run's gauges.
+fn progress_bar(gauges: Arc<Gauges>, done: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let total = gauges.total.load(Ordering::Relaxed);
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        while !done.load(Ordering::Relaxed) {
+            bar.set_position(gauges.position.load(Ordering::Relaxed));
+            bar.set_message(format!(
+                "{} attempts",
+                gauges.attempts.load(Ordering::Relaxed)
+            ));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bar.finish_and_clear();
+    })
+}
+
 fn run(cli: Cli) -> ExitCode {
     if cli.list_interfaces {
         return match live::list_interfaces() {
@@ -96,7 +162,21 @@ fn run(cli: Cli) -> ExitCode {
             return fail(EXIT_INPUT, e);
         }
     }
-    let json = cli.json || cli.format == OutputFormat::Json;
+    let format = if cli.json || cli.format == OutputFormat::Json {
+        Format::Json
+    } else if cli.format == OutputFormat::Ecs {
+        Format::Ecs
+    } else {
+        Format::Text
+    };
+    let json = format != Format::Text;
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
     let cfg = Config {
         limits: Limits {
             max_buffer_per_direction: cli.max_buffer.max(1024),
@@ -154,14 +234,16 @@ fn run(cli: Cli) -> ExitCode {
         if cli.write.is_some() {
             return fail(EXIT_INPUT, "-w saves a live capture; it needs -i IFACE");
         }
-        let mut sources: Vec<Box<dyn PacketSource + Send>> = Vec::new();
-        for path in &cli.read {
-            match FileSource::open(path) {
-                Ok(s) => sources.push(Box::new(s)),
-                Err(e) => return fail(EXIT_INPUT, e),
-            }
-        }
-        Box::new(FileFeed::new(sources))
+        let files = match inputs::open_all(&cli.read) {
+            Ok(f) => f,
+            Err(e) => return fail(EXIT_INPUT, e),
+        };
+        let total = files.iter().map(|f| f.total_len()).sum::<Option<u64>>();
+        let sources: Vec<Box<dyn PacketSource + Send>> = files
+            .into_iter()
+            .map(|f| Box::new(f) as Box<dyn PacketSource + Send>)
+            .collect();
+        Box::new(FileFeed::with_total(sources, total))
     };
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -176,19 +258,39 @@ fn run(cli: Cli) -> ExitCode {
     }
 
     let stdout = std::io::stdout();
-    let format = if json { Format::Json } else { Format::Text };
-    let mut reporter = Reporter::new(stdout.lock(), format, cli.all, !cli.no_redact);
+    let mut reporter =
+        Reporter::new(stdout.lock(), format, cli.all, !cli.no_redact).with_color(color);
+    let mut metrics_thread = None;
+    if let Some(addr) = &cli.metrics_addr {
+        let m = Arc::new(wshs_sniff::report::metrics::Metrics::new(
+            cfg.gauges.clone(),
+        ));
+        match wshs_sniff::report::metrics::serve(addr, m.clone(), stop.clone()) {
+            Ok(h) => metrics_thread = Some(h),
+            Err(e) => return fail(EXIT_INPUT, e),
+        }
+        reporter = reporter.with_metrics(m);
+    }
+    let progress_done = Arc::new(AtomicBool::new(false));
+    let progress = (cli.interface.is_none() && !cli.no_progress && std::io::stderr().is_terminal())
+        .then(|| progress_bar(cfg.gauges.clone(), progress_done.clone()));
+    let gauges = cfg.gauges.clone();
     let count_limit = cli.count;
     let stop_for_count = stop.clone();
     let mut seen = 0u64;
     let stats = pipeline::run(feed, &cfg, stop.clone(), &mut |j| {
         seen += 1;
+        gauges.attempts.fetch_add(1, Ordering::Relaxed);
         let r = reporter.emit(j);
         if count_limit.is_some_and(|c| seen >= c) {
             stop_for_count.store(true, Ordering::Relaxed);
         }
         r
     });
+    progress_done.store(true, Ordering::Relaxed);
+    if let Some(p) = progress {
+        let _ = p.join();
+    }
     let (mut out, mut summary) = reporter.into_inner();
     summary.capture = stats.capture.clone();
     summary.reassembly = stats.reassembly;
@@ -201,6 +303,10 @@ fn run(cli: Cli) -> ExitCode {
     } else {
         let _ = out.write_all(rendered.as_bytes());
         let _ = out.flush();
+    }
+    stop.store(true, Ordering::Relaxed);
+    if let Some(h) = metrics_thread {
+        let _ = h.join();
     }
     if let Some(e) = &stats.error {
         let code = if stats.capture_failed {

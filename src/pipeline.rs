@@ -8,7 +8,7 @@
 //! every tick, so the reporter merges exactly the attempts completed in a tick and
 //! orders them by the global number of the packet that completed them.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,10 @@ pub trait Feed: Send {
     fn is_live(&self) -> bool {
         false
     }
+    /// Input bytes consumed so far and the total, when known (for progress).
+    fn progress(&self) -> (u64, Option<u64>) {
+        (0, None)
+    }
 }
 
 /// Several capture files read one after the other as one stream, so consecutive
@@ -50,13 +54,23 @@ pub struct FileFeed {
     sources: std::collections::VecDeque<Box<dyn PacketSource + Send>>,
     /// The front source ended (or failed) on the last call: drop it first.
     advance: bool,
+    /// Bytes of the sources already finished, and the total of all.
+    done_bytes: u64,
+    total: Option<u64>,
 }
 
 impl FileFeed {
     pub fn new(sources: Vec<Box<dyn PacketSource + Send>>) -> Self {
+        Self::with_total(sources, None)
+    }
+
+    /// With the total input size known, progress can show a fraction.
+    pub fn with_total(sources: Vec<Box<dyn PacketSource + Send>>, total: Option<u64>) -> Self {
         FileFeed {
             sources: sources.into(),
             advance: false,
+            done_bytes: 0,
+            total,
         }
     }
 }
@@ -64,7 +78,9 @@ impl FileFeed {
 impl Feed for FileFeed {
     fn next(&mut self) -> Result<Next<'_>, CaptureError> {
         if self.advance {
-            self.sources.pop_front();
+            if let Some(s) = self.sources.pop_front() {
+                self.done_bytes += s.position();
+            }
             self.advance = false;
         }
         let Some(src) = self.sources.front_mut() else {
@@ -83,6 +99,27 @@ impl Feed for FileFeed {
             }
         }
     }
+
+    fn progress(&self) -> (u64, Option<u64>) {
+        let cur = self.sources.front().map_or(0, |s| s.position());
+        (self.done_bytes + cur, self.total)
+    }
+}
+
+/// Counters shared with the progress bar and the metrics endpoint while a run
+/// goes on; updated once per tick, not per packet.
+#[derive(Debug, Default)]
+pub struct Gauges {
+    pub packets: AtomicU64,
+    pub bytes: AtomicU64,
+    /// Input bytes consumed, and the total when known (files).
+    pub position: AtomicU64,
+    pub total: AtomicU64,
+    pub kernel_received: AtomicU64,
+    pub kernel_dropped: AtomicU64,
+    pub flows_tracked: AtomicU64,
+    pub flows_evicted: AtomicU64,
+    pub attempts: AtomicU64,
 }
 
 /// Tuning of a run.
@@ -96,6 +133,8 @@ pub struct Config {
     pub tick_packets: u64,
     /// An optional BPF filter applied to every packet (tcpdump syntax).
     pub filter: Option<String>,
+    /// Live counters for progress and metrics.
+    pub gauges: Arc<Gauges>,
 }
 
 impl Default for Config {
@@ -106,6 +145,7 @@ impl Default for Config {
             workers: default_workers(),
             tick_packets: 8192,
             filter: None,
+            gauges: Arc::new(Gauges::default()),
         }
     }
 }
@@ -220,8 +260,9 @@ pub fn run(
             max_total_buffered: (limits.max_total_buffered / n).max(1),
             ..limits
         };
+        let gauges = cfg.gauges.clone();
         handles.push(std::thread::spawn(move || {
-            worker(rx, rtx, shard_limits, http);
+            worker(rx, rtx, shard_limits, http, gauges);
         }));
     }
     drop(report_tx);
@@ -229,8 +270,9 @@ pub fn run(
     let capture_stop = stop.clone();
     let tick_packets = cfg.tick_packets.max(1);
     let filter = cfg.filter.clone();
+    let gauges = cfg.gauges.clone();
     let capture = std::thread::spawn(move || {
-        capture_loop(feed, batch_txs, tick_packets, filter, capture_stop)
+        capture_loop(feed, batch_txs, tick_packets, filter, capture_stop, gauges)
     });
 
     let mut correlator = Correlator::new();
@@ -314,8 +356,27 @@ fn capture_loop(
     tick_packets: u64,
     filter: Option<String>,
     stop: Arc<AtomicBool>,
+    gauges: Arc<Gauges>,
 ) -> RunStats {
     let n = txs.len();
+    let mut last_kernel_check = Instant::now();
+    let publish = |feed: &mut Box<dyn Feed>, stats: &RunStats, last_kernel_check: &mut Instant| {
+        let g = &gauges;
+        g.packets.store(stats.capture.packets, Ordering::Relaxed);
+        g.bytes.store(stats.capture.bytes, Ordering::Relaxed);
+        let (pos, total) = feed.progress();
+        g.position.store(pos, Ordering::Relaxed);
+        if let Some(t) = total {
+            g.total.store(t, Ordering::Relaxed);
+        }
+        if feed.is_live() && last_kernel_check.elapsed() >= Duration::from_secs(1) {
+            *last_kernel_check = Instant::now();
+            if let Some((recv, drop, _)) = feed.kernel_stats() {
+                g.kernel_received.store(recv, Ordering::Relaxed);
+                g.kernel_dropped.store(drop, Ordering::Relaxed);
+            }
+        }
+    };
     let mut stats = RunStats::default();
     let mut filter = filter.map(|expr| Filter {
         expr,
@@ -383,6 +444,7 @@ fn capture_loop(
                     }
                     in_tick = 0;
                     last_tick_wall = Instant::now();
+                    publish(&mut feed, &stats, &mut last_kernel_check);
                 }
             }
             Next::Packet(p) => {
@@ -436,11 +498,15 @@ fn capture_loop(
                     }
                     in_tick = 0;
                     last_tick_wall = Instant::now();
+                    publish(&mut feed, &stats, &mut last_kernel_check);
                 }
             }
         }
     }
+    publish(&mut feed, &stats, &mut last_kernel_check);
     if let Some((recv, drop, ifdrop)) = feed.kernel_stats() {
+        gauges.kernel_received.store(recv, Ordering::Relaxed);
+        gauges.kernel_dropped.store(drop, Ordering::Relaxed);
         stats.capture.kernel_received = Some(recv);
         stats.capture.kernel_dropped = Some(drop);
         stats.capture.if_dropped = Some(ifdrop);
@@ -472,7 +538,14 @@ struct Worker {
     watches: std::collections::VecDeque<(Timestamp, FlowKey)>,
 }
 
-fn worker(rx: Receiver<Batch>, tx: Sender<Report>, limits: Limits, http: HttpLimits) {
+fn worker(
+    rx: Receiver<Batch>,
+    tx: Sender<Report>,
+    limits: Limits,
+    http: HttpLimits,
+    gauges: Arc<Gauges>,
+) {
+    let (mut shown_flows, mut shown_evicted) = (0u64, 0u64);
     let mut w = Worker {
         table: FlowTable::new(limits),
         http,
@@ -492,6 +565,20 @@ fn worker(rx: Receiver<Batch>, tx: Sender<Report>, limits: Limits, http: HttpLim
             w.packet(p, payload);
         }
         w.expire(batch.time, batch.pkts.last().map_or(0, |p| p.no));
+        let (flows, evicted) = (w.table.len() as u64, w.table.stats().flows_evicted);
+        if flows != shown_flows {
+            gauges.flows_tracked.fetch_add(flows, Ordering::Relaxed);
+            gauges
+                .flows_tracked
+                .fetch_sub(shown_flows, Ordering::Relaxed);
+            shown_flows = flows;
+        }
+        if evicted != shown_evicted {
+            gauges
+                .flows_evicted
+                .fetch_add(evicted - shown_evicted, Ordering::Relaxed);
+            shown_evicted = evicted;
+        }
         let done = if batch.last {
             w.drain();
             let mut reassembly = *w.table.stats();

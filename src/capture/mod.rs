@@ -5,6 +5,7 @@
 //! be tested and fuzzed without a file or an interface.
 
 pub mod file;
+pub mod inputs;
 pub mod live;
 pub mod pcap_format;
 pub mod pcapng_format;

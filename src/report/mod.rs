@@ -1,6 +1,8 @@
 //! Output: the contract's JSON Lines, the terminal text format, the summary.
 //! The only stage besides `capture` that does I/O.
 
+pub mod ecs;
+pub mod metrics;
 pub mod record;
 pub mod redact;
 pub mod summary;
@@ -18,6 +20,8 @@ use crate::classify::Outcome;
 pub enum Format {
     Text,
     Json,
+    /// Elastic Common Schema documents, one per line.
+    Ecs,
 }
 
 /// Writes records as they are released and counts them for the summary.
@@ -27,6 +31,8 @@ pub struct Reporter<W: Write> {
     /// Also print accepted attempts.
     all: bool,
     redact: bool,
+    color: bool,
+    metrics: Option<std::sync::Arc<metrics::Metrics>>,
     pub summary: Summary,
 }
 
@@ -37,8 +43,22 @@ impl<W: Write> Reporter<W> {
             format,
             all,
             redact,
+            color: false,
+            metrics: None,
             summary: Summary::default(),
         }
+    }
+
+    /// Colour the text format (for terminals).
+    pub fn with_color(mut self, color: bool) -> Self {
+        self.color = color;
+        self
+    }
+
+    /// Count every attempt in these metrics too.
+    pub fn with_metrics(mut self, m: std::sync::Arc<metrics::Metrics>) -> Self {
+        self.metrics = Some(m);
+        self
     }
 
     /// Write one attempt (if the format shows it) and flush, so a live reader
@@ -46,6 +66,9 @@ impl<W: Write> Reporter<W> {
     pub fn emit(&mut self, j: &Judged) -> std::io::Result<()> {
         let r = Record::new(j, self.redact);
         self.summary.count(&r);
+        if let Some(m) = &self.metrics {
+            m.count(&r);
+        }
         if r.outcome == Outcome::Accepted && !self.all {
             return Ok(());
         }
@@ -54,8 +77,13 @@ impl<W: Write> Reporter<W> {
                 serde_json::to_writer(&mut self.out, &r)?;
                 self.out.write_all(b"\n")?;
             }
+            Format::Ecs => {
+                serde_json::to_writer(&mut self.out, &ecs::document(&r))?;
+                self.out.write_all(b"\n")?;
+            }
             Format::Text => {
-                self.out.write_all(text::line(&r).as_bytes())?;
+                self.out
+                    .write_all(text::line_colored(&r, self.color).as_bytes())?;
                 self.out.write_all(b"\n")?;
             }
         }

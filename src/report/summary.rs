@@ -36,6 +36,8 @@ pub struct Summary {
     pub by_cause: BTreeMap<String, u64>,
     /// Server endpoint → (attempts, not accepted).
     pub by_server: BTreeMap<String, (u64, u64)>,
+    /// Client address (without port) → (attempts, not accepted).
+    pub by_client: BTreeMap<String, (u64, u64)>,
     pub capture: CaptureStats,
     pub reassembly: ReassemblyStats,
     pub http: HttpStats,
@@ -52,10 +54,19 @@ impl Summary {
             .entry(r.outcome.code().to_string())
             .or_default() += 1;
         *self.by_cause.entry(r.cause.code().to_string()).or_default() += 1;
+        let bad = u64::from(r.outcome != crate::classify::Outcome::Accepted);
         let e = self.by_server.entry(r.server.clone()).or_default();
         e.0 += 1;
-        if r.outcome != crate::classify::Outcome::Accepted {
-            e.1 += 1;
+        e.1 += bad;
+        // Bounded: a scan from many addresses must not grow the summary forever.
+        let client = r
+            .client
+            .rsplit_once(':')
+            .map_or(r.client.as_str(), |(ip, _)| ip);
+        if self.by_client.len() < 100_000 || self.by_client.contains_key(client) {
+            let c = self.by_client.entry(client.to_string()).or_default();
+            c.0 += 1;
+            c.1 += bad;
         }
     }
 
@@ -100,6 +111,20 @@ impl Summary {
             }
             if servers.len() > 20 {
                 let _ = writeln!(s, "    … and {} more", servers.len() - 20);
+            }
+            let _ = writeln!(s, "  by client (attempts, not accepted):");
+            let mut clients: Vec<_> = self.by_client.iter().collect();
+            clients.sort_by(|a, b| {
+                b.1 .1
+                    .cmp(&a.1 .1)
+                    .then(b.1 .0.cmp(&a.1 .0))
+                    .then(a.0.cmp(b.0))
+            });
+            for (k, (n, bad)) in clients.iter().take(10) {
+                let _ = writeln!(s, "    {k:<34} {n:>8} {bad:>8}");
+            }
+            if clients.len() > 10 {
+                let _ = writeln!(s, "    … and {} more", clients.len() - 10);
             }
         }
         let c = &self.capture;

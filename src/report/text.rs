@@ -3,6 +3,31 @@
 
 use super::record::Record;
 
+use crate::classify::Outcome;
+
+const RESET: &str = "\x1b[0m";
+
+/// One line for a record, with ANSI colour when `color` (status and cause red
+/// for refusals, yellow for unanswered, green for accepted; the fix dimmed).
+pub fn line_colored(r: &Record, color: bool) -> String {
+    if !color {
+        return line(r);
+    }
+    let tint = match r.outcome {
+        Outcome::Accepted => "\x1b[32m",
+        Outcome::Rejected => "\x1b[1;31m",
+        _ => "\x1b[33m",
+    };
+    let plain = line(r);
+    let code = r.cause.code();
+    let mut s = plain.replacen(code, &format!("{tint}{code}{RESET}"), 1);
+    if let Some(i) = s.find(" — fix: ") {
+        s.insert_str(i, "\x1b[2m");
+        s.push_str(RESET);
+    }
+    s
+}
+
 /// One line for a record.
 pub fn line(r: &Record) -> String {
     let status = match (r.status, &r.reason) {
