@@ -17,6 +17,7 @@ import json
 import os
 import re
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -40,6 +41,16 @@ TARGETS = {
     "nginx-no-connection-line": {"ip": "127.0.0.1", "port": 18412, "impl": "nginx",
                                  "backend": "python-websockets",
                                  "variant": "proxy_http_version 1.1 + Upgrade forwarded, no Connection line (nginx sends Connection: close)"},
+    "raw-python-testserver": {"ip": "127.0.0.1", "port": 18403, "impl": "raw-python-testserver"},
+    "nginx-tls-stripped": {"ip": "127.0.0.1", "port": 18413, "impl": "nginx", "tls": True,
+                           "backend": "python-websockets",
+                           "variant": "TLS termination + bare proxy_pass: HTTP/1.0 to the backend, Upgrade dropped, Connection: close"},
+    "nginx-tls-good": {"ip": "127.0.0.1", "port": 18414, "impl": "nginx", "tls": True,
+                       "backend": "python-websockets",
+                       "variant": "TLS termination + proxy_http_version 1.1 + Upgrade $http_upgrade + Connection \"upgrade\""},
+    "nginx-good-ipv6": {"ip": "::1", "port": 18415, "impl": "nginx",
+                        "backend": "python-websockets",
+                        "variant": "listens on [::1], proxy_http_version 1.1 + Upgrade $http_upgrade + Connection \"upgrade\", backend on IPv4"},
 }
 
 # defect -> (cause, header) when the server refuses
@@ -85,6 +96,38 @@ KINDS = {
 
 DIRECT_KINDS = list(KINDS) + ["pipelined", "keepalive-sequence", "split-head", "ipv6-ok"]
 
+# Kinds added for the diagnosis beyond one message (proxy legs over TLS, comparison
+# with accepted attempts, refusals after a 101, client-side checks of a 101).
+# They are recorded only for the fixtures listed in fixtures() below.
+FAKE_COOKIE = "session=FAKE-session-cookie-not-a-secret"
+FAKE_BEARER = "Bearer FAKE-bearer-token-not-a-secret"
+FAKE_QUERY_TOKEN = "FAKE-query-token-not-a-secret"
+EXTRA_KINDS = {
+    "no-origin": ("ok", {"drop": ["Origin"]}),
+    "policy": ("ok", {"path": "/policy"}),
+    "reset-after-upgrade": ("ok", {"path": "/reset"}),
+    "bad-accept": ("ok", {"path": "/bad-accept"}),
+    "subprotocol-mismatch": ("ok", {"path": "/subprotocol-mismatch",
+                                    "add": [("Sec-WebSocket-Protocol", "chat.v1")]}),
+    "extension-unoffered": ("ok", {"path": "/extension-unoffered"}),
+    "upgrade-h2c-101": ("ok", {"path": "/upgrade-h2c"}),
+    "credentials": ("origin-rejected", {"path": f"/ws?token={FAKE_QUERY_TOKEN}&room=1",
+                                        "set": {"Origin": ORIGIN_BAD},
+                                        "add": [("Cookie", FAKE_COOKIE),
+                                                ("Authorization", FAKE_BEARER)]}),
+}
+
+# A 101 that is nevertheless a refusal: kind -> (cause, header). The client-side
+# checks apply as soon as the 101 is seen; the close-after-upgrade ones only when
+# the server did close (close frame or reset) right after it.
+REFUSED_101 = {
+    "bad-accept": ("invalid-sec-websocket-accept", "Sec-WebSocket-Accept"),
+    "subprotocol-mismatch": ("subprotocol-rejected", "Sec-WebSocket-Protocol"),
+    "extension-unoffered": ("extension-rejected", "Sec-WebSocket-Extensions"),
+    "upgrade-h2c-101": ("invalid-upgrade", "Upgrade"),
+}
+CLOSED_101 = {"policy", "reset-after-upgrade"}
+
 
 def fixtures():
     """Ordered list of (name, target, kind)."""
@@ -96,6 +139,16 @@ def fixtures():
     out.append(("nginx-good-client-missing-key__python-websockets", "nginx-good", "missing-key"))
     out.append(("nginx-stripped__python-websockets", "nginx-stripped", "ok"))
     out.append(("nginx-no-connection-line__python-websockets", "nginx-no-connection-line", "ok"))
+    out.append(("nginx-tls-stripped__python-websockets", "nginx-tls-stripped", "ok"))
+    out.append(("nginx-tls-good__python-websockets", "nginx-tls-good", "ok"))
+    out.append(("nginx-good-ipv6__python-websockets", "nginx-good-ipv6", "ok"))
+    for target in ("python-websockets", "node-ws"):
+        out.append((f"{target}__origin-compare", target, "origin-compare"))
+        out.append((f"{target}__policy-close", target, "policy"))
+    out.append(("node-ws__reset-after-upgrade", "node-ws", "reset-after-upgrade"))
+    out.append(("python-websockets__credentials", "python-websockets", "credentials"))
+    for kind in ("bad-accept", "subprotocol-mismatch", "extension-unoffered", "upgrade-h2c-101"):
+        out.append((f"raw-python-testserver__{kind}", "raw-python-testserver", kind))
     return out
 
 
@@ -121,7 +174,7 @@ def new_key():
 
 
 def build_request(host_ip, port, kind, path="/ws"):
-    defect, ch = KINDS[kind]
+    defect, ch = KINDS[kind] if kind in KINDS else EXTRA_KINDS[kind]
     host = f"[{host_ip}]:{port}" if ":" in host_ip else f"{host_ip}:{port}"
     headers = [
         ("Host", host),
@@ -169,7 +222,7 @@ def header_value(headers, name):
 # ---------------------------------------------------------------- responses
 
 class Conn:
-    def __init__(self, ip, port, nodelay=False):
+    def __init__(self, ip, port, nodelay=False, tls=False):
         fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_STREAM)
         self.sock.settimeout(READ_TIMEOUT)
@@ -177,8 +230,14 @@ class Conn:
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.connect((ip, port))
         self.local = self.sock.getsockname()[:2]
+        if tls:  # the recorder's self-signed certificate: no verification
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            self.sock = ctx.wrap_socket(self.sock, server_hostname="localhost")
         self.buf = b""
         self.closed = False
+        self.reset = False
 
     def send(self, data):
         try:
@@ -198,6 +257,9 @@ class Conn:
         try:
             chunk = self.sock.recv(65536)
         except socket.timeout:
+            return False
+        except ConnectionResetError:
+            self.closed = self.reset = True
             return False
         except OSError:
             self.closed = True
@@ -302,10 +364,30 @@ def websocket_exchange(conn):
     return replies
 
 
+def server_first_exchange(conn):
+    """After a 101 from a server expected to end the connection at once: read
+    what it sends first, answer a close frame with a close frame.
+    Returns (frames received, {"code", "reason"} or None, reset seen)."""
+    replies, close = 0, None
+    frame = conn.read_frame()
+    if frame:
+        replies += 1
+        op, payload = frame
+        if op == 0x8:
+            code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+            close = {"code": code, "reason": payload[2:].decode("utf-8", "replace")}
+            conn.send(masked_frame(0x8, payload[:2]))
+            deadline = time.monotonic() + READ_TIMEOUT
+            while conn._fill(deadline):  # until the server closes the TCP connection
+                pass
+    return replies, close, conn.reset
+
+
 # ---------------------------------------------------------------- scenarios
 
-def record_exchange(conn, req, index, resp, replies=None, note=None):
+def record_exchange(conn, req, index, resp, replies=None, note=None, **extra):
     return {
+        **extra,
         "client_ip": conn.local[0], "client_port": conn.local[1],
         "request_index": index, "method": req["method"], "path": req["path"],
         "version": req["version"], "headers": req["headers"], "defect": req["defect"],
@@ -318,8 +400,44 @@ def record_exchange(conn, req, index, resp, replies=None, note=None):
     }
 
 
-def one_shot(ip, port, req, nodelay=False, pieces=1):
-    conn = Conn(ip, port, nodelay=nodelay)
+def closed_after_upgrade(ip, port, req):
+    conn = Conn(ip, port)
+    conn.send(req["bytes"])
+    resp = conn.read_response()
+    replies, close, reset = (None, None, False)
+    note = "no HTTP response within the read timeout or before close"
+    if resp and resp["status"] == 101:
+        replies, close, reset = server_first_exchange(conn)
+        if close:
+            note = (f"server sent a close frame right after the 101: "
+                    f"{close['code']} {close['reason']!r}")
+        elif reset:
+            note = "server reset the connection (RST) right after the 101"
+        else:
+            note = "server neither closed nor reset after the 101"
+    elif resp:
+        note = None
+    ex = record_exchange(conn, req, 0, resp, replies, note, ws_close=close, tcp_reset=reset)
+    conn.close()
+    return [ex]
+
+
+def client_refuses_101(ip, port, req):
+    """The client checks the 101 and, finding it wrong, fails the connection
+    (closes TCP without a single frame)."""
+    conn = Conn(ip, port)
+    conn.send(req["bytes"])
+    resp = conn.read_response()
+    note = None if resp else "no HTTP response within the read timeout or before close"
+    if resp and resp["status"] == 101:
+        note = "the client fails the connection after checking this 101 (RFC 6455 section 4.1)"
+    ex = record_exchange(conn, req, 0, resp, None, note)
+    conn.close()
+    return [ex]
+
+
+def one_shot(ip, port, req, nodelay=False, pieces=1, tls=False):
+    conn = Conn(ip, port, nodelay=nodelay, tls=tls)
     data = req["bytes"]
     if pieces > 1:
         step = max(1, -(-len(data) // pieces))
@@ -345,8 +463,17 @@ def run_scenario(name):
     if kind == "ipv6-ok":
         ip = "::1"
         kind = "ok"
-    if kind in KINDS:
-        return one_shot(ip, port, build_request(ip, port, kind))
+    if kind == "origin-compare":  # same endpoint, one connection per Origin
+        out = []
+        for k in ("ok", "origin-rejected", "no-origin"):
+            out += one_shot(ip, port, build_request(ip, port, k))
+        return out
+    if kind in CLOSED_101:
+        return closed_after_upgrade(ip, port, build_request(ip, port, kind))
+    if kind in REFUSED_101:
+        return client_refuses_101(ip, port, build_request(ip, port, kind))
+    if kind in KINDS or kind in EXTRA_KINDS:
+        return one_shot(ip, port, build_request(ip, port, kind), tls=t.get("tls", False))
     if kind == "split-head":
         return one_shot(ip, port, build_request(ip, port, "ok"), nodelay=True, pieces=20)
     if kind == "pipelined":
@@ -527,7 +654,7 @@ def label(name, obs_path, pcap_path):
     with open(obs_path) as f:
         exchanges = json.load(f)
     vers = versions()
-    impl = f"{t['impl']}-{vers[t['impl']]}"
+    impl = f"{t['impl']}-{vers[t['impl']]}" if t["impl"] in vers else t["impl"]
     labels = []
     streams = tcp_streams(pcap_path)
     for ex in exchanges:
@@ -538,11 +665,18 @@ def label(name, obs_path, pcap_path):
         stripped_header = "Connection" if target == "nginx-no-connection-line" else "Upgrade"
         if cause == "proxy-stripped-upgrade":
             header = stripped_header
+        if ex["status"] == 101 and ex["kind"] in REFUSED_101:
+            cause, header = REFUSED_101[ex["kind"]]
+        if ex["status"] == 101 and ex["kind"] in CLOSED_101 and (ex.get("ws_close") or ex.get("tcp_reset")):
+            cause, header = "closed-after-upgrade", None
         notes = []
         if ex["status"] == 101 and ex["defect"] != "ok":
             notes.append(f"request carried defect '{ex['defect']}' but the server answered 101")
         if ex["note"]:
             notes.append(ex["note"])
+        if t.get("tls"):
+            notes.append("client leg inside TLS (self-signed certificate, not verified): "
+                         "the handshake is encrypted on the wire")
         if proxied:
             notes.append(f"nginx {target[6:]}: {t['variant']}; backend {t['backend']} at "
                          f"{TARGETS[t['backend']]['ip']}:{TARGETS[t['backend']]['port']}")
@@ -560,6 +694,12 @@ def label(name, obs_path, pcap_path):
         }
         if ex["ws_replies"] is not None:
             lab["ws_replies"] = ex["ws_replies"]
+        if ex.get("ws_close"):
+            lab["ws_close"] = ex["ws_close"]
+        if ex.get("tcp_reset"):
+            lab["tcp_reset_after_101"] = True
+        if t.get("tls"):
+            lab["tls"] = True
         if notes:
             lab["note"] = "; ".join(notes)
         labels.append(lab)
@@ -608,6 +748,7 @@ def backend_leg(streams, t, ex, client_lab, vers):
                  f"Connection={header_value(hdrs, 'Connection')!r}"),
     })
     lab.pop("ws_replies", None)
+    lab.pop("tls", None)
     if status == 101:
         lab["cause"], lab["header"] = "ok", None
     return lab

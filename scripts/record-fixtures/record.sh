@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Re-record every wshs-sniff fixture from scratch, on loopback only.
-# Usage (as root): scripts/record-fixtures/record.sh
-# Starts the Python websockets and Node ws servers and nginx on 127.0.0.1 / ::1
-# (ports 18401-18412), captures each scenario with tcpdump on lo into
-# fixtures/NAME.pcap and writes fixtures/NAME.labels.json. Every process it
-# starts is stopped by its PID on exit.
+# Usage (as root): scripts/record-fixtures/record.sh [NAME ...]
+# Starts the Python websockets and Node ws servers, a raw-socket test server
+# and nginx (plain, TLS-terminating with a throwaway self-signed certificate,
+# IPv6) on 127.0.0.1 / ::1 (ports 18401-18415), captures each scenario with
+# tcpdump on lo into fixtures/NAME.pcap and writes fixtures/NAME.labels.json.
+# Without NAME every fixture is re-recorded (the old ones deleted first); with
+# NAMEs (see `driver.py list`) only those. Every process it starts is stopped
+# by its PID on exit.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -12,7 +15,9 @@ REPO="$(cd "$HERE/../.." && pwd)"
 OUT="$REPO/fixtures"
 PY_PORT=18401
 NODE_PORT=18402
-NGINX_PORTS=(18410 18411 18412)
+RAW_PORT=18403
+NGINX_PORTS=(18410 18411 18412 18413 18414)
+NGINX_PORTS6=(18415)
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "record.sh: run as root (tcpdump needs it)" >&2
@@ -35,6 +40,7 @@ command -v nginx >/dev/null || apt_install nginx
 command -v python3 >/dev/null || apt_install python3 python3-pip
 command -v node >/dev/null || apt_install nodejs
 command -v npm >/dev/null || apt_install npm
+command -v openssl >/dev/null || apt_install openssl
 
 want_ws="$(sed -n 's/^websockets==//p' "$HERE/requirements.txt")"
 have_ws="$(python3 -c 'from importlib.metadata import version; print(version("websockets"))' 2>/dev/null || true)"
@@ -84,22 +90,40 @@ python3 "$HERE/server_websockets.py" "$PY_PORT" 127.0.0.1 ::1 >"$TMP/python.log"
 PIDS+=("$!")
 node "$HERE/server_ws.js" "$NODE_PORT" 127.0.0.1 ::1 >"$TMP/node.log" 2>&1 &
 PIDS+=("$!")
+python3 "$HERE/server_raw.py" "$RAW_PORT" 127.0.0.1 >"$TMP/raw.log" 2>&1 &
+PIDS+=("$!")
 mkdir -p "$TMP/nginx/tmp" "$TMP/nginx/logs"
 cp "$HERE/nginx.conf" "$TMP/nginx/nginx.conf"
+# throwaway certificate for the TLS-terminating servers; lives and dies in $TMP
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 2 \
+    -keyout "$TMP/nginx/key.pem" -out "$TMP/nginx/cert.pem" 2>"$TMP/openssl.log" \
+    || { cat "$TMP/openssl.log" >&2; exit 1; }
 nginx -t -q -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx/"
 nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx/" >"$TMP/nginx.out" 2>&1 &
 PIDS+=("$!")
 
-for p in "$PY_PORT" "$NODE_PORT" "${NGINX_PORTS[@]}"; do
+for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}"; do
     python3 "$HERE/driver.py" wait 127.0.0.1 "$p" || { cat "$TMP"/*.log "$TMP/nginx/error.log" >&2; exit 1; }
 done
-for p in "$PY_PORT" "$NODE_PORT"; do
+for p in "$PY_PORT" "$NODE_PORT" "${NGINX_PORTS6[@]}"; do
     python3 "$HERE/driver.py" wait ::1 "$p" || exit 1
 done
 
 # ---------------------------------------------------------------- recording
 mkdir -p "$OUT"
-rm -f "$OUT"/*.pcap "$OUT"/*.labels.json
+ALL="$(python3 "$HERE/driver.py" list)"
+if [ "$#" -eq 0 ]; then
+    SELECTED="$ALL"
+    rm -f "$OUT"/*.pcap "$OUT"/*.labels.json
+else
+    SELECTED=""
+    for want in "$@"; do
+        line="$(printf '%s\n' "$ALL" | awk -F '\t' -v n="$want" '$1 == n')"
+        [ -n "$line" ] || { log "unknown fixture $want (see: driver.py list)"; exit 1; }
+        SELECTED+="$line"$'\n'
+        rm -f "$OUT/$want.pcap" "$OUT/$want.labels.json"
+    done
+fi
 
 record_one() {  # record_one NAME FILTER
     local name="$1" filter="$2" pcap="$OUT/$1.pcap" tpid i size last
@@ -123,6 +147,9 @@ record_one() {  # record_one NAME FILTER
     done
     stop_pid "$tpid" INT
     TCPDUMP_PID=""
+    if grep -Eq "^[1-9][0-9]* packets? dropped by (kernel|interface)" "$TMP/$name.tcpdump"; then
+        log "$name: tcpdump lost packets:"; cat "$TMP/$name.tcpdump" >&2; exit 1
+    fi
     python3 "$HERE/driver.py" label "$name" "$TMP/$name.obs.json" "$pcap" >"$OUT/$name.labels.json"
     python3 "$HERE/driver.py" summary "$name" "$pcap" "$OUT/$name.labels.json"
 }
@@ -131,7 +158,7 @@ COUNT=0
 while IFS=$'\t' read -r name filter; do
     record_one "$name" "$filter"
     COUNT=$((COUNT + 1))
-done < <(python3 "$HERE/driver.py" list)
+done < <(printf '%s\n' "$SELECTED" | sed '/^$/d')
 
 log "recorded $COUNT fixtures into $OUT ($(du -sh "$OUT" | cut -f1))"
 python3 "$HERE/driver.py" versions

@@ -2,6 +2,7 @@
 
 /ws    echo WebSocket; Origin must be http://app.test (or absent)
 /chat  echo WebSocket that requires the subprotocol chat.v1
+/policy accepts (101), then closes at once with 1008 "policy violation"
 /hello plain 200 text
 other  404
 Usage: server_websockets.py PORT [HOST ...]
@@ -37,12 +38,16 @@ async def process_request(path, headers):
     route = path.split("?")[0]
     if route == "/hello":
         return http.HTTPStatus.OK, [("Content-Type", "text/plain")], b"hello\n"
-    if route not in ("/ws", "/chat"):
+    if route not in ("/ws", "/chat", "/policy"):
         return http.HTTPStatus.NOT_FOUND, [("Content-Type", "text/plain")], b"Not Found\n"
     return None
 
 
 async def echo(ws, path=None):
+    if ws.path.split("?")[0] == "/policy":
+        # a refusal in disguise: the handshake succeeds, the policy check fails
+        await ws.close(1008, "policy violation")
+        return
     async for message in ws:
         await ws.send(message)
 

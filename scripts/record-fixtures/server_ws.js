@@ -1,6 +1,8 @@
 // Node `ws` server used to record fixtures.
 // /ws    echo WebSocket; Origin must be http://app.test (or absent), else 403
 // /chat  echo WebSocket that requires the subprotocol chat.v1, else 400
+// /policy accepts (101), then closes at once with 1008 "policy violation"
+// /reset  accepts (101), then resets the TCP connection (RST) 50 ms later
 // /hello plain 200 text; any other path 404 (upgrade or not)
 // Usage: node server_ws.js PORT [HOST ...]
 'use strict';
@@ -41,6 +43,18 @@ const chatServer = new WebSocketServer({
 });
 chatServer.on('connection', echo);
 
+// Refusals in disguise: the handshake succeeds, the connection does not live.
+const policyServer = new WebSocketServer({
+  noServer: true,
+  verifyClient: (info, cb) => (originAllowed(info) ? cb(true) : cb(false, 403)),
+});
+policyServer.on('connection', (ws) => ws.close(1008, 'policy violation'));
+
+const resetServer = new WebSocketServer({
+  noServer: true,
+  verifyClient: (info, cb) => (originAllowed(info) ? cb(true) : cb(false, 403)),
+});
+
 function route(url) {
   return (url || '').split('?')[0];
 }
@@ -50,7 +64,7 @@ function onRequest(req, res) {
   if (path === '/hello') {
     res.writeHead(200, { 'Content-Type': 'text/plain' });
     res.end('hello\n');
-  } else if (path === '/ws' || path === '/chat') {
+  } else if (['/ws', '/chat', '/policy', '/reset'].includes(path)) {
     res.writeHead(426, { 'Content-Type': 'text/plain' });
     res.end('Upgrade Required');
   } else {
@@ -61,13 +75,20 @@ function onRequest(req, res) {
 
 function onUpgrade(req, socket, head) {
   const path = route(req.url);
-  const target = path === '/ws' ? wsServer : path === '/chat' ? chatServer : null;
+  const targets = { '/ws': wsServer, '/chat': chatServer, '/policy': policyServer, '/reset': resetServer };
+  const target = targets[path] || null;
   if (!target) {
     socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n' +
       'Content-Length: 10\r\nConnection: close\r\n\r\nNot Found\n');
     return;
   }
-  target.handleUpgrade(req, socket, head, (ws) => target.emit('connection', ws, req));
+  target.handleUpgrade(req, socket, head, (ws) => {
+    if (target === resetServer) {
+      setTimeout(() => socket.resetAndDestroy(), 50);
+      return;
+    }
+    target.emit('connection', ws, req);
+  });
 }
 
 const servers = hosts.map((host) => {
@@ -81,6 +102,8 @@ function shutdown() {
   for (const s of servers) s.close();
   for (const c of wsServer.clients) c.terminate();
   for (const c of chatServer.clients) c.terminate();
+  for (const c of policyServer.clients) c.terminate();
+  for (const c of resetServer.clients) c.terminate();
   setTimeout(() => process.exit(0), 200).unref();
 }
 process.on('SIGTERM', shutdown);

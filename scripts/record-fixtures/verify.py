@@ -4,7 +4,9 @@
 For every label: the capture must hold a request with that method and path on
 the labelled connection (client port -> server port), and the labelled status
 must be among the HTTP response codes seen on that connection (or none seen
-when the label says null). Prints one line per problem; exit 1 if any.
+when the label says null). A label with "tls": true (the client leg of a
+TLS-terminating proxy) is checked for a TLS ClientHello on its connection
+instead, since its HTTP is encrypted. Prints one line per problem; exit 1 if any.
 Usage: verify.py [FIXTURES_DIR]
 """
 import glob
@@ -16,9 +18,22 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+DECODE = ["-d", "tcp.port==18401-18412,http", "-d", "tcp.port==18415,http",
+          "-d", "tcp.port==18413-18414,tls"]
+
+
+def tls_hellos(pcap):
+    """(client port, server port) of every TLS ClientHello."""
+    out = subprocess.run(
+        ["tshark", "-r", pcap, *DECODE, "-Y", "tls.handshake.type == 1", "-T", "fields",
+         "-E", "separator=\t", "-e", "tcp.srcport", "-e", "tcp.dstport"],
+        capture_output=True, text=True, timeout=60, check=True).stdout
+    return {tuple(int(x) for x in line.split("\t")) for line in out.splitlines() if line}
+
+
 def http_messages(pcap):
     out = subprocess.run(
-        ["tshark", "-r", pcap, "-d", "tcp.port==18401-18412,http", "-Y", "http", "-T", "fields", "-E", "separator=\t",
+        ["tshark", "-r", pcap, *DECODE, "-Y", "http", "-T", "fields", "-E", "separator=\t",
          "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "http.request.method",
          "-e", "http.request.uri", "-e", "http.response.code"],
         capture_output=True, text=True, timeout=60, check=True).stdout
@@ -42,8 +57,15 @@ def main():
         if not labels:
             print(f"{name}: no upgrade attempt labelled")
             problems += 1
+        hellos = None
         for lab in labels:
             cp, sp = lab["client_port"], lab["server_port"]
+            if lab.get("tls"):
+                hellos = tls_hellos(pcap) if hellos is None else hellos
+                if (cp, sp) not in hellos:
+                    print(f"{name}: no TLS ClientHello on {cp}->{sp} ({lab['leg']})")
+                    problems += 1
+                continue
             reqs = [m for m in msgs if m[0] == cp and m[1] == sp and m[2]]
             codes = [int(c) for m in msgs if m[0] == sp and m[1] == cp and m[4]
                      for c in m[4].split(",")]
