@@ -1,0 +1,146 @@
+//! Many input files: consecutive slices of one capture (tcpdump -C/-G rotation)
+//! are read in time order as one stream, whatever order they are given in, so an
+//! attempt whose request and response fall in two files is still paired.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_wshs-sniff");
+
+/// Split a classic little-endian pcap right before the first packet whose bytes
+/// contain `marker`: the slice before (with the file header) and the slice from it.
+fn split_before(pcap: &[u8], marker: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    assert!(pcap.len() > 24, "not a pcap");
+    assert!(
+        pcap[..4] == [0xd4, 0xc3, 0xb2, 0xa1] || pcap[..4] == [0x4d, 0x3c, 0xb2, 0xa1],
+        "fixture is not a little-endian pcap"
+    );
+    let header = &pcap[..24];
+    let mut off = 24;
+    while off + 16 <= pcap.len() {
+        let caplen = u32::from_le_bytes(pcap[off + 8..off + 12].try_into().unwrap()) as usize;
+        let data = &pcap[off + 16..off + 16 + caplen];
+        if data.windows(marker.len()).any(|w| w == marker) {
+            let mut first = header.to_vec();
+            first.extend_from_slice(&pcap[24..off]);
+            let mut second = header.to_vec();
+            second.extend_from_slice(&pcap[off..]);
+            return (first, second);
+        }
+        off += 16 + caplen;
+    }
+    panic!("marker not found");
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("wshs-inputs-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn json_lines(args: &[&str]) -> Vec<serde_json::Value> {
+    let out = Command::new(BIN).args(args).output().expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect()
+}
+
+#[test]
+fn a_handshake_split_across_rotated_files_is_paired() {
+    let pcap = std::fs::read("fixtures/python-websockets__missing-key.pcap").unwrap();
+    let (a, b) = split_before(&pcap, b"HTTP/1.1 400");
+    let dir = tmpdir("rot");
+    // tcpdump -C names: dump.pcap, dump.pcap1
+    std::fs::write(dir.join("dump.pcap"), &a).unwrap();
+    std::fs::write(dir.join("dump.pcap1"), &b).unwrap();
+    let first = dir.join("dump.pcap");
+    let second = dir.join("dump.pcap1");
+    let (first, second) = (first.to_str().unwrap(), second.to_str().unwrap());
+
+    // Alone, the first slice ends mid-handshake.
+    let only_a = json_lines(&["-r", first, "--json", "--all"]);
+    assert_eq!(only_a.len(), 1);
+    assert_eq!(only_a[0]["outcome"], "incomplete");
+
+    // Given in the wrong order, or as a directory, the slices join up.
+    for args in [
+        vec!["-r", second, "-r", first, "--json", "--all"],
+        vec!["-r", dir.to_str().unwrap(), "--json", "--all"],
+    ] {
+        let lines = json_lines(&args);
+        assert_eq!(lines.len(), 1, "{args:?}");
+        assert_eq!(lines[0]["status"], 400, "{args:?}");
+        assert_eq!(lines[0]["cause"], "missing-sec-websocket-key", "{args:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_glob_reads_every_match_with_one_summary() {
+    let out = Command::new(BIN)
+        .args(["-r", "fixtures/node-ws__*.pcap", "--json", "--all"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let n = String::from_utf8_lossy(&out.stdout).lines().count();
+    let files = std::fs::read_dir("fixtures")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().to_string();
+            n.starts_with("node-ws__") && n.ends_with(".pcap")
+        })
+        .count();
+    assert!(n >= files, "{n} attempts from {files} files");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("summary").count(), 1, "{err}");
+}
+
+#[test]
+fn ecs_output_carries_the_ecs_field_names() {
+    let lines = json_lines(&[
+        "-r",
+        "fixtures/nginx-stripped__python-websockets.pcap",
+        "--format",
+        "ecs",
+    ]);
+    assert_eq!(lines.len(), 2);
+    for d in &lines {
+        assert!(d["@timestamp"].is_string());
+        assert!(d["source"]["ip"].is_string());
+        assert!(d["destination"]["port"].is_u64());
+        assert_eq!(d["http"]["request"]["method"], "GET");
+        assert_eq!(d["http"]["response"]["status_code"], 400);
+        assert_eq!(d["url"]["original"], "/ws");
+        assert_eq!(d["event"]["outcome"], "failure");
+        assert_eq!(d["error"]["type"], "proxy-stripped-upgrade");
+    }
+}
+
+#[test]
+fn completions_and_man_page_are_generated() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = Command::new(BIN).args(["completions", shell]).output().unwrap();
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("wshs-sniff"));
+    }
+    let out = Command::new(BIN).arg("man").output().unwrap();
+    assert!(out.status.success());
+    let man = String::from_utf8_lossy(&out.stdout);
+    assert!(man.contains(".TH") && man.contains(r"\-\-fail\-on\-rejected"));
+    let v = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&v.stdout).contains("contract 1.1"));
+}
+
+#[test]
+fn directory_without_captures_is_a_clear_error() {
+    let dir = tmpdir("empty");
+    let out = Command::new(BIN).args(["-r", dir.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let _ = std::fs::remove_dir_all(Path::new(&dir));
+}
