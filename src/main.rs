@@ -223,6 +223,13 @@ fn run(cli: Cli) -> ExitCode {
                 );
             }
         }
+        // Like tcpdump: say when the capture is open (scripts and tests wait
+        // for this line before starting traffic).
+        eprintln!(
+            "wshs-sniff: capturing on {iface}, filter '{}'{}",
+            opts.filter,
+            if cli.user.is_some() { ", privileges dropped" } else { "" }
+        );
         Box::new(feed)
     } else {
         if cli.read.is_empty() {

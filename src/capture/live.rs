@@ -1,6 +1,7 @@
 //! Live capture through libpcap (the `pcap` crate): the first way users run the
 //! tool, on the server host while the incident happens.
 
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use super::{LinkType, RawPacket, Timestamp};
@@ -62,7 +63,15 @@ impl LiveFeed {
         if let Some(b) = o.buffer_size {
             inactive = inactive.buffer_size(b);
         }
-        let mut cap = inactive.open().map_err(open_err)?;
+        // Non-blocking reads, with the wait done here (poll on the selectable
+        // descriptor, 100 ms at most): libpcap on Linux keeps waiting past its
+        // own timeout in immediate mode, which would hold back attempts waiting
+        // for a quiet moment and a Ctrl-C until the next packet.
+        let mut cap = inactive
+            .open()
+            .map_err(open_err)?
+            .setnonblock()
+            .map_err(open_err)?;
         cap.filter(&o.filter, true).map_err(|e| LiveError::Filter {
             filter: o.filter.clone(),
             msg: e.to_string(),
@@ -117,6 +126,7 @@ impl Feed for LiveFeed {
             return Ok(Next::End);
         }
         self.check_drops();
+        let fd = self.cap.as_raw_fd();
         match self.cap.next_packet() {
             Ok(p) => {
                 if let Some(s) = self.save.as_mut() {
@@ -130,7 +140,27 @@ impl Feed for LiveFeed {
                     orig_len: p.header.len,
                 }))
             }
-            Err(pcap::Error::TimeoutExpired) => Ok(Next::Idle),
+            Err(pcap::Error::TimeoutExpired) => {
+                // Nothing to read: wait until something is, or 100 ms pass.
+                let mut pfd = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd for the duration of the call.
+                let r = unsafe { libc::poll(&mut pfd, 1, 100) };
+                if r < 0 {
+                    let e = std::io::Error::last_os_error();
+                    if e.kind() != std::io::ErrorKind::Interrupted {
+                        return Err(super::CaptureError::Io {
+                            name: self.iface.clone(),
+                            offset: 0,
+                            source: std::io::Error::other(format!("capture failed: {e}")),
+                        });
+                    }
+                }
+                Ok(Next::Idle)
+            }
             Err(e) => Err(super::CaptureError::Io {
                 name: self.iface.clone(),
                 offset: 0,

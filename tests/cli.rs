@@ -1,0 +1,234 @@
+//! The command line as users meet it: exit statuses, one-line errors, help,
+//! `explain`, a closed stdout. No root needed (capture files only, or a capture
+//! that fails to open).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wshs-sniff");
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A scratch file removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str, bytes: &[u8]) -> Scratch {
+        let p = std::env::temp_dir().join(format!("wshs-cli-{tag}-{}", std::process::id()));
+        std::fs::write(&p, bytes).unwrap();
+        Scratch(p)
+    }
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn assert_one_line_error(out: &Output, code: i32, what: &str) -> String {
+    let err = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{what}: status; stderr: {err}"
+    );
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "{what}: stderr is not one line: {err:?}"
+    );
+    assert!(err.starts_with("wshs-sniff: "), "{what}: {err:?}");
+    assert!(!err.contains("panicked"), "{what}: {err:?}");
+    err
+}
+
+#[test]
+fn missing_file_is_one_line_and_exit_1() {
+    let out = run(&["-r", "no/such/capture.pcap"]);
+    let err = assert_one_line_error(&out, 1, "missing file");
+    assert!(err.contains("no/such/capture.pcap"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn non_capture_file_is_one_line_and_exit_1() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let out = run(&["-r", manifest.to_str().unwrap()]);
+    let err = assert_one_line_error(&out, 1, "not a capture");
+    assert!(err.contains("not a pcap or pcapng"), "{err}");
+}
+
+#[test]
+fn truncated_capture_reports_what_came_before_then_damage_and_exit_1() {
+    let whole = std::fs::read(fixture("python-websockets__keepalive-sequence.pcap")).unwrap();
+    // Cut inside the last packet: the first attempt (426) is complete before it.
+    let cut = Scratch::new("cut.pcap", &whole[..whole.len() - 40]);
+    let out = run(&["-r", cut.path()]);
+    let stdout = text(&out.stdout);
+    let err = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout:\n{stdout}\nstderr:\n{err}"
+    );
+    let first = stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("426") && first.contains("missing-upgrade"),
+        "{stdout}"
+    );
+    let summary = stdout.find("summary").expect("summary on stdout");
+    let damage = stdout.find("damage:").expect("damage line in the summary");
+    assert!(stdout.find("missing-upgrade").unwrap() < summary && summary < damage);
+    assert!(stdout.contains("cut short"), "{stdout}");
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+    assert!(err.contains("cut short"), "{err}");
+}
+
+#[test]
+fn fail_on_rejected_is_3_with_a_refusal_and_0_without() {
+    let bad = fixture("node-ws__origin-rejected.pcap");
+    let out = run(&["-r", bad.to_str().unwrap(), "--fail-on-rejected"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("origin-rejected"));
+
+    let ok = fixture("python-websockets__ok.pcap");
+    let out = run(&["-r", ok.to_str().unwrap(), "--fail-on-rejected"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    // Without the flag a refusal is still status 0: the analysis was done.
+    let out = run(&["-r", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn closed_stdout_ends_quietly_with_status_0() {
+    // Plenty of output (every fixture, several times, accepted ones too), a
+    // reader that takes one byte and goes away, like `| head -c1`.
+    let mut files: Vec<String> = std::fs::read_dir(fixture(""))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .map(|p| p.to_str().unwrap().to_string())
+        .collect();
+    files.sort();
+    let mut args = vec!["--all".to_string()];
+    for _ in 0..4 {
+        for f in &files {
+            args.push("-r".into());
+            args.push(f.clone());
+        }
+    }
+    let mut child = Command::new(BIN)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut one = [0u8; 1];
+    stdout.read_exact(&mut one).unwrap();
+    drop(stdout);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!err.contains("Broken pipe"), "{err}");
+}
+
+#[test]
+fn help_shows_the_three_ways_to_use_it() {
+    let out = run(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = text(&out.stdout);
+    assert!(help.contains("wshs-sniff -i "), "live use: {help}");
+    assert!(help.contains("wshs-sniff -r "), "saved capture: {help}");
+    assert!(
+        help.contains("--fail-on-rejected"),
+        "regression use: {help}"
+    );
+    assert!(help.contains("wshs-sniff explain "), "{help}");
+}
+
+#[test]
+fn explain_prints_the_explanation() {
+    let out = run(&["explain", "origin-rejected"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.starts_with("origin-rejected"), "{s}");
+    assert!(s.contains("Origin"), "{s}");
+    assert!(s.lines().count() > 3, "{s}");
+
+    let out = run(&["explain", "no-such-cause"]);
+    let err = assert_one_line_error(&out, 1, "unknown cause");
+    assert!(
+        err.contains("origin-rejected"),
+        "lists the known causes: {err}"
+    );
+}
+
+#[test]
+fn bad_filter_is_one_line_and_exit_1() {
+    let ok = fixture("python-websockets__ok.pcap");
+    let out = run(&["-r", ok.to_str().unwrap(), "tcp", "port", "("]);
+    let err = assert_one_line_error(&out, 1, "bad filter");
+    assert!(err.contains("filter"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn no_input_is_a_usage_error() {
+    let out = run(&[]);
+    assert_one_line_error(&out, 1, "no -r / -i");
+    let out = run(&["--no-such-option"]);
+    assert_one_line_error(&out, 1, "unknown option");
+}
+
+#[test]
+fn no_such_device_is_one_line_and_exit_2() {
+    // Not root: cannot open any device; root: no such device. Exit 2 either way.
+    let out = run(&["-i", "nosuchdev"]);
+    let err = assert_one_line_error(&out, 2, "-i nosuchdev");
+    assert!(err.contains("nosuchdev"), "{err}");
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+}
+
+#[test]
+fn list_interfaces_shows_loopback() {
+    let out = run(&["-D"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(
+        s.lines().any(|l| l
+            .split_once('.')
+            .is_some_and(|(_, n)| n == "lo" || n.starts_with("lo "))),
+        "{s}"
+    );
+}
