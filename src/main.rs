@@ -228,7 +228,11 @@ fn run(cli: Cli) -> ExitCode {
         eprintln!(
             "wshs-sniff: capturing on {iface}, filter '{}'{}",
             opts.filter,
-            if cli.user.is_some() { ", privileges dropped" } else { "" }
+            if cli.user.is_some() {
+                ", privileges dropped"
+            } else {
+                ""
+            }
         );
         Box::new(feed)
     } else {

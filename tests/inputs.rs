@@ -41,7 +41,11 @@ fn tmpdir(name: &str) -> PathBuf {
 
 fn json_lines(args: &[&str]) -> Vec<serde_json::Value> {
     let out = Command::new(BIN).args(args).output().expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("json line"))
@@ -123,7 +127,10 @@ fn ecs_output_carries_the_ecs_field_names() {
 #[test]
 fn completions_and_man_page_are_generated() {
     for shell in ["bash", "zsh", "fish"] {
-        let out = Command::new(BIN).args(["completions", shell]).output().unwrap();
+        let out = Command::new(BIN)
+            .args(["completions", shell])
+            .output()
+            .unwrap();
         assert!(out.status.success());
         assert!(String::from_utf8_lossy(&out.stdout).contains("wshs-sniff"));
     }
@@ -138,7 +145,10 @@ fn completions_and_man_page_are_generated() {
 #[test]
 fn directory_without_captures_is_a_clear_error() {
     let dir = tmpdir("empty");
-    let out = Command::new(BIN).args(["-r", dir.to_str().unwrap()]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["-r", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");

@@ -24,7 +24,8 @@ fn free_port() -> u16 {
 fn scrape(port: u16) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+        .ok()?;
     let mut body = String::new();
     s.read_to_string(&mut body).ok()?;
     Some(body)
@@ -104,12 +105,18 @@ fn metrics_are_served_during_a_live_capture() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let attempt_line = text
-        .lines()
-        .find(|l| l.starts_with("wshs_upgrade_attempts_total{") && l.contains("missing-sec-websocket-key"));
+    let attempt_line = text.lines().find(|l| {
+        l.starts_with("wshs_upgrade_attempts_total{") && l.contains("missing-sec-websocket-key")
+    });
     let attempt_line = attempt_line.unwrap_or_else(|| panic!("no attempt counter in:\n{text}"));
-    assert!(attempt_line.contains("outcome=\"rejected\""), "{attempt_line}");
-    assert!(attempt_line.contains(&format!("server=\"127.0.0.1:{sport}\"")), "{attempt_line}");
+    assert!(
+        attempt_line.contains("outcome=\"rejected\""),
+        "{attempt_line}"
+    );
+    assert!(
+        attempt_line.contains(&format!("server=\"127.0.0.1:{sport}\"")),
+        "{attempt_line}"
+    );
     assert!(attempt_line.trim_end().ends_with(" 1"), "{attempt_line}");
     for name in [
         "wshs_packets_total",

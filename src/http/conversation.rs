@@ -29,7 +29,7 @@ impl Default for HttpLimits {
     fn default() -> Self {
         HttpLimits {
             max_head: 64 * 1024,
-            max_pending_attempts: 256,
+            max_pending_attempts: 64,
         }
     }
 }
@@ -252,21 +252,58 @@ pub struct Conversation {
     pub saw_syn: [bool; 2],
 }
 
+/// Header values of a pending attempt kept when memory is shed: enough for
+/// every check the classifier makes on keys, versions and tokens.
+const SHED_VALUE_LEN: usize = 256;
+
+fn attempt_bytes(a: &Attempt) -> usize {
+    a.request
+        .headers
+        .iter()
+        .map(|h| h.value.capacity() + h.name.capacity() + 48)
+        .sum::<usize>()
+        + a.request.target.capacity()
+}
+
 impl FlowState for Conversation {
+    /// Head buffers plus the attempts waiting for an answer (their owned
+    /// heads), so a peer pipelining huge upgrade requests is held to the
+    /// table's memory budget too.
     fn buffered_bytes(&self) -> usize {
-        self.dirs.iter().map(|d| d.buf.capacity()).sum()
+        let heads: usize = self.dirs.iter().map(|d| d.buf.capacity()).sum();
+        let pending: usize = self
+            .pending
+            .iter()
+            .map(|p| match p {
+                Pending::Attempt(a) => attempt_bytes(a),
+                Pending::Plain { .. } => 0,
+            })
+            .sum();
+        heads + pending
     }
 
+    /// Free what can be freed without losing an attempt: partial heads are
+    /// dropped (the direction resynchronises) and the long header values of
+    /// waiting attempts are cut (their lengths stay in the head size).
     fn shed(&mut self) -> usize {
-        let mut freed = 0;
+        let before = self.buffered_bytes();
         for d in self.dirs.iter_mut() {
             if !d.buf.is_empty() {
-                freed += d.buf.capacity();
                 d.buf = Vec::new();
                 d.state = State::Resync;
             }
         }
-        freed
+        for p in self.pending.iter_mut() {
+            if let Pending::Attempt(a) = p {
+                for h in a.request.headers.iter_mut() {
+                    if h.value.len() > SHED_VALUE_LEN {
+                        h.value.truncate(SHED_VALUE_LEN);
+                        h.value.shrink_to_fit();
+                    }
+                }
+            }
+        }
+        before.saturating_sub(self.buffered_bytes())
     }
 }
 
