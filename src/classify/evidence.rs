@@ -104,10 +104,232 @@ const fn body_row(server: &'static str, text: &'static str, topic: Topic) -> Row
     }
 }
 
-/// The table, most specific texts first.
+/// Like [`body_row`], for a text one status always carries.
+const fn status_body_row(
+    server: &'static str,
+    status: u16,
+    text: &'static str,
+    topic: Topic,
+) -> Row {
+    Row {
+        server,
+        status: Some(status),
+        text,
+        topic,
+        in_reason: false,
+    }
+}
+
+/// The table, most specific texts first: a row whose text is a substring of
+/// another server's message must come after that server's rows.
+///
+/// Servers with no row, and why:
+/// - tungstenite / tokio-tungstenite (`src/handshake/server.rs`): a request
+///   failing `create_response` gets no HTTP answer at all, the connection is
+///   dropped; its texts ("No \"Connection: upgrade\" in client request", ...)
+///   only reach the server's log. hyper-tungstenite leaves the answer to the
+///   application.
+/// - uWebSockets (`src/App.h`): a GET without a 24-byte Sec-WebSocket-Key is
+///   handed on to the other routes (`setYield`), so the answer is the app's.
+/// - ASP.NET Core (`WebSocketMiddleware.cs`): a refused Origin is a bare 403;
+///   a non-WebSocket request is left to the application.
+/// - Spring (`AbstractHandshakeHandler.java`): method 405, version 426, key
+///   400 and Origin 403 (`OriginHandshakeInterceptor`) carry no body; only the
+///   Upgrade and Connection refusals have text.
+/// - Tomcat (`UpgradeUtil.java`): `sendError(400)` / `sendError(403)` give the
+///   generic error page; the version refusal is a bare 426.
+/// - gorilla/websocket (`server.go`): with no `Upgrader.Error`, the body is
+///   only the status text; the rows below match apps that echo the reason.
+/// - uvicorn/Starlette: a close before accept is a bare 403 (websockets and
+///   wsproto); "Unsupported upgrade request." is a log line, not an answer.
 pub const TABLE: &[Row] = &[
-    // Python websockets (legacy and new server): 400/426 with
-    // "Failed to open a WebSocket connection: <reason>."
+    // coder/websocket (nhooyr), accept.go `verifyClientRequest`: the error text
+    // is the body (`http.Error`). Before Python websockets, whose
+    // "missing Sec-WebSocket-Key" is a substring of one of these.
+    // accept.go: 426 for an HTTP/1.0 request.
+    row(
+        "coder-websocket",
+        Some(426),
+        "handshake request must be at least HTTP/1.1",
+        Topic::Generic,
+    ),
+    // accept.go: 426 `Connection header %q does not contain Upgrade`.
+    row(
+        "coder-websocket",
+        Some(426),
+        "WebSocket protocol violation: Connection header",
+        Topic::Connection,
+    ),
+    // accept.go: 426 `Upgrade header %q does not contain websocket`.
+    row(
+        "coder-websocket",
+        Some(426),
+        "WebSocket protocol violation: Upgrade header",
+        Topic::Upgrade,
+    ),
+    // accept.go: 405 `handshake request method is not GET but %q`.
+    row(
+        "coder-websocket",
+        Some(405),
+        "handshake request method is not GET",
+        Topic::Method,
+    ),
+    // accept.go: 400 `unsupported WebSocket protocol version (only 13 is supported): %q`.
+    row(
+        "coder-websocket",
+        Some(400),
+        "unsupported WebSocket protocol version",
+        Topic::Version,
+    ),
+    // accept.go: 400 `WebSocket protocol violation: missing Sec-WebSocket-Key`.
+    row(
+        "coder-websocket",
+        Some(400),
+        "WebSocket protocol violation: missing Sec-WebSocket-Key",
+        Topic::Key,
+    ),
+    // accept.go `authenticateOrigin`: 403 `request Origin %q is not authorized for Host %q`.
+    row(
+        "coder-websocket",
+        Some(403),
+        "is not authorized for Host",
+        Topic::Origin,
+    ),
+    // accept.go `acceptDeflate`: 400 `unsupported permessage-deflate parameter: %q`.
+    row(
+        "coder-websocket",
+        Some(400),
+        "unsupported permessage-deflate parameter",
+        Topic::Generic,
+    ),
+    // gorilla/websocket, server.go `Upgrade` (HandshakeError reasons, seen when
+    // the app's `Upgrader.Error` writes them; the default body is the status
+    // text). Current prefix "websocket: the client is not using the websocket
+    // protocol: ", older "websocket: not a websocket handshake: ".
+    // server.go: 400 Connection.
+    row(
+        "gorilla",
+        None,
+        "'upgrade' token not found in 'Connection' header",
+        Topic::Connection,
+    ),
+    // server.go: 426 (400 before v1.5.1) Upgrade.
+    row(
+        "gorilla",
+        None,
+        "'websocket' token not found in 'Upgrade' header",
+        Topic::Upgrade,
+    ),
+    // server.go: 405.
+    row(
+        "gorilla",
+        Some(405),
+        "request method is not GET",
+        Topic::Method,
+    ),
+    // server.go: 400 `unsupported version: 13 not found in 'Sec-Websocket-Version' header`.
+    row(
+        "gorilla",
+        Some(400),
+        "unsupported version: 13 not found",
+        Topic::Version,
+    ),
+    // server.go: 403 `request origin not allowed by Upgrader.CheckOrigin`.
+    row(
+        "gorilla",
+        Some(403),
+        "request origin not allowed by Upgrader.CheckOrigin",
+        Topic::Origin,
+    ),
+    // server.go: 400 `'Sec-WebSocket-Key' header must be Base64 encoded value of 16-byte in length`.
+    row(
+        "gorilla",
+        Some(400),
+        "'Sec-WebSocket-Key' header must be Base64 encoded",
+        Topic::Key,
+    ),
+    // server.go (before v1.5): 400 "`Sec-WebSocket-Key' header is missing or blank".
+    row(
+        "gorilla",
+        Some(400),
+        "Sec-WebSocket-Key' header is missing or blank",
+        Topic::Key,
+    ),
+    // server.go (early releases): "websocket: version != 13", "connection
+    // header != upgrade", "upgrade != websocket", "key missing or blank".
+    row(
+        "gorilla",
+        Some(400),
+        "websocket: version != 13",
+        Topic::Version,
+    ),
+    row(
+        "gorilla",
+        Some(400),
+        "websocket: connection header != upgrade",
+        Topic::Connection,
+    ),
+    row(
+        "gorilla",
+        Some(400),
+        "websocket: upgrade != websocket",
+        Topic::Upgrade,
+    ),
+    row(
+        "gorilla",
+        Some(400),
+        "websocket: key missing or blank",
+        Topic::Key,
+    ),
+    // Node ws, lib/websocket-server.js `handleUpgrade` / `abortHandshake`
+    // (before Python websockets: "invalid Sec-WebSocket-Key" is inside
+    // "Missing or invalid Sec-WebSocket-Key header")
+    // (engine.io and Socket.IO hand the upgrade to it, so they answer the same).
+    row(
+        "node-ws",
+        Some(400),
+        "Missing or invalid Sec-WebSocket-Key",
+        Topic::Key,
+    ),
+    row(
+        "node-ws",
+        Some(400),
+        "Missing or invalid Sec-WebSocket-Version",
+        Topic::Version,
+    ),
+    row(
+        "node-ws",
+        Some(400),
+        "Invalid Upgrade header",
+        Topic::Upgrade,
+    ),
+    row("node-ws", Some(405), "Invalid HTTP method", Topic::Method),
+    row(
+        "node-ws",
+        Some(400),
+        "Invalid Sec-WebSocket-Protocol",
+        Topic::Subprotocol,
+    ),
+    row(
+        "node-ws",
+        Some(400),
+        "Invalid or unacceptable Sec-WebSocket-Extensions",
+        Topic::Generic,
+    ),
+    // websocket-server.js: the server ws creates for `port` answers every
+    // non-upgrade request 426 with body `http.STATUS_CODES[426]` (no Upgrade
+    // or no Connection: upgrade). Body only: Tornado, Spring and Tomcat send
+    // the same reason phrase with an empty body for a version refusal.
+    status_body_row(
+        "node-ws",
+        426,
+        "Upgrade Required",
+        Topic::UpgradeOrConnection,
+    ),
+    // Python websockets, legacy/server.py `handler` and server.py
+    // `ServerProtocol.accept`: "Failed to open a WebSocket connection: <exc>."
+    // with InvalidHeader's "missing/empty/invalid <name> header[: value]"
+    // (exceptions.py); 426 for InvalidUpgrade, 403 for InvalidOrigin, else 400.
     row(
         "python-websockets",
         None,
@@ -147,6 +369,12 @@ pub const TABLE: &[Row] = &[
     row(
         "python-websockets",
         None,
+        "empty Connection header",
+        Topic::Connection,
+    ),
+    row(
+        "python-websockets",
+        None,
         "invalid Upgrade header",
         Topic::Upgrade,
     ),
@@ -162,12 +390,23 @@ pub const TABLE: &[Row] = &[
         "missing Upgrade header",
         Topic::Upgrade,
     ),
+    // exceptions.py InvalidOrigin: 403 "invalid Origin header: <origin>", or
+    // "missing Origin header" when the allow-list does not include None.
     row(
         "python-websockets",
         Some(403),
         "invalid Origin header",
         Topic::Origin,
     ),
+    row(
+        "python-websockets",
+        Some(403),
+        "missing Origin header",
+        Topic::Origin,
+    ),
+    // legacy/server.py: NegotiationError "unsupported subprotocol; expected ...";
+    // server.py `select_subprotocol`: "invalid subprotocol; expected one of ..."
+    // and "missing subprotocol".
     row(
         "python-websockets",
         None,
@@ -177,10 +416,38 @@ pub const TABLE: &[Row] = &[
     row(
         "python-websockets",
         None,
+        "invalid subprotocol; expected one of",
+        Topic::Subprotocol,
+    ),
+    row(
+        "python-websockets",
+        None,
+        "missing subprotocol",
+        Topic::Subprotocol,
+    ),
+    // server.py / legacy/server.py `read_http_request`: InvalidMessage for a
+    // request it cannot parse (non-GET, HTTP/1.0, header limits).
+    row(
+        "python-websockets",
+        None,
         "did not receive a valid HTTP request",
         Topic::Generic,
     ),
-    // aiohttp
+    // The 426 body's second paragraph (InvalidUpgrade: Upgrade or Connection).
+    status_body_row(
+        "python-websockets",
+        426,
+        "You cannot access a WebSocket server directly with a browser",
+        Topic::UpgradeOrConnection,
+    ),
+    // Any other refusal, including the 500 "See server log for more information."
+    body_row(
+        "python-websockets",
+        "Failed to open a WebSocket connection",
+        Topic::Generic,
+    ),
+    // aiohttp, web_ws.py `WebSocketResponse._handshake`: 400 bodies. Before
+    // actix-web, whose reason "No CONNECTION upgrade" is a substring of one.
     row("aiohttp", None, "No WebSocket UPGRADE hdr", Topic::Upgrade),
     row(
         "aiohttp",
@@ -188,73 +455,65 @@ pub const TABLE: &[Row] = &[
         "No CONNECTION upgrade hdr",
         Topic::Connection,
     ),
+    // web_ws.py: "Unsupported version: <v>" (actix-web's old reason phrase
+    // "Unsupported version" is the same words).
     row("aiohttp", None, "Unsupported version", Topic::Version),
+    // web_ws.py: "Handshake error: <key!r>" (actix-web's reason phrase for a
+    // bad key, actix-http/src/ws/mod.rs, is "Handshake error" too).
     row("aiohttp", None, "Handshake error", Topic::Key),
+    // aiohttp's request parser (recorded in the captures, missing-host).
     row("aiohttp", None, "Missing 'Host' header", Topic::Host),
+    // http_parser.py / _http_parser.pyx LineTooLong: "Got more than N bytes when reading ...".
     row("aiohttp", None, "Got more than", Topic::HeaderSize),
+    // The capture app's own Origin check (aiohttp has none).
     row("aiohttp", Some(403), "Origin not allowed", Topic::Origin),
-    // Node ws (and engine.io / Socket.IO, which share its handshake code)
-    row(
-        "node-ws",
-        None,
-        "Missing or invalid Sec-WebSocket-Key",
-        Topic::Key,
-    ),
-    row(
-        "node-ws",
-        None,
-        "Missing or invalid Sec-WebSocket-Version",
-        Topic::Version,
-    ),
-    row("node-ws", None, "Invalid Upgrade header", Topic::Upgrade),
-    row("node-ws", None, "Invalid HTTP method", Topic::Method),
-    row(
-        "node-ws",
-        None,
-        "Invalid Sec-WebSocket-Protocol",
-        Topic::Subprotocol,
-    ),
-    row(
-        "node-ws",
-        None,
-        "Invalid Sec-WebSocket-Extensions",
-        Topic::Generic,
-    ),
-    row(
-        "node-ws",
-        Some(426),
-        "Upgrade Required",
-        Topic::UpgradeOrConnection,
-    ),
+    // engine.io, lib/server.ts `verify` / `abortUpgrade` (400, plain text) and
+    // `abortRequest` (400 or 403, JSON {"code":N,"message":...}).
     row("socket.io", None, "Bad handshake method", Topic::Method),
+    // Code 3: websocket transport without an upgrade, bad Origin characters, or a
+    // session mismatch; not specific enough to name one.
     row(
         "socket.io",
         None,
         "\"message\":\"Bad request\"",
         Topic::Generic,
     ),
+    // Code 4 (allowRequest refused) over plain HTTP: 403 JSON.
     row(
         "socket.io",
         None,
         "\"message\":\"Forbidden\"",
         Topic::Origin,
     ),
-    // Tornado
+    row("socket.io", Some(400), "Transport unknown", Topic::Generic),
+    row("socket.io", Some(400), "Session ID unknown", Topic::Generic),
+    // Engine.IO protocol (EIO=) version, not Sec-WebSocket-Version.
+    row(
+        "socket.io",
+        Some(400),
+        "Unsupported protocol version",
+        Topic::Generic,
+    ),
+    // Tornado, tornado/websocket.py `WebSocketHandler.get` and
+    // `WebSocketProtocol13.accept_connection`. A version refusal is a bare 426.
     row(
         "tornado",
-        None,
+        Some(400),
         "Missing/Invalid WebSocket headers",
         Topic::WebSocketHeaders,
     ),
+    // Spring's AbstractHandshakeHandler.java writes the same words with
+    // "upgrade" in lower case.
     row(
         "tornado",
-        None,
+        Some(400),
         "\"Connection\" must be \"Upgrade\"",
         Topic::Connection,
     ),
+    // Also Spring (AbstractHandshakeHandler.java `handleInvalidUpgradeHeader`).
     row(
         "tornado",
-        None,
+        Some(400),
         "Can \"Upgrade\" only to \"WebSocket\"",
         Topic::Upgrade,
     ),
@@ -264,165 +523,119 @@ pub const TABLE: &[Row] = &[
         "Cross origin websockets not allowed",
         Topic::Origin,
     ),
-    // gorilla/websocket
-    row(
-        "gorilla",
-        None,
-        "'websocket' token not found in 'Upgrade' header",
-        Topic::Upgrade,
-    ),
-    row(
-        "gorilla",
-        None,
-        "'upgrade' token not found in 'Connection' header",
-        Topic::Connection,
-    ),
-    row(
-        "gorilla",
-        None,
-        "'Sec-WebSocket-Key' header must be Base64 encoded",
-        Topic::Key,
-    ),
-    row(
-        "gorilla",
-        None,
-        "not a websocket handshake: 'Sec-WebSocket-Key'",
-        Topic::Key,
-    ),
-    row(
-        "gorilla",
-        None,
-        "unsupported version: 13 not found",
-        Topic::Version,
-    ),
-    row("gorilla", None, "request origin not allowed", Topic::Origin),
-    row("gorilla", None, "request method is not GET", Topic::Method),
-    // coder/websocket (nhooyr)
-    row(
-        "coder-websocket",
-        None,
-        "WebSocket protocol violation: handshake request must be at least HTTP/1.1",
-        Topic::Generic,
-    ),
-    row(
-        "coder-websocket",
-        None,
-        "Connection header",
-        Topic::Connection,
-    ),
-    row("coder-websocket", None, "Upgrade header", Topic::Upgrade),
-    row(
-        "coder-websocket",
-        None,
-        "WebSocket protocol violation: invalid Sec-WebSocket-Key",
-        Topic::Key,
-    ),
-    row(
-        "coder-websocket",
-        None,
-        "unsupported WebSocket protocol version",
-        Topic::Version,
-    ),
-    row(
-        "coder-websocket",
-        Some(403),
-        "not authorized",
-        Topic::Origin,
-    ),
-    // uvicorn / Starlette / wsproto / h11
+    // uvicorn, protocols/http/h11_impl.py and httptools_impl.py: 400 for a
+    // request the HTTP parser rejects (no Host with h11, bad request line).
     row(
         "uvicorn",
-        None,
+        Some(400),
         "Invalid HTTP request received",
         Topic::Generic,
     ),
-    row(
-        "uvicorn",
-        None,
-        "Unsupported upgrade request",
-        Topic::UpgradeOrConnection,
-    ),
-    // Jetty, Tomcat, Spring
+    // Jetty 10+, JettyWebSocketServlet/RFC6455Handshaker: BadMessageException
+    // (400); Jetty 9 HandshakeRFC6455.java threw IllegalStateException (500).
     row(
         "jetty",
         None,
         "Missing request header 'Sec-WebSocket-Key'",
         Topic::Key,
     ),
+    // Jetty 9, WebSocketServerFactory.java: sendError(400, ...) with
+    // Sec-WebSocket-Version listing the supported versions.
     row(
-        "spring",
-        None,
-        "Can \"Upgrade\" only to \"WebSocket\"",
-        Topic::Upgrade,
-    ),
-    row(
-        "spring",
-        None,
-        "\"Connection\" must be \"upgrade\"",
-        Topic::Connection,
-    ),
-    row(
-        "spring",
-        None,
-        "Missing \"Sec-WebSocket-Key\" header",
-        Topic::Key,
-    ),
-    row(
-        "spring",
-        None,
-        "Unsupported WebSocket version",
+        "jetty",
+        Some(400),
+        "Unsupported websocket version specification",
         Topic::Version,
     ),
-    row("tomcat", Some(426), "Upgrade Required", Topic::Version),
-    // ASP.NET Core
+    // ASP.NET Core, WebSocketMiddleware.cs `AcceptAsync`: InvalidOperationException
+    // when the app accepts a non-WebSocket request (500, developer page).
     row(
         "aspnetcore",
         None,
         "Not a WebSocket request",
         Topic::Generic,
     ),
-    // actix-web / axum (tungstenite)
+    // actix-web, actix-http/src/ws/mod.rs `From<HandshakeError> for Response`:
+    // empty body, the text is the reason phrase (3.x spelling; 0.x/1.x/2.x used
+    // "UPGRADE", "CONNECTION", "Websocket" and "Unsupported version", which match
+    // case-insensitively or via the aiohttp rows). Method: bare 405.
     row(
         "actix-web",
-        None,
+        Some(400),
         "No WebSocket UPGRADE header found",
         Topic::Upgrade,
     ),
     row(
         "actix-web",
-        None,
+        Some(400),
         "No CONNECTION upgrade",
         Topic::Connection,
     ),
-    row("actix-web", None, "Unsupported version", Topic::Version),
-    row("actix-web", None, "Handshake error", Topic::Key),
+    row(
+        "actix-web",
+        Some(400),
+        "WebSocket version header is required",
+        Topic::Version,
+    ),
+    row(
+        "actix-web",
+        Some(400),
+        "Unsupported WebSocket version",
+        Topic::Version,
+    ),
+    // axum, axum/src/extract/ws.rs `mod rejection` (body text).
     row(
         "axum",
-        None,
+        Some(400),
         "Connection header did not include 'upgrade'",
         Topic::Connection,
     ),
     row(
         "axum",
-        None,
+        Some(400),
         "`Upgrade` header did not include 'websocket'",
+        Topic::Upgrade,
+    ),
+    // HTTP/2 extended CONNECT's counterpart of the Upgrade header.
+    row(
+        "axum",
+        Some(400),
+        "`:protocol` pseudo-header did not include 'websocket'",
         Topic::Upgrade,
     ),
     row(
         "axum",
-        None,
+        Some(400),
         "`Sec-WebSocket-Version` header did not include '13'",
         Topic::Version,
     ),
     row(
         "axum",
-        None,
+        Some(400),
         "`Sec-WebSocket-Key` header missing",
         Topic::Key,
     ),
-    row("axum", None, "Request method must be `GET`", Topic::Method),
-    row("uwebsockets", None, "Missing Sec-WebSocket-Key", Topic::Key),
-    // nginx's own refusals
+    row(
+        "axum",
+        Some(405),
+        "Request method must be `GET`",
+        Topic::Method,
+    ),
+    row(
+        "axum",
+        Some(405),
+        "Request method must be `CONNECT`",
+        Topic::Method,
+    ),
+    // 426 when hyper gives no upgrade handle (HTTP/1.0, or not served by hyper).
+    row(
+        "axum",
+        Some(426),
+        "couldn't be upgraded since no upgrade state was present",
+        Topic::Generic,
+    ),
+    // nginx's own pages, src/http/ngx_http_special_response.c: the 494 page
+    // (sent with status 400) and the 414 page.
     row(
         "nginx",
         None,
@@ -442,8 +655,14 @@ pub const TABLE: &[Row] = &[
     row("*", None, "origin not allowed", Topic::Origin),
     row("*", None, "cross-origin", Topic::Origin),
     row("*", None, "subprotocol", Topic::Subprotocol),
+    // A 426 no row above explains: Tornado (websocket.py), Spring
+    // (AbstractHandshakeHandler.java `handleWebSocketVersionNotSupported`),
+    // Tomcat (UpgradeUtil.java) and wsproto (uvicorn) all use a bare 426 with
+    // Sec-WebSocket-Version for a version they do not speak.
+    row("*", Some(426), "", Topic::Version),
     row("*", Some(405), "", Topic::Method),
-    // Last: a bare "Forbidden" (Socket.IO's 400 body for a refused Origin).
+    // Last: a bare "Forbidden" (engine.io's 400 body for a refused
+    // allowRequest, gorilla's default 403 body, Tomcat's 403 page).
     body_row("*", "forbidden", Topic::Origin),
 ];
 
@@ -493,43 +712,546 @@ pub fn server_family(server_header: Option<&str>, body: &[u8]) -> Option<&'stati
 mod tests {
     use super::*;
 
+    /// Each (status, reason, body) must find a row of `server` with `topic`.
+    fn check(server: &str, cases: &[(u16, &str, &str, Topic)]) {
+        for (status, reason, body, topic) in cases {
+            let r = lookup(*status, reason, body.as_bytes())
+                .unwrap_or_else(|| panic!("{server}: no row for {status} {reason:?} {body:?}"));
+            assert_eq!(r.topic, *topic, "{server}: {status} {reason:?} {body:?}");
+            assert!(
+                r.server == server || r.server == "*" || r.server == "aiohttp",
+                "{server}: {body:?} matched a {} row",
+                r.server
+            );
+        }
+    }
+
     #[test]
-    fn real_server_texts_map_to_topics() {
-        let cases: &[(u16, &str, Topic)] = &[
+    fn python_websockets() {
+        let p = "Failed to open a WebSocket connection: ";
+        let cases: Vec<(u16, String, Topic)> = vec![
+            (400, format!("{p}missing Sec-WebSocket-Key header.\n"), Topic::Key),
             (
                 400,
-                "Failed to open a WebSocket connection: missing Sec-WebSocket-Key header.",
+                format!("{p}invalid Sec-WebSocket-Key header: abc.\n"),
                 Topic::Key,
             ),
-            (400, "No WebSocket UPGRADE hdr: h2c", Topic::Upgrade),
             (
                 400,
-                "Missing or invalid Sec-WebSocket-Version header",
+                format!("{p}missing Sec-WebSocket-Version header.\n"),
                 Topic::Version,
             ),
-            (403, "Cross origin websockets not allowed", Topic::Origin),
             (
                 400,
-                "Missing/Invalid WebSocket headers",
-                Topic::WebSocketHeaders,
+                format!("{p}invalid Sec-WebSocket-Version header: 8.\n"),
+                Topic::Version,
+            ),
+            (
+                426,
+                format!("{p}invalid Connection header: close.\n\nYou cannot access a WebSocket server directly with a browser. You need a WebSocket client.\n"),
+                Topic::Connection,
+            ),
+            (
+                426,
+                format!("{p}missing Connection header.\n"),
+                Topic::Connection,
+            ),
+            (426, format!("{p}empty Upgrade header.\n"), Topic::Upgrade),
+            (
+                426,
+                format!("{p}invalid Upgrade header: h2c.\n"),
+                Topic::Upgrade,
+            ),
+            (
+                403,
+                format!("{p}invalid Origin header: http://evil.test.\n"),
+                Topic::Origin,
+            ),
+            (403, format!("{p}missing Origin header.\n"), Topic::Origin),
+            (
+                400,
+                format!("{p}unsupported subprotocol; expected one of chat.\n"),
+                Topic::Subprotocol,
             ),
             (
                 400,
-                "{\"code\":3,\"message\":\"Bad request\"}",
+                format!("{p}invalid subprotocol; expected one of chat, superchat.\n"),
+                Topic::Subprotocol,
+            ),
+            (
+                400,
+                format!("{p}missing subprotocol.\n"),
+                Topic::Subprotocol,
+            ),
+            (
+                400,
+                format!("{p}did not receive a valid HTTP request.\n"),
                 Topic::Generic,
             ),
-            (431, "", Topic::HeaderSize),
             (
-                400,
-                "<title>400 Request Header Or Cookie Too Large</title>",
-                Topic::HeaderSize,
+                500,
+                "Failed to open a WebSocket connection.\nSee server log for more information.\n"
+                    .to_string(),
+                Topic::Generic,
             ),
         ];
-        for (status, body, topic) in cases {
-            let r = lookup(*status, "", body.as_bytes()).map(|r| r.topic);
-            assert_eq!(r, Some(*topic), "{body}");
-        }
+        let cases: Vec<(u16, &str, &str, Topic)> = cases
+            .iter()
+            .map(|(s, b, t)| (*s, "", b.as_str(), *t))
+            .collect();
+        check("python-websockets", &cases);
+    }
+
+    #[test]
+    fn node_ws() {
+        check(
+            "node-ws",
+            &[
+                (
+                    400,
+                    "Bad Request",
+                    "Missing or invalid Sec-WebSocket-Key header",
+                    Topic::Key,
+                ),
+                (
+                    400,
+                    "Bad Request",
+                    "Missing or invalid Sec-WebSocket-Version header",
+                    Topic::Version,
+                ),
+                (400, "Bad Request", "Invalid Upgrade header", Topic::Upgrade),
+                (
+                    405,
+                    "Method Not Allowed",
+                    "Invalid HTTP method",
+                    Topic::Method,
+                ),
+                (
+                    400,
+                    "Bad Request",
+                    "Invalid Sec-WebSocket-Protocol header",
+                    Topic::Subprotocol,
+                ),
+                (
+                    400,
+                    "Bad Request",
+                    "Invalid or unacceptable Sec-WebSocket-Extensions header",
+                    Topic::Generic,
+                ),
+                (
+                    426,
+                    "Upgrade Required",
+                    "Upgrade Required",
+                    Topic::UpgradeOrConnection,
+                ),
+            ],
+        );
+        assert_eq!(
+            server_family(None, b"Missing or invalid Sec-WebSocket-Key header"),
+            Some("node-ws")
+        );
+    }
+
+    #[test]
+    fn engine_io_socket_io() {
+        check(
+            "socket.io",
+            &[
+                (400, "Bad Request", "Bad handshake method", Topic::Method),
+                (
+                    400,
+                    "Bad Request",
+                    "{\"code\":3,\"message\":\"Bad request\"}",
+                    Topic::Generic,
+                ),
+                (
+                    403,
+                    "Forbidden",
+                    "{\"code\":4,\"message\":\"Forbidden\"}",
+                    Topic::Origin,
+                ),
+                (400, "Bad Request", "Transport unknown", Topic::Generic),
+                (400, "Bad Request", "Session ID unknown", Topic::Generic),
+                // The Engine.IO protocol, not the WebSocket version.
+                (
+                    400,
+                    "Bad Request",
+                    "Unsupported protocol version",
+                    Topic::Generic,
+                ),
+                // abortUpgrade's plain body for a refused allowRequest.
+                (400, "Bad Request", "Forbidden", Topic::Origin),
+            ],
+        );
+    }
+
+    #[test]
+    fn aiohttp() {
+        check(
+            "aiohttp",
+            &[
+                (
+                    400,
+                    "Bad Request",
+                    "No WebSocket UPGRADE hdr: h2c\n Can \"Upgrade\" only to \"WebSocket\".",
+                    Topic::Upgrade,
+                ),
+                (
+                    400,
+                    "Bad Request",
+                    "No CONNECTION upgrade hdr: keep-alive",
+                    Topic::Connection,
+                ),
+                (400, "Bad Request", "Unsupported version: ", Topic::Version),
+                (400, "Bad Request", "Handshake error: 'abc'", Topic::Key),
+                (400, "Bad Request", "Handshake error: None", Topic::Key),
+                (
+                    400,
+                    "Bad Request",
+                    "Missing 'Host' header in request.",
+                    Topic::Host,
+                ),
+                (
+                    400,
+                    "Bad Request",
+                    "Got more than 8190 bytes when reading: b'session=aaaa'",
+                    Topic::HeaderSize,
+                ),
+                (403, "Forbidden", "Origin not allowed", Topic::Origin),
+            ],
+        );
+    }
+
+    #[test]
+    fn tornado() {
+        check(
+            "tornado",
+            &[
+                (
+                    400,
+                    "Bad Request",
+                    "Can \"Upgrade\" only to \"WebSocket\".",
+                    Topic::Upgrade,
+                ),
+                (
+                    400,
+                    "Bad Request",
+                    "\"Connection\" must be \"Upgrade\".",
+                    Topic::Connection,
+                ),
+                (
+                    400,
+                    "Bad Request",
+                    "Missing/Invalid WebSocket headers",
+                    Topic::WebSocketHeaders,
+                ),
+                (
+                    403,
+                    "Forbidden",
+                    "Cross origin websockets not allowed",
+                    Topic::Origin,
+                ),
+                // Unsupported version: a bare 426, not Node's body.
+                (426, "Upgrade Required", "", Topic::Version),
+            ],
+        );
+    }
+
+    #[test]
+    fn gorilla() {
+        let b = "websocket: the client is not using the websocket protocol: ";
+        let conn = format!("{b}'upgrade' token not found in 'Connection' header");
+        let upg = format!("{b}'websocket' token not found in 'Upgrade' header");
+        let meth = format!("{b}request method is not GET");
+        check(
+            "gorilla",
+            &[
+                (400, "", &conn, Topic::Connection),
+                (426, "", &upg, Topic::Upgrade),
+                (405, "", &meth, Topic::Method),
+                (
+                    400,
+                    "",
+                    "websocket: unsupported version: 13 not found in 'Sec-Websocket-Version' header",
+                    Topic::Version,
+                ),
+                (
+                    403,
+                    "",
+                    "websocket: request origin not allowed by Upgrader.CheckOrigin",
+                    Topic::Origin,
+                ),
+                (
+                    400,
+                    "",
+                    "websocket: not a websocket handshake: 'Sec-WebSocket-Key' header must be Base64 encoded value of 16-byte in length",
+                    Topic::Key,
+                ),
+                (
+                    400,
+                    "",
+                    "websocket: not a websocket handshake: `Sec-Websocket-Key' header is missing or blank",
+                    Topic::Key,
+                ),
+            ],
+        );
+        // Default Upgrader: only the status text, which the shared rows read.
+        let topic = |s: u16, b: &[u8]| lookup(s, "", b).map(|r| r.topic);
+        assert_eq!(
+            topic(426, b"Upgrade Required\n"),
+            Some(Topic::UpgradeOrConnection)
+        );
+        assert_eq!(topic(403, b"Forbidden\n"), Some(Topic::Origin));
+        assert_eq!(topic(405, b"Method Not Allowed\n"), Some(Topic::Method));
+    }
+
+    #[test]
+    fn coder_websocket() {
+        check(
+            "coder-websocket",
+            &[
+                (
+                    426,
+                    "Upgrade Required",
+                    "WebSocket protocol violation: handshake request must be at least HTTP/1.1: \"HTTP/1.0\"\n",
+                    Topic::Generic,
+                ),
+                (
+                    426,
+                    "Upgrade Required",
+                    "WebSocket protocol violation: Connection header \"close\" does not contain Upgrade\n",
+                    Topic::Connection,
+                ),
+                (
+                    426,
+                    "Upgrade Required",
+                    "WebSocket protocol violation: Upgrade header \"h2c\" does not contain websocket\n",
+                    Topic::Upgrade,
+                ),
+                (
+                    405,
+                    "Method Not Allowed",
+                    "WebSocket protocol violation: handshake request method is not GET but \"POST\"\n",
+                    Topic::Method,
+                ),
+                (
+                    400,
+                    "Bad Request",
+                    "unsupported WebSocket protocol version (only 13 is supported): \"8\"\n",
+                    Topic::Version,
+                ),
+                (
+                    400,
+                    "Bad Request",
+                    "WebSocket protocol violation: missing Sec-WebSocket-Key\n",
+                    Topic::Key,
+                ),
+                (
+                    403,
+                    "Forbidden",
+                    "request Origin \"http://evil.test\" is not authorized for Host \"app.test\"\n",
+                    Topic::Origin,
+                ),
+            ],
+        );
+        assert_eq!(
+            server_family(
+                None,
+                b"WebSocket protocol violation: missing Sec-WebSocket-Key\n"
+            ),
+            Some("coder-websocket")
+        );
+    }
+
+    #[test]
+    fn uvicorn() {
+        // The websockets implementation answers with Python websockets' texts;
+        // the HTTP parser's own refusal:
+        check(
+            "uvicorn",
+            &[(
+                400,
+                "Bad Request",
+                "Invalid HTTP request received.",
+                Topic::Generic,
+            )],
+        );
+        // wsproto: a bare 426 with Sec-WebSocket-Version for version 8.
+        assert_eq!(lookup(426, "", b"").map(|r| r.topic), Some(Topic::Version));
+        // A close before accept: a bare 403, which names nothing.
+        assert!(lookup(403, "Forbidden", b"").is_none());
+    }
+
+    #[test]
+    fn jetty() {
+        check(
+            "jetty",
+            &[
+                (
+                    400,
+                    "Missing request header 'Sec-WebSocket-Key'",
+                    "<h2>HTTP ERROR 400 Missing request header 'Sec-WebSocket-Key'</h2>",
+                    Topic::Key,
+                ),
+                (
+                    400,
+                    "Unsupported websocket version specification",
+                    "",
+                    Topic::Version,
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn spring_and_tomcat() {
+        check(
+            "tornado",
+            &[
+                (
+                    400,
+                    "",
+                    "Can \"Upgrade\" only to \"WebSocket\".",
+                    Topic::Upgrade,
+                ),
+                (
+                    400,
+                    "",
+                    "\"Connection\" must be \"upgrade\".",
+                    Topic::Connection,
+                ),
+            ],
+        );
+        // Version refusal (Spring and Tomcat): a bare 426.
+        assert_eq!(lookup(426, "", b"").map(|r| r.topic), Some(Topic::Version));
+        // Tomcat's 403 error page for a refused Origin.
+        assert_eq!(
+            lookup(
+                403,
+                "",
+                b"<title>HTTP Status 403 \xe2\x80\x93 Forbidden</title>"
+            )
+            .map(|r| r.topic),
+            Some(Topic::Origin)
+        );
+    }
+
+    #[test]
+    fn aspnetcore() {
+        check(
+            "aspnetcore",
+            &[(
+                500,
+                "Internal Server Error",
+                "System.InvalidOperationException: Not a WebSocket request.",
+                Topic::Generic,
+            )],
+        );
+    }
+
+    #[test]
+    fn actix_web() {
+        // Reason phrases with an empty body, current and older spellings.
+        check(
+            "actix-web",
+            &[
+                (400, "No WebSocket Upgrade header found", "", Topic::Upgrade),
+                (400, "No WebSocket UPGRADE header found", "", Topic::Upgrade),
+                (400, "No Connection upgrade", "", Topic::Connection),
+                (400, "No CONNECTION upgrade", "", Topic::Connection),
+                (
+                    400,
+                    "WebSocket version header is required",
+                    "",
+                    Topic::Version,
+                ),
+                (400, "Unsupported WebSocket version", "", Topic::Version),
+                (400, "Unsupported version", "", Topic::Version),
+                (400, "Handshake error", "", Topic::Key),
+                (405, "Method Not Allowed", "", Topic::Method),
+            ],
+        );
+    }
+
+    #[test]
+    fn axum() {
+        check(
+            "axum",
+            &[
+                (
+                    400,
+                    "Bad Request",
+                    "Connection header did not include 'upgrade'",
+                    Topic::Connection,
+                ),
+                (
+                    400,
+                    "Bad Request",
+                    "`Upgrade` header did not include 'websocket'",
+                    Topic::Upgrade,
+                ),
+                (
+                    400,
+                    "Bad Request",
+                    "`Sec-WebSocket-Version` header did not include '13'",
+                    Topic::Version,
+                ),
+                (
+                    400,
+                    "Bad Request",
+                    "`Sec-WebSocket-Key` header missing",
+                    Topic::Key,
+                ),
+                (
+                    405,
+                    "Method Not Allowed",
+                    "Request method must be `GET`",
+                    Topic::Method,
+                ),
+                (
+                    426,
+                    "Upgrade Required",
+                    "WebSocket request couldn't be upgraded since no upgrade state was present",
+                    Topic::Generic,
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn nginx() {
+        check(
+            "nginx",
+            &[
+                (
+                    400,
+                    "Bad Request",
+                    "<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>",
+                    Topic::HeaderSize,
+                ),
+                (
+                    414,
+                    "Request-URI Too Large",
+                    "<html>\r\n<head><title>414 Request-URI Too Large</title></head>",
+                    Topic::HeaderSize,
+                ),
+            ],
+        );
+        assert_eq!(
+            lookup(431, "", b"").map(|r| r.topic),
+            Some(Topic::HeaderSize)
+        );
         assert!(lookup(400, "Bad Request", b"something else").is_none());
+    }
+
+    #[test]
+    fn every_row_is_reachable_by_its_own_text() {
+        // A row shadowed by an earlier one with another topic is a table bug.
+        for r in TABLE.iter().filter(|r| !r.text.is_empty()) {
+            let status = r.status.unwrap_or(400);
+            let found = lookup(status, "", r.text.as_bytes()).expect("own text matches");
+            assert_eq!(found.topic, r.topic, "{:?} shadowed by {:?}", r, found);
+        }
     }
 
     #[test]
