@@ -114,11 +114,24 @@ impl Correlator {
         let same = |x: &Attempt, y: &Attempt, h: &str| {
             x.request.header(h).map(|v| &v.value) == y.request.header(h).map(|v| &v.value)
         };
+        // The backend leg nests inside the client leg: forwarded after the
+        // client's request, answered before the proxy relays the answer, with
+        // the same status. Without that, two direct attempts from a host to
+        // two of its own servers (loopback) would look like legs.
+        let nested = |x: &Attempt, y: &Attempt| match (x.response_ts, y.response_ts) {
+            (Some(xr), Some(yr)) => {
+                yr <= xr
+                    && x.response.as_ref().map(|r| r.status) == y.response.as_ref().map(|r| r.status)
+            }
+            (None, None) => true,
+            _ => false,
+        };
         let client_of = |x: &Attempt, y: &Attempt| {
             y.client.ip == x.server.ip
                 && x.server != y.server
                 && y.ts >= x.ts
                 && y.ts.secs_since(x.ts) <= LEG_WINDOW_SECS
+                && nested(x, y)
                 && x.request.target == y.request.target
                 && x.request.header("sec-websocket-key").is_none()
                 && y.request.header("sec-websocket-key").is_none()
