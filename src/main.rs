@@ -178,6 +178,11 @@ fn run(cli: Cli) -> ExitCode {
     let stop_for_count = stop.clone();
     let mut seen = 0u64;
     let stats = pipeline::run(feed, &cfg, stop.clone(), &mut |j| {
+        // Attempts released together with the COUNTth (same tick, or drained at
+        // the end) are not reported: -c is a hard limit.
+        if count_limit.is_some_and(|c| seen >= c) {
+            return Ok(());
+        }
         seen += 1;
         let r = reporter.emit(j);
         if count_limit.is_some_and(|c| seen >= c) {
