@@ -133,7 +133,7 @@ fn closed_stdout_ends_quietly_with_status_0() {
         .collect();
     files.sort();
     let mut args = vec!["--all".to_string()];
-    for _ in 0..4 {
+    for _ in 0..10 {
         for f in &files {
             args.push("-r".into());
             args.push(f.clone());
