@@ -109,6 +109,18 @@ fn run(cli: Cli) -> ExitCode {
         ..Config::default()
     };
 
+    if cli.write_rejected.is_some() && cli.read.iter().any(|r| r == "-") {
+        return fail(
+            EXIT_INPUT,
+            "--write-rejected reads the input twice; it cannot with stdin (-r -)",
+        );
+    }
+    // Live with --write-rejected: every packet goes to a file first (the -w
+    // file, or a scratch one next to the output), copied from at the end.
+    let scratch_all = match (&cli.interface, &cli.write_rejected, &cli.write) {
+        (Some(_), Some(out), None) => Some(format!("{out}.all.tmp")),
+        _ => None,
+    };
     let feed: Box<dyn Feed> = if let Some(iface) = &cli.interface {
         let opts = LiveOptions {
             interface: iface.clone(),
@@ -120,7 +132,7 @@ fn run(cli: Cli) -> ExitCode {
             buffer_size: cli.buffer_size.map(|k| k.saturating_mul(1024)),
             promisc: !cli.no_promisc,
             duration: cli.duration.map(Duration::from_secs_f64),
-            write_to: cli.write.clone(),
+            write_to: cli.write.clone().or_else(|| scratch_all.clone()),
         };
         let feed = match LiveFeed::open(&opts) {
             Ok(f) => f,
@@ -177,6 +189,8 @@ fn run(cli: Cli) -> ExitCode {
     let count_limit = cli.count;
     let stop_for_count = stop.clone();
     let mut seen = 0u64;
+    let keep_rejected = cli.write_rejected.is_some();
+    let mut rejected_flows = wshs_sniff::report::pcap_out::FlowSet::default();
     let stats = pipeline::run(feed, &cfg, stop.clone(), &mut |j| {
         // Attempts released together with the COUNTth (same tick, or drained at
         // the end) are not reported: -c is a hard limit.
@@ -184,6 +198,9 @@ fn run(cli: Cli) -> ExitCode {
             return Ok(());
         }
         seen += 1;
+        if keep_rejected && j.verdict.outcome != wshs_sniff::classify::Outcome::Accepted {
+            rejected_flows.insert(j.attempt.client, j.attempt.server);
+        }
         let r = reporter.emit(j);
         if count_limit.is_some_and(|c| seen >= c) {
             stop_for_count.store(true, Ordering::Relaxed);
@@ -203,9 +220,35 @@ fn run(cli: Cli) -> ExitCode {
         let _ = out.write_all(rendered.as_bytes());
         let _ = out.flush();
     }
+    let mut write_failed = false;
+    if let Some(out) = &cli.write_rejected {
+        let inputs: Vec<String> = match (&cli.write, &scratch_all) {
+            _ if cli.interface.is_none() => cli.read.clone(),
+            (Some(w), _) => vec![w.clone()],
+            (None, Some(s)) => vec![s.clone()],
+            (None, None) => Vec::new(),
+        };
+        match wshs_sniff::report::pcap_out::write_flows(&inputs, &rejected_flows, out) {
+            Ok(n) => eprintln!(
+                "wshs-sniff: wrote {} packets of {} connections with a refused attempt to {out}",
+                n.packets,
+                rejected_flows.len()
+            ),
+            Err(e) => {
+                eprintln!("wshs-sniff: {e}");
+                write_failed = true;
+            }
+        }
+        if let Some(s) = &scratch_all {
+            let _ = std::fs::remove_file(s);
+        }
+    }
     if let Some(e) = &stats.error {
         let code = if stats.capture_failed { EXIT_CAPTURE } else { EXIT_INPUT };
         return fail(code, e);
+    }
+    if write_failed {
+        return ExitCode::from(EXIT_INPUT);
     }
     if cli.fail_on_rejected && summary.rejected() > 0 {
         return ExitCode::from(EXIT_REJECTED);

@@ -1,6 +1,7 @@
 //! Output: the contract's JSON Lines, the terminal text format, the summary.
 //! The only stage besides `capture` that does I/O.
 
+pub mod pcap_out;
 pub mod record;
 pub mod redact;
 pub mod summary;
