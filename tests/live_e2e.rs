@@ -548,6 +548,8 @@ fn live_capture_of_real_servers_and_nginx_proxies() {
 
     let wfile = tmp.0.join("all.pcap");
     let wfile_s = wfile.to_str().unwrap().to_string();
+    let rfile = tmp.0.join("rejected.pcap");
+    let rfile_s = rfile.to_str().unwrap().to_string();
     let mut sniff = start_sniffer(
         &mut procs,
         &[
@@ -557,6 +559,8 @@ fn live_capture_of_real_servers_and_nginx_proxies() {
             "--all",
             "-w",
             &wfile_s,
+            "--write-rejected",
+            &rfile_s,
             "tcp",
             "portrange",
             PORT_RANGE,
@@ -611,6 +615,24 @@ fn live_capture_of_real_servers_and_nginx_proxies() {
         kernel.contains("received") && kernel.contains("dropped"),
         "kernel line: {kernel}"
     );
+
+    // -w: the saved capture read back gives the same attempts.
+    let live: Vec<Value> = records.iter().map(|(_, v)| v.clone()).collect();
+    let back = read_back(&wfile);
+    assert_eq!(keyed(&back), keyed(&live), "-w capture read back differs");
+    // --write-rejected: exactly the attempts that were not accepted.
+    assert!(
+        stderr.contains("connections with a refused attempt"),
+        "{stderr}"
+    );
+    let refused: Vec<Value> = live
+        .iter()
+        .filter(|r| r["outcome"] != "accepted")
+        .cloned()
+        .collect();
+    assert!(refused.len() >= 16, "{refused:?}");
+    let back = read_back(&rfile);
+    assert_eq!(keyed(&back), keyed(&refused), "--write-rejected capture");
 
     // Every record once.
     let mut seen = BTreeMap::new();
@@ -706,11 +728,6 @@ fn live_capture_of_real_servers_and_nginx_proxies() {
         "attempts were held back until SIGINT"
     );
     eprintln!("slowest report after its response: {worst:?}");
-
-    // -w: the saved capture read back gives the same attempts.
-    let live: Vec<Value> = records.into_iter().map(|(_, v)| v).collect();
-    let back = read_back(&wfile);
-    assert_eq!(keyed(&back), keyed(&live), "-w capture read back differs");
 }
 
 // ---------------------------------------------------------------- smaller live tests
@@ -790,9 +807,23 @@ fn live_count_stops_after_one_attempt() {
     let server = refusing_server(COUNT_PORT, 20, done.clone());
     let mut procs = Procs::default();
     let port = COUNT_PORT.to_string();
+    let tmp = TempDir::new("count");
+    let rfile = tmp.0.join("rejected.pcap");
+    let rfile_s = rfile.to_str().unwrap().to_string();
     let mut sniff = start_sniffer(
         &mut procs,
-        &["-i", "lo", "--json", "-c", "1", "tcp", "port", &port],
+        &[
+            "-i",
+            "lo",
+            "--json",
+            "-c",
+            "1",
+            "--write-rejected",
+            &rfile_s,
+            "tcp",
+            "port",
+            &port,
+        ],
     );
     // One attempt at a time until wshs-sniff ends by itself (bounded).
     let mut sent = 0;
@@ -820,6 +851,16 @@ fn live_count_stops_after_one_attempt() {
         Some("missing-sec-websocket-key")
     );
     assert!(err.contains("summary"), "{err}");
+    // --write-rejected without -w: the one refused connection, and the
+    // scratch file of all packets is gone.
+    let back = read_back(&rfile);
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert_eq!(back[0]["client"], recs[0].1["client"]);
+    let left: Vec<_> = std::fs::read_dir(&tmp.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 1, "scratch files left: {left:?}");
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = server.join();
 }
