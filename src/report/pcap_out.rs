@@ -147,7 +147,7 @@ mod tests {
         let mut set = FlowSet::default();
         set.insert(ep(&r.client), ep(&r.server));
         let out = tmp("one");
-        let n = write_flows(&[input.clone()], &set, &out).unwrap();
+        let n = write_flows(std::slice::from_ref(&input), &set, &out).unwrap();
         assert!(n.packets > 0);
         let back = crate::analyze_files(&[&out], &Default::default()).unwrap();
         assert_eq!(back.records.len(), all.records.len());
