@@ -104,6 +104,11 @@ pub struct Cli {
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<String>,
 
+    /// Save only the packets of connections that held an attempt that was not
+    /// accepted (pcap): a small capture of just the failures.
+    #[arg(long = "write-rejected", value_name = "FILE")]
+    pub write_rejected: Option<String>,
+
     /// Live: drop root privileges to this user once the capture is open.
     #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]
     pub user: Option<String>,

@@ -197,6 +197,18 @@ fn run(cli: Cli) -> ExitCode {
         ..Config::default()
     };
 
+    if cli.write_rejected.is_some() && cli.read.iter().any(|r| r == "-") {
+        return fail(
+            EXIT_INPUT,
+            "--write-rejected reads the input twice; it cannot with stdin (-r -)",
+        );
+    }
+    // Live with --write-rejected: every packet goes to a file first (the -w
+    // file, or a scratch one next to the output), copied from at the end.
+    let scratch_all = match (&cli.interface, &cli.write_rejected, &cli.write) {
+        (Some(_), Some(out), None) => Some(format!("{out}.all.tmp")),
+        _ => None,
+    };
     let feed: Box<dyn Feed> = if let Some(iface) = &cli.interface {
         let opts = LiveOptions {
             interface: iface.clone(),
@@ -208,7 +220,7 @@ fn run(cli: Cli) -> ExitCode {
             buffer_size: cli.buffer_size.map(|k| k.saturating_mul(1024)),
             promisc: !cli.no_promisc,
             duration: cli.duration.map(Duration::from_secs_f64),
-            write_to: cli.write.clone(),
+            write_to: cli.write.clone().or_else(|| scratch_all.clone()),
         };
         let feed = match LiveFeed::open(&opts) {
             Ok(f) => f,
@@ -289,9 +301,19 @@ fn run(cli: Cli) -> ExitCode {
     let count_limit = cli.count;
     let stop_for_count = stop.clone();
     let mut seen = 0u64;
+    let keep_rejected = cli.write_rejected.is_some();
+    let mut rejected_flows = wshs_sniff::report::pcap_out::FlowSet::default();
     let stats = pipeline::run(feed, &cfg, stop.clone(), &mut |j| {
+        // Attempts released together with the COUNTth (same tick, or drained at
+        // the end) are not reported: -c is a hard limit.
+        if count_limit.is_some_and(|c| seen >= c) {
+            return Ok(());
+        }
         seen += 1;
         gauges.attempts.fetch_add(1, Ordering::Relaxed);
+        if keep_rejected && j.verdict.outcome != wshs_sniff::classify::Outcome::Accepted {
+            rejected_flows.insert(j.attempt.client, j.attempt.server);
+        }
         let r = reporter.emit(j);
         if count_limit.is_some_and(|c| seen >= c) {
             stop_for_count.store(true, Ordering::Relaxed);
@@ -319,6 +341,33 @@ fn run(cli: Cli) -> ExitCode {
     if let Some(h) = metrics_thread {
         let _ = h.join();
     }
+    let mut write_failed = false;
+    if let Some(out) = &cli.write_rejected {
+        let inputs: Vec<String> = match (&cli.write, &scratch_all) {
+            _ if cli.interface.is_none() => cli
+                .read
+                .iter()
+                .flat_map(|a| inputs::expand(a).unwrap_or_else(|_| vec![a.clone()]))
+                .collect(),
+            (Some(w), _) => vec![w.clone()],
+            (None, Some(s)) => vec![s.clone()],
+            (None, None) => Vec::new(),
+        };
+        match wshs_sniff::report::pcap_out::write_flows(&inputs, &rejected_flows, out) {
+            Ok(n) => eprintln!(
+                "wshs-sniff: wrote {} packets of {} connections with a refused attempt to {out}",
+                n.packets,
+                rejected_flows.len()
+            ),
+            Err(e) => {
+                eprintln!("wshs-sniff: {e}");
+                write_failed = true;
+            }
+        }
+        if let Some(s) = &scratch_all {
+            let _ = std::fs::remove_file(s);
+        }
+    }
     if let Some(e) = &stats.error {
         let code = if stats.capture_failed {
             EXIT_CAPTURE
@@ -326,6 +375,9 @@ fn run(cli: Cli) -> ExitCode {
             EXIT_INPUT
         };
         return fail(code, e);
+    }
+    if write_failed {
+        return ExitCode::from(EXIT_INPUT);
     }
     if cli.fail_on_rejected && summary.rejected() > 0 {
         return ExitCode::from(EXIT_REJECTED);

@@ -133,7 +133,7 @@ fn closed_stdout_ends_quietly_with_status_0() {
         .collect();
     files.sort();
     let mut args = vec!["--all".to_string()];
-    for _ in 0..4 {
+    for _ in 0..10 {
         for f in &files {
             args.push("-r".into());
             args.push(f.clone());
@@ -231,4 +231,51 @@ fn list_interfaces_shows_loopback() {
             .is_some_and(|(_, n)| n == "lo" || n.starts_with("lo "))),
         "{s}"
     );
+}
+
+#[test]
+fn write_rejected_keeps_only_refused_connections() {
+    let out = Scratch::new("rejected.pcap", b"");
+    let files = [
+        "python-websockets__ok.pcap",
+        "node-ws__origin-rejected.pcap",
+        "nginx-stripped__python-websockets.pcap",
+        "nginx-good__python-websockets.pcap",
+    ];
+    let mut args = vec!["--json".to_string(), "--all".to_string()];
+    for f in files {
+        args.push("-r".into());
+        args.push(fixture(f).to_str().unwrap().to_string());
+    }
+    args.push("--write-rejected".into());
+    args.push(out.path().to_string());
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let all = run(&argv);
+    assert_eq!(all.status.code(), Some(0), "{}", text(&all.stderr));
+    let refused: Vec<String> = text(&all.stdout)
+        .lines()
+        .filter(|l| !l.contains("\"outcome\":\"accepted\""))
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!("{} {} {}", v["client"], v["server"], v["cause"])
+        })
+        .collect();
+    assert_eq!(refused.len(), 3, "origin + both stripped legs: {refused:?}");
+    let back = run(&["--json", "--all", "-r", out.path()]);
+    assert_eq!(back.status.code(), Some(0), "{}", text(&back.stderr));
+    let got: Vec<String> = text(&back.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!("{} {} {}", v["client"], v["server"], v["cause"])
+        })
+        .collect();
+    let (mut a, mut b) = (refused, got);
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+
+    // stdin cannot be read twice.
+    let err = run(&["-r", "-", "--write-rejected", out.path()]);
+    assert_one_line_error(&err, 1, "--write-rejected with stdin");
 }

@@ -548,6 +548,8 @@ fn live_capture_of_real_servers_and_nginx_proxies() {
 
     let wfile = tmp.0.join("all.pcap");
     let wfile_s = wfile.to_str().unwrap().to_string();
+    let rfile = tmp.0.join("rejected.pcap");
+    let rfile_s = rfile.to_str().unwrap().to_string();
     let mut sniff = start_sniffer(
         &mut procs,
         &[
@@ -557,6 +559,8 @@ fn live_capture_of_real_servers_and_nginx_proxies() {
             "--all",
             "-w",
             &wfile_s,
+            "--write-rejected",
+            &rfile_s,
             "tcp",
             "portrange",
             PORT_RANGE,
@@ -611,6 +615,24 @@ fn live_capture_of_real_servers_and_nginx_proxies() {
         kernel.contains("received") && kernel.contains("dropped"),
         "kernel line: {kernel}"
     );
+
+    // -w: the saved capture read back gives the same attempts.
+    let live: Vec<Value> = records.iter().map(|(_, v)| v.clone()).collect();
+    let back = read_back(&wfile);
+    assert_eq!(keyed(&back), keyed(&live), "-w capture read back differs");
+    // --write-rejected: exactly the attempts that were not accepted.
+    assert!(
+        stderr.contains("connections with a refused attempt"),
+        "{stderr}"
+    );
+    let refused: Vec<Value> = live
+        .iter()
+        .filter(|r| r["outcome"] != "accepted")
+        .cloned()
+        .collect();
+    assert!(refused.len() >= 16, "{refused:?}");
+    let back = read_back(&rfile);
+    assert_eq!(keyed(&back), keyed(&refused), "--write-rejected capture");
 
     // Every record once.
     let mut seen = BTreeMap::new();
@@ -706,9 +728,206 @@ fn live_capture_of_real_servers_and_nginx_proxies() {
         "attempts were held back until SIGINT"
     );
     eprintln!("slowest report after its response: {worst:?}");
+}
 
-    // -w: the saved capture read back gives the same attempts.
-    let live: Vec<Value> = records.into_iter().map(|(_, v)| v).collect();
-    let back = read_back(&wfile);
-    assert_eq!(keyed(&back), keyed(&live), "-w capture read back differs");
+// ---------------------------------------------------------------- smaller live tests
+
+/// A bare HTTP server on 127.0.0.1:`port` that refuses every request with 400,
+/// in a thread, until `done` is set or `secs` seconds pass.
+fn refusing_server(
+    port: u16,
+    secs: u64,
+    done: Arc<std::sync::atomic::AtomicBool>,
+) -> JoinHandle<()> {
+    let l = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    l.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline && !done.load(std::sync::atomic::Ordering::Relaxed) {
+            match l.accept() {
+                Ok((mut c, _)) => {
+                    let _ = c.set_nonblocking(false);
+                    let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 2048];
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match c.read(&mut chunk) {
+                            Ok(k) if k > 0 => buf.extend_from_slice(&chunk[..k]),
+                            _ => break,
+                        }
+                    }
+                    let _ = c.write_all(
+                        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                }
+                Err(_) => sleep(Duration::from_millis(20)),
+            }
+        }
+    })
+}
+
+#[test]
+fn live_duration_ends_by_itself_with_the_summary() {
+    if skip("live_duration_ends_by_itself_with_the_summary", false) {
+        return;
+    }
+    let mut procs = Procs::default();
+    let started = Instant::now();
+    let mut sniff = start_sniffer(
+        &mut procs,
+        &[
+            "-i",
+            "lo",
+            "--duration",
+            "1",
+            "--json",
+            "tcp",
+            "port",
+            "18699",
+        ],
+    );
+    let status = sniff.wait_exit(&mut procs, 15);
+    let err = sniff.stderr();
+    assert!(status.success(), "{status:?}: {err}");
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert!(
+        err.contains("summary") && !err.contains("interrupted"),
+        "{err}"
+    );
+    assert!(err.lines().any(|l| l.starts_with("kernel:")), "{err}");
+    assert!(sniff.records().is_empty());
+}
+
+#[test]
+fn live_count_stops_after_one_attempt() {
+    if skip("live_count_stops_after_one_attempt", false) {
+        return;
+    }
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let server = refusing_server(COUNT_PORT, 20, done.clone());
+    let mut procs = Procs::default();
+    let port = COUNT_PORT.to_string();
+    let tmp = TempDir::new("count");
+    let rfile = tmp.0.join("rejected.pcap");
+    let rfile_s = rfile.to_str().unwrap().to_string();
+    let mut sniff = start_sniffer(
+        &mut procs,
+        &[
+            "-i",
+            "lo",
+            "--json",
+            "-c",
+            "1",
+            "--write-rejected",
+            &rfile_s,
+            "tcp",
+            "port",
+            &port,
+        ],
+    );
+    // One attempt at a time until wshs-sniff ends by itself (bounded).
+    let mut sent = 0;
+    let mut status = None;
+    for n in 0..20 {
+        if let Ok(Some(s)) = procs.child(sniff.idx).try_wait() {
+            status = Some(s);
+            break;
+        }
+        if n < 5 {
+            let ex = handshake(COUNT_PORT, Kind::MissingKey, n);
+            assert_eq!(ex.status, Some(400));
+            sent += 1;
+        }
+        sleep(Duration::from_millis(500));
+    }
+    assert!(status.is_some(), "-c 1 did not stop after {sent} attempts");
+    let status = sniff.wait_exit(&mut procs, 5);
+    let err = sniff.stderr();
+    assert!(status.success(), "{status:?}: {err}");
+    let recs = sniff.records();
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(
+        s(&recs[0].1, "cause").as_deref(),
+        Some("missing-sec-websocket-key")
+    );
+    assert!(err.contains("summary"), "{err}");
+    // --write-rejected without -w: the one refused connection, and the
+    // scratch file of all packets is gone.
+    let back = read_back(&rfile);
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert_eq!(back[0]["client"], recs[0].1["client"]);
+    let left: Vec<_> = std::fs::read_dir(&tmp.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 1, "scratch files left: {left:?}");
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = server.join();
+}
+
+/// uid of a user from the password database.
+fn uid_of(user: &str) -> Option<u32> {
+    let name = std::ffi::CString::new(user).ok()?;
+    // SAFETY: getpwnam returns static storage or null; read at once.
+    unsafe {
+        let pw = libc::getpwnam(name.as_ptr());
+        (!pw.is_null()).then(|| (*pw).pw_uid)
+    }
+}
+
+#[test]
+fn live_z_drops_root_once_the_capture_is_open() {
+    if skip("live_z_drops_root_once_the_capture_is_open", false) {
+        return;
+    }
+    let Some(nobody) = uid_of("nobody") else {
+        eprintln!("live_z_drops_root_once_the_capture_is_open: skipped: no user 'nobody'");
+        return;
+    };
+    let mut procs = Procs::default();
+    let mut sniff = start_sniffer(
+        &mut procs,
+        &[
+            "-i",
+            "lo",
+            "-Z",
+            "nobody",
+            "--duration",
+            "3",
+            "tcp",
+            "port",
+            "18698",
+        ],
+    );
+    let pid = procs.child(sniff.idx).id();
+    let status_file = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uids: Vec<u32> = status_file
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .unwrap()
+        .split_whitespace()
+        .map(|u| u.parse().unwrap())
+        .collect();
+    assert_eq!(uids, vec![nobody; 4], "real, effective, saved, fs uid");
+    let gids = status_file
+        .lines()
+        .find_map(|l| l.strip_prefix("Groups:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(gids.is_empty(), "supplementary groups kept: {gids}");
+    let status = sniff.wait_exit(&mut procs, 15);
+    let err = sniff.stderr();
+    assert!(status.success(), "{status:?}: {err}");
+    assert!(err.contains("privileges dropped"), "{err}");
+    // Text mode: the summary ends stdout.
+    let out: Vec<String> = sniff
+        .out
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, l)| l.clone())
+        .collect();
+    assert!(out.iter().any(|l| l.contains("summary")), "{out:?}");
+    assert!(out.iter().any(|l| l.starts_with("kernel:")), "{out:?}");
 }

@@ -3,6 +3,7 @@
 
 pub mod ecs;
 pub mod metrics;
+pub mod pcap_out;
 pub mod record;
 pub mod redact;
 pub mod summary;
