@@ -121,7 +121,8 @@ impl Correlator {
         let nested = |x: &Attempt, y: &Attempt| match (x.response_ts, y.response_ts) {
             (Some(xr), Some(yr)) => {
                 yr <= xr
-                    && x.response.as_ref().map(|r| r.status) == y.response.as_ref().map(|r| r.status)
+                    && x.response.as_ref().map(|r| r.status)
+                        == y.response.as_ref().map(|r| r.status)
             }
             (None, None) => true,
             _ => false,
