@@ -956,14 +956,6 @@ impl<W: Write> Gen<W> {
         }
         match defect {
             Defect::MissingKey => {}
-            Defect::BadKey => {
-                let k = if self.rng.permille(500) {
-                    "abc"
-                } else {
-                    "AAECAwQFBgcICQ=="
-                };
-                s.push_str(&format!("Sec-WebSocket-Key: {k}\r\n"));
-            }
             _ => s.push_str(&format!("Sec-WebSocket-Key: {key}\r\n")),
         }
         match defect {
@@ -1018,9 +1010,14 @@ impl<W: Write> Gen<W> {
             ),
             Defect::BadKey => (
                 match pick {
-                    0 => answer(400, "Bad Request", AIOHTTP, "Handshake error: 'abc'"),
+                    0 => answer(400, "Bad Request", AIOHTTP, &format!("Handshake error: '{key}'")),
                     1 => answer(400, "Bad Request", NODE, "Missing or invalid Sec-WebSocket-Key header"),
-                    _ => answer(400, "Bad Request", PYWS, "Failed to open a WebSocket connection: invalid Sec-WebSocket-Key header: abc.\n"),
+                    _ => answer(
+                        400,
+                        "Bad Request",
+                        PYWS,
+                        &format!("Failed to open a WebSocket connection: invalid Sec-WebSocket-Key header: {key}.\n"),
+                    ),
                 },
                 "invalid-sec-websocket-key",
                 key_h,
@@ -1357,7 +1354,12 @@ impl<W: Write> Gen<W> {
             }
         }
         let defect = *self.rng.pick(REFUSALS);
-        let key = self.key();
+        let key = if defect == Defect::BadKey {
+            // Hand-written keys: too short, or not base64 at all.
+            self.rng.pick(&["abc", "AAECAwQFBgcICQ=="]).to_string()
+        } else {
+            self.key()
+        };
         let (target, req) = self.request(&t, defect, &key, "/ws");
         let method = if defect == Defect::Post {
             "POST"
