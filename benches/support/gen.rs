@@ -586,7 +586,7 @@ impl<W: Write> Gen<W> {
         while i < c.held.len() {
             if all || c.held[i].after <= 1 {
                 let h = c.held.swap_remove(i);
-                std::mem::swap(&mut self.pkt, &mut { h.pkt });
+                self.pkt = h.pkt;
                 self.emit_pkt();
             } else {
                 c.held[i].after -= 1;
@@ -1151,6 +1151,7 @@ impl<W: Write> Gen<W> {
         a
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn note(
         &mut self,
         t: &Tcp,
