@@ -393,7 +393,9 @@ fn capture_loop(
                 if p.ts > last_ts {
                     last_ts = p.ts;
                 }
-                last_ts_wall = Instant::now();
+                if live {
+                    last_ts_wall = Instant::now();
+                }
                 let keep = filter
                     .as_mut()
                     .is_none_or(|f| f.matches(p.linktype.0, p.data));
