@@ -209,10 +209,14 @@ pub fn run(
     let (report_tx, report_rx) = bounded::<Report>(n * 4);
     let mut batch_txs = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
+    // Emptied batches go back to the capture thread, so their buffers are
+    // reused instead of allocated (and page-faulted in) again every tick.
+    let (free_tx, free_rx) = bounded::<Batch>(n * 8);
     for _ in 0..n {
         let (tx, rx) = bounded::<Batch>(4);
         batch_txs.push(tx);
         let rtx = report_tx.clone();
+        let ftx = free_tx.clone();
         let limits = cfg.limits;
         let http = cfg.http;
         let shard_limits = Limits {
@@ -221,16 +225,17 @@ pub fn run(
             ..limits
         };
         handles.push(std::thread::spawn(move || {
-            worker(rx, rtx, shard_limits, http);
+            worker(rx, rtx, ftx, shard_limits, http);
         }));
     }
     drop(report_tx);
+    drop(free_tx);
 
     let capture_stop = stop.clone();
     let tick_packets = cfg.tick_packets.max(1);
     let filter = cfg.filter.clone();
     let capture = std::thread::spawn(move || {
-        capture_loop(feed, batch_txs, tick_packets, filter, capture_stop)
+        capture_loop(feed, batch_txs, free_rx, tick_packets, filter, capture_stop)
     });
 
     let mut correlator = Correlator::new();
@@ -311,6 +316,7 @@ pub fn run(
 fn capture_loop(
     mut feed: Box<dyn Feed>,
     txs: Vec<Sender<Batch>>,
+    free: Receiver<Batch>,
     tick_packets: u64,
     filter: Option<String>,
     stop: Arc<AtomicBool>,
@@ -321,12 +327,22 @@ fn capture_loop(
         expr,
         progs: Vec::new(),
     });
-    let new_batch = |tick: u64| Batch {
-        tick,
-        time: Timestamp::default(),
-        pkts: Vec::with_capacity(1024),
-        data: Vec::with_capacity(64 * 1024),
-        last: false,
+    let new_batch = |tick: u64| match free.try_recv() {
+        Ok(mut b) => {
+            b.tick = tick;
+            b.time = Timestamp::default();
+            b.pkts.clear();
+            b.data.clear();
+            b.last = false;
+            b
+        }
+        Err(_) => Batch {
+            tick,
+            time: Timestamp::default(),
+            pkts: Vec::with_capacity(1024),
+            data: Vec::with_capacity(64 * 1024),
+            last: false,
+        },
     };
     let mut batches: Vec<Batch> = (0..n).map(|_| new_batch(0)).collect();
     let mut tick = 0u64;
@@ -469,7 +485,17 @@ struct Worker {
     flows: u64,
 }
 
-fn worker(rx: Receiver<Batch>, tx: Sender<Report>, limits: Limits, http: HttpLimits) {
+/// Batches whose buffers grew beyond this are not returned for reuse, so a
+/// burst does not keep its memory for the rest of the run.
+const MAX_REUSED_BATCH_BYTES: usize = 16 << 20;
+
+fn worker(
+    rx: Receiver<Batch>,
+    tx: Sender<Report>,
+    free: Sender<Batch>,
+    limits: Limits,
+    http: HttpLimits,
+) {
     let mut w = Worker {
         table: FlowTable::new(limits),
         http,
@@ -507,10 +533,15 @@ fn worker(rx: Receiver<Batch>, tx: Sender<Report>, limits: Limits, http: HttpLim
             tls: std::mem::take(&mut w.tls),
             done,
         };
+        let last = batch.last;
+        if batch.data.capacity() <= MAX_REUSED_BATCH_BYTES {
+            // Full or closed: the batch is simply dropped.
+            let _ = free.try_send(batch);
+        }
         if tx.send(report).is_err() {
             return;
         }
-        if batch.last {
+        if last {
             return;
         }
     }
