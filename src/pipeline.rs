@@ -427,8 +427,13 @@ fn capture_loop(
                             if seg.truncated {
                                 stats.capture.truncated += 1;
                             }
-                            let (key, _) = FlowKey::of(seg.src, seg.dst);
-                            let w = (key.shard_hash() % n as u64) as usize;
+                            // One worker (the default on two cores) needs no shard.
+                            let w = if n == 1 {
+                                0
+                            } else {
+                                let (key, _) = FlowKey::of(seg.src, seg.dst);
+                                (key.shard_hash() % n as u64) as usize
+                            };
                             let b = &mut batches[w];
                             let off = b.data.len() as u32;
                             b.data.extend_from_slice(seg.payload);
