@@ -249,10 +249,17 @@ pub fn run(
     let (report_tx, report_rx) = bounded::<Report>(n * 4);
     let mut batch_txs = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
+    // Emptied batches go back to the capture thread, so their buffers are
+    // reused instead of allocated (and page-faulted in) again every tick.
+    let (free_tx, free_rx) = bounded::<Batch>(n * 8);
     for _ in 0..n {
-        let (tx, rx) = bounded::<Batch>(4);
+        // One batch waiting per worker (besides the one it works on) keeps it
+        // busy; more only hold memory (a batch is a whole tick of its shard:
+        // megabytes), which kept peak RSS above 64 MiB on a 4 GiB capture.
+        let (tx, rx) = bounded::<Batch>(1);
         batch_txs.push(tx);
         let rtx = report_tx.clone();
+        let ftx = free_tx.clone();
         let limits = cfg.limits;
         let http = cfg.http;
         let shard_limits = Limits {
@@ -262,17 +269,26 @@ pub fn run(
         };
         let gauges = cfg.gauges.clone();
         handles.push(std::thread::spawn(move || {
-            worker(rx, rtx, shard_limits, http, gauges);
+            worker(rx, rtx, ftx, shard_limits, http, gauges);
         }));
     }
     drop(report_tx);
+    drop(free_tx);
 
     let capture_stop = stop.clone();
     let tick_packets = cfg.tick_packets.max(1);
     let filter = cfg.filter.clone();
     let gauges = cfg.gauges.clone();
     let capture = std::thread::spawn(move || {
-        capture_loop(feed, batch_txs, tick_packets, filter, capture_stop, gauges)
+        capture_loop(
+            feed,
+            batch_txs,
+            free_rx,
+            tick_packets,
+            filter,
+            capture_stop,
+            gauges,
+        )
     });
 
     let mut correlator = Correlator::new();
@@ -353,6 +369,7 @@ pub fn run(
 fn capture_loop(
     mut feed: Box<dyn Feed>,
     txs: Vec<Sender<Batch>>,
+    free: Receiver<Batch>,
     tick_packets: u64,
     filter: Option<String>,
     stop: Arc<AtomicBool>,
@@ -382,12 +399,22 @@ fn capture_loop(
         expr,
         progs: Vec::new(),
     });
-    let new_batch = |tick: u64| Batch {
-        tick,
-        time: Timestamp::default(),
-        pkts: Vec::with_capacity(1024),
-        data: Vec::with_capacity(64 * 1024),
-        last: false,
+    let new_batch = |tick: u64| match free.try_recv() {
+        Ok(mut b) => {
+            b.tick = tick;
+            b.time = Timestamp::default();
+            b.pkts.clear();
+            b.data.clear();
+            b.last = false;
+            b
+        }
+        Err(_) => Batch {
+            tick,
+            time: Timestamp::default(),
+            pkts: Vec::with_capacity(1024),
+            data: Vec::with_capacity(64 * 1024),
+            last: false,
+        },
     };
     let mut batches: Vec<Batch> = (0..n).map(|_| new_batch(0)).collect();
     let mut tick = 0u64;
@@ -454,7 +481,9 @@ fn capture_loop(
                 if p.ts > last_ts {
                     last_ts = p.ts;
                 }
-                last_ts_wall = Instant::now();
+                if live {
+                    last_ts_wall = Instant::now();
+                }
                 let keep = filter
                     .as_mut()
                     .is_none_or(|f| f.matches(p.linktype.0, p.data));
@@ -467,8 +496,13 @@ fn capture_loop(
                             if seg.truncated {
                                 stats.capture.truncated += 1;
                             }
-                            let (key, _) = FlowKey::of(seg.src, seg.dst);
-                            let w = (key.shard_hash() % n as u64) as usize;
+                            // One worker (the default on two cores) needs no shard.
+                            let w = if n == 1 {
+                                0
+                            } else {
+                                let (key, _) = FlowKey::of(seg.src, seg.dst);
+                                (key.shard_hash() % n as u64) as usize
+                            };
                             let b = &mut batches[w];
                             let off = b.data.len() as u32;
                             b.data.extend_from_slice(seg.payload);
@@ -538,9 +572,14 @@ struct Worker {
     watches: std::collections::VecDeque<(Timestamp, FlowKey)>,
 }
 
+/// Batches whose buffers grew beyond this are not returned for reuse, so a
+/// burst does not keep its memory for the rest of the run.
+const MAX_REUSED_BATCH_BYTES: usize = 16 << 20;
+
 fn worker(
     rx: Receiver<Batch>,
     tx: Sender<Report>,
+    free: Sender<Batch>,
     limits: Limits,
     http: HttpLimits,
     gauges: Arc<Gauges>,
@@ -598,10 +637,15 @@ fn worker(
             tls: std::mem::take(&mut w.tls),
             done,
         };
+        let last = batch.last;
+        if batch.data.capacity() <= MAX_REUSED_BATCH_BYTES {
+            // Full or closed: the batch is simply dropped.
+            let _ = free.try_send(batch);
+        }
         if tx.send(report).is_err() {
             return;
         }
-        if batch.last {
+        if last {
             return;
         }
     }

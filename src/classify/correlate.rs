@@ -62,7 +62,14 @@ pub struct Correlator {
     /// Recent TLS connections, newest last, for backend legs whose client leg
     /// was encrypted.
     tls: std::collections::VecDeque<TlsSighting>,
+    /// Attempts with a key released alone moments ago: a leg that completes
+    /// late (a slow client side) still finds its peer, though only the late leg
+    /// can still be corrected.
+    recent: std::collections::VecDeque<Judged>,
 }
+
+/// Released attempts remembered for late legs.
+const MAX_RECENT: usize = 1024;
 
 /// TLS connections remembered for matching backend legs.
 const MAX_TLS: usize = 4096;
@@ -114,25 +121,15 @@ impl Correlator {
         let same = |x: &Attempt, y: &Attempt, h: &str| {
             x.request.header(h).map(|v| &v.value) == y.request.header(h).map(|v| &v.value)
         };
-        // The backend leg nests inside the client leg: forwarded after the
-        // client's request, answered before the proxy relays the answer, with
-        // the same status. Without that, two direct attempts from a host to
-        // two of its own servers (loopback) would look like legs.
-        let nested = |x: &Attempt, y: &Attempt| match (x.response_ts, y.response_ts) {
-            (Some(xr), Some(yr)) => {
-                yr <= xr
-                    && x.response.as_ref().map(|r| r.status)
-                        == y.response.as_ref().map(|r| r.status)
-            }
-            (None, None) => true,
-            _ => false,
-        };
+        // The backend leg nests inside the client leg (see `proxied_by`), and
+        // the proxy connects from the address the client connected to: two
+        // direct attempts from one host to two of its own servers (loopback)
+        // do not nest.
         let client_of = |x: &Attempt, y: &Attempt| {
             y.client.ip == x.server.ip
                 && x.server != y.server
-                && y.ts >= x.ts
                 && y.ts.secs_since(x.ts) <= LEG_WINDOW_SECS
-                && nested(x, y)
+                && proxied_by(x, y)
                 && x.request.target == y.request.target
                 && x.request.header("sec-websocket-key").is_none()
                 && y.request.header("sec-websocket-key").is_none()
@@ -181,6 +178,19 @@ impl Correlator {
                     self.held.insert(other_id, other);
                 }
             }
+            if let Some(pos) = self.recent.iter().rposition(|r| {
+                r.attempt
+                    .request
+                    .header("sec-websocket-key")
+                    .is_some_and(|h| h.value.trim_ascii() == key.as_slice())
+                    && is_other_leg(r, &j)
+            }) {
+                if let Some(mut other) = self.recent.remove(pos) {
+                    pair(&mut other, &mut j);
+                    self.compare(&mut j);
+                    return vec![j];
+                }
+            }
             self.by_key.insert(key, id);
         } else if let Some(other_id) = self.keyless_client_leg(&j) {
             if let Some(mut other) = self.held.remove(&other_id) {
@@ -201,8 +211,8 @@ impl Correlator {
         self.held.insert(id, j);
         let mut out = Vec::new();
         while self.held.len() > MAX_HELD {
-            if let Some((_, j)) = self.held.pop_first() {
-                out.push(self.finish(j));
+            if let Some((id, j)) = self.held.pop_first() {
+                out.push(self.finish(id, j));
             }
         }
         out
@@ -220,23 +230,38 @@ impl Correlator {
         let mut out = Vec::with_capacity(ready.len());
         for id in ready {
             if let Some(j) = self.held.remove(&id) {
-                out.push(self.finish(j));
+                out.push(self.finish(id, j));
+            }
+        }
+        if let Some(n) = now {
+            while self
+                .recent
+                .front()
+                .is_some_and(|r| n.secs_since(done_ts(&r.attempt)) > LEG_WINDOW_SECS)
+            {
+                self.recent.pop_front();
             }
         }
         sort(&mut out);
         out
     }
 
-    fn finish(&mut self, mut j: Judged) -> Judged {
+    fn finish(&mut self, id: u64, mut j: Judged) -> Judged {
         if let Some(k) = j.attempt.request.header("sec-websocket-key") {
             let k = k.value.trim_ascii();
-            if self.by_key.contains_key(k) {
+            if self.by_key.get(k) == Some(&id) {
                 self.by_key.remove(k);
             }
         }
         self.tls_client_leg(&mut j);
         lone_backend(&mut j);
         self.compare(&mut j);
+        if j.peer.is_none() && j.attempt.request.header("sec-websocket-key").is_some() {
+            self.recent.push_back(j.clone());
+            if self.recent.len() > MAX_RECENT {
+                self.recent.pop_front();
+            }
+        }
         j
     }
 
@@ -324,12 +349,72 @@ fn sort(v: &mut [Judged]) {
 }
 
 /// Two attempts with the same key are legs of one attempt when they are on
-/// different connections to different servers, moments apart.
+/// different connections to different servers, moments apart, and one nests
+/// inside the other as a proxied exchange does. Broken clients that send a
+/// constant key do exist, so the key alone is not enough.
 fn is_other_leg(a: &Judged, b: &Judged) -> bool {
     a.attempt.server != b.attempt.server
         && a.attempt.client != b.attempt.client
         && (b.attempt.ts.secs_since(a.attempt.ts) <= LEG_WINDOW_SECS
             && a.attempt.ts.secs_since(b.attempt.ts) <= LEG_WINDOW_SECS)
+        && (nested_with_key(&a.attempt, &b.attempt) || nested_with_key(&b.attempt, &a.attempt))
+}
+
+/// A valid 16-byte nonce is random, so two connections carrying it are one
+/// attempt; an invalid or well-known constant key (the RFC's sample) is not,
+/// and then the backend leg must also come from the proxy.
+fn nested_with_key(client: &Attempt, backend: &Attempt) -> bool {
+    const RFC_SAMPLE_KEY: &[u8] = b"dGhlIHNhbXBsZSBub25jZQ==";
+    let random_key = backend
+        .request
+        .header("sec-websocket-key")
+        .is_some_and(|k| {
+            grammar::websocket_key(&k.value) == grammar::KeyForm::Valid
+                && k.value.trim_ascii() != RFC_SAMPLE_KEY
+        });
+    nested(client, backend) && (random_key || from_proxy(client, backend))
+}
+
+fn status_of(a: &Attempt) -> Option<u16> {
+    a.response.as_ref().map(|r| r.status)
+}
+
+/// Whether `backend` can be the request a proxy sent upstream for `client`:
+/// sent after it, answered before the proxy answered (with the same status,
+/// or a gateway error), from the proxy's address or with a proxy's marks.
+pub(crate) fn proxied_by(client: &Attempt, backend: &Attempt) -> bool {
+    nested(client, backend) && from_proxy(client, backend)
+}
+
+/// The backend exchange happens inside the client's, as a proxy's does.
+fn nested(client: &Attempt, backend: &Attempt) -> bool {
+    if backend.ts < client.ts {
+        return false;
+    }
+    match (client.response_ts, backend.response_ts) {
+        (Some(c), Some(b)) => {
+            b <= c
+                && (status_of(client) == status_of(backend)
+                    || matches!(status_of(client), Some(502..=504)))
+        }
+        (Some(_), None) => matches!(status_of(client), Some(502..=504)),
+        (None, _) => true,
+    }
+}
+
+/// The backend request comes from the proxy: from the address the client
+/// connected to (or the same host), or carrying a proxy's marks.
+fn from_proxy(client: &Attempt, backend: &Attempt) -> bool {
+    backend.client.ip == client.server.ip
+        || (backend.client.ip.is_loopback() && client.server.ip.is_loopback())
+        || ["X-Forwarded-For", "X-Real-IP", "Via", "Forwarded"]
+            .iter()
+            .any(|m| backend.request.header(m).is_some())
+        || (backend.request.minor_version == 0
+            && backend
+                .request
+                .header_joined("connection")
+                .is_some_and(|v| grammar::list_has(&v, "close", false)))
 }
 
 /// Mark two legs; the earlier request is the client's, the later the proxy's.
@@ -466,4 +551,229 @@ fn lone_backend(j: &mut Judged) {
         "request carries Sec-WebSocket-Key but no {h} websocket/upgrade, with proxy marks ({}); the client leg is not in the capture (TLS?)",
         marks.join(", ")
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Endpoint;
+    use crate::http::head::Header;
+    use crate::http::{Ending, RequestHead, ResponseHead};
+
+    fn ep(s: &str) -> Endpoint {
+        let (ip, port) = s.rsplit_once(':').unwrap();
+        Endpoint {
+            ip: ip.parse().unwrap(),
+            port: port.parse().unwrap(),
+        }
+    }
+
+    fn t(ms: i64) -> Timestamp {
+        Timestamp::new(1000 + ms / 1000, ((ms % 1000) * 1_000_000) as u32)
+    }
+
+    fn attempt(
+        client: &str,
+        server: &str,
+        req_ms: i64,
+        resp_ms: i64,
+        status: u16,
+        minor: u8,
+        hs: &[(&str, &str)],
+    ) -> Attempt {
+        Attempt {
+            ts: t(req_ms),
+            client: ep(client),
+            server: ep(server),
+            request: RequestHead {
+                method: "GET".into(),
+                target: "/ws".into(),
+                minor_version: minor,
+                headers: hs
+                    .iter()
+                    .map(|(n, v)| Header {
+                        name: n.to_string(),
+                        value: v.as_bytes().to_vec(),
+                    })
+                    .collect(),
+                head_len: 200,
+                cut_short: false,
+            },
+            interim: Vec::new(),
+            response: Some(ResponseHead {
+                minor_version: 1,
+                status,
+                reason: "Bad Request".into(),
+                headers: Vec::new(),
+                head_len: 50,
+            }),
+            response_ts: Some(t(resp_ms)),
+            body_excerpt: None,
+            ending: Ending::Answered,
+            request_index: 0,
+            gap_before_answer: false,
+            after_upgrade: None,
+            completed_at: 0,
+        }
+    }
+
+    const KEY: (&str, &str) = ("Sec-WebSocket-Key", "x3JJHMbDL1EzLkh9GBhXDw==");
+    const FULL: &[(&str, &str)] = &[
+        ("Host", "app"),
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        KEY,
+        ("Sec-WebSocket-Version", "13"),
+    ];
+    const STRIPPED: &[(&str, &str)] = &[
+        ("Host", "backend"),
+        ("Connection", "close"),
+        KEY,
+        ("Sec-WebSocket-Version", "13"),
+    ];
+
+    fn run(attempts: Vec<Attempt>) -> Vec<Judged> {
+        let mut c = Correlator::new();
+        let mut out = Vec::new();
+        for a in attempts {
+            out.extend(c.push(a));
+        }
+        out.extend(c.release(None));
+        out
+    }
+
+    #[test]
+    fn legs_with_the_same_key_are_paired_and_stripping_is_named() {
+        let client = attempt("10.0.0.9:5000", "10.0.0.1:443", 0, 30, 400, 1, FULL);
+        let backend = attempt("10.0.0.1:6000", "10.0.0.2:8080", 5, 20, 400, 0, STRIPPED);
+        // The backend leg completes first, as it does through a proxy.
+        let out = run(vec![backend, client]);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].leg, Leg::Client);
+        assert_eq!(out[1].leg, Leg::Backend);
+        for j in &out {
+            assert_eq!(j.verdict.cause, Cause::ProxyStrippedUpgrade);
+            assert_eq!(j.verdict.header, Some("Upgrade"));
+        }
+        assert_eq!(out[0].peer.as_deref(), Some("10.0.0.1:6000>10.0.0.2:8080"));
+    }
+
+    #[test]
+    fn a_constant_invalid_key_from_unrelated_clients_is_not_a_proxy() {
+        let hs: &[(&str, &str)] = &[
+            ("Host", "app"),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", "abc"),
+            ("Sec-WebSocket-Version", "13"),
+        ];
+        let a = attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 30, 400, 1, hs);
+        let b = attempt("10.0.0.7:5001", "10.0.0.3:80", 5, 20, 400, 1, hs);
+        let out = run(vec![a, b]);
+        assert!(out.iter().all(|j| j.leg == Leg::Direct), "{out:?}");
+    }
+
+    #[test]
+    fn exchanges_that_do_not_nest_are_not_legs() {
+        let a = attempt("10.0.0.9:5000", "10.0.0.1:443", 0, 10, 400, 1, FULL);
+        // Same key, but answered after the would-be client leg was answered.
+        let b = attempt("10.0.0.1:6000", "10.0.0.2:8080", 5, 20, 400, 0, STRIPPED);
+        let out = run(vec![a, b]);
+        assert!(out.iter().all(|j| j.leg != Leg::Client), "{out:?}");
+    }
+
+    #[test]
+    fn keyless_direct_attempts_on_one_host_are_not_legs() {
+        let hs: &[(&str, &str)] = &[
+            ("Host", "x"),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Version", "13"),
+        ];
+        let a = attempt("127.0.0.1:5000", "127.0.0.1:18601", 0, 5, 400, 1, hs);
+        let b = attempt("127.0.0.1:5001", "127.0.0.1:18602", 250, 255, 400, 1, hs);
+        let out = run(vec![a, b]);
+        assert!(out.iter().all(|j| j.leg == Leg::Direct), "{out:?}");
+    }
+
+    #[test]
+    fn keyless_legs_through_a_proxy_are_paired() {
+        let hs: &[(&str, &str)] = &[
+            ("Host", "x"),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Version", "13"),
+        ];
+        let client = attempt("127.0.0.1:5000", "127.0.0.1:18611", 0, 30, 400, 1, hs);
+        let backend = attempt("127.0.0.1:6000", "127.0.0.1:18601", 5, 20, 400, 1, hs);
+        let out = run(vec![backend, client]);
+        assert_eq!(out.iter().filter(|j| j.leg == Leg::Client).count(), 1);
+        assert_eq!(out.iter().filter(|j| j.leg == Leg::Backend).count(), 1);
+        assert!(out
+            .iter()
+            .all(|j| j.verdict.cause == Cause::MissingSecWebSocketKey));
+    }
+
+    #[test]
+    fn a_late_client_leg_still_finds_its_released_backend_leg() {
+        let backend = attempt("10.0.0.1:6000", "10.0.0.2:8080", 5, 20, 400, 0, STRIPPED);
+        let client = attempt("10.0.0.9:5000", "10.0.0.1:443", 0, 3000, 400, 1, FULL);
+        let mut c = Correlator::new();
+        let mut out = c.push(backend);
+        out.extend(c.release(Some(t(2000))));
+        assert_eq!(out.len(), 1, "backend leg released alone");
+        assert_eq!(out[0].leg, Leg::Backend);
+        out = c.push(client);
+        out.extend(c.release(None));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].leg, Leg::Client);
+        assert_eq!(out[0].verdict.cause, Cause::ProxyStrippedUpgrade);
+        assert_eq!(out[0].peer.as_deref(), Some("10.0.0.1:6000>10.0.0.2:8080"));
+    }
+
+    #[test]
+    fn a_refused_origin_is_named_by_comparison_with_accepted_ones() {
+        let ok_hs: &[(&str, &str)] = &[
+            ("Host", "app"),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            KEY,
+            ("Sec-WebSocket-Version", "13"),
+            ("Origin", "https://app.test"),
+        ];
+        let mut ok = attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 5, 101, 1, ok_hs);
+        if let Some(r) = ok.response.as_mut() {
+            r.headers = vec![
+                Header {
+                    name: "Upgrade".into(),
+                    value: b"websocket".to_vec(),
+                },
+                Header {
+                    name: "Connection".into(),
+                    value: b"Upgrade".to_vec(),
+                },
+                Header {
+                    name: "Sec-WebSocket-Accept".into(),
+                    value: super::super::expected_accept(KEY.1.as_bytes()).into_bytes(),
+                },
+            ];
+        }
+        let bad_hs: &[(&str, &str)] = &[
+            ("Host", "app"),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("Sec-WebSocket-Version", "13"),
+            ("Origin", "https://evil.test"),
+        ];
+        let bad = attempt("10.0.0.8:5000", "10.0.0.1:80", 100, 105, 400, 1, bad_hs);
+        let out = run(vec![ok, bad]);
+        let refused = out
+            .iter()
+            .find(|j| j.verdict.outcome == Outcome::Rejected)
+            .expect("refusal");
+        assert_eq!(refused.verdict.cause, Cause::OriginRejected);
+        assert_eq!(refused.verdict.confidence, Confidence::High);
+        assert!(refused.verdict.evidence.contains("https://app.test"));
+    }
 }
