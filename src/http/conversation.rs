@@ -443,6 +443,20 @@ impl Conversation {
     fn parse_request_head(&mut self, d: usize, buf: &[u8], out: &mut Sink<'_>) -> Step {
         match head::parse_request(buf) {
             Parsed::Partial => Step::NeedMore,
+            // More header lines than the parser holds: a head too large for the
+            // analyzer, read leniently (an attempt among them is still reported),
+            // once it is complete or past the head limit.
+            Parsed::Invalid(head::TOO_MANY_HEADERS) => {
+                match memchr::memmem::find(buf, b"\r\n\r\n") {
+                    Some(end) => {
+                        self.head_too_large(d, &buf[..end + 4], out);
+                        self.dirs[d].role = Role::Requests;
+                        self.dirs[d].state = State::Head;
+                        Step::Consumed(end + 4)
+                    }
+                    None => Step::NeedMore,
+                }
+            }
             Parsed::Invalid(_) => self.not_http(d, out),
             Parsed::Complete((peek, owned), n) => {
                 let dir = &mut self.dirs[d];
