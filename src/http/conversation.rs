@@ -729,7 +729,7 @@ fn lenient_request(bytes: &[u8], max: usize) -> Option<RequestHead> {
     let ws = req
         .headers
         .iter()
-        .any(|h| h.name.len() > 14 && h.name[..14].eq_ignore_ascii_case("sec-websocket-"))
+        .any(|h| h.name.len() > 14 && h.name.as_bytes()[..14].eq_ignore_ascii_case(b"sec-websocket-"))
         || req
             .header("upgrade")
             .is_some_and(|h| head::contains_token(&h.value, b"websocket"));

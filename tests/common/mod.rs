@@ -2,6 +2,8 @@
 //! connection that keeps its sequence numbers.
 #![allow(dead_code)]
 
+pub mod stream_harness;
+
 pub type Ep = ([u8; 4], u16);
 
 pub const SYN: u8 = 0x02;
