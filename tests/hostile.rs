@@ -170,7 +170,8 @@ struct Run {
 }
 
 /// Run the binary to completion, collecting its output and, through `wait4`, the
-/// peak memory of that one child.
+/// peak memory of that one child (`wait4` reaps it, hence the allow).
+#[allow(clippy::zombie_processes)]
 fn run_in(args: &[&str], cwd: Option<&Path>) -> Run {
     let mut cmd = Command::new(BIN);
     cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());

@@ -408,7 +408,7 @@ mod tests {
             t.get_or_insert(key(n), at(secs), &mut |_, _, _| {});
         }
         hold(&mut t, key(7), 10);
-        let order: Vec<FlowKey> = t.drain().into_iter().map(|(k, _)| k).collect();
+        let order: Vec<FlowKey> = t.drain().map(|(k, _)| k).collect();
         assert_eq!(order, vec![key(9), key(1), key(4), key(7)]);
         assert!(t.is_empty());
         assert_eq!(t.total_buffered(), 0);
