@@ -664,6 +664,20 @@ impl Conversation {
     fn parse_request_head(&mut self, d: usize, buf: &[u8], out: &mut Sink<'_>) -> Step {
         match head::parse_request(buf) {
             Parsed::Partial => Step::NeedMore,
+            // More header lines than the parser holds: a head too large for the
+            // analyzer, read leniently (an attempt among them is still reported),
+            // once it is complete or past the head limit.
+            Parsed::Invalid(head::TOO_MANY_HEADERS) => {
+                match memchr::memmem::find(buf, b"\r\n\r\n") {
+                    Some(end) => {
+                        self.head_too_large(d, &buf[..end + 4], out);
+                        self.dirs[d].role = Role::Requests;
+                        self.dirs[d].state = State::Head;
+                        Step::Consumed(end + 4)
+                    }
+                    None => Step::NeedMore,
+                }
+            }
             Parsed::Invalid(_) => self.not_http(d, out),
             Parsed::Complete((peek, owned), n) => {
                 let dir = &mut self.dirs[d];
@@ -953,7 +967,7 @@ fn lenient_request(bytes: &[u8], max: usize) -> Option<RequestHead> {
     let ws = req
         .headers
         .iter()
-        .any(|h| h.name.len() > 14 && h.name[..14].eq_ignore_ascii_case("sec-websocket-"))
+        .any(|h| h.name.len() > 14 && h.name.as_bytes()[..14].eq_ignore_ascii_case(b"sec-websocket-"))
         || req
             .header("upgrade")
             .is_some_and(|h| head::contains_token(&h.value, b"websocket"));

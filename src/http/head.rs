@@ -7,6 +7,10 @@ use serde::Serialize;
 /// than this is still analysed, with the excess counted as "too many headers".
 pub const MAX_HEADERS: usize = 128;
 
+/// What [`parse_request`] and [`parse_response`] say of a head with more than
+/// [`MAX_HEADERS`] header lines.
+pub const TOO_MANY_HEADERS: &str = "too many headers";
+
 /// One header as sent: the name in its original case, the raw value bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Header {
@@ -167,7 +171,7 @@ pub fn parse_request(buf: &[u8]) -> Parsed<(RequestPeek, Option<RequestHead>)> {
             Parsed::Complete((peek, owned), n)
         }
         Ok(httparse::Status::Partial) => Parsed::Partial,
-        Err(httparse::Error::TooManyHeaders) => Parsed::Invalid("too many headers"),
+        Err(httparse::Error::TooManyHeaders) => Parsed::Invalid(TOO_MANY_HEADERS),
         Err(_) => Parsed::Invalid("not an HTTP/1.x request"),
     }
 }
@@ -288,7 +292,7 @@ pub fn parse_response(buf: &[u8], keep: bool) -> Parsed<(ResponsePeek, Option<Re
             Parsed::Complete((peek, owned), n)
         }
         Ok(httparse::Status::Partial) => Parsed::Partial,
-        Err(httparse::Error::TooManyHeaders) => Parsed::Invalid("too many headers"),
+        Err(httparse::Error::TooManyHeaders) => Parsed::Invalid(TOO_MANY_HEADERS),
         Err(_) => Parsed::Invalid("not an HTTP/1.x response"),
     }
 }

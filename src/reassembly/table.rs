@@ -67,7 +67,11 @@ impl<V: FlowState> Flow<V> {
 /// Connections by key, with their limits and counters.
 #[derive(Debug)]
 pub struct FlowTable<V: FlowState> {
-    map: FxHashMap<FlowKey, Flow<V>>,
+    /// Flows are boxed: removals leave tombstones, and a table more than half
+    /// full grows instead of rehashing in place, so under churn (a SYN flood
+    /// against a full table) it ends up with twice the buckets it needs; each
+    /// bucket must stay small for memory to stay bounded.
+    map: FxHashMap<FlowKey, Box<Flow<V>>>,
     limits: Limits,
     stats: ReassemblyStats,
     total: usize,
@@ -114,7 +118,7 @@ impl<V: FlowState> FlowTable<V> {
         let mut inserted = false;
         let flow = self.map.entry(key).or_insert_with(|| {
             inserted = true;
-            Flow::new(now)
+            Box::new(Flow::new(now))
         });
         if now > flow.last_seen {
             flow.last_seen = now;
@@ -151,7 +155,7 @@ impl<V: FlowState> FlowTable<V> {
     pub fn remove(&mut self, key: &FlowKey) -> Option<Flow<V>> {
         let flow = self.map.remove(key)?;
         self.total = self.total.saturating_sub(flow.charged);
-        Some(flow)
+        Some(*flow)
     }
 
     /// Expire flows idle for more than `limits.idle_timeout_secs` of packet time.
@@ -191,11 +195,13 @@ impl<V: FlowState> FlowTable<V> {
 
     /// All remaining flows, in a deterministic order (sorted by `first_seen`, then
     /// key), for end of capture.
-    pub fn drain(&mut self) -> Vec<(FlowKey, Flow<V>)> {
-        let mut all: Vec<(FlowKey, Flow<V>)> = self.map.drain().collect();
+    /// Flows are unboxed one at a time, so the drain holds no second copy of the
+    /// table.
+    pub fn drain(&mut self) -> impl Iterator<Item = (FlowKey, Flow<V>)> {
+        let mut all: Vec<(FlowKey, Box<Flow<V>>)> = self.map.drain().collect();
         all.sort_unstable_by_key(|a| (a.1.first_seen, a.0));
         self.total = 0;
-        all
+        all.into_iter().map(|(k, f)| (k, *f))
     }
 
     pub fn len(&self) -> usize {
@@ -408,7 +414,7 @@ mod tests {
             t.get_or_insert(key(n), at(secs), &mut |_, _, _| {});
         }
         hold(&mut t, key(7), 10);
-        let order: Vec<FlowKey> = t.drain().into_iter().map(|(k, _)| k).collect();
+        let order: Vec<FlowKey> = t.drain().map(|(k, _)| k).collect();
         assert_eq!(order, vec![key(9), key(1), key(4), key(7)]);
         assert!(t.is_empty());
         assert_eq!(t.total_buffered(), 0);

@@ -1,0 +1,33 @@
+//! A whole capture file (pcap or pcapng bytes) through the whole pipeline:
+//! capture parsing, decode, reassembly, HTTP, classification, correlation.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use wshs_sniff::http::HttpLimits;
+use wshs_sniff::pipeline::Config;
+use wshs_sniff::reassembly::Limits;
+
+fuzz_target!(|data: &[u8]| {
+    // Small limits so that eviction, caps and shedding are reached by small inputs.
+    let cfg = Config {
+        limits: Limits {
+            max_buffer_per_direction: 4096,
+            max_flows: 8,
+            idle_timeout_secs: 30,
+            max_total_buffered: 16 * 1024,
+        },
+        http: HttpLimits {
+            max_head: 2048,
+            ..HttpLimits::default()
+        },
+        workers: 1,
+        tick_packets: 16,
+        filter: None,
+    };
+    if let Ok(a) = wshs_sniff::analyze_bytes("fuzz", data.to_vec(), &cfg) {
+        for r in &a.records {
+            let _ = serde_json::to_string(r);
+        }
+        let _ = a.summary.render();
+    }
+});
