@@ -118,7 +118,7 @@ pub struct Cli {
     pub workers: Option<usize>,
 
     /// Connections tracked at once; the idlest are evicted past this.
-    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_flows: usize,
 
     /// Bytes buffered ahead of a hole in one stream direction before the hole

@@ -976,7 +976,7 @@ impl<W: Write> Gen<W> {
         if defect == Defect::HugeCookie {
             let n = self.rng.range(9_000, 20_000) as usize;
             s.push_str("Cookie: session=");
-            s.extend(std::iter::repeat('a').take(n));
+            s.extend(std::iter::repeat_n('a', n));
             s.push_str("\r\n");
         } else if self.rng.permille(300) {
             s.push_str(&format!("Cookie: session={:016x}\r\n", self.rng.next()));

@@ -964,13 +964,11 @@ fn lenient_request(bytes: &[u8], max: usize) -> Option<RequestHead> {
         head_len: bytes.len(),
         cut_short: true,
     };
-    let ws = req
-        .headers
-        .iter()
-        .any(|h| h.name.len() > 14 && h.name.as_bytes()[..14].eq_ignore_ascii_case(b"sec-websocket-"))
-        || req
-            .header("upgrade")
-            .is_some_and(|h| head::contains_token(&h.value, b"websocket"));
+    let ws = req.headers.iter().any(|h| {
+        h.name.len() > 14 && h.name.as_bytes()[..14].eq_ignore_ascii_case(b"sec-websocket-")
+    }) || req
+        .header("upgrade")
+        .is_some_and(|h| head::contains_token(&h.value, b"websocket"));
     ws.then_some(req)
 }
 

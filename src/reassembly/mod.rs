@@ -49,7 +49,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_buffer_per_direction: 256 * 1024,
-            max_flows: 200_000,
+            max_flows: 100_000,
             idle_timeout_secs: 120,
             // A full table of 200 000 flows takes about 180 MiB (with eviction
             // churn); this budget keeps the process under 256 MiB whatever the

@@ -133,7 +133,7 @@ impl<V: FlowState> FlowTable<V> {
     /// The flow, if tracked, without creating it or touching its idle time (for
     /// timers that fire on quiet flows).
     pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow<V>> {
-        self.map.get_mut(key)
+        self.map.get_mut(key).map(|f| &mut **f)
     }
 
     /// Must be called after the caller has finished updating a flow for this
