@@ -23,6 +23,7 @@ fuzz_target!(|data: &[u8]| {
         workers: 1,
         tick_packets: 16,
         filter: None,
+        ..Config::default()
     };
     if let Ok(a) = wshs_sniff::analyze_bytes("fuzz", data.to_vec(), &cfg) {
         for r in &a.records {
