@@ -246,8 +246,9 @@ pub struct Conversation {
     upgraded: bool,
     /// A gap was seen since the last response: pairing may be off.
     gap: bool,
-    /// The accepted attempt being watched for a close right after its 101.
-    watch: Option<Watch>,
+    /// The accepted attempt being watched for a close right after its 101
+    /// (boxed: rare, and every idle flow would otherwise carry its size).
+    watch: Option<Box<Watch>>,
     /// Where a request started mid-stream was found by resynchronising.
     pub saw_syn: [bool; 2],
 }
@@ -809,7 +810,7 @@ impl Conversation {
                         let since = a.response_ts.unwrap_or(ts);
                         let nanos = (WATCH_SECS * 1e9) as u64;
                         let total = since.nanos as u64 + nanos;
-                        self.watch = Some(Watch {
+                        self.watch = Some(Box::new(Watch {
                             attempt: a,
                             since,
                             deadline: Timestamp::new(
@@ -820,7 +821,7 @@ impl Conversation {
                             skip: 0,
                             scanned: 0,
                             new: true,
-                        });
+                        }));
                         self.dirs[d].state = State::Frames;
                         // Frames may follow the 101 in the same segment.
                         return Step::Consumed(n);
