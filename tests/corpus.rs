@@ -47,9 +47,10 @@ const WS_ATTEMPTS: &[(&str, usize)] = &[
 /// in `suricata-fuzz-invalid-caplen.pcap` the second record claims 1.4 GB, so
 /// one packet is kept (Wireshark guesses another pcap variant and reads two);
 /// `pcapparser-pcapng-no-interface-blocks.pcapng` holds custom blocks and no
-/// packet at all, which is a valid, empty section (libpcap refuses it because
-/// it wants an interface to take the link type from): it must end cleanly.
+/// interface description block, so it cannot hold a packet: reported as
+/// damage, as tcpdump does.
 const DAMAGED: &[(&str, u64)] = &[
+    ("pcapparser-pcapng-no-interface-blocks.pcapng", 0),
     ("suricata-http-truncated-file-cut-short.pcap", 2696),
     ("suricata-fuzz-invalid-caplen.pcap", 1),
     ("ndpi-fuzz-cut-short-null.pcap", 1),

@@ -39,6 +39,9 @@ enum Format {
         endian: Endianness,
         interfaces: Vec<Interface>,
         last_ts: Timestamp,
+        /// An interface description block was seen somewhere in the file; a
+        /// file without one cannot hold packets (tcpdump refuses it too).
+        any_interface: bool,
     },
 }
 
@@ -134,6 +137,7 @@ impl FileSource {
                 endian: Endianness::Little,
                 interfaces: Vec::new(),
                 last_ts: Timestamp::default(),
+                any_interface: false,
             };
             return Ok(src);
         }
@@ -280,6 +284,17 @@ impl FileSource {
     fn advance_pcapng(&mut self) -> Result<Option<Found>, CaptureError> {
         loop {
             if !self.fill(8)? {
+                if self.avail().is_empty()
+                    && matches!(
+                        self.format,
+                        Format::Pcapng {
+                            any_interface: false,
+                            ..
+                        }
+                    )
+                {
+                    return Err(self.damaged("the capture has no interface description block"));
+                }
                 return self.end_or_truncated("block header");
             }
             let first4 = self.avail().get(..4).unwrap_or(&[]);
@@ -326,6 +341,7 @@ impl FileSource {
             let Format::Pcapng {
                 interfaces,
                 last_ts,
+                any_interface,
                 ..
             } = &mut self.format
             else {
@@ -343,6 +359,7 @@ impl FileSource {
                         return Err(damaged("too many interfaces"));
                     }
                     interfaces.push(ng::parse_idb(body, endian).map_err(damaged)?);
+                    *any_interface = true;
                     None
                 }
                 ng::EPB_TYPE | ng::OPB_TYPE => {
@@ -699,6 +716,10 @@ mod tests {
                         Some(CaptureError::Truncated { packets, .. }) => {
                             assert_eq!(packets, p.len() as u64, "cut {cut}")
                         }
+                        // Cut right after the section header: no interface yet.
+                        Some(CaptureError::Damaged {
+                            packets: 0, what, ..
+                        }) if what.contains("no interface description block") => {}
                         other => panic!("cut {cut}: {other:?}"),
                     }
                 }
@@ -735,7 +756,7 @@ mod tests {
         ("ndpi-fuzz-big-endian-http.pcap", 131, false),
         ("arkime-empty-header-only.pcap", 0, false),
         ("pcapparser-pcapng-big-endian.pcapng", 4, false),
-        ("pcapparser-pcapng-no-interface-blocks.pcapng", 0, false),
+        ("pcapparser-pcapng-no-interface-blocks.pcapng", 0, true),
         ("pcapparser-pcapng-err-buffertoosmall.pcapng", 27, false),
         ("pcapparser-pcap-modified-kuznetzov.pcap", 1, false),
         ("pcapparser-ssdp-httpu-nanosecond.pcapng", 5898, false),
