@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# Live capture: the highest packet rate wshs-sniff -i keeps up with, with zero
+# kernel drops.
+#
+#   sudo benches/live_replay.sh [--size 200M] [--seed 7] \
+#       [--rates "10000 25000 50000 100000 200000 400000 top"] \
+#       [--buffers "default 65536"] [--offloads "on off"] [--timer gtod] [--keep]
+#
+# Needs root. Generates a busy-host capture (examples/gen_capture.rs), makes it
+# safe to put on a wire: IPv6 (also VLAN-tagged IPv6) dropped, VLAN tags
+# stripped, every IPv4 address rewritten into 127.0.0.0/8 and MACs into
+# locally administered ones, then checks that nothing but 127/8 <-> 127/8 IPv4
+# remains. It creates two network namespaces of its own (wshs-a, wshs-b) joined
+# by a veth pair, and for each setting of vethB's segmentation offloads (on is
+# veth's default; libpcap then sizes each ring slot for a 64 KiB packet, off
+# gives slots of one MTU), each kernel buffer size (-B, KiB; "default" = none
+# given) and each rate (tcpreplay --pps=N, or "top" = --topspeed) starts
+#   ip netns exec wshs-b wshs-sniff -i vethB --json --all --duration SECS
+# waits for its "capturing on" line, replays from wshs-a into vethA, and reads
+# the kernel's received/dropped counts from wshs-sniff's summary, tcpreplay's
+# achieved rate, and the CPU seconds of both. Findings per cause are compared
+# with an offline read (-r) of the same sanitised capture, and that offline
+# read with the generator's ground truth for the IPv4 attempts (addresses are
+# rewritten, so per cause). tcpreplay paces packets with --timer (gtod, its
+# default, spins on the clock and keeps a core busy; nano sleeps).
+# Every wait is bounded; the namespaces (and any process this script started)
+# are removed on exit. Nothing is sent on the host's interfaces.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE=200M
+SEED=7
+RATES="10000 25000 50000 100000 200000 400000 top"
+BUFFERS="default 65536"
+OFFLOADS="on off"
+TIMER=gtod
+KEEP=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --size) SIZE="$2"; shift 2 ;;
+    --seed) SEED="$2"; shift 2 ;;
+    --rates) RATES="$2"; shift 2 ;;
+    --buffers) BUFFERS="$2"; shift 2 ;;
+    --offloads) OFFLOADS="$2"; shift 2 ;;
+    --timer) TIMER="$2"; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    *) echo "usage: $0 [--size 200M] [--seed 7] [--rates \"50000 ... top\"] [--buffers \"default 65536\"] [--offloads \"on off\"] [--timer gtod|nano] [--keep]" >&2; exit 1 ;;
+  esac
+done
+[ "$(id -u)" = 0 ] || { echo "$0: needs root (network namespaces, live capture)" >&2; exit 1; }
+
+need=()
+command -v tcpreplay >/dev/null || need+=(tcpreplay)
+command -v tcprewrite >/dev/null || need+=(tcpreplay)
+command -v tcpdump >/dev/null || need+=(tcpdump)
+command -v ip >/dev/null || need+=(iproute2)
+command -v ethtool >/dev/null || need+=(ethtool)
+[ -x /usr/bin/time ] || need+=(time)
+command -v python3 >/dev/null || need+=(python3)
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "installing: ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+cargo build --release --quiet --bin wshs-sniff --example gen_capture
+BIN="$PWD/target/release/wshs-sniff"
+GEN="$PWD/target/release/examples/gen_capture"
+
+NS_A=wshs-a
+NS_B=wshs-b
+for ns in "$NS_A" "$NS_B"; do
+  if ip netns list | grep -qw "$ns"; then
+    echo "$0: namespace $ns already exists; remove it first (ip netns del $ns)" >&2
+    exit 1
+  fi
+done
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/wshs-live.XXXXXX")"
+SNIFF_PID=""
+cleanup() {
+  if [ -n "$SNIFF_PID" ] && kill -0 "$SNIFF_PID" 2>/dev/null; then
+    kill "$SNIFF_PID" 2>/dev/null || true
+    wait "$SNIFF_PID" 2>/dev/null || true
+  fi
+  ip netns del "$NS_A" 2>/dev/null || true
+  ip netns del "$NS_B" 2>/dev/null || true
+  if [ "$KEEP" = 0 ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- the capture, made safe to replay -------------------------------------
+echo "generating $SIZE (seed $SEED)..." >&2
+$GEN --size "$SIZE" --seed "$SEED" --out "$WORK/src.pcap" --truth "$WORK/truth.jsonl" >&2
+# -Z root: keep tcpdump from writing as another user into our directory.
+tcpdump -Z root -r "$WORK/src.pcap" -w "$WORK/v4.pcap" 'not ip6 and not (vlan and ip6)' 2>/dev/null
+tcprewrite --enet-vlan=del -i "$WORK/v4.pcap" -o "$WORK/novlan.pcap"
+# pseudo-NAT 0.0.0.0/0 -> 127.0.0.0/8: the top 8 bits become 127, the low 24
+# bits are kept, so connections stay apart.
+tcprewrite --pnat=0.0.0.0/0:127.0.0.0/8 \
+  --enet-smac=02:00:00:00:00:01 --enet-dmac=02:00:00:00:00:02 --fixcsum \
+  -i "$WORK/novlan.pcap" -o "$WORK/replay.pcap"
+rm -f "$WORK/v4.pcap" "$WORK/novlan.pcap" "$WORK/src.pcap"
+CAP="$WORK/replay.pcap"
+
+# Refuse to replay anything but IPv4 from 127/8 to 127/8.
+foreign=$(tcpdump -r "$CAP" -nn 'not (ip and src net 127.0.0.0/8 and dst net 127.0.0.0/8)' 2>/dev/null | wc -l)
+foreign2=$(tcpdump -r "$CAP" -nn 2>/dev/null | grep -vc ' IP 127\.[0-9.]* > 127\.' || true)
+if [ "$foreign" != 0 ] || [ "$foreign2" != 0 ]; then
+  echo "$0: sanitised capture still holds $foreign/$foreign2 packets outside 127/8; not replaying" >&2
+  exit 1
+fi
+PKTS=$(tcpdump -r "$CAP" -nn 2>/dev/null | wc -l)
+MAXLEN=$(tcpdump -r "$CAP" -nn -e 2>/dev/null | awk '{for(i=1;i<NF;i++) if($i=="length"){sub(":","",$(i+1)); print $(i+1); break}}' | sort -n | tail -1)
+echo "replay capture: $PKTS packets, all IPv4 127/8, largest frame $MAXLEN bytes, $(stat -c %s "$CAP") bytes" >&2
+
+# Reference: the same capture read offline.
+"$BIN" -r "$CAP" --json --all > "$WORK/offline.jsonl" 2> "$WORK/offline.err"
+causes() { python3 -c '
+import json, sys, collections
+c = collections.Counter(json.loads(l).get("cause") or "accepted" for l in open(sys.argv[1]) if l.strip())
+print(" ".join(f"{k}={v}" for k, v in sorted(c.items())))' "$1"; }
+# How far a run's findings are from the offline read: per cause, the attempts
+# missing (offline had more) and the extra ones (mostly "unknown" when a
+# packet of the exchange was dropped).
+cause_diff() { python3 -c '
+import json, sys, collections
+def load(p):
+    return collections.Counter(json.loads(l).get("cause") or "accepted" for l in open(p) if l.strip())
+a, b = load(sys.argv[1]), load(sys.argv[2])
+if a == b:
+    print("same"); sys.exit()
+miss = sum(max(a[k] - b[k], 0) for k in a)
+extra = {k: b[k] - a[k] for k in b if b[k] > a[k]}
+print(f"{miss} fewer" + ("; extra " + ", ".join(f"{k} {v}" for k, v in sorted(extra.items())) if extra else ""))' "$1" "$2"; }
+OFFLINE_CAUSES=$(causes "$WORK/offline.jsonl")
+echo "offline: $(wc -l < "$WORK/offline.jsonl") attempts: $OFFLINE_CAUSES" >&2
+python3 - "$WORK/truth.jsonl" "$WORK/offline.jsonl" >&2 <<'PY'
+import json, sys, collections
+truth = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+v4 = collections.Counter(t.get("cause") or "accepted" for t in truth
+                         if "[" not in t["client"] and t["client"].count(":") == 1)
+off = collections.Counter(json.loads(l).get("cause") or "accepted" for l in open(sys.argv[2]) if l.strip())
+print(f"ground truth: {len(truth)} attempts, {sum(v4.values())} over IPv4 (replayed);",
+      "offline read matches it per cause" if v4 == off else f"offline read DIFFERS: truth {dict(v4)}")
+PY
+
+# --- the namespaces ---------------------------------------------------------
+ip netns add "$NS_A"
+ip netns add "$NS_B"
+ip link add vethA netns "$NS_A" type veth peer name vethB netns "$NS_B"
+ip -n "$NS_A" link set vethA address 02:00:00:00:aa:01 up
+ip -n "$NS_B" link set vethB address 02:00:00:00:bb:01 up
+ip -n "$NS_A" link set lo up
+ip -n "$NS_B" link set lo up
+# Frames go to 02:00:00:00:00:02, not vethB's address: the kernel in wshs-b
+# hands them to the capture and discards them, it answers nothing.
+
+# --- the runs ---------------------------------------------------------------
+cat /proc/loadavg > "$WORK/load.txt"
+printf '| offloads | -B KiB | asked pps | tcpreplay pps | tcpreplay Mbps | kernel received | kernel dropped | packets seen | attempts | tcpreplay CPU s | wshs-sniff CPU s | causes vs offline |\n'
+printf '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n'
+for off in $OFFLOADS; do
+  ip netns exec "$NS_B" ethtool -K vethB tso "$off" gso "$off" gro "$off" 2>/dev/null || true
+  ip netns exec "$NS_A" ethtool -K vethA tso "$off" gso "$off" gro "$off" 2>/dev/null || true
+  for buf in $BUFFERS; do
+  for rate in $RATES; do
+    if [ "$rate" = top ]; then
+      rflag=(--topspeed); secs=$(( PKTS / 100000 + 3 ))
+    else
+      rflag=(--pps="$rate"); secs=$(( (PKTS + rate - 1) / rate + 3 ))
+    fi
+    bflag=(); [ "$buf" = default ] || bflag=(-B "$buf")
+    tag="$off-$buf-$rate"
+    ip netns exec "$NS_B" /usr/bin/time -f '%U %S' -o "$WORK/$tag.sniff.time" \
+      timeout $(( secs + 30 )) "$BIN" -i vethB "${bflag[@]}" --json --all --duration "$secs" \
+      > "$WORK/$tag.jsonl" 2> "$WORK/$tag.err" &
+    SNIFF_PID=$!
+    ok=0
+    for _ in $(seq 1 100); do
+      if grep -qs 'capturing on' "$WORK/$tag.err"; then ok=1; break; fi
+      kill -0 "$SNIFF_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    if [ "$ok" = 0 ]; then
+      echo "$0: wshs-sniff did not start:" >&2; cat "$WORK/$tag.err" >&2; exit 1
+    fi
+    ip netns exec "$NS_A" /usr/bin/time -f '%U %S' -o "$WORK/$tag.replay.time" \
+      timeout $(( secs + 30 )) tcpreplay -i vethA --timer="$TIMER" "${rflag[@]}" "$CAP" > "$WORK/$tag.replay" 2>&1 || true
+    wait "$SNIFF_PID" || true
+    SNIFF_PID=""
+    krecv=$(sed -n 's/^kernel: \([0-9]*\) received, \([0-9]*\) dropped.*/\1/p' "$WORK/$tag.err")
+    kdrop=$(sed -n 's/^kernel: \([0-9]*\) received, \([0-9]*\) dropped.*/\2/p' "$WORK/$tag.err")
+    seen=$(sed -n 's/^packets: \([0-9]*\) .*/\1/p' "$WORK/$tag.err")
+    rpps=$(sed -n 's/.*Rated: .*Bps, *\([0-9.]*\) Mbps, *\([0-9.]*\) pps.*/\2/p' "$WORK/$tag.replay" | head -1)
+    rmbps=$(sed -n 's/.*Rated: .*Bps, *\([0-9.]*\) Mbps, *\([0-9.]*\) pps.*/\1/p' "$WORK/$tag.replay" | head -1)
+    rcpu=$(awk '{printf "%.2f", $1 + $2}' "$WORK/$tag.replay.time" 2>/dev/null || echo "?")
+    scpu=$(awk '{printf "%.2f", $1 + $2}' "$WORK/$tag.sniff.time" 2>/dev/null || echo "?")
+    attempts=$(wc -l < "$WORK/$tag.jsonl")
+    same=$(cause_diff "$WORK/offline.jsonl" "$WORK/$tag.jsonl")
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+      "$off" "$buf" "$rate" "${rpps:-?}" "${rmbps:-?}" "${krecv:-?}" "${kdrop:-?}" "${seen:-?}" "$attempts" "$rcpu" "$scpu" "$same"
+  done
+  done
+done
+echo "tcpreplay timer: $TIMER" >&2
+echo "load average before the runs: $(cat "$WORK/load.txt")" >&2
+echo "load average after the runs:  $(cat /proc/loadavg)" >&2
