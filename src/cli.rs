@@ -92,9 +92,11 @@ pub struct Cli {
     #[arg(short = 's', long = "snaplen", default_value_t = 262_144)]
     pub snaplen: i32,
 
-    /// Live: kernel capture buffer size in KiB.
-    #[arg(short = 'B', long = "buffer-size", value_name = "KIB")]
-    pub buffer_size: Option<i32>,
+    /// Live: kernel capture buffer size in KiB. The default is larger than
+    /// libpcap's 2 MiB: in immediate mode the ring holds fixed-size slots sized
+    /// from the snap length, and 2 MiB overflows at modest rates.
+    #[arg(short = 'B', long = "buffer-size", value_name = "KIB", default_value_t = 32 * 1024)]
+    pub buffer_size: i32,
 
     /// Live: do not put the interface in promiscuous mode.
     #[arg(short = 'p', long = "no-promiscuous-mode")]

@@ -217,7 +217,7 @@ fn run(cli: Cli) -> ExitCode {
                 None => "tcp".to_string(),
             },
             snaplen: cli.snaplen,
-            buffer_size: cli.buffer_size.map(|k| k.saturating_mul(1024)),
+            buffer_size: Some(cli.buffer_size.max(1).saturating_mul(1024)),
             promisc: !cli.no_promisc,
             duration: cli.duration.map(Duration::from_secs_f64),
             write_to: cli.write.clone().or_else(|| scratch_all.clone()),
