@@ -429,11 +429,7 @@ impl Conversation {
         dir.buf = Vec::new();
         self.gap = true;
         if let State::Body { attempt, reader } = &mut dir.state {
-            if let Some(mut a) = attempt.take() {
-                a.body_excerpt = reader.take_excerpt();
-                a.completed_at = out.packet_no;
-                out.attempts.push(*a);
-            }
+            emit_with_body(attempt, reader, out);
         }
         if !matches!(dir.state, State::Done) {
             dir.state = State::Resync;
@@ -446,11 +442,7 @@ impl Conversation {
         let is_server = self.dirs[d].role == Role::Responses
             || (self.dirs[d].role == Role::Unknown && self.dirs[1 - d].role == Role::Requests);
         if let State::Body { reader, attempt } = &mut self.dirs[d].state {
-            if let Some(mut a) = attempt.take() {
-                a.body_excerpt = reader.take_excerpt();
-                a.completed_at = out.packet_no;
-                out.attempts.push(*a);
-            }
+            emit_with_body(attempt, reader, out);
             self.dirs[d].state = State::Head;
         }
         if is_server {
@@ -472,11 +464,7 @@ impl Conversation {
         for dir in self.dirs.iter_mut() {
             dir.fin = true;
             if let State::Body { reader, attempt } = &mut dir.state {
-                if let Some(mut a) = attempt.take() {
-                    a.body_excerpt = reader.take_excerpt();
-                    a.completed_at = out.packet_no;
-                    out.attempts.push(*a);
-                }
+                emit_with_body(attempt, reader, out);
             }
             dir.state = State::Done;
         }
@@ -491,11 +479,7 @@ impl Conversation {
         }
         for dir in self.dirs.iter_mut() {
             if let State::Body { reader, attempt } = &mut dir.state {
-                if let Some(mut a) = attempt.take() {
-                    a.body_excerpt = reader.take_excerpt();
-                    a.completed_at = out.packet_no;
-                    out.attempts.push(*a);
-                }
+                emit_with_body(attempt, reader, out);
             }
             dir.state = State::Done;
         }
@@ -551,11 +535,7 @@ impl Conversation {
                     let finished = reader.is_done();
                     let malformed = reader.malformed;
                     if attempt.is_some() && (finished || reader.excerpt_full()) {
-                        if let Some(mut a) = attempt.take() {
-                            a.body_excerpt = reader.take_excerpt();
-                            a.completed_at = out.packet_no;
-                            out.attempts.push(*a);
-                        }
+                        emit_with_body(attempt, reader, out);
                     }
                     if finished {
                         dir.state = if malformed {
@@ -873,6 +853,16 @@ impl Conversation {
             // Skip the byte that failed so the search moves on.
             Step::Consumed(1)
         }
+    }
+}
+
+/// Report the attempt whose response body just ended (or was cut off), with
+/// the excerpt of it kept so far.
+fn emit_with_body(attempt: &mut Option<Box<Attempt>>, reader: &mut BodyReader, out: &mut Sink<'_>) {
+    if let Some(mut a) = attempt.take() {
+        a.body_excerpt = reader.take_excerpt();
+        a.completed_at = out.packet_no;
+        out.attempts.push(*a);
     }
 }
 
