@@ -656,12 +656,7 @@ impl Worker {
         let (key, lo) = FlowKey::of(p.src, p.dst);
         let d = if lo { 0 } else { 1 };
         let mut evicted: Vec<(Flow<Conversation>, EvictReason)> = Vec::new();
-        let before = self.table.len();
         let limits = *self.table.limits();
-        let flow = self
-            .table
-            .get_or_insert(key, p.ts, &mut |_, f, why| evicted.push((f, why)));
-        let Flow { dirs, state, .. } = flow;
         let mut sink = Sink {
             attempts: &mut self.attempts,
             tls: &mut self.tls,
@@ -669,55 +664,60 @@ impl Worker {
             limits: &self.http,
             packet_no: p.no,
         };
-        state.note_packet(d, p.src, p.dst, p.flags.syn(), p.flags.ack());
-        if p.flags.syn() {
-            dirs[d].syn(p.seq);
-        }
-        let ts = p.ts;
-        let seq = if p.flags.syn() {
-            p.seq.wrapping_add(1)
-        } else {
-            p.seq
-        };
-        if !payload.is_empty() || p.flags.fin() {
-            dirs[d].push(
-                seq,
-                payload,
-                p.flags.fin(),
-                &limits,
-                &mut self.stream_stats,
-                &mut |c| state.on_chunk(d, c, ts, &mut sink),
-            );
-        }
-        let mut remove = false;
-        if p.flags.rst() {
-            for (i, dir) in dirs.iter_mut().enumerate() {
-                dir.flush(&mut self.stream_stats, &mut |c| {
-                    state.on_chunk(i, c, ts, &mut sink)
-                });
-            }
-            state.on_reset(d, ts, &mut sink);
-            remove = true;
-        } else if state.is_upgraded() {
-            for (i, dir) in dirs.iter_mut().enumerate() {
-                if !state.wants_bytes(i) && !dir.is_discarding() {
-                    dir.discard();
+        let stream_stats = &mut self.stream_stats;
+        let watches = &mut self.watches;
+        // One lookup: the flow is updated, then accounted (or removed) in place.
+        let inserted = self.table.update(
+            key,
+            p.ts,
+            &mut |_, f, why| evicted.push((f, why)),
+            |flow, inserted| {
+                let Flow { dirs, state, .. } = flow;
+                state.note_packet(d, p.src, p.dst, p.flags.syn(), p.flags.ack());
+                if p.flags.syn() {
+                    dirs[d].syn(p.seq);
                 }
-            }
-        }
-        if let Some(deadline) = state.take_new_watch() {
-            self.watches.push_back((deadline, key));
-        }
-        if state.is_finished() {
-            remove = true;
-        }
-        if self.table.len() + evicted.len() > before {
+                let ts = p.ts;
+                let seq = if p.flags.syn() {
+                    p.seq.wrapping_add(1)
+                } else {
+                    p.seq
+                };
+                if !payload.is_empty() || p.flags.fin() {
+                    dirs[d].push(
+                        seq,
+                        payload,
+                        p.flags.fin(),
+                        &limits,
+                        stream_stats,
+                        &mut |c| state.on_chunk(d, c, ts, &mut sink),
+                    );
+                }
+                let mut remove = false;
+                if p.flags.rst() {
+                    for (i, dir) in dirs.iter_mut().enumerate() {
+                        dir.flush(stream_stats, &mut |c| state.on_chunk(i, c, ts, &mut sink));
+                    }
+                    state.on_reset(d, ts, &mut sink);
+                    remove = true;
+                } else if state.is_upgraded() {
+                    for (i, dir) in dirs.iter_mut().enumerate() {
+                        if !state.wants_bytes(i) && !dir.is_discarding() {
+                            dir.discard();
+                        }
+                    }
+                }
+                if let Some(deadline) = state.take_new_watch() {
+                    watches.push_back((deadline, key));
+                }
+                if state.is_finished() {
+                    remove = true;
+                }
+                (!remove, inserted)
+            },
+        );
+        if inserted {
             self.flows += 1;
-        }
-        if remove {
-            self.table.remove(&key);
-        } else {
-            self.table.account(&key);
         }
         for (f, why) in evicted {
             let ending = match why {

@@ -130,6 +130,49 @@ impl<V: FlowState> FlowTable<V> {
         flow
     }
 
+    /// Look the flow up once, creating it if new (evicting first as
+    /// [`get_or_insert`](Self::get_or_insert) does), and let `f` update it; `f`
+    /// is told whether the flow is new and returns whether to keep it. A kept
+    /// flow is then accounted as [`account`](Self::account) would, on the same
+    /// entry; a flow not kept is removed. One hash lookup per packet instead of
+    /// two (the second only for flows that end).
+    pub fn update<R>(
+        &mut self,
+        key: FlowKey,
+        now: Timestamp,
+        on_evict: &mut dyn FnMut(FlowKey, Flow<V>, EvictReason),
+        f: impl FnOnce(&mut Flow<V>, bool) -> (bool, R),
+    ) -> R {
+        if self.map.len() >= self.limits.max_flows.max(1) && !self.map.contains_key(&key) {
+            self.evict_idlest(on_evict);
+        }
+        let before = self.map.len();
+        let mut inserted = false;
+        let flow = self.map.entry(key).or_insert_with(|| {
+            inserted = true;
+            Box::new(Flow::new(now))
+        });
+        if now > flow.last_seen {
+            flow.last_seen = now;
+        }
+        let len = (before + usize::from(inserted)) as u64;
+        if len > self.stats.peak_flows {
+            self.stats.peak_flows = len;
+        }
+        let (keep, r) = f(flow, inserted);
+        if keep {
+            let held = flow.holding();
+            self.total = self.total.saturating_sub(flow.charged) + held;
+            flow.charged = held;
+            if self.total > self.limits.max_total_buffered {
+                self.shed_largest();
+            }
+        } else {
+            self.remove(&key);
+        }
+        r
+    }
+
     /// The flow, if tracked, without creating it or touching its idle time (for
     /// timers that fire on quiet flows).
     pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow<V>> {
