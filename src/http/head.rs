@@ -263,11 +263,30 @@ pub struct ResponsePeek {
     pub invalid_length: bool,
 }
 
+/// Headers tried for a response with more than [`MAX_HEADERS`]: servers and
+/// proxies that decorate answers generously must not make the answer unreadable.
+const MAX_RESPONSE_HEADERS: usize = 1024;
+
 /// Parse a response head; the owned head is built only when `keep` says so (the
 /// response pairs with an upgrade attempt).
 pub fn parse_response(buf: &[u8], keep: bool) -> Parsed<(ResponsePeek, Option<ResponseHead>)> {
     let mut hbuf = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut resp = httparse::Response::new(&mut hbuf);
+    match parse_response_with(buf, keep, &mut hbuf) {
+        // Rare: retry once with room for more headers (the only allocation).
+        Parsed::Invalid(TOO_MANY_HEADERS) => {
+            let mut big = vec![httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+            parse_response_with(buf, keep, &mut big)
+        }
+        other => other,
+    }
+}
+
+fn parse_response_with<'b>(
+    buf: &'b [u8],
+    keep: bool,
+    hbuf: &mut [httparse::Header<'b>],
+) -> Parsed<(ResponsePeek, Option<ResponseHead>)> {
+    let mut resp = httparse::Response::new(hbuf);
     match parser_config().parse_response(&mut resp, buf) {
         Ok(httparse::Status::Complete(n)) => {
             let mut peek = ResponsePeek {
@@ -294,5 +313,27 @@ pub fn parse_response(buf: &[u8], keep: bool) -> Parsed<(ResponsePeek, Option<Re
         Ok(httparse::Status::Partial) => Parsed::Partial,
         Err(httparse::Error::TooManyHeaders) => Parsed::Invalid(TOO_MANY_HEADERS),
         Err(_) => Parsed::Invalid("not an HTTP/1.x response"),
+    }
+}
+
+#[cfg(test)]
+mod response_tests {
+    use super::*;
+
+    #[test]
+    fn a_response_with_hundreds_of_headers_is_still_read() {
+        let mut r = b"HTTP/1.1 403 Forbidden\r\n".to_vec();
+        for i in 0..300 {
+            r.extend_from_slice(format!("X-Decor-{i}: y\r\n").as_bytes());
+        }
+        r.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+        match parse_response(&r, true) {
+            Parsed::Complete((peek, Some(head)), n) => {
+                assert_eq!(peek.status, 403);
+                assert_eq!(head.headers.len(), 301);
+                assert_eq!(n, r.len());
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
