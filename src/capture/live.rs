@@ -152,19 +152,20 @@ impl Feed for LiveFeed {
                 if r < 0 {
                     let e = std::io::Error::last_os_error();
                     if e.kind() != std::io::ErrorKind::Interrupted {
-                        return Err(super::CaptureError::Io {
-                            name: self.iface.clone(),
-                            offset: 0,
-                            source: std::io::Error::other(format!("capture failed: {e}")),
+                        return Err(super::CaptureError::Live {
+                            iface: self.iface.clone(),
+                            what: e.to_string(),
                         });
                     }
                 }
                 Ok(Next::Idle)
             }
-            Err(e) => Err(super::CaptureError::Io {
-                name: self.iface.clone(),
-                offset: 0,
-                source: std::io::Error::other(format!("capture failed: {e}")),
+            Err(e) => Err(super::CaptureError::Live {
+                iface: self.iface.clone(),
+                what: e
+                    .to_string()
+                    .trim_start_matches("libpcap error: ")
+                    .to_string(),
             }),
         }
     }

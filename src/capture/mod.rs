@@ -101,6 +101,8 @@ pub enum CaptureError {
         #[source]
         source: std::io::Error,
     },
+    #[error("capture on {iface} failed: {what}")]
+    Live { iface: String, what: String },
     #[error("{name}: capture cut short at byte {offset} after {packets} packets ({what})")]
     Truncated {
         name: String,
