@@ -46,6 +46,25 @@ pub struct Summary {
     pub interrupted: bool,
 }
 
+/// The `limit` entries with the most refusals (then the most attempts), as
+/// aligned rows, and how many more there are.
+fn top_table(s: &mut String, what: &str, map: &BTreeMap<String, (u64, u64)>, limit: usize) {
+    let _ = writeln!(s, "  by {what} (attempts, not accepted):");
+    let mut rows: Vec<_> = map.iter().collect();
+    rows.sort_by(|a, b| {
+        b.1 .1
+            .cmp(&a.1 .1)
+            .then(b.1 .0.cmp(&a.1 .0))
+            .then(a.0.cmp(b.0))
+    });
+    for (k, (n, bad)) in rows.iter().take(limit) {
+        let _ = writeln!(s, "    {k:<34} {n:>8} {bad:>8}");
+    }
+    if rows.len() > limit {
+        let _ = writeln!(s, "    … and {} more", rows.len() - limit);
+    }
+}
+
 impl Summary {
     pub fn count(&mut self, r: &Record) {
         self.attempts += 1;
@@ -98,34 +117,8 @@ impl Summary {
             for (k, v) in causes {
                 let _ = writeln!(s, "    {k:<34} {v:>8}");
             }
-            let _ = writeln!(s, "  by server endpoint (attempts, not accepted):");
-            let mut servers: Vec<_> = self.by_server.iter().collect();
-            servers.sort_by(|a, b| {
-                b.1 .1
-                    .cmp(&a.1 .1)
-                    .then(b.1 .0.cmp(&a.1 .0))
-                    .then(a.0.cmp(b.0))
-            });
-            for (k, (n, bad)) in servers.iter().take(20) {
-                let _ = writeln!(s, "    {k:<34} {n:>8} {bad:>8}");
-            }
-            if servers.len() > 20 {
-                let _ = writeln!(s, "    … and {} more", servers.len() - 20);
-            }
-            let _ = writeln!(s, "  by client (attempts, not accepted):");
-            let mut clients: Vec<_> = self.by_client.iter().collect();
-            clients.sort_by(|a, b| {
-                b.1 .1
-                    .cmp(&a.1 .1)
-                    .then(b.1 .0.cmp(&a.1 .0))
-                    .then(a.0.cmp(b.0))
-            });
-            for (k, (n, bad)) in clients.iter().take(10) {
-                let _ = writeln!(s, "    {k:<34} {n:>8} {bad:>8}");
-            }
-            if clients.len() > 10 {
-                let _ = writeln!(s, "    … and {} more", clients.len() - 10);
-            }
+            top_table(&mut s, "server endpoint", &self.by_server, 20);
+            top_table(&mut s, "client", &self.by_client, 10);
         }
         let c = &self.capture;
         let _ = writeln!(
