@@ -558,14 +558,40 @@ fn add_nanos(t: Timestamp, n: u32) -> Timestamp {
     )
 }
 
+/// How the attempts of a flow that leaves the table unfinished end.
+fn ending_of(why: EvictReason) -> Ending {
+    match why {
+        EvictReason::TableFull => Ending::Evicted,
+        EvictReason::Idle => Ending::Expired,
+    }
+}
+
+/// What the HTTP stage of a worker produces, kept apart from the flow table so
+/// a sink can be lent while a flow of the table is borrowed.
+struct HttpOut {
+    limits: HttpLimits,
+    stats: HttpStats,
+    attempts: Vec<Attempt>,
+    tls: Vec<TlsSighting>,
+}
+
+impl HttpOut {
+    fn sink(&mut self, packet_no: u64) -> Sink<'_> {
+        Sink {
+            attempts: &mut self.attempts,
+            tls: &mut self.tls,
+            stats: &mut self.stats,
+            limits: &self.limits,
+            packet_no,
+        }
+    }
+}
+
 /// The per-shard analysis: flow table, reassembly, HTTP.
 struct Worker {
     table: FlowTable<Conversation>,
-    http: HttpLimits,
-    http_stats: HttpStats,
+    http: HttpOut,
     stream_stats: ReassemblyStats,
-    attempts: Vec<Attempt>,
-    tls: Vec<TlsSighting>,
     flows: u64,
     /// Accepted attempts watched after their 101, by deadline (deadlines are
     /// packet time plus a constant, so the queue stays ordered).
@@ -587,11 +613,13 @@ fn worker(
     let (mut shown_flows, mut shown_evicted) = (0u64, 0u64);
     let mut w = Worker {
         table: FlowTable::new(limits),
-        http,
-        http_stats: HttpStats::default(),
+        http: HttpOut {
+            limits: http,
+            stats: HttpStats::default(),
+            attempts: Vec::new(),
+            tls: Vec::new(),
+        },
         stream_stats: ReassemblyStats::default(),
-        attempts: Vec::new(),
-        tls: Vec::new(),
         flows: 0,
         watches: Default::default(),
     };
@@ -624,7 +652,7 @@ fn worker(
             reassembly.merge(&w.stream_stats);
             Some(Box::new(WorkerTotals {
                 reassembly,
-                http: w.http_stats,
+                http: w.http.stats,
                 flows: w.flows,
             }))
         } else {
@@ -633,8 +661,8 @@ fn worker(
         let report = Report {
             tick: batch.tick,
             time: batch.time,
-            attempts: std::mem::take(&mut w.attempts),
-            tls: std::mem::take(&mut w.tls),
+            attempts: std::mem::take(&mut w.http.attempts),
+            tls: std::mem::take(&mut w.http.tls),
             done,
         };
         let last = batch.last;
@@ -657,13 +685,7 @@ impl Worker {
         let d = if lo { 0 } else { 1 };
         let mut evicted: Vec<(Flow<Conversation>, EvictReason)> = Vec::new();
         let limits = *self.table.limits();
-        let mut sink = Sink {
-            attempts: &mut self.attempts,
-            tls: &mut self.tls,
-            stats: &mut self.http_stats,
-            limits: &self.http,
-            packet_no: p.no,
-        };
+        let mut sink = self.http.sink(p.no);
         let stream_stats = &mut self.stream_stats;
         let watches = &mut self.watches;
         // One lookup: the flow is updated, then accounted (or removed) in place.
@@ -720,24 +742,14 @@ impl Worker {
             self.flows += 1;
         }
         for (f, why) in evicted {
-            let ending = match why {
-                EvictReason::TableFull => Ending::Evicted,
-                EvictReason::Idle => Ending::Expired,
-            };
-            self.finish_flow(f, ending, p.no);
+            self.finish_flow(f, ending_of(why), p.no);
         }
     }
 
     fn finish_flow(&mut self, mut f: Flow<Conversation>, ending: Ending, no: u64) {
         let ts = f.last_seen;
         let Flow { dirs, state, .. } = &mut f;
-        let mut sink = Sink {
-            attempts: &mut self.attempts,
-            tls: &mut self.tls,
-            stats: &mut self.http_stats,
-            limits: &self.http,
-            packet_no: no,
-        };
+        let mut sink = self.http.sink(no);
         for (i, dir) in dirs.iter_mut().enumerate() {
             dir.flush(&mut self.stream_stats, &mut |c| {
                 state.on_chunk(i, c, ts, &mut sink)
@@ -754,13 +766,7 @@ impl Worker {
             }
             self.watches.pop_front();
             if let Some(flow) = self.table.get_mut(&key) {
-                let mut sink = Sink {
-                    attempts: &mut self.attempts,
-                    tls: &mut self.tls,
-                    stats: &mut self.http_stats,
-                    limits: &self.http,
-                    packet_no: no,
-                };
+                let mut sink = self.http.sink(no);
                 flow.state.release_watch(now, &mut sink);
                 if flow.state.is_upgraded() {
                     for (i, dir) in flow.dirs.iter_mut().enumerate() {
@@ -779,11 +785,7 @@ impl Worker {
         self.table
             .expire(now, &mut |_, f, why| evicted.push((f, why)));
         for (f, why) in evicted {
-            let ending = match why {
-                EvictReason::TableFull => Ending::Evicted,
-                EvictReason::Idle => Ending::Expired,
-            };
-            self.finish_flow(f, ending, no);
+            self.finish_flow(f, ending_of(why), no);
         }
     }
 

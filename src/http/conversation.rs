@@ -995,7 +995,8 @@ mod tests {
                 limits: HttpLimits::default(),
             }
         }
-        fn feed(&mut self, d: usize, data: &[u8]) {
+        /// Call into the conversation with a sink over the harness's outputs.
+        fn with(&mut self, f: impl FnOnce(&mut Conversation, &mut Sink<'_>)) {
             let mut sink = Sink {
                 attempts: &mut self.attempts,
                 tls: &mut self.tls,
@@ -1003,29 +1004,16 @@ mod tests {
                 limits: &self.limits,
                 packet_no: 0,
             };
-            self.conv
-                .on_chunk(d, Chunk::Data(data), Timestamp::new(1, 0), &mut sink);
+            f(&mut self.conv, &mut sink);
+        }
+        fn feed(&mut self, d: usize, data: &[u8]) {
+            self.with(|c, s| c.on_chunk(d, Chunk::Data(data), Timestamp::new(1, 0), s));
         }
         fn release(&mut self, now: Timestamp) {
-            let mut sink = Sink {
-                attempts: &mut self.attempts,
-                tls: &mut self.tls,
-                stats: &mut self.stats,
-                limits: &self.limits,
-                packet_no: 0,
-            };
-            self.conv.release_watch(now, &mut sink);
+            self.with(|c, s| c.release_watch(now, s));
         }
         fn fin(&mut self, d: usize) {
-            let mut sink = Sink {
-                attempts: &mut self.attempts,
-                tls: &mut self.tls,
-                stats: &mut self.stats,
-                limits: &self.limits,
-                packet_no: 0,
-            };
-            self.conv
-                .on_chunk(d, Chunk::Fin, Timestamp::new(2, 0), &mut sink);
+            self.with(|c, s| c.on_chunk(d, Chunk::Fin, Timestamp::new(2, 0), s));
         }
     }
 

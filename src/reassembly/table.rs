@@ -79,6 +79,38 @@ pub struct FlowTable<V: FlowState> {
     last_scan: Option<Timestamp>,
 }
 
+/// The flow of `key`, created if new (and whether it was), its idle time
+/// refreshed and the peak flow count kept. Over the fields, not `&mut self`,
+/// so a caller can still update the table's totals while holding the flow.
+fn lookup_or_create<'m, V: FlowState>(
+    map: &'m mut FxHashMap<FlowKey, Box<Flow<V>>>,
+    stats: &mut ReassemblyStats,
+    key: FlowKey,
+    now: Timestamp,
+) -> (&'m mut Flow<V>, bool) {
+    let before = map.len();
+    let mut inserted = false;
+    let flow = map.entry(key).or_insert_with(|| {
+        inserted = true;
+        Box::new(Flow::new(now))
+    });
+    if now > flow.last_seen {
+        flow.last_seen = now;
+    }
+    let len = (before + usize::from(inserted)) as u64;
+    if len > stats.peak_flows {
+        stats.peak_flows = len;
+    }
+    (flow, inserted)
+}
+
+/// Bring the table's total of buffered bytes up to date with what `flow` holds.
+fn charge<V: FlowState>(total: &mut usize, flow: &mut Flow<V>) {
+    let held = flow.holding();
+    *total = total.saturating_sub(flow.charged) + held;
+    flow.charged = held;
+}
+
 impl<V: FlowState> Default for FlowTable<V> {
     fn default() -> Self {
         FlowTable::new(Limits::default())
@@ -111,23 +143,8 @@ impl<V: FlowState> FlowTable<V> {
         now: Timestamp,
         on_evict: &mut dyn FnMut(FlowKey, Flow<V>, EvictReason),
     ) -> &mut Flow<V> {
-        if self.map.len() >= self.limits.max_flows.max(1) && !self.map.contains_key(&key) {
-            self.evict_idlest(on_evict);
-        }
-        let before = self.map.len();
-        let mut inserted = false;
-        let flow = self.map.entry(key).or_insert_with(|| {
-            inserted = true;
-            Box::new(Flow::new(now))
-        });
-        if now > flow.last_seen {
-            flow.last_seen = now;
-        }
-        let len = (before + usize::from(inserted)) as u64;
-        if len > self.stats.peak_flows {
-            self.stats.peak_flows = len;
-        }
-        flow
+        self.make_room(&key, on_evict);
+        lookup_or_create(&mut self.map, &mut self.stats, key, now).0
     }
 
     /// Look the flow up once, creating it if new (evicting first as
@@ -143,27 +160,11 @@ impl<V: FlowState> FlowTable<V> {
         on_evict: &mut dyn FnMut(FlowKey, Flow<V>, EvictReason),
         f: impl FnOnce(&mut Flow<V>, bool) -> (bool, R),
     ) -> R {
-        if self.map.len() >= self.limits.max_flows.max(1) && !self.map.contains_key(&key) {
-            self.evict_idlest(on_evict);
-        }
-        let before = self.map.len();
-        let mut inserted = false;
-        let flow = self.map.entry(key).or_insert_with(|| {
-            inserted = true;
-            Box::new(Flow::new(now))
-        });
-        if now > flow.last_seen {
-            flow.last_seen = now;
-        }
-        let len = (before + usize::from(inserted)) as u64;
-        if len > self.stats.peak_flows {
-            self.stats.peak_flows = len;
-        }
+        self.make_room(&key, on_evict);
+        let (flow, inserted) = lookup_or_create(&mut self.map, &mut self.stats, key, now);
         let (keep, r) = f(flow, inserted);
         if keep {
-            let held = flow.holding();
-            self.total = self.total.saturating_sub(flow.charged) + held;
-            flow.charged = held;
+            charge(&mut self.total, flow);
             if self.total > self.limits.max_total_buffered {
                 self.shed_largest();
             }
@@ -171,6 +172,17 @@ impl<V: FlowState> FlowTable<V> {
             self.remove(&key);
         }
         r
+    }
+
+    /// Evict the idlest flows when a new one would not fit.
+    fn make_room(
+        &mut self,
+        key: &FlowKey,
+        on_evict: &mut dyn FnMut(FlowKey, Flow<V>, EvictReason),
+    ) {
+        if self.map.len() >= self.limits.max_flows.max(1) && !self.map.contains_key(key) {
+            self.evict_idlest(on_evict);
+        }
     }
 
     /// The flow, if tracked, without creating it or touching its idle time (for
@@ -187,9 +199,7 @@ impl<V: FlowState> FlowTable<V> {
         let Some(flow) = self.map.get_mut(key) else {
             return;
         };
-        let now = flow.holding();
-        self.total = self.total.saturating_sub(flow.charged) + now;
-        flow.charged = now;
+        charge(&mut self.total, flow);
         if self.total > self.limits.max_total_buffered {
             self.shed_largest();
         }
