@@ -57,19 +57,30 @@ const MAX_HELD: usize = 65_536;
 pub struct Correlator {
     held: BTreeMap<u64, Judged>,
     next_id: u64,
-    by_key: HashMap<Vec<u8>, u64>,
+    /// Held attempts by key; several when unrelated clients send one constant
+    /// key.
+    by_key: HashMap<Vec<u8>, Vec<u64>>,
     accepted_origins: HashMap<String, Vec<String>>,
     /// Recent TLS connections, newest last, for backend legs whose client leg
     /// was encrypted.
     tls: std::collections::VecDeque<TlsSighting>,
-    /// Attempts with a key released alone moments ago: a leg that completes
-    /// late (a slow client side) still finds its peer, though only the late leg
-    /// can still be corrected.
-    recent: std::collections::VecDeque<Judged>,
+    /// Attempts with a key released alone moments ago, by key: a leg that
+    /// completes late (a slow client side) still finds its peer, though only
+    /// the late leg can still be corrected.
+    recent: HashMap<Vec<u8>, Vec<(u64, Judged)>>,
+    /// The same attempts oldest first, for forgetting them.
+    recent_order: std::collections::VecDeque<(u64, Timestamp, Vec<u8>)>,
 }
 
 /// Released attempts remembered for late legs.
-const MAX_RECENT: usize = 1024;
+const MAX_RECENT: usize = 4096;
+
+fn key_of(a: &Attempt) -> Option<Vec<u8>> {
+    a.request
+        .header("sec-websocket-key")
+        .map(|h| h.value.trim_ascii().to_vec())
+        .filter(|k| !k.is_empty())
+}
 
 /// TLS connections remembered for matching backend legs.
 const MAX_TLS: usize = 4096;
@@ -151,11 +162,7 @@ impl Correlator {
         let verdict = classify(&attempt);
         let id = self.next_id;
         self.next_id += 1;
-        let key = attempt
-            .request
-            .header("sec-websocket-key")
-            .map(|h| h.value.trim_ascii().to_vec())
-            .filter(|k| !k.is_empty());
+        let key = key_of(&attempt);
         let mut j = Judged {
             attempt,
             verdict,
@@ -163,35 +170,35 @@ impl Correlator {
             peer: None,
         };
         if let Some(key) = key {
-            if let Some(other_id) = self.by_key.get(&key).copied() {
-                if let Some(mut other) = self.held.remove(&other_id) {
-                    if is_other_leg(&other, &j) {
-                        self.by_key.remove(&key);
-                        pair(&mut other, &mut j);
-                        let mut out = vec![other, j];
-                        for x in out.iter_mut() {
-                            self.compare(x);
-                        }
-                        sort(&mut out);
-                        return out;
-                    }
-                    self.held.insert(other_id, other);
+            let held = &self.held;
+            let other_id = self.by_key.get(&key).and_then(|ids| {
+                ids.iter()
+                    .rev()
+                    .copied()
+                    .find(|i| held.get(i).is_some_and(|o| is_other_leg(o, &j)))
+            });
+            if let Some(mut other) = other_id.and_then(|i| self.held.remove(&i)) {
+                self.forget_key(&key, other_id);
+                pair(&mut other, &mut j);
+                let mut out = vec![other, j];
+                for x in out.iter_mut() {
+                    self.compare(x);
                 }
+                sort(&mut out);
+                return out;
             }
-            if let Some(pos) = self.recent.iter().rposition(|r| {
-                r.attempt
-                    .request
-                    .header("sec-websocket-key")
-                    .is_some_and(|h| h.value.trim_ascii() == key.as_slice())
-                    && is_other_leg(r, &j)
-            }) {
-                if let Some(mut other) = self.recent.remove(pos) {
+            if let Some(list) = self.recent.get_mut(&key) {
+                if let Some(pos) = list.iter().rposition(|(_, r)| is_other_leg(r, &j)) {
+                    let (_, mut other) = list.remove(pos);
+                    if list.is_empty() {
+                        self.recent.remove(&key);
+                    }
                     pair(&mut other, &mut j);
                     self.compare(&mut j);
                     return vec![j];
                 }
             }
-            self.by_key.insert(key, id);
+            self.by_key.entry(key).or_default().push(id);
         } else if let Some(other_id) = self.keyless_client_leg(&j) {
             if let Some(mut other) = self.held.remove(&other_id) {
                 pair(&mut other, &mut j);
@@ -235,31 +242,53 @@ impl Correlator {
         }
         if let Some(n) = now {
             while self
-                .recent
+                .recent_order
                 .front()
-                .is_some_and(|r| n.secs_since(done_ts(&r.attempt)) > LEG_WINDOW_SECS)
+                .is_some_and(|(_, done, _)| n.secs_since(*done) > LEG_WINDOW_SECS)
             {
-                self.recent.pop_front();
+                self.forget_oldest_recent();
             }
         }
         sort(&mut out);
         out
     }
 
-    fn finish(&mut self, id: u64, mut j: Judged) -> Judged {
-        if let Some(k) = j.attempt.request.header("sec-websocket-key") {
-            let k = k.value.trim_ascii();
-            if self.by_key.get(k) == Some(&id) {
-                self.by_key.remove(k);
+    /// Drop a held attempt's entry from the key index.
+    fn forget_key(&mut self, key: &[u8], id: Option<u64>) {
+        if let Some(ids) = self.by_key.get_mut(key) {
+            ids.retain(|i| Some(*i) != id);
+            if ids.is_empty() {
+                self.by_key.remove(key);
             }
+        }
+    }
+
+    fn forget_oldest_recent(&mut self) {
+        let Some((id, _, key)) = self.recent_order.pop_front() else {
+            return;
+        };
+        if let Some(list) = self.recent.get_mut(&key) {
+            list.retain(|(i, _)| *i != id);
+            if list.is_empty() {
+                self.recent.remove(&key);
+            }
+        }
+    }
+
+    fn finish(&mut self, id: u64, mut j: Judged) -> Judged {
+        let key = key_of(&j.attempt);
+        if let Some(k) = &key {
+            self.forget_key(k, Some(id));
         }
         self.tls_client_leg(&mut j);
         lone_backend(&mut j);
         self.compare(&mut j);
-        if j.peer.is_none() && j.attempt.request.header("sec-websocket-key").is_some() {
-            self.recent.push_back(j.clone());
-            if self.recent.len() > MAX_RECENT {
-                self.recent.pop_front();
+        if let Some(k) = key.filter(|_| j.peer.is_none()) {
+            self.recent_order
+                .push_back((id, done_ts(&j.attempt), k.clone()));
+            self.recent.entry(k).or_default().push((id, j.clone()));
+            if self.recent_order.len() > MAX_RECENT {
+                self.forget_oldest_recent();
             }
         }
         j
