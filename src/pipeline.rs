@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
-use crate::capture::{CaptureError, PacketSource, RawPacket, Timestamp};
+use crate::capture::{CaptureError, PacketSource, RawPacket, SharedBytes, Timestamp};
 use crate::classify::correlate::{Correlator, Judged};
 use crate::decode::{self, Decoded, Endpoint, FlowKey, TcpFlags};
 use crate::http::conversation::Sink;
@@ -158,7 +158,8 @@ pub fn default_workers() -> usize {
         .max(1)
 }
 
-/// A decoded TCP segment with its payload in the batch's byte arena.
+/// A decoded TCP segment whose payload lies in one of the batch's shared input
+/// blocks, or in its own byte arena.
 #[derive(Debug, Clone, Copy)]
 struct Pkt {
     no: u64,
@@ -167,16 +168,54 @@ struct Pkt {
     dst: Endpoint,
     seq: u32,
     flags: TcpFlags,
+    /// Index into `Batch::blocks`, or `IN_ARENA`.
+    block: u32,
     off: u32,
     len: u32,
 }
+
+/// `Pkt::block` of a payload copied into the batch's arena.
+const IN_ARENA: u32 = u32::MAX;
 
 struct Batch {
     tick: u64,
     time: Timestamp,
     pkts: Vec<Pkt>,
+    /// Input blocks the payloads point into: the capture file's bytes travel to
+    /// the workers without a copy.
+    blocks: Vec<SharedBytes>,
+    /// Payloads of sources that cannot share their buffer (live capture).
     data: Vec<u8>,
     last: bool,
+}
+
+impl Batch {
+    fn payload(&self, p: &Pkt) -> &[u8] {
+        let range = p.off as usize..(p.off as usize + p.len as usize);
+        let bytes = match p.block {
+            IN_ARENA => self.data.as_slice(),
+            i => self.blocks.get(i as usize).map_or(&[][..], |b| &b[..]),
+        };
+        bytes.get(range).unwrap_or(&[])
+    }
+
+    /// Where `payload` (a slice of a packet from `backing`) will be found by the
+    /// worker: by reference into the shared block, or copied into the arena.
+    fn place(&mut self, payload: &[u8], backing: Option<&SharedBytes>) -> (u32, u32) {
+        if let Some(block) = backing {
+            let base = block.as_ptr() as usize;
+            let at = payload.as_ptr() as usize;
+            if at >= base && at + payload.len() <= base + block.len() {
+                if !self.blocks.last().is_some_and(|b| Arc::ptr_eq(b, block)) {
+                    self.blocks.push(block.clone());
+                }
+                return ((self.blocks.len() - 1) as u32, (at - base) as u32);
+            }
+        }
+        let off = self.data.len() as u32;
+        self.data.extend_from_slice(payload);
+        (IN_ARENA, off)
+    }
 }
 
 struct Report {
@@ -404,6 +443,7 @@ fn capture_loop(
             b.tick = tick;
             b.time = Timestamp::default();
             b.pkts.clear();
+            b.blocks.clear();
             b.data.clear();
             b.last = false;
             b
@@ -412,7 +452,8 @@ fn capture_loop(
             tick,
             time: Timestamp::default(),
             pkts: Vec::with_capacity(1024),
-            data: Vec::with_capacity(64 * 1024),
+            blocks: Vec::new(),
+            data: Vec::new(),
             last: false,
         },
     };
@@ -504,8 +545,7 @@ fn capture_loop(
                                 (key.shard_hash() % n as u64) as usize
                             };
                             let b = &mut batches[w];
-                            let off = b.data.len() as u32;
-                            b.data.extend_from_slice(seg.payload);
+                            let (block, off) = b.place(seg.payload, p.backing);
                             b.pkts.push(Pkt {
                                 no,
                                 ts: p.ts,
@@ -513,6 +553,7 @@ fn capture_loop(
                                 dst: seg.dst,
                                 seq: seg.seq,
                                 flags: seg.flags,
+                                block,
                                 off,
                                 len: seg.payload.len() as u32,
                             });
@@ -625,11 +666,7 @@ fn worker(
     };
     for batch in rx.iter() {
         for p in &batch.pkts {
-            let payload = batch
-                .data
-                .get(p.off as usize..(p.off + p.len) as usize)
-                .unwrap_or(&[]);
-            w.packet(p, payload);
+            w.packet(p, batch.payload(p));
         }
         w.expire(batch.time, batch.pkts.last().map_or(0, |p| p.no));
         let (flows, evicted) = (w.table.len() as u64, w.table.stats().flows_evicted);
@@ -666,6 +703,9 @@ fn worker(
             done,
         };
         let last = batch.last;
+        let mut batch = batch;
+        // The input blocks go back to the reader's pool as soon as possible.
+        batch.blocks.clear();
         if batch.data.capacity() <= MAX_REUSED_BATCH_BYTES {
             // Full or closed: the batch is simply dropped.
             let _ = free.try_send(batch);

@@ -1,23 +1,39 @@
 //! Reading capture files (pcap and pcapng) from a file, stdin or any reader.
 //!
-//! The reader streams through one reusable buffer and hands out packets as slices
-//! of it: the file is read in large chunks (few syscalls), nothing is allocated
-//! per packet, and memory stays bounded whatever the file's size. A record that
-//! straddles the end of the buffer is moved to its front before the next read; the
-//! buffer grows only when a single record is larger than it, up to a hard cap.
+//! The reader streams through large reference-counted blocks and hands out
+//! packets as slices of them: the file is read in big pieces (few syscalls),
+//! nothing is allocated per packet, and memory stays bounded whatever the file's
+//! size. The pipeline may keep a block alive (its packets' payloads travel to the
+//! flow workers by reference), so a block that is shared is never written again:
+//! the reader moves the unread tail (less than one record) to a free block from
+//! its pool and reads on there. A block grows only when a single record is
+//! larger than it, up to a hard cap.
 
 use std::io::{ErrorKind, Read};
+use std::sync::Arc;
 
 use nom::number::Endianness;
 
+use super::mapped::{self, Window};
 use super::pcap_format::{self, PcapHeader, FILE_HEADER_LEN};
 use super::pcapng_format::{self as ng, Interface};
-use super::{CaptureError, LinkType, PacketSource, RawPacket, Timestamp};
+use super::{Block, CaptureError, LinkType, PacketSource, RawPacket, SharedBytes, Timestamp};
 
 /// Initial buffer size: large enough that reads are big and compaction rare.
 const BUF_LEN: usize = 2 << 20;
 /// Compact before reading into less free space than this.
 const MIN_READ: usize = 64 << 10;
+/// Blocks kept for reuse once the pipeline lets go of them: enough to cover
+/// the blocks in flight (a few ticks' worth), so blocks are not allocated and
+/// page-faulted in again all the time.
+const POOL_LEN: usize = 32;
+/// Bytes of a regular file mapped at a time (see `mapped`): large enough that
+/// mapping is rare, small enough that the windows the pipeline still holds
+/// stay a few tens of MiB.
+const WINDOW: usize = 4 << 20;
+/// How far ahead of the record being handed out the reader asks the CPU to
+/// load the input (see `prefetch_ahead`).
+const PREFETCH_AHEAD: usize = 8 << 10;
 /// No record may be larger than this: anything bigger is damage, not a packet.
 const MAX_CAPLEN: u32 = 16 << 20;
 /// pcapng blocks other than packets (name tables, custom blocks) may be larger
@@ -54,11 +70,36 @@ struct Found {
     orig_len: u32,
 }
 
+/// A regular file read through mapped windows.
+struct MappedFile {
+    /// The file's size as last seen.
+    len: u64,
+    /// Its windows' owner number (see `mapped::shrank`).
+    owner: u64,
+    /// A handle of its own; the read fallback takes it over.
+    file: Option<std::fs::File>,
+}
+
+/// The buffer of a block read into memory that nobody else holds.
+fn heap_mut(b: &mut SharedBytes) -> Option<&mut Vec<u8>> {
+    match Arc::get_mut(b)? {
+        Block::Heap(v) => Some(v),
+        Block::Mapped(_) => None,
+    }
+}
+
 /// A capture file read as a stream of packets.
 pub struct FileSource {
     name: String,
     reader: Box<dyn Read + Send>,
-    buf: Vec<u8>,
+    buf: SharedBytes,
+    /// Blocks to switch to when `buf` is shared; each is reused once nobody
+    /// else holds it.
+    pool: Vec<SharedBytes>,
+    /// A regular file read through mapped windows instead of `read(2)`.
+    mapped: Option<MappedFile>,
+    /// `buf[..prefetched]` has been asked for (see `prefetch_ahead`).
+    prefetched: usize,
     /// Unconsumed bytes are `buf[start..end]`.
     start: usize,
     end: usize,
@@ -89,7 +130,15 @@ impl FileSource {
                 "is a directory",
             )));
         }
-        let mut src = Self::from_reader(path, Box::new(file))?;
+        let mapped = match meta.is_file() {
+            true => file.try_clone().ok().map(|f| MappedFile {
+                len: meta.len(),
+                owner: mapped::new_owner(),
+                file: Some(f),
+            }),
+            false => None,
+        };
+        let mut src = Self::build(path, Box::new(file), mapped)?;
         if meta.is_file() {
             src.total_len = Some(meta.len());
         }
@@ -101,10 +150,25 @@ impl FileSource {
         name: &str,
         reader: Box<dyn Read + Send>,
     ) -> Result<FileSource, CaptureError> {
+        Self::build(name, reader, None)
+    }
+
+    fn build(
+        name: &str,
+        reader: Box<dyn Read + Send>,
+        mapped: Option<MappedFile>,
+    ) -> Result<FileSource, CaptureError> {
         let mut src = FileSource {
             name: name.to_string(),
             reader,
-            buf: vec![0; BUF_LEN],
+            buf: Arc::new(Block::Heap(if mapped.is_some() {
+                Vec::new()
+            } else {
+                vec![0; BUF_LEN]
+            })),
+            pool: Vec::new(),
+            mapped,
+            prefetched: 0,
             start: 0,
             end: 0,
             base: 0,
@@ -212,24 +276,39 @@ impl FileSource {
     /// Make at least `n` unconsumed bytes available in the buffer. `Ok(false)`
     /// when the input ends first. `n` is bounded by the callers' record limits.
     fn fill(&mut self, n: usize) -> Result<bool, CaptureError> {
+        if self.mapped.is_some() && self.end - self.start < n && self.map_window(n)? {
+            return Ok(self.end - self.start >= n);
+        }
         while self.end - self.start < n {
             if self.eof {
                 return Ok(false);
             }
             // Compact when the record does not fit, and also when the free tail
-            // is small, so that every read stays large.
-            if self.start + n > self.buf.len()
-                || (self.start > 0 && self.buf.len() - self.end < MIN_READ)
-            {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.base += self.start as u64;
-                self.end -= self.start;
-                self.start = 0;
-                if n > self.buf.len() {
-                    self.buf.resize(n.next_power_of_two(), 0);
+            // is small, so that every read stays large. A block someone else
+            // holds is left as it is: the tail moves to another block.
+            let cramped = self.start + n > self.buf.len()
+                || (self.start > 0 && self.buf.len() - self.end < MIN_READ);
+            if heap_mut(&mut self.buf).is_none() {
+                self.switch_block(n);
+            } else if cramped {
+                let (start, end) = (self.start, self.end);
+                if let Some(buf) = heap_mut(&mut self.buf) {
+                    buf.copy_within(start..end, 0);
+                    if n > buf.len() {
+                        buf.resize(n.next_power_of_two(), 0);
+                    }
                 }
+                self.base += start as u64;
+                self.prefetched = 0;
+                self.end -= start;
+                self.start = 0;
             }
-            let space = self.buf.get_mut(self.end..).unwrap_or(&mut []);
+            let end = self.end;
+            let Some(space) = heap_mut(&mut self.buf).and_then(|b| b.get_mut(end..)) else {
+                // switch_block always leaves an unshared block; nothing to read into
+                // would otherwise loop forever.
+                return Err(self.damaged("no buffer to read into"));
+            };
             match self.reader.read(space) {
                 Ok(0) => self.eof = true,
                 Ok(k) => self.end += k,
@@ -244,6 +323,116 @@ impl FileSource {
             }
         }
         Ok(true)
+    }
+
+    /// Continue in a block nobody else holds, with the unread bytes moved to its
+    /// front and room for at least `n` bytes.
+    fn switch_block(&mut self, n: usize) {
+        let want = BUF_LEN.max(n.next_power_of_two());
+        let reusable = self
+            .pool
+            .iter_mut()
+            .position(|b| b.len() >= want && heap_mut(b).is_some());
+        let mut next = match reusable {
+            Some(i) => self.pool.swap_remove(i),
+            None => Arc::new(Block::Heap(vec![0; want])),
+        };
+        let unread = self.buf.get(self.start..self.end).unwrap_or(&[]);
+        if let Some(b) = heap_mut(&mut next) {
+            if let Some(dst) = b.get_mut(..unread.len()) {
+                dst.copy_from_slice(unread);
+            }
+        }
+        let old = std::mem::replace(&mut self.buf, next);
+        if self.pool.len() < POOL_LEN && matches!(*old, Block::Heap(_)) {
+            self.pool.push(old);
+        }
+        self.base += self.start as u64;
+        self.end -= self.start;
+        self.start = 0;
+        self.prefetched = 0;
+    }
+
+    /// In a mapped file, map the window that holds the next `n` bytes (or the
+    /// rest of the file, if shorter). `Ok(false)` when no window could be
+    /// mapped: the file is then read from here on.
+    fn map_window(&mut self, n: usize) -> Result<bool, CaptureError> {
+        let Some(m) = self.mapped.as_mut() else {
+            return Ok(false);
+        };
+        let from = self.base + self.start as u64;
+        if from + n as u64 > m.len {
+            // A capture still being written has grown since it was opened.
+            if let Some(Ok(meta)) = m.file.as_ref().map(|f| f.metadata()) {
+                m.len = m.len.max(meta.len());
+            }
+        }
+        let page = Window::page() as u64;
+        let at = from - from % page;
+        let len = (WINDOW as u64)
+            .max(from - at + n as u64)
+            .min(m.len.saturating_sub(at)) as usize;
+        if len <= (from - at) as usize {
+            // Nothing left to map: the end of the file.
+            self.buf = Arc::new(Block::Heap(Vec::new()));
+            self.base = from;
+            (self.start, self.end) = (0, 0);
+            self.eof = true;
+            return Ok(true);
+        }
+        let owner = m.owner;
+        let window = m.file.as_ref().and_then(|f| Window::map(f, owner, at, len));
+        let Some(window) = window else {
+            // Read from the next unconsumed byte on.
+            let mut file = match m.file.take() {
+                Some(f) => f,
+                None => return Ok(false),
+            };
+            self.mapped = None;
+            use std::io::{Seek, SeekFrom};
+            file.seek(SeekFrom::Start(from))
+                .map_err(|source| CaptureError::Io {
+                    name: self.name.clone(),
+                    offset: from,
+                    source,
+                })?;
+            self.reader = Box::new(file);
+            self.buf = Arc::new(Block::Heap(vec![0; BUF_LEN]));
+            self.base = from;
+            (self.start, self.end) = (0, 0);
+            return Ok(false);
+        };
+        self.buf = Arc::new(Block::Mapped(window));
+        self.prefetched = 0;
+        self.base = at;
+        self.start = (from - at) as usize;
+        self.end = len;
+        self.eof = at + len as u64 >= m.len;
+        Ok(true)
+    }
+
+    /// Ask the CPU to load the next few KiB of input while this packet is
+    /// analysed. The input comes from the page cache and has not been touched
+    /// by a copy, and records are too far apart for the hardware to predict
+    /// across pages: without this, reading each record's header waits for
+    /// memory.
+    fn prefetch_ahead(&mut self) {
+        let to = (self.start + PREFETCH_AHEAD).min(self.end);
+        let mut at = self.prefetched.max(self.start);
+        while at < to {
+            if let Some(b) = self.buf.get(at) {
+                crate::hint::prefetch_once(b);
+            }
+            at += 64;
+        }
+        self.prefetched = at;
+    }
+
+    /// Whether a mapped file was cut short while it was being read.
+    fn shrank(&self) -> bool {
+        self.mapped
+            .as_ref()
+            .is_some_and(|m| mapped::shrank(m.owner))
     }
 
     fn advance(&mut self) -> Result<Option<Found>, CaptureError> {
@@ -409,14 +598,21 @@ impl PacketSource for FileSource {
         if self.done {
             return Ok(None);
         }
-        match self.advance() {
+        let found = self.advance();
+        if self.shrank() {
+            self.done = true;
+            return Err(self.truncated("the file shrank while it was being read"));
+        }
+        match found {
             Ok(Some(f)) => {
                 self.packets += 1;
+                self.prefetch_ahead();
                 Ok(Some(RawPacket {
                     ts: f.ts,
                     linktype: f.linktype,
                     data: self.buf.get(f.at..f.at + f.len).unwrap_or(&[]),
                     orig_len: f.orig_len,
+                    backing: Some(&self.buf),
                 }))
             }
             Ok(None) => {
@@ -505,6 +701,102 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn drain(mut src: FileSource) -> (Got, Option<CaptureError>) {
+        let mut out = Vec::new();
+        loop {
+            match src.next_packet() {
+                Ok(Some(p)) => out.push((p.ts, p.linktype, p.data.to_vec(), p.orig_len)),
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+    }
+
+    fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("wshs-file-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.pcap");
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    /// Packets of every size, so records straddle the mapped windows' edges at
+    /// many different offsets, and some are larger than a page.
+    fn many_records() -> Vec<u8> {
+        let data: Vec<Vec<u8>> = (0..12_000u32)
+            .map(|i| (0..(i * 37 % 1500 + 1)).map(|j| (i + j) as u8).collect())
+            .collect();
+        let recs: Vec<(u32, u32, &[u8])> = data
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (i as u32, 7, d.as_slice()))
+            .collect();
+        pcap(false, 0xa1b2_c3d4, &recs, 0)
+    }
+
+    #[test]
+    fn a_mapped_file_reads_like_a_stream() {
+        let bytes = many_records();
+        assert!(bytes.len() > 2 * WINDOW, "spans several windows");
+        let path = temp_file("mapped", &bytes);
+        let src = FileSource::open(path.to_str().unwrap()).unwrap();
+        assert!(src.mapped.is_some(), "a regular file is mapped");
+        let (mapped, err) = drain(src);
+        assert!(err.is_none(), "{err:?}");
+        let (streamed, err) = read_all(bytes);
+        assert!(err.is_none());
+        assert_eq!(mapped.len(), 12_000);
+        assert!(mapped == streamed, "same packets both ways");
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_mapped_file_cut_short_on_disk_is_reported_as_damage() {
+        let bytes = many_records();
+        let path = temp_file("cut", &bytes);
+        let (whole, _) = read_all(bytes.clone());
+        // Cut inside a record: the file ends in the middle of it.
+        std::fs::write(&path, &bytes[..bytes.len() - 1000]).unwrap();
+        let (got, err) = drain(FileSource::open(path.to_str().unwrap()).unwrap());
+        assert!(
+            matches!(err, Some(CaptureError::Truncated { .. })),
+            "{err:?}"
+        );
+        assert!(!got.is_empty() && got.len() < whole.len());
+        assert!(got[..] == whole[..got.len()], "everything before the cut");
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_mapped_file_that_shrinks_while_read_ends_with_damage_not_a_crash() {
+        let bytes = many_records();
+        let path = temp_file("shrink", &bytes);
+        let mut src = FileSource::open(path.to_str().unwrap()).unwrap();
+        for _ in 0..100 {
+            assert!(matches!(src.next_packet(), Ok(Some(_))));
+        }
+        // Another program truncates the file under the reader, inside the
+        // window it is reading.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(200_000)
+            .unwrap();
+        let mut seen = 100;
+        let err = loop {
+            match src.next_packet() {
+                Ok(Some(_)) => seen += 1,
+                Ok(None) => break None,
+                Err(e) => break Some(e),
+            }
+        };
+        let err = err.expect("the shrinking is reported");
+        assert!(err.to_string().contains("shrank"), "{err}");
+        assert!(seen < 12_000);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
     #[test]

@@ -138,6 +138,7 @@ impl Feed for LiveFeed {
                     linktype: self.linktype,
                     data: p.data,
                     orig_len: p.header.len,
+                    backing: None,
                 }))
             }
             Err(pcap::Error::TimeoutExpired) => {

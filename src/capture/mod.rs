@@ -7,6 +7,7 @@
 pub mod file;
 pub mod inputs;
 pub mod live;
+pub mod mapped;
 pub mod pcap_format;
 pub mod pcapng_format;
 
@@ -70,6 +71,37 @@ impl LinkType {
     pub const LINUX_SLL2: LinkType = LinkType(276);
 }
 
+/// A reference-counted block of input that packets are slices of. A source
+/// that reads into such blocks lets the pipeline hand packet payloads to the flow
+/// workers by reference instead of copying them; the source never writes a block
+/// again while anyone else holds it.
+pub type SharedBytes = std::sync::Arc<Block>;
+
+/// Input bytes: read into memory, or a mapped window of the file.
+pub enum Block {
+    Heap(Vec<u8>),
+    Mapped(mapped::Window),
+}
+
+impl std::ops::Deref for Block {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Block::Heap(v) => v,
+            Block::Mapped(w) => w.as_slice(),
+        }
+    }
+}
+
+impl fmt::Debug for Block {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Block::Heap(v) => write!(f, "Heap({} bytes)", v.len()),
+            Block::Mapped(w) => write!(f, "Mapped({} bytes)", w.as_slice().len()),
+        }
+    }
+}
+
 /// One captured packet, borrowed from the source's buffer until the next call.
 #[derive(Debug, Clone, Copy)]
 pub struct RawPacket<'a> {
@@ -80,6 +112,8 @@ pub struct RawPacket<'a> {
     /// The length of the packet on the wire; larger than `data.len()` when the
     /// capture's snap length cut it short.
     pub orig_len: u32,
+    /// The block `data` lies in, when the source can share it (files).
+    pub backing: Option<&'a SharedBytes>,
 }
 
 /// Why a capture could not be read (further). Carries the byte offset so the user

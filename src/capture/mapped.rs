@@ -1,0 +1,228 @@
+//! Windows of a capture file mapped into memory, so packets are read where the
+//! page cache holds them instead of being copied out by `read(2)`: on a big
+//! capture that copy is the largest single cost of reading.
+//!
+//! Only a window of a few MiB is mapped at a time and each is unmapped as soon
+//! as the pipeline lets go of it, so resident memory does not grow with the
+//! file. A mapped file that shrinks under the reader (another program truncates
+//! it) would make the next access to a vanished page raise `SIGBUS` and kill
+//! the process; a handler catches exactly those faults, puts a page of zeros
+//! where the file's page was and counts the event, and the reader reports the
+//! file as cut short at that point. Faults anywhere else keep their default
+//! action.
+
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Once;
+
+/// Windows that can be guarded at once. Windows live as long as the batches
+/// that reference them (a few ticks); when all slots are taken the reader
+/// reads instead of mapping.
+const SLOTS: usize = 256;
+
+/// Start address and length of each live window (0 = free slot). Written by
+/// the threads that map and unmap, read by the signal handler.
+static STARTS: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+static LENS: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+/// The reader each window belongs to.
+static OWNERS: [AtomicU64; SLOTS] = [const { AtomicU64::new(0) }; SLOTS];
+/// One bit per reader (by owner number, modulo the bits there are): set when
+/// one of its windows lost a page.
+static SHRUNK: [AtomicU64; 1024] = [const { AtomicU64::new(0) }; 1024];
+static NEXT_OWNER: AtomicU64 = AtomicU64::new(0);
+
+static INSTALL: Once = Once::new();
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if p > 0 {
+        p as usize
+    } else {
+        4096
+    }
+}
+
+/// A number for a reader's windows, to tell which file shrank.
+pub fn new_owner() -> u64 {
+    NEXT_OWNER.fetch_add(1, Ordering::Relaxed)
+}
+
+fn shrunk_bit(owner: u64) -> (&'static AtomicU64, u64) {
+    (
+        &SHRUNK[(owner / 64) as usize % SHRUNK.len()],
+        1 << (owner % 64),
+    )
+}
+
+/// Whether a window of this reader's file lost a page: the file was cut
+/// short after it was mapped.
+pub fn shrank(owner: u64) -> bool {
+    let (word, bit) = shrunk_bit(owner);
+    word.load(Ordering::SeqCst) & bit != 0
+}
+
+extern "C" fn on_sigbus(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
+    let addr = unsafe { (*info).si_addr() } as usize;
+    for (k, (start, len)) in STARTS.iter().zip(LENS.iter()).enumerate() {
+        let s = start.load(Ordering::SeqCst);
+        let l = len.load(Ordering::SeqCst);
+        if s != 0 && addr >= s && addr - s < l {
+            let page = addr & !(page_size() - 1);
+            // SAFETY: the page lies inside a window this module mapped and
+            // still owns; replacing it with an anonymous zero page keeps the
+            // address range valid until the window's owner unmaps it.
+            let r = unsafe {
+                libc::mmap(
+                    page as *mut libc::c_void,
+                    page_size(),
+                    libc::PROT_READ,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+                    -1,
+                    0,
+                )
+            };
+            if r != libc::MAP_FAILED {
+                let (word, bit) = shrunk_bit(OWNERS[k].load(Ordering::SeqCst));
+                word.fetch_or(bit, Ordering::SeqCst);
+                return;
+            }
+            break;
+        }
+    }
+    // Not ours (or not repairable): the default action, as if no handler were
+    // installed, when the faulting access is retried.
+    // SAFETY: resetting a signal's disposition is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGBUS, libc::SIG_DFL);
+    }
+}
+
+fn install_handler() -> bool {
+    static OK: AtomicBool = AtomicBool::new(false);
+    INSTALL.call_once(|| {
+        // SAFETY: a zeroed sigaction with a handler and flags set is valid;
+        // the handler only uses async-signal-safe calls and atomics.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_sigbus as *const () as usize;
+            sa.sa_flags = libc::SA_SIGINFO;
+            libc::sigemptyset(&mut sa.sa_mask);
+            let ok = libc::sigaction(libc::SIGBUS, &sa, std::ptr::null_mut()) == 0;
+            OK.store(ok, Ordering::SeqCst);
+        }
+    });
+    OK.load(Ordering::SeqCst)
+}
+
+/// One mapped, read-only window of a file.
+pub struct Window {
+    ptr: *mut libc::c_void,
+    len: usize,
+    slot: usize,
+}
+
+// SAFETY: the window is read-only memory owned by this value; sharing and
+// sending it between threads is like sharing a `Box<[u8]>`.
+unsafe impl Send for Window {}
+unsafe impl Sync for Window {}
+
+impl Window {
+    /// Map `len` bytes of `file` from `offset` (a multiple of `page()`), with
+    /// the page tables filled at once. `None` when the window cannot be mapped
+    /// or guarded; the caller then reads instead.
+    pub fn map(file: &std::fs::File, owner: u64, offset: u64, len: usize) -> Option<Window> {
+        if len == 0 || !install_handler() {
+            return None;
+        }
+        let slot = STARTS.iter().position(|s| {
+            s.compare_exchange(0, usize::MAX, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        })?;
+        let off = libc::off_t::try_from(offset).ok();
+        let ptr = off.map_or(libc::MAP_FAILED, |off| {
+            // SAFETY: a fresh read-only private mapping of an open file; the
+            // kernel picks the address.
+            unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    libc::PROT_READ,
+                    libc::MAP_PRIVATE | libc::MAP_POPULATE,
+                    file.as_raw_fd(),
+                    off,
+                )
+            }
+        });
+        if ptr == libc::MAP_FAILED {
+            STARTS[slot].store(0, Ordering::SeqCst);
+            return None;
+        }
+        OWNERS[slot].store(owner, Ordering::SeqCst);
+        LENS[slot].store(len, Ordering::SeqCst);
+        STARTS[slot].store(ptr as usize, Ordering::SeqCst);
+        Some(Window { ptr, len, slot })
+    }
+
+    pub fn page() -> usize {
+        page_size()
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: `ptr` is a live mapping of `len` readable bytes until drop;
+        // pages the file lost are replaced by zeros (see the module doc).
+        unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
+    }
+}
+
+impl Drop for Window {
+    fn drop(&mut self) {
+        // Unregister first, so the handler never repairs an address that may
+        // be reused by another mapping.
+        STARTS[self.slot].store(usize::MAX, Ordering::SeqCst);
+        LENS[self.slot].store(0, Ordering::SeqCst);
+        // SAFETY: unmapping exactly the mapping this value created.
+        unsafe {
+            libc::munmap(self.ptr, self.len);
+        }
+        STARTS[self.slot].store(0, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_window_shows_the_file_and_a_truncated_page_reads_as_zeros() {
+        let dir = std::env::temp_dir().join(format!("wshs-mapped-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.bin");
+        let page = Window::page();
+        let mut f = std::fs::File::create(&path).unwrap();
+        f.write_all(&vec![7u8; page * 4]).unwrap();
+        drop(f);
+        let file = std::fs::File::open(&path).unwrap();
+        let owner = new_owner();
+        let w = Window::map(&file, owner, page as u64, page * 3).unwrap();
+        assert_eq!(w.as_slice().len(), page * 3);
+        assert!(w.as_slice().iter().all(|b| *b == 7));
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(page as u64 * 2)
+            .unwrap();
+        // The last two pages of the window are gone from the file: reading
+        // them faults, and the handler puts zeros there instead of a crash.
+        let last = w.as_slice()[page * 3 - 1];
+        assert_eq!(last, 0);
+        assert!(shrank(owner));
+        assert!(!shrank(new_owner()));
+        assert_eq!(w.as_slice()[0], 7);
+        drop(w);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
