@@ -186,6 +186,9 @@ struct Batch {
     blocks: Vec<SharedBytes>,
     /// Payloads of sources that cannot share their buffer (live capture).
     data: Vec<u8>,
+    /// The last part of its tick: the worker reports after it. A tick is sent
+    /// in parts so that the input a batch keeps alive (its blocks) stays small.
+    ends_tick: bool,
     last: bool,
 }
 
@@ -292,10 +295,10 @@ pub fn run(
     // reused instead of allocated (and page-faulted in) again every tick.
     let (free_tx, free_rx) = bounded::<Batch>(n * 8);
     for _ in 0..n {
-        // One batch waiting per worker (besides the one it works on) keeps it
-        // busy; more only hold memory (a batch is a whole tick of its shard:
-        // megabytes), which kept peak RSS above 64 MiB on a 4 GiB capture.
-        let (tx, rx) = bounded::<Batch>(1);
+        // A few parts of a tick waiting per worker absorb the jitter between
+        // the threads; more only hold memory (the input blocks a batch keeps
+        // alive), which once kept peak RSS above 64 MiB on a 4 GiB capture.
+        let (tx, rx) = bounded::<Batch>(QUEUED_PARTS);
         batch_txs.push(tx);
         let rtx = report_tx.clone();
         let ftx = free_tx.clone();
@@ -445,6 +448,7 @@ fn capture_loop(
             b.pkts.clear();
             b.blocks.clear();
             b.data.clear();
+            b.ends_tick = false;
             b.last = false;
             b
         }
@@ -454,6 +458,7 @@ fn capture_loop(
             pkts: Vec::with_capacity(1024),
             blocks: Vec::new(),
             data: Vec::new(),
+            ends_tick: false,
             last: false,
         },
     };
@@ -470,6 +475,7 @@ fn capture_loop(
             for (i, b) in batches.iter_mut().enumerate() {
                 let mut full = std::mem::replace(b, new_batch(*tick + 1));
                 full.time = time;
+                full.ends_tick = true;
                 full.last = last;
                 if txs[i].send(full).is_err() {
                     ok = false;
@@ -478,6 +484,21 @@ fn capture_loop(
             *tick += 1;
             ok
         };
+    // A part of a tick: only workers with packets get one, and none reports.
+    let send_part = |batches: &mut Vec<Batch>, tick: u64| -> bool {
+        let mut ok = true;
+        for (i, b) in batches.iter_mut().enumerate() {
+            if b.pkts.is_empty() {
+                continue;
+            }
+            let part = std::mem::replace(b, new_batch(tick));
+            if txs[i].send(part).is_err() {
+                ok = false;
+            }
+        }
+        ok
+    };
+    let mut in_part = 0u64;
     loop {
         if stop.load(Ordering::Relaxed) {
             break;
@@ -572,8 +593,17 @@ fn capture_loop(
                         break;
                     }
                     in_tick = 0;
+                    in_part = 0;
                     last_tick_wall = Instant::now();
                     publish(&mut feed, &stats, &mut last_kernel_check);
+                } else {
+                    in_part += 1;
+                    if in_part >= PART_PACKETS {
+                        in_part = 0;
+                        if !send_part(&mut batches, tick) {
+                            break;
+                        }
+                    }
                 }
             }
         }
@@ -639,6 +669,14 @@ struct Worker {
     watches: std::collections::VecDeque<(Timestamp, FlowKey)>,
 }
 
+/// Packets per part of a tick (see `Batch::ends_tick`): the input of about
+/// 2048 packets, a couple of MiB, is held per batch in flight instead of a
+/// whole tick's.
+const PART_PACKETS: u64 = 2048;
+
+/// Batches waiting for each worker.
+const QUEUED_PARTS: usize = 3;
+
 /// Batches whose buffers grew beyond this are not returned for reuse, so a
 /// burst does not keep its memory for the rest of the run.
 const MAX_REUSED_BATCH_BYTES: usize = 16 << 20;
@@ -664,11 +702,21 @@ fn worker(
         flows: 0,
         watches: Default::default(),
     };
+    // The number of this tick's last packet seen by this worker.
+    let mut tick_last_no = 0;
     for batch in rx.iter() {
         for p in &batch.pkts {
             w.packet(p, batch.payload(p));
         }
-        w.expire(batch.time, batch.pkts.last().map_or(0, |p| p.no));
+        if let Some(p) = batch.pkts.last() {
+            tick_last_no = p.no;
+        }
+        if !batch.ends_tick {
+            let _ = free.try_send(batch);
+            continue;
+        }
+        w.expire(batch.time, tick_last_no);
+        tick_last_no = 0;
         let (flows, evicted) = (w.table.len() as u64, w.table.stats().flows_evicted);
         if flows != shown_flows {
             gauges.flows_tracked.fetch_add(flows, Ordering::Relaxed);
@@ -703,9 +751,9 @@ fn worker(
             done,
         };
         let last = batch.last;
-        let mut batch = batch;
-        // The input blocks go back to the reader's pool as soon as possible.
-        batch.blocks.clear();
+        // The batch goes back with its input blocks: the capture thread lets
+        // go of them when it reuses the batch, so unmapping a file's windows
+        // is its work, not this busier thread's.
         if batch.data.capacity() <= MAX_REUSED_BATCH_BYTES {
             // Full or closed: the batch is simply dropped.
             let _ = free.try_send(batch);

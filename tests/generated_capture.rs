@@ -141,3 +141,35 @@ fn same_output_whatever_the_worker_count() {
     assert_eq!(one, run(2));
     assert_eq!(one, run(3));
 }
+
+/// A file on disk is read through mapped windows and its payloads reach the
+/// workers by reference, in parts of ticks; a stream is read into buffers.
+/// Both must find the same, on a capture several windows long.
+#[test]
+fn a_mapped_file_and_a_stream_give_the_same_output() {
+    let (bytes, _) = capture(5, 14 << 20);
+    let dir = std::env::temp_dir().join(format!("wshs-gen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("gen.pcap");
+    std::fs::write(&path, &bytes).expect("write capture");
+    let json = |a: wshs_sniff::Analysis| {
+        assert!(a.error.is_none(), "{:?}", a.error);
+        a.records
+            .iter()
+            .map(|r| serde_json::to_string(r).expect("record serialises"))
+            .collect::<Vec<_>>()
+    };
+    for workers in [1, 2] {
+        let cfg = Config {
+            workers,
+            ..Config::default()
+        };
+        let streamed = json(wshs_sniff::analyze_bytes("gen", bytes.clone(), &cfg).expect("opens"));
+        let mapped = json(
+            wshs_sniff::analyze_files(&[path.to_str().expect("utf-8 path")], &cfg).expect("opens"),
+        );
+        assert!(streamed.len() > 100);
+        assert_eq!(streamed, mapped, "{workers} workers");
+    }
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
