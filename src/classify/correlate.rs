@@ -7,6 +7,7 @@
 //! arrive, then released in a deterministic order.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 
 use super::{classify, grammar, rules, Cause, Confidence, Outcome, Verdict};
 use crate::capture::Timestamp;
@@ -61,9 +62,11 @@ pub struct Correlator {
     /// key.
     by_key: HashMap<Vec<u8>, Vec<u64>>,
     accepted_origins: HashMap<String, Vec<String>>,
-    /// Recent TLS connections, newest last, for backend legs whose client leg
-    /// was encrypted.
-    tls: std::collections::VecDeque<TlsSighting>,
+    /// Recent TLS connections by server address, newest last, for backend
+    /// legs whose client leg was encrypted.
+    tls: HashMap<IpAddr, std::collections::VecDeque<TlsSighting>>,
+    /// The servers of those connections, oldest first, for forgetting them.
+    tls_order: std::collections::VecDeque<IpAddr>,
     /// Attempts with a key released alone moments ago, by key: a leg that
     /// completes late (a slow client side) still finds its peer, though only
     /// the late leg can still be corrected.
@@ -118,9 +121,18 @@ impl Correlator {
 
     /// Remember a connection whose client spoke TLS.
     pub fn note_tls(&mut self, t: TlsSighting) {
-        self.tls.push_back(t);
-        while self.tls.len() > MAX_TLS {
-            self.tls.pop_front();
+        self.tls_order.push_back(t.server.ip);
+        self.tls.entry(t.server.ip).or_default().push_back(t);
+        while self.tls_order.len() > MAX_TLS {
+            let Some(ip) = self.tls_order.pop_front() else {
+                break;
+            };
+            if let Some(list) = self.tls.get_mut(&ip) {
+                list.pop_front();
+                if list.is_empty() {
+                    self.tls.remove(&ip);
+                }
+            }
         }
     }
 
@@ -301,11 +313,11 @@ impl Correlator {
             return;
         }
         let a = &j.attempt;
-        let hit = self.tls.iter().rev().find(|t| {
-            t.server.ip == a.client.ip
-                && t.server != a.server
-                && t.ts <= a.ts
-                && a.ts.secs_since(t.ts) <= LEG_WINDOW_SECS
+        let Some(to_this_host) = self.tls.get(&a.client.ip) else {
+            return;
+        };
+        let hit = to_this_host.iter().rev().find(|t| {
+            t.server != a.server && t.ts <= a.ts && a.ts.secs_since(t.ts) <= LEG_WINDOW_SECS
         });
         if let Some(t) = hit {
             j.leg = Leg::Backend;
