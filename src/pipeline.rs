@@ -674,6 +674,10 @@ struct Worker {
 /// whole tick's.
 const PART_PACKETS: u64 = 2048;
 
+/// Packets whose flows a worker loads together, one group ahead of the group
+/// it works on.
+const PREFETCH_GROUP: usize = 16;
+
 /// Batches waiting for each worker.
 const QUEUED_PARTS: usize = 3;
 
@@ -690,6 +694,7 @@ fn worker(
     gauges: Arc<Gauges>,
 ) {
     let (mut shown_flows, mut shown_evicted) = (0u64, 0u64);
+    let mut keys: Vec<(FlowKey, bool)> = Vec::new();
     let mut w = Worker {
         table: FlowTable::new(limits),
         http: HttpOut {
@@ -705,8 +710,15 @@ fn worker(
     // The number of this tick's last packet seen by this worker.
     let mut tick_last_no = 0;
     for batch in rx.iter() {
-        for p in &batch.pkts {
-            w.packet(p, batch.payload(p));
+        keys.clear();
+        keys.extend(batch.pkts.iter().map(|p| FlowKey::of(p.src, p.dst)));
+        for (i, (p, &(key, lo))) in batch.pkts.iter().zip(keys.iter()).enumerate() {
+            if i % PREFETCH_GROUP == 0 {
+                let ahead = keys.get(i + PREFETCH_GROUP..).unwrap_or(&[]);
+                w.table
+                    .prefetch(ahead.get(..PREFETCH_GROUP).unwrap_or(ahead));
+            }
+            w.packet(p, key, lo, batch.payload(p));
         }
         if let Some(p) = batch.pkts.last() {
             tick_last_no = p.no;
@@ -768,8 +780,7 @@ fn worker(
 }
 
 impl Worker {
-    fn packet(&mut self, p: &Pkt, payload: &[u8]) {
-        let (key, lo) = FlowKey::of(p.src, p.dst);
+    fn packet(&mut self, p: &Pkt, key: FlowKey, lo: bool, payload: &[u8]) {
         let d = if lo { 0 } else { 1 };
         let mut evicted: Vec<(Flow<Conversation>, EvictReason)> = Vec::new();
         let limits = *self.table.limits();
