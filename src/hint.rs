@@ -22,14 +22,35 @@ pub fn prefetch<T>(r: &T) {
     let _ = r;
 }
 
-/// A prefetch never faults and never changes what the program computes.
+/// Like [`prefetch`], for every cache line of `*r`.
+#[inline(always)]
+pub fn prefetch_all<T>(r: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let base = (r as *const T).cast::<u8>();
+        for off in (0..std::mem::size_of::<T>()).step_by(64) {
+            hint_at::<{ std::arch::x86_64::_MM_HINT_T0 }>(base.wrapping_add(off));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = r;
+}
+
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn hint<const STRATEGY: i32, T>(r: &T) {
-    // SAFETY: a prefetch has no architectural effect besides the cache, and the
-    // address is that of a live reference.
+    hint_at::<STRATEGY>((r as *const T).cast::<u8>());
+}
+
+/// A prefetch never faults and never changes what the program computes,
+/// whatever the address.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn hint_at<const STRATEGY: i32>(p: *const u8) {
+    // SAFETY: a prefetch has no architectural effect besides the cache; it
+    // does not dereference the address.
     #[allow(unused_unsafe)]
     unsafe {
-        std::arch::x86_64::_mm_prefetch::<STRATEGY>((r as *const T).cast::<i8>());
+        std::arch::x86_64::_mm_prefetch::<STRATEGY>(p.cast::<i8>());
     }
 }

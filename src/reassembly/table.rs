@@ -191,10 +191,7 @@ impl<V: FlowState> FlowTable<V> {
     pub fn prefetch(&self, keys: &[(FlowKey, bool)]) {
         for (key, _) in keys {
             if let Some(f) = self.map.get(key) {
-                crate::hint::prefetch(&f.last_seen);
-                crate::hint::prefetch(&f.dirs[0]);
-                crate::hint::prefetch(&f.dirs[1]);
-                crate::hint::prefetch(&f.state);
+                crate::hint::prefetch_all(&**f);
             }
         }
     }
