@@ -298,7 +298,11 @@ impl Correlator {
         if let Some(k) = key.filter(|_| j.peer.is_none()) {
             self.recent_order
                 .push_back((id, done_ts(&j.attempt), k.clone()));
-            self.recent.entry(k).or_default().push((id, j.clone()));
+            // Nearly every key has one attempt: no room reserved for more.
+            self.recent
+                .entry(k)
+                .or_insert_with(|| Vec::with_capacity(1))
+                .push((id, slim(&j)));
             if self.recent_order.len() > MAX_RECENT {
                 self.forget_oldest_recent();
             }
@@ -370,6 +374,19 @@ impl Correlator {
             );
         }
     }
+}
+
+/// What a released attempt keeps for a late leg: pairing compares requests,
+/// statuses and times, and only the late leg is reported again, so the
+/// response's headers and body can go (they are most of an attempt's memory).
+fn slim(j: &Judged) -> Judged {
+    let mut s = j.clone();
+    s.attempt.body_excerpt = None;
+    s.attempt.after_upgrade = None;
+    if let Some(r) = s.attempt.response.as_mut() {
+        r.headers = Vec::new();
+    }
+    s
 }
 
 fn sort(v: &mut [Judged]) {
