@@ -2,7 +2,8 @@
 # Throughput and peak memory of wshs-sniff against the libpcap read-only floor,
 # tcpdump and tshark, on the same generated capture, in one run.
 #
-#   benches/compare.sh [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--keep]
+#   benches/compare.sh [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5]
+#                      [--concurrency N] [--keep]
 #
 # Generates (under $TMPDIR, default /tmp) a busy-host capture and its ground
 # truth with examples/gen_capture.rs, warms the page cache, then measures with
@@ -11,6 +12,9 @@
 # filter on a smaller capture (tshark is too slow for the big one). Reports
 # MB/s, packets/s and peak RSS, and whether wshs-sniff's findings match the
 # ground truth. --big also measures wshs-sniff's peak RSS on a larger capture.
+# The floor and wshs-sniff are run alternately --rounds times (wall times on a
+# shared VM vary by 10 % from run to run); the table shows medians, and the
+# largest peak RSS of the rounds.
 # Generated files are deleted at the end unless --keep is given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +23,8 @@ SIZE=1G
 SEED=42
 TSHARK_SIZE=100M
 BIG=""
+ROUNDS=5
+CONC=()
 KEEP=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -26,8 +32,10 @@ while [ $# -gt 0 ]; do
     --seed) SEED="$2"; shift 2 ;;
     --tshark-size) TSHARK_SIZE="$2"; shift 2 ;;
     --big) BIG="$2"; shift 2 ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
+    --concurrency) CONC=(--concurrency "$2"); shift 2 ;;
     --keep) KEEP=1; shift ;;
-    *) echo "usage: $0 [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--keep]" >&2; exit 1 ;;
+    *) echo "usage: $0 [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5] [--concurrency N] [--keep]" >&2; exit 1 ;;
   esac
 done
 
@@ -73,9 +81,9 @@ gcc -O2 -o "$WORK/pcap_floor" "$WORK/pcap_floor.c" -lpcap
 
 CAP="$WORK/busy.pcap"
 echo "generating $SIZE (seed $SEED)..." >&2
-$GEN --size "$SIZE" --seed "$SEED" --out "$CAP" --truth "$WORK/busy.truth.jsonl"
+$GEN --size "$SIZE" --seed "$SEED" "${CONC[@]}" --out "$CAP" --truth "$WORK/busy.truth.jsonl"
 echo "generating $TSHARK_SIZE for tshark..." >&2
-$GEN --size "$TSHARK_SIZE" --seed "$SEED" --out "$WORK/small.pcap" --truth "$WORK/small.truth.jsonl"
+$GEN --size "$TSHARK_SIZE" --seed "$SEED" "${CONC[@]}" --out "$WORK/small.pcap" --truth "$WORK/small.truth.jsonl"
 
 bytes_of() { stat -c %s "$1"; }
 packets_of() { "$WORK/pcap_floor" "$1" | awk '{print $1}'; }
@@ -97,8 +105,10 @@ measure() {
     "$wall" "$rss" "$user" "$sys" >> "$RESULTS"
 }
 
-measure "libpcap read loop (floor)" "$CAP" sh -c "'$WORK/pcap_floor' '$CAP' > /dev/null"
-measure "wshs-sniff --json --all" "$CAP" sh -c "'$BIN' -r '$CAP' --json --all > '$WORK/found.jsonl' 2> /dev/null"
+for _ in $(seq "$ROUNDS"); do
+  measure "libpcap read loop (floor)" "$CAP" sh -c "'$WORK/pcap_floor' '$CAP' > /dev/null"
+  measure "wshs-sniff --json --all" "$CAP" sh -c "'$BIN' -r '$CAP' --json --all > '$WORK/found.jsonl' 2> /dev/null"
+done
 measure "tcpdump -r FILE -w /dev/null" "$CAP" sh -c "tcpdump -r '$CAP' -w /dev/null 2> /dev/null"
 measure "tshark -Y 'http.upgrade or http.response.code'" "$WORK/small.pcap" sh -c \
   "tshark -r '$WORK/small.pcap' -Y 'http.upgrade or http.response.code' -T fields -e ip.src -e ipv6.src -e tcp.srcport -e http.request.method -e http.response.code > /dev/null 2>&1"
@@ -106,30 +116,40 @@ measure "wshs-sniff on the tshark capture" "$WORK/small.pcap" sh -c "'$BIN' -r '
 if [ -n "$BIG" ]; then
   echo "generating $BIG for peak RSS..." >&2
   rm -f "$WORK/small.pcap"
-  $GEN --size "$BIG" --seed "$SEED" --out "$WORK/big.pcap" --truth "$WORK/big.truth.jsonl"
+  $GEN --size "$BIG" --seed "$SEED" "${CONC[@]}" --out "$WORK/big.pcap" --truth "$WORK/big.truth.jsonl"
   measure "wshs-sniff --json --all ($BIG)" "$WORK/big.pcap" sh -c "'$BIN' -r '$WORK/big.pcap' --json --all > '$WORK/found-big.jsonl' 2> /dev/null"
 fi
 
 echo
 echo "machine: $(nproc) cores, $(lscpu | awk -F': *' '/Model name/ {print $2; exit}')"
 python3 - "$RESULTS" <<'PY'
+import statistics
 import sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+# Several rounds of a tool: median wall and CPU time, largest peak RSS.
+by_name = {}
+for name, b, p, wall, rss, user, sys_ in rows:
+    by_name.setdefault(name, []).append((b, p, wall, rss, float(user) + float(sys_)))
 def secs(w):
     parts = [float(x) for x in w.split(":")]
     s = 0.0
     for p in parts:
         s = s * 60 + p
     return max(s, 1e-3)
-print(f"| tool | capture MB | packets | wall s | MB/s | packets/s | CPU s (user+sys) | peak RSS MiB |")
-print(f"|---|---:|---:|---:|---:|---:|---:|---:|")
+print(f"| tool | runs | capture MB | packets | wall s (median) | MB/s | packets/s | CPU s (user+sys, median) | peak RSS MiB |")
+print(f"|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 rate = {}
-for name, b, p, wall, rss, user, sys_ in rows:
-    s = secs(wall)
+for name, runs in by_name.items():
+    b, p = runs[0][0], runs[0][1]
+    s = statistics.median(secs(r[2]) for r in runs)
+    cpu = statistics.median(r[4] for r in runs)
+    rss = max(int(r[3]) for r in runs)
     mbs = int(b) / s / 1e6
     rate[name] = mbs
-    print(f"| {name} | {int(b)/1e6:.0f} | {int(p)} | {s:.2f} | {mbs:.0f} | {int(p)/s:,.0f} | "
-          f"{float(user)+float(sys_):.2f} | {int(rss)/1024:.1f} |")
+    print(f"| {name} | {len(runs)} | {int(b)/1e6:.0f} | {int(p)} | {s:.2f} | {mbs:.0f} | {int(p)/s:,.0f} | "
+          f"{cpu:.2f} | {rss/1024:.1f} |")
+    if len(runs) > 1:
+        print(f"|   (wall s of each run: {' '.join(f'{secs(r[2]):.2f}' for r in runs)}) | | | | | | | | |")
 w = rate.get("wshs-sniff --json --all")
 f = rate.get("libpcap read loop (floor)")
 t = rate.get("tshark -Y 'http.upgrade or http.response.code'")
