@@ -65,7 +65,8 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 
 cargo build --release --quiet --bin wshs-sniff --example gen_capture
-BIN="$PWD/target/release/wshs-sniff"
+# WSHS_BIN=PATH measures another build (e.g. an older one, for comparison).
+BIN="${WSHS_BIN:-$PWD/target/release/wshs-sniff}"
 GEN="$PWD/target/release/examples/gen_capture"
 
 NS_A=wshs-a
