@@ -397,6 +397,7 @@ impl FileSource {
                     source,
                 })?;
             self.reader = Box::new(file);
+            self.eof = false;
             self.buf = Arc::new(Block::Heap(vec![0; BUF_LEN]));
             self.base = from;
             (self.start, self.end) = (0, 0);
@@ -749,6 +750,22 @@ mod tests {
         assert!(err.is_none());
         assert_eq!(mapped.len(), 12_000);
         assert!(mapped == streamed, "same packets both ways");
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_mapped_further_is_read_on() {
+        let bytes = many_records();
+        let path = temp_file("fallback", &bytes);
+        // The first window maps, the second does not: the rest is read.
+        mapped::FAIL_MAPS_AFTER.with(|c| c.set(Some(1)));
+        let src = FileSource::open(path.to_str().unwrap()).unwrap();
+        let (got, err) = drain(src);
+        mapped::FAIL_MAPS_AFTER.with(|c| c.set(None));
+        assert!(err.is_none(), "{err:?}");
+        let (streamed, _) = read_all(bytes);
+        assert_eq!(got.len(), 12_000);
+        assert!(got == streamed, "same packets");
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
