@@ -76,7 +76,7 @@ struct MappedFile {
     len: u64,
     /// Its windows' owner number (see `mapped::shrank`).
     owner: u64,
-    /// A handle of its own; the read fallback takes it over.
+    /// The file; the read fall-back takes it over.
     file: Option<std::fs::File>,
 }
 
@@ -130,15 +130,20 @@ impl FileSource {
                 "is a directory",
             )));
         }
-        let mapped = match meta.is_file() {
-            true => file.try_clone().ok().map(|f| MappedFile {
-                len: meta.len(),
-                owner: mapped::new_owner(),
-                file: Some(f),
-            }),
-            false => None,
+        // A regular file is mapped, and its handle kept for mapping; anything
+        // else (a pipe, a device) is read.
+        let (reader, mapped): (Box<dyn Read + Send>, _) = match meta.is_file() {
+            true => (
+                Box::new(std::io::empty()),
+                Some(MappedFile {
+                    len: meta.len(),
+                    owner: mapped::new_owner(),
+                    file: Some(file),
+                }),
+            ),
+            false => (Box::new(file), None),
         };
-        let mut src = Self::build(path, Box::new(file), mapped)?;
+        let mut src = Self::build(path, reader, mapped)?;
         if meta.is_file() {
             src.total_len = Some(meta.len());
         }

@@ -15,10 +15,11 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Once;
 
-/// Windows that can be guarded at once. Windows live as long as the batches
-/// that reference them (a few ticks); when all slots are taken the reader
-/// reads instead of mapping.
-const SLOTS: usize = 256;
+/// Windows that can be guarded at once. A reader's windows live as long as
+/// the batches that reference them (a few), but every file of a directory of
+/// rotated slices is opened (and its first window mapped) up front; when all
+/// slots are taken a reader reads instead of mapping.
+const SLOTS: usize = 4096;
 
 /// Start address and length of each live window (0 = free slot). Written by
 /// the threads that map and unmap, read by the signal handler.
