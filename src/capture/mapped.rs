@@ -34,13 +34,20 @@ static NEXT_OWNER: AtomicU64 = AtomicU64::new(0);
 
 static INSTALL: Once = Once::new();
 
+/// The page size, read once (before the handler can run: the handler itself
+/// must not call into libc beyond async-signal-safe calls).
+static PAGE: AtomicUsize = AtomicUsize::new(0);
+
 fn page_size() -> usize {
-    // SAFETY: sysconf has no preconditions.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 {
-        p as usize
-    } else {
-        4096
+    match PAGE.load(Ordering::Relaxed) {
+        0 => {
+            // SAFETY: sysconf has no preconditions.
+            let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+            let p = if p > 0 { p as usize } else { 4096 };
+            PAGE.store(p, Ordering::Relaxed);
+            p
+        }
+        p => p,
     }
 }
 
@@ -103,6 +110,7 @@ extern "C" fn on_sigbus(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mu
 fn install_handler() -> bool {
     static OK: AtomicBool = AtomicBool::new(false);
     INSTALL.call_once(|| {
+        page_size();
         // SAFETY: a zeroed sigaction with a handler and flags set is valid;
         // the handler only uses async-signal-safe calls and atomics.
         unsafe {
