@@ -1,4 +1,5 @@
-//! Cache hints for the hot loops.
+//! Cache hints for the hot loops. A prefetch never faults and never changes
+//! what the program computes, whatever the address.
 
 /// Ask the CPU to load the cache line holding `r`, for data read once and
 /// passed by: the input, which a mapped reader never copies (so it is never in
@@ -7,22 +8,13 @@
 #[inline(always)]
 pub fn prefetch_once<T>(r: &T) {
     #[cfg(target_arch = "x86_64")]
-    hint::<{ std::arch::x86_64::_MM_HINT_NTA }, T>(r);
+    hint_at::<{ std::arch::x86_64::_MM_HINT_NTA }>((r as *const T).cast::<u8>());
     #[cfg(not(target_arch = "x86_64"))]
     let _ = r;
 }
 
-/// Ask the CPU to load the cache line holding `r`, for data about to be
-/// worked on (a flow a packet will update).
-#[inline(always)]
-pub fn prefetch<T>(r: &T) {
-    #[cfg(target_arch = "x86_64")]
-    hint::<{ std::arch::x86_64::_MM_HINT_T0 }, T>(r);
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = r;
-}
-
-/// Like [`prefetch`], for every cache line of `*r`.
+/// Ask the CPU to load every cache line of `*r`, for data about to be worked
+/// on (a flow a packet will update).
 #[inline(always)]
 pub fn prefetch_all<T>(r: &T) {
     #[cfg(target_arch = "x86_64")]
@@ -36,14 +28,6 @@ pub fn prefetch_all<T>(r: &T) {
     let _ = r;
 }
 
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn hint<const STRATEGY: i32, T>(r: &T) {
-    hint_at::<STRATEGY>((r as *const T).cast::<u8>());
-}
-
-/// A prefetch never faults and never changes what the program computes,
-/// whatever the address.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn hint_at<const STRATEGY: i32>(p: *const u8) {

@@ -714,9 +714,8 @@ fn worker(
         keys.extend(batch.pkts.iter().map(|p| FlowKey::of(p.src, p.dst)));
         for (i, (p, &(key, lo))) in batch.pkts.iter().zip(keys.iter()).enumerate() {
             if i % PREFETCH_GROUP == 0 {
-                let ahead = keys.get(i + PREFETCH_GROUP..).unwrap_or(&[]);
-                w.table
-                    .prefetch(ahead.get(..PREFETCH_GROUP).unwrap_or(ahead));
+                let ahead = keys.iter().skip(i + PREFETCH_GROUP).take(PREFETCH_GROUP);
+                w.table.prefetch(ahead.map(|(k, _)| k));
             }
             w.packet(p, key, lo, batch.payload(p));
         }

@@ -693,23 +693,18 @@ mod tests {
             Ok(s) => s,
             Err(e) => return (Vec::new(), Some(e)),
         };
-        let mut out = Vec::new();
-        loop {
-            match src.next_packet() {
-                Ok(Some(p)) => out.push((p.ts, p.linktype, p.data.to_vec(), p.orig_len)),
-                Ok(None) => return (out, None),
-                Err(e) => {
-                    assert!(
-                        matches!(src.next_packet(), Ok(None)),
-                        "finished after error"
-                    );
-                    return (out, Some(e));
-                }
-            }
+        let (out, err) = drain_from(&mut src);
+        if err.is_some() {
+            assert!(
+                matches!(src.next_packet(), Ok(None)),
+                "finished after error"
+            );
         }
+        (out, err)
     }
 
-    fn drain(mut src: FileSource) -> (Got, Option<CaptureError>) {
+    /// Every packet up to the end or the first error.
+    fn drain_from(src: &mut FileSource) -> (Got, Option<CaptureError>) {
         let mut out = Vec::new();
         loop {
             match src.next_packet() {
@@ -718,6 +713,10 @@ mod tests {
                 Err(e) => return (out, Some(e)),
             }
         }
+    }
+
+    fn drain(mut src: FileSource) -> (Got, Option<CaptureError>) {
+        drain_from(&mut src)
     }
 
     fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {

@@ -6,7 +6,9 @@
 //! Attempts are held for a short window of packet time so the other leg can
 //! arrive, then released in a deterministic order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Borrow;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::Hash;
 use std::net::IpAddr;
 
 use super::{classify, grammar, rules, Cause, Confidence, Outcome, Verdict};
@@ -64,15 +66,15 @@ pub struct Correlator {
     accepted_origins: HashMap<String, Vec<String>>,
     /// Recent TLS connections by server address, newest last, for backend
     /// legs whose client leg was encrypted.
-    tls: HashMap<IpAddr, std::collections::VecDeque<TlsSighting>>,
+    tls: HashMap<IpAddr, VecDeque<TlsSighting>>,
     /// The servers of those connections, oldest first, for forgetting them.
-    tls_order: std::collections::VecDeque<IpAddr>,
+    tls_order: VecDeque<IpAddr>,
     /// Attempts with a key released alone moments ago, by key: a leg that
     /// completes late (a slow client side) still finds its peer, though only
     /// the late leg can still be corrected.
     recent: HashMap<Vec<u8>, Vec<(u64, Judged)>>,
     /// The same attempts oldest first, for forgetting them.
-    recent_order: std::collections::VecDeque<(u64, Timestamp, Vec<u8>)>,
+    recent_order: VecDeque<(u64, Timestamp, Vec<u8>)>,
 }
 
 /// Released attempts remembered for late legs.
@@ -127,12 +129,7 @@ impl Correlator {
             let Some(ip) = self.tls_order.pop_front() else {
                 break;
             };
-            if let Some(list) = self.tls.get_mut(&ip) {
-                list.pop_front();
-                if list.is_empty() {
-                    self.tls.remove(&ip);
-                }
-            }
+            edit_list(&mut self.tls, &ip, VecDeque::is_empty, VecDeque::pop_front);
         }
     }
 
@@ -199,16 +196,14 @@ impl Correlator {
                 sort(&mut out);
                 return out;
             }
-            if let Some(list) = self.recent.get_mut(&key) {
-                if let Some(pos) = list.iter().rposition(|(_, r)| is_other_leg(r, &j)) {
-                    let (_, mut other) = list.remove(pos);
-                    if list.is_empty() {
-                        self.recent.remove(&key);
-                    }
-                    pair(&mut other, &mut j);
-                    self.compare(&mut j);
-                    return vec![j];
-                }
+            let late = edit_list(&mut self.recent, &key, Vec::is_empty, |list| {
+                let pos = list.iter().rposition(|(_, r)| is_other_leg(r, &j))?;
+                Some(list.remove(pos).1)
+            });
+            if let Some(mut other) = late.flatten() {
+                pair(&mut other, &mut j);
+                self.compare(&mut j);
+                return vec![j];
             }
             self.by_key.entry(key).or_default().push(id);
         } else if let Some(other_id) = self.keyless_client_leg(&j) {
@@ -267,24 +262,18 @@ impl Correlator {
 
     /// Drop a held attempt's entry from the key index.
     fn forget_key(&mut self, key: &[u8], id: Option<u64>) {
-        if let Some(ids) = self.by_key.get_mut(key) {
-            ids.retain(|i| Some(*i) != id);
-            if ids.is_empty() {
-                self.by_key.remove(key);
-            }
-        }
+        edit_list(&mut self.by_key, key, Vec::is_empty, |ids| {
+            ids.retain(|i| Some(*i) != id)
+        });
     }
 
     fn forget_oldest_recent(&mut self) {
         let Some((id, _, key)) = self.recent_order.pop_front() else {
             return;
         };
-        if let Some(list) = self.recent.get_mut(&key) {
-            list.retain(|(i, _)| *i != id);
-            if list.is_empty() {
-                self.recent.remove(&key);
-            }
-        }
+        edit_list(&mut self.recent, &key, Vec::is_empty, |list| {
+            list.retain(|(i, _)| *i != id)
+        });
     }
 
     fn finish(&mut self, id: u64, mut j: Judged) -> Judged {
@@ -374,6 +363,25 @@ impl Correlator {
             );
         }
     }
+}
+
+/// Edit the list kept under `key`, and forget the key once its list is empty.
+fn edit_list<K, Q, L, R>(
+    map: &mut HashMap<K, L>,
+    key: &Q,
+    is_empty: fn(&L) -> bool,
+    edit: impl FnOnce(&mut L) -> R,
+) -> Option<R>
+where
+    K: Borrow<Q> + Hash + Eq,
+    Q: Hash + Eq + ?Sized,
+{
+    let list = map.get_mut(key)?;
+    let r = edit(list);
+    if is_empty(list) {
+        map.remove(key);
+    }
+    Some(r)
 }
 
 /// What a released attempt keeps for a late leg: pairing compares requests,

@@ -188,8 +188,8 @@ impl<V: FlowState> FlowTable<V> {
     /// Start loading the flows the next packets belong to. Called for a group
     /// of packets at once, the lookups' cache misses overlap instead of each
     /// packet waiting for its flow in turn.
-    pub fn prefetch(&self, keys: &[(FlowKey, bool)]) {
-        for (key, _) in keys {
+    pub fn prefetch<'k>(&self, keys: impl IntoIterator<Item = &'k FlowKey>) {
+        for key in keys {
             if let Some(f) = self.map.get(key) {
                 crate::hint::prefetch_all(&**f);
             }
