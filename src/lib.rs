@@ -19,6 +19,7 @@ pub mod http;
 pub mod pipeline;
 pub mod reassembly;
 pub mod report;
+pub mod tls;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
