@@ -14,6 +14,7 @@ pub mod capture;
 pub mod classify;
 pub mod cli;
 pub mod decode;
+pub mod h2;
 pub mod hint;
 pub mod http;
 pub mod pipeline;
