@@ -80,6 +80,11 @@ pub struct Cli {
     #[arg(long)]
     pub no_redact: bool,
 
+    /// Decrypt TLS with this NSS key log (SSLKEYLOGFILE); keys in a pcapng
+    /// Decryption Secrets Block are used without it.
+    #[arg(long, value_name = "FILE")]
+    pub tls_keylog: Option<String>,
+
     /// Stop after this many upgrade attempts.
     #[arg(short = 'c', long = "count", value_name = "COUNT")]
     pub count: Option<u64>,

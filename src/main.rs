@@ -141,6 +141,28 @@ fn progress_bar(gauges: Arc<Gauges>, done: Arc<AtomicBool>) -> std::thread::Join
     })
 }
 
+/// The TLS secrets of `--tls-keylog` and of the inputs' Decryption Secrets
+/// Blocks; `None` when there are none. The file's contents never reach an
+/// error message.
+fn tls_keys(cli: &Cli) -> Result<Option<Arc<wshs_sniff::tls::KeyLog>>, String> {
+    let mut log = wshs_sniff::tls::KeyLog::default();
+    if let Some(path) = &cli.tls_keylog {
+        let text = std::fs::read(path).map_err(|e| format!("cannot read key log {path}: {e}"))?;
+        log.add(&text);
+        if log.is_empty() {
+            return Err(format!("{path}: no TLS secrets in NSS key log format"));
+        }
+    }
+    for arg in cli.read.iter().filter(|a| a.as_str() != "-") {
+        for file in inputs::expand(arg).unwrap_or_default() {
+            if let Ok(text) = wshs_sniff::capture::secrets::tls_key_log(&file) {
+                log.add(&text);
+            }
+        }
+    }
+    Ok((!log.is_empty()).then(|| Arc::new(log)))
+}
+
 fn run(cli: Cli) -> ExitCode {
     if cli.list_interfaces {
         return match live::list_interfaces() {
@@ -177,6 +199,10 @@ fn run(cli: Cli) -> ExitCode {
             std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
         }
     };
+    let tls_keys = match tls_keys(&cli) {
+        Ok(k) => k,
+        Err(e) => return fail(EXIT_INPUT, e),
+    };
     let cfg = Config {
         limits: Limits {
             max_buffer_per_direction: cli.max_buffer.max(1024),
@@ -186,6 +212,7 @@ fn run(cli: Cli) -> ExitCode {
         },
         http: wshs_sniff::http::HttpLimits {
             max_head: cli.max_head.max(1024),
+            tls_keys,
             ..Default::default()
         },
         workers: cli.workers.unwrap_or_else(pipeline::default_workers).max(1),

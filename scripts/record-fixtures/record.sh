@@ -41,6 +41,7 @@ command -v python3 >/dev/null || apt_install python3 python3-pip
 command -v node >/dev/null || apt_install nodejs
 command -v npm >/dev/null || apt_install npm
 command -v openssl >/dev/null || apt_install openssl
+command -v editcap >/dev/null || apt_install wireshark-common
 
 want_ws="$(sed -n 's/^websockets==//p' "$HERE/requirements.txt")"
 have_ws="$(python3 -c 'from importlib.metadata import version; print(version("websockets"))' 2>/dev/null || true)"
@@ -136,7 +137,10 @@ record_one() {  # record_one NAME FILTER
     done
     grep -q "listening on" "$TMP/$name.tcpdump" || { log "tcpdump did not start for $name"; cat "$TMP/$name.tcpdump" >&2; exit 1; }
     sleep 0.2
-    python3 "$HERE/driver.py" run "$name" "$TMP/$name.obs.json"
+    # Keyed TLS fixtures: the client writes its session secrets beside the capture.
+    local keylog=""
+    case "$name" in *-keylog-*) keylog="$OUT/$name.keylog"; rm -f "$keylog" ;; esac
+    WSHS_KEYLOG="$keylog" python3 "$HERE/driver.py" run "$name" "$TMP/$name.obs.json"
     # let the last packets (FIN/ACK) reach the file: wait until its size is stable
     last=-1
     for i in $(seq 1 20); do
@@ -150,8 +154,15 @@ record_one() {  # record_one NAME FILTER
     if grep -Eq "^[1-9][0-9]* packets? dropped by (kernel|interface)" "$TMP/$name.tcpdump"; then
         log "$name: tcpdump lost packets:"; cat "$TMP/$name.tcpdump" >&2; exit 1
     fi
-    python3 "$HERE/driver.py" label "$name" "$TMP/$name.obs.json" "$pcap" >"$OUT/$name.labels.json"
+    WSHS_KEYLOG="$keylog" python3 "$HERE/driver.py" label "$name" "$TMP/$name.obs.json" "$pcap" >"$OUT/$name.labels.json"
     python3 "$HERE/driver.py" summary "$name" "$pcap" "$OUT/$name.labels.json"
+    if [ -n "$keylog" ]; then
+        # The same capture with the secrets only inside it (a pcapng
+        # Decryption Secrets Block), as editcap or eCapture write it.
+        local dsb="${name/-keylog-/-dsb-}"
+        editcap --inject-secrets "tls,$keylog" "$pcap" "$OUT/$dsb.pcapng"
+        sed 's/"keys": "[^"]*"/"keys": "dsb"/' "$OUT/$name.labels.json" >"$OUT/$dsb.labels.json"
+    fi
 }
 
 COUNT=0

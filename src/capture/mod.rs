@@ -10,6 +10,7 @@ pub mod live;
 pub mod mapped;
 pub mod pcap_format;
 pub mod pcapng_format;
+pub mod secrets;
 
 pub use file::FileSource;
 

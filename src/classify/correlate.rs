@@ -680,6 +680,8 @@ mod tests {
             gap_before_answer: false,
             after_upgrade: None,
             completed_at: 0,
+            tls: None,
+            h2: None,
         }
     }
 

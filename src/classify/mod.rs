@@ -11,6 +11,7 @@ pub mod advice;
 pub mod correlate;
 pub mod evidence;
 pub mod grammar;
+pub mod h2;
 pub mod rules;
 
 use base64::Engine as _;
@@ -48,6 +49,9 @@ pub enum Cause {
     /// Accepted with 101, then closed by the server at once with a policy close
     /// code or a reset: a refusal after the handshake.
     ClosedAfterUpgrade,
+    /// RFC 8441: an extended CONNECT on a connection whose server never
+    /// advertised SETTINGS_ENABLE_CONNECT_PROTOCOL.
+    H2ConnectNotEnabled,
     Unknown,
 }
 
@@ -74,6 +78,7 @@ impl Cause {
         Cause::ServerError,
         Cause::ExtensionRejected,
         Cause::ClosedAfterUpgrade,
+        Cause::H2ConnectNotEnabled,
         Cause::Unknown,
     ];
 
@@ -100,6 +105,7 @@ impl Cause {
             Cause::ServerError => "server-error",
             Cause::ExtensionRejected => "extension-rejected",
             Cause::ClosedAfterUpgrade => "closed-after-upgrade",
+            Cause::H2ConnectNotEnabled => "h2-connect-not-enabled",
             Cause::Unknown => "unknown",
         }
     }
@@ -210,7 +216,15 @@ fn server_says(status: u16, reason: &str, body: &[u8]) -> String {
 
 /// Classify one attempt on its own.
 pub fn classify(a: &Attempt) -> Verdict {
-    let defects = rules::check_request(&a.request);
+    if let Some(h2) = &a.h2 {
+        if let Some(v) = h2::early_verdict(a, h2) {
+            return v;
+        }
+    }
+    let defects = match &a.h2 {
+        Some(_) => h2::defects(a),
+        None => rules::check_request(&a.request),
+    };
     let outcome_if_unanswered = match a.ending {
         Ending::Answered => None,
         Ending::ServerClosed | Ending::Expired | Ending::Superseded => Some(Outcome::NoResponse),

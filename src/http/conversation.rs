@@ -13,9 +13,15 @@ use super::head::{self, Headers, Parsed, RequestHead};
 use crate::capture::Timestamp;
 use crate::decode::Endpoint;
 use crate::reassembly::{Chunk, FlowState};
+use crate::tls::KeyLog;
+use std::sync::Arc;
+
+use super::layer::Layer;
+use super::over_h2::OverH2;
+use super::secure::Secure;
 
 /// Bounds of the HTTP stage, so a hostile peer cannot make it hold memory.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct HttpLimits {
     /// Largest head buffered while incomplete. Servers refuse far smaller heads
     /// (8 KiB for most, 16–64 KiB for a few); past this the head is reported as
@@ -23,6 +29,9 @@ pub struct HttpLimits {
     pub max_head: usize,
     /// Upgrade attempts waiting for an answer on one connection.
     pub max_pending_attempts: usize,
+    /// Secrets to open TLS connections with (a key log, a pcapng Decryption
+    /// Secrets Block): not a limit, but carried to every flow the same way.
+    pub tls_keys: Option<Arc<KeyLog>>,
 }
 
 impl Default for HttpLimits {
@@ -30,6 +39,7 @@ impl Default for HttpLimits {
         HttpLimits {
             max_head: 64 * 1024,
             max_pending_attempts: 64,
+            tls_keys: None,
         }
     }
 }
@@ -251,6 +261,9 @@ pub struct Conversation {
     watch: Option<Box<Watch>>,
     /// Where a request started mid-stream was found by resynchronising.
     pub saw_syn: [bool; 2],
+    /// The client spoke TLS: everything goes through the TLS layer, whose
+    /// own conversation reads the decrypted HTTP.
+    layer: Option<Box<Layer>>,
 }
 
 /// Header values of a pending attempt kept when memory is shed: enough for
@@ -271,6 +284,9 @@ impl FlowState for Conversation {
     /// heads), so a peer pipelining huge upgrade requests is held to the
     /// table's memory budget too.
     fn buffered_bytes(&self) -> usize {
+        if let Some(l) = &self.layer {
+            return l.buffered_bytes();
+        }
         let heads: usize = self.dirs.iter().map(|d| d.buf.capacity()).sum();
         let pending: usize = self
             .pending
@@ -332,6 +348,9 @@ impl Conversation {
     /// began with a SYN (a stream seen from its start is parsed from byte 0; one
     /// picked up mid-way is searched for a message start first).
     pub fn note_packet(&mut self, d: usize, src: Endpoint, dst: Endpoint, syn: bool, ack: bool) {
+        if let Some(l) = &mut self.layer {
+            l.note_packet(d, src, dst);
+        }
         let dir = &mut self.dirs[d];
         if dir.ends.is_none() {
             dir.ends = Some((src, dst));
@@ -357,17 +376,26 @@ impl Conversation {
 
     /// After a 101 nothing more is parsed; the caller stops buffering the flow.
     pub fn is_upgraded(&self) -> bool {
-        self.upgraded
+        match &self.layer {
+            Some(l) => l.is_upgraded(),
+            None => self.upgraded,
+        }
     }
 
     /// Whether direction `d` still needs its bytes (the server's first frames
     /// while an accepted attempt is watched).
     pub fn wants_bytes(&self, d: usize) -> bool {
+        if let Some(l) = &self.layer {
+            return l.wants_bytes(d);
+        }
         !self.upgraded || matches!(self.dirs[d].state, State::Frames)
     }
 
     /// The deadline of a watch that just started, once, for the caller's timer.
     pub fn take_new_watch(&mut self) -> Option<Timestamp> {
+        if let Some(l) = &mut self.layer {
+            return l.take_new_watch();
+        }
         let w = self.watch.as_mut()?;
         if w.new {
             w.new = false;
@@ -379,6 +407,9 @@ impl Conversation {
 
     /// End the watch if its time is up at packet time `now`.
     pub fn release_watch(&mut self, now: Timestamp, out: &mut Sink<'_>) {
+        if let Some(l) = &mut self.layer {
+            return l.release_watch(now, out);
+        }
         if self.watch.as_ref().is_some_and(|w| w.deadline <= now) {
             self.end_watch(None, false, now, out);
         }
@@ -412,11 +443,17 @@ impl Conversation {
     /// Both directions are finished (FIN both ways, or nothing left to parse)
     /// and no attempt waits: the flow can be dropped.
     pub fn is_finished(&self) -> bool {
+        if let Some(l) = &self.layer {
+            return l.is_finished();
+        }
         self.dirs.iter().all(|d| d.fin) && self.pending_attempts == 0 && self.watch.is_none()
     }
 
     /// Feed one in-order chunk of direction `d`.
     pub fn on_chunk(&mut self, d: usize, chunk: Chunk<'_>, ts: Timestamp, out: &mut Sink<'_>) {
+        if let Some(l) = &mut self.layer {
+            return l.on_chunk(d, chunk, ts, out);
+        }
         match chunk {
             Chunk::Data(data) => self.on_data(d, data, ts, out),
             Chunk::Gap(_) => self.on_gap(d, out),
@@ -453,6 +490,9 @@ impl Conversation {
 
     /// The connection was reset by direction `d`'s sender.
     pub fn on_reset(&mut self, d: usize, ts: Timestamp, out: &mut Sink<'_>) {
+        if let Some(l) = &mut self.layer {
+            return l.on_reset(d, ts, out);
+        }
         let by_server = self.dirs[d].role == Role::Responses;
         if self.watch.is_some() {
             let within = self
@@ -474,6 +514,9 @@ impl Conversation {
     /// The flow leaves the table (capture end, idle expiry, eviction): whatever
     /// still waits is reported with that ending.
     pub fn finish(&mut self, ending: Ending, out: &mut Sink<'_>) {
+        if let Some(l) = &mut self.layer {
+            return l.finish(ending, out);
+        }
         if let Some(since) = self.watch.as_ref().map(|w| w.since) {
             self.end_watch(None, false, since, out);
         }
@@ -627,7 +670,26 @@ impl Conversation {
                         server,
                     });
                 }
+                // From here on the TLS layer reads both directions.
+                let ts = dir.msg_ts;
+                let mut secure = Secure::new(d, [self.dirs[0].ends, self.dirs[1].ends]);
+                let limits = out.limits;
+                secure.on_chunk(d, Chunk::Data(buf), ts, limits.tls_keys.as_deref(), out);
+                self.layer = Some(Box::new(Layer::Tls(secure)));
             }
+            return Step::Stop;
+        }
+        if !dir.spoke_http && dir.role != Role::Responses && preface_so_far(buf) {
+            return Step::NeedMore;
+        }
+        if !dir.spoke_http && dir.role != Role::Responses && starts_h2_preface(buf) {
+            // HTTP/2 with prior knowledge (RFC 9113 §3.3), in clear or
+            // decrypted: an HTTP/2 reader takes both directions.
+            let ends = dir.ends;
+            let ts = dir.msg_ts;
+            let mut h2 = OverH2::new(d, ends);
+            h2.on_chunk(d, Chunk::Data(buf), ts, out);
+            self.layer = Some(Box::new(Layer::H2(h2)));
             return Step::Stop;
         }
         let response = match dir.role {
@@ -730,6 +792,8 @@ impl Conversation {
             gap_before_answer: self.gap,
             after_upgrade: None,
             completed_at: 0,
+            tls: None,
+            h2: None,
         };
         self.pending.push_back(Pending::Attempt(Box::new(attempt)));
         self.pending_attempts += 1;
@@ -877,6 +941,20 @@ fn unknown_endpoint() -> Endpoint {
         ip: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
         port: 0,
     }
+}
+
+/// The HTTP/2 client preface, or as much of it as has arrived (at least
+/// enough to tell it from an HTTP/1.x request line).
+fn starts_h2_preface(data: &[u8]) -> bool {
+    let p = crate::h2::frame::PREFACE;
+    let n = data.len().min(p.len());
+    n >= 14 && data[..n] == p[..n]
+}
+
+/// Too few bytes yet to tell the HTTP/2 preface from an HTTP/1.x request.
+fn preface_so_far(data: &[u8]) -> bool {
+    let p = crate::h2::frame::PREFACE;
+    data.len() < 14 && p.starts_with(data)
 }
 
 fn looks_like_tls(data: &[u8]) -> bool {

@@ -5,7 +5,10 @@ pub mod attempt;
 pub mod body;
 pub mod conversation;
 pub mod head;
+pub mod layer;
+pub mod over_h2;
+pub mod secure;
 
-pub use attempt::{AfterUpgrade, Attempt, Ending};
+pub use attempt::{AfterUpgrade, Attempt, Ending, H2Info, TlsInfo};
 pub use conversation::{Conversation, HttpLimits, HttpStats, TlsSighting};
 pub use head::{Header, Headers, RequestHead, ResponseHead};

@@ -125,7 +125,10 @@ impl Record {
             server: a.server.to_string(),
             method: clean(printable(a.request.method.as_bytes(), 32)),
             target: clean(printable(target.as_bytes(), 2048)),
-            http_version: a.request.http_version(),
+            http_version: match a.h2 {
+                Some(_) => "2".to_string(),
+                None => a.request.http_version(),
+            },
             host: hv("host"),
             origin: hv("origin"),
             status: resp.map(|r| r.status),

@@ -38,6 +38,11 @@ impl HandshakeReader {
         self.buf.extend_from_slice(fragment);
     }
 
+    /// Bytes of messages not yet whole.
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+
     /// The next whole message: its type and body.
     pub fn next_message(&mut self) -> Result<Option<(u8, Vec<u8>)>, TlsError> {
         let Some(h) = self.buf.get(..4) else {

@@ -129,6 +129,31 @@ impl TlsConnection {
         }
     }
 
+    /// Bytes held while records and handshake messages are incomplete.
+    pub fn buffered(&self) -> usize {
+        [&self.client, &self.server]
+            .iter()
+            .map(|d| d.records.pending() + d.handshake.pending())
+            .sum()
+    }
+
+    /// Nothing more can be decrypted: each direction stopped or found no
+    /// keys for this connection.
+    pub fn is_idle(&self) -> bool {
+        [&self.client, &self.server]
+            .iter()
+            .all(|d| d.stopped || d.no_keys)
+    }
+
+    /// Stop reading altogether and free what is held (the facts stay).
+    pub fn stop_reading(&mut self) {
+        for d in [&mut self.client, &mut self.server] {
+            d.stopped = true;
+            d.records = RecordReader::default();
+            d.handshake = HandshakeReader::default();
+        }
+    }
+
     fn dir_mut(&mut self, side: Side) -> &mut Direction {
         match side {
             Side::Client => &mut self.client,
