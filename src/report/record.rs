@@ -177,10 +177,20 @@ impl Record {
                 .header("sec-websocket-key")
                 .map(|h| printable(&h.value, 64)),
             proxy: None,
-            tls: false,
-            sni: None,
-            alpn: None,
-            stream_id: None,
+            tls: a.tls.is_some(),
+            sni: a
+                .tls
+                .as_ref()
+                .and_then(|t| t.sni.as_ref())
+                .map(|s| clean(printable(s.as_bytes(), 255))),
+            alpn: a.tls.as_ref().and_then(|t| {
+                let list = match &t.alpn {
+                    Some(chosen) => chosen.clone(),
+                    None => t.alpn_offered.join(","),
+                };
+                (!list.is_empty()).then(|| clean(printable(list.as_bytes(), 100)))
+            }),
+            stream_id: a.h2.as_ref().map(|h| h.stream_id),
         }
     }
 }
