@@ -47,10 +47,11 @@ def http_messages(pcap, keys=()):
     return msgs
 
 
-def h2_streams(pcap):
+def h2_streams(pcap, keys=()):
     """(client port, stream id) -> [method, path, status] of every HTTP/2 HEADERS."""
     out = subprocess.run(
-        ["tshark", "-r", pcap, "-d", "tcp.port==18420,http2", "-Y", "http2.type == 1",
+        ["tshark", "-r", pcap, "-d", "tcp.port==18420-18421,http2", "-d", "tcp.port==18422,tls",
+         *keys, "-Y", "http2.type == 1",
          "-T", "fields", "-E", "separator=\t", "-e", "tcp.srcport", "-e", "tcp.dstport",
          "-e", "http2.streamid", "-e", "http2.headers.method", "-e", "http2.headers.path",
          "-e", "http2.headers.status"],
@@ -90,11 +91,15 @@ def main():
         for lab in labels:
             cp, sp = lab["client_port"], lab["server_port"]
             if lab.get("http_version") == "2":
-                streams = h2_streams(pcap) if streams is None else streams
-                got = streams.get((cp, lab["stream_id"]))
+                streams = h2_streams(pcap, keys) if streams is None else streams
                 want = [lab["request_method"], lab["request_path"], lab["status"]]
+                if "stream_id" in lab:
+                    got = streams.get((cp, lab["stream_id"]))
+                else:  # labels from the server's side know the path, not the stream
+                    got = next((v for (port, _), v in streams.items()
+                                if port == cp and v[1] == lab["request_path"]), None)
                 if got != want:
-                    print(f"{name}: stream {lab['stream_id']} on {cp}->{sp}: tshark saw {got}, label {want}")
+                    print(f"{name}: {lab['request_path']} on {cp}->{sp}: tshark saw {got}, label {want}")
                     problems += 1
                 continue
             if lab.get("tls"):
