@@ -315,6 +315,10 @@ impl Correlator {
         if let Some(t) = hit {
             j.leg = Leg::Backend;
             j.peer = Some(format!("{}>{}", t.client, t.server));
+            // The client's TLS hello names what it asked the proxy for.
+            if j.attempt.tls.is_none() {
+                j.attempt.tls = t.hello.clone();
+            }
         }
     }
 

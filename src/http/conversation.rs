@@ -16,6 +16,7 @@ use crate::reassembly::{Chunk, FlowState};
 use crate::tls::KeyLog;
 use std::sync::Arc;
 
+use super::attempt::TlsInfo;
 use super::layer::Layer;
 use super::over_h2::OverH2;
 use super::secure::Secure;
@@ -326,11 +327,13 @@ impl FlowState for Conversation {
 
 /// A connection whose client spoke TLS: the client leg of a TLS-terminating
 /// proxy, if a plain backend request follows from the proxy's address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsSighting {
     pub ts: Timestamp,
     pub client: Endpoint,
     pub server: Endpoint,
+    /// What the ClientHello said, when it came whole in the first bytes.
+    pub hello: Option<Box<TlsInfo>>,
 }
 
 /// What a call into the conversation produced.
@@ -663,18 +666,25 @@ impl Conversation {
             dir.buf = Vec::new();
             out.stats.non_http_directions += 1;
             if dir.role != Role::Responses && buf.first() == Some(&0x16) {
-                if let Some((client, server)) = dir.ends {
-                    out.tls.push(TlsSighting {
-                        ts: dir.msg_ts,
-                        client,
-                        server,
-                    });
-                }
                 // From here on the TLS layer reads both directions.
                 let ts = dir.msg_ts;
+                let ends = dir.ends;
                 let mut secure = Secure::new(d, [self.dirs[0].ends, self.dirs[1].ends]);
                 let limits = out.limits;
                 secure.on_chunk(d, Chunk::Data(buf), ts, limits.tls_keys.as_deref(), out);
+                if let Some((client, server)) = ends {
+                    let info = TlsInfo {
+                        decrypted: false,
+                        ..secure.info()
+                    };
+                    out.tls.push(TlsSighting {
+                        ts,
+                        client,
+                        server,
+                        hello: (info.sni.is_some() || !info.alpn_offered.is_empty())
+                            .then(|| Box::new(info)),
+                    });
+                }
                 self.layer = Some(Box::new(Layer::Tls(secure)));
             }
             return Step::Stop;

@@ -177,7 +177,7 @@ impl Record {
                 .header("sec-websocket-key")
                 .map(|h| printable(&h.value, 64)),
             proxy: None,
-            tls: a.tls.is_some(),
+            tls: a.tls.as_ref().is_some_and(|t| t.decrypted),
             sni: a
                 .tls
                 .as_ref()
