@@ -134,7 +134,7 @@ impl Record {
             cause: v.cause,
             header: v.header,
             evidence: clean(v.evidence.clone()),
-            fix: advice::fix(v.cause),
+            fix: advice::fix(v.cause, j.proxy),
             leg: j.leg.code(),
             peer: j.peer.clone(),
             server_software: resp
