@@ -88,6 +88,18 @@ pub fn explain(cause: Cause) -> String {
     let fix = fix(cause, None).unwrap_or(
         "nothing in the capture points to a fix; read the server's log for this request",
     );
+    let by_proxy: String = super::proxy::FAMILIES
+        .iter()
+        .filter_map(|f| proxy_advice::fix(cause, f).map(|t| format!("  {f}: {t}\n")))
+        .collect();
+    let fix = if by_proxy.is_empty() {
+        fix.to_string()
+    } else {
+        format!(
+            "{fix}\n\nFix by the proxy the capture shows:\n{}",
+            by_proxy.trim_end()
+        )
+    };
     format!(
         "{code}\n\nWhat the RFC requires:\n  {rfc}\n\nHow it shows on the wire:\n  {wire}\n\nFix:\n  {fix}\n\nDead ends (do not try):\n  - disabling the client library's header validation: the server refuses the request, not the client\n  - switching client library (ws to socket.io and the like): the request the server sees is the problem\n  - raising connection timeouts: the refusal is immediate\n",
         code = cause.code()
@@ -100,8 +112,12 @@ mod tests {
 
     #[test]
     fn advice_never_suggests_a_dead_end() {
-        let families = std::iter::once(None).chain(super::super::proxy::FAMILIES.iter().map(|f| Some(*f)));
-        for (c, p) in Cause::ALL.iter().flat_map(|c| families.clone().map(move |p| (c, p))) {
+        let families =
+            std::iter::once(None).chain(super::super::proxy::FAMILIES.iter().map(|f| Some(*f)));
+        for (c, p) in Cause::ALL
+            .iter()
+            .flat_map(|c| families.clone().map(move |p| (c, p)))
+        {
             let f = fix(*c, p).unwrap_or("").to_ascii_lowercase();
             for bad in [
                 "timeout",

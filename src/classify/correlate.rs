@@ -296,9 +296,10 @@ impl Correlator {
         }
         self.tls_client_leg(&mut j);
         lone_backend(&mut j);
-        if j.leg == Leg::Direct {
-            j.proxy = answer_family(&j.attempt, None);
-        }
+        j.proxy = match j.leg {
+            Leg::Direct => answer_family(&j.attempt, None),
+            _ => proxy::request_family(&j.attempt.request),
+        };
         self.backend_in_http2(&mut j);
         self.compare(&mut j);
         if let Some(k) = key.filter(|_| j.peer.is_none()) {
@@ -703,14 +704,18 @@ fn rewritten(
             Confidence::High,
         ));
     }
-    let origin = c.request.header("origin").and_then(|h| origin_authority(&h.value))?;
+    let origin = c
+        .request
+        .header("origin")
+        .and_then(|h| origin_authority(&h.value))?;
     let (ch, bh) = (host_authority(c)?, host_authority(b)?);
     let refused_origin = matches!(
         backend.verdict.cause,
         Cause::OriginRejected | Cause::Unauthorized | Cause::Unknown
     ) && matches!(status, 400 | 401 | 403);
     if refused_origin && origin == ch && bh != ch {
-        let body = String::from_utf8_lossy(b.body_excerpt.as_deref().unwrap_or(&[])).to_ascii_lowercase();
+        let body =
+            String::from_utf8_lossy(b.body_excerpt.as_deref().unwrap_or(&[])).to_ascii_lowercase();
         let named = body.contains("origin") || body.contains("host");
         return Some((
             Cause::HostRewritten,
@@ -739,7 +744,10 @@ fn proxy_refused(j: &mut Judged, origin: &str) {
         && j.proxy.is_some()
         && v.defects.is_empty()
         && matches!(status_of(&j.attempt), Some(401 | 403 | 405))
-        && j.attempt.response.as_ref().is_some_and(|r| r.header("www-authenticate").is_none())
+        && j.attempt
+            .response
+            .as_ref()
+            .is_some_and(|r| r.header("www-authenticate").is_none())
         && matches!(
             v.cause,
             Cause::OriginRejected | Cause::Unknown | Cause::Unauthorized
@@ -827,7 +835,7 @@ mod tests {
     fn ep(s: &str) -> Endpoint {
         let (ip, port) = s.rsplit_once(':').unwrap();
         Endpoint {
-            ip: ip.parse().unwrap(),
+            ip: ip.trim_matches(['[', ']']).parse().unwrap(),
             port: port.parse().unwrap(),
         }
     }
@@ -1039,5 +1047,234 @@ mod tests {
         assert_eq!(refused.verdict.cause, Cause::OriginRejected);
         assert_eq!(refused.verdict.confidence, Confidence::High);
         assert!(refused.verdict.evidence.contains("https://app.test"));
+    }
+
+    fn with_headers(mut a: Attempt, resp: &[(&str, &str)], body: &[u8]) -> Attempt {
+        if let Some(r) = a.response.as_mut() {
+            r.headers = resp
+                .iter()
+                .map(|(n, v)| Header {
+                    name: n.to_string(),
+                    value: v.as_bytes().to_vec(),
+                })
+                .collect();
+        }
+        a.body_excerpt = Some(body.to_vec());
+        a
+    }
+
+    #[test]
+    fn legs_pair_by_key_across_hosts_and_address_families() {
+        // The proxy listens on IPv6 and reaches the backend from another
+        // network over IPv4, without adding any header.
+        let client = attempt(
+            "[2001:db8::9]:5000",
+            "[2001:db8::1]:443",
+            0,
+            30,
+            400,
+            1,
+            FULL,
+        );
+        let backend = attempt(
+            "192.0.2.1:6000",
+            "198.51.100.2:8080",
+            5,
+            20,
+            400,
+            0,
+            STRIPPED,
+        );
+        let out = run(vec![backend, client]);
+        assert_eq!(out[0].leg, Leg::Client, "{out:?}");
+        assert_eq!(out[1].leg, Leg::Backend);
+        assert!(out
+            .iter()
+            .all(|j| j.verdict.cause == Cause::ProxyStrippedUpgrade));
+    }
+
+    #[test]
+    fn an_ipv4_address_seen_through_an_ipv6_socket_is_the_same_host() {
+        assert!(same_host(
+            "::ffff:10.0.0.1".parse().unwrap(),
+            "10.0.0.1".parse().unwrap()
+        ));
+        assert!(same_host(
+            "::1".parse().unwrap(),
+            "127.0.0.1".parse().unwrap()
+        ));
+        assert!(!same_host(
+            "10.0.0.1".parse().unwrap(),
+            "10.0.0.2".parse().unwrap()
+        ));
+        // Keyless legs rely on the proxy's address alone.
+        let hs: &[(&str, &str)] = &[
+            ("Host", "x"),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Version", "13"),
+        ];
+        let client = attempt("10.0.0.9:5000", "[::ffff:10.0.0.1]:80", 0, 30, 400, 1, hs);
+        let backend = attempt("10.0.0.1:6000", "10.0.0.2:8080", 5, 20, 400, 1, hs);
+        let out = run(vec![backend, client]);
+        assert_eq!(
+            out.iter().filter(|j| j.leg == Leg::Backend).count(),
+            1,
+            "{out:?}"
+        );
+    }
+
+    const SAME_ORIGIN: &[(&str, &str)] = &[
+        ("Host", "app.test:8443"),
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        KEY,
+        ("Sec-WebSocket-Version", "13"),
+        ("Origin", "http://app.test:8443"),
+    ];
+
+    #[test]
+    fn a_rewritten_host_behind_an_origin_refusal_is_named() {
+        let upstream: Vec<(&str, &str)> = SAME_ORIGIN
+            .iter()
+            .map(|(n, v)| {
+                if *n == "Host" {
+                    (*n, "10.0.0.2:8080")
+                } else {
+                    (*n, *v)
+                }
+            })
+            .collect();
+        let client = attempt("10.0.0.9:5000", "10.0.0.1:8443", 0, 30, 403, 1, SAME_ORIGIN);
+        let backend = with_headers(
+            attempt("10.0.0.1:6000", "10.0.0.2:8080", 5, 20, 403, 1, &upstream),
+            &[],
+            b"Origin http://app.test:8443 does not match Host 10.0.0.2:8080",
+        );
+        let out = run(vec![backend, client]);
+        for j in &out {
+            assert_eq!(j.verdict.cause, Cause::HostRewritten, "{out:?}");
+            assert_eq!(j.verdict.header, Some("Host"));
+        }
+        // The same refusal with Host passed through is the Origin's.
+        let client = attempt("10.0.0.9:5000", "10.0.0.1:8443", 0, 30, 403, 1, SAME_ORIGIN);
+        let backend = attempt("10.0.0.1:6000", "10.0.0.2:8080", 5, 20, 403, 1, SAME_ORIGIN);
+        let out = run(vec![backend, client]);
+        assert!(
+            out.iter().all(|j| j.verdict.cause != Cause::HostRewritten),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn a_rewritten_target_answered_404_is_named() {
+        let client = attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 30, 404, 1, FULL);
+        let mut backend = attempt("10.0.0.1:6000", "10.0.0.2:8080", 5, 20, 404, 1, FULL);
+        backend.request.target = "/api/ws".into();
+        let out = run(vec![backend, client]);
+        assert!(
+            out.iter().all(|j| j.verdict.cause == Cause::PathRewritten),
+            "{out:?}"
+        );
+        // Same target on both legs: the path is simply not served.
+        let client = attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 30, 404, 1, FULL);
+        let backend = attempt("10.0.0.1:6000", "10.0.0.2:8080", 5, 20, 404, 1, FULL);
+        let out = run(vec![backend, client]);
+        assert!(
+            out.iter().all(|j| j.verdict.cause == Cause::PathNotFound),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn a_gateway_error_after_an_http2_preface_from_the_proxy_is_backend_is_http2() {
+        let page: &[u8] = b"<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n";
+        let a = || {
+            with_headers(
+                attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 30, 503, 1, FULL),
+                &[],
+                page,
+            )
+        };
+        let mut c = Correlator::new();
+        c.note_tls(TlsSighting {
+            ts: t(5),
+            client: ep("10.0.0.1:7000"),
+            server: ep("10.0.0.2:8080"),
+            h2c: true,
+        });
+        let mut out = c.push(a());
+        out.extend(c.release(None));
+        assert_eq!(out[0].verdict.cause, Cause::BackendIsHttp2);
+        assert_eq!(out[0].proxy, Some("haproxy"));
+        // Without the preface: the backend is unreachable.
+        let out = run(vec![a()]);
+        assert_eq!(out[0].verdict.cause, Cause::BackendUnreachable);
+    }
+
+    #[test]
+    fn a_proxy_refusal_of_an_origin_it_accepts_elsewhere_is_proxy_refused() {
+        let ok_hs: Vec<(&str, &str)> = FULL
+            .iter()
+            .copied()
+            .chain([("Origin", "http://app.test")])
+            .collect();
+        let mut ok = attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 5, 101, 1, &ok_hs);
+        if let Some(r) = ok.response.as_mut() {
+            r.headers = vec![
+                Header {
+                    name: "Upgrade".into(),
+                    value: b"websocket".to_vec(),
+                },
+                Header {
+                    name: "Connection".into(),
+                    value: b"Upgrade".to_vec(),
+                },
+                Header {
+                    name: "Sec-WebSocket-Accept".into(),
+                    value: super::super::expected_accept(KEY.1.as_bytes()).into_bytes(),
+                },
+            ];
+        }
+        let refused_hs: Vec<(&str, &str)> = ok_hs
+            .iter()
+            .map(|(n, v)| {
+                if *n == "Sec-WebSocket-Key" {
+                    (*n, "AAAAAAAAAAAAAAAAAAAAAA==")
+                } else {
+                    (*n, *v)
+                }
+            })
+            .collect();
+        let refused = |server: &[(&str, &str)]| {
+            let mut r = with_headers(
+                attempt(
+                    "10.0.0.8:5000",
+                    "10.0.0.1:80",
+                    100,
+                    105,
+                    403,
+                    1,
+                    &refused_hs,
+                ),
+                server,
+                b"",
+            );
+            r.request.target = "/admin/ws".into();
+            r
+        };
+        let out = run(vec![ok.clone(), refused(&[("Server", "Caddy")])]);
+        let j = out
+            .iter()
+            .find(|j| j.verdict.outcome == Outcome::Rejected)
+            .expect("refusal");
+        assert_eq!(j.verdict.cause, Cause::ProxyRefused, "{out:?}");
+        // An application (no proxy named) refusing it is not the proxy's doing.
+        let out = run(vec![ok, refused(&[])]);
+        let j = out
+            .iter()
+            .find(|j| j.verdict.outcome == Outcome::Rejected)
+            .expect("refusal");
+        assert_ne!(j.verdict.cause, Cause::ProxyRefused, "{out:?}");
     }
 }

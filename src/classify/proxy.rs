@@ -68,7 +68,10 @@ const PAGES: &[(&str, &str)] = &[
     ("<address>Apache/", "apache"),
     // Envoy's local replies.
     ("no healthy upstream", "envoy"),
-    ("upstream connect error or disconnect/reset before headers", "envoy"),
+    (
+        "upstream connect error or disconnect/reset before headers",
+        "envoy",
+    ),
     // Cloudflare's error pages.
     ("cloudflare-nginx", "cloudflare"),
     ("Cloudflare Ray ID", "cloudflare"),
@@ -116,10 +119,19 @@ pub fn family(
         })
 }
 
-/// The family a proxy's request to its backend shows, from the headers it
-/// adds by default: Apache's mod_proxy sets X-Forwarded-Server, Traefik sets
-/// it with X-Forwarded-Port, Envoy adds x-envoy-* headers.
+/// The family a proxy's request to its backend shows, from what it does by
+/// default: Apache's mod_proxy sets X-Forwarded-Server, Traefik sets it with
+/// X-Forwarded-Port, Envoy adds x-envoy-* headers, and nginx alone speaks
+/// HTTP/1.0 with `Connection: close` upstream unless told otherwise.
 pub fn request_family(req: &crate::http::RequestHead) -> Option<&'static str> {
+    if req.minor_version == 0
+        && req
+            .header_joined("connection")
+            .is_some_and(|v| super::grammar::list_has(&v, "close", false))
+        && req.header("sec-websocket-key").is_some()
+    {
+        return Some("nginx");
+    }
     if req
         .headers
         .iter()

@@ -88,7 +88,12 @@ mod tests {
     use super::super::proxy::FAMILIES;
     use super::*;
 
-    const NGINX_WORDS: &[&str] = &["proxy_set_header", "proxy_http_version", "proxy_pass", "large_client_header_buffers"];
+    const NGINX_WORDS: &[&str] = &[
+        "proxy_set_header",
+        "proxy_http_version",
+        "proxy_pass",
+        "large_client_header_buffers",
+    ];
 
     #[test]
     fn no_family_is_told_another_familys_directives() {

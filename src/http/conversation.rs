@@ -1171,6 +1171,19 @@ mod tests {
         assert!(h.attempts.is_empty());
         assert_eq!(h.tls.len(), 1);
         assert_eq!(h.tls[0].server.port, 80);
+        assert!(!h.tls[0].h2c);
+    }
+
+    #[test]
+    fn an_http2_preface_is_noted_and_not_parsed() {
+        let mut h = Harness::new();
+        h.feed(
+            0,
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
+        );
+        assert!(h.attempts.is_empty());
+        assert_eq!(h.tls.len(), 1);
+        assert!(h.tls[0].h2c);
     }
 
     #[test]

@@ -173,7 +173,7 @@ impl Record {
                 .request
                 .header("sec-websocket-key")
                 .map(|h| printable(&h.value, 64)),
-            proxy: None,
+            proxy: j.proxy,
             tls: false,
             sni: None,
             alpn: None,
