@@ -301,6 +301,7 @@ impl Correlator {
             _ => proxy::request_family(&j.attempt.request),
         };
         self.backend_in_http2(&mut j);
+        envoy_without_upgrades(&mut j);
         self.compare(&mut j);
         if let Some(k) = key.filter(|_| j.peer.is_none()) {
             self.recent_order
@@ -734,6 +735,30 @@ fn rewritten(
 
 fn printable(s: &str) -> String {
     super::printable(s.as_bytes(), 120)
+}
+
+/// Envoy answers a bare 403 to an upgrade its HttpConnectionManager has no
+/// `upgrade_configs` entry for; the backend never sees it.
+fn envoy_without_upgrades(j: &mut Judged) {
+    let a = &j.attempt;
+    let bare = a
+        .body_excerpt
+        .as_deref()
+        .is_none_or(|b| b.trim_ascii().is_empty());
+    if j.leg != Leg::Direct
+        || j.proxy != Some("envoy")
+        || status_of(a) != Some(403)
+        || !bare
+        || !j.verdict.defects.is_empty()
+        || !carries_upgrade(a)
+    {
+        return;
+    }
+    let v = &mut j.verdict;
+    v.cause = Cause::ProxyRefused;
+    v.header = None;
+    v.confidence = Confidence::Medium;
+    v.evidence = "Envoy answered a bare 403 to a valid upgrade: it refuses upgrades its HttpConnectionManager has no upgrade_configs entry for (an Origin or RBAC rule would be the other candidates)".to_string();
 }
 
 /// A proxy's own refusal (no backend leg) of an Origin it accepts on other
@@ -1210,6 +1235,27 @@ mod tests {
         // Without the preface: the backend is unreachable.
         let out = run(vec![a()]);
         assert_eq!(out[0].verdict.cause, Cause::BackendUnreachable);
+    }
+
+    #[test]
+    fn envoy_refusing_an_upgrade_it_is_not_configured_for_is_proxy_refused() {
+        let hs: Vec<(&str, &str)> = FULL
+            .iter()
+            .copied()
+            .chain([("Origin", "http://app.test")])
+            .collect();
+        let a = |server: &str| {
+            with_headers(
+                attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 5, 403, 1, &hs),
+                &[("server", server)],
+                b"",
+            )
+        };
+        let out = run(vec![a("envoy")]);
+        assert_eq!(out[0].verdict.cause, Cause::ProxyRefused, "{out:?}");
+        assert_eq!(out[0].proxy, Some("envoy"));
+        let out = run(vec![a("nginx")]);
+        assert_ne!(out[0].verdict.cause, Cause::ProxyRefused, "{out:?}");
     }
 
     #[test]
