@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Proxy scenarios for the fixture recorder: HAProxy, Apache httpd
-(mod_proxy_http with upgrade=websocket, and mod_proxy_wstunnel) and Caddy in
-front of the Python websockets and Node ws servers.
+(mod_proxy_http with upgrade=websocket, and mod_proxy_wstunnel), Caddy and
+nginx in front of the Python websockets and Node ws servers.
 
 Subcommands (as in driver.py, whose client code this reuses):
   list                      one line per fixture: NAME <tab> tcpdump filter
@@ -11,7 +11,7 @@ Subcommands (as in driver.py, whose client code this reuses):
   versions                  proxy versions used (JSON)
 
 Every label comes from the scenario table below: what the proxy was set up to
-do (its configuration in haproxy.cfg, apache.conf, Caddyfile) and what the
+do (its configuration in haproxy.cfg, apache.conf, Caddyfile, nginx.conf) and what the
 client sent, never from an analyzer's output. The backend leg is found in the
 capture by the request's Sec-WebSocket-Key.
 """
@@ -108,6 +108,16 @@ PROXIES = {
         "path-rewritten": (18468, "python-websockets", "handle_path /ws* strips the prefix: the backend gets /"),
         "not-upgraded": (18469, None, "redir https://{host}{uri} 308"),
         "backend-h2": (18470, "python-websockets", "reverse_proxy h2c://backend"),
+    }),
+    # nginx's good and stripped set-ups are driver.py's nginx-* fixtures.
+    "nginx": ("nginx", {
+        "backend-down": (18480, None, "proxy_pass to a port nothing listens on"),
+        "acl-origin": (18481, "python-websockets", "if ($http_origin != \"http://app.test\") { return 403; }"),
+        "acl-path": (18482, "python-websockets", "location /admin { deny all; }"),
+        "big-cookie": (18483, "python-websockets", "default large_client_header_buffers 4 8k against a 20 KB Cookie"),
+        "host-rewritten": (18484, "node-ws", "no proxy_set_header Host: nginx sends $proxy_host; backend checks Origin against Host"),
+        "path-rewritten": (18485, "python-websockets", "proxy_pass http://backend/v1/ (a URI part replaces the location prefix)"),
+        "not-upgraded": (18486, None, "return 301 https://$host$request_uri"),
     }),
 }
 

@@ -3,7 +3,7 @@
 # Usage (as root): scripts/record-fixtures/record.sh [NAME ...]
 # Starts the Python websockets and Node ws servers, a raw-socket test server
 # and nginx (plain, TLS-terminating with a throwaway self-signed certificate,
-# IPv6), HAProxy, Apache httpd and Caddy (proxies.py, ports 18420-18471) on
+# IPv6), HAProxy, Apache httpd, Caddy and more nginx (proxies.py, ports 18420-18486) on
 # 127.0.0.1 / ::1 (ports 18401-18415), captures each scenario with
 # tcpdump on lo into fixtures/NAME.pcap and writes fixtures/NAME.labels.json.
 # Without NAME every fixture is re-recorded (the old ones deleted first); with
