@@ -326,7 +326,9 @@ impl FlowState for Conversation {
 }
 
 /// A connection whose client spoke TLS: the client leg of a TLS-terminating
-/// proxy, if a plain backend request follows from the proxy's address.
+/// proxy, if a plain backend request follows from the proxy's address. Or,
+/// with `h2c`, one whose client opened with the HTTP/2 preface: a proxy's
+/// backend leg in HTTP/2, where no HTTP/1.1 upgrade can happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsSighting {
     pub ts: Timestamp,
@@ -334,6 +336,7 @@ pub struct TlsSighting {
     pub server: Endpoint,
     /// What the ClientHello said, when it came whole in the first bytes.
     pub hello: Option<Box<TlsInfo>>,
+    pub h2c: bool,
 }
 
 /// What a call into the conversation produced.
@@ -683,6 +686,7 @@ impl Conversation {
                         server,
                         hello: (info.sni.is_some() || !info.alpn_offered.is_empty())
                             .then(|| Box::new(info)),
+                        h2c: false,
                     });
                 }
                 self.layer = Some(Box::new(Layer::Tls(secure)));
@@ -697,6 +701,17 @@ impl Conversation {
             // decrypted: an HTTP/2 reader takes both directions.
             let ends = dir.ends;
             let ts = dir.msg_ts;
+            // The correlator also learns of it: a proxy's HTTP/2 backend leg
+            // cannot carry an HTTP/1.1 upgrade.
+            if let Some((client, server)) = ends {
+                out.tls.push(TlsSighting {
+                    ts,
+                    client,
+                    server,
+                    hello: None,
+                    h2c: true,
+                });
+            }
             let mut h2 = OverH2::new(d, ends);
             h2.on_chunk(d, Chunk::Data(buf), ts, out);
             self.layer = Some(Box::new(Layer::H2(h2)));
@@ -1238,6 +1253,19 @@ mod tests {
         assert!(h.attempts.is_empty());
         assert_eq!(h.tls.len(), 1);
         assert_eq!(h.tls[0].server.port, 80);
+        assert!(!h.tls[0].h2c);
+    }
+
+    #[test]
+    fn an_http2_preface_is_noted_and_not_parsed() {
+        let mut h = Harness::new();
+        h.feed(
+            0,
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
+        );
+        assert!(h.attempts.is_empty());
+        assert_eq!(h.tls.len(), 1);
+        assert!(h.tls[0].h2c);
     }
 
     #[test]
