@@ -18,6 +18,8 @@ Examples:
   Shell completions and the manual page:
     wshs-sniff completions bash > /etc/bash_completion.d/wshs-sniff
     wshs-sniff man > wshs-sniff.1
+  The JSON Schema of the --json output:
+    wshs-sniff schema > wshs-sniff.schema.json
 
 Exit status: 0 analysis done; 1 usage or input error; 2 capture error;
 3 with --fail-on-rejected when a rejected attempt was found.";

@@ -47,6 +47,7 @@ fn main() -> ExitCode {
         Some("explain") => return explain(&args[1..]),
         Some("completions") => return completions(&args[1..]),
         Some("man") => return man(),
+        Some("schema") => return schema(),
         _ => {}
     }
     let cli = match Cli::try_parse() {
@@ -115,6 +116,12 @@ fn man() -> ExitCode {
         return fail(EXIT_INPUT, format!("cannot render the manual: {e}"));
     }
     let _ = std::io::stdout().write_all(&out);
+    ExitCode::SUCCESS
+}
+
+/// `wshs-sniff schema`: the JSON Schema of the JSON Lines contract.
+fn schema() -> ExitCode {
+    let _ = std::io::stdout().write_all(wshs_sniff::report::schema::SCHEMA.as_bytes());
     ExitCode::SUCCESS
 }
 

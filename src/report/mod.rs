@@ -6,6 +6,7 @@ pub mod metrics;
 pub mod pcap_out;
 pub mod record;
 pub mod redact;
+pub mod schema;
 pub mod summary;
 pub mod text;
 
