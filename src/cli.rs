@@ -148,6 +148,16 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
+    /// One line per finding even on a terminal (the format used when stdout
+    /// is not a terminal), for grep and awk.
+    #[arg(long)]
+    pub oneline: bool,
+
+    /// On a terminal, show every finding instead of folding repeats (same
+    /// cause, server, header and evidence shape) into one line.
+    #[arg(long)]
+    pub no_fold: bool,
+
     /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9477) while
     /// running.
     #[arg(long, value_name = "ADDR")]

@@ -290,6 +290,13 @@ fn run(cli: Cli) -> ExitCode {
     let stdout = std::io::stdout();
     let mut reporter =
         Reporter::new(stdout.lock(), format, cli.all, !cli.no_redact).with_color(color);
+    if format == Format::Text && !cli.oneline && std::io::stdout().is_terminal() {
+        reporter = reporter.with_blocks(wshs_sniff::report::blocks::BlockOptions {
+            width: wshs_sniff::report::terminal::width(),
+            color,
+            fold: !cli.no_fold,
+        });
+    }
     let mut metrics_thread = None;
     if let Some(addr) = &cli.metrics_addr {
         let m = Arc::new(wshs_sniff::report::metrics::Metrics::new(

@@ -95,7 +95,8 @@ fn the_schema_rejects_what_breaks_the_contract() {
         .expect("fixture opens");
     let good = serde_json::to_value(&a.records[0]).expect("serialises");
     assert!(v.is_valid(&good));
-    let broken: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Breaks = Box<dyn Fn(&mut Value)>;
+    let broken: Vec<(&str, Breaks)> = vec![
         (
             "a field missing",
             Box::new(|l| {

@@ -1,6 +1,7 @@
 //! Output: the contract's JSON Lines, the terminal text format, the summary.
 //! The only stage besides `capture` that does I/O.
 
+pub mod blocks;
 pub mod ecs;
 pub mod metrics;
 pub mod pcap_out;
@@ -8,6 +9,7 @@ pub mod record;
 pub mod redact;
 pub mod schema;
 pub mod summary;
+pub mod terminal;
 pub mod text;
 
 use std::io::Write;
@@ -34,6 +36,8 @@ pub struct Reporter<W: Write> {
     all: bool,
     redact: bool,
     color: bool,
+    /// Text as blocks for a terminal instead of one line per finding.
+    blocks: Option<blocks::Blocks>,
     metrics: Option<std::sync::Arc<metrics::Metrics>>,
     pub summary: Summary,
 }
@@ -46,6 +50,7 @@ impl<W: Write> Reporter<W> {
             all,
             redact,
             color: false,
+            blocks: None,
             metrics: None,
             summary: Summary::default(),
         }
@@ -54,6 +59,12 @@ impl<W: Write> Reporter<W> {
     /// Colour the text format (for terminals).
     pub fn with_color(mut self, color: bool) -> Self {
         self.color = color;
+        self
+    }
+
+    /// Draw the text format as blocks (a terminal on stdout, no `--oneline`).
+    pub fn with_blocks(mut self, opts: blocks::BlockOptions) -> Self {
+        self.blocks = Some(blocks::Blocks::new(opts, self.redact));
         self
     }
 
@@ -83,6 +94,11 @@ impl<W: Write> Reporter<W> {
                 serde_json::to_writer(&mut self.out, &ecs::document(&r))?;
                 self.out.write_all(b"\n")?;
             }
+            Format::Text if self.blocks.is_some() => {
+                if let Some(b) = &mut self.blocks {
+                    self.out.write_all(b.push(j, &r).as_bytes())?;
+                }
+            }
             Format::Text => {
                 self.out
                     .write_all(text::line_colored(&r, self.color).as_bytes())?;
@@ -96,7 +112,18 @@ impl<W: Write> Reporter<W> {
         &mut self.out
     }
 
-    pub fn into_inner(self) -> (W, Summary) {
+    /// Write what the format held back (legs still waiting for their peer,
+    /// the folded repeats); the summary comes after this.
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        if let Some(b) = &mut self.blocks {
+            self.out.write_all(b.finish().as_bytes())?;
+        }
+        self.out.flush()
+    }
+
+    /// The writer and the summary, after [`Reporter::finish`].
+    pub fn into_inner(mut self) -> (W, Summary) {
+        let _ = self.finish();
         (self.out, self.summary)
     }
 }
