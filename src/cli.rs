@@ -109,9 +109,22 @@ pub struct Cli {
     pub write: Option<String>,
 
     /// Save only the packets of connections that held an attempt that was not
-    /// accepted (pcap): a small capture of just the failures.
+    /// accepted: a small capture of just the failures (pcap; pcapng with the
+    /// diagnosis as packet comments when FILE ends in .pcapng).
     #[arg(long = "write-rejected", value_name = "FILE")]
     pub write_rejected: Option<String>,
+
+    /// Copy the whole input to this pcapng file with the diagnosis of each
+    /// reported attempt as a comment on its request and response packets
+    /// (Wireshark shows them; `frame.comment` filters them).
+    #[arg(long = "annotate", value_name = "FILE.pcapng")]
+    pub annotate: Option<String>,
+
+    /// Write a self-contained HTML incident report: a timeline per outcome and
+    /// cause, tables per cause, server and client network, each distinct
+    /// finding, the capture's health.
+    #[arg(long = "report", value_name = "FILE.html")]
+    pub report: Option<String>,
 
     /// Live: drop root privileges to this user once the capture is open.
     #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]

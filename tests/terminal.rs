@@ -88,8 +88,9 @@ fn scratch(name: &str) -> PathBuf {
 
 /// Hundreds of refusals: 240 without a key to one server, 60 to another, 12
 /// with version 8 to the first, a second apart, as a busy incident looks.
-fn many_refusals() -> PathBuf {
-    let path = scratch("many-refusals.pcap");
+/// Written once per caller (`tag`): tests run in parallel.
+fn many_refusals(tag: &str) -> PathBuf {
+    let path = scratch(&format!("many-refusals-{tag}.pcap"));
     let mut cap = Cap::new();
     let a = ([10, 0, 0, 2], 8080);
     let b = ([10, 0, 0, 3], 8080);
@@ -148,7 +149,7 @@ fn headings(text: &str) -> usize {
 
 #[test]
 fn hundreds_of_refusals_fold_into_a_screen() {
-    let pcap = many_refusals();
+    let pcap = many_refusals("fold");
     let s = in_pty(
         &["-r", pcap.to_str().expect("path"), "--color", "never"],
         100,
@@ -169,7 +170,7 @@ fn hundreds_of_refusals_fold_into_a_screen() {
 
 #[test]
 fn no_fold_shows_every_finding() {
-    let pcap = many_refusals();
+    let pcap = many_refusals("nofold");
     let s = in_pty(
         &[
             "-r",
@@ -265,7 +266,7 @@ fn colour_follows_color_and_no_color() {
 
 #[test]
 fn one_line_per_finding_when_piped_or_asked() {
-    let pcap = many_refusals();
+    let pcap = many_refusals("oneline");
     let p = pcap.to_str().expect("path");
     let piped = Command::new(BIN).args(["-r", p]).output().expect("run");
     assert!(piped.status.success());

@@ -680,6 +680,7 @@ mod tests {
             gap_before_answer: false,
             after_upgrade: None,
             completed_at: 0,
+            packets: Default::default(),
         }
     }
 

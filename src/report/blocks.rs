@@ -10,17 +10,15 @@
 
 use std::collections::HashMap;
 
+use super::legs::{self, LegView, Pairing};
 use super::record::Record;
-use super::redact;
 use crate::classify::correlate::Judged;
-use crate::classify::{printable, Outcome};
+use crate::classify::Outcome;
 
 const RESET: &str = "\x1b[0m";
 const LABEL: &str = "\x1b[1;34m";
 const DIM: &str = "\x1b[2m";
 const MARK: &str = "\x1b[1;33m";
-/// Legs waiting for their other leg; past this the oldest is shown alone.
-const MAX_PENDING: usize = 256;
 
 /// How blocks are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,47 +28,6 @@ pub struct BlockOptions {
     pub color: bool,
     /// Fold repeated findings (off with `--no-fold`).
     pub fold: bool,
-}
-
-/// One leg as the side-by-side view needs it: the record and the request's
-/// headers, secrets masked.
-#[derive(Debug, Clone)]
-struct LegView {
-    record: Record,
-    headers: Vec<(String, String)>,
-}
-
-impl LegView {
-    fn new(j: &Judged, r: &Record, redact: bool) -> LegView {
-        let secrets = if redact {
-            redact::secrets_of(&j.attempt.request)
-        } else {
-            Vec::new()
-        };
-        let headers = j
-            .attempt
-            .request
-            .headers
-            .iter()
-            .map(|h| {
-                let v = printable(&h.value, 200);
-                let v = if redact {
-                    redact::scrub(&v, &secrets)
-                } else {
-                    v
-                };
-                (h.name.clone(), v)
-            })
-            .collect();
-        LegView {
-            record: r.clone(),
-            headers,
-        }
-    }
-
-    fn conn(&self) -> String {
-        format!("{}>{}", self.record.client, self.record.server)
-    }
 }
 
 /// Repeated findings: the first is shown, the rest counted.
@@ -88,7 +45,7 @@ struct Fold {
 pub struct Blocks {
     opts: BlockOptions,
     redact: bool,
-    pending: Vec<LegView>,
+    pairing: Pairing,
     folds: HashMap<String, usize>,
     fold_list: Vec<Fold>,
 }
@@ -98,7 +55,7 @@ impl Blocks {
         Blocks {
             opts,
             redact,
-            pending: Vec::new(),
+            pairing: Pairing::default(),
             folds: HashMap::new(),
             fold_list: Vec::new(),
         }
@@ -107,24 +64,9 @@ impl Blocks {
     /// The text to write for one finding (possibly nothing yet: a leg waiting
     /// for its peer, or a folded repeat).
     pub fn push(&mut self, j: &Judged, r: &Record) -> String {
-        let view = LegView::new(j, r, self.redact);
         let mut out = String::new();
-        let Some(peer) = r.peer.clone() else {
-            self.show(vec![view], &mut out);
-            return out;
-        };
-        if let Some(i) = self.pending.iter().position(|p| p.conn() == peer) {
-            let other = self.pending.remove(i);
-            let mut legs = vec![other, view];
-            // Client leg first: it is what the user's client saw.
-            legs.sort_by_key(|l| l.record.leg != "client");
+        for legs in self.pairing.push(LegView::new(j, r, self.redact)) {
             self.show(legs, &mut out);
-        } else {
-            self.pending.push(view);
-            if self.pending.len() > MAX_PENDING {
-                let oldest = self.pending.remove(0);
-                self.show(vec![oldest], &mut out);
-            }
         }
         out
     }
@@ -132,8 +74,8 @@ impl Blocks {
     /// Legs whose peer never came, then one line per folded group.
     pub fn finish(&mut self) -> String {
         let mut out = String::new();
-        for leg in std::mem::take(&mut self.pending) {
-            self.show(vec![leg], &mut out);
+        for legs in self.pairing.drain() {
+            self.show(legs, &mut out);
         }
         let mut any = false;
         for f in std::mem::take(&mut self.fold_list) {
@@ -162,11 +104,7 @@ impl Blocks {
     fn show(&mut self, legs: Vec<LegView>, out: &mut String) {
         let lead = &legs[0].record;
         if self.opts.fold {
-            let key = legs
-                .iter()
-                .map(|l| fold_key(&l.record))
-                .collect::<Vec<_>>()
-                .join("\u{1}");
+            let key = legs::fold_key(&legs);
             if let Some(&i) = self.folds.get(&key) {
                 let f = &mut self.fold_list[i];
                 f.more += 1;
@@ -218,11 +156,7 @@ impl Blocks {
     /// Time, client → server, request line, status, cause [header]; the target
     /// shortened, then the line broken before the cause, to fit the width.
     fn heading(&self, r: &Record, proxied: bool) -> String {
-        let status = match (r.status, &r.reason) {
-            (Some(s), Some(reason)) if !reason.is_empty() => format!("{s} {reason}"),
-            (Some(s), _) => s.to_string(),
-            (None, _) => r.outcome.code().replace('_', " "),
-        };
+        let status = legs::status(r);
         let header = r.header.map_or(String::new(), |h| format!(" [{h}]"));
         let via = if proxied { " (via proxy)" } else { "" };
         let cause = format!("{}{header}", r.cause.code());
@@ -305,54 +239,18 @@ impl Blocks {
     /// What the proxy changed: the connection, the request line and each
     /// header that differs between the legs, in two columns.
     fn legs_side_by_side(&self, out: &mut String, a: &LegView, b: &LegView) {
-        let ra = &a.record;
-        let rb = &b.record;
-        let mut rows: Vec<(String, String, String)> = vec![
-            (
-                "connection".into(),
-                format!("{} → {}", ra.client, ra.server),
-                format!("{} → {}", rb.client, rb.server),
-            ),
-            (
-                "request".into(),
-                format!("{} {} {}", ra.method, ra.target, ra.http_version),
-                format!("{} {} {}", rb.method, rb.target, rb.http_version),
-            ),
-        ];
-        let mut names: Vec<String> = Vec::new();
-        for (n, _) in a.headers.iter().chain(b.headers.iter()) {
-            if !names.iter().any(|x| x.eq_ignore_ascii_case(n)) {
-                names.push(n.clone());
-            }
-        }
-        let value = |l: &LegView, n: &str| {
-            let vs: Vec<&str> = l
-                .headers
-                .iter()
-                .filter(|(k, _)| k.eq_ignore_ascii_case(n))
-                .map(|(_, v)| v.as_str())
-                .collect();
-            if vs.is_empty() {
-                "(none)".to_string()
-            } else {
-                vs.join(", ")
-            }
-        };
-        let mut same = 0;
-        for n in &names {
-            let (va, vb) = (value(a, n), value(b, n));
-            if va == vb {
-                same += 1;
-            } else {
-                rows.push((n.clone(), va, vb));
-            }
-        }
-        let status = |r: &Record| match (r.status, &r.reason) {
-            (Some(s), Some(reason)) => format!("{s} {reason}"),
-            (Some(s), None) => s.to_string(),
-            (None, _) => r.outcome.code().replace('_', " "),
-        };
-        rows.push(("status".into(), status(ra), status(rb)));
+        let (changes, same) = legs::changes(a, b);
+        let mut rows: Vec<(String, String, String, bool)> = vec![(
+            String::new(),
+            format!("{} leg", a.record.leg),
+            format!("{} leg", b.record.leg),
+            false,
+        )];
+        rows.extend(
+            changes
+                .into_iter()
+                .map(|c| (c.name, c.left, c.right, c.changed)),
+        );
         let name_w = rows.iter().map(|r| chars(&r.0)).max().unwrap_or(0).min(24);
         // "    ≠ name  left | right"
         let fixed = 4 + 2 + name_w + 2 + 3;
@@ -362,19 +260,8 @@ impl Blocks {
             self.paint(LABEL, "proxy legs:"),
             if same == 1 { "" } else { "s" }
         ));
-        rows.insert(
-            0,
-            (
-                String::new(),
-                format!("{} leg", ra.leg),
-                format!("{} leg", rb.leg),
-            ),
-        );
-        for (i, (name, l, r)) in rows.iter().enumerate() {
-            // The titles and the connection always differ; mark only what
-            // the proxy changed.
-            let changed = i > 1 && l != r;
-            let mark = if changed {
+        for (name, l, r, changed) in &rows {
+            let mark = if *changed {
                 self.paint(MARK, "≠")
             } else {
                 " ".to_string()
@@ -390,49 +277,6 @@ impl Blocks {
             ));
         }
     }
-}
-
-/// What makes two findings "the same": cause, server, header, and the evidence
-/// with its numbers and quoted values blanked (ports, lengths, keys differ).
-fn fold_key(r: &Record) -> String {
-    format!(
-        "{}|{}|{}|{}|{}",
-        r.cause.code(),
-        r.server,
-        r.header.unwrap_or(""),
-        r.leg,
-        shape(&r.evidence)
-    )
-}
-
-/// The evidence with digit runs as `#` and quoted values as `'…'`.
-pub fn shape(evidence: &str) -> String {
-    let mut out = String::with_capacity(evidence.len());
-    let mut quoted = false;
-    let mut last_digit = false;
-    for c in evidence.chars() {
-        if c == '\'' {
-            if !quoted {
-                out.push_str("'…'");
-            }
-            quoted = !quoted;
-            last_digit = false;
-            continue;
-        }
-        if quoted {
-            continue;
-        }
-        if c.is_ascii_digit() {
-            if !last_digit {
-                out.push('#');
-            }
-            last_digit = true;
-            continue;
-        }
-        last_digit = false;
-        out.push(c);
-    }
-    out
 }
 
 fn chars(s: &str) -> usize {
@@ -481,15 +325,6 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shapes_ignore_numbers_and_quoted_values() {
-        assert_eq!(
-            shape("client leg 10.0.0.1:4242 sent Upgrade 'websocket'"),
-            shape("client leg 10.0.0.9:5151 sent Upgrade 'WebSocket'")
-        );
-        assert_ne!(shape("no Origin"), shape("no Host"));
-    }
 
     #[test]
     fn wrapping_keeps_every_word_and_the_width() {

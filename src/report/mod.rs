@@ -1,10 +1,14 @@
 //! Output: the contract's JSON Lines, the terminal text format, the summary.
 //! The only stage besides `capture` that does I/O.
 
+pub mod annotate;
 pub mod blocks;
 pub mod ecs;
+pub mod html;
+pub mod legs;
 pub mod metrics;
 pub mod pcap_out;
+pub mod pcapng;
 pub mod record;
 pub mod redact;
 pub mod schema;
@@ -39,6 +43,11 @@ pub struct Reporter<W: Write> {
     /// Text as blocks for a terminal instead of one line per finding.
     blocks: Option<blocks::Blocks>,
     metrics: Option<std::sync::Arc<metrics::Metrics>>,
+    /// Packet comments for an annotated capture (`--annotate`, pcapng
+    /// `--write-rejected`).
+    annotations: Option<annotate::Annotations>,
+    /// The aggregates of the HTML report (`--report`).
+    incident: Option<html::Incident>,
     pub summary: Summary,
 }
 
@@ -52,6 +61,8 @@ impl<W: Write> Reporter<W> {
             color: false,
             blocks: None,
             metrics: None,
+            annotations: None,
+            incident: None,
             summary: Summary::default(),
         }
     }
@@ -68,6 +79,28 @@ impl<W: Write> Reporter<W> {
         self
     }
 
+    /// Gather packet comments for the attempts this reporter shows.
+    pub fn with_annotations(mut self) -> Self {
+        self.annotations = Some(annotate::Annotations::default());
+        self
+    }
+
+    /// Gather the aggregates of the HTML report (every attempt).
+    pub fn with_incident(mut self) -> Self {
+        self.incident = Some(html::Incident::new(self.redact));
+        self
+    }
+
+    /// The packet comments gathered so far.
+    pub fn take_annotations(&mut self) -> Option<annotate::Annotations> {
+        self.annotations.take()
+    }
+
+    /// The report's aggregates gathered so far.
+    pub fn take_incident(&mut self) -> Option<html::Incident> {
+        self.incident.take()
+    }
+
     /// Count every attempt in these metrics too.
     pub fn with_metrics(mut self, m: std::sync::Arc<metrics::Metrics>) -> Self {
         self.metrics = Some(m);
@@ -82,8 +115,14 @@ impl<W: Write> Reporter<W> {
         if let Some(m) = &self.metrics {
             m.count(&r);
         }
+        if let Some(i) = &mut self.incident {
+            i.add(j, &r);
+        }
         if r.outcome == Outcome::Accepted && !self.all {
             return Ok(());
+        }
+        if let Some(a) = &mut self.annotations {
+            a.add(j, &r);
         }
         match self.format {
             Format::Json => {
