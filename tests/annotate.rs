@@ -112,10 +112,7 @@ fn annotate_copies_every_packet_and_comments_request_and_response() {
             comment.contains(" — evidence: proxy dropped Upgrade"),
             "{comment}"
         );
-        assert!(
-            comment.contains(" — fix: in the proxy's location"),
-            "{comment}"
-        );
+        assert!(comment.contains(" — fix: in nginx's location"), "{comment}");
         assert!(comment.contains(" — peer leg: 127.0.0.1:"), "{comment}");
     }
     // Both legs are annotated: the client leg's port and the backend's.
