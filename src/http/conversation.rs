@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 
-use super::attempt::{AfterUpgrade, Attempt, Ending};
+use super::attempt::{AfterUpgrade, Attempt, Ending, PacketNumbers};
 use super::body::BodyReader;
 use super::head::{self, Headers, Parsed, RequestHead};
 use crate::capture::Timestamp;
@@ -819,6 +819,10 @@ impl Conversation {
             completed_at: 0,
             tls: None,
             h2: None,
+            packets: PacketNumbers {
+                request: out.packet_no,
+                response: None,
+            },
         };
         self.pending.push_back(Pending::Attempt(Box::new(attempt)));
         self.pending_attempts += 1;
@@ -859,6 +863,7 @@ impl Conversation {
                         self.pending_attempts -= 1;
                         a.response = owned;
                         a.response_ts = Some(ts);
+                        a.packets.response = Some(out.packet_no);
                         a.ending = Ending::Answered;
                         a.gap_before_answer |= self.gap;
                         (false, Some(a))

@@ -9,6 +9,6 @@ pub mod layer;
 pub mod over_h2;
 pub mod secure;
 
-pub use attempt::{AfterUpgrade, Attempt, Ending, H2Info, TlsInfo};
+pub use attempt::{AfterUpgrade, Attempt, Ending, H2Info, PacketNumbers, TlsInfo};
 pub use conversation::{Conversation, HttpLimits, HttpStats, TlsSighting};
 pub use head::{Header, Headers, RequestHead, ResponseHead};

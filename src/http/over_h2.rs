@@ -2,7 +2,7 @@
 //! TLS) read by [`crate::h2::H2Connection`]; its RFC 8441 attempts become
 //! [`Attempt`]s like HTTP/1.1 ones, with their [`H2Info`].
 
-use super::attempt::{Attempt, Ending, H2Info};
+use super::attempt::{Attempt, Ending, H2Info, PacketNumbers};
 use super::conversation::Sink;
 use super::head::{Header, RequestHead, ResponseHead};
 use crate::capture::Timestamp;
@@ -90,6 +90,7 @@ impl OverH2 {
             (None, None, Some(_)) => Ending::ServerClosed,
             (None, None, None) => unanswered,
         };
+        let response_seen = a.response.is_some();
         let response = a.response.as_ref().map(|f| ResponseHead {
             minor_version: 1,
             status: a.status.unwrap_or(0),
@@ -135,6 +136,12 @@ impl OverH2 {
             gap_before_answer: false,
             after_upgrade: None,
             completed_at: packet_no,
+            // The HTTP/2 layer does not track packets per stream: the packet
+            // that settled the attempt stands for both.
+            packets: PacketNumbers {
+                request: packet_no,
+                response: response_seen.then_some(packet_no),
+            },
             tls: None,
             h2: Some(Box::new(H2Info {
                 stream_id: a.stream_id,
