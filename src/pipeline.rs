@@ -16,7 +16,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::capture::{CaptureError, PacketSource, RawPacket, SharedBytes, Timestamp};
 use crate::classify::correlate::{Correlator, Judged};
-use crate::decode::{self, Decoded, Endpoint, FlowKey, TcpFlags};
+use crate::decode::{self, Decoded, Endpoint, FlowKey, Side, TcpFlags};
 use crate::http::conversation::Sink;
 use crate::http::{Attempt, Conversation, Ending, HttpLimits, HttpStats, TlsSighting};
 use crate::reassembly::table::EvictReason;
@@ -524,10 +524,7 @@ fn capture_loop(
                 if live && last_tick_wall.elapsed() >= Duration::from_millis(100) {
                     // Packet time moves on with the wall clock while the wire is
                     // quiet, so waiting attempts are released.
-                    let elapsed = last_ts_wall.elapsed();
-                    let now =
-                        Timestamp::new(last_ts.secs + elapsed.as_secs() as i64, last_ts.nanos);
-                    let now = add_nanos(now, elapsed.subsec_nanos());
+                    let now = last_ts + last_ts_wall.elapsed();
                     if !send_tick(&mut batches, &mut tick, now, false) {
                         break;
                     }
@@ -621,14 +618,6 @@ fn capture_loop(
     stats
 }
 
-fn add_nanos(t: Timestamp, n: u32) -> Timestamp {
-    let total = t.nanos as u64 + n as u64;
-    Timestamp::new(
-        t.secs + (total / 1_000_000_000) as i64,
-        (total % 1_000_000_000) as u32,
-    )
-}
-
 /// How the attempts of a flow that leaves the table unfinished end.
 fn ending_of(why: EvictReason) -> Ending {
     match why {
@@ -694,7 +683,7 @@ fn worker(
     gauges: Arc<Gauges>,
 ) {
     let (mut shown_flows, mut shown_evicted) = (0u64, 0u64);
-    let mut keys: Vec<(FlowKey, bool)> = Vec::new();
+    let mut keys: Vec<(FlowKey, Side)> = Vec::new();
     let mut w = Worker {
         table: FlowTable::new(limits),
         http: HttpOut {
@@ -712,12 +701,12 @@ fn worker(
     for batch in rx.iter() {
         keys.clear();
         keys.extend(batch.pkts.iter().map(|p| FlowKey::of(p.src, p.dst)));
-        for (i, (p, &(key, lo))) in batch.pkts.iter().zip(keys.iter()).enumerate() {
+        for (i, (p, &(key, side))) in batch.pkts.iter().zip(keys.iter()).enumerate() {
             if i % PREFETCH_GROUP == 0 {
                 let ahead = keys.iter().skip(i + PREFETCH_GROUP).take(PREFETCH_GROUP);
                 w.table.prefetch(ahead.map(|(k, _)| k));
             }
-            w.packet(p, key, lo, batch.payload(p));
+            w.packet(p, key, side, batch.payload(p));
         }
         if let Some(p) = batch.pkts.last() {
             tick_last_no = p.no;
@@ -779,8 +768,7 @@ fn worker(
 }
 
 impl Worker {
-    fn packet(&mut self, p: &Pkt, key: FlowKey, lo: bool, payload: &[u8]) {
-        let d = if lo { 0 } else { 1 };
+    fn packet(&mut self, p: &Pkt, key: FlowKey, d: Side, payload: &[u8]) {
         let mut evicted: Vec<(Flow<Conversation>, EvictReason)> = Vec::new();
         let limits = *self.table.limits();
         let mut sink = self.http.sink(p.no);
@@ -815,13 +803,13 @@ impl Worker {
                 }
                 let mut remove = false;
                 if p.flags.rst() {
-                    for (i, dir) in dirs.iter_mut().enumerate() {
+                    for (i, dir) in dirs.sides_mut() {
                         dir.flush(stream_stats, &mut |c| state.on_chunk(i, c, ts, &mut sink));
                     }
                     state.on_reset(d, ts, &mut sink);
                     remove = true;
                 } else if state.is_upgraded() {
-                    for (i, dir) in dirs.iter_mut().enumerate() {
+                    for (i, dir) in dirs.sides_mut() {
                         if !state.wants_bytes(i) && !dir.is_discarding() {
                             dir.discard();
                         }
@@ -848,7 +836,7 @@ impl Worker {
         let ts = f.last_seen;
         let Flow { dirs, state, .. } = &mut f;
         let mut sink = self.http.sink(no);
-        for (i, dir) in dirs.iter_mut().enumerate() {
+        for (i, dir) in dirs.sides_mut() {
             dir.flush(&mut self.stream_stats, &mut |c| {
                 state.on_chunk(i, c, ts, &mut sink)
             });
@@ -867,7 +855,7 @@ impl Worker {
                 let mut sink = self.http.sink(no);
                 flow.state.release_watch(now, &mut sink);
                 if flow.state.is_upgraded() {
-                    for (i, dir) in flow.dirs.iter_mut().enumerate() {
+                    for (i, dir) in flow.dirs.sides_mut() {
                         if !flow.state.wants_bytes(i) && !dir.is_discarding() {
                             dir.discard();
                         }

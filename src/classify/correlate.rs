@@ -10,6 +10,7 @@ use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use super::{classify, grammar, rules, Cause, Confidence, Outcome, Verdict};
 use crate::capture::Timestamp;
@@ -43,11 +44,11 @@ pub struct Judged {
     pub peer: Option<String>,
 }
 
-/// Seconds two legs of one attempt may be apart. A proxy forwards at once;
+/// How far apart two legs of one attempt may be. A proxy forwards at once;
 /// a few seconds covers a slow upstream connect.
-pub const LEG_WINDOW_SECS: f64 = 5.0;
-/// Seconds of packet time an attempt is held waiting for its other leg.
-pub const HOLD_SECS: f64 = 0.5;
+pub const LEG_WINDOW: Duration = Duration::from_secs(5);
+/// Packet time an attempt is held waiting for its other leg.
+pub const HOLD: Duration = Duration::from_millis(500);
 /// Accepted origins remembered per server endpoint.
 const MAX_ORIGINS: usize = 16;
 /// Server endpoints remembered for comparison.
@@ -148,7 +149,7 @@ impl Correlator {
         let client_of = |x: &Attempt, y: &Attempt| {
             y.client.ip == x.server.ip
                 && x.server != y.server
-                && y.ts.secs_since(x.ts) <= LEG_WINDOW_SECS
+                && (y.ts - x.ts) <= LEG_WINDOW
                 && proxied_by(x, y)
                 && x.request.target == y.request.target
                 && x.request.header("sec-websocket-key").is_none()
@@ -238,7 +239,7 @@ impl Correlator {
         let ready: Vec<u64> = self
             .held
             .iter()
-            .filter(|(_, j)| now.is_none_or(|n| n.secs_since(done_ts(&j.attempt)) >= HOLD_SECS))
+            .filter(|(_, j)| now.is_none_or(|n| (n - done_ts(&j.attempt)) >= HOLD))
             .map(|(id, _)| *id)
             .collect();
         let mut out = Vec::with_capacity(ready.len());
@@ -251,7 +252,7 @@ impl Correlator {
             while self
                 .recent_order
                 .front()
-                .is_some_and(|(_, done, _)| n.secs_since(*done) > LEG_WINDOW_SECS)
+                .is_some_and(|(_, done, _)| (n - *done) > LEG_WINDOW)
             {
                 self.forget_oldest_recent();
             }
@@ -309,9 +310,10 @@ impl Correlator {
         let Some(to_this_host) = self.tls.get(&a.client.ip) else {
             return;
         };
-        let hit = to_this_host.iter().rev().find(|t| {
-            t.server != a.server && t.ts <= a.ts && a.ts.secs_since(t.ts) <= LEG_WINDOW_SECS
-        });
+        let hit = to_this_host
+            .iter()
+            .rev()
+            .find(|t| t.server != a.server && t.ts <= a.ts && (a.ts - t.ts) <= LEG_WINDOW);
         if let Some(t) = hit {
             j.leg = Leg::Backend;
             j.peer = Some(format!("{}>{}", t.client, t.server));
@@ -421,8 +423,8 @@ fn sort(v: &mut [Judged]) {
 fn is_other_leg(a: &Judged, b: &Judged) -> bool {
     a.attempt.server != b.attempt.server
         && a.attempt.client != b.attempt.client
-        && (b.attempt.ts.secs_since(a.attempt.ts) <= LEG_WINDOW_SECS
-            && a.attempt.ts.secs_since(b.attempt.ts) <= LEG_WINDOW_SECS)
+        && ((b.attempt.ts - a.attempt.ts) <= LEG_WINDOW
+            && (a.attempt.ts - b.attempt.ts) <= LEG_WINDOW)
         && (nested_with_key(&a.attempt, &b.attempt) || nested_with_key(&b.attempt, &a.attempt))
 }
 

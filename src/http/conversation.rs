@@ -6,12 +6,14 @@
 //! others leave a counter in the queue so pairing stays right at no cost.
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use super::attempt::{AfterUpgrade, Attempt, Ending};
 use super::body::BodyReader;
 use super::head::{self, Headers, Parsed, RequestHead};
+use super::ws_frame;
 use crate::capture::Timestamp;
-use crate::decode::Endpoint;
+use crate::decode::{BySide, Endpoint, Side};
 use crate::reassembly::{Chunk, FlowState};
 
 /// Bounds of the HTTP stage, so a hostile peer cannot make it hold memory.
@@ -121,10 +123,10 @@ impl Default for Direction {
     }
 }
 
-/// Seconds after a 101 during which a server close frame or reset counts as a
-/// refusal in disguise. Short, so accepted attempts are still reported within a
-/// second of their response in live capture.
-pub const WATCH_SECS: f64 = 0.5;
+/// How long after a 101 a server close frame or reset counts as a refusal in
+/// disguise. Short, so accepted attempts are still reported within a second
+/// of their response in live capture.
+pub const WATCH: Duration = Duration::from_millis(500);
 /// Bytes of server frames scanned after a 101 before giving up the watch.
 const WATCH_BYTES: usize = 4096;
 
@@ -165,35 +167,17 @@ impl Watch {
                 continue;
             }
             // Collect the header: 2 bytes, then the extended length and mask.
-            let need = match self.buf.as_slice() {
-                [_, b1, ..] => {
-                    let ext = match b1 & 0x7f {
-                        126 => 2,
-                        127 => 8,
-                        _ => 0,
-                    };
-                    2 + ext + if b1 & 0x80 != 0 { 4 } else { 0 }
-                }
-                _ => 2,
-            };
-            if self.buf.len() < need {
+            let need = ws_frame::header_len(&self.buf);
+            let Some(frame) = ws_frame::parse_header(&self.buf) else {
                 let n = (need - self.buf.len()).min(data.len());
                 self.buf.extend_from_slice(&data[..n]);
                 self.scanned += n;
                 data = &data[n..];
                 continue;
-            }
-            let b0 = self.buf[0];
-            let b1 = self.buf[1];
-            let len = match b1 & 0x7f {
-                126 => u16::from_be_bytes([self.buf[2], self.buf[3]]) as u64,
-                127 => self.buf[2..10]
-                    .iter()
-                    .fold(0u64, |acc, b| (acc << 8) | *b as u64),
-                n => n as u64,
             };
-            if b0 & 0x0f == 0x8 {
-                if len > 125 {
+            let len = frame.payload_len;
+            if frame.is_close() {
+                if len > ws_frame::MAX_CONTROL_PAYLOAD {
                     return Scan::GiveUp;
                 }
                 let have = self.buf.len() - need;
@@ -206,15 +190,7 @@ impl Watch {
                         continue;
                     }
                 }
-                let payload = &self.buf[need..];
-                let code = match payload {
-                    [a, b, ..] => u16::from_be_bytes([*a, *b]),
-                    _ => 1005,
-                };
-                let reason = payload
-                    .get(2..)
-                    .map(|r| String::from_utf8_lossy(r).into_owned())
-                    .unwrap_or_default();
+                let (code, reason) = ws_frame::close_reason(&self.buf[need..]);
                 return Scan::Close(code, reason);
             }
             self.skip = len;
@@ -238,7 +214,7 @@ enum Pending {
 /// The HTTP view of one connection; the flow table's per-flow state.
 #[derive(Debug, Default)]
 pub struct Conversation {
-    dirs: [Direction; 2],
+    dirs: BySide<Direction>,
     pending: VecDeque<Pending>,
     pending_attempts: usize,
     requests_seen: u32,
@@ -249,8 +225,6 @@ pub struct Conversation {
     /// The accepted attempt being watched for a close right after its 101
     /// (boxed: rare, and every idle flow would otherwise carry its size).
     watch: Option<Box<Watch>>,
-    /// Where a request started mid-stream was found by resynchronising.
-    pub saw_syn: [bool; 2],
 }
 
 /// Header values of a pending attempt kept when memory is shed: enough for
@@ -331,7 +305,7 @@ impl Conversation {
     /// Record the endpoints of direction `d` (sender, receiver) and whether it
     /// began with a SYN (a stream seen from its start is parsed from byte 0; one
     /// picked up mid-way is searched for a message start first).
-    pub fn note_packet(&mut self, d: usize, src: Endpoint, dst: Endpoint, syn: bool, ack: bool) {
+    pub fn note_packet(&mut self, d: Side, src: Endpoint, dst: Endpoint, syn: bool, ack: bool) {
         let dir = &mut self.dirs[d];
         if dir.ends.is_none() {
             dir.ends = Some((src, dst));
@@ -340,13 +314,12 @@ impl Conversation {
             }
         }
         if syn {
-            self.saw_syn[d] = true;
             // The SYN without ACK comes from the client.
             if !ack && self.dirs[d].role == Role::Unknown {
                 self.dirs[d].role = Role::Requests;
                 self.dirs[d].state = State::Head;
-                if self.dirs[1 - d].role == Role::Unknown {
-                    self.dirs[1 - d].role = Role::Responses;
+                if self.dirs[d.other()].role == Role::Unknown {
+                    self.dirs[d.other()].role = Role::Responses;
                 }
             } else if ack && self.dirs[d].role == Role::Unknown {
                 self.dirs[d].role = Role::Responses;
@@ -362,7 +335,7 @@ impl Conversation {
 
     /// Whether direction `d` still needs its bytes (the server's first frames
     /// while an accepted attempt is watched).
-    pub fn wants_bytes(&self, d: usize) -> bool {
+    pub fn wants_bytes(&self, d: Side) -> bool {
         !self.upgraded || matches!(self.dirs[d].state, State::Frames)
     }
 
@@ -416,7 +389,7 @@ impl Conversation {
     }
 
     /// Feed one in-order chunk of direction `d`.
-    pub fn on_chunk(&mut self, d: usize, chunk: Chunk<'_>, ts: Timestamp, out: &mut Sink<'_>) {
+    pub fn on_chunk(&mut self, d: Side, chunk: Chunk<'_>, ts: Timestamp, out: &mut Sink<'_>) {
         match chunk {
             Chunk::Data(data) => self.on_data(d, data, ts, out),
             Chunk::Gap(_) => self.on_gap(d, out),
@@ -424,7 +397,7 @@ impl Conversation {
         }
     }
 
-    fn on_gap(&mut self, d: usize, out: &mut Sink<'_>) {
+    fn on_gap(&mut self, d: Side, out: &mut Sink<'_>) {
         let dir = &mut self.dirs[d];
         dir.buf = Vec::new();
         self.gap = true;
@@ -437,10 +410,10 @@ impl Conversation {
         }
     }
 
-    fn on_fin(&mut self, d: usize, ts: Timestamp, out: &mut Sink<'_>) {
+    fn on_fin(&mut self, d: Side, ts: Timestamp, out: &mut Sink<'_>) {
         self.dirs[d].fin = true;
         let is_server = self.dirs[d].role == Role::Responses
-            || (self.dirs[d].role == Role::Unknown && self.dirs[1 - d].role == Role::Requests);
+            || (self.dirs[d].role == Role::Unknown && self.dirs[d.other()].role == Role::Requests);
         if let State::Body { reader, attempt } = &mut self.dirs[d].state {
             emit_with_body(attempt, reader, out);
             self.dirs[d].state = State::Head;
@@ -452,13 +425,10 @@ impl Conversation {
     }
 
     /// The connection was reset by direction `d`'s sender.
-    pub fn on_reset(&mut self, d: usize, ts: Timestamp, out: &mut Sink<'_>) {
+    pub fn on_reset(&mut self, d: Side, ts: Timestamp, out: &mut Sink<'_>) {
         let by_server = self.dirs[d].role == Role::Responses;
         if self.watch.is_some() {
-            let within = self
-                .watch
-                .as_ref()
-                .is_some_and(|w| ts.secs_since(w.since) <= WATCH_SECS);
+            let within = self.watch.as_ref().is_some_and(|w| ts - w.since <= WATCH);
             self.end_watch(None, by_server && within, ts, out);
         }
         for dir in self.dirs.iter_mut() {
@@ -497,7 +467,7 @@ impl Conversation {
         self.pending_attempts = 0;
     }
 
-    fn on_data(&mut self, d: usize, mut data: &[u8], ts: Timestamp, out: &mut Sink<'_>) {
+    fn on_data(&mut self, d: Side, mut data: &[u8], ts: Timestamp, out: &mut Sink<'_>) {
         while !data.is_empty() {
             let dir = &mut self.dirs[d];
             match &mut dir.state {
@@ -592,7 +562,7 @@ impl Conversation {
     /// A head larger than the limit. A request that looks like an upgrade
     /// attempt is still reported (with the headers that fit), since "header too
     /// large" is one of the refusals users need explained.
-    fn head_too_large(&mut self, d: usize, bytes: &[u8], out: &mut Sink<'_>) {
+    fn head_too_large(&mut self, d: Side, bytes: &[u8], out: &mut Sink<'_>) {
         out.stats.heads_too_large += 1;
         let dir = &mut self.dirs[d];
         dir.buf = Vec::new();
@@ -609,7 +579,7 @@ impl Conversation {
         }
     }
 
-    fn parse_head(&mut self, d: usize, buf: &[u8], out: &mut Sink<'_>) -> Step {
+    fn parse_head(&mut self, d: Side, buf: &[u8], out: &mut Sink<'_>) -> Step {
         let dir = &mut self.dirs[d];
         if buf.len() < 5 && dir.role == Role::Unknown {
             return Step::NeedMore;
@@ -642,7 +612,7 @@ impl Conversation {
         }
     }
 
-    fn parse_request_head(&mut self, d: usize, buf: &[u8], out: &mut Sink<'_>) -> Step {
+    fn parse_request_head(&mut self, d: Side, buf: &[u8], out: &mut Sink<'_>) -> Step {
         match head::parse_request(buf) {
             Parsed::Partial => Step::NeedMore,
             // More header lines than the parser holds: a head too large for the
@@ -708,7 +678,7 @@ impl Conversation {
         });
     }
 
-    fn queue_attempt(&mut self, d: usize, req: RequestHead, idx: u32, out: &mut Sink<'_>) {
+    fn queue_attempt(&mut self, d: Side, req: RequestHead, idx: u32, out: &mut Sink<'_>) {
         if self.pending_attempts >= out.limits.max_pending_attempts {
             out.stats.attempts_dropped += 1;
             self.queue_plain(false);
@@ -735,7 +705,7 @@ impl Conversation {
         self.pending_attempts += 1;
     }
 
-    fn parse_response_head(&mut self, d: usize, buf: &[u8], out: &mut Sink<'_>) -> Step {
+    fn parse_response_head(&mut self, d: Side, buf: &[u8], out: &mut Sink<'_>) -> Step {
         let keep = matches!(self.pending.front(), Some(Pending::Attempt(_)));
         match head::parse_response(buf, keep) {
             Parsed::Partial => Step::NeedMore,
@@ -788,15 +758,10 @@ impl Conversation {
                         // Watch the server's first frames: a policy close right
                         // after the 101 is a refusal in disguise.
                         let since = a.response_ts.unwrap_or(ts);
-                        let nanos = (WATCH_SECS * 1e9) as u64;
-                        let total = since.nanos as u64 + nanos;
                         self.watch = Some(Box::new(Watch {
                             attempt: a,
                             since,
-                            deadline: Timestamp::new(
-                                since.secs + (total / 1_000_000_000) as i64,
-                                (total % 1_000_000_000) as u32,
-                            ),
+                            deadline: since + WATCH,
                             buf: Vec::new(),
                             skip: 0,
                             scanned: 0,
@@ -840,7 +805,7 @@ impl Conversation {
 
     /// Bytes that do not parse as HTTP: a direction of unknown role is not HTTP
     /// at all (TLS, SSH…) and is given up; a known HTTP direction lost its place.
-    fn not_http(&mut self, d: usize, out: &mut Sink<'_>) -> Step {
+    fn not_http(&mut self, d: Side, out: &mut Sink<'_>) -> Step {
         let dir = &mut self.dirs[d];
         dir.buf = Vec::new();
         if dir.role == Role::Unknown {
@@ -967,6 +932,9 @@ fn lenient_request(bytes: &[u8], max: usize) -> Option<RequestHead> {
 mod tests {
     use super::*;
 
+    const CLIENT: Side = Side::Lo;
+    const SERVER: Side = Side::Hi;
+
     fn ep(port: u16) -> Endpoint {
         Endpoint {
             ip: "127.0.0.1".parse().unwrap(),
@@ -985,8 +953,8 @@ mod tests {
     impl Harness {
         fn new() -> Self {
             let mut conv = Conversation::default();
-            conv.note_packet(0, ep(5000), ep(80), true, false);
-            conv.note_packet(1, ep(80), ep(5000), true, true);
+            conv.note_packet(CLIENT, ep(5000), ep(80), true, false);
+            conv.note_packet(SERVER, ep(80), ep(5000), true, true);
             Harness {
                 conv,
                 attempts: Vec::new(),
@@ -1006,13 +974,13 @@ mod tests {
             };
             f(&mut self.conv, &mut sink);
         }
-        fn feed(&mut self, d: usize, data: &[u8]) {
+        fn feed(&mut self, d: Side, data: &[u8]) {
             self.with(|c, s| c.on_chunk(d, Chunk::Data(data), Timestamp::new(1, 0), s));
         }
         fn release(&mut self, now: Timestamp) {
             self.with(|c, s| c.release_watch(now, s));
         }
-        fn fin(&mut self, d: usize) {
+        fn fin(&mut self, d: Side) {
             self.with(|c, s| c.on_chunk(d, Chunk::Fin, Timestamp::new(2, 0), s));
         }
     }
@@ -1023,10 +991,10 @@ mod tests {
     fn head_split_over_many_segments_is_parsed() {
         let mut h = Harness::new();
         for part in WS_REQ.chunks(WS_REQ.len() / 20 + 1) {
-            h.feed(0, part);
+            h.feed(CLIENT, part);
         }
         h.feed(
-            1,
+            SERVER,
             b"HTTP/1.1 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad",
         );
         assert_eq!(h.attempts.len(), 1);
@@ -1041,9 +1009,9 @@ mod tests {
         let mut h = Harness::new();
         let mut both = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
         both.extend_from_slice(WS_REQ);
-        h.feed(0, &both);
+        h.feed(CLIENT, &both);
         h.feed(
-            1,
+            SERVER,
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello",
         );
         // Held while the server's first frames are watched.
@@ -1061,12 +1029,12 @@ mod tests {
     #[test]
     fn policy_close_right_after_101_is_recorded() {
         let mut h = Harness::new();
-        h.feed(0, WS_REQ);
+        h.feed(CLIENT, WS_REQ);
         let mut resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x02hi".to_vec();
         resp.extend_from_slice(&[0x88, 0x08, 0x03, 0xf0]);
-        h.feed(1, &resp);
+        h.feed(SERVER, &resp);
         assert!(h.attempts.is_empty(), "close frame split: still waiting");
-        h.feed(1, b"policy");
+        h.feed(SERVER, b"policy");
         assert_eq!(h.attempts.len(), 1);
         let au = h.attempts[0].after_upgrade.clone().unwrap_or_default();
         assert_eq!(au.server_close, Some((1008, "policy".to_string())));
@@ -1075,9 +1043,9 @@ mod tests {
     #[test]
     fn interim_responses_do_not_pair() {
         let mut h = Harness::new();
-        h.feed(0, WS_REQ);
+        h.feed(CLIENT, WS_REQ);
         h.feed(
-            1,
+            SERVER,
             b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n",
         );
         assert_eq!(h.attempts.len(), 1);
@@ -1090,9 +1058,9 @@ mod tests {
         let mut h = Harness::new();
         let mut reqs = b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
         reqs.extend_from_slice(WS_REQ);
-        h.feed(0, &reqs);
+        h.feed(CLIENT, &reqs);
         h.feed(
-            1,
+            SERVER,
             b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nHTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n",
         );
         assert_eq!(h.attempts.len(), 1);
@@ -1102,8 +1070,8 @@ mod tests {
     #[test]
     fn server_close_without_answer_is_reported() {
         let mut h = Harness::new();
-        h.feed(0, WS_REQ);
-        h.fin(1);
+        h.feed(CLIENT, WS_REQ);
+        h.fin(SERVER);
         assert_eq!(h.attempts.len(), 1);
         assert_eq!(h.attempts[0].ending, Ending::ServerClosed);
         assert!(h.attempts[0].response.is_none());
@@ -1112,10 +1080,10 @@ mod tests {
     #[test]
     fn body_until_close_is_kept_until_fin() {
         let mut h = Harness::new();
-        h.feed(0, WS_REQ);
-        h.feed(1, b"HTTP/1.0 400 Bad Request\r\n\r\nno upgrade");
+        h.feed(CLIENT, WS_REQ);
+        h.feed(SERVER, b"HTTP/1.0 400 Bad Request\r\n\r\nno upgrade");
         assert!(h.attempts.is_empty());
-        h.fin(1);
+        h.fin(SERVER);
         assert_eq!(h.attempts.len(), 1);
         assert_eq!(
             h.attempts[0].body_excerpt.as_deref(),
@@ -1126,9 +1094,9 @@ mod tests {
     #[test]
     fn plain_requests_are_not_attempts() {
         let mut h = Harness::new();
-        h.feed(0, b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\n\r\n");
+        h.feed(CLIENT, b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\n\r\n");
         h.feed(
-            1,
+            SERVER,
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n",
         );
         assert!(h.attempts.is_empty());
@@ -1137,16 +1105,19 @@ mod tests {
     #[test]
     fn proxy_stripped_request_is_still_an_attempt() {
         let mut h = Harness::new();
-        h.feed(0, b"GET /ws HTTP/1.0\r\nHost: b\r\nConnection: close\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-        h.feed(1, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        h.feed(CLIENT, b"GET /ws HTTP/1.0\r\nHost: b\r\nConnection: close\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        h.feed(
+            SERVER,
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+        );
         assert_eq!(h.attempts.len(), 1);
     }
 
     #[test]
     fn tls_client_is_noted_and_not_parsed() {
         let mut h = Harness::new();
-        h.feed(0, &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00]);
-        h.feed(0, WS_REQ);
+        h.feed(CLIENT, &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00]);
+        h.feed(CLIENT, WS_REQ);
         assert!(h.attempts.is_empty());
         assert_eq!(h.tls.len(), 1);
         assert_eq!(h.tls[0].server.port, 80);
@@ -1173,14 +1144,14 @@ mod tests {
         let mut h = Harness::new();
         h.limits.max_head = 1024;
         h.feed(
-            0,
+            CLIENT,
             b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nCookie: ",
         );
         for _ in 0..100 {
-            h.feed(0, &[b'a'; 100]);
+            h.feed(CLIENT, &[b'a'; 100]);
         }
         h.feed(
-            1,
+            SERVER,
             b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n\r\n",
         );
         assert_eq!(h.stats.heads_too_large, 1);

@@ -5,6 +5,7 @@ pub mod attempt;
 pub mod body;
 pub mod conversation;
 pub mod head;
+pub mod ws_frame;
 
 pub use attempt::{AfterUpgrade, Attempt, Ending};
 pub use conversation::{Conversation, HttpLimits, HttpStats, TlsSighting};

@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 
 use super::{Limits, ReassemblyStats, Stream};
 use crate::capture::Timestamp;
-use crate::decode::FlowKey;
+use crate::decode::{BySide, FlowKey, Side};
 
 /// What the layer above keeps per connection. The table asks it for its memory so
 /// that the global budget covers parser buffers too, and may ask it to let go.
@@ -40,7 +40,7 @@ pub enum EvictReason {
 #[derive(Debug)]
 pub struct Flow<V> {
     /// 0: lo→hi, 1: hi→lo, per [`FlowKey`].
-    pub dirs: [Stream; 2],
+    pub dirs: BySide<Stream>,
     pub state: V,
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
@@ -60,7 +60,9 @@ impl<V: FlowState> Flow<V> {
     }
 
     fn holding(&self) -> usize {
-        self.dirs[0].buffered() + self.dirs[1].buffered() + self.state.buffered_bytes()
+        self.dirs[Side::Lo].buffered()
+            + self.dirs[Side::Hi].buffered()
+            + self.state.buffered_bytes()
     }
 }
 
@@ -325,8 +327,8 @@ impl<V: FlowState> FlowTable<V> {
                 break;
             }
             if let Some(flow) = self.map.get_mut(&key) {
-                flow.dirs[0].shed();
-                flow.dirs[1].shed();
+                flow.dirs[Side::Lo].shed();
+                flow.dirs[Side::Hi].shed();
                 flow.state.shed();
                 let now = flow.holding();
                 self.total = self.total.saturating_sub(flow.charged) + now;
@@ -370,8 +372,8 @@ mod tests {
         let limits = *t.limits();
         let mut stats = ReassemblyStats::default();
         let flow = t.get_or_insert(k, at(0), &mut |_, _, _| {});
-        flow.dirs[0].syn(0);
-        flow.dirs[0].push(100, &vec![1u8; n], false, &limits, &mut stats, &mut |_| {});
+        flow.dirs[Side::Lo].syn(0);
+        flow.dirs[Side::Lo].push(100, &vec![1u8; n], false, &limits, &mut stats, &mut |_| {});
         t.account(&k);
     }
 
@@ -563,7 +565,7 @@ mod tests {
         hold(&mut t, key(3), 200);
         assert_eq!(t.stats().flows_shed, 1);
         let f = t.remove(&key(1));
-        assert_eq!(f.map(|f| f.dirs[0].buffered()), Some(0));
+        assert_eq!(f.map(|f| f.dirs[Side::Lo].buffered()), Some(0));
         assert!(t.total_buffered() <= 750);
     }
 }
