@@ -7,6 +7,6 @@ pub mod conversation;
 pub mod head;
 pub mod ws_frame;
 
-pub use attempt::{AfterUpgrade, Attempt, Ending};
+pub use attempt::{AfterUpgrade, Attempt, Ending, PacketNumbers};
 pub use conversation::{Conversation, HttpLimits, HttpStats, TlsSighting};
 pub use head::{Header, Headers, RequestHead, ResponseHead};
