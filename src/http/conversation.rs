@@ -1154,7 +1154,7 @@ mod tests {
     fn an_http2_preface_is_noted_and_not_parsed() {
         let mut h = Harness::new();
         h.feed(
-            0,
+            CLIENT,
             b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
         );
         assert!(h.attempts.is_empty());
