@@ -6,6 +6,6 @@ pub mod body;
 pub mod conversation;
 pub mod head;
 
-pub use attempt::{AfterUpgrade, Attempt, Ending};
+pub use attempt::{AfterUpgrade, Attempt, Ending, PacketNumbers};
 pub use conversation::{Conversation, HttpLimits, HttpStats, TlsSighting};
 pub use head::{Header, Headers, RequestHead, ResponseHead};
