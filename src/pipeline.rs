@@ -769,6 +769,10 @@ fn worker(
 
 impl Worker {
     fn packet(&mut self, p: &Pkt, key: FlowKey, d: Side, payload: &[u8]) {
+        let len = p.len + u32::from(p.flags.fin());
+        if self.table.is_late_copy(&key, d, p.seq, len, p.flags.syn()) {
+            return;
+        }
         let mut evicted: Vec<(Flow<Conversation>, EvictReason)> = Vec::new();
         let limits = *self.table.limits();
         let mut sink = self.http.sink(p.no);

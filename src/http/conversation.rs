@@ -492,6 +492,34 @@ impl Conversation {
                     }
                     return;
                 }
+                State::Resync if !dir.buf.is_empty() => {
+                    // A start line cut by the end of the last chunk: search it
+                    // joined with what follows.
+                    let carried = std::mem::take(&mut dir.buf);
+                    let mut joined = carried.clone();
+                    joined.extend_from_slice(&data[..data.len().min(MAX_START_LINE)]);
+                    match find_message_start(&joined, dir.role) {
+                        Some(i) if i < carried.len() => {
+                            // The message began in the carried bytes (at the
+                            // time kept with them): parse on as a split head.
+                            dir.buf = carried[i..].to_vec();
+                            dir.state = State::Head;
+                        }
+                        Some(i) => {
+                            data = &data[i - carried.len()..];
+                            dir.state = State::Head;
+                        }
+                        None => {
+                            if memchr::memchr(b'\n', data).is_some() {
+                                keep_cut_start_line(dir, data, ts);
+                            } else {
+                                let since = dir.msg_ts;
+                                keep_cut_start_line(dir, &joined, since);
+                            }
+                            return;
+                        }
+                    }
+                }
                 State::Resync => match find_message_start(data, dir.role) {
                     Some(i) => {
                         data = &data[i..];
@@ -501,6 +529,8 @@ impl Conversation {
                         if dir.role == Role::Unknown && looks_like_tls(data) {
                             dir.state = State::Done;
                             out.stats.non_http_directions += 1;
+                        } else {
+                            keep_cut_start_line(dir, data, ts);
                         }
                         return;
                     }
@@ -902,6 +932,55 @@ fn find_message_start(data: &[u8], role: Role) -> Option<usize> {
         }
     }
     None
+}
+
+/// Longest start line carried over to the next chunk while resynchronising:
+/// real request lines are far shorter (servers refuse targets past 8 KiB), and
+/// a flow of junk must not hold more than this.
+const MAX_START_LINE: usize = 8192;
+
+/// While resynchronising: keep the last line of `data` when it could be the
+/// beginning of a start line cut by the end of the chunk (a capture that begins
+/// inside a connection often begins inside a segment train), so the next chunk
+/// completes it. `ts` is the time of its first byte.
+fn keep_cut_start_line(dir: &mut Direction, data: &[u8], ts: Timestamp) {
+    let from = memchr::memrchr(b'\n', data).map_or(0, |i| i + 1);
+    let tail = &data[from..];
+    if !could_start_message(tail, dir.role) {
+        dir.buf = Vec::new();
+        return;
+    }
+    dir.buf = tail.to_vec();
+    dir.msg_ts = ts;
+}
+
+/// Whether `t` (a line without its end) may be the first bytes of a request
+/// line (`METHOD SP target SP HTTP/1.x`) or a status line (`HTTP/1.x SP ddd`).
+fn could_start_message(t: &[u8], role: Role) -> bool {
+    const VERSION: &[u8] = b"HTTP/1.";
+    let prefix_of_version = |v: &[u8]| {
+        let n = v.len().min(VERSION.len());
+        v[..n] == VERSION[..n]
+    };
+    if t.is_empty() || t.len() > MAX_START_LINE {
+        return false;
+    }
+    if role != Role::Requests && prefix_of_version(t) {
+        return true;
+    }
+    if role == Role::Responses {
+        return false;
+    }
+    let mut parts = t.splitn(3, |b| *b == b' ');
+    let method = parts.next().unwrap_or_default();
+    let method_ok = !method.is_empty()
+        && method.len() <= 16
+        && method.iter().all(|b| b.is_ascii_uppercase() || *b == b'-');
+    let target_ok = parts
+        .next()
+        .is_none_or(|t| t.iter().all(u8::is_ascii_graphic));
+    let version_ok = parts.next().is_none_or(prefix_of_version);
+    method_ok && target_ok && version_ok
 }
 
 /// Best-effort parse of a head too large for httparse's buffer limit: the
