@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::IpAddr;
 
+use super::strict::Spelling;
 use super::{classify, grammar, rules, Cause, Confidence, Outcome, Verdict};
 use crate::capture::Timestamp;
 use crate::http::{Attempt, Headers, TlsSighting};
@@ -64,6 +65,10 @@ pub struct Correlator {
     /// key.
     by_key: HashMap<Vec<u8>, Vec<u64>>,
     accepted_origins: HashMap<String, Vec<String>>,
+    /// How accepted requests spelled Origin, path, Upgrade, Connection and
+    /// the header names, per server endpoint: a refusal that differs from
+    /// one of them only in a spelling the RFCs allow is a strict server's.
+    accepted_spellings: HashMap<String, Vec<Spelling>>,
     /// Recent TLS connections by server address, newest last, for backend
     /// legs whose client leg was encrypted.
     tls: HashMap<IpAddr, VecDeque<TlsSighting>>,
@@ -327,6 +332,15 @@ impl Correlator {
             .header("origin")
             .map(|h| h.value_str().into_owned());
         if j.verdict.outcome == Outcome::Accepted {
+            if self.accepted_spellings.len() < MAX_ENDPOINTS
+                || self.accepted_spellings.contains_key(&server)
+            {
+                let sp = Spelling::of(&j.attempt.request);
+                let list = self.accepted_spellings.entry(server.clone()).or_default();
+                if !list.contains(&sp) && list.len() < MAX_ORIGINS {
+                    list.push(sp);
+                }
+            }
             if let Some(o) = origin {
                 if self.accepted_origins.len() < MAX_ENDPOINTS
                     || self.accepted_origins.contains_key(&server)
@@ -338,6 +352,9 @@ impl Correlator {
                     }
                 }
             }
+            return;
+        }
+        if self.compare_spelling(j, &server) {
             return;
         }
         let Some(o) = origin else { return };
@@ -362,6 +379,62 @@ impl Correlator {
                 accepted.join(", ")
             );
         }
+    }
+}
+
+impl Correlator {
+    /// A guessed refusal of a valid request, set against the requests this
+    /// endpoint accepted: one that differs only in a spelling the RFCs allow is
+    /// `strict-server`; one whose Origin and path were accepted as they are
+    /// was not refused for its Origin. Whether the verdict changed.
+    fn compare_spelling(&self, j: &mut Judged, server: &str) -> bool {
+        let v = &j.verdict;
+        if v.outcome != Outcome::Rejected
+            || !v.defects.is_empty()
+            || !matches!(
+                v.cause,
+                Cause::OriginRejected | Cause::Unknown | Cause::Unauthorized
+            )
+            || (v.confidence == Confidence::High && v.cause != Cause::Unknown)
+        {
+            return false;
+        }
+        let Some(list) = self.accepted_spellings.get(server) else {
+            return false;
+        };
+        let sp = Spelling::of(&j.attempt.request);
+        let said = status_said(&j.attempt);
+        if let Some((header, ev)) = list.iter().find_map(|ok| sp.only_difference(ok)) {
+            let v = &mut j.verdict;
+            v.cause = Cause::StrictServer;
+            v.header = Some(header);
+            v.confidence = Confidence::Medium;
+            v.evidence = format!("{ev}; {said}");
+            return true;
+        }
+        let same_origin_accepted = list
+            .iter()
+            .any(|ok| ok.origin == sp.origin && ok.target_path == sp.target_path);
+        if j.verdict.cause == Cause::OriginRejected && same_origin_accepted {
+            let v = &mut j.verdict;
+            v.cause = Cause::Unauthorized;
+            v.header = None;
+            v.confidence = Confidence::Low;
+            v.evidence = format!(
+                "Origin {} was accepted at this endpoint, so this refusal is not about Origin: a guess between unauthorized (credentials) and a proxy or application ACL; {said}",
+                header_text(&j.attempt, "Origin")
+            );
+            return true;
+        }
+        false
+    }
+}
+
+/// "server answered STATUS REASON" for an evidence line.
+fn status_said(a: &Attempt) -> String {
+    match &a.response {
+        Some(r) => format!("server answered {} {}", r.status, r.reason),
+        None => "no answer".to_string(),
     }
 }
 

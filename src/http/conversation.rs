@@ -147,12 +147,20 @@ struct Watch {
 enum Scan {
     More,
     Close(u16, String),
+    /// An HTTP response where the first frame should be.
+    Http(Vec<u8>),
     GiveUp,
 }
+
+/// Bytes kept of an HTTP response written after a 101.
+const AFTER_101_HTTP_BYTES: usize = 256;
 
 impl Watch {
     /// Scan server→client frames (unmasked, RFC 6455 §5.2) for a close frame.
     fn scan(&mut self, mut data: &[u8]) -> Scan {
+        if self.scanned == 0 && self.buf.is_empty() && data.starts_with(b"HTTP/1.") {
+            return Scan::Http(data[..data.len().min(AFTER_101_HTTP_BYTES)].to_vec());
+        }
         while !data.is_empty() {
             if self.scanned >= WATCH_BYTES {
                 return Scan::GiveUp;
@@ -384,6 +392,18 @@ impl Conversation {
         }
     }
 
+    /// End the watch on an HTTP response written after the 101.
+    fn end_watch_http(&mut self, bytes: Vec<u8>, ts: Timestamp, out: &mut Sink<'_>) {
+        if let Some(w) = self.watch.as_mut() {
+            w.attempt.after_upgrade = Some(AfterUpgrade {
+                server_http: Some(bytes),
+                after_secs: Some(ts.secs_since(w.since)),
+                ..AfterUpgrade::default()
+            });
+        }
+        self.end_watch(None, false, ts, out);
+    }
+
     fn end_watch(
         &mut self,
         close: Option<(u16, String)>,
@@ -398,6 +418,7 @@ impl Conversation {
                 server_close: close,
                 after_secs: Some(ts.secs_since(w.since)),
                 server_reset: reset,
+                server_http: None,
             });
         }
         a.completed_at = out.packet_no;
@@ -512,6 +533,7 @@ impl Conversation {
                         Scan::Close(code, reason) => {
                             self.end_watch(Some((code, reason)), false, ts, out)
                         }
+                        Scan::Http(bytes) => self.end_watch_http(bytes, ts, out),
                         Scan::GiveUp => self.end_watch(None, false, ts, out),
                     }
                     return;
