@@ -43,7 +43,7 @@ pub enum ColorChoice {
 /// upgrade attempt, pairs it with the server's answer and names the header that
 /// caused each refusal, with the fix.
 #[derive(Debug, Parser)]
-#[command(name = "wshs-sniff", version = concat!(env!("CARGO_PKG_VERSION"), " (JSON contract ", "1.1", ")"), after_help = EXAMPLES)]
+#[command(name = "wshs-sniff", version = concat!(env!("CARGO_PKG_VERSION"), " (JSON contract ", "1.2", ")"), after_help = EXAMPLES)]
 pub struct Cli {
     /// Read packets from a capture file (pcap or pcapng; '-' for stdin), a
     /// directory of captures, or a glob. Repeat for several; files are read in
