@@ -35,7 +35,7 @@ pub fn fix(cause: Cause) -> Option<&'static str> {
         Cause::ClosedAfterUpgrade => "the server accepted, then closed by policy: check the close reason and the server's log for this connection",
         // Clients, clusters and strict servers.
         Cause::SessionNotSticky => "make the balancer sticky for Engine.IO (nginx: hash $remote_addr or ip_hash in the upstream; HAProxy: balance source or a cookie; AWS ALB: target-group stickiness; Kubernetes: sessionAffinity: ClientIP), or connect with transports: ['websocket'] only",
-        Cause::EngineIoVersionMismatch => "use a client of the server's Engine.IO major version (EIO=4 for Socket.IO 3 and 4), or start the server with allowEIO3: true while old clients remain",
+        Cause::EngineIoVersionMismatch => "use a client of the server's Engine.IO major version (EIO=4 for Engine.IO 4 servers), or start the server with allowEIO3: true while old clients remain",
         Cause::StrictServer => "make the server or proxy compare Upgrade and Connection as case-insensitive token lists and header names case-insensitively (RFC 9110 §5.1, §7.6.1, §7.8); until then send exactly what it wants",
         Cause::SubprotocolNotSelected => "make the server select one of the offered subprotocols in Sec-WebSocket-Protocol, or open the WebSocket without subprotocols",
         Cause::ExtensionParamsRejected => "let the server decline permessage-deflate parameters it cannot use instead of refusing the handshake (RFC 7692 §5), or relax its deflate settings (Node ws: clientMaxWindowBits only when the client offers client_max_window_bits)",

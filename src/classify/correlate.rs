@@ -240,12 +240,16 @@ impl Correlator {
     /// Release what has waited long enough at packet time `now` (all when
     /// `now` is `None`, at the end of the capture).
     pub fn release(&mut self, now: Option<Timestamp>) -> Vec<Judged> {
-        let ready: Vec<u64> = self
+        // Accepted attempts are judged first, so a refusal released with them
+        // is compared with what the same endpoint accepted.
+        let mut ready: Vec<(bool, u64)> = self
             .held
             .iter()
             .filter(|(_, j)| now.is_none_or(|n| n.secs_since(done_ts(&j.attempt)) >= HOLD_SECS))
-            .map(|(id, _)| *id)
+            .map(|(id, j)| (j.verdict.outcome != Outcome::Accepted, *id))
             .collect();
+        ready.sort_unstable();
+        let ready: Vec<u64> = ready.into_iter().map(|(_, id)| id).collect();
         let mut out = Vec::with_capacity(ready.len());
         for id in ready {
             if let Some(j) = self.held.remove(&id) {
@@ -914,5 +918,127 @@ mod tests {
         assert_eq!(refused.verdict.cause, Cause::OriginRejected);
         assert_eq!(refused.verdict.confidence, Confidence::High);
         assert!(refused.verdict.evidence.contains("https://app.test"));
+    }
+
+    fn with_origin<'a>(hs: &[(&'a str, &'a str)], origin: &'a str) -> Vec<(&'a str, &'a str)> {
+        let mut v = hs.to_vec();
+        v.push(("Origin", origin));
+        v
+    }
+
+    fn accepted(mut a: Attempt) -> Attempt {
+        let key = a
+            .request
+            .header("sec-websocket-key")
+            .map(|h| h.value.clone());
+        if let Some(r) = a.response.as_mut() {
+            r.status = 101;
+            r.reason = "Switching Protocols".into();
+            r.headers = vec![
+                Header {
+                    name: "Upgrade".into(),
+                    value: b"websocket".to_vec(),
+                },
+                Header {
+                    name: "Connection".into(),
+                    value: b"Upgrade".to_vec(),
+                },
+                Header {
+                    name: "Sec-WebSocket-Accept".into(),
+                    value: super::super::expected_accept(&key.unwrap_or_default()).into_bytes(),
+                },
+            ];
+        }
+        a
+    }
+
+    #[test]
+    fn a_refusal_that_differs_from_an_accepted_attempt_only_in_spelling_is_strict() {
+        let hs = with_origin(FULL, "http://app.test");
+        let ok = accepted(attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 5, 101, 1, &hs));
+        let case: Vec<(&str, &str)> = hs
+            .iter()
+            .map(|(n, v)| {
+                if *n == "Upgrade" {
+                    (*n, "WebSocket")
+                } else {
+                    (*n, *v)
+                }
+            })
+            .collect();
+        let mut refused = attempt("10.0.0.9:5001", "10.0.0.1:80", 10, 12, 403, 1, &case);
+        if let Some(r) = refused.response.as_mut() {
+            r.reason = "Forbidden".into();
+        }
+        let out = run(vec![refused, ok]);
+        let r = out
+            .iter()
+            .find(|j| j.verdict.outcome == Outcome::Rejected)
+            .unwrap();
+        assert_eq!(r.verdict.cause, Cause::StrictServer);
+        assert_eq!(r.verdict.header, Some("Upgrade"));
+        assert!(r.verdict.evidence.contains("'WebSocket'"));
+    }
+
+    #[test]
+    fn a_bare_403_is_a_guess_unless_the_same_origin_was_accepted() {
+        let hs = with_origin(FULL, "http://app.test");
+        let forbidden = |client: &str, ms: i64| {
+            let mut a = attempt(client, "10.0.0.1:80", ms, ms + 2, 403, 1, &hs);
+            if let Some(r) = a.response.as_mut() {
+                r.reason = "Forbidden".into();
+            }
+            a
+        };
+        let alone = run(vec![forbidden("10.0.0.9:5000", 0)]);
+        assert_eq!(alone[0].verdict.cause, Cause::OriginRejected);
+        assert_eq!(alone[0].verdict.confidence, Confidence::Low);
+        assert!(alone[0].verdict.evidence.contains("unauthorized"));
+
+        let ok = accepted(attempt("10.0.0.9:5001", "10.0.0.1:80", 0, 5, 101, 1, &hs));
+        let out = run(vec![ok, forbidden("10.0.0.9:5002", 10)]);
+        let r = out
+            .iter()
+            .find(|j| j.verdict.outcome == Outcome::Rejected)
+            .unwrap();
+        assert_eq!(r.verdict.cause, Cause::Unauthorized);
+        assert!(r.verdict.evidence.contains("was accepted at this endpoint"));
+    }
+
+    #[test]
+    fn engine_io_refusals_are_named() {
+        let mut a = attempt("10.0.0.9:5000", "10.0.0.1:3000", 0, 2, 400, 1, FULL);
+        a.request.target = "/socket.io/?EIO=4&transport=websocket&sid=abc".into();
+        a.body_excerpt = Some(b"Session ID unknown".to_vec());
+        let out = run(vec![a.clone()]);
+        assert_eq!(out[0].verdict.cause, Cause::SessionNotSticky);
+        assert!(out[0].verdict.evidence.contains("sid 'abc'"));
+
+        let mut v3 = accepted(a);
+        v3.request.target = "/socket.io/?EIO=3&transport=websocket".into();
+        v3.body_excerpt = None;
+        v3.after_upgrade = Some(crate::http::AfterUpgrade {
+            server_http: Some(
+                b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\nUnsupported protocol version"
+                    .to_vec(),
+            ),
+            ..Default::default()
+        });
+        let out = run(vec![v3]);
+        assert_eq!(out[0].verdict.cause, Cause::EngineIoVersionMismatch);
+        assert!(out[0].verdict.evidence.contains("EIO=3"));
+    }
+
+    #[test]
+    fn only_a_browser_fails_a_101_that_selects_no_subprotocol() {
+        let mut hs = with_origin(FULL, "http://app.test");
+        hs.push(("Sec-WebSocket-Protocol", "chat.v1"));
+        let lib = accepted(attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 2, 101, 1, &hs));
+        assert_eq!(run(vec![lib])[0].verdict.cause, Cause::Ok);
+        hs.push(("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/120"));
+        let browser = accepted(attempt("10.0.0.9:5001", "10.0.0.1:80", 0, 2, 101, 1, &hs));
+        let out = run(vec![browser]);
+        assert_eq!(out[0].verdict.cause, Cause::SubprotocolNotSelected);
+        assert_eq!(out[0].verdict.outcome, Outcome::Rejected);
     }
 }

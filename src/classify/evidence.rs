@@ -746,7 +746,7 @@ pub fn lookup(status: u16, reason: &str, body: &[u8]) -> Option<&'static Row> {
 
 /// Whether a row matches a response (`reason` and `body` lowercased).
 fn matches(r: &Row, status: u16, reason: &str, body: &str) -> bool {
-    if !r.status.is_none_or(|s| s == status) {
+    if r.status.is_some_and(|s| s != status) {
         return false;
     }
     if r.text.is_empty() {
@@ -944,13 +944,18 @@ mod tests {
                     Topic::Origin,
                 ),
                 (400, "Bad Request", "Transport unknown", Topic::Generic),
-                (400, "Bad Request", "Session ID unknown", Topic::Generic),
+                (
+                    400,
+                    "Bad Request",
+                    "Session ID unknown",
+                    Topic::EngineIoSession,
+                ),
                 // The Engine.IO protocol, not the WebSocket version.
                 (
                     400,
                     "Bad Request",
                     "Unsupported protocol version",
-                    Topic::Generic,
+                    Topic::EngineIoVersion,
                 ),
                 // abortUpgrade's plain body for a refused allowRequest.
                 (400, "Bad Request", "Forbidden", Topic::Origin),

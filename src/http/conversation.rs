@@ -1081,6 +1081,23 @@ mod tests {
     }
 
     #[test]
+    fn http_response_written_after_101_is_kept() {
+        let mut h = Harness::new();
+        h.feed(0, WS_REQ);
+        h.feed(1, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+        assert!(h.attempts.is_empty());
+        h.feed(
+            1,
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 28\r\n\r\nUnsupported protocol version",
+        );
+        assert_eq!(h.attempts.len(), 1);
+        let au = h.attempts[0].after_upgrade.clone().unwrap_or_default();
+        assert!(au
+            .server_http
+            .is_some_and(|b| b.ends_with(b"Unsupported protocol version")));
+    }
+
+    #[test]
     fn policy_close_right_after_101_is_recorded() {
         let mut h = Harness::new();
         h.feed(0, WS_REQ);
