@@ -11,10 +11,11 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::IpAddr;
 
+use super::engine_io::{self, SidMemory};
 use super::strict::Spelling;
 use super::{classify, grammar, rules, Cause, Confidence, Outcome, Verdict};
 use crate::capture::Timestamp;
-use crate::http::{Attempt, Headers, TlsSighting};
+use crate::http::{Attempt, Headers, SidIssued, TlsSighting};
 
 /// Which side of a proxy an attempt was seen on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +70,8 @@ pub struct Correlator {
     /// the header names, per server endpoint: a refusal that differs from
     /// one of them only in a spelling the RFCs allow is a strict server's.
     accepted_spellings: HashMap<String, Vec<Spelling>>,
+    /// Which server issued recent Engine.IO session ids.
+    sids: SidMemory,
     /// Recent TLS connections by server address, newest last, for backend
     /// legs whose client leg was encrypted.
     tls: HashMap<IpAddr, VecDeque<TlsSighting>>,
@@ -327,8 +330,16 @@ impl Correlator {
         }
     }
 
+    /// Remember which server issued an Engine.IO session id.
+    pub fn note_sid(&mut self, s: SidIssued) {
+        self.sids.note(s);
+    }
+
     /// Learn from accepted attempts; sharpen refusals by comparison with them.
     fn compare(&mut self, j: &mut Judged) {
+        if j.verdict.cause == Cause::SessionNotSticky {
+            self.name_sid_issuer(j);
+        }
         let server = j.attempt.server.to_string();
         let origin = j
             .attempt
@@ -431,6 +442,38 @@ impl Correlator {
             return true;
         }
         false
+    }
+}
+
+impl Correlator {
+    /// An upgrade refused for an unknown sid, with the polling handshake that
+    /// issued it in the capture: name both nodes.
+    fn name_sid_issuer(&self, j: &mut Judged) {
+        let Some(sid) = engine_io::query_param(&j.attempt.request.target, "sid") else {
+            return;
+        };
+        let Some(issuer) = self.sids.issuer(sid) else {
+            return;
+        };
+        // The node this upgrade reached: this attempt's server, or for the
+        // client leg of a proxy, the backend leg's.
+        let reached = match (j.leg, &j.peer) {
+            (Leg::Client, Some(p)) => p.rsplit_once('>').map_or(p.clone(), |x| x.1.to_string()),
+            _ => j.attempt.server.to_string(),
+        };
+        let issued_by = issuer.server.to_string();
+        let how = if issued_by == reached {
+            format!("sid '{sid}' was issued by {issued_by} itself, which no longer knows it (restarted, or the session timed out)")
+        } else {
+            format!("sid '{sid}' was issued by {issued_by} (polling handshake), but this upgrade reached {reached}: the balancer is not sticky")
+        };
+        // The issuer replaces the line's "not a session of this node" clause.
+        let said = j
+            .verdict
+            .evidence
+            .split_once("; ")
+            .map_or(j.verdict.evidence.as_str(), |x| x.1);
+        j.verdict.evidence = format!("{how}; {said}");
     }
 }
 

@@ -1,13 +1,13 @@
 //! Engine.IO (the transport under Socket.IO): its query parameters, the
 //! refusals that name them, and a bounded memory of which server issued each
-//! session id, so an upgrade refused for an unknown `sid` can name both nodes
-//! of a balancer without stickiness.
+//! session id (from the polling handshakes the HTTP stage reports), so an
+//! upgrade refused for an unknown `sid` can name both nodes of a balancer
+//! without stickiness.
 
 use std::collections::{HashMap, VecDeque};
 
 use super::Cause;
-use crate::capture::Timestamp;
-use crate::decode::Endpoint;
+use crate::http::SidIssued;
 
 /// One query parameter of a request target (first occurrence, raw).
 pub fn query_param<'a>(target: &'a str, name: &str) -> Option<&'a str> {
@@ -36,27 +36,6 @@ pub fn refusal_evidence(target: &str, cause: Cause, said: &str) -> String {
             None => format!("Engine.IO protocol revision refused; {said}"),
         },
     }
-}
-
-/// The `sid` an Engine.IO handshake answer carries (`0{"sid":"…",…}` on
-/// polling, `{"sid":"…"}` in older revisions).
-pub fn sid_in_handshake(body: &[u8]) -> Option<String> {
-    const MARK: &[u8] = b"\"sid\":\"";
-    let at = memchr::memmem::find(body, MARK)? + MARK.len();
-    let rest = &body[at..];
-    let end = memchr::memchr(b'"', rest)?;
-    let sid = &rest[..end];
-    (!sid.is_empty() && sid.len() <= 64 && sid.iter().all(|b| b.is_ascii_graphic()))
-        .then(|| String::from_utf8_lossy(sid).into_owned())
-}
-
-/// A polling handshake seen on the wire: which server answered with a sid.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SidIssued {
-    pub ts: Timestamp,
-    pub client: Endpoint,
-    pub server: Endpoint,
-    pub sid: String,
 }
 
 /// Sessions remembered; past this the oldest are forgotten.
@@ -101,6 +80,8 @@ impl SidMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::Timestamp;
+    use crate::decode::Endpoint;
 
     #[test]
     fn query_params_are_read_from_the_target() {
@@ -110,18 +91,6 @@ mod tests {
         assert_eq!(query_param(t, "t"), None);
         assert!(is_engine_io(t));
         assert!(!is_engine_io("/ws?room=1"));
-    }
-
-    #[test]
-    fn sid_is_read_from_a_polling_handshake() {
-        let body =
-            br#"0{"sid":"zTk6DWyCCQyQB5_WAAAA","upgrades":["websocket"],"pingInterval":25000}"#;
-        assert_eq!(
-            sid_in_handshake(body).as_deref(),
-            Some("zTk6DWyCCQyQB5_WAAAA")
-        );
-        assert_eq!(sid_in_handshake(b"0{\"sid\":\"\"}"), None);
-        assert_eq!(sid_in_handshake(b"hello"), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 
 use super::attempt::{AfterUpgrade, Attempt, Ending};
 use super::body::BodyReader;
+use super::engine_io::{self, SidIssued};
 use super::head::{self, Headers, Parsed, RequestHead};
 use crate::capture::Timestamp;
 use crate::decode::Endpoint;
@@ -105,6 +106,8 @@ struct Direction {
     fin: bool,
     /// A valid HTTP message was parsed in this direction.
     spoke_http: bool,
+    /// The body being read answers an Engine.IO polling handshake.
+    engine_io_body: bool,
 }
 
 impl Default for Direction {
@@ -117,6 +120,7 @@ impl Default for Direction {
             ends: None,
             fin: false,
             spoke_http: false,
+            engine_io_body: false,
         }
     }
 }
@@ -241,6 +245,8 @@ enum Pending {
         head_method: bool,
     },
     Attempt(Box<Attempt>),
+    /// An Engine.IO polling handshake: its answer's sid is reported.
+    EngineIoHandshake,
 }
 
 /// The HTTP view of one connection; the flow table's per-flow state.
@@ -285,7 +291,7 @@ impl FlowState for Conversation {
             .iter()
             .map(|p| match p {
                 Pending::Attempt(a) => attempt_bytes(a),
-                Pending::Plain { .. } => 0,
+                Pending::Plain { .. } | Pending::EngineIoHandshake => 0,
             })
             .sum();
         heads + pending
@@ -329,6 +335,7 @@ pub struct TlsSighting {
 pub struct Sink<'a> {
     pub attempts: &'a mut Vec<Attempt>,
     pub tls: &'a mut Vec<TlsSighting>,
+    pub sids: &'a mut Vec<SidIssued>,
     pub stats: &'a mut HttpStats,
     pub limits: &'a HttpLimits,
     /// Global number of the packet being processed.
@@ -559,6 +566,20 @@ impl Conversation {
                     if attempt.is_some() && (finished || reader.excerpt_full()) {
                         emit_with_body(attempt, reader, out);
                     }
+                    if dir.engine_io_body && (finished || reader.excerpt_full()) {
+                        dir.engine_io_body = false;
+                        let sid = reader
+                            .take_excerpt()
+                            .and_then(|b| engine_io::sid_in_handshake(&b));
+                        if let (Some(sid), Some((server, client))) = (sid, dir.ends) {
+                            out.sids.push(SidIssued {
+                                ts: dir.msg_ts,
+                                client,
+                                server,
+                                sid,
+                            });
+                        }
+                    }
                     if finished {
                         dir.state = if malformed {
                             out.stats.resyncs += 1;
@@ -691,6 +712,9 @@ impl Conversation {
                 let idx = self.requests_seen - 1;
                 match owned {
                     Some(req) => self.queue_attempt(d, req, idx, out),
+                    None if peek.engine_io_handshake => {
+                        self.pending.push_back(Pending::EngineIoHandshake)
+                    }
                     None => self.queue_plain(peek.is_head),
                 }
                 let dir = &mut self.dirs[d];
@@ -774,6 +798,7 @@ impl Conversation {
                     }
                     return Step::Consumed(n);
                 }
+                let mut engine_io = false;
                 let (head_method, attempt) = match self.pending.pop_front() {
                     None => {
                         out.stats.unpaired_responses += 1;
@@ -787,6 +812,10 @@ impl Conversation {
                             });
                         }
                         (head_method, None)
+                    }
+                    Some(Pending::EngineIoHandshake) => {
+                        engine_io = status == 200;
+                        (false, None)
                     }
                     Some(Pending::Attempt(mut a)) => {
                         self.pending_attempts -= 1;
@@ -831,7 +860,7 @@ impl Conversation {
                     return Step::Stop;
                 }
                 let no_body = head_method || status == 204 || status == 304;
-                let keep_excerpt = attempt.is_some();
+                let keep_excerpt = attempt.is_some() || engine_io;
                 let reader = if no_body {
                     None
                 } else if peek.chunked {
@@ -844,6 +873,7 @@ impl Conversation {
                     }
                 };
                 let dir = &mut self.dirs[d];
+                dir.engine_io_body = engine_io && reader.is_some();
                 match reader {
                     None => {
                         if let Some(mut a) = attempt {
@@ -1000,6 +1030,7 @@ mod tests {
         conv: Conversation,
         attempts: Vec<Attempt>,
         tls: Vec<TlsSighting>,
+        sids: Vec<SidIssued>,
         stats: HttpStats,
         limits: HttpLimits,
     }
@@ -1013,6 +1044,7 @@ mod tests {
                 conv,
                 attempts: Vec::new(),
                 tls: Vec::new(),
+                sids: Vec::new(),
                 stats: HttpStats::default(),
                 limits: HttpLimits::default(),
             }
@@ -1022,6 +1054,7 @@ mod tests {
             let mut sink = Sink {
                 attempts: &mut self.attempts,
                 tls: &mut self.tls,
+                sids: &mut self.sids,
                 stats: &mut self.stats,
                 limits: &self.limits,
                 packet_no: 0,
@@ -1095,6 +1128,33 @@ mod tests {
         assert!(au
             .server_http
             .is_some_and(|b| b.ends_with(b"Unsupported protocol version")));
+    }
+
+    #[test]
+    fn engine_io_handshake_answers_report_their_sid() {
+        let mut h = Harness::new();
+        h.feed(
+            0,
+            b"GET /socket.io/?EIO=4&transport=polling&t=x HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        h.feed(
+            1,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 29\r\n\r\n0{\"sid\":\"abcDEF123\",\"up\":[]}",
+        );
+        assert!(h.attempts.is_empty());
+        assert_eq!(h.sids.len(), 1);
+        assert_eq!(h.sids[0].sid, "abcDEF123");
+        assert_eq!(h.sids[0].server.port, 80);
+        // A poll with a sid is no handshake.
+        h.feed(
+            0,
+            b"GET /socket.io/?EIO=4&transport=polling&sid=abcDEF123 HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        h.feed(
+            1,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 29\r\n\r\n0{\"sid\":\"zzzzzzzzz\",\"up\":[]}",
+        );
+        assert_eq!(h.sids.len(), 1);
     }
 
     #[test]

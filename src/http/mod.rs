@@ -4,8 +4,10 @@
 pub mod attempt;
 pub mod body;
 pub mod conversation;
+pub mod engine_io;
 pub mod head;
 
 pub use attempt::{AfterUpgrade, Attempt, Ending};
 pub use conversation::{Conversation, HttpLimits, HttpStats, TlsSighting};
+pub use engine_io::SidIssued;
 pub use head::{Header, Headers, RequestHead, ResponseHead};
