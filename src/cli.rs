@@ -18,6 +18,8 @@ Examples:
   Shell completions and the manual page:
     wshs-sniff completions bash > /etc/bash_completion.d/wshs-sniff
     wshs-sniff man > wshs-sniff.1
+  The JSON Schema of the --json output:
+    wshs-sniff schema > wshs-sniff.schema.json
 
 Exit status: 0 analysis done; 1 usage or input error; 2 capture error;
 3 with --fail-on-rejected when a rejected attempt was found.";
@@ -107,9 +109,22 @@ pub struct Cli {
     pub write: Option<String>,
 
     /// Save only the packets of connections that held an attempt that was not
-    /// accepted (pcap): a small capture of just the failures.
+    /// accepted: a small capture of just the failures (pcap; pcapng with the
+    /// diagnosis as packet comments when FILE ends in .pcapng).
     #[arg(long = "write-rejected", value_name = "FILE")]
     pub write_rejected: Option<String>,
+
+    /// Copy the whole input to this pcapng file with the diagnosis of each
+    /// reported attempt as a comment on its request and response packets
+    /// (Wireshark shows them; `frame.comment` filters them).
+    #[arg(long = "annotate", value_name = "FILE.pcapng")]
+    pub annotate: Option<String>,
+
+    /// Write a self-contained HTML incident report: a timeline per outcome and
+    /// cause, tables per cause, server and client network, each distinct
+    /// finding, the capture's health.
+    #[arg(long = "report", value_name = "FILE.html")]
+    pub report: Option<String>,
 
     /// Live: drop root privileges to this user once the capture is open.
     #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]
@@ -145,6 +160,16 @@ pub struct Cli {
     /// unset), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    /// One line per finding even on a terminal (the format used when stdout
+    /// is not a terminal), for grep and awk.
+    #[arg(long)]
+    pub oneline: bool,
+
+    /// On a terminal, show every finding instead of folding repeats (same
+    /// cause, server, header and evidence shape) into one line.
+    #[arg(long)]
+    pub no_fold: bool,
 
     /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9477) while
     /// running.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use wshs_sniff::capture::file::FileSource;
 use wshs_sniff::capture::inputs;
 use wshs_sniff::capture::live::{self, LiveFeed, LiveOptions};
 use wshs_sniff::capture::PacketSource;
@@ -16,7 +17,7 @@ use wshs_sniff::classify::{advice, Cause};
 use wshs_sniff::cli::{Cli, ColorChoice, CompletionsCli, ExplainCli, OutputFormat};
 use wshs_sniff::pipeline::{self, Config, Feed, FileFeed, Gauges};
 use wshs_sniff::reassembly::Limits;
-use wshs_sniff::report::{Format, Reporter};
+use wshs_sniff::report::{pcap_out, Format, Reporter};
 
 const EXIT_INPUT: u8 = 1;
 const EXIT_CAPTURE: u8 = 2;
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         Some("explain") => return explain(&args[1..]),
         Some("completions") => return completions(&args[1..]),
         Some("man") => return man(),
+        Some("schema") => return schema(),
         _ => {}
     }
     let cli = match Cli::try_parse() {
@@ -115,6 +117,12 @@ fn man() -> ExitCode {
         return fail(EXIT_INPUT, format!("cannot render the manual: {e}"));
     }
     let _ = std::io::stdout().write_all(&out);
+    ExitCode::SUCCESS
+}
+
+/// `wshs-sniff schema`: the JSON Schema of the JSON Lines contract.
+fn schema() -> ExitCode {
+    let _ = std::io::stdout().write_all(wshs_sniff::report::schema::SCHEMA.as_bytes());
     ExitCode::SUCCESS
 }
 
@@ -203,9 +211,17 @@ fn run(cli: Cli) -> ExitCode {
             "--write-rejected reads the input twice; it cannot with stdin (-r -)",
         );
     }
-    // Live with --write-rejected: every packet goes to a file first (the -w
-    // file, or a scratch one next to the output), copied from at the end.
-    let scratch_all = match (&cli.interface, &cli.write_rejected, &cli.write) {
+    if cli.annotate.is_some() && cli.read.iter().any(|r| r == "-") {
+        return fail(
+            EXIT_INPUT,
+            "--annotate reads the input twice; it cannot with stdin (-r -)",
+        );
+    }
+    // Live with --write-rejected or --annotate: every packet goes to a file
+    // first (the -w file, or a scratch one next to the output), copied from at
+    // the end.
+    let second_pass = cli.write_rejected.as_ref().or(cli.annotate.as_ref());
+    let scratch_all = match (&cli.interface, second_pass, &cli.write) {
         (Some(_), Some(out), None) => Some(format!("{out}.all.tmp")),
         _ => None,
     };
@@ -283,6 +299,23 @@ fn run(cli: Cli) -> ExitCode {
     let stdout = std::io::stdout();
     let mut reporter =
         Reporter::new(stdout.lock(), format, cli.all, !cli.no_redact).with_color(color);
+    if format == Format::Text && !cli.oneline && std::io::stdout().is_terminal() {
+        reporter = reporter.with_blocks(wshs_sniff::report::blocks::BlockOptions {
+            width: wshs_sniff::report::terminal::width(),
+            color,
+            fold: !cli.no_fold,
+        });
+    }
+    let pcapng_rejected = cli
+        .write_rejected
+        .as_deref()
+        .is_some_and(pcap_out::is_pcapng);
+    if cli.annotate.is_some() || pcapng_rejected {
+        reporter = reporter.with_annotations();
+    }
+    if cli.report.is_some() {
+        reporter = reporter.with_incident();
+    }
     let mut metrics_thread = None;
     if let Some(addr) = &cli.metrics_addr {
         let m = Arc::new(wshs_sniff::report::metrics::Metrics::new(
@@ -302,7 +335,7 @@ fn run(cli: Cli) -> ExitCode {
     let stop_for_count = stop.clone();
     let mut seen = 0u64;
     let keep_rejected = cli.write_rejected.is_some();
-    let mut rejected_flows = wshs_sniff::report::pcap_out::FlowSet::default();
+    let mut rejected_flows = pcap_out::FlowSet::default();
     let stats = pipeline::run(feed, &cfg, stop.clone(), &mut |j| {
         // Attempts released together with the COUNTth (same tick, or drained at
         // the end) are not reported: -c is a hard limit.
@@ -324,6 +357,8 @@ fn run(cli: Cli) -> ExitCode {
     if let Some(p) = progress {
         let _ = p.join();
     }
+    let annotations = reporter.take_annotations().unwrap_or_default();
+    let incident = reporter.take_incident();
     let (mut out, mut summary) = reporter.into_inner();
     summary.capture = stats.capture.clone();
     summary.reassembly = stats.reassembly;
@@ -342,18 +377,56 @@ fn run(cli: Cli) -> ExitCode {
         let _ = h.join();
     }
     let mut write_failed = false;
+    if let (Some(path), Some(mut incident)) = (&cli.report, incident) {
+        match std::fs::write(path, incident.render(&summary)) {
+            Ok(()) => eprintln!("wshs-sniff: wrote the incident report to {path}"),
+            Err(e) => {
+                eprintln!("wshs-sniff: cannot write {path}: {e}");
+                write_failed = true;
+            }
+        }
+    }
+    // The input again, in the order the analysis read it, so packet numbers
+    // match the ones the annotations were keyed by.
+    let reopen = || -> Result<Vec<FileSource>, String> {
+        match (&cli.write, &scratch_all) {
+            _ if cli.interface.is_none() => inputs::open_all(&cli.read).map_err(|e| e.to_string()),
+            (Some(f), _) | (None, Some(f)) => {
+                Ok(vec![FileSource::open(f).map_err(|e| e.to_string())?])
+            }
+            (None, None) => Ok(Vec::new()),
+        }
+    };
+    if let Some(out) = &cli.annotate {
+        match reopen().and_then(|s| pcap_out::write_pcapng(s, None, &annotations, out)) {
+            Ok(n) => eprintln!(
+                "wshs-sniff: wrote {} packets, {} with a comment, to {out}",
+                n.packets, n.commented
+            ),
+            Err(e) => {
+                eprintln!("wshs-sniff: {e}");
+                write_failed = true;
+            }
+        }
+    }
     if let Some(out) = &cli.write_rejected {
-        let inputs: Vec<String> = match (&cli.write, &scratch_all) {
-            _ if cli.interface.is_none() => cli
-                .read
-                .iter()
-                .flat_map(|a| inputs::expand(a).unwrap_or_else(|_| vec![a.clone()]))
-                .collect(),
-            (Some(w), _) => vec![w.clone()],
-            (None, Some(s)) => vec![s.clone()],
-            (None, None) => Vec::new(),
+        let written = if pcapng_rejected {
+            reopen()
+                .and_then(|s| pcap_out::write_pcapng(s, Some(&rejected_flows), &annotations, out))
+        } else {
+            let inputs: Vec<String> = match (&cli.write, &scratch_all) {
+                _ if cli.interface.is_none() => cli
+                    .read
+                    .iter()
+                    .flat_map(|a| inputs::expand(a).unwrap_or_else(|_| vec![a.clone()]))
+                    .collect(),
+                (Some(w), _) => vec![w.clone()],
+                (None, Some(s)) => vec![s.clone()],
+                (None, None) => Vec::new(),
+            };
+            pcap_out::write_flows(&inputs, &rejected_flows, out)
         };
-        match wshs_sniff::report::pcap_out::write_flows(&inputs, &rejected_flows, out) {
+        match written {
             Ok(n) => eprintln!(
                 "wshs-sniff: wrote {} packets of {} connections with a refused attempt to {out}",
                 n.packets,
@@ -364,9 +437,9 @@ fn run(cli: Cli) -> ExitCode {
                 write_failed = true;
             }
         }
-        if let Some(s) = &scratch_all {
-            let _ = std::fs::remove_file(s);
-        }
+    }
+    if let Some(s) = &scratch_all {
+        let _ = std::fs::remove_file(s);
     }
     if let Some(e) = &stats.error {
         let code = if stats.capture_failed {

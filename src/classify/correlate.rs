@@ -1090,6 +1090,7 @@ mod tests {
             gap_before_answer: false,
             after_upgrade: None,
             completed_at: 0,
+            packets: Default::default(),
         }
     }
 

@@ -41,6 +41,15 @@ pub struct AfterUpgrade {
     pub server_http: Option<Vec<u8>>,
 }
 
+/// Global numbers (0-based, over all packets read) of the packets that
+/// completed the request head and the response head, so an exported capture
+/// can carry the diagnosis on those very packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PacketNumbers {
+    pub request: u64,
+    pub response: Option<u64>,
+}
+
 /// One upgrade request and what the capture shows of its answer.
 #[derive(Debug, Clone)]
 pub struct Attempt {
@@ -64,4 +73,5 @@ pub struct Attempt {
     /// Global packet number of the packet that completed the attempt; the
     /// reporter orders output by it so any worker count gives the same bytes.
     pub completed_at: u64,
+    pub packets: PacketNumbers,
 }

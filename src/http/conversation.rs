@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 
-use super::attempt::{AfterUpgrade, Attempt, Ending};
+use super::attempt::{AfterUpgrade, Attempt, Ending, PacketNumbers};
 use super::body::BodyReader;
 use super::engine_io::{self, SidIssued};
 use super::head::{self, Headers, Parsed, RequestHead};
@@ -797,6 +797,10 @@ impl Conversation {
             gap_before_answer: self.gap,
             after_upgrade: None,
             completed_at: 0,
+            packets: PacketNumbers {
+                request: out.packet_no,
+                response: None,
+            },
         };
         self.pending.push_back(Pending::Attempt(Box::new(attempt)));
         self.pending_attempts += 1;
@@ -842,6 +846,7 @@ impl Conversation {
                         self.pending_attempts -= 1;
                         a.response = owned;
                         a.response_ts = Some(ts);
+                        a.packets.response = Some(out.packet_no);
                         a.ending = Ending::Answered;
                         a.gap_before_answer |= self.gap;
                         (false, Some(a))

@@ -7,7 +7,7 @@ pub mod conversation;
 pub mod engine_io;
 pub mod head;
 
-pub use attempt::{AfterUpgrade, Attempt, Ending};
+pub use attempt::{AfterUpgrade, Attempt, Ending, PacketNumbers};
 pub use conversation::{Conversation, HttpLimits, HttpStats, TlsSighting};
 pub use engine_io::SidIssued;
 pub use head::{Header, Headers, RequestHead, ResponseHead};
