@@ -18,7 +18,7 @@ use crate::capture::{CaptureError, PacketSource, RawPacket, SharedBytes, Timesta
 use crate::classify::correlate::{Correlator, Judged};
 use crate::decode::{self, Decoded, Endpoint, FlowKey, Side, TcpFlags};
 use crate::http::conversation::Sink;
-use crate::http::{Attempt, Conversation, Ending, HttpLimits, HttpStats, TlsSighting};
+use crate::http::{Attempt, Conversation, Ending, HttpLimits, HttpStats, SidIssued, TlsSighting};
 use crate::reassembly::table::EvictReason;
 use crate::reassembly::{Flow, FlowTable, Limits, ReassemblyStats};
 use crate::report::CaptureStats;
@@ -226,6 +226,7 @@ struct Report {
     time: Timestamp,
     attempts: Vec<Attempt>,
     tls: Vec<TlsSighting>,
+    sids: Vec<SidIssued>,
     done: Option<Box<WorkerTotals>>,
 }
 
@@ -334,7 +335,13 @@ pub fn run(
     });
 
     let mut correlator = Correlator::new();
-    type TickParts = (usize, Timestamp, Vec<Attempt>, Vec<TlsSighting>);
+    type TickParts = (
+        usize,
+        Timestamp,
+        Vec<Attempt>,
+        Vec<TlsSighting>,
+        Vec<SidIssued>,
+    );
     let mut pending: std::collections::BTreeMap<u64, TickParts> = Default::default();
     let mut totals = WorkerTotals::default();
     let mut output_failed = false;
@@ -358,19 +365,24 @@ pub fn run(
         }
         let e = pending
             .entry(r.tick)
-            .or_insert((0, r.time, Vec::new(), Vec::new()));
+            .or_insert((0, r.time, Vec::new(), Vec::new(), Vec::new()));
         e.0 += 1;
         e.2.extend(r.attempts);
         e.3.extend(r.tls);
+        e.4.extend(r.sids);
         // Ticks complete in order, since each worker reports them in order.
         while let Some(entry) = pending.first_entry() {
             if entry.get().0 < n {
                 break;
             }
-            let (_, time, mut attempts, mut tls) = entry.remove();
+            let (_, time, mut attempts, mut tls, mut sids) = entry.remove();
             tls.sort_by_key(|t| (t.ts, t.client, t.server));
             for t in tls {
                 correlator.note_tls(t);
+            }
+            sids.sort();
+            for s in sids {
+                correlator.note_sid(s);
             }
             attempts.sort_by(|a, b| {
                 (a.completed_at, a.ts, a.client, a.server, a.request_index).cmp(&(
@@ -633,6 +645,7 @@ struct HttpOut {
     stats: HttpStats,
     attempts: Vec<Attempt>,
     tls: Vec<TlsSighting>,
+    sids: Vec<SidIssued>,
 }
 
 impl HttpOut {
@@ -640,6 +653,7 @@ impl HttpOut {
         Sink {
             attempts: &mut self.attempts,
             tls: &mut self.tls,
+            sids: &mut self.sids,
             stats: &mut self.stats,
             limits: &self.limits,
             packet_no,
@@ -691,6 +705,7 @@ fn worker(
             stats: HttpStats::default(),
             attempts: Vec::new(),
             tls: Vec::new(),
+            sids: Vec::new(),
         },
         stream_stats: ReassemblyStats::default(),
         flows: 0,
@@ -748,6 +763,7 @@ fn worker(
             time: batch.time,
             attempts: std::mem::take(&mut w.http.attempts),
             tls: std::mem::take(&mut w.http.tls),
+            sids: std::mem::take(&mut w.http.sids),
             done,
         };
         let last = batch.last;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::attempt::{AfterUpgrade, Attempt, Ending, PacketNumbers};
 use super::body::BodyReader;
+use super::engine_io::{self, SidIssued};
 use super::head::{self, Headers, Parsed, RequestHead};
 use super::ws_frame;
 use crate::capture::Timestamp;
@@ -107,6 +108,8 @@ struct Direction {
     fin: bool,
     /// A valid HTTP message was parsed in this direction.
     spoke_http: bool,
+    /// The body being read answers an Engine.IO polling handshake.
+    engine_io_body: bool,
 }
 
 impl Default for Direction {
@@ -119,6 +122,7 @@ impl Default for Direction {
             ends: None,
             fin: false,
             spoke_http: false,
+            engine_io_body: false,
         }
     }
 }
@@ -149,12 +153,20 @@ struct Watch {
 enum Scan {
     More,
     Close(u16, String),
+    /// An HTTP response where the first frame should be.
+    Http(Vec<u8>),
     GiveUp,
 }
+
+/// Bytes kept of an HTTP response written after a 101.
+const AFTER_101_HTTP_BYTES: usize = 256;
 
 impl Watch {
     /// Scan server→client frames (unmasked, RFC 6455 §5.2) for a close frame.
     fn scan(&mut self, mut data: &[u8]) -> Scan {
+        if self.scanned == 0 && self.buf.is_empty() && data.starts_with(b"HTTP/1.") {
+            return Scan::Http(data[..data.len().min(AFTER_101_HTTP_BYTES)].to_vec());
+        }
         while !data.is_empty() {
             if self.scanned >= WATCH_BYTES {
                 return Scan::GiveUp;
@@ -209,6 +221,8 @@ enum Pending {
         head_method: bool,
     },
     Attempt(Box<Attempt>),
+    /// An Engine.IO polling handshake: its answer's sid is reported.
+    EngineIoHandshake,
 }
 
 /// The HTTP view of one connection; the flow table's per-flow state.
@@ -251,7 +265,7 @@ impl FlowState for Conversation {
             .iter()
             .map(|p| match p {
                 Pending::Attempt(a) => attempt_bytes(a),
-                Pending::Plain { .. } => 0,
+                Pending::Plain { .. } | Pending::EngineIoHandshake => 0,
             })
             .sum();
         heads + pending
@@ -301,6 +315,7 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 pub struct Sink<'a> {
     pub attempts: &'a mut Vec<Attempt>,
     pub tls: &'a mut Vec<TlsSighting>,
+    pub sids: &'a mut Vec<SidIssued>,
     pub stats: &'a mut HttpStats,
     pub limits: &'a HttpLimits,
     /// Global number of the packet being processed.
@@ -363,6 +378,18 @@ impl Conversation {
         }
     }
 
+    /// End the watch on an HTTP response written after the 101.
+    fn end_watch_http(&mut self, bytes: Vec<u8>, ts: Timestamp, out: &mut Sink<'_>) {
+        if let Some(w) = self.watch.as_mut() {
+            w.attempt.after_upgrade = Some(AfterUpgrade {
+                server_http: Some(bytes),
+                after_secs: Some(ts.secs_since(w.since)),
+                ..AfterUpgrade::default()
+            });
+        }
+        self.end_watch(None, false, ts, out);
+    }
+
     fn end_watch(
         &mut self,
         close: Option<(u16, String)>,
@@ -377,6 +404,7 @@ impl Conversation {
                 server_close: close,
                 after_secs: Some(ts.secs_since(w.since)),
                 server_reset: reset,
+                server_http: None,
             });
         }
         a.completed_at = out.packet_no;
@@ -488,6 +516,7 @@ impl Conversation {
                         Scan::Close(code, reason) => {
                             self.end_watch(Some((code, reason)), false, ts, out)
                         }
+                        Scan::Http(bytes) => self.end_watch_http(bytes, ts, out),
                         Scan::GiveUp => self.end_watch(None, false, ts, out),
                     }
                     return;
@@ -542,6 +571,20 @@ impl Conversation {
                     let malformed = reader.malformed;
                     if attempt.is_some() && (finished || reader.excerpt_full()) {
                         emit_with_body(attempt, reader, out);
+                    }
+                    if dir.engine_io_body && (finished || reader.excerpt_full()) {
+                        dir.engine_io_body = false;
+                        let sid = reader
+                            .take_excerpt()
+                            .and_then(|b| engine_io::sid_in_handshake(&b));
+                        if let (Some(sid), Some((server, client))) = (sid, dir.ends) {
+                            out.sids.push(SidIssued {
+                                ts: dir.msg_ts,
+                                client,
+                                server,
+                                sid,
+                            });
+                        }
                     }
                     if finished {
                         dir.state = if malformed {
@@ -690,6 +733,9 @@ impl Conversation {
                 let idx = self.requests_seen - 1;
                 match owned {
                     Some(req) => self.queue_attempt(d, req, idx, out),
+                    None if peek.engine_io_handshake => {
+                        self.pending.push_back(Pending::EngineIoHandshake)
+                    }
                     None => self.queue_plain(peek.is_head),
                 }
                 let dir = &mut self.dirs[d];
@@ -777,6 +823,7 @@ impl Conversation {
                     }
                     return Step::Consumed(n);
                 }
+                let mut engine_io = false;
                 let (head_method, attempt) = match self.pending.pop_front() {
                     None => {
                         out.stats.unpaired_responses += 1;
@@ -790,6 +837,10 @@ impl Conversation {
                             });
                         }
                         (head_method, None)
+                    }
+                    Some(Pending::EngineIoHandshake) => {
+                        engine_io = status == 200;
+                        (false, None)
                     }
                     Some(Pending::Attempt(mut a)) => {
                         self.pending_attempts -= 1;
@@ -830,7 +881,7 @@ impl Conversation {
                     return Step::Stop;
                 }
                 let no_body = head_method || status == 204 || status == 304;
-                let keep_excerpt = attempt.is_some();
+                let keep_excerpt = attempt.is_some() || engine_io;
                 let reader = if no_body {
                     None
                 } else if peek.chunked {
@@ -843,6 +894,7 @@ impl Conversation {
                     }
                 };
                 let dir = &mut self.dirs[d];
+                dir.engine_io_body = engine_io && reader.is_some();
                 match reader {
                     None => {
                         if let Some(mut a) = attempt {
@@ -1051,6 +1103,7 @@ mod tests {
         conv: Conversation,
         attempts: Vec<Attempt>,
         tls: Vec<TlsSighting>,
+        sids: Vec<SidIssued>,
         stats: HttpStats,
         limits: HttpLimits,
     }
@@ -1064,6 +1117,7 @@ mod tests {
                 conv,
                 attempts: Vec::new(),
                 tls: Vec::new(),
+                sids: Vec::new(),
                 stats: HttpStats::default(),
                 limits: HttpLimits::default(),
             }
@@ -1073,6 +1127,7 @@ mod tests {
             let mut sink = Sink {
                 attempts: &mut self.attempts,
                 tls: &mut self.tls,
+                sids: &mut self.sids,
                 stats: &mut self.stats,
                 limits: &self.limits,
                 packet_no: 0,
@@ -1129,6 +1184,50 @@ mod tests {
         assert_eq!(h.attempts[0].request_index, 1);
         assert!(h.attempts[0].after_upgrade.is_none());
         assert!(h.conv.is_upgraded());
+    }
+
+    #[test]
+    fn http_response_written_after_101_is_kept() {
+        let mut h = Harness::new();
+        h.feed(0, WS_REQ);
+        h.feed(1, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+        assert!(h.attempts.is_empty());
+        h.feed(
+            1,
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 28\r\n\r\nUnsupported protocol version",
+        );
+        assert_eq!(h.attempts.len(), 1);
+        let au = h.attempts[0].after_upgrade.clone().unwrap_or_default();
+        assert!(au
+            .server_http
+            .is_some_and(|b| b.ends_with(b"Unsupported protocol version")));
+    }
+
+    #[test]
+    fn engine_io_handshake_answers_report_their_sid() {
+        let mut h = Harness::new();
+        h.feed(
+            0,
+            b"GET /socket.io/?EIO=4&transport=polling&t=x HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        h.feed(
+            1,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 28\r\n\r\n0{\"sid\":\"abcDEF123\",\"up\":[]}",
+        );
+        assert!(h.attempts.is_empty());
+        assert_eq!(h.sids.len(), 1);
+        assert_eq!(h.sids[0].sid, "abcDEF123");
+        assert_eq!(h.sids[0].server.port, 80);
+        // A poll with a sid is no handshake.
+        h.feed(
+            0,
+            b"GET /socket.io/?EIO=4&transport=polling&sid=abcDEF123 HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        h.feed(
+            1,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 28\r\n\r\n0{\"sid\":\"zzzzzzzzz\",\"up\":[]}",
+        );
+        assert_eq!(h.sids.len(), 1);
     }
 
     #[test]

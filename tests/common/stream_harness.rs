@@ -52,6 +52,7 @@ pub fn run(data: &[u8]) {
     let mut conv = Conversation::default();
     let mut attempts = Vec::new();
     let mut tls = Vec::new();
+    let mut sids = Vec::new();
     let mut http_stats = HttpStats::default();
     let mut stats = ReassemblyStats::default();
     // Next sequence number each direction would send in order.
@@ -80,6 +81,7 @@ pub fn run(data: &[u8]) {
         let mut sink = Sink {
             attempts: &mut attempts,
             tls: &mut tls,
+            sids: &mut sids,
             stats: &mut http_stats,
             limits: &http,
             packet_no: no,
@@ -121,6 +123,7 @@ pub fn run(data: &[u8]) {
     let mut sink = Sink {
         attempts: &mut attempts,
         tls: &mut tls,
+        sids: &mut sids,
         stats: &mut http_stats,
         limits: &http,
         packet_no: u64::MAX,
