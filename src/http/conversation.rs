@@ -1189,11 +1189,11 @@ mod tests {
     #[test]
     fn http_response_written_after_101_is_kept() {
         let mut h = Harness::new();
-        h.feed(0, WS_REQ);
-        h.feed(1, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+        h.feed(CLIENT, WS_REQ);
+        h.feed(SERVER, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
         assert!(h.attempts.is_empty());
         h.feed(
-            1,
+            SERVER,
             b"HTTP/1.1 400 Bad Request\r\nContent-Length: 28\r\n\r\nUnsupported protocol version",
         );
         assert_eq!(h.attempts.len(), 1);
@@ -1207,11 +1207,11 @@ mod tests {
     fn engine_io_handshake_answers_report_their_sid() {
         let mut h = Harness::new();
         h.feed(
-            0,
+            CLIENT,
             b"GET /socket.io/?EIO=4&transport=polling&t=x HTTP/1.1\r\nHost: x\r\n\r\n",
         );
         h.feed(
-            1,
+            SERVER,
             b"HTTP/1.1 200 OK\r\nContent-Length: 28\r\n\r\n0{\"sid\":\"abcDEF123\",\"up\":[]}",
         );
         assert!(h.attempts.is_empty());
@@ -1220,11 +1220,11 @@ mod tests {
         assert_eq!(h.sids[0].server.port, 80);
         // A poll with a sid is no handshake.
         h.feed(
-            0,
+            CLIENT,
             b"GET /socket.io/?EIO=4&transport=polling&sid=abcDEF123 HTTP/1.1\r\nHost: x\r\n\r\n",
         );
         h.feed(
-            1,
+            SERVER,
             b"HTTP/1.1 200 OK\r\nContent-Length: 28\r\n\r\n0{\"sid\":\"zzzzzzzzz\",\"up\":[]}",
         );
         assert_eq!(h.sids.len(), 1);
