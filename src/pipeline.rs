@@ -16,9 +16,9 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::capture::{CaptureError, PacketSource, RawPacket, SharedBytes, Timestamp};
 use crate::classify::correlate::{Correlator, Judged};
-use crate::decode::{self, Decoded, Endpoint, FlowKey, TcpFlags};
+use crate::decode::{self, Decoded, Endpoint, FlowKey, Side, TcpFlags};
 use crate::http::conversation::Sink;
-use crate::http::{Attempt, Conversation, Ending, HttpLimits, HttpStats, TlsSighting};
+use crate::http::{Attempt, Conversation, Ending, HttpLimits, HttpStats, SidIssued, TlsSighting};
 use crate::reassembly::table::EvictReason;
 use crate::reassembly::{Flow, FlowTable, Limits, ReassemblyStats};
 use crate::report::CaptureStats;
@@ -226,6 +226,7 @@ struct Report {
     time: Timestamp,
     attempts: Vec<Attempt>,
     tls: Vec<TlsSighting>,
+    sids: Vec<SidIssued>,
     done: Option<Box<WorkerTotals>>,
 }
 
@@ -334,7 +335,13 @@ pub fn run(
     });
 
     let mut correlator = Correlator::new();
-    type TickParts = (usize, Timestamp, Vec<Attempt>, Vec<TlsSighting>);
+    type TickParts = (
+        usize,
+        Timestamp,
+        Vec<Attempt>,
+        Vec<TlsSighting>,
+        Vec<SidIssued>,
+    );
     let mut pending: std::collections::BTreeMap<u64, TickParts> = Default::default();
     let mut totals = WorkerTotals::default();
     let mut output_failed = false;
@@ -358,19 +365,24 @@ pub fn run(
         }
         let e = pending
             .entry(r.tick)
-            .or_insert((0, r.time, Vec::new(), Vec::new()));
+            .or_insert((0, r.time, Vec::new(), Vec::new(), Vec::new()));
         e.0 += 1;
         e.2.extend(r.attempts);
         e.3.extend(r.tls);
+        e.4.extend(r.sids);
         // Ticks complete in order, since each worker reports them in order.
         while let Some(entry) = pending.first_entry() {
             if entry.get().0 < n {
                 break;
             }
-            let (_, time, mut attempts, mut tls) = entry.remove();
+            let (_, time, mut attempts, mut tls, mut sids) = entry.remove();
             tls.sort_by_key(|t| (t.ts, t.client, t.server));
             for t in tls {
                 correlator.note_tls(t);
+            }
+            sids.sort();
+            for s in sids {
+                correlator.note_sid(s);
             }
             attempts.sort_by(|a, b| {
                 (a.completed_at, a.ts, a.client, a.server, a.request_index).cmp(&(
@@ -524,10 +536,7 @@ fn capture_loop(
                 if live && last_tick_wall.elapsed() >= Duration::from_millis(100) {
                     // Packet time moves on with the wall clock while the wire is
                     // quiet, so waiting attempts are released.
-                    let elapsed = last_ts_wall.elapsed();
-                    let now =
-                        Timestamp::new(last_ts.secs + elapsed.as_secs() as i64, last_ts.nanos);
-                    let now = add_nanos(now, elapsed.subsec_nanos());
+                    let now = last_ts + last_ts_wall.elapsed();
                     if !send_tick(&mut batches, &mut tick, now, false) {
                         break;
                     }
@@ -621,14 +630,6 @@ fn capture_loop(
     stats
 }
 
-fn add_nanos(t: Timestamp, n: u32) -> Timestamp {
-    let total = t.nanos as u64 + n as u64;
-    Timestamp::new(
-        t.secs + (total / 1_000_000_000) as i64,
-        (total % 1_000_000_000) as u32,
-    )
-}
-
 /// How the attempts of a flow that leaves the table unfinished end.
 fn ending_of(why: EvictReason) -> Ending {
     match why {
@@ -644,6 +645,7 @@ struct HttpOut {
     stats: HttpStats,
     attempts: Vec<Attempt>,
     tls: Vec<TlsSighting>,
+    sids: Vec<SidIssued>,
 }
 
 impl HttpOut {
@@ -651,6 +653,7 @@ impl HttpOut {
         Sink {
             attempts: &mut self.attempts,
             tls: &mut self.tls,
+            sids: &mut self.sids,
             stats: &mut self.stats,
             limits: &self.limits,
             packet_no,
@@ -694,7 +697,7 @@ fn worker(
     gauges: Arc<Gauges>,
 ) {
     let (mut shown_flows, mut shown_evicted) = (0u64, 0u64);
-    let mut keys: Vec<(FlowKey, bool)> = Vec::new();
+    let mut keys: Vec<(FlowKey, Side)> = Vec::new();
     let mut w = Worker {
         table: FlowTable::new(limits),
         http: HttpOut {
@@ -702,6 +705,7 @@ fn worker(
             stats: HttpStats::default(),
             attempts: Vec::new(),
             tls: Vec::new(),
+            sids: Vec::new(),
         },
         stream_stats: ReassemblyStats::default(),
         flows: 0,
@@ -712,12 +716,12 @@ fn worker(
     for batch in rx.iter() {
         keys.clear();
         keys.extend(batch.pkts.iter().map(|p| FlowKey::of(p.src, p.dst)));
-        for (i, (p, &(key, lo))) in batch.pkts.iter().zip(keys.iter()).enumerate() {
+        for (i, (p, &(key, side))) in batch.pkts.iter().zip(keys.iter()).enumerate() {
             if i % PREFETCH_GROUP == 0 {
                 let ahead = keys.iter().skip(i + PREFETCH_GROUP).take(PREFETCH_GROUP);
                 w.table.prefetch(ahead.map(|(k, _)| k));
             }
-            w.packet(p, key, lo, batch.payload(p));
+            w.packet(p, key, side, batch.payload(p));
         }
         if let Some(p) = batch.pkts.last() {
             tick_last_no = p.no;
@@ -759,6 +763,7 @@ fn worker(
             time: batch.time,
             attempts: std::mem::take(&mut w.http.attempts),
             tls: std::mem::take(&mut w.http.tls),
+            sids: std::mem::take(&mut w.http.sids),
             done,
         };
         let last = batch.last;
@@ -779,8 +784,11 @@ fn worker(
 }
 
 impl Worker {
-    fn packet(&mut self, p: &Pkt, key: FlowKey, lo: bool, payload: &[u8]) {
-        let d = if lo { 0 } else { 1 };
+    fn packet(&mut self, p: &Pkt, key: FlowKey, d: Side, payload: &[u8]) {
+        let len = p.len + u32::from(p.flags.fin());
+        if self.table.is_late_copy(&key, d, p.seq, len, p.flags.syn()) {
+            return;
+        }
         let mut evicted: Vec<(Flow<Conversation>, EvictReason)> = Vec::new();
         let limits = *self.table.limits();
         let mut sink = self.http.sink(p.no);
@@ -815,13 +823,13 @@ impl Worker {
                 }
                 let mut remove = false;
                 if p.flags.rst() {
-                    for (i, dir) in dirs.iter_mut().enumerate() {
+                    for (i, dir) in dirs.sides_mut() {
                         dir.flush(stream_stats, &mut |c| state.on_chunk(i, c, ts, &mut sink));
                     }
                     state.on_reset(d, ts, &mut sink);
                     remove = true;
                 } else if state.is_upgraded() {
-                    for (i, dir) in dirs.iter_mut().enumerate() {
+                    for (i, dir) in dirs.sides_mut() {
                         if !state.wants_bytes(i) && !dir.is_discarding() {
                             dir.discard();
                         }
@@ -848,7 +856,7 @@ impl Worker {
         let ts = f.last_seen;
         let Flow { dirs, state, .. } = &mut f;
         let mut sink = self.http.sink(no);
-        for (i, dir) in dirs.iter_mut().enumerate() {
+        for (i, dir) in dirs.sides_mut() {
             dir.flush(&mut self.stream_stats, &mut |c| {
                 state.on_chunk(i, c, ts, &mut sink)
             });
@@ -867,7 +875,7 @@ impl Worker {
                 let mut sink = self.http.sink(no);
                 flow.state.release_watch(now, &mut sink);
                 if flow.state.is_upgraded() {
-                    for (i, dir) in flow.dirs.iter_mut().enumerate() {
+                    for (i, dir) in flow.dirs.sides_mut() {
                         if !flow.state.wants_bytes(i) && !dir.is_discarding() {
                             dir.discard();
                         }

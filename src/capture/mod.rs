@@ -15,6 +15,7 @@ pub mod secrets;
 pub use file::FileSource;
 
 use std::fmt;
+use std::time::Duration;
 
 /// A capture timestamp. Kept as seconds + nanoseconds so that nanosecond pcap and
 /// pcapng files with any `if_tsresol` lose nothing, and output is deterministic.
@@ -35,20 +36,66 @@ impl Timestamp {
         self.secs as i128 * 1_000_000_000 + self.nanos as i128
     }
 
-    /// Whole seconds elapsed from `earlier` to `self` (0 when not later).
+    /// Seconds elapsed from `earlier` to `self` (0 when not later), for the
+    /// output's fractional seconds.
     pub fn secs_since(&self, earlier: Timestamp) -> f64 {
+        (*self - earlier).as_nanos() as f64 / 1e9
+    }
+}
+
+impl std::ops::Add<Duration> for Timestamp {
+    type Output = Timestamp;
+    fn add(self, d: Duration) -> Timestamp {
+        let nanos = self.nanos as u64 + d.subsec_nanos() as u64;
+        let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        Timestamp::new(
+            self.secs
+                .saturating_add(secs)
+                .saturating_add((nanos / 1_000_000_000) as i64),
+            (nanos % 1_000_000_000) as u32,
+        )
+    }
+}
+
+/// The time from `earlier` to `self`; zero when `earlier` is not earlier
+/// (packet times may step back a little between interfaces and files).
+impl std::ops::Sub for Timestamp {
+    type Output = Duration;
+    fn sub(self, earlier: Timestamp) -> Duration {
         let d = self.as_nanos() - earlier.as_nanos();
         if d <= 0 {
-            0.0
-        } else {
-            d as f64 / 1e9
+            return Duration::ZERO;
         }
+        let secs = u64::try_from(d / 1_000_000_000).unwrap_or(u64::MAX);
+        Duration::new(secs, (d % 1_000_000_000) as u32)
     }
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{:09}", self.secs, self.nanos)
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn adding_carries_nanoseconds_into_seconds() {
+        let t = Timestamp::new(10, 800_000_000) + Duration::from_millis(500);
+        assert_eq!(t, Timestamp::new(11, 300_000_000));
+        assert_eq!(Timestamp::new(1, 0) + Duration::ZERO, Timestamp::new(1, 0));
+    }
+
+    #[test]
+    fn subtracting_gives_the_elapsed_time_or_zero() {
+        let a = Timestamp::new(10, 900_000_000);
+        let b = Timestamp::new(12, 100_000_000);
+        assert_eq!(b - a, Duration::from_millis(1200));
+        assert_eq!(a - b, Duration::ZERO);
+        assert_eq!(b.secs_since(a), 1.2);
+        assert_eq!(a.secs_since(b), 0.0);
     }
 }
 

@@ -11,7 +11,7 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
-pub use flow::{Endpoint, FlowKey};
+pub use flow::{BySide, Endpoint, FlowKey, Side};
 
 use crate::capture::LinkType;
 
@@ -90,77 +90,5 @@ pub fn decode_fuzz_input(input: &[u8]) -> Decoded<'_> {
             decode(linktype, data, data.len() as u32)
         }
         _ => Decoded::Malformed("fuzz input shorter than its link type"),
-    }
-}
-
-#[cfg(test)]
-mod corpus_tests {
-    use super::*;
-    use crate::capture::file::FileSource;
-    use crate::capture::PacketSource;
-
-    /// Captures whose HTTP travels through a link layer or tunnel that needs
-    /// decoding: each must yield TCP segments carrying `HTTP/1.`.
-    const MUST_SHOW_HTTP: &[&str] = &[
-        "ndpi-websocket-in-gtpu-qinq-origin-ne-host.pcap",
-        "ndpi-websocket-in-gtpu-qinq-port443.pcapng",
-        "suricata-websocket-ping-pong-linux-sll.pcap",
-        "suricata-http-upgrade-h2c-101-bsd-loopback.pcap",
-        "suricata-http-ipv6-bsd-loopback.pcap",
-        "lwerdna-http-linux-sll2.pcap",
-        "suricata-http-linux-sll2.pcap",
-        "zeek-http-rawip4-linktype228.pcap",
-        "ndpi-http-rawip-dlt101.pcap",
-        "zeek-http-vxlan.pcap",
-        "dpkt-http-pppoe-l2tp-ipv6.pcap",
-        "arkime-http-80211-radiotap.pcap",
-        "zeek-http-nflog.pcap",
-        "zeek-http-mpls-in-vlan.pcap",
-        "zeek-http-vlan.pcap",
-        "zeek-http-vlan-qinq.pcap",
-        "zeek-http-vlan-qinqinq.pcap",
-        "arkime-http-ipv6.pcap",
-        "ndpi-websocket-vmess-linux-sll.pcapng",
-    ];
-
-    fn contains(hay: &[u8], needle: &[u8]) -> bool {
-        hay.windows(needle.len()).any(|w| w == needle)
-    }
-
-    #[test]
-    fn corpus_decodes() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            println!("skipping: no corpus at {}", dir.display());
-            return;
-        };
-        let mut checked = 0;
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = path.file_name().unwrap().to_string_lossy().to_string();
-            if !(name.ends_with(".pcap") || name.ends_with(".pcapng")) {
-                continue;
-            }
-            let mut src = FileSource::open(path.to_str().unwrap()).unwrap();
-            let (mut tcp, mut http, mut other, mut bad) = (0, 0, 0, 0);
-            while let Ok(Some(p)) = src.next_packet() {
-                match decode(p.linktype, p.data, p.orig_len) {
-                    Decoded::Tcp(seg) => {
-                        tcp += 1;
-                        if contains(seg.payload, b"HTTP/1.") {
-                            http += 1;
-                        }
-                    }
-                    Decoded::Malformed(_) => bad += 1,
-                    _ => other += 1,
-                }
-            }
-            println!("{name}: tcp {tcp} http {http} other {other} malformed {bad}");
-            if MUST_SHOW_HTTP.contains(&name.as_str()) {
-                assert!(http > 0, "{name}: no HTTP/1. in TCP payloads");
-                checked += 1;
-            }
-        }
-        assert_eq!(checked, MUST_SHOW_HTTP.len());
     }
 }

@@ -35,6 +35,10 @@ pub struct AfterUpgrade {
     pub after_secs: Option<f64>,
     /// The server reset the connection soon after the 101.
     pub server_reset: bool,
+    /// The server wrote an HTTP response instead of frames right after its
+    /// 101 (Engine.IO refuses a websocket-only session this way): its first
+    /// bytes.
+    pub server_http: Option<Vec<u8>>,
 }
 
 /// Global numbers (0-based, over all packets read) of the packets that

@@ -7,7 +7,7 @@ use super::conversation::{Conversation, Sink};
 use super::over_h2::OverH2;
 use super::secure::Secure;
 use crate::capture::Timestamp;
-use crate::decode::Endpoint;
+use crate::decode::{Endpoint, Side};
 use crate::reassembly::Chunk;
 
 #[derive(Debug)]
@@ -25,7 +25,7 @@ impl Layer {
         }
     }
 
-    pub fn note_packet(&mut self, d: usize, src: Endpoint, dst: Endpoint) {
+    pub fn note_packet(&mut self, d: Side, src: Endpoint, dst: Endpoint) {
         if let Layer::Tls(s) = self {
             s.note_packet(d, src, dst);
         }
@@ -35,7 +35,7 @@ impl Layer {
         self.http().is_some_and(Conversation::is_upgraded)
     }
 
-    pub fn wants_bytes(&self, d: usize) -> bool {
+    pub fn wants_bytes(&self, d: Side) -> bool {
         self.http().is_none_or(|c| c.wants_bytes(d))
     }
 
@@ -66,7 +66,7 @@ impl Layer {
         }
     }
 
-    pub fn on_chunk(&mut self, d: usize, chunk: Chunk<'_>, ts: Timestamp, out: &mut Sink<'_>) {
+    pub fn on_chunk(&mut self, d: Side, chunk: Chunk<'_>, ts: Timestamp, out: &mut Sink<'_>) {
         match self {
             Layer::Tls(s) => {
                 let limits = out.limits;
@@ -76,7 +76,7 @@ impl Layer {
         }
     }
 
-    pub fn on_reset(&mut self, d: usize, ts: Timestamp, out: &mut Sink<'_>) {
+    pub fn on_reset(&mut self, d: Side, ts: Timestamp, out: &mut Sink<'_>) {
         match self {
             Layer::Tls(s) => s.on_reset(d, ts, out),
             Layer::H2(h) => h.finish(Ending::Reset { by_server: false }, out),

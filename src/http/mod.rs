@@ -4,11 +4,14 @@
 pub mod attempt;
 pub mod body;
 pub mod conversation;
+pub mod engine_io;
 pub mod head;
 pub mod layer;
 pub mod over_h2;
 pub mod secure;
+pub mod ws_frame;
 
 pub use attempt::{AfterUpgrade, Attempt, Ending, H2Info, PacketNumbers, TlsInfo};
 pub use conversation::{Conversation, HttpLimits, HttpStats, TlsSighting};
+pub use engine_io::SidIssued;
 pub use head::{Header, Headers, RequestHead, ResponseHead};

@@ -6,53 +6,53 @@ use super::attempt::{Attempt, Ending, H2Info, PacketNumbers};
 use super::conversation::Sink;
 use super::head::{Header, RequestHead, ResponseHead};
 use crate::capture::Timestamp;
-use crate::decode::Endpoint;
+use crate::decode::{BySide, Endpoint, Side};
 use crate::h2::fields::Fields;
-use crate::h2::{H2Attempt, H2Connection, Side};
+use crate::h2::{H2Attempt, H2Connection, Side as Peer};
 use crate::reassembly::Chunk;
 
 /// One HTTP/2 connection inside a flow.
 #[derive(Debug)]
 pub struct OverH2 {
     conn: H2Connection<Timestamp>,
-    client_dir: usize,
+    client_dir: Side,
     /// Client and server endpoints.
     ends: Option<(Endpoint, Endpoint)>,
-    fin: [bool; 2],
+    fin: BySide<bool>,
 }
 
 impl OverH2 {
     /// `client_dir` sent the preface; the connection is read from its start.
-    pub fn new(client_dir: usize, ends: Option<(Endpoint, Endpoint)>) -> Self {
+    pub fn new(client_dir: Side, ends: Option<(Endpoint, Endpoint)>) -> Self {
         OverH2 {
             conn: H2Connection::new(true),
             client_dir,
             ends,
-            fin: [false; 2],
+            fin: BySide::default(),
         }
     }
 
-    fn side(&self, d: usize) -> Side {
+    fn peer(&self, d: Side) -> Peer {
         if d == self.client_dir {
-            Side::Client
+            Peer::Client
         } else {
-            Side::Server
+            Peer::Server
         }
     }
 
     pub fn is_finished(&self) -> bool {
-        self.fin[0] && self.fin[1]
+        self.fin[Side::Lo] && self.fin[Side::Hi]
     }
 
-    pub fn on_chunk(&mut self, d: usize, chunk: Chunk<'_>, ts: Timestamp, out: &mut Sink<'_>) {
-        let side = self.side(d);
+    pub fn on_chunk(&mut self, d: Side, chunk: Chunk<'_>, ts: Timestamp, out: &mut Sink<'_>) {
+        let side = self.peer(d);
         let mut done = Vec::new();
         match chunk {
             Chunk::Data(data) => self.conn.feed(side, data, ts, &mut |a| done.push(a)),
             Chunk::Gap(_) => self.conn.gap(side),
             Chunk::Fin => {
                 self.fin[d] = true;
-                if side == Side::Server {
+                if side == Peer::Server {
                     self.conn.finish(&mut |a| done.push(a));
                     return self.emit(done, Ending::ServerClosed, out);
                 }
@@ -85,7 +85,7 @@ impl OverH2 {
         let ending = match (&a.response, a.reset, a.goaway) {
             (Some(_), _, _) => Ending::Answered,
             (None, Some((side, _)), _) => Ending::Reset {
-                by_server: side == Side::Server,
+                by_server: side == Peer::Server,
             },
             (None, None, Some(_)) => Ending::ServerClosed,
             (None, None, None) => unanswered,
@@ -146,7 +146,7 @@ impl OverH2 {
             h2: Some(Box::new(H2Info {
                 stream_id: a.stream_id,
                 connect_enabled: a.connect_enabled,
-                reset: a.reset.map(|(s, code)| (s == Side::Server, code)),
+                reset: a.reset.map(|(s, code)| (s == Peer::Server, code)),
                 goaway: a.goaway,
                 incomplete: a.incomplete,
             })),

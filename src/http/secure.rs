@@ -7,10 +7,10 @@
 use super::attempt::TlsInfo;
 use super::conversation::{Conversation, Sink};
 use crate::capture::Timestamp;
-use crate::decode::Endpoint;
+use crate::decode::{BySide, Endpoint, Side};
 use crate::reassembly::Chunk;
 use crate::tls::hello::version_name;
-use crate::tls::{KeyLog, Side, TlsConnection};
+use crate::tls::{KeyLog, Side as Peer, TlsConnection};
 
 /// The TLS state of one connection and the HTTP read from inside it.
 #[derive(Debug)]
@@ -18,7 +18,7 @@ pub struct Secure {
     tls: TlsConnection,
     inner: Conversation,
     /// Index of the client's direction in the outer conversation.
-    client_dir: usize,
+    client_dir: Side,
     /// A hole in either direction: records are lost, nothing more opens.
     broken: bool,
 }
@@ -26,10 +26,10 @@ pub struct Secure {
 impl Secure {
     /// `client_dir` spoke TLS first; `ends` are the two directions'
     /// (sender, receiver) as far as known.
-    pub fn new(client_dir: usize, ends: [Option<(Endpoint, Endpoint)>; 2]) -> Self {
+    pub fn new(client_dir: Side, ends: BySide<Option<(Endpoint, Endpoint)>>) -> Self {
         let mut inner = Conversation::default();
-        for (d, e) in ends.iter().enumerate() {
-            if let Some((src, dst)) = e {
+        for d in Side::BOTH {
+            if let Some((src, dst)) = &ends[d] {
                 // The plaintext starts at its first byte in both directions.
                 inner.note_packet(d, *src, *dst, true, d != client_dir);
             }
@@ -42,16 +42,16 @@ impl Secure {
         }
     }
 
-    pub fn note_packet(&mut self, d: usize, src: Endpoint, dst: Endpoint) {
+    pub fn note_packet(&mut self, d: Side, src: Endpoint, dst: Endpoint) {
         self.inner
             .note_packet(d, src, dst, true, d != self.client_dir);
     }
 
-    fn side(&self, d: usize) -> Side {
+    fn peer(&self, d: Side) -> Peer {
         if d == self.client_dir {
-            Side::Client
+            Peer::Client
         } else {
-            Side::Server
+            Peer::Server
         }
     }
 
@@ -70,7 +70,7 @@ impl Secure {
 
     pub fn on_chunk(
         &mut self,
-        d: usize,
+        d: Side,
         chunk: Chunk<'_>,
         ts: Timestamp,
         keys: Option<&KeyLog>,
@@ -91,15 +91,15 @@ impl Secure {
             Chunk::Data(data) if !self.broken => {
                 let empty = KeyLog::default();
                 let keys = keys.unwrap_or(&empty);
-                let mut plain: Vec<(Side, Vec<u8>)> = Vec::new();
-                let side = self.side(d);
+                let mut plain: Vec<(Peer, Vec<u8>)> = Vec::new();
+                let peer = self.peer(d);
                 self.tls
-                    .feed(side, data, keys, &mut |s, p| plain.push((s, p.to_vec())));
+                    .feed(peer, data, keys, &mut |s, p| plain.push((s, p.to_vec())));
                 for (s, p) in plain {
-                    let pd = if s == Side::Client {
+                    let pd = if s == Peer::Client {
                         self.client_dir
                     } else {
-                        1 - self.client_dir
+                        self.client_dir.other()
                     };
                     self.inner.on_chunk(pd, Chunk::Data(&p), ts, out);
                 }
@@ -114,7 +114,7 @@ impl Secure {
         self.stamp(first, out);
     }
 
-    pub fn on_reset(&mut self, d: usize, ts: Timestamp, out: &mut Sink<'_>) {
+    pub fn on_reset(&mut self, d: Side, ts: Timestamp, out: &mut Sink<'_>) {
         let first = out.attempts.len();
         self.inner.on_reset(d, ts, out);
         self.stamp(first, out);

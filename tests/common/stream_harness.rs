@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use wshs_sniff::capture::Timestamp;
 use wshs_sniff::classify::correlate::Correlator;
-use wshs_sniff::decode::Endpoint;
+use wshs_sniff::decode::{BySide, Endpoint, Side};
 use wshs_sniff::http::conversation::Sink;
 use wshs_sniff::http::{Conversation, Ending, HttpLimits, HttpStats};
 use wshs_sniff::reassembly::{Limits, ReassemblyStats, Stream};
@@ -49,10 +49,11 @@ pub fn run(data: &[u8]) {
             port: 80,
         },
     ];
-    let mut dirs = [Stream::default(), Stream::default()];
+    let mut dirs: BySide<Stream> = BySide::default();
     let mut conv = Conversation::default();
     let mut attempts = Vec::new();
     let mut tls = Vec::new();
+    let mut sids = Vec::new();
     let mut http_stats = HttpStats::default();
     let mut stats = ReassemblyStats::default();
     // Next sequence number each direction would send in order.
@@ -60,7 +61,7 @@ pub fn run(data: &[u8]) {
     let mut no = 0u64;
     while rest.len() >= 5 {
         let flags = rest[0];
-        let d = usize::from(rest[1] & 1);
+        let d = if rest[1] & 1 == 0 { Side::Lo } else { Side::Hi };
         let jitter = i32::from(i16::from_be_bytes([rest[2], rest[3]]));
         let len = usize::from(rest[4]).min(rest.len() - 5);
         let payload = &rest[5..5 + len];
@@ -74,18 +75,19 @@ pub fn run(data: &[u8]) {
             flags & RST != 0,
         );
         // Mostly near the in-order point; the jitter moves segments back and forth.
-        let seq = cursor[d].wrapping_add(jitter as u32);
+        let seq = cursor[d.index()].wrapping_add(jitter as u32);
         if jitter == 0 {
-            cursor[d] = cursor[d].wrapping_add(len as u32);
+            cursor[d.index()] = cursor[d.index()].wrapping_add(len as u32);
         }
         let mut sink = Sink {
             attempts: &mut attempts,
             tls: &mut tls,
+            sids: &mut sids,
             stats: &mut http_stats,
             limits: &http,
             packet_no: no,
         };
-        conv.note_packet(d, ends[d], ends[1 - d], syn, ack);
+        conv.note_packet(d, ends[d.index()], ends[d.other().index()], syn, ack);
         if syn {
             dirs[d].syn(seq);
         }
@@ -96,7 +98,7 @@ pub fn run(data: &[u8]) {
             });
         }
         if rst {
-            for (i, dir) in dirs.iter_mut().enumerate() {
+            for (i, dir) in dirs.sides_mut() {
                 dir.flush(&mut stats, &mut |c| conv.on_chunk(i, c, ts, &mut sink));
             }
             conv.on_reset(d, ts, &mut sink);
@@ -122,11 +124,12 @@ pub fn run(data: &[u8]) {
     let mut sink = Sink {
         attempts: &mut attempts,
         tls: &mut tls,
+        sids: &mut sids,
         stats: &mut http_stats,
         limits: &http,
         packet_no: u64::MAX,
     };
-    for (i, dir) in dirs.iter_mut().enumerate() {
+    for (i, dir) in dirs.sides_mut() {
         dir.flush(&mut stats, &mut |c| conv.on_chunk(i, c, ts, &mut sink));
     }
     conv.finish(Ending::CaptureEnded, &mut sink);
