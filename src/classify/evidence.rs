@@ -683,8 +683,10 @@ pub fn lookup(status: u16, reason: &str, body: &[u8]) -> Option<&'static Row> {
     })
 }
 
-/// Name the server software from the `Server` header or its message style.
-pub fn server_family(server_header: Option<&str>, body: &[u8]) -> Option<&'static str> {
+/// Name the server software from the `Server` header or its message style:
+/// a check that the evidence table tells the servers of the fixtures apart.
+#[cfg(test)]
+fn server_family(server_header: Option<&str>, body: &[u8]) -> Option<&'static str> {
     let s = server_header.unwrap_or("").to_ascii_lowercase();
     let known: &[(&str, &str)] = &[
         ("websockets/", "python-websockets"),

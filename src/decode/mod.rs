@@ -97,7 +97,6 @@ pub fn decode_fuzz_input(input: &[u8]) -> Decoded<'_> {
 mod corpus_tests {
     use super::*;
     use crate::capture::file::FileSource;
-    use crate::capture::PacketSource;
 
     /// Captures whose HTTP travels through a link layer or tunnel that needs
     /// decoding: each must yield TCP segments carrying `HTTP/1.`.

@@ -2,8 +2,10 @@
 //! The only stage besides `capture` that does I/O.
 
 pub mod ecs;
+pub mod gauges;
 pub mod metrics;
 pub mod pcap_out;
+pub mod progress;
 pub mod record;
 pub mod redact;
 pub mod summary;
@@ -12,16 +14,41 @@ pub mod text;
 use std::io::Write;
 
 pub use record::{Record, CONTRACT_VERSION};
-pub use summary::{CaptureStats, Summary};
+pub use summary::Summary;
 
 use crate::classify::correlate::Judged;
 use crate::classify::Outcome;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why output could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("cannot write the output: {0}")]
+    Stdout(#[source] std::io::Error),
+    #[error("cannot write {path}: {source}")]
+    File {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reading the input again (for `--write-rejected`) failed.
+    #[error(transparent)]
+    Input(#[from] crate::capture::CaptureError),
+}
+
+impl OutputError {
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, OutputError::Stdout(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// The output formats (also the values of `--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// One aligned line per attempt.
     Text,
+    /// JSON Lines per the output contract.
     Json,
-    /// Elastic Common Schema documents, one per line.
+    /// JSON Lines with Elastic Common Schema field names.
     Ecs,
 }
 
@@ -34,6 +61,8 @@ pub struct Reporter<W: Write> {
     redact: bool,
     color: bool,
     metrics: Option<std::sync::Arc<metrics::Metrics>>,
+    /// Every record, for library callers that look at the values.
+    kept: Option<Vec<Record>>,
     pub summary: Summary,
 }
 
@@ -46,6 +75,7 @@ impl<W: Write> Reporter<W> {
             redact,
             color: false,
             metrics: None,
+            kept: None,
             summary: Summary::default(),
         }
     }
@@ -62,6 +92,16 @@ impl<W: Write> Reporter<W> {
         self
     }
 
+    /// Keep every record (shown or not) for [`Reporter::take_records`].
+    pub fn keeping_records(mut self) -> Self {
+        self.kept = Some(Vec::new());
+        self
+    }
+
+    pub fn take_records(&mut self) -> Vec<Record> {
+        self.kept.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
     /// Write one attempt (if the format shows it) and flush, so a live reader
     /// (`| jq`) sees it at once.
     pub fn emit(&mut self, j: &Judged) -> std::io::Result<()> {
@@ -70,21 +110,27 @@ impl<W: Write> Reporter<W> {
         if let Some(m) = &self.metrics {
             m.count(&r);
         }
-        if r.outcome == Outcome::Accepted && !self.all {
-            return Ok(());
+        let shown = r.outcome != Outcome::Accepted || self.all;
+        let written = if shown { self.write(&r) } else { Ok(()) };
+        if let Some(kept) = &mut self.kept {
+            kept.push(r);
         }
+        written
+    }
+
+    fn write(&mut self, r: &Record) -> std::io::Result<()> {
         match self.format {
             Format::Json => {
-                serde_json::to_writer(&mut self.out, &r)?;
+                serde_json::to_writer(&mut self.out, r)?;
                 self.out.write_all(b"\n")?;
             }
             Format::Ecs => {
-                serde_json::to_writer(&mut self.out, &ecs::document(&r))?;
+                serde_json::to_writer(&mut self.out, &ecs::document(r))?;
                 self.out.write_all(b"\n")?;
             }
             Format::Text => {
                 self.out
-                    .write_all(text::line_colored(&r, self.color).as_bytes())?;
+                    .write_all(text::line_colored(r, self.color).as_bytes())?;
                 self.out.write_all(b"\n")?;
             }
         }
