@@ -47,7 +47,7 @@ pub enum ColorChoice {
 #[derive(Debug, Parser)]
 #[command(
     name = "wshs-sniff",
-    version = concat!(env!("CARGO_PKG_VERSION"), " (JSON contract ", "1.1", ")"),
+    version = concat!(env!("CARGO_PKG_VERSION"), " (JSON contract ", "1.2", ")"),
     after_help = EXAMPLES,
     args_conflicts_with_subcommands = true
 )]

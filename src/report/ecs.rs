@@ -78,6 +78,15 @@ pub fn document(r: &Record) -> Value {
             "reason": r.reason,
             "server_software": r.server_software,
             "body_excerpt": r.body_excerpt,
+            "kind": r.kind,
+            "ws_key": r.ws_key,
+            "proxy": r.proxy,
+            "stream_id": r.stream_id,
+        },
+        "tls": {
+            "established": r.tls,
+            "client": { "server_name": r.sni },
+            "next_protocol": r.alpn,
         },
     })
 }

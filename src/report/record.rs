@@ -10,8 +10,18 @@ use crate::classify::{advice, printable, Cause, Confidence, Outcome};
 use crate::http::Headers;
 
 /// Version of the JSON contract; bumped when fields are added. 1.1 added
-/// `confidence`.
-pub const CONTRACT_VERSION: &str = "1.1";
+/// `confidence`; 1.2 added `kind`, `ws_key`, `proxy`, `tls`, `sni`, `alpn` and
+/// `stream_id`.
+pub const CONTRACT_VERSION: &str = "1.2";
+
+/// What a record describes. Consumers that read several record kinds from one
+/// stream switch on it; every record of contract 1.1 was a handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// One WebSocket upgrade request and its answer.
+    Handshake,
+}
 
 /// One line of `--json` output. Field order is the contract's.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -36,6 +46,22 @@ pub struct Record {
     pub server_software: Option<String>,
     pub body_excerpt: Option<String>,
     pub confidence: Confidence,
+    pub kind: Kind,
+    /// The `Sec-WebSocket-Key` nonce as sent. Not a secret (it only proves the
+    /// server read the request), and random per attempt, so downstream tools can
+    /// join the legs of one attempt captured on different hosts.
+    pub ws_key: Option<String>,
+    /// The proxy family that answered or forwarded the attempt, when the
+    /// traffic names it.
+    pub proxy: Option<&'static str>,
+    /// The request was read from decrypted TLS.
+    pub tls: bool,
+    /// TLS server name the client asked for.
+    pub sni: Option<String>,
+    /// ALPN protocols: the one selected when known, else those offered.
+    pub alpn: Option<String>,
+    /// HTTP/2 stream that carried an RFC 8441 extended CONNECT.
+    pub stream_id: Option<u32>,
 }
 
 /// RFC 3339 in UTC; microseconds unless the capture has finer timestamps.
@@ -134,7 +160,7 @@ impl Record {
             cause: v.cause,
             header: v.header,
             evidence: clean(v.evidence.clone()),
-            fix: advice::fix(v.cause),
+            fix: advice::fix(v.cause, j.proxy),
             leg: j.leg.code(),
             peer: j.peer.clone(),
             server_software: resp
@@ -142,6 +168,16 @@ impl Record {
                 .map(|h| clean(printable(&h.value, 100))),
             body_excerpt,
             confidence: v.confidence,
+            kind: Kind::Handshake,
+            ws_key: a
+                .request
+                .header("sec-websocket-key")
+                .map(|h| printable(&h.value, 64)),
+            proxy: j.proxy,
+            tls: false,
+            sni: None,
+            alpn: None,
+            stream_id: None,
         }
     }
 }
