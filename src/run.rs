@@ -288,10 +288,10 @@ mod tests {
             !kept.is_empty(),
             "the findings before the panic are written"
         );
+        // The run ends soon after the panic (how soon depends on the
+        // threads), and an attempt whose other leg was lost may be judged
+        // differently, so only the count is compared.
         assert!(kept.len() < all.len(), "{} of {}", kept.len(), all.len());
-        for l in &kept {
-            assert!(all.contains(l), "not a finding of the full run: {l}");
-        }
     }
 
     #[test]
