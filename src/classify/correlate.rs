@@ -303,6 +303,7 @@ impl Correlator {
         };
         self.backend_in_http2(&mut j);
         envoy_without_upgrades(&mut j);
+        proxy_page_refusal(&mut j);
         self.compare(&mut j);
         if let Some(k) = key.filter(|_| j.peer.is_none()) {
             self.recent_order
@@ -761,6 +762,52 @@ fn envoy_without_upgrades(j: &mut Judged) {
     v.header = None;
     v.confidence = Confidence::Medium;
     v.evidence = "Envoy answered a bare 403 to a valid upgrade: it refuses upgrades its HttpConnectionManager has no upgrade_configs entry for (an Origin or RBAC rule would be the other candidates)".to_string();
+}
+
+/// A 403 on a proxy's own error page (no backend leg, no challenge) to a valid
+/// request that carries no Origin, or its own origin (a page served through
+/// this proxy): no Origin allow-list refuses that, so an access rule did.
+fn proxy_page_refusal(j: &mut Judged) {
+    let a = &j.attempt;
+    let Some(resp) = a.response.as_ref() else {
+        return;
+    };
+    let page = proxy::page_family(a.body_excerpt.as_deref().unwrap_or(&[]));
+    if j.leg != Leg::Direct
+        || page.is_none()
+        || resp.status != 403
+        || resp.header("www-authenticate").is_some()
+        || !j.verdict.defects.is_empty()
+    {
+        return;
+    }
+    let origin = a.request.header("origin").map(|h| h.value.clone());
+    let same_origin = origin
+        .as_deref()
+        .and_then(origin_authority)
+        .is_some_and(|o| host_authority(a).as_deref() == Some(o.as_str()));
+    if origin.is_some() && !same_origin {
+        return;
+    }
+    let v = &mut j.verdict;
+    v.cause = Cause::ProxyRefused;
+    v.header = None;
+    v.confidence = if origin.is_none() {
+        Confidence::Medium
+    } else {
+        Confidence::Low
+    };
+    v.evidence = format!(
+        "{} refused {} {} itself with its own 403 page, and the request {}: an access rule on path, method or source (an Origin rule is the other candidate)",
+        page.unwrap_or("the proxy"),
+        a.request.method,
+        printable(&a.request.target),
+        if origin.is_none() {
+            "carries no Origin"
+        } else {
+            "comes from the proxy's own origin"
+        }
+    );
 }
 
 /// A proxy's own refusal (no backend leg) of an Origin it accepts on other
@@ -1237,6 +1284,37 @@ mod tests {
         // Without the preface: the backend is unreachable.
         let out = run(vec![a()]);
         assert_eq!(out[0].verdict.cause, Cause::BackendUnreachable);
+    }
+
+    #[test]
+    fn a_proxy_page_403_to_its_own_origin_is_proxy_refused() {
+        let page: &[u8] = b"<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\n";
+        let with_origin = |o: &'static str| -> Vec<(&'static str, &'static str)> {
+            FULL.iter()
+                .map(|(n, v)| {
+                    if *n == "Host" {
+                        (*n, "app.test")
+                    } else {
+                        (*n, *v)
+                    }
+                })
+                .chain([("Origin", o)])
+                .collect()
+        };
+        let a = |hs: &[(&str, &str)]| {
+            with_headers(
+                attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 5, 403, 1, hs),
+                &[],
+                page,
+            )
+        };
+        let out = run(vec![a(&with_origin("http://app.test"))]);
+        assert_eq!(out[0].verdict.cause, Cause::ProxyRefused, "{out:?}");
+        let out = run(vec![a(FULL)]);
+        assert_eq!(out[0].verdict.cause, Cause::ProxyRefused, "{out:?}");
+        // A foreign Origin: the Origin is the likelier reason.
+        let out = run(vec![a(&with_origin("http://evil.test"))]);
+        assert_eq!(out[0].verdict.cause, Cause::OriginRejected, "{out:?}");
     }
 
     #[test]
