@@ -173,11 +173,13 @@ fn converse(parts: &[(Side, &[u8])]) -> (Vec<Attempt>, HttpStats) {
     conv.note_packet(Side::Hi, srv, cli, true, true);
     let mut attempts = Vec::new();
     let mut tls = Vec::new();
+    let mut sids = Vec::new();
     let mut stats = HttpStats::default();
     let limits = HttpLimits::default();
     let mut sink = Sink {
         attempts: &mut attempts,
         tls: &mut tls,
+        sids: &mut sids,
         stats: &mut stats,
         limits: &limits,
         packet_no: 1,

@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use crate::capture::Timestamp;
 use crate::decode::{Endpoint, FlowKey, Side, TcpFlags};
 use crate::http::conversation::Sink;
-use crate::http::{Attempt, Conversation, Ending, HttpLimits, HttpStats, TlsSighting};
+use crate::http::{Attempt, Conversation, Ending, HttpLimits, HttpStats, SidIssued, TlsSighting};
 use crate::reassembly::table::EvictReason;
 use crate::reassembly::{Flow, FlowTable, Limits, ReassemblyStats};
 
@@ -55,6 +55,7 @@ struct HttpOut {
     stats: HttpStats,
     attempts: Vec<Attempt>,
     tls: Vec<TlsSighting>,
+    sids: Vec<SidIssued>,
 }
 
 impl HttpOut {
@@ -62,6 +63,7 @@ impl HttpOut {
         Sink {
             attempts: &mut self.attempts,
             tls: &mut self.tls,
+            sids: &mut self.sids,
             stats: &mut self.stats,
             limits: &self.limits,
             packet_no,
@@ -89,6 +91,7 @@ impl FlowAnalyzer {
                 stats: HttpStats::default(),
                 attempts: Vec::new(),
                 tls: Vec::new(),
+                sids: Vec::new(),
             },
             stream_stats: ReassemblyStats::default(),
             flows: 0,
@@ -110,6 +113,10 @@ impl FlowAnalyzer {
 
     /// Analyse one segment whose flow key and side the caller already has.
     pub fn segment_of(&mut self, p: &Segment<'_>, key: FlowKey, d: Side) {
+        let len = p.payload.len() as u32 + u32::from(p.flags.fin());
+        if self.table.is_late_copy(&key, d, p.seq, len, p.flags.syn()) {
+            return;
+        }
         let mut evicted: Vec<(Flow<Conversation>, EvictReason)> = Vec::new();
         let limits = *self.table.limits();
         let mut sink = self.http.sink(p.no);
@@ -246,6 +253,11 @@ impl FlowAnalyzer {
     /// The TLS connections seen since the last call.
     pub fn take_tls(&mut self) -> Vec<TlsSighting> {
         std::mem::take(&mut self.http.tls)
+    }
+
+    /// The Engine.IO session ids servers issued since the last call.
+    pub fn take_sids(&mut self) -> Vec<SidIssued> {
+        std::mem::take(&mut self.http.sids)
     }
 
     /// Connections tracked now, and evicted so far.

@@ -30,6 +30,8 @@ Examples:
   Shell completions and the manual page:
     wshs-sniff completions bash > /etc/bash_completion.d/wshs-sniff
     wshs-sniff man > wshs-sniff.1
+  The JSON Schema of the --json output:
+    wshs-sniff schema > wshs-sniff.schema.json
 
 Exit status: 0 analysis done; 1 usage or input error; 2 capture error;
 3 with --fail-on-rejected when a rejected attempt was found.";
@@ -118,9 +120,22 @@ pub struct Cli {
     pub write: Option<String>,
 
     /// Save only the packets of connections that held an attempt that was not
-    /// accepted (pcap): a small capture of just the failures.
+    /// accepted: a small capture of just the failures (pcap; pcapng with the
+    /// diagnosis as packet comments when FILE ends in .pcapng).
     #[arg(long = "write-rejected", value_name = "FILE")]
     pub write_rejected: Option<String>,
+
+    /// Copy the whole input to this pcapng file with the diagnosis of each
+    /// reported attempt as a comment on its request and response packets
+    /// (Wireshark shows them; `frame.comment` filters them).
+    #[arg(long = "annotate", value_name = "FILE.pcapng")]
+    pub annotate: Option<String>,
+
+    /// Write a self-contained HTML incident report: a timeline per outcome and
+    /// cause, tables per cause, server and client network, each distinct
+    /// finding, the capture's health.
+    #[arg(long = "report", value_name = "FILE.html")]
+    pub report: Option<String>,
 
     /// Drop root privileges to this user once the capture or the files are
     /// open.
@@ -158,6 +173,16 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
+    /// One line per finding even on a terminal (the format used when stdout
+    /// is not a terminal), for grep and awk.
+    #[arg(long)]
+    pub oneline: bool,
+
+    /// On a terminal, show every finding instead of folding repeats (same
+    /// cause, server, header and evidence shape) into one line.
+    #[arg(long)]
+    pub no_fold: bool,
+
     /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9477) while
     /// running.
     #[arg(long, value_name = "ADDR")]
@@ -188,6 +213,8 @@ pub enum Command {
     },
     /// Print the manual page (roff).
     Man,
+    /// Print the JSON Schema of the --json output.
+    Schema,
 }
 
 /// Defaults of the live capture options.
@@ -208,8 +235,8 @@ pub enum UsageError {
     NothingToRead,
     #[error("{option} is for live capture; it needs -i IFACE")]
     LiveOnly { option: &'static str },
-    #[error("--write-rejected reads the input twice; it cannot with stdin (-r -)")]
-    WriteRejectedFromStdin,
+    #[error("{option} reads the input twice; it cannot with stdin (-r -)")]
+    RereadFromStdin { option: &'static str },
     #[error(transparent)]
     Filter(#[from] FilterError),
     #[error("unknown cause '{given}'; known: {known}")]
@@ -257,6 +284,10 @@ pub struct Output {
     /// Accepted attempts too.
     pub all: bool,
     pub redact: bool,
+    /// Text as blocks for a reader at a terminal, not one line per finding.
+    pub blocks: bool,
+    /// Blocks fold repeats of one finding into one line.
+    pub fold: bool,
 }
 
 /// An analysis to run, every value checked.
@@ -269,6 +300,10 @@ pub struct Analysis {
     pub count: Option<u64>,
     pub fail_on_rejected: bool,
     pub write_rejected: Option<String>,
+    /// `--annotate`: the whole input as pcapng with the diagnosis as comments.
+    pub annotate: Option<String>,
+    /// `--report`: the HTML incident report.
+    pub report: Option<String>,
     pub metrics_addr: Option<String>,
     /// Draw the progress bar.
     pub progress: bool,
@@ -286,6 +321,7 @@ pub enum Plan {
     Explain(Cause),
     Completions(clap_complete::Shell),
     Man,
+    Schema,
 }
 
 impl Plan {
@@ -327,6 +363,7 @@ impl Plan {
             }
             Some(Command::Completions { shell }) => return Ok(Plan::Completions(shell)),
             Some(Command::Man) => return Ok(Plan::Man),
+            Some(Command::Schema) => return Ok(Plan::Schema),
             None => {}
         }
         if cli.list_interfaces {
@@ -370,8 +407,14 @@ impl Plan {
                 if let Some((_, option)) = live_only.iter().find(|(given, _)| *given) {
                     return Err(UsageError::LiveOnly { option });
                 }
-                if cli.write_rejected.is_some() && cli.read.iter().any(|r| r == "-") {
-                    return Err(UsageError::WriteRejectedFromStdin);
+                let rereads = [
+                    (cli.write_rejected.is_some(), "--write-rejected"),
+                    (cli.annotate.is_some(), "--annotate"),
+                ];
+                if cli.read.iter().any(|r| r == "-") {
+                    if let Some((_, option)) = rereads.iter().find(|(given, _)| *given) {
+                        return Err(UsageError::RereadFromStdin { option });
+                    }
                 }
                 Input::Files(cli.read.clone())
             }
@@ -407,10 +450,14 @@ impl Plan {
                 color,
                 all: cli.all,
                 redact: !cli.no_redact,
+                blocks: format == Format::Text && !cli.oneline && term.stdout_is_tty,
+                fold: !cli.no_fold,
             },
             count: cli.count,
             fail_on_rejected: cli.fail_on_rejected,
             write_rejected: cli.write_rejected,
+            annotate: cli.annotate,
+            report: cli.report,
             metrics_addr: cli.metrics_addr,
             progress: !live && !cli.no_progress && term.stderr_is_tty,
             user: cli.user,
@@ -554,8 +601,37 @@ mod tests {
         ));
         assert_eq!(
             plan(&["-r", "-", "--write-rejected", "o.pcap"]).err(),
-            Some(UsageError::WriteRejectedFromStdin)
+            Some(UsageError::RereadFromStdin {
+                option: "--write-rejected"
+            })
         );
+        assert_eq!(
+            plan(&["-r", "-", "--annotate", "o.pcapng"]).err(),
+            Some(UsageError::RereadFromStdin {
+                option: "--annotate"
+            })
+        );
+    }
+
+    #[test]
+    fn blocks_only_for_text_on_a_terminal() {
+        let tty = Terminal {
+            stdout_is_tty: true,
+            ..Terminal::default()
+        };
+        let output = |args: &[&str], term| match Plan::from_args(
+            std::iter::once("wshs-sniff").chain(args.iter().copied()),
+            term,
+        ) {
+            Ok(Plan::Analyze(a)) => a.output,
+            other => panic!("{other:?}"),
+        };
+        assert!(output(&["-r", "x"], tty).blocks);
+        assert!(output(&["-r", "x"], tty).fold);
+        assert!(!output(&["-r", "x", "--no-fold"], tty).fold);
+        assert!(!output(&["-r", "x"], Terminal::default()).blocks);
+        assert!(!output(&["-r", "x", "--oneline"], tty).blocks);
+        assert!(!output(&["-r", "x", "--json"], tty).blocks);
     }
 
     #[test]
@@ -569,6 +645,7 @@ mod tests {
             Err(UsageError::UnknownCause { .. })
         ));
         assert!(matches!(plan(&["man"]), Ok(Plan::Man)));
+        assert!(matches!(plan(&["schema"]), Ok(Plan::Schema)));
         assert!(matches!(
             plan(&["completions", "bash"]),
             Ok(Plan::Completions(clap_complete::Shell::Bash))

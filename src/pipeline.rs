@@ -21,7 +21,7 @@ use crate::capture::{BpfFilter, CaptureStats, Next, PacketSource, SharedBytes, T
 use crate::classify::correlate::{Correlator, Judged};
 use crate::decode::{self, Decoded, Endpoint, FlowKey, Side, TcpFlags};
 use crate::error::{panicked, Error};
-use crate::http::{Attempt, HttpLimits, HttpStats, TlsSighting};
+use crate::http::{Attempt, HttpLimits, HttpStats, SidIssued, TlsSighting};
 use crate::reassembly::{Limits, ReassemblyStats};
 use crate::report::gauges::Gauges;
 use crate::report::OutputError;
@@ -135,6 +135,7 @@ struct Report {
     time: Timestamp,
     attempts: Vec<Attempt>,
     tls: Vec<TlsSighting>,
+    sids: Vec<SidIssued>,
     done: Option<Box<Totals>>,
 }
 
@@ -296,15 +297,20 @@ pub fn run(
                 totals.http.merge(&d.http);
                 totals.flows += d.flows;
             }
-            let e = pending
-                .entry(r.tick)
-                .or_insert((0, r.time, Vec::new(), Vec::new()));
-            e.0 += 1;
-            e.2.extend(r.attempts);
-            e.3.extend(r.tls);
+            let e = pending.entry(r.tick).or_insert_with(|| TickParts {
+                reports: 0,
+                time: r.time,
+                attempts: Vec::new(),
+                tls: Vec::new(),
+                sids: Vec::new(),
+            });
+            e.reports += 1;
+            e.attempts.extend(r.attempts);
+            e.tls.extend(r.tls);
+            e.sids.extend(r.sids);
             // Ticks complete in order, since each worker reports them in order.
             while let Some(entry) = pending.first_entry() {
-                if entry.get().0 < n {
+                if entry.get().reports < n {
                     break;
                 }
                 let js = judge_tick(&mut correlator, entry.remove());
@@ -356,13 +362,30 @@ pub fn run(
 
 /// The attempts of a tick from every worker, with its TLS sightings, judged
 /// in a fixed order.
-type TickParts = (usize, Timestamp, Vec<Attempt>, Vec<TlsSighting>);
+/// What the workers reported for one tick, gathered until every worker has.
+struct TickParts {
+    reports: usize,
+    time: Timestamp,
+    attempts: Vec<Attempt>,
+    tls: Vec<TlsSighting>,
+    sids: Vec<SidIssued>,
+}
 
 fn judge_tick(correlator: &mut Correlator, parts: TickParts) -> Vec<Judged> {
-    let (_, time, mut attempts, mut tls) = parts;
+    let TickParts {
+        time,
+        mut attempts,
+        mut tls,
+        mut sids,
+        ..
+    } = parts;
     tls.sort_by_key(|t| (t.ts, t.client, t.server));
     for t in tls {
         correlator.note_tls(t);
+    }
+    sids.sort();
+    for s in sids {
+        correlator.note_sid(s);
     }
     attempts.sort_by(|a, b| {
         (a.completed_at, a.ts, a.client, a.server, a.request_index).cmp(&(
@@ -698,6 +721,7 @@ fn worker(
             time: batch.time,
             attempts: w.take_attempts(),
             tls: w.take_tls(),
+            sids: w.take_sids(),
             done,
         };
         let last = batch.last;

@@ -7,15 +7,17 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use crate::capture::file::FileSource;
 use crate::capture::live::{self, LiveSource};
 use crate::capture::{inputs, Files, PacketSource, PcapWriter};
 use crate::classify::{advice, Outcome};
 use crate::cli::{Analysis, Cli, Input, Plan};
 use crate::error::{Error, EXIT_REJECTED};
 use crate::pipeline;
+use crate::report::blocks::BlockOptions;
 use crate::report::metrics::{self, Metrics};
 use crate::report::pcap_out::{self, FlowSet};
-use crate::report::{progress, Format, OutputError, Reporter};
+use crate::report::{progress, terminal, Format, OutputError, Reporter};
 
 /// Snap length of a `-w` recording when the live one is out of range.
 const RECORD_SNAPLEN: u32 = 262_144;
@@ -40,6 +42,7 @@ pub fn run(plan: &Plan) -> Result<u8, Error> {
                 .map_err(OutputError::Stdout)?;
             print(&out)
         }
+        Plan::Schema => print(crate::report::schema::SCHEMA.as_bytes()),
         Plan::ListInterfaces => {
             let list = live::list_interfaces()?;
             let mut out = String::new();
@@ -99,9 +102,11 @@ fn open(a: &Analysis, scratch: Option<&str>) -> Result<Box<dyn PacketSource>, Er
 /// Run an analysis plan, writing to `out`. `stop` ends it early (Ctrl-C);
 /// what was seen is still reported.
 pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<u8, Error> {
-    // Live with --write-rejected: every packet goes to a file first (the -w
-    // file, or a scratch one next to the output), copied from at the end.
-    let scratch = match (&a.input, &a.write_rejected) {
+    // Live with --write-rejected or --annotate: every packet goes to a file
+    // first (the -w file, or a scratch one next to the output), copied from at
+    // the end.
+    let second_pass = a.write_rejected.as_ref().or(a.annotate.as_ref());
+    let scratch = match (&a.input, second_pass) {
         (Input::Live { write: None, .. }, Some(out)) => Some(format!("{out}.all.tmp")),
         _ => None,
     };
@@ -125,6 +130,20 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
     let cfg = &a.config;
     let o = a.output;
     let mut reporter = Reporter::new(out, o.format, o.all, o.redact).with_color(o.color);
+    if o.blocks {
+        reporter = reporter.with_blocks(BlockOptions {
+            width: terminal::width(),
+            color: o.color,
+            fold: o.fold,
+        });
+    }
+    let pcapng_rejected = a.write_rejected.as_deref().is_some_and(pcap_out::is_pcapng);
+    if a.annotate.is_some() || pcapng_rejected {
+        reporter = reporter.with_annotations();
+    }
+    if a.report.is_some() {
+        reporter = reporter.with_incident();
+    }
     let mut metrics_thread = None;
     if let Some(addr) = &a.metrics_addr {
         let m = Arc::new(Metrics::new(cfg.gauges.clone()));
@@ -163,6 +182,8 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
     if let Some(p) = progress {
         let _ = p.join();
     }
+    let annotations = reporter.take_annotations().unwrap_or_default();
+    let incident = reporter.take_incident();
     let (mut out, mut summary) = reporter.into_inner();
     summary.capture = stats.capture.clone();
     summary.reassembly = stats.reassembly;
@@ -189,33 +210,74 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
         let _ = h.join();
     }
 
-    let mut written = Ok(());
-    if let Some(path) = &a.write_rejected {
-        let inputs: Vec<String> = match (&a.input, &scratch) {
-            (Input::Files(args), _) => args
+    let mut written: Vec<Result<(), OutputError>> = Vec::new();
+    if let (Some(path), Some(mut incident)) = (&a.report, incident) {
+        written.push(
+            std::fs::write(path, incident.render(&summary))
+                .map(|()| eprintln!("wshs-sniff: wrote the incident report to {path}"))
+                .map_err(|source| OutputError::File {
+                    path: path.clone(),
+                    source,
+                }),
+        );
+    }
+    // The input read again, in the order the analysis read it, so packet
+    // numbers match the ones the annotations were keyed by.
+    let inputs: Vec<String> = match (&a.input, &scratch) {
+        (Input::Files(args), _) => args
+            .iter()
+            .flat_map(|a| inputs::expand(a).unwrap_or_else(|_| vec![a.clone()]))
+            .collect(),
+        (Input::Live { write: Some(w), .. }, _) => vec![w.clone()],
+        (Input::Live { write: None, .. }, Some(s)) => vec![s.clone()],
+        (Input::Live { write: None, .. }, None) => Vec::new(),
+    };
+    let reopen = || -> Result<Vec<FileSource>, OutputError> {
+        Ok(match &a.input {
+            Input::Files(args) => inputs::open_all(args)?,
+            Input::Live { .. } => inputs
                 .iter()
-                .flat_map(|a| inputs::expand(a).unwrap_or_else(|_| vec![a.clone()]))
-                .collect(),
-            (Input::Live { write: Some(w), .. }, _) => vec![w.clone()],
-            (Input::Live { write: None, .. }, Some(s)) => vec![s.clone()],
-            (Input::Live { write: None, .. }, None) => Vec::new(),
+                .map(|f| FileSource::open(f))
+                .collect::<Result<_, _>>()?,
+        })
+    };
+    if let Some(path) = &a.annotate {
+        written.push(
+            reopen()
+                .and_then(|s| pcap_out::write_pcapng(s, None, &annotations, path))
+                .map(|n| {
+                    eprintln!(
+                        "wshs-sniff: wrote {} packets, {} with a comment, to {path}",
+                        n.packets, n.commented
+                    )
+                }),
+        );
+    }
+    if let Some(path) = &a.write_rejected {
+        let n = if pcapng_rejected {
+            reopen()
+                .and_then(|s| pcap_out::write_pcapng(s, Some(&rejected_flows), &annotations, path))
+        } else {
+            pcap_out::write_flows(&inputs, &rejected_flows, path)
         };
-        written = pcap_out::write_flows(&inputs, &rejected_flows, path).map(|n| {
+        written.push(n.map(|n| {
             eprintln!(
                 "wshs-sniff: wrote {} packets of {} connections with a refused attempt to {path}",
                 n.packets,
                 rejected_flows.len()
             );
-        });
-        if let Some(s) = &scratch {
-            let _ = std::fs::remove_file(s);
-        }
+        }));
+    }
+    if let Some(s) = &scratch {
+        let _ = std::fs::remove_file(s);
     }
     if let Some(e) = stats.error {
         return Err(e);
     }
     summary_written.map_err(OutputError::Stdout)?;
-    written?;
+    for w in written {
+        w?;
+    }
     if a.fail_on_rejected && summary.rejected() > 0 {
         return Ok(EXIT_REJECTED);
     }

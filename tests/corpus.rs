@@ -1,17 +1,22 @@
 //! Every public capture in `../shared/corpus/` (see its SOURCES.md) through the
 //! whole analysis: no panic in any thread, damaged files reported with what came
 //! before the damage kept, the right number of WebSocket attempts per file and
-//! the outcomes that matter. Skips (with a message) when the folder is absent.
+//! the outcomes that matter; and the layers below on their own: every file reads
+//! to its packet count, every tunnelled link decodes down to HTTP. Skips (with a
+//! message) when the folder is absent, fails then under `WSHS_SHARED_REQUIRED=1`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use wshs_sniff::capture::file::FileSource;
+use wshs_sniff::decode::{decode, Decoded};
 use wshs_sniff::pipeline::Config;
 use wshs_sniff::report::Record;
 use wshs_sniff::Analysis;
 
-const DIR: &str = "../shared/corpus";
+mod common;
+use common::shared::shared_dir;
 
 /// WebSocket upgrade attempts per file (SOURCES.md, "WS upgrades" column); every
 /// file not listed has none.
@@ -71,12 +76,9 @@ fn watch_panics() {
     }));
 }
 
-fn corpus_files() -> Option<Vec<PathBuf>> {
-    if !Path::new(DIR).is_dir() {
-        eprintln!("skipping: {DIR} is absent");
-        return None;
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(DIR)
+fn corpus_files(test: &str) -> Option<Vec<PathBuf>> {
+    let dir = shared_dir("corpus", test)?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("read corpus dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
@@ -105,10 +107,14 @@ fn one<'a>(a: &'a Analysis, name: &str) -> &'a Record {
 
 #[test]
 fn every_corpus_capture_is_analysed_right() {
-    let Some(files) = corpus_files() else {
+    let Some(files) = corpus_files("every_corpus_capture_is_analysed_right") else {
         return;
     };
-    assert!(files.len() >= 60, "only {} captures in {DIR}", files.len());
+    assert!(
+        files.len() >= 60,
+        "only {} captures in the corpus",
+        files.len()
+    );
     watch_panics();
     let mut problems = Vec::new();
     for path in &files {
@@ -160,11 +166,8 @@ fn every_corpus_capture_is_analysed_right() {
 }
 
 fn corpus(name: &str) -> Option<Analysis> {
-    let p = Path::new(DIR).join(name);
-    if !p.is_file() {
-        eprintln!("skipping: {} is absent", p.display());
-        return None;
-    }
+    let p = shared_dir("corpus", name)?.join(name);
+    assert!(p.is_file(), "{} is absent from the corpus", p.display());
     Some(analyse(&p, 2))
 }
 
@@ -212,4 +215,116 @@ fn kaazing_nested_handshake_is_one_101() {
     assert_eq!(r.cause.code(), "ok");
     // The 101 echoed inside a WebSocket frame is neither a response nor unpaired.
     assert_eq!(a.summary.http.upgrades, 1, "{:?}", a.summary.http);
+}
+
+/// Packet counts from the corpus's SOURCES.md ("Pkts"), and whether the file
+/// ends in a read error.
+const CORPUS_COUNTS: &[(&str, u64, bool)] = &[
+    ("zeek-websocket-firefox-kaazing-echo.pcap", 27, false),
+    ("zeek-websocket-oversized-close-frame.pcapng", 8, false),
+    ("ndpi-websocket-in-gtpu-qinq-port443.pcapng", 120, false),
+    ("ndpi-websocket-vmess-linux-sll.pcapng", 100, false),
+    ("suricata-http-truncated-file-cut-short.pcap", 2696, true),
+    ("suricata-fuzz-invalid-caplen.pcap", 1, true),
+    ("ndpi-fuzz-cut-short-null.pcap", 1, true),
+    ("dpkt-truncated-file-cut-short.pcap", 1, true),
+    ("ndpi-fuzz-big-endian-http.pcap", 131, false),
+    ("arkime-empty-header-only.pcap", 0, false),
+    ("pcapparser-pcapng-big-endian.pcapng", 4, false),
+    ("pcapparser-pcapng-no-interface-blocks.pcapng", 0, true),
+    ("pcapparser-pcapng-err-buffertoosmall.pcapng", 27, false),
+    ("pcapparser-pcap-modified-kuznetzov.pcap", 1, false),
+    ("pcapparser-ssdp-httpu-nanosecond.pcapng", 5898, false),
+    ("lwerdna-http-tzsp.pcapng", 5, false),
+    (
+        "zeek-http-ipv6-1000-requests-one-dropped-response.pcap",
+        4102,
+        false,
+    ),
+];
+
+#[test]
+fn corpus_files_read_to_their_packet_counts() {
+    let Some(files) = corpus_files("corpus_files_read_to_their_packet_counts") else {
+        return;
+    };
+    let mut seen = 0;
+    for path in &files {
+        let name = name_of(path);
+        let mut src = FileSource::open(path.to_str().unwrap()).unwrap();
+        assert!(src.total_len().is_some());
+        let mut n = 0u64;
+        let err = loop {
+            match src.next_packet() {
+                Ok(Some(_)) => n += 1,
+                Ok(None) => break None,
+                Err(e) => break Some(e),
+            }
+        };
+        if let Some((_, want, want_err)) = CORPUS_COUNTS.iter().find(|c| c.0 == name) {
+            assert_eq!(n, *want, "{name}: {err:?}");
+            assert_eq!(err.is_some(), *want_err, "{name}: {err:?}");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, CORPUS_COUNTS.len());
+}
+
+/// Captures whose HTTP travels through a link layer or tunnel that needs
+/// decoding: each must yield TCP segments carrying `HTTP/1.`.
+const MUST_SHOW_HTTP: &[&str] = &[
+    "ndpi-websocket-in-gtpu-qinq-origin-ne-host.pcap",
+    "ndpi-websocket-in-gtpu-qinq-port443.pcapng",
+    "suricata-websocket-ping-pong-linux-sll.pcap",
+    "suricata-http-upgrade-h2c-101-bsd-loopback.pcap",
+    "suricata-http-ipv6-bsd-loopback.pcap",
+    "lwerdna-http-linux-sll2.pcap",
+    "suricata-http-linux-sll2.pcap",
+    "zeek-http-rawip4-linktype228.pcap",
+    "ndpi-http-rawip-dlt101.pcap",
+    "zeek-http-vxlan.pcap",
+    "dpkt-http-pppoe-l2tp-ipv6.pcap",
+    "arkime-http-80211-radiotap.pcap",
+    "zeek-http-nflog.pcap",
+    "zeek-http-mpls-in-vlan.pcap",
+    "zeek-http-vlan.pcap",
+    "zeek-http-vlan-qinq.pcap",
+    "zeek-http-vlan-qinqinq.pcap",
+    "arkime-http-ipv6.pcap",
+    "ndpi-websocket-vmess-linux-sll.pcapng",
+];
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn tunnelled_corpus_captures_decode_down_to_http() {
+    let Some(files) = corpus_files("tunnelled_corpus_captures_decode_down_to_http") else {
+        return;
+    };
+    let mut checked = 0;
+    for path in &files {
+        let name = name_of(path);
+        let mut src = FileSource::open(path.to_str().unwrap()).unwrap();
+        let (mut tcp, mut http, mut other, mut bad) = (0, 0, 0, 0);
+        while let Ok(Some(p)) = src.next_packet() {
+            match decode(p.linktype, p.data, p.orig_len) {
+                Decoded::Tcp(seg) => {
+                    tcp += 1;
+                    if contains(seg.payload, b"HTTP/1.") {
+                        http += 1;
+                    }
+                }
+                Decoded::Malformed(_) => bad += 1,
+                _ => other += 1,
+            }
+        }
+        println!("{name}: tcp {tcp} http {http} other {other} malformed {bad}");
+        if MUST_SHOW_HTTP.contains(&name.as_str()) {
+            assert!(http > 0, "{name}: no HTTP/1. in TCP payloads");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, MUST_SHOW_HTTP.len());
 }

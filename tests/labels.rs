@@ -1,6 +1,6 @@
 //! Agreement with the ground truth of real captures: the project's own fixtures
 //! (`fixtures/`) and the shared set (`../shared/captures/`, skipped with a
-//! message when absent): every labelled attempt found on the right connection,
+//! message when absent, a failure then under `WSHS_SHARED_REQUIRED=1`): every labelled attempt found on the right connection,
 //! with the right status, cause, header and leg, and no attempt invented.
 
 use std::collections::HashMap;
@@ -8,6 +8,9 @@ use std::path::Path;
 
 use serde_json::Value;
 use wshs_sniff::pipeline::Config;
+
+mod common;
+use common::shared::shared_dir;
 
 fn label_cause(v: &Value) -> String {
     match v["cause"].as_str().unwrap_or("") {
@@ -19,27 +22,25 @@ fn label_cause(v: &Value) -> String {
 
 #[test]
 fn tool_agrees_with_the_shared_labels() {
-    let dir = "../shared/captures";
-    if !Path::new(dir).is_dir() {
-        eprintln!("skipping: {dir} is absent");
+    let Some(dir) = shared_dir("captures", "tool_agrees_with_the_shared_labels") else {
         return;
-    }
-    check_dir(dir);
+    };
+    check_dir(&dir);
 }
 
 #[test]
 fn tool_agrees_with_the_fixture_labels() {
-    check_dir("fixtures");
+    check_dir(Path::new("fixtures"));
 }
 
-fn check_dir(dir: &str) {
+fn check_dir(dir: &Path) {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .expect("read captures dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no captures in {dir}");
+    assert!(!files.is_empty(), "no captures in {}", dir.display());
     let mut problems = Vec::new();
     let mut checked = 0;
     for pcap in &files {

@@ -8,8 +8,9 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::attempt::{AfterUpgrade, Attempt, Ending};
+use super::attempt::{AfterUpgrade, Attempt, Ending, PacketNumbers};
 use super::body::BodyReader;
+use super::engine_io::{self, SidIssued};
 use super::head::{self, Headers, Parsed, RequestHead};
 use super::ws_frame;
 use crate::capture::Timestamp;
@@ -107,6 +108,8 @@ struct Direction {
     fin: bool,
     /// A valid HTTP message was parsed in this direction.
     spoke_http: bool,
+    /// The body being read answers an Engine.IO polling handshake.
+    engine_io_body: bool,
 }
 
 impl Default for Direction {
@@ -119,6 +122,7 @@ impl Default for Direction {
             ends: None,
             fin: false,
             spoke_http: false,
+            engine_io_body: false,
         }
     }
 }
@@ -149,12 +153,20 @@ struct Watch {
 enum Scan {
     More,
     Close(u16, String),
+    /// An HTTP response where the first frame should be.
+    Http(Vec<u8>),
     GiveUp,
 }
+
+/// Bytes kept of an HTTP response written after a 101.
+const AFTER_101_HTTP_BYTES: usize = 256;
 
 impl Watch {
     /// Scan server→client frames (unmasked, RFC 6455 §5.2) for a close frame.
     fn scan(&mut self, mut data: &[u8]) -> Scan {
+        if self.scanned == 0 && self.buf.is_empty() && data.starts_with(b"HTTP/1.") {
+            return Scan::Http(data[..data.len().min(AFTER_101_HTTP_BYTES)].to_vec());
+        }
         while !data.is_empty() {
             if self.scanned >= WATCH_BYTES {
                 return Scan::GiveUp;
@@ -209,6 +221,8 @@ enum Pending {
         head_method: bool,
     },
     Attempt(Box<Attempt>),
+    /// An Engine.IO polling handshake: its answer's sid is reported.
+    EngineIoHandshake,
 }
 
 /// The HTTP view of one connection; the flow table's per-flow state.
@@ -251,7 +265,7 @@ impl FlowState for Conversation {
             .iter()
             .map(|p| match p {
                 Pending::Attempt(a) => attempt_bytes(a),
-                Pending::Plain { .. } => 0,
+                Pending::Plain { .. } | Pending::EngineIoHandshake => 0,
             })
             .sum();
         heads + pending
@@ -301,6 +315,7 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 pub struct Sink<'a> {
     pub attempts: &'a mut Vec<Attempt>,
     pub tls: &'a mut Vec<TlsSighting>,
+    pub sids: &'a mut Vec<SidIssued>,
     pub stats: &'a mut HttpStats,
     pub limits: &'a HttpLimits,
     /// Global number of the packet being processed.
@@ -363,6 +378,18 @@ impl Conversation {
         }
     }
 
+    /// End the watch on an HTTP response written after the 101.
+    fn end_watch_http(&mut self, bytes: Vec<u8>, ts: Timestamp, out: &mut Sink<'_>) {
+        if let Some(w) = self.watch.as_mut() {
+            w.attempt.after_upgrade = Some(AfterUpgrade {
+                server_http: Some(bytes),
+                after_secs: Some(ts.secs_since(w.since)),
+                ..AfterUpgrade::default()
+            });
+        }
+        self.end_watch(None, false, ts, out);
+    }
+
     fn end_watch(
         &mut self,
         close: Option<(u16, String)>,
@@ -377,6 +404,7 @@ impl Conversation {
                 server_close: close,
                 after_secs: Some(ts.secs_since(w.since)),
                 server_reset: reset,
+                server_http: None,
             });
         }
         a.completed_at = out.packet_no;
@@ -488,9 +516,38 @@ impl Conversation {
                         Scan::Close(code, reason) => {
                             self.end_watch(Some((code, reason)), false, ts, out)
                         }
+                        Scan::Http(bytes) => self.end_watch_http(bytes, ts, out),
                         Scan::GiveUp => self.end_watch(None, false, ts, out),
                     }
                     return;
+                }
+                State::Resync if !dir.buf.is_empty() => {
+                    // A start line cut by the end of the last chunk: search it
+                    // joined with what follows.
+                    let carried = std::mem::take(&mut dir.buf);
+                    let mut joined = carried.clone();
+                    joined.extend_from_slice(&data[..data.len().min(MAX_START_LINE)]);
+                    match find_message_start(&joined, dir.role) {
+                        Some(i) if i < carried.len() => {
+                            // The message began in the carried bytes (at the
+                            // time kept with them): parse on as a split head.
+                            dir.buf = carried[i..].to_vec();
+                            dir.state = State::Head;
+                        }
+                        Some(i) => {
+                            data = &data[i - carried.len()..];
+                            dir.state = State::Head;
+                        }
+                        None => {
+                            if memchr::memchr(b'\n', data).is_some() {
+                                keep_cut_start_line(dir, data, ts);
+                            } else {
+                                let since = dir.msg_ts;
+                                keep_cut_start_line(dir, &joined, since);
+                            }
+                            return;
+                        }
+                    }
                 }
                 State::Resync => match find_message_start(data, dir.role) {
                     Some(i) => {
@@ -501,6 +558,8 @@ impl Conversation {
                         if dir.role == Role::Unknown && looks_like_tls(data) {
                             dir.state = State::Done;
                             out.stats.non_http_directions += 1;
+                        } else {
+                            keep_cut_start_line(dir, data, ts);
                         }
                         return;
                     }
@@ -512,6 +571,20 @@ impl Conversation {
                     let malformed = reader.malformed;
                     if attempt.is_some() && (finished || reader.excerpt_full()) {
                         emit_with_body(attempt, reader, out);
+                    }
+                    if dir.engine_io_body && (finished || reader.excerpt_full()) {
+                        dir.engine_io_body = false;
+                        let sid = reader
+                            .take_excerpt()
+                            .and_then(|b| engine_io::sid_in_handshake(&b));
+                        if let (Some(sid), Some((server, client))) = (sid, dir.ends) {
+                            out.sids.push(SidIssued {
+                                ts: dir.msg_ts,
+                                client,
+                                server,
+                                sid,
+                            });
+                        }
                     }
                     if finished {
                         dir.state = if malformed {
@@ -660,6 +733,9 @@ impl Conversation {
                 let idx = self.requests_seen - 1;
                 match owned {
                     Some(req) => self.queue_attempt(d, req, idx, out),
+                    None if peek.engine_io_handshake => {
+                        self.pending.push_back(Pending::EngineIoHandshake)
+                    }
                     None => self.queue_plain(peek.is_head),
                 }
                 let dir = &mut self.dirs[d];
@@ -721,6 +797,10 @@ impl Conversation {
             gap_before_answer: self.gap,
             after_upgrade: None,
             completed_at: 0,
+            packets: PacketNumbers {
+                request: out.packet_no,
+                response: None,
+            },
         };
         self.pending.push_back(Pending::Attempt(Box::new(attempt)));
         self.pending_attempts += 1;
@@ -743,6 +823,7 @@ impl Conversation {
                     }
                     return Step::Consumed(n);
                 }
+                let mut engine_io = false;
                 let (head_method, attempt) = match self.pending.pop_front() {
                     None => {
                         out.stats.unpaired_responses += 1;
@@ -757,10 +838,15 @@ impl Conversation {
                         }
                         (head_method, None)
                     }
+                    Some(Pending::EngineIoHandshake) => {
+                        engine_io = status == 200;
+                        (false, None)
+                    }
                     Some(Pending::Attempt(mut a)) => {
                         self.pending_attempts -= 1;
                         a.response = owned;
                         a.response_ts = Some(ts);
+                        a.packets.response = Some(out.packet_no);
                         a.ending = Ending::Answered;
                         a.gap_before_answer |= self.gap;
                         (false, Some(a))
@@ -795,7 +881,7 @@ impl Conversation {
                     return Step::Stop;
                 }
                 let no_body = head_method || status == 204 || status == 304;
-                let keep_excerpt = attempt.is_some();
+                let keep_excerpt = attempt.is_some() || engine_io;
                 let reader = if no_body {
                     None
                 } else if peek.chunked {
@@ -808,6 +894,7 @@ impl Conversation {
                     }
                 };
                 let dir = &mut self.dirs[d];
+                dir.engine_io_body = engine_io && reader.is_some();
                 match reader {
                     None => {
                         if let Some(mut a) = attempt {
@@ -899,6 +986,55 @@ fn find_message_start(data: &[u8], role: Role) -> Option<usize> {
     None
 }
 
+/// Longest start line carried over to the next chunk while resynchronising:
+/// real request lines are far shorter (servers refuse targets past 8 KiB), and
+/// a flow of junk must not hold more than this.
+const MAX_START_LINE: usize = 8192;
+
+/// While resynchronising: keep the last line of `data` when it could be the
+/// beginning of a start line cut by the end of the chunk (a capture that begins
+/// inside a connection often begins inside a segment train), so the next chunk
+/// completes it. `ts` is the time of its first byte.
+fn keep_cut_start_line(dir: &mut Direction, data: &[u8], ts: Timestamp) {
+    let from = memchr::memrchr(b'\n', data).map_or(0, |i| i + 1);
+    let tail = &data[from..];
+    if !could_start_message(tail, dir.role) {
+        dir.buf = Vec::new();
+        return;
+    }
+    dir.buf = tail.to_vec();
+    dir.msg_ts = ts;
+}
+
+/// Whether `t` (a line without its end) may be the first bytes of a request
+/// line (`METHOD SP target SP HTTP/1.x`) or a status line (`HTTP/1.x SP ddd`).
+fn could_start_message(t: &[u8], role: Role) -> bool {
+    const VERSION: &[u8] = b"HTTP/1.";
+    let prefix_of_version = |v: &[u8]| {
+        let n = v.len().min(VERSION.len());
+        v[..n] == VERSION[..n]
+    };
+    if t.is_empty() || t.len() > MAX_START_LINE {
+        return false;
+    }
+    if role != Role::Requests && prefix_of_version(t) {
+        return true;
+    }
+    if role == Role::Responses {
+        return false;
+    }
+    let mut parts = t.splitn(3, |b| *b == b' ');
+    let method = parts.next().unwrap_or_default();
+    let method_ok = !method.is_empty()
+        && method.len() <= 16
+        && method.iter().all(|b| b.is_ascii_uppercase() || *b == b'-');
+    let target_ok = parts
+        .next()
+        .is_none_or(|t| t.iter().all(u8::is_ascii_graphic));
+    let version_ok = parts.next().is_none_or(prefix_of_version);
+    method_ok && target_ok && version_ok
+}
+
 /// Best-effort parse of a head too large for httparse's buffer limit: the
 /// request line and whole header lines that fit. Kept only if it is an
 /// upgrade attempt.
@@ -967,6 +1103,7 @@ mod tests {
         conv: Conversation,
         attempts: Vec<Attempt>,
         tls: Vec<TlsSighting>,
+        sids: Vec<SidIssued>,
         stats: HttpStats,
         limits: HttpLimits,
     }
@@ -980,6 +1117,7 @@ mod tests {
                 conv,
                 attempts: Vec::new(),
                 tls: Vec::new(),
+                sids: Vec::new(),
                 stats: HttpStats::default(),
                 limits: HttpLimits::default(),
             }
@@ -989,6 +1127,7 @@ mod tests {
             let mut sink = Sink {
                 attempts: &mut self.attempts,
                 tls: &mut self.tls,
+                sids: &mut self.sids,
                 stats: &mut self.stats,
                 limits: &self.limits,
                 packet_no: 0,
@@ -1045,6 +1184,50 @@ mod tests {
         assert_eq!(h.attempts[0].request_index, 1);
         assert!(h.attempts[0].after_upgrade.is_none());
         assert!(h.conv.is_upgraded());
+    }
+
+    #[test]
+    fn http_response_written_after_101_is_kept() {
+        let mut h = Harness::new();
+        h.feed(CLIENT, WS_REQ);
+        h.feed(SERVER, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+        assert!(h.attempts.is_empty());
+        h.feed(
+            SERVER,
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 28\r\n\r\nUnsupported protocol version",
+        );
+        assert_eq!(h.attempts.len(), 1);
+        let au = h.attempts[0].after_upgrade.clone().unwrap_or_default();
+        assert!(au
+            .server_http
+            .is_some_and(|b| b.ends_with(b"Unsupported protocol version")));
+    }
+
+    #[test]
+    fn engine_io_handshake_answers_report_their_sid() {
+        let mut h = Harness::new();
+        h.feed(
+            CLIENT,
+            b"GET /socket.io/?EIO=4&transport=polling&t=x HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        h.feed(
+            SERVER,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 28\r\n\r\n0{\"sid\":\"abcDEF123\",\"up\":[]}",
+        );
+        assert!(h.attempts.is_empty());
+        assert_eq!(h.sids.len(), 1);
+        assert_eq!(h.sids[0].sid, "abcDEF123");
+        assert_eq!(h.sids[0].server.port, 80);
+        // A poll with a sid is no handshake.
+        h.feed(
+            CLIENT,
+            b"GET /socket.io/?EIO=4&transport=polling&sid=abcDEF123 HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        h.feed(
+            SERVER,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 28\r\n\r\n0{\"sid\":\"zzzzzzzzz\",\"up\":[]}",
+        );
+        assert_eq!(h.sids.len(), 1);
     }
 
     #[test]

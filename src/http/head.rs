@@ -148,6 +148,8 @@ pub struct RequestPeek {
     pub is_head: bool,
     pub content_length: Option<u64>,
     pub chunked: bool,
+    /// A GET opening an Engine.IO polling session: its answer issues a sid.
+    pub engine_io_handshake: bool,
 }
 
 /// Parse a request head. `want_owned` decides, from the peek, whether to build
@@ -157,7 +159,10 @@ pub fn parse_request(buf: &[u8]) -> Parsed<(RequestPeek, Option<RequestHead>)> {
     let mut req = httparse::Request::new(&mut hbuf);
     match parser_config().parse_request(&mut req, buf) {
         Ok(httparse::Status::Complete(n)) => {
-            let peek = peek_request(req.method.unwrap_or(""), req.headers);
+            let mut peek = peek_request(req.method.unwrap_or(""), req.headers);
+            peek.engine_io_handshake = !peek.is_websocket_attempt
+                && req.method == Some("GET")
+                && super::engine_io::is_handshake_target(req.path.unwrap_or(""));
             let owned = peek.is_websocket_attempt.then(|| RequestHead {
                 method: req.method.unwrap_or("").to_string(),
                 target: req.path.unwrap_or("").to_string(),

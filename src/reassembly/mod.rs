@@ -69,6 +69,10 @@ pub struct ReassemblyStats {
     /// Segments more than 1 GiB of sequence space away from the next expected byte:
     /// ignored (a reused port pair, a corrupt header), never buffered.
     pub out_of_window_segments: u64,
+    /// Late copies of segments (with data or a FIN) of connections that had
+    /// already ended (FIN both ways or reset) and left the table: dropped,
+    /// never taken for a new connection.
+    pub late_segments: u64,
     /// Overlapping bytes whose content differed from what was kept (first copy
     /// wins, as most end hosts do; the differing copy is counted and dropped).
     pub overlap_conflicts: u64,
@@ -92,6 +96,7 @@ impl ReassemblyStats {
         self.out_of_order_segments += o.out_of_order_segments;
         self.retransmitted_segments += o.retransmitted_segments;
         self.out_of_window_segments += o.out_of_window_segments;
+        self.late_segments += o.late_segments;
         self.overlap_conflicts += o.overlap_conflicts;
         self.gaps += o.gaps;
         self.gap_bytes += o.gap_bytes;

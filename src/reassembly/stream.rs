@@ -208,6 +208,13 @@ impl Stream {
         self.next
     }
 
+    /// The sequence number just past everything this direction sent, its FIN
+    /// included; `None` before its first SYN or segment.
+    pub fn end_seq(&self) -> Option<u32> {
+        let end = self.fin_at.map_or(self.next, |f| (f + 1).max(self.next));
+        self.origin.map(|o| o.wrapping_add(end as u32))
+    }
+
     /// The buffer's shape that the delivery code relies on: islands disjoint, not
     /// touching, all above the delivered point, and `held` their exact size.
     #[cfg(test)]

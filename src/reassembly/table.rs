@@ -4,8 +4,13 @@
 //! All decisions are made in packet time and every choice between flows breaks ties
 //! by key, so the same capture gives the same evictions, and hence the same output,
 //! on every run.
+//!
+//! The keys are 4-tuples the sender chooses, so the map hashes them with a key
+//! drawn at random per run: a crafted set of tuples cannot pile into one bucket
+//! chain and turn each lookup into a scan. Nothing iterates the map in its own
+//! order on the way to the output (every scan sorts what it collects).
 
-use rustc_hash::FxHashMap;
+use std::collections::HashMap;
 
 use super::{Limits, ReassemblyStats, Stream};
 use crate::capture::Timestamp;
@@ -23,6 +28,11 @@ pub trait FlowState: Default {
         0
     }
 }
+
+/// Hashes flow keys with a per-run random seed (see the module doc).
+pub type FlowHasher = foldhash::fast::RandomState;
+
+type FlowMap<V> = HashMap<FlowKey, Box<Flow<V>>, FlowHasher>;
 
 /// For users of the table that keep nothing per connection (tests, tools).
 impl FlowState for () {}
@@ -66,6 +76,24 @@ impl<V: FlowState> Flow<V> {
     }
 }
 
+/// Connections that ended (FIN both ways or a reset) are remembered this many at
+/// a time per table, for at most the idle timeout: long enough for the late
+/// copies of their segments that real captures hold, small whatever the rate
+/// of connections (a few dozen bytes each).
+const CLOSED_REMEMBERED: usize = 4096;
+
+/// A connection that ended: where each direction's sequence space ended, so a
+/// late copy of one of its segments is known for what it is.
+#[derive(Debug, Clone, Copy)]
+struct Closed {
+    at: Timestamp,
+    end: [Option<u32>; 2],
+}
+
+/// Segments this far (in sequence space) at or below a closed direction's end
+/// are late copies; farther, or beyond the end, they start something new.
+const LATE_WINDOW: i64 = 1 << 30;
+
 /// Connections by key, with their limits and counters.
 #[derive(Debug)]
 pub struct FlowTable<V: FlowState> {
@@ -73,19 +101,22 @@ pub struct FlowTable<V: FlowState> {
     /// full grows instead of rehashing in place, so under churn (a SYN flood
     /// against a full table) it ends up with twice the buckets it needs; each
     /// bucket must stay small for memory to stay bounded.
-    map: FxHashMap<FlowKey, Box<Flow<V>>>,
+    map: FlowMap<V>,
     limits: Limits,
     stats: ReassemblyStats,
     total: usize,
     /// Packet time of the last idle scan; `None` before the first packet.
     last_scan: Option<Timestamp>,
+    /// Recently closed connections, and the order they closed in.
+    closed: HashMap<FlowKey, Closed, FlowHasher>,
+    closed_order: std::collections::VecDeque<(Timestamp, FlowKey)>,
 }
 
 /// The flow of `key`, created if new (and whether it was), its idle time
 /// refreshed and the peak flow count kept. Over the fields, not `&mut self`,
 /// so a caller can still update the table's totals while holding the flow.
 fn lookup_or_create<'m, V: FlowState>(
-    map: &'m mut FxHashMap<FlowKey, Box<Flow<V>>>,
+    map: &'m mut FlowMap<V>,
     stats: &mut ReassemblyStats,
     key: FlowKey,
     now: Timestamp,
@@ -122,11 +153,13 @@ impl<V: FlowState> Default for FlowTable<V> {
 impl<V: FlowState> FlowTable<V> {
     pub fn new(limits: Limits) -> Self {
         FlowTable {
-            map: FxHashMap::default(),
+            map: FlowMap::default(),
             limits,
             stats: ReassemblyStats::default(),
             total: 0,
             last_scan: None,
+            closed: HashMap::default(),
+            closed_order: Default::default(),
         }
     }
 
@@ -171,9 +204,54 @@ impl<V: FlowState> FlowTable<V> {
                 self.shed_largest();
             }
         } else {
+            let end = [flow.dirs[Side::Lo].end_seq(), flow.dirs[Side::Hi].end_seq()];
             self.remove(&key);
+            self.remember_closed(key, end, now);
         }
         r
+    }
+
+    /// Whether a segment (direction `d`: 0 lo→hi, 1 hi→lo; `len` counting
+    /// its FIN) is a late copy from a connection that already ended and left
+    /// the table: a retransmission of an answered request arriving after the
+    /// FINs must not open a "new" connection picked up mid-way and be taken for
+    /// a second attempt. A SYN, or bytes beyond where the old connection
+    /// ended, start a new connection on the same ports: the memory is dropped.
+    pub fn is_late_copy(&mut self, key: &FlowKey, d: Side, seq: u32, len: u32, syn: bool) -> bool {
+        let Some(c) = self.closed.get(key) else {
+            return false;
+        };
+        let late = !syn
+            && c.end.get(d.index()).copied().flatten().is_some_and(|end| {
+                let past_end = i64::from(seq.wrapping_add(len).wrapping_sub(end) as i32);
+                past_end <= 0 && past_end > -LATE_WINDOW
+            });
+        if late {
+            // The last ACK of a close is late too, and too usual to count.
+            if len > 0 {
+                self.stats.late_segments += 1;
+            }
+        } else {
+            self.closed.remove(key);
+        }
+        late
+    }
+
+    fn remember_closed(&mut self, key: FlowKey, end: [Option<u32>; 2], now: Timestamp) {
+        while self.closed_order.len() >= CLOSED_REMEMBERED {
+            self.forget_oldest_closed();
+        }
+        self.closed.insert(key, Closed { at: now, end });
+        self.closed_order.push_back((now, key));
+    }
+
+    fn forget_oldest_closed(&mut self) {
+        if let Some((at, key)) = self.closed_order.pop_front() {
+            // Only if not closed again since (a later entry took its place).
+            if self.closed.get(&key).is_some_and(|c| c.at == at) {
+                self.closed.remove(&key);
+            }
+        }
     }
 
     /// Evict the idlest flows when a new one would not fit.
@@ -244,6 +322,13 @@ impl<V: FlowState> FlowTable<V> {
         self.last_scan = Some(now);
         let timeout = i128::from(self.limits.idle_timeout_secs) * 1_000_000_000;
         let cutoff = now.as_nanos() - timeout;
+        while self
+            .closed_order
+            .front()
+            .is_some_and(|(at, _)| at.as_nanos() < cutoff)
+        {
+            self.forget_oldest_closed();
+        }
         let mut idle: Vec<(Timestamp, FlowKey)> = self
             .map
             .iter()
@@ -375,6 +460,97 @@ mod tests {
         flow.dirs[Side::Lo].syn(0);
         flow.dirs[Side::Lo].push(100, &vec![1u8; n], false, &limits, &mut stats, &mut |_| {});
         t.account(&k);
+    }
+
+    /// Keys of one attacker's IPv6 /64 (the interface half of the address and
+    /// the port are theirs to choose) that all hash alike under the unkeyed
+    /// FxHash. Its state after each word is `(state + word) * K`; an endpoint
+    /// is hashed as its discriminant, its address (the octets as a native u128:
+    /// prefix word, then interface word) and its port, so choosing the
+    /// interface word for each port lands every key on the same state.
+    fn fx_colliding_keys(n: u16) -> Vec<FlowKey> {
+        const K: u64 = 0xf135_7aea_2e62_a9c5;
+        let mut inv = K;
+        for _ in 0..6 {
+            inv = inv.wrapping_mul(2u64.wrapping_sub(K.wrapping_mul(inv)));
+        }
+        let prefix = [0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00];
+        let after_prefix = K.wrapping_add(u64::from_ne_bytes(prefix)).wrapping_mul(K);
+        let server = Endpoint {
+            ip: "2001:db8:ffff::1".parse().unwrap(),
+            port: 443,
+        };
+        (0..n)
+            .map(|port| {
+                let after_iid = 0x1234_5678_9abc_def0u64.wrapping_sub(u64::from(port));
+                let iid = after_iid.wrapping_mul(inv).wrapping_sub(after_prefix);
+                let mut octets = [0u8; 16];
+                octets[..8].copy_from_slice(&prefix);
+                octets[8..].copy_from_slice(&iid.to_ne_bytes());
+                let client = Endpoint {
+                    ip: IpAddr::V6(octets.into()),
+                    port,
+                };
+                FlowKey::of(client, server).0
+            })
+            .collect()
+    }
+
+    static EQ_CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+    /// A flow key that hashes as itself and counts the comparisons a map makes.
+    #[derive(Clone, Copy)]
+    struct Counted(FlowKey);
+
+    impl PartialEq for Counted {
+        fn eq(&self, o: &Self) -> bool {
+            EQ_CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.0 == o.0
+        }
+    }
+    impl Eq for Counted {}
+    impl std::hash::Hash for Counted {
+        fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+            self.0.hash(h)
+        }
+    }
+
+    /// Key comparisons made inserting every key and then finding each again.
+    fn comparisons<S: std::hash::BuildHasher + Default>(keys: &[FlowKey]) -> u64 {
+        let mut m: HashMap<Counted, (), S> = HashMap::default();
+        let before = EQ_CALLS.load(std::sync::atomic::Ordering::Relaxed);
+        for k in keys {
+            m.insert(Counted(*k), ());
+        }
+        for k in keys {
+            assert!(m.contains_key(&Counted(*k)));
+        }
+        EQ_CALLS.load(std::sync::atomic::Ordering::Relaxed) - before
+    }
+
+    #[test]
+    fn tuples_colliding_under_an_unkeyed_hash_stay_one_comparison_each() {
+        use std::hash::BuildHasher;
+        let keys = fx_colliding_keys(2000);
+        let fx = rustc_hash::FxBuildHasher;
+        let h0 = fx.hash_one(keys[0]);
+        assert!(
+            keys.iter().all(|k| fx.hash_one(k) == h0),
+            "not a collision set"
+        );
+        let n = keys.len() as u64;
+        // The unkeyed hash: each lookup walks every key inserted before it.
+        let flooded = comparisons::<rustc_hash::FxBuildHasher>(&keys);
+        assert!(flooded > n * n / 4, "{flooded} comparisons");
+        // The table's hasher: about one comparison per insert and per lookup.
+        let keyed = comparisons::<FlowHasher>(&keys);
+        assert!(keyed <= 3 * n, "{keyed} comparisons for {n} keys");
+        // And the table takes them all.
+        let mut t = table(Limits::default());
+        for k in &keys {
+            t.get_or_insert(*k, at(0), &mut |_, _, _| {});
+        }
+        assert_eq!(t.len(), keys.len());
     }
 
     #[test]

@@ -1,14 +1,21 @@
 //! Output: the contract's JSON Lines, the terminal text format, the summary.
 //! The only stage besides `capture` that does I/O.
 
+pub mod annotate;
+pub mod blocks;
 pub mod ecs;
 pub mod gauges;
+pub mod html;
+pub mod legs;
 pub mod metrics;
 pub mod pcap_out;
+pub mod pcapng;
 pub mod progress;
 pub mod record;
 pub mod redact;
+pub mod schema;
 pub mod summary;
+pub mod terminal;
 pub mod text;
 
 use std::io::Write;
@@ -60,9 +67,16 @@ pub struct Reporter<W: Write> {
     all: bool,
     redact: bool,
     color: bool,
+    /// Text as blocks for a terminal instead of one line per finding.
+    blocks: Option<blocks::Blocks>,
     metrics: Option<std::sync::Arc<metrics::Metrics>>,
     /// Every record, for library callers that look at the values.
     kept: Option<Vec<Record>>,
+    /// Packet comments for an annotated capture (`--annotate`, pcapng
+    /// `--write-rejected`).
+    annotations: Option<annotate::Annotations>,
+    /// The aggregates of the HTML report (`--report`).
+    incident: Option<html::Incident>,
     pub summary: Summary,
 }
 
@@ -74,8 +88,11 @@ impl<W: Write> Reporter<W> {
             all,
             redact,
             color: false,
+            blocks: None,
             metrics: None,
             kept: None,
+            annotations: None,
+            incident: None,
             summary: Summary::default(),
         }
     }
@@ -84,6 +101,34 @@ impl<W: Write> Reporter<W> {
     pub fn with_color(mut self, color: bool) -> Self {
         self.color = color;
         self
+    }
+
+    /// Draw the text format as blocks (a terminal on stdout, no `--oneline`).
+    pub fn with_blocks(mut self, opts: blocks::BlockOptions) -> Self {
+        self.blocks = Some(blocks::Blocks::new(opts, self.redact));
+        self
+    }
+
+    /// Gather packet comments for the attempts this reporter shows.
+    pub fn with_annotations(mut self) -> Self {
+        self.annotations = Some(annotate::Annotations::default());
+        self
+    }
+
+    /// Gather the aggregates of the HTML report (every attempt).
+    pub fn with_incident(mut self) -> Self {
+        self.incident = Some(html::Incident::new(self.redact));
+        self
+    }
+
+    /// The packet comments gathered so far.
+    pub fn take_annotations(&mut self) -> Option<annotate::Annotations> {
+        self.annotations.take()
+    }
+
+    /// The report's aggregates gathered so far.
+    pub fn take_incident(&mut self) -> Option<html::Incident> {
+        self.incident.take()
     }
 
     /// Count every attempt in these metrics too.
@@ -110,15 +155,21 @@ impl<W: Write> Reporter<W> {
         if let Some(m) = &self.metrics {
             m.count(&r);
         }
+        if let Some(i) = &mut self.incident {
+            i.add(j, &r);
+        }
         let shown = r.outcome != Outcome::Accepted || self.all;
-        let written = if shown { self.write(&r) } else { Ok(()) };
+        let written = if shown { self.write(j, &r) } else { Ok(()) };
         if let Some(kept) = &mut self.kept {
             kept.push(r);
         }
         written
     }
 
-    fn write(&mut self, r: &Record) -> std::io::Result<()> {
+    fn write(&mut self, j: &Judged, r: &Record) -> std::io::Result<()> {
+        if let Some(a) = &mut self.annotations {
+            a.add(j, r);
+        }
         match self.format {
             Format::Json => {
                 serde_json::to_writer(&mut self.out, r)?;
@@ -127,6 +178,11 @@ impl<W: Write> Reporter<W> {
             Format::Ecs => {
                 serde_json::to_writer(&mut self.out, &ecs::document(r))?;
                 self.out.write_all(b"\n")?;
+            }
+            Format::Text if self.blocks.is_some() => {
+                if let Some(b) = &mut self.blocks {
+                    self.out.write_all(b.push(j, r).as_bytes())?;
+                }
             }
             Format::Text => {
                 self.out
@@ -141,7 +197,18 @@ impl<W: Write> Reporter<W> {
         &mut self.out
     }
 
-    pub fn into_inner(self) -> (W, Summary) {
+    /// Write what the format held back (legs still waiting for their peer,
+    /// the folded repeats); the summary comes after this.
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        if let Some(b) = &mut self.blocks {
+            self.out.write_all(b.finish().as_bytes())?;
+        }
+        self.out.flush()
+    }
+
+    /// The writer and the summary, after [`Reporter::finish`].
+    pub fn into_inner(mut self) -> (W, Summary) {
+        let _ = self.finish();
         (self.out, self.summary)
     }
 }

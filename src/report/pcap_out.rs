@@ -9,6 +9,8 @@
 use std::collections::HashSet;
 use std::io::BufWriter;
 
+use super::annotate::Annotations;
+use super::pcapng::PcapngWriter;
 use super::OutputError;
 use crate::capture::file::FileSource;
 use crate::capture::pcap_writer::PcapFile;
@@ -46,6 +48,56 @@ pub struct Written {
     /// Packets of a kept connection left out because their link type differs
     /// from the file's (a classic pcap file has one).
     pub other_link: u64,
+    /// Packets written with a comment (pcapng).
+    pub commented: u64,
+}
+
+/// A file name asking for pcapng.
+pub fn is_pcapng(path: &str) -> bool {
+    path.to_ascii_lowercase().ends_with(".pcapng")
+}
+
+/// Copy the packets of `sources` (all, or those of the connections in `keep`)
+/// into a pcapng file at `out`, each with the comments `notes` holds for its
+/// global packet number (counted over every packet read, as the analysis
+/// counted them).
+pub fn write_pcapng(
+    sources: Vec<FileSource>,
+    keep: Option<&FlowSet>,
+    notes: &Annotations,
+    out: &str,
+) -> Result<Written, OutputError> {
+    let werr = |source| OutputError::File {
+        path: out.to_string(),
+        source,
+    };
+    let file = std::fs::File::create(out).map_err(werr)?;
+    let mut w = PcapngWriter::new(BufWriter::new(file)).map_err(werr)?;
+    let mut written = Written::default();
+    let mut no = 0u64;
+    for mut src in sources {
+        // What came before damage is copied; the analysis reported the damage.
+        while let Ok(Some(p)) = src.next_packet() {
+            let this = no;
+            no += 1;
+            if let Some(flows) = keep {
+                let key = match decode::decode(p.linktype, p.data, p.orig_len) {
+                    Decoded::Tcp(seg) => FlowKey::of(seg.src, seg.dst).0,
+                    _ => continue,
+                };
+                if !flows.contains(&key) {
+                    continue;
+                }
+            }
+            let comments = notes.get(this);
+            w.packet(p.linktype, p.ts, p.data, p.orig_len, comments)
+                .map_err(werr)?;
+            written.packets += 1;
+            written.commented += u64::from(!comments.is_empty());
+        }
+    }
+    w.flush().map_err(werr)?;
+    Ok(written)
 }
 
 const SNAPLEN: u32 = 262_144;

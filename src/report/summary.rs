@@ -136,6 +136,10 @@ impl Summary {
         note(r.out_of_order_segments, "out-of-order segments");
         note(r.retransmitted_segments, "retransmissions");
         note(
+            r.late_segments,
+            "late copies of segments of closed connections",
+        );
+        note(
             r.overlap_conflicts,
             "overlapping bytes that differed (first copy kept)",
         );

@@ -2,6 +2,7 @@
 //! connection that keeps its sequence numbers.
 #![allow(dead_code)]
 
+pub mod shared;
 pub mod stream_harness;
 
 pub type Ep = ([u8; 4], u16);

@@ -82,10 +82,14 @@ pub fn run(data: &[u8]) {
     analyzer.finish();
     let attempts = analyzer.take_attempts();
     let tls = analyzer.take_tls();
+    let sids = analyzer.take_sids();
 
     let mut correlator = Correlator::new();
     for t in tls {
         correlator.note_tls(t);
+    }
+    for s in sids {
+        correlator.note_sid(s);
     }
     let mut judged = Vec::new();
     for a in attempts {
