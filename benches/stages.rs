@@ -8,7 +8,7 @@ mod gen;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 
 use wshs_sniff::capture::file::FileSource;
-use wshs_sniff::capture::{LinkType, PacketSource, Timestamp};
+use wshs_sniff::capture::{LinkType, Timestamp};
 use wshs_sniff::decode::{self, Decoded, Endpoint, Side};
 use wshs_sniff::http::conversation::Sink;
 use wshs_sniff::http::head;

@@ -269,12 +269,12 @@ fn judged(fixture: &str) -> Vec<wshs_sniff::classify::correlate::Judged> {
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
     use wshs_sniff::capture::file::FileSource;
-    use wshs_sniff::capture::PacketSource;
-    use wshs_sniff::pipeline::{self, Config, FileFeed};
-    let src: Box<dyn PacketSource + Send> = Box::new(FileSource::open(fixture).expect("fixture"));
+    use wshs_sniff::capture::Files;
+    use wshs_sniff::pipeline::{self, Config};
+    let src = FileSource::open(fixture).expect("fixture");
     let mut out = Vec::new();
     pipeline::run(
-        Box::new(FileFeed::new(vec![src])),
+        Box::new(Files::new(vec![src])),
         &Config::default(),
         Arc::new(AtomicBool::new(false)),
         &mut |j| {

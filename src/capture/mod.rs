@@ -1,18 +1,31 @@
-//! Packet sources: capture files (pcap, pcapng) and live interfaces.
+//! Packet sources: capture files (pcap, pcapng, stdin) and live interfaces,
+//! behind one trait ([`PacketSource`]), with what belongs to reading packets:
+//! the BPF filter, the capture counters and the `-w` recorder.
 //!
 //! Everything here does I/O; everything downstream (decode, reassembly, http,
 //! classify) works on the byte slices handed out by a [`PacketSource`], so it can
 //! be tested and fuzzed without a file or an interface.
 
 pub mod file;
+pub mod files;
+pub mod filter;
 pub mod inputs;
+pub mod keylog_file;
 pub mod live;
 pub mod mapped;
 pub mod pcap_format;
+pub mod pcap_writer;
 pub mod pcapng_format;
 pub mod secrets;
+pub mod source;
+pub mod stats;
 
 pub use file::FileSource;
+pub use files::Files;
+pub use filter::{BpfFilter, FilterError};
+pub use pcap_writer::PcapWriter;
+pub use source::{KernelStats, Next, PacketSource};
+pub use stats::CaptureStats;
 
 use std::fmt;
 use std::time::Duration;
@@ -164,6 +177,17 @@ pub struct RawPacket<'a> {
     pub backing: Option<&'a SharedBytes>,
 }
 
+impl CaptureError {
+    /// A failing live capture is a capture error (2); damaged or unreadable
+    /// input, or a recording that cannot be written, an input error (1).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CaptureError::Live { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
 /// Why a capture could not be read (further). Carries the byte offset so the user
 /// can look at the damage with a hex editor.
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +207,12 @@ pub enum CaptureError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("capture on {iface} failed: {what}")]
     Live { iface: String, what: String },
     #[error("{name}: capture cut short at byte {offset} after {packets} packets ({what})")]
@@ -199,15 +229,4 @@ pub enum CaptureError {
         packets: u64,
         what: String,
     },
-}
-
-/// Anything that hands out packets one at a time: a capture file or a live handle.
-pub trait PacketSource {
-    /// The next packet, `Ok(None)` at the end. After an `Err` the source is finished:
-    /// a damaged file cannot be resynchronised reliably, and what came before the
-    /// damage has already been handed out.
-    fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError>;
-
-    /// Bytes of input consumed so far (for progress and error offsets).
-    fn position(&self) -> u64;
 }

@@ -4,11 +4,13 @@
 pub mod annotate;
 pub mod blocks;
 pub mod ecs;
+pub mod gauges;
 pub mod html;
 pub mod legs;
 pub mod metrics;
 pub mod pcap_out;
 pub mod pcapng;
+pub mod progress;
 pub mod record;
 pub mod redact;
 pub mod schema;
@@ -19,16 +21,41 @@ pub mod text;
 use std::io::Write;
 
 pub use record::{Record, CONTRACT_VERSION};
-pub use summary::{CaptureStats, Summary};
+pub use summary::Summary;
 
 use crate::classify::correlate::Judged;
 use crate::classify::Outcome;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why output could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("cannot write the output: {0}")]
+    Stdout(#[source] std::io::Error),
+    #[error("cannot write {path}: {source}")]
+    File {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reading the input again (for `--write-rejected`) failed.
+    #[error(transparent)]
+    Input(#[from] crate::capture::CaptureError),
+}
+
+impl OutputError {
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, OutputError::Stdout(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// The output formats (also the values of `--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// One aligned line per attempt.
     Text,
+    /// JSON Lines per the output contract.
     Json,
-    /// Elastic Common Schema documents, one per line.
+    /// JSON Lines with Elastic Common Schema field names.
     Ecs,
 }
 
@@ -43,6 +70,8 @@ pub struct Reporter<W: Write> {
     /// Text as blocks for a terminal instead of one line per finding.
     blocks: Option<blocks::Blocks>,
     metrics: Option<std::sync::Arc<metrics::Metrics>>,
+    /// Every record, for library callers that look at the values.
+    kept: Option<Vec<Record>>,
     /// Packet comments for an annotated capture (`--annotate`, pcapng
     /// `--write-rejected`).
     annotations: Option<annotate::Annotations>,
@@ -61,6 +90,7 @@ impl<W: Write> Reporter<W> {
             color: false,
             blocks: None,
             metrics: None,
+            kept: None,
             annotations: None,
             incident: None,
             summary: Summary::default(),
@@ -107,6 +137,16 @@ impl<W: Write> Reporter<W> {
         self
     }
 
+    /// Keep every record (shown or not) for [`Reporter::take_records`].
+    pub fn keeping_records(mut self) -> Self {
+        self.kept = Some(Vec::new());
+        self
+    }
+
+    pub fn take_records(&mut self) -> Vec<Record> {
+        self.kept.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
     /// Write one attempt (if the format shows it) and flush, so a live reader
     /// (`| jq`) sees it at once.
     pub fn emit(&mut self, j: &Judged) -> std::io::Result<()> {
@@ -118,29 +158,35 @@ impl<W: Write> Reporter<W> {
         if let Some(i) = &mut self.incident {
             i.add(j, &r);
         }
-        if r.outcome == Outcome::Accepted && !self.all {
-            return Ok(());
+        let shown = r.outcome != Outcome::Accepted || self.all;
+        let written = if shown { self.write(j, &r) } else { Ok(()) };
+        if let Some(kept) = &mut self.kept {
+            kept.push(r);
         }
+        written
+    }
+
+    fn write(&mut self, j: &Judged, r: &Record) -> std::io::Result<()> {
         if let Some(a) = &mut self.annotations {
-            a.add(j, &r);
+            a.add(j, r);
         }
         match self.format {
             Format::Json => {
-                serde_json::to_writer(&mut self.out, &r)?;
+                serde_json::to_writer(&mut self.out, r)?;
                 self.out.write_all(b"\n")?;
             }
             Format::Ecs => {
-                serde_json::to_writer(&mut self.out, &ecs::document(&r))?;
+                serde_json::to_writer(&mut self.out, &ecs::document(r))?;
                 self.out.write_all(b"\n")?;
             }
             Format::Text if self.blocks.is_some() => {
                 if let Some(b) = &mut self.blocks {
-                    self.out.write_all(b.push(j, &r).as_bytes())?;
+                    self.out.write_all(b.push(j, r).as_bytes())?;
                 }
             }
             Format::Text => {
                 self.out
-                    .write_all(text::line_colored(&r, self.color).as_bytes())?;
+                    .write_all(text::line_colored(r, self.color).as_bytes())?;
                 self.out.write_all(b"\n")?;
             }
         }

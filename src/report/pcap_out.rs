@@ -7,12 +7,14 @@
 //! files (`-r`), or over the full capture saved during a live run.
 
 use std::collections::HashSet;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 
 use super::annotate::Annotations;
 use super::pcapng::PcapngWriter;
+use super::OutputError;
 use crate::capture::file::FileSource;
-use crate::capture::{LinkType, PacketSource};
+use crate::capture::pcap_writer::PcapFile;
+use crate::capture::LinkType;
 use crate::decode::{self, Decoded, Endpoint, FlowKey};
 
 /// Connections to keep, by direction-independent key.
@@ -64,8 +66,11 @@ pub fn write_pcapng(
     keep: Option<&FlowSet>,
     notes: &Annotations,
     out: &str,
-) -> Result<Written, String> {
-    let werr = |e: std::io::Error| format!("cannot write {out}: {e}");
+) -> Result<Written, OutputError> {
+    let werr = |source| OutputError::File {
+        path: out.to_string(),
+        source,
+    };
     let file = std::fs::File::create(out).map_err(werr)?;
     let mut w = PcapngWriter::new(BufWriter::new(file)).map_err(werr)?;
     let mut written = Written::default();
@@ -96,21 +101,23 @@ pub fn write_pcapng(
 }
 
 const SNAPLEN: u32 = 262_144;
-/// Classic pcap, nanosecond timestamps, written in this machine's byte order.
-const MAGIC_NANOS: u32 = 0xa1b2_3c4d;
 
 /// Copy the packets of the connections in `flows` from `inputs` (read in
 /// order) into a classic pcap file at `out`. The file is written even when
 /// nothing matched, so a script can count on it.
-pub fn write_flows(inputs: &[String], flows: &FlowSet, out: &str) -> Result<Written, String> {
-    let file = std::fs::File::create(out).map_err(|e| format!("cannot write {out}: {e}"))?;
-    let mut w = BufWriter::new(file);
-    let werr = |e: std::io::Error| format!("cannot write {out}: {e}");
+pub fn write_flows(inputs: &[String], flows: &FlowSet, out: &str) -> Result<Written, OutputError> {
+    let werr = |source| OutputError::File {
+        path: out.to_string(),
+        source,
+    };
+    let file = std::fs::File::create(out).map_err(werr)?;
+    let mut file = BufWriter::new(file);
     let mut linktype: Option<LinkType> = None;
     let mut written = Written::default();
-    let mut pending_header = true;
+    // The header waits for the first packet kept, whose link type it names.
+    let mut w = None;
     for input in inputs {
-        let mut src = FileSource::open(input).map_err(|e| e.to_string())?;
+        let mut src = FileSource::open(input)?;
         loop {
             let p = match src.next_packet() {
                 Ok(Some(p)) => p,
@@ -131,38 +138,22 @@ pub fn write_flows(inputs: &[String], flows: &FlowSet, out: &str) -> Result<Writ
                 written.other_link += 1;
                 continue;
             }
-            if pending_header {
-                write_header(&mut w, lt).map_err(werr)?;
-                pending_header = false;
+            if w.is_none() {
+                w = Some(PcapFile::new(&mut file, lt, SNAPLEN).map_err(werr)?);
             }
-            let caplen = p.data.len().min(SNAPLEN as usize);
-            let secs = u32::try_from(p.ts.secs).unwrap_or(0);
-            let mut rec = [0u8; 16];
-            rec[0..4].copy_from_slice(&secs.to_ne_bytes());
-            rec[4..8].copy_from_slice(&p.ts.nanos.to_ne_bytes());
-            rec[8..12].copy_from_slice(&(caplen as u32).to_ne_bytes());
-            rec[12..16].copy_from_slice(&p.orig_len.max(caplen as u32).to_ne_bytes());
-            w.write_all(&rec).map_err(werr)?;
-            w.write_all(&p.data[..caplen]).map_err(werr)?;
-            written.packets += 1;
+            if let Some(pcap) = w.as_mut() {
+                pcap.write_packet(&p).map_err(werr)?;
+                written.packets += 1;
+            }
         }
     }
-    if pending_header {
-        write_header(&mut w, linktype.unwrap_or(LinkType::ETHERNET)).map_err(werr)?;
-    }
+    let mut w = match w {
+        Some(pcap) => pcap,
+        None => PcapFile::new(&mut file, linktype.unwrap_or(LinkType::ETHERNET), SNAPLEN)
+            .map_err(werr)?,
+    };
     w.flush().map_err(werr)?;
     Ok(written)
-}
-
-fn write_header(w: &mut impl Write, lt: LinkType) -> std::io::Result<()> {
-    let mut h = [0u8; 24];
-    h[0..4].copy_from_slice(&MAGIC_NANOS.to_ne_bytes());
-    h[4..6].copy_from_slice(&2u16.to_ne_bytes());
-    h[6..8].copy_from_slice(&4u16.to_ne_bytes());
-    // thiszone and sigfigs stay 0.
-    h[16..20].copy_from_slice(&SNAPLEN.to_ne_bytes());
-    h[20..24].copy_from_slice(&lt.0.to_ne_bytes());
-    w.write_all(&h)
 }
 
 #[cfg(test)]
