@@ -312,7 +312,11 @@ fn run(cli: Cli) -> ExitCode {
         seen += 1;
         gauges.attempts.fetch_add(1, Ordering::Relaxed);
         if keep_rejected && j.verdict.outcome != wshs_sniff::classify::Outcome::Accepted {
-            rejected_flows.insert(j.attempt.client, j.attempt.server);
+            rejected_flows.insert(
+                j.attempt.client,
+                j.attempt.server,
+                wshs_sniff::report::redact::secrets_of(&j.attempt.request),
+            );
         }
         let r = reporter.emit(j);
         if count_limit.is_some_and(|c| seen >= c) {
@@ -353,11 +357,17 @@ fn run(cli: Cli) -> ExitCode {
             (None, Some(s)) => vec![s.clone()],
             (None, None) => Vec::new(),
         };
-        match wshs_sniff::report::pcap_out::write_flows(&inputs, &rejected_flows, out) {
+        let redact = !cli.no_redact;
+        match wshs_sniff::report::pcap_out::write_flows(&inputs, &rejected_flows, out, redact) {
             Ok(n) => eprintln!(
-                "wshs-sniff: wrote {} packets of {} connections with a refused attempt to {out}",
+                "wshs-sniff: wrote {} packets of {} connections with a refused attempt to {out}{}",
                 n.packets,
-                rejected_flows.len()
+                rejected_flows.len(),
+                if redact {
+                    format!(" ({} with secrets masked)", n.masked)
+                } else {
+                    String::new()
+                }
             ),
             Err(e) => {
                 eprintln!("wshs-sniff: {e}");

@@ -8,6 +8,7 @@ pub mod record;
 pub mod redact;
 pub mod summary;
 pub mod text;
+pub mod wire_redact;
 
 use std::io::Write;
 

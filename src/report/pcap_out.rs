@@ -4,24 +4,34 @@
 //!
 //! The analysis decides which connections matter only once their attempts
 //! are judged, so the packets are copied in a second pass: over the input
-//! files (`-r`), or over the full capture saved during a live run.
+//! files (`-r`), or over the full capture saved during a live run. Unless
+//! asked not to, the copies have their secrets masked ([`super::wire_redact`]).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 
+use super::wire_redact::WireRedactor;
 use crate::capture::file::FileSource;
 use crate::capture::{LinkType, PacketSource};
 use crate::decode::{self, Decoded, Endpoint, FlowKey};
 
-/// Connections to keep, by direction-independent key.
+/// Connections to keep, by direction-independent key, with the secret
+/// strings their attempts carried.
 #[derive(Debug, Default, Clone)]
 pub struct FlowSet {
-    keys: HashSet<FlowKey>,
+    keys: HashMap<FlowKey, Vec<Vec<u8>>>,
 }
 
 impl FlowSet {
-    pub fn insert(&mut self, client: Endpoint, server: Endpoint) {
-        self.keys.insert(FlowKey::of(client, server).0);
+    /// Keep the connection `client`–`server`; `secrets` (from
+    /// [`super::redact::secrets_of`]) are masked wherever its packets hold them.
+    pub fn insert(&mut self, client: Endpoint, server: Endpoint, secrets: Vec<String>) {
+        let known = self.keys.entry(FlowKey::of(client, server).0).or_default();
+        for s in secrets {
+            if !known.iter().any(|k| *k == s.as_bytes()) {
+                known.push(s.into_bytes());
+            }
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -32,8 +42,8 @@ impl FlowSet {
         self.keys.is_empty()
     }
 
-    fn contains(&self, key: &FlowKey) -> bool {
-        self.keys.contains(key)
+    fn secrets(&self, key: &FlowKey) -> Option<&[Vec<u8>]> {
+        self.keys.get(key).map(Vec::as_slice)
     }
 }
 
@@ -44,6 +54,8 @@ pub struct Written {
     /// Packets of a kept connection left out because their link type differs
     /// from the file's (a classic pcap file has one).
     pub other_link: u64,
+    /// Packets whose payload had secrets masked.
+    pub masked: u64,
 }
 
 const SNAPLEN: u32 = 262_144;
@@ -51,15 +63,23 @@ const SNAPLEN: u32 = 262_144;
 const MAGIC_NANOS: u32 = 0xa1b2_3c4d;
 
 /// Copy the packets of the connections in `flows` from `inputs` (read in
-/// order) into a classic pcap file at `out`. The file is written even when
-/// nothing matched, so a script can count on it.
-pub fn write_flows(inputs: &[String], flows: &FlowSet, out: &str) -> Result<Written, String> {
+/// order) into a classic pcap file at `out`, with their secrets masked when
+/// `redact`. The file is written even when nothing matched, so a script can
+/// count on it.
+pub fn write_flows(
+    inputs: &[String],
+    flows: &FlowSet,
+    out: &str,
+    redact: bool,
+) -> Result<Written, String> {
     let file = std::fs::File::create(out).map_err(|e| format!("cannot write {out}: {e}"))?;
     let mut w = BufWriter::new(file);
     let werr = |e: std::io::Error| format!("cannot write {out}: {e}");
     let mut linktype: Option<LinkType> = None;
     let mut written = Written::default();
     let mut pending_header = true;
+    let mut redactor = WireRedactor::default();
+    let mut packet = Vec::new();
     for input in inputs {
         let mut src = FileSource::open(input).map_err(|e| e.to_string())?;
         loop {
@@ -70,13 +90,12 @@ pub fn write_flows(inputs: &[String], flows: &FlowSet, out: &str) -> Result<Writ
                 // reported the damage itself.
                 Err(_) => break,
             };
-            let key = match decode::decode(p.linktype, p.data, p.orig_len) {
-                Decoded::Tcp(seg) => FlowKey::of(seg.src, seg.dst).0,
-                _ => continue,
-            };
-            if !flows.contains(&key) {
+            let Decoded::Tcp(seg) = decode::decode(p.linktype, p.data, p.orig_len) else {
                 continue;
-            }
+            };
+            let Some(secrets) = flows.secrets(&FlowKey::of(seg.src, seg.dst).0) else {
+                continue;
+            };
             let lt = *linktype.get_or_insert(p.linktype);
             if lt != p.linktype {
                 written.other_link += 1;
@@ -87,6 +106,14 @@ pub fn write_flows(inputs: &[String], flows: &FlowSet, out: &str) -> Result<Writ
                 pending_header = false;
             }
             let caplen = p.data.len().min(SNAPLEN as usize);
+            packet.clear();
+            packet.extend_from_slice(&p.data[..caplen]);
+            if redact {
+                let payload_at = seg.payload.as_ptr() as usize - p.data.as_ptr() as usize;
+                if redactor.mask_packet(&mut packet, &seg, payload_at, secrets) {
+                    written.masked += 1;
+                }
+            }
             let secs = u32::try_from(p.ts.secs).unwrap_or(0);
             let mut rec = [0u8; 16];
             rec[0..4].copy_from_slice(&secs.to_ne_bytes());
@@ -94,7 +121,7 @@ pub fn write_flows(inputs: &[String], flows: &FlowSet, out: &str) -> Result<Writ
             rec[8..12].copy_from_slice(&(caplen as u32).to_ne_bytes());
             rec[12..16].copy_from_slice(&p.orig_len.max(caplen as u32).to_ne_bytes());
             w.write_all(&rec).map_err(werr)?;
-            w.write_all(&p.data[..caplen]).map_err(werr)?;
+            w.write_all(&packet).map_err(werr)?;
             written.packets += 1;
         }
     }
@@ -145,9 +172,9 @@ mod tests {
         let all = crate::analyze_files(&[&input], &Default::default()).unwrap();
         let r = &all.records[0];
         let mut set = FlowSet::default();
-        set.insert(ep(&r.client), ep(&r.server));
+        set.insert(ep(&r.client), ep(&r.server), Vec::new());
         let out = tmp("one");
-        let n = write_flows(std::slice::from_ref(&input), &set, &out).unwrap();
+        let n = write_flows(std::slice::from_ref(&input), &set, &out, true).unwrap();
         assert!(n.packets > 0);
         let back = crate::analyze_files(&[&out], &Default::default()).unwrap();
         assert_eq!(back.records.len(), all.records.len());
@@ -162,6 +189,7 @@ mod tests {
             &[fixture("python-websockets__ok.pcap")],
             &FlowSet::default(),
             &out,
+            true,
         )
         .unwrap();
         assert_eq!(n.packets, 0);
