@@ -3,7 +3,8 @@
 # Usage (as root): scripts/record-fixtures/record.sh [NAME ...]
 # Starts the Python websockets and Node ws servers, a raw-socket test server
 # and nginx (plain, TLS-terminating with a throwaway self-signed certificate,
-# IPv6) on 127.0.0.1 / ::1 (ports 18401-18415), captures each scenario with
+# IPv6), HAProxy, Apache httpd, Caddy and more nginx (proxies.py, ports 18420-18486) on
+# 127.0.0.1 / ::1 (ports 18401-18415), captures each scenario with
 # tcpdump on lo into fixtures/NAME.pcap and writes fixtures/NAME.labels.json.
 # Without NAME every fixture is re-recorded (the old ones deleted first); with
 # NAMEs (see `driver.py list`) only those. Every process it starts is stopped
@@ -41,6 +42,9 @@ command -v python3 >/dev/null || apt_install python3 python3-pip
 command -v node >/dev/null || apt_install nodejs
 command -v npm >/dev/null || apt_install npm
 command -v openssl >/dev/null || apt_install openssl
+command -v haproxy >/dev/null || apt_install haproxy
+command -v apache2 >/dev/null || apt_install apache2
+command -v caddy >/dev/null || apt_install caddy
 
 want_ws="$(sed -n 's/^websockets==//p' "$HERE/requirements.txt")"
 have_ws="$(python3 -c 'from importlib.metadata import version; print(version("websockets"))' 2>/dev/null || true)"
@@ -102,7 +106,24 @@ nginx -t -q -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx/"
 nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx/" >"$TMP/nginx.out" 2>&1 &
 PIDS+=("$!")
 
-for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}"; do
+# HAProxy, Apache httpd and Caddy, each from its own configuration in this
+# directory (Apache's and Caddy's state lives in $TMP).
+haproxy -c -q -f "$HERE/haproxy.cfg"
+haproxy -db -f "$HERE/haproxy.cfg" >"$TMP/haproxy.log" 2>&1 &
+PIDS+=("$!")
+mkdir -p "$TMP/apache/docroot" "$TMP/caddy"
+echo '<html><body>fixture page</body></html>' >"$TMP/apache/docroot/ws"
+python3 -c 'import base64, hashlib; print("alice:{SHA}" + base64.b64encode(hashlib.sha1(b"FAKE-password-not-a-secret").digest()).decode())' >"$TMP/apache/htpasswd"
+sed "s#@PREFIX@#$TMP/apache#g" "$HERE/apache.conf" >"$TMP/apache/apache.conf"
+apache2 -t -f "$TMP/apache/apache.conf" 2>"$TMP/apache.check" || { cat "$TMP/apache.check" >&2; exit 1; }
+apache2 -X -f "$TMP/apache/apache.conf" >"$TMP/apache.log" 2>&1 &
+PIDS+=("$!")
+XDG_DATA_HOME="$TMP/caddy" XDG_CONFIG_HOME="$TMP/caddy" HOME="$TMP/caddy" \
+    caddy run --adapter caddyfile --config "$HERE/Caddyfile" >"$TMP/caddy.log" 2>&1 &
+PIDS+=("$!")
+PROXY_PORTS=($(python3 "$HERE/proxies.py" ports))
+
+for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}" "${PROXY_PORTS[@]}"; do
     python3 "$HERE/driver.py" wait 127.0.0.1 "$p" || { cat "$TMP"/*.log "$TMP/nginx/error.log" >&2; exit 1; }
 done
 for p in "$PY_PORT" "$NODE_PORT" "${NGINX_PORTS6[@]}"; do
@@ -111,7 +132,7 @@ done
 
 # ---------------------------------------------------------------- recording
 mkdir -p "$OUT"
-ALL="$(python3 "$HERE/driver.py" list)"
+ALL="$(python3 "$HERE/driver.py" list; python3 "$HERE/proxies.py" list)"
 if [ "$#" -eq 0 ]; then
     SELECTED="$ALL"
     rm -f "$OUT"/*.pcap "$OUT"/*.labels.json
@@ -136,7 +157,11 @@ record_one() {  # record_one NAME FILTER
     done
     grep -q "listening on" "$TMP/$name.tcpdump" || { log "tcpdump did not start for $name"; cat "$TMP/$name.tcpdump" >&2; exit 1; }
     sleep 0.2
-    python3 "$HERE/driver.py" run "$name" "$TMP/$name.obs.json"
+    local drv="$HERE/driver.py"
+    if python3 "$HERE/proxies.py" list | cut -f1 | grep -qx "$name"; then
+        drv="$HERE/proxies.py"
+    fi
+    python3 "$drv" run "$name" "$TMP/$name.obs.json"
     # let the last packets (FIN/ACK) reach the file: wait until its size is stable
     last=-1
     for i in $(seq 1 20); do
@@ -150,7 +175,7 @@ record_one() {  # record_one NAME FILTER
     if grep -Eq "^[1-9][0-9]* packets? dropped by (kernel|interface)" "$TMP/$name.tcpdump"; then
         log "$name: tcpdump lost packets:"; cat "$TMP/$name.tcpdump" >&2; exit 1
     fi
-    python3 "$HERE/driver.py" label "$name" "$TMP/$name.obs.json" "$pcap" >"$OUT/$name.labels.json"
+    python3 "$drv" label "$name" "$TMP/$name.obs.json" "$pcap" >"$OUT/$name.labels.json"
     python3 "$HERE/driver.py" summary "$name" "$pcap" "$OUT/$name.labels.json"
 }
 
@@ -162,6 +187,7 @@ done < <(printf '%s\n' "$SELECTED" | sed '/^$/d')
 
 log "recorded $COUNT fixtures into $OUT ($(du -sh "$OUT" | cut -f1))"
 python3 "$HERE/driver.py" versions
+python3 "$HERE/proxies.py" versions
 if command -v tshark >/dev/null; then
     python3 "$HERE/verify.py" "$OUT"
 else

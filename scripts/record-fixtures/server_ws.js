@@ -3,6 +3,9 @@
 // /chat  echo WebSocket that requires the subprotocol chat.v1, else 400
 // /policy accepts (101), then closes at once with 1008 "policy violation"
 // /reset  accepts (101), then resets the TCP connection (RST) 50 ms later
+// /same-origin echo WebSocket that accepts only an Origin whose host is the
+//        request's Host (the same-origin check of gorilla and coder/websocket),
+//        else 403 "Origin <o> does not match Host <h>"
 // /hello plain 200 text; any other path 404 (upgrade or not)
 // Usage: node server_ws.js PORT [HOST ...]
 'use strict';
@@ -55,6 +58,19 @@ const resetServer = new WebSocketServer({
   verifyClient: (info, cb) => (originAllowed(info) ? cb(true) : cb(false, 403)),
 });
 
+// Same-origin check: the Origin's host[:port] must be the Host header.
+const sameOriginServer = new WebSocketServer({
+  noServer: true,
+  verifyClient: (info, cb) => {
+    const host = info.req.headers.host || '';
+    let originHost = null;
+    try { originHost = new URL(info.origin).host; } catch (e) { originHost = null; }
+    if (originHost === host) return cb(true);
+    return cb(false, 403, `Origin ${info.origin} does not match Host ${host}`);
+  },
+});
+sameOriginServer.on('connection', echo);
+
 function route(url) {
   return (url || '').split('?')[0];
 }
@@ -64,7 +80,7 @@ function onRequest(req, res) {
   if (path === '/hello') {
     res.writeHead(200, { 'Content-Type': 'text/plain' });
     res.end('hello\n');
-  } else if (['/ws', '/chat', '/policy', '/reset'].includes(path)) {
+  } else if (['/ws', '/chat', '/policy', '/reset', '/same-origin'].includes(path)) {
     res.writeHead(426, { 'Content-Type': 'text/plain' });
     res.end('Upgrade Required');
   } else {
@@ -75,7 +91,10 @@ function onRequest(req, res) {
 
 function onUpgrade(req, socket, head) {
   const path = route(req.url);
-  const targets = { '/ws': wsServer, '/chat': chatServer, '/policy': policyServer, '/reset': resetServer };
+  const targets = {
+    '/ws': wsServer, '/chat': chatServer, '/policy': policyServer, '/reset': resetServer,
+    '/same-origin': sameOriginServer,
+  };
   const target = targets[path] || null;
   if (!target) {
     socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n' +
@@ -104,6 +123,7 @@ function shutdown() {
   for (const c of chatServer.clients) c.terminate();
   for (const c of policyServer.clients) c.terminate();
   for (const c of resetServer.clients) c.terminate();
+  for (const c of sameOriginServer.clients) c.terminate();
   setTimeout(() => process.exit(0), 200).unref();
 }
 process.on('SIGTERM', shutdown);

@@ -4,13 +4,21 @@
 //! timeouts): a refusal is immediate and caused by the request or the server's
 //! policy, never by timing or by the client library's checks.
 
-use super::Cause;
+use super::{proxy_advice, Cause};
 
-/// The nginx lines that make a proxy forward the upgrade.
-pub const NGINX_LINES: &str = "proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection \"upgrade\";";
+pub use proxy_advice::NGINX_LINES;
 
 /// One line of advice; `None` for `ok` and where nothing sensible can be said.
-pub fn fix(cause: Cause) -> Option<&'static str> {
+/// With the proxy family the capture shows, the advice is in that proxy's
+/// configuration language where the cause lives in it; otherwise generic.
+pub fn fix(cause: Cause, proxy: Option<&str>) -> Option<&'static str> {
+    proxy
+        .and_then(|f| proxy_advice::fix(cause, f))
+        .or_else(|| generic_fix(cause))
+}
+
+/// The advice that holds whatever proxy (if any) is in the path.
+fn generic_fix(cause: Cause) -> Option<&'static str> {
     Some(match cause {
         Cause::Ok => return None,
         Cause::MissingSecWebSocketKey => "send Sec-WebSocket-Key: base64 of 16 random bytes; if a proxy or gateway builds this request, make it pass the client's header through",
@@ -26,13 +34,20 @@ pub fn fix(cause: Cause) -> Option<&'static str> {
         Cause::MissingHost => "send a Host header (HTTP/1.1 requires it); check the client or proxy that builds the request",
         Cause::SubprotocolRejected => "offer a subprotocol the server supports in Sec-WebSocket-Protocol, or add this one to the server's list",
         Cause::HeaderTooLarge => "shrink the request head (usually cookies) below the server's limit, or raise the limit (nginx: large_client_header_buffers)",
-        Cause::ProxyStrippedUpgrade => "in the proxy's location for this path: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection \"upgrade\";",
+        Cause::ProxyStrippedUpgrade => "make the proxy forward the client's Upgrade and Connection headers to the backend and speak HTTP/1.1 to it: both are hop-by-hop, so most proxies must be told to",
         Cause::InvalidSecWebSocketAccept => "the server (or a proxy rewriting headers) must answer Sec-WebSocket-Accept = base64(SHA-1(key + 258EAFA5-E914-47DA-95CA-C5AB0DC85B11)) for the key it received",
         Cause::PathNotFound => "connect to the path the WebSocket endpoint is served on; check the URL and any proxy location or rewrite rule",
         Cause::Unauthorized => "send the credentials the endpoint requires (session cookie, token or Authorization header)",
         Cause::ServerError => "read the server's error log for this request: the handshake reached a handler that failed",
         Cause::ExtensionRejected => "the server must only accept extensions the client offered; fix the server or the proxy that adds the extension",
         Cause::ClosedAfterUpgrade => "the server accepted, then closed by policy: check the close reason and the server's log for this connection",
+        // Causes of proxies and gateways.
+        Cause::BackendUnreachable => "the proxy could not reach its backend: check the upstream address and port it is configured with, and that the backend runs and listens there",
+        Cause::ProxyRefused => "the proxy refused the request on its own: check its access rules for this path, method and source, and that it allows WebSocket upgrades",
+        Cause::HostRewritten => "make the proxy pass the client's Host header to the backend, or add the public origin to the backend's allowed origins",
+        Cause::PathRewritten => "make the proxy's path rewrite land on the backend's WebSocket endpoint: the backend got another path than the client sent",
+        Cause::NotUpgraded => "connect to the URL that serves the WebSocket (wss:// when the answer redirects to HTTPS: WebSocket clients do not follow redirects), and route that path to the WebSocket server",
+        Cause::BackendIsHttp2 => "make the proxy speak HTTP/1.1 to this backend on the WebSocket path (the Upgrade mechanism does not exist in HTTP/2), or use a backend that accepts HTTP/2 extended CONNECT (RFC 8441)",
         Cause::Unknown => return None,
     })
 }
@@ -61,11 +76,30 @@ pub fn explain(cause: Cause) -> String {
         Cause::ServerError => ("A 5xx is the server failing, not refusing.", "A valid handshake answered 500, 502, 503 or 504 (502/504 from a proxy whose backend is down)."),
         Cause::ExtensionRejected => ("A server may only accept extensions the client offered (RFC 6455 §9.1); the client must fail the connection otherwise.", "A 101 with Sec-WebSocket-Extensions naming an extension absent from the request."),
         Cause::ClosedAfterUpgrade => ("After a 101, a close frame with 1008 (policy), 1002, 1003, 1007 or 1011 at once is a refusal in disguise.", "A 101 followed within seconds by a server close frame or a reset."),
+        // Causes of proxies and gateways.
+        Cause::BackendUnreachable => ("A gateway that cannot obtain an answer from the server it forwards to answers 502 (Bad Gateway), 503 or 504 (Gateway Timeout) itself (RFC 9110 §15.6.3-5).", "The proxy's own error page (HAProxy 'No server is available', Apache's 503 page, an empty 502 from Caddy) and no backend leg, or a backend connection refused, reset or timed out."),
+        Cause::ProxyRefused => ("A proxy may refuse a request by its own policy (RFC 9110 §15.5.4); the WebSocket server never sees it.", "A valid request answered 403 or 405 by the proxy's own page with no backend leg, while the same Origin is accepted elsewhere on that proxy (an ACL on path or method), or an Envoy without upgrade_configs."),
+        Cause::HostRewritten => ("Servers that check Origin against Host (same-origin policy: gorilla, coder/websocket, Django Channels' AllowedHostsOriginValidator) refuse when the proxy replaced Host with the upstream's name.", "Two legs: the client leg's Host matches its Origin, the backend leg's Host is the upstream address, and the backend refuses (403) naming the Origin."),
+        Cause::PathRewritten => ("The request target names the WebSocket resource (RFC 6455 §4.1); a proxy's rewrite must land on it.", "Two legs with the same key but different targets (a prefix stripped or added), and the backend answers 404."),
+        Cause::NotUpgraded => ("Only 101 completes the handshake (RFC 6455 §4.1); a client fails the connection on any other status and does not follow redirects.", "A valid upgrade answered 200 (a page) or 3xx (a redirect to HTTPS or a login page, Location quoted) by something that does not speak WebSocket."),
+        Cause::BackendIsHttp2 => ("HTTP/2 has no Upgrade (RFC 9113 §8.6); WebSocket over HTTP/2 needs extended CONNECT (RFC 8441) on both ends.", "The proxy's backend connection opens with the HTTP/2 preface 'PRI * HTTP/2.0' (h2c) and the client gets 502/503."),
         Cause::Unknown => ("The capture does not show why.", "A valid request refused with no telling status or body, or no answer at all."),
     };
-    let fix = fix(cause).unwrap_or(
+    let fix = fix(cause, None).unwrap_or(
         "nothing in the capture points to a fix; read the server's log for this request",
     );
+    let by_proxy: String = super::proxy::FAMILIES
+        .iter()
+        .filter_map(|f| proxy_advice::fix(cause, f).map(|t| format!("  {f}: {t}\n")))
+        .collect();
+    let fix = if by_proxy.is_empty() {
+        fix.to_string()
+    } else {
+        format!(
+            "{fix}\n\nFix by the proxy the capture shows:\n{}",
+            by_proxy.trim_end()
+        )
+    };
     format!(
         "{code}\n\nWhat the RFC requires:\n  {rfc}\n\nHow it shows on the wire:\n  {wire}\n\nFix:\n  {fix}\n\nDead ends (do not try):\n  - disabling the client library's header validation: the server refuses the request, not the client\n  - switching client library (ws to socket.io and the like): the request the server sees is the problem\n  - raising connection timeouts: the refusal is immediate\n",
         code = cause.code()
@@ -78,8 +112,13 @@ mod tests {
 
     #[test]
     fn advice_never_suggests_a_dead_end() {
-        for c in Cause::ALL {
-            let f = fix(*c).unwrap_or("").to_ascii_lowercase();
+        let families =
+            std::iter::once(None).chain(super::super::proxy::FAMILIES.iter().map(|f| Some(*f)));
+        for (c, p) in Cause::ALL
+            .iter()
+            .flat_map(|c| families.clone().map(move |p| (c, p)))
+        {
+            let f = fix(*c, p).unwrap_or("").to_ascii_lowercase();
             for bad in [
                 "timeout",
                 "socket.io",
@@ -87,7 +126,7 @@ mod tests {
                 "switch client",
                 "rejectunauthorized",
             ] {
-                assert!(!f.contains(bad), "{} suggests {bad}", c.code());
+                assert!(!f.contains(bad), "{} ({p:?}) suggests {bad}", c.code());
             }
         }
     }
@@ -96,17 +135,24 @@ mod tests {
     fn every_refusal_cause_has_a_fix() {
         for c in Cause::ALL {
             if !matches!(c, Cause::Ok | Cause::Unknown) {
-                assert!(fix(*c).is_some(), "{}", c.code());
+                assert!(fix(*c, None).is_some(), "{}", c.code());
             }
         }
     }
 
     #[test]
-    fn proxy_fix_names_the_nginx_lines() {
-        let f = fix(Cause::ProxyStrippedUpgrade).unwrap_or("");
+    fn proxy_fix_names_the_nginx_lines_for_nginx_only() {
+        let f = fix(Cause::ProxyStrippedUpgrade, Some("nginx")).unwrap_or("");
         assert!(f.contains("proxy_http_version 1.1"));
         assert!(f.contains("proxy_set_header Upgrade $http_upgrade"));
         assert!(f.contains("proxy_set_header Connection \"upgrade\""));
+        for p in [None, Some("haproxy"), Some("caddy")] {
+            let f = fix(Cause::ProxyStrippedUpgrade, p).unwrap_or("");
+            assert!(!f.contains("proxy_set_header"), "{p:?}: {f}");
+        }
+        assert!(fix(Cause::ProxyStrippedUpgrade, Some("apache"))
+            .unwrap_or("")
+            .contains("upgrade=websocket"));
         assert!(explain(Cause::ProxyStrippedUpgrade).contains("hop-by-hop"));
     }
 }

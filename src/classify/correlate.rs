@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::IpAddr;
 
-use super::{classify, grammar, rules, Cause, Confidence, Outcome, Verdict};
+use super::{classify, grammar, proxy, rules, Cause, Confidence, Outcome, Verdict};
 use crate::capture::Timestamp;
 use crate::http::{Attempt, Headers, TlsSighting};
 
@@ -41,6 +41,8 @@ pub struct Judged {
     pub leg: Leg,
     /// The other leg as `client>server`.
     pub peer: Option<String>,
+    /// The proxy family the attempt went through, when the capture shows it.
+    pub proxy: Option<&'static str>,
 }
 
 /// Seconds two legs of one attempt may be apart. A proxy forwards at once;
@@ -69,6 +71,10 @@ pub struct Correlator {
     tls: HashMap<IpAddr, VecDeque<TlsSighting>>,
     /// The servers of those connections, oldest first, for forgetting them.
     tls_order: VecDeque<IpAddr>,
+    /// Recent HTTP/2 prior-knowledge connections by client address (a
+    /// proxy's backend legs in HTTP/2), newest last.
+    h2c: HashMap<IpAddr, VecDeque<TlsSighting>>,
+    h2c_order: VecDeque<IpAddr>,
     /// Attempts with a key released alone moments ago, by key: a leg that
     /// completes late (a slow client side) still finds its peer, though only
     /// the late leg can still be corrected.
@@ -121,15 +127,21 @@ impl Correlator {
         Self::default()
     }
 
-    /// Remember a connection whose client spoke TLS.
+    /// Remember a connection whose client spoke TLS (by its server's
+    /// address), or HTTP/2 with prior knowledge (by its client's address).
     pub fn note_tls(&mut self, t: TlsSighting) {
-        self.tls_order.push_back(t.server.ip);
-        self.tls.entry(t.server.ip).or_default().push_back(t);
-        while self.tls_order.len() > MAX_TLS {
-            let Some(ip) = self.tls_order.pop_front() else {
+        let (map, order, ip) = if t.h2c {
+            (&mut self.h2c, &mut self.h2c_order, host(t.client.ip))
+        } else {
+            (&mut self.tls, &mut self.tls_order, host(t.server.ip))
+        };
+        order.push_back(ip);
+        map.entry(ip).or_default().push_back(t);
+        while order.len() > MAX_TLS {
+            let Some(ip) = order.pop_front() else {
                 break;
             };
-            edit_list(&mut self.tls, &ip, VecDeque::is_empty, VecDeque::pop_front);
+            edit_list(map, &ip, VecDeque::is_empty, VecDeque::pop_front);
         }
     }
 
@@ -146,7 +158,7 @@ impl Correlator {
         // direct attempts from one host to two of its own servers (loopback)
         // do not nest.
         let client_of = |x: &Attempt, y: &Attempt| {
-            y.client.ip == x.server.ip
+            same_host(y.client.ip, x.server.ip)
                 && x.server != y.server
                 && y.ts.secs_since(x.ts) <= LEG_WINDOW_SECS
                 && proxied_by(x, y)
@@ -177,6 +189,7 @@ impl Correlator {
             verdict,
             leg: Leg::Direct,
             peer: None,
+            proxy: None,
         };
         if let Some(key) = key {
             let held = &self.held;
@@ -283,6 +296,13 @@ impl Correlator {
         }
         self.tls_client_leg(&mut j);
         lone_backend(&mut j);
+        j.proxy = match j.leg {
+            Leg::Direct => answer_family(&j.attempt, None),
+            _ => proxy::request_family(&j.attempt.request),
+        };
+        self.backend_in_http2(&mut j);
+        envoy_without_upgrades(&mut j);
+        proxy_page_refusal(&mut j);
         self.compare(&mut j);
         if let Some(k) = key.filter(|_| j.peer.is_none()) {
             self.recent_order
@@ -306,7 +326,7 @@ impl Correlator {
             return;
         }
         let a = &j.attempt;
-        let Some(to_this_host) = self.tls.get(&a.client.ip) else {
+        let Some(to_this_host) = self.tls.get(&host(a.client.ip)) else {
             return;
         };
         let hit = to_this_host.iter().rev().find(|t| {
@@ -315,6 +335,39 @@ impl Correlator {
         if let Some(t) = hit {
             j.leg = Leg::Backend;
             j.peer = Some(format!("{}>{}", t.client, t.server));
+        }
+    }
+
+    /// A gateway error from a proxy whose host opened an HTTP/2 prior-knowledge
+    /// connection while the request waited: the proxy speaks HTTP/2 to its
+    /// backend, where the upgrade does not exist.
+    fn backend_in_http2(&self, j: &mut Judged) {
+        let a = &j.attempt;
+        if j.leg == Leg::Backend
+            || !matches!(status_of(a), Some(502..=504))
+            || !j.verdict.defects.is_empty()
+        {
+            return;
+        }
+        let Some(from_proxy) = self.h2c.get(&host(a.server.ip)) else {
+            return;
+        };
+        let end = done_ts(a);
+        let hit = from_proxy
+            .iter()
+            .rev()
+            .find(|t| t.ts >= a.ts && t.ts <= end && t.server != a.server);
+        if let Some(t) = hit {
+            let v = &mut j.verdict;
+            v.cause = Cause::BackendIsHttp2;
+            v.header = None;
+            v.confidence = Confidence::High;
+            v.evidence = format!(
+                "the proxy opened {}>{} with the HTTP/2 preface (h2c) while this upgrade waited, then answered {}: HTTP/2 has no Upgrade",
+                t.client,
+                t.server,
+                status_of(a).unwrap_or(0)
+            );
         }
     }
 
@@ -344,7 +397,11 @@ impl Correlator {
         let Some(accepted) = self.accepted_origins.get(&server) else {
             return;
         };
-        if accepted.contains(&o) || j.verdict.outcome != Outcome::Rejected {
+        if j.verdict.outcome != Outcome::Rejected {
+            return;
+        }
+        if accepted.contains(&o) {
+            proxy_refused(j, &o);
             return;
         }
         let v = &mut j.verdict;
@@ -471,8 +528,7 @@ fn nested(client: &Attempt, backend: &Attempt) -> bool {
 /// The backend request comes from the proxy: from the address the client
 /// connected to (or the same host), or carrying a proxy's marks.
 fn from_proxy(client: &Attempt, backend: &Attempt) -> bool {
-    backend.client.ip == client.server.ip
-        || (backend.client.ip.is_loopback() && client.server.ip.is_loopback())
+    same_host(backend.client.ip, client.server.ip)
         || ["X-Forwarded-For", "X-Real-IP", "Via", "Forwarded"]
             .iter()
             .any(|m| backend.request.header(m).is_some())
@@ -520,6 +576,15 @@ fn pair(x: &mut Judged, y: &mut Judged) {
     } else {
         None
     };
+    let relayed = backend
+        .attempt
+        .response
+        .as_ref()
+        .and_then(|r| r.header("server"))
+        .map(|h| h.value.clone());
+    client.proxy = answer_family(&client.attempt, relayed.as_deref())
+        .or_else(|| proxy::request_family(&backend.attempt.request));
+    backend.proxy = client.proxy;
     if let Some(h) = dropped {
         let backend_version = backend.attempt.request.http_version();
         let ev = format!(
@@ -540,10 +605,22 @@ fn pair(x: &mut Judged, y: &mut Judged) {
             leg.verdict.confidence = Confidence::High;
             leg.verdict.evidence = ev.clone();
         }
+    } else if let Some((cause, header, ev, conf)) = rewritten(client, backend) {
+        for leg in [&mut *client, &mut *backend] {
+            leg.verdict.cause = cause;
+            leg.verdict.header = header;
+            leg.verdict.confidence = conf;
+            leg.verdict.evidence = ev.clone();
+        }
     } else if client.verdict.outcome == Outcome::Rejected
         && backend.verdict.outcome == Outcome::Rejected
         && client.verdict.defects.is_empty()
-        && client.verdict.cause == Cause::Unknown
+        && (client.verdict.cause == Cause::Unknown
+            || (status_of(&client.attempt) == status_of(&backend.attempt)
+                && matches!(
+                    client.verdict.cause,
+                    Cause::BackendUnreachable | Cause::NotUpgraded | Cause::ProxyRefused
+                )))
     {
         // The proxy relayed the backend's refusal: the backend leg knows why.
         client.verdict.cause = backend.verdict.cause;
@@ -560,6 +637,207 @@ fn pair(x: &mut Judged, y: &mut Judged) {
         client.verdict.evidence.push_str(&note);
         backend.verdict.evidence.push_str(&note);
     }
+}
+
+/// One address per host: an IPv4 address seen through an IPv6 socket
+/// (`::ffff:a.b.c.d`) is the same host as the IPv4 address.
+fn host(ip: IpAddr) -> IpAddr {
+    ip.to_canonical()
+}
+
+/// Whether two addresses are the same host: equal once canonical, or both
+/// loopback (a proxy listening on ::1 connects to its backend from 127.0.0.1).
+fn same_host(a: IpAddr, b: IpAddr) -> bool {
+    host(a) == host(b) || (a.is_loopback() && b.is_loopback())
+}
+
+/// The proxy family of an answer (its page, `Server` unless relayed, `Via`).
+fn answer_family(a: &Attempt, relayed_server: Option<&[u8]>) -> Option<&'static str> {
+    let r = a.response.as_ref()?;
+    proxy::family(r, a.body_excerpt.as_deref().unwrap_or(&[]), relayed_server)
+}
+
+/// `scheme://host[:port]` of an Origin, as `host[:port]` without the scheme's
+/// default port, lower case, to compare with a Host header.
+fn origin_authority(origin: &[u8]) -> Option<String> {
+    let o = String::from_utf8_lossy(origin.trim_ascii()).to_ascii_lowercase();
+    let (scheme, rest) = o.split_once("://")?;
+    let auth = rest.split('/').next()?;
+    Some(match (scheme, auth.rsplit_once(':')) {
+        ("http" | "ws", Some((h, "80"))) | ("https" | "wss", Some((h, "443"))) => h.to_string(),
+        _ => auth.to_string(),
+    })
+}
+
+fn host_authority(a: &Attempt) -> Option<String> {
+    a.request
+        .header("host")
+        .map(|h| String::from_utf8_lossy(h.value.trim_ascii()).to_ascii_lowercase())
+}
+
+fn path_of(target: &str) -> &str {
+    target.split(['?', '#']).next().unwrap_or(target)
+}
+
+/// A refusal the proxy's rewriting explains: the backend has nothing at the
+/// rewritten path (404), or refused an Origin that matched the Host the
+/// client sent but not the Host the proxy sent.
+fn rewritten(
+    client: &Judged,
+    backend: &Judged,
+) -> Option<(Cause, Option<&'static str>, String, Confidence)> {
+    let (c, b) = (&client.attempt, &backend.attempt);
+    if backend.verdict.outcome != Outcome::Rejected || !backend.verdict.defects.is_empty() {
+        return None;
+    }
+    let status = status_of(b)?;
+    let (ct, bt) = (path_of(&c.request.target), path_of(&b.request.target));
+    if matches!(status, 404 | 410) && ct != bt {
+        return Some((
+            Cause::PathRewritten,
+            None,
+            format!(
+                "the proxy rewrote the target: client leg {} asked for '{}', backend leg {} for '{}', which the backend does not serve ({status})",
+                conn(c),
+                printable(ct),
+                conn(b),
+                printable(bt)
+            ),
+            Confidence::High,
+        ));
+    }
+    let origin = c
+        .request
+        .header("origin")
+        .and_then(|h| origin_authority(&h.value))?;
+    let (ch, bh) = (host_authority(c)?, host_authority(b)?);
+    let refused_origin = matches!(
+        backend.verdict.cause,
+        Cause::OriginRejected | Cause::Unauthorized | Cause::Unknown
+    ) && matches!(status, 400 | 401 | 403);
+    if refused_origin && origin == ch && bh != ch {
+        let body =
+            String::from_utf8_lossy(b.body_excerpt.as_deref().unwrap_or(&[])).to_ascii_lowercase();
+        let named = body.contains("origin") || body.contains("host");
+        return Some((
+            Cause::HostRewritten,
+            Some("Host"),
+            format!(
+                "the proxy rewrote Host: client leg {} sent Host '{ch}' matching its Origin, backend leg {} got Host '{bh}', and the backend refused the Origin ({status}{})",
+                conn(c),
+                conn(b),
+                if named { ", naming Origin or Host" } else { "" }
+            ),
+            if named { Confidence::High } else { Confidence::Medium },
+        ));
+    }
+    None
+}
+
+fn printable(s: &str) -> String {
+    super::printable(s.as_bytes(), 120)
+}
+
+/// Envoy answers a bare 403 to an upgrade its HttpConnectionManager has no
+/// `upgrade_configs` entry for; the backend never sees it.
+fn envoy_without_upgrades(j: &mut Judged) {
+    let a = &j.attempt;
+    let bare = a
+        .body_excerpt
+        .as_deref()
+        .is_none_or(|b| b.trim_ascii().is_empty());
+    if j.leg != Leg::Direct
+        || j.proxy != Some("envoy")
+        || status_of(a) != Some(403)
+        || !bare
+        || !j.verdict.defects.is_empty()
+        || !carries_upgrade(a)
+    {
+        return;
+    }
+    let v = &mut j.verdict;
+    v.cause = Cause::ProxyRefused;
+    v.header = None;
+    v.confidence = Confidence::Medium;
+    v.evidence = "Envoy answered a bare 403 to a valid upgrade: it refuses upgrades its HttpConnectionManager has no upgrade_configs entry for (an Origin or RBAC rule would be the other candidates)".to_string();
+}
+
+/// A 403 on a proxy's own error page (no backend leg, no challenge) to a valid
+/// request that carries no Origin, or its own origin (a page served through
+/// this proxy): no Origin allow-list refuses that, so an access rule did.
+fn proxy_page_refusal(j: &mut Judged) {
+    let a = &j.attempt;
+    let Some(resp) = a.response.as_ref() else {
+        return;
+    };
+    let page = proxy::page_family(a.body_excerpt.as_deref().unwrap_or(&[]));
+    if j.leg != Leg::Direct
+        || page.is_none()
+        || resp.status != 403
+        || resp.header("www-authenticate").is_some()
+        || !j.verdict.defects.is_empty()
+    {
+        return;
+    }
+    let origin = a.request.header("origin").map(|h| h.value.clone());
+    let same_origin = origin
+        .as_deref()
+        .and_then(origin_authority)
+        .is_some_and(|o| host_authority(a).as_deref() == Some(o.as_str()));
+    if origin.is_some() && !same_origin {
+        return;
+    }
+    let v = &mut j.verdict;
+    v.cause = Cause::ProxyRefused;
+    v.header = None;
+    v.confidence = if origin.is_none() {
+        Confidence::Medium
+    } else {
+        Confidence::Low
+    };
+    v.evidence = format!(
+        "{} refused {} {} itself with its own 403 page, and the request {}: an access rule on path, method or source (an Origin rule is the other candidate)",
+        page.unwrap_or("the proxy"),
+        a.request.method,
+        printable(&a.request.target),
+        if origin.is_none() {
+            "carries no Origin"
+        } else {
+            "comes from the proxy's own origin"
+        }
+    );
+}
+
+/// A proxy's own refusal (no backend leg) of an Origin it accepts on other
+/// requests to the same address: an ACL on something else (path, method).
+fn proxy_refused(j: &mut Judged, origin: &str) {
+    let v = &mut j.verdict;
+    let refused_here = j.leg == Leg::Direct
+        && j.proxy.is_some()
+        && v.defects.is_empty()
+        && matches!(status_of(&j.attempt), Some(401 | 403 | 405))
+        && j.attempt
+            .response
+            .as_ref()
+            .is_some_and(|r| r.header("www-authenticate").is_none())
+        && matches!(
+            v.cause,
+            Cause::OriginRejected | Cause::Unknown | Cause::Unauthorized
+        );
+    if !refused_here {
+        return;
+    }
+    v.cause = Cause::ProxyRefused;
+    v.header = None;
+    v.confidence = Confidence::Medium;
+    v.evidence = format!(
+        "{} refused {} {} itself, though it accepts Origin '{}' on other requests here: an access rule on path or method; answered {}",
+        j.proxy.unwrap_or("the proxy"),
+        j.attempt.request.method,
+        printable(&j.attempt.request.target),
+        super::printable(origin.as_bytes(), 80),
+        status_of(&j.attempt).unwrap_or(0)
+    );
 }
 
 /// A backend request with WebSocket headers but without Upgrade or Connection,
@@ -629,7 +907,7 @@ mod tests {
     fn ep(s: &str) -> Endpoint {
         let (ip, port) = s.rsplit_once(':').unwrap();
         Endpoint {
-            ip: ip.parse().unwrap(),
+            ip: ip.trim_matches(['[', ']']).parse().unwrap(),
             port: port.parse().unwrap(),
         }
     }
@@ -841,5 +1119,286 @@ mod tests {
         assert_eq!(refused.verdict.cause, Cause::OriginRejected);
         assert_eq!(refused.verdict.confidence, Confidence::High);
         assert!(refused.verdict.evidence.contains("https://app.test"));
+    }
+
+    fn with_headers(mut a: Attempt, resp: &[(&str, &str)], body: &[u8]) -> Attempt {
+        if let Some(r) = a.response.as_mut() {
+            r.headers = resp
+                .iter()
+                .map(|(n, v)| Header {
+                    name: n.to_string(),
+                    value: v.as_bytes().to_vec(),
+                })
+                .collect();
+        }
+        a.body_excerpt = Some(body.to_vec());
+        a
+    }
+
+    #[test]
+    fn legs_pair_by_key_across_hosts_and_address_families() {
+        // The proxy listens on IPv6 and reaches the backend from another
+        // network over IPv4, without adding any header.
+        let client = attempt(
+            "[2001:db8::9]:5000",
+            "[2001:db8::1]:443",
+            0,
+            30,
+            400,
+            1,
+            FULL,
+        );
+        let backend = attempt(
+            "192.0.2.1:6000",
+            "198.51.100.2:8080",
+            5,
+            20,
+            400,
+            0,
+            STRIPPED,
+        );
+        let out = run(vec![backend, client]);
+        assert_eq!(out[0].leg, Leg::Client, "{out:?}");
+        assert_eq!(out[1].leg, Leg::Backend);
+        assert!(out
+            .iter()
+            .all(|j| j.verdict.cause == Cause::ProxyStrippedUpgrade));
+    }
+
+    #[test]
+    fn an_ipv4_address_seen_through_an_ipv6_socket_is_the_same_host() {
+        assert!(same_host(
+            "::ffff:10.0.0.1".parse().unwrap(),
+            "10.0.0.1".parse().unwrap()
+        ));
+        assert!(same_host(
+            "::1".parse().unwrap(),
+            "127.0.0.1".parse().unwrap()
+        ));
+        assert!(!same_host(
+            "10.0.0.1".parse().unwrap(),
+            "10.0.0.2".parse().unwrap()
+        ));
+        // Keyless legs rely on the proxy's address alone.
+        let hs: &[(&str, &str)] = &[
+            ("Host", "x"),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Version", "13"),
+        ];
+        let client = attempt("10.0.0.9:5000", "[::ffff:10.0.0.1]:80", 0, 30, 400, 1, hs);
+        let backend = attempt("10.0.0.1:6000", "10.0.0.2:8080", 5, 20, 400, 1, hs);
+        let out = run(vec![backend, client]);
+        assert_eq!(
+            out.iter().filter(|j| j.leg == Leg::Backend).count(),
+            1,
+            "{out:?}"
+        );
+    }
+
+    const SAME_ORIGIN: &[(&str, &str)] = &[
+        ("Host", "app.test:8443"),
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        KEY,
+        ("Sec-WebSocket-Version", "13"),
+        ("Origin", "http://app.test:8443"),
+    ];
+
+    #[test]
+    fn a_rewritten_host_behind_an_origin_refusal_is_named() {
+        let upstream: Vec<(&str, &str)> = SAME_ORIGIN
+            .iter()
+            .map(|(n, v)| {
+                if *n == "Host" {
+                    (*n, "10.0.0.2:8080")
+                } else {
+                    (*n, *v)
+                }
+            })
+            .collect();
+        let client = attempt("10.0.0.9:5000", "10.0.0.1:8443", 0, 30, 403, 1, SAME_ORIGIN);
+        let backend = with_headers(
+            attempt("10.0.0.1:6000", "10.0.0.2:8080", 5, 20, 403, 1, &upstream),
+            &[],
+            b"Origin http://app.test:8443 does not match Host 10.0.0.2:8080",
+        );
+        let out = run(vec![backend, client]);
+        for j in &out {
+            assert_eq!(j.verdict.cause, Cause::HostRewritten, "{out:?}");
+            assert_eq!(j.verdict.header, Some("Host"));
+        }
+        // The same refusal with Host passed through is the Origin's.
+        let client = attempt("10.0.0.9:5000", "10.0.0.1:8443", 0, 30, 403, 1, SAME_ORIGIN);
+        let backend = attempt("10.0.0.1:6000", "10.0.0.2:8080", 5, 20, 403, 1, SAME_ORIGIN);
+        let out = run(vec![backend, client]);
+        assert!(
+            out.iter().all(|j| j.verdict.cause != Cause::HostRewritten),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn a_rewritten_target_answered_404_is_named() {
+        let client = attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 30, 404, 1, FULL);
+        let mut backend = attempt("10.0.0.1:6000", "10.0.0.2:8080", 5, 20, 404, 1, FULL);
+        backend.request.target = "/api/ws".into();
+        let out = run(vec![backend, client]);
+        assert!(
+            out.iter().all(|j| j.verdict.cause == Cause::PathRewritten),
+            "{out:?}"
+        );
+        // Same target on both legs: the path is simply not served.
+        let client = attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 30, 404, 1, FULL);
+        let backend = attempt("10.0.0.1:6000", "10.0.0.2:8080", 5, 20, 404, 1, FULL);
+        let out = run(vec![backend, client]);
+        assert!(
+            out.iter().all(|j| j.verdict.cause == Cause::PathNotFound),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn a_gateway_error_after_an_http2_preface_from_the_proxy_is_backend_is_http2() {
+        let page: &[u8] = b"<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n";
+        let a = || {
+            with_headers(
+                attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 30, 503, 1, FULL),
+                &[],
+                page,
+            )
+        };
+        let mut c = Correlator::new();
+        c.note_tls(TlsSighting {
+            ts: t(5),
+            client: ep("10.0.0.1:7000"),
+            server: ep("10.0.0.2:8080"),
+            h2c: true,
+        });
+        let mut out = c.push(a());
+        out.extend(c.release(None));
+        assert_eq!(out[0].verdict.cause, Cause::BackendIsHttp2);
+        assert_eq!(out[0].proxy, Some("haproxy"));
+        // Without the preface: the backend is unreachable.
+        let out = run(vec![a()]);
+        assert_eq!(out[0].verdict.cause, Cause::BackendUnreachable);
+    }
+
+    #[test]
+    fn a_proxy_page_403_to_its_own_origin_is_proxy_refused() {
+        let page: &[u8] = b"<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\n";
+        let with_origin = |o: &'static str| -> Vec<(&'static str, &'static str)> {
+            FULL.iter()
+                .map(|(n, v)| {
+                    if *n == "Host" {
+                        (*n, "app.test")
+                    } else {
+                        (*n, *v)
+                    }
+                })
+                .chain([("Origin", o)])
+                .collect()
+        };
+        let a = |hs: &[(&str, &str)]| {
+            with_headers(
+                attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 5, 403, 1, hs),
+                &[],
+                page,
+            )
+        };
+        let out = run(vec![a(&with_origin("http://app.test"))]);
+        assert_eq!(out[0].verdict.cause, Cause::ProxyRefused, "{out:?}");
+        let out = run(vec![a(FULL)]);
+        assert_eq!(out[0].verdict.cause, Cause::ProxyRefused, "{out:?}");
+        // A foreign Origin: the Origin is the likelier reason.
+        let out = run(vec![a(&with_origin("http://evil.test"))]);
+        assert_eq!(out[0].verdict.cause, Cause::OriginRejected, "{out:?}");
+    }
+
+    #[test]
+    fn envoy_refusing_an_upgrade_it_is_not_configured_for_is_proxy_refused() {
+        let hs: Vec<(&str, &str)> = FULL
+            .iter()
+            .copied()
+            .chain([("Origin", "http://app.test")])
+            .collect();
+        let a = |server: &str| {
+            with_headers(
+                attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 5, 403, 1, &hs),
+                &[("server", server)],
+                b"",
+            )
+        };
+        let out = run(vec![a("envoy")]);
+        assert_eq!(out[0].verdict.cause, Cause::ProxyRefused, "{out:?}");
+        assert_eq!(out[0].proxy, Some("envoy"));
+        let out = run(vec![a("nginx")]);
+        assert_ne!(out[0].verdict.cause, Cause::ProxyRefused, "{out:?}");
+    }
+
+    #[test]
+    fn a_proxy_refusal_of_an_origin_it_accepts_elsewhere_is_proxy_refused() {
+        let ok_hs: Vec<(&str, &str)> = FULL
+            .iter()
+            .copied()
+            .chain([("Origin", "http://app.test")])
+            .collect();
+        let mut ok = attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 5, 101, 1, &ok_hs);
+        if let Some(r) = ok.response.as_mut() {
+            r.headers = vec![
+                Header {
+                    name: "Upgrade".into(),
+                    value: b"websocket".to_vec(),
+                },
+                Header {
+                    name: "Connection".into(),
+                    value: b"Upgrade".to_vec(),
+                },
+                Header {
+                    name: "Sec-WebSocket-Accept".into(),
+                    value: super::super::expected_accept(KEY.1.as_bytes()).into_bytes(),
+                },
+            ];
+        }
+        let refused_hs: Vec<(&str, &str)> = ok_hs
+            .iter()
+            .map(|(n, v)| {
+                if *n == "Sec-WebSocket-Key" {
+                    (*n, "AAAAAAAAAAAAAAAAAAAAAA==")
+                } else {
+                    (*n, *v)
+                }
+            })
+            .collect();
+        let refused = |server: &[(&str, &str)]| {
+            let mut r = with_headers(
+                attempt(
+                    "10.0.0.8:5000",
+                    "10.0.0.1:80",
+                    100,
+                    105,
+                    403,
+                    1,
+                    &refused_hs,
+                ),
+                server,
+                b"",
+            );
+            r.request.target = "/admin/ws".into();
+            r
+        };
+        let out = run(vec![ok.clone(), refused(&[("Server", "Caddy")])]);
+        let j = out
+            .iter()
+            .find(|j| j.verdict.outcome == Outcome::Rejected)
+            .expect("refusal");
+        assert_eq!(j.verdict.cause, Cause::ProxyRefused, "{out:?}");
+        // An application (no proxy named) refusing it is not the proxy's doing.
+        let out = run(vec![ok, refused(&[])]);
+        let j = out
+            .iter()
+            .find(|j| j.verdict.outcome == Outcome::Rejected)
+            .expect("refusal");
+        assert_ne!(j.verdict.cause, Cause::ProxyRefused, "{out:?}");
     }
 }

@@ -11,6 +11,8 @@ pub mod advice;
 pub mod correlate;
 pub mod evidence;
 pub mod grammar;
+pub mod proxy;
+pub mod proxy_advice;
 pub mod rules;
 
 use base64::Engine as _;
@@ -48,6 +50,20 @@ pub enum Cause {
     /// Accepted with 101, then closed by the server at once with a policy close
     /// code or a reset: a refusal after the handshake.
     ClosedAfterUpgrade,
+    // Causes of proxies and gateways.
+    /// The proxy answered 502/503/504 itself: it could not reach the backend.
+    BackendUnreachable,
+    /// The proxy refused a valid request on its own (an ACL on path or method,
+    /// WebSocket support switched off), for no more specific reason.
+    ProxyRefused,
+    /// The backend refused the Origin because the proxy rewrote Host.
+    HostRewritten,
+    /// The proxy changed the target and the backend has nothing there.
+    PathRewritten,
+    /// A valid upgrade answered with 2xx or 3xx instead of 101.
+    NotUpgraded,
+    /// The proxy speaks HTTP/2 to a backend that needs the HTTP/1.1 upgrade.
+    BackendIsHttp2,
     Unknown,
 }
 
@@ -74,6 +90,12 @@ impl Cause {
         Cause::ServerError,
         Cause::ExtensionRejected,
         Cause::ClosedAfterUpgrade,
+        Cause::BackendUnreachable,
+        Cause::ProxyRefused,
+        Cause::HostRewritten,
+        Cause::PathRewritten,
+        Cause::NotUpgraded,
+        Cause::BackendIsHttp2,
         Cause::Unknown,
     ];
 
@@ -100,6 +122,12 @@ impl Cause {
             Cause::ServerError => "server-error",
             Cause::ExtensionRejected => "extension-rejected",
             Cause::ClosedAfterUpgrade => "closed-after-upgrade",
+            Cause::BackendUnreachable => "backend-unreachable",
+            Cause::ProxyRefused => "proxy-refused",
+            Cause::HostRewritten => "host-rewritten",
+            Cause::PathRewritten => "path-rewritten",
+            Cause::NotUpgraded => "not-upgraded",
+            Cause::BackendIsHttp2 => "backend-is-http2",
             Cause::Unknown => "unknown",
         }
     }
@@ -404,28 +432,8 @@ fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verd
                 Confidence::High,
             )
         }
-        500..=599 => (
-            Cause::ServerError,
-            None,
-            format!("server failed while handling a valid handshake; {said}"),
-            Confidence::Medium,
-        ),
-        300..=399 => {
-            let loc = a
-                .response
-                .as_ref()
-                .and_then(|r| r.header("location"))
-                .map(|h| h.value_str().into_owned())
-                .unwrap_or_default();
-            (
-                Cause::Unknown,
-                None,
-                format!(
-                    "redirected to '{loc}' (WebSocket clients do not follow redirects); {said}"
-                ),
-                Confidence::Medium,
-            )
-        }
+        500..=599 => gateway_error(a, status, said),
+        200..=399 => not_upgraded(a, status, said),
         _ => (
             Cause::Unknown,
             None,
@@ -434,6 +442,66 @@ fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verd
         ),
     };
     verdict(Outcome::Rejected, cause, header, ev, conf, defects)
+}
+
+/// A 5xx to a valid handshake. 502 and 504 are a gateway's words for "my
+/// upstream failed" (RFC 9110 §15.6.3, §15.6.5); a 503 is the proxy's too when
+/// its own error page or name says so. Anything else failed in the server.
+fn gateway_error(
+    a: &Attempt,
+    status: u16,
+    said: &str,
+) -> (Cause, Option<&'static str>, String, Confidence) {
+    let body = a.body_excerpt.as_deref().unwrap_or(&[]);
+    let page = proxy::page_family(body);
+    let named = a
+        .response
+        .as_ref()
+        .and_then(|r| proxy::family(r, body, None));
+    match (status, page.or(named)) {
+        (502 | 504, Some(f)) | (503, Some(f)) => (
+            Cause::BackendUnreachable,
+            None,
+            format!(
+                "{f} answered {status} itself{}: it could not get an answer from its backend; {said}",
+                if page.is_some() { " with its own error page" } else { "" }
+            ),
+            if page.is_some() { Confidence::High } else { Confidence::Medium },
+        ),
+        (502 | 504, None) => (
+            Cause::BackendUnreachable,
+            None,
+            format!("a gateway answered {status}: it could not get an answer from its backend; {said}"),
+            Confidence::Medium,
+        ),
+        _ => (
+            Cause::ServerError,
+            None,
+            format!("server failed while handling a valid handshake; {said}"),
+            Confidence::Medium,
+        ),
+    }
+}
+
+/// A 2xx or 3xx to a valid upgrade: whatever answered does not speak
+/// WebSocket on this path (a page served, a redirect to HTTPS or a login).
+fn not_upgraded(
+    a: &Attempt,
+    status: u16,
+    said: &str,
+) -> (Cause, Option<&'static str>, String, Confidence) {
+    let loc = a
+        .response
+        .as_ref()
+        .and_then(|r| r.header("location"))
+        .map(|h| rules::show(&h.value));
+    let ev = match loc {
+        Some(l) => format!(
+            "a valid upgrade was redirected to {l} (WebSocket clients do not follow redirects); {said}"
+        ),
+        None => format!("a valid upgrade was answered {status} instead of 101: no WebSocket server on this path; {said}"),
+    };
+    (Cause::NotUpgraded, None, ev, Confidence::High)
 }
 
 fn unanswered(a: &Attempt, outcome: Outcome, defects: Vec<Defect>) -> Verdict {

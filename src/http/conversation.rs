@@ -309,13 +309,19 @@ impl FlowState for Conversation {
 }
 
 /// A connection whose client spoke TLS: the client leg of a TLS-terminating
-/// proxy, if a plain backend request follows from the proxy's address.
+/// proxy, if a plain backend request follows from the proxy's address. Or,
+/// with `h2c`, one whose client opened with the HTTP/2 preface: a proxy's
+/// backend leg in HTTP/2, where no HTTP/1.1 upgrade can happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TlsSighting {
     pub ts: Timestamp,
     pub client: Endpoint,
     pub server: Endpoint,
+    pub h2c: bool,
 }
+
+/// The client connection preface of HTTP/2 with prior knowledge (RFC 9113 §3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// What a call into the conversation produced.
 pub struct Sink<'a> {
@@ -655,8 +661,23 @@ impl Conversation {
                         ts: dir.msg_ts,
                         client,
                         server,
+                        h2c: false,
                     });
                 }
+            }
+            return Step::Stop;
+        }
+        if !dir.spoke_http && dir.role != Role::Responses && buf.starts_with(H2_PREFACE) {
+            dir.state = State::Done;
+            dir.buf = Vec::new();
+            out.stats.non_http_directions += 1;
+            if let Some((client, server)) = dir.ends {
+                out.tls.push(TlsSighting {
+                    ts: dir.msg_ts,
+                    client,
+                    server,
+                    h2c: true,
+                });
             }
             return Step::Stop;
         }
@@ -1229,6 +1250,19 @@ mod tests {
         assert!(h.attempts.is_empty());
         assert_eq!(h.tls.len(), 1);
         assert_eq!(h.tls[0].server.port, 80);
+        assert!(!h.tls[0].h2c);
+    }
+
+    #[test]
+    fn an_http2_preface_is_noted_and_not_parsed() {
+        let mut h = Harness::new();
+        h.feed(
+            0,
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
+        );
+        assert!(h.attempts.is_empty());
+        assert_eq!(h.tls.len(), 1);
+        assert!(h.tls[0].h2c);
     }
 
     #[test]

@@ -160,7 +160,7 @@ impl Record {
             cause: v.cause,
             header: v.header,
             evidence: clean(v.evidence.clone()),
-            fix: advice::fix(v.cause),
+            fix: advice::fix(v.cause, j.proxy),
             leg: j.leg.code(),
             peer: j.peer.clone(),
             server_software: resp
@@ -173,7 +173,7 @@ impl Record {
                 .request
                 .header("sec-websocket-key")
                 .map(|h| printable(&h.value, 64)),
-            proxy: None,
+            proxy: j.proxy,
             tls: false,
             sni: None,
             alpn: None,

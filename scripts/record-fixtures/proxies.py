@@ -1,0 +1,296 @@
+#!/usr/bin/env python3
+"""Proxy scenarios for the fixture recorder: HAProxy, Apache httpd
+(mod_proxy_http with upgrade=websocket, and mod_proxy_wstunnel), Caddy and
+nginx in front of the Python websockets and Node ws servers.
+
+Subcommands (as in driver.py, whose client code this reuses):
+  list                      one line per fixture: NAME <tab> tcpdump filter
+  ports                     the proxies' listening ports, one per line
+  run NAME OBS.json         play the scenario, write what was sent and received
+  label NAME OBS.json PCAP  print the ground-truth labels (JSON) for the capture
+  versions                  proxy versions used (JSON)
+
+Every label comes from the scenario table below: what the proxy was set up to
+do (its configuration in haproxy.cfg, apache.conf, Caddyfile, nginx.conf) and what the
+client sent, never from an analyzer's output. The backend leg is found in the
+capture by the request's Sec-WebSocket-Key.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import driver  # noqa: E402
+
+BACKENDS = {
+    "python-websockets": ("127.0.0.1", 18401),
+    "node-ws": ("127.0.0.1", 18402),
+}
+DOWN_PORT = 18409  # nothing listens there
+
+# Client kinds beyond driver.KINDS: kind -> changes to the base request.
+KINDS = {
+    "ok": {},
+    "foreign-origin": {"set": {"Origin": driver.ORIGIN_BAD}},
+    "admin-path": {"path": "/admin/ws"},
+    "big-cookie": {"add": [("Cookie", "session=" + "a" * 20000)]},
+    # A page served by the proxy opens a socket to the proxy: Origin is the
+    # proxy's own scheme://host:port, the path a same-origin endpoint.
+    "same-origin": {"path": "/same-origin", "origin": "self"},
+}
+
+# Expected verdicts, from the set-up: the client kinds sent (one connection
+# each; every one before the last is a valid handshake the proxy lets
+# through, shown first so that a refusal can be compared with it), then
+# (cause, header) of the last attempt's client leg, and its backend leg's, or
+# None when the proxy does not reach a backend over HTTP/1 (it refuses on its
+# own, the backend is down, or it speaks HTTP/2).
+OK = ("ok", None)
+STRIPPED_UPGRADE = ("proxy-stripped-upgrade", "Upgrade")
+SETUPS = {
+    "good": (["ok"], OK, OK),
+    "stripped": (["ok"], STRIPPED_UPGRADE, STRIPPED_UPGRADE),
+    "backend-down": (["ok"], ("backend-unreachable", None), None),
+    "acl-origin": (["ok", "foreign-origin"], ("origin-rejected", "Origin"), None),
+    "acl-path": (["ok", "admin-path"], ("proxy-refused", None), None),
+    "big-cookie": (["big-cookie"], ("header-too-large", "Cookie"), None),
+    "auth": (["ok"], ("unauthorized", "Authorization"), None),
+    "host-rewritten": (["same-origin"], ("host-rewritten", "Host"), ("host-rewritten", "Host")),
+    "path-rewritten": (["ok"], ("path-rewritten", None), ("path-rewritten", None)),
+    "not-upgraded": (["ok"], ("not-upgraded", None), None),
+    "backend-h2": (["ok"], ("backend-is-http2", None), None),
+}
+
+# proxy fixture prefix -> (implementation, {setup: (port, backend, what the configuration does)})
+PROXIES = {
+    "haproxy": ("haproxy", {
+        "good": (18420, "node-ws", "default_backend; HAProxy forwards the upgrade by itself"),
+        "stripped": (18421, "node-ws", "http-request del-header Upgrade"),
+        "backend-down": (18422, None, "the backend's only server refuses connections"),
+        "acl-origin": (18423, "node-ws", "http-request deny unless Origin is http://app.test"),
+        "acl-path": (18424, "node-ws", "http-request deny if path_beg /admin"),
+        "big-cookie": (18425, "node-ws", "default tune.bufsize 16384 against a 20 KB Cookie"),
+        "auth": (18426, "node-ws", "http-request auth unless http_auth(fixture_users)"),
+        "host-rewritten": (18427, "node-ws", "http-request set-header Host backend.internal:18402; backend checks Origin against Host"),
+        "path-rewritten": (18428, "node-ws", "http-request set-path /api%[path]"),
+        "not-upgraded": (18429, "node-ws", "http-request redirect scheme https (302)"),
+        "backend-h2": (18430, "python-websockets", "server ... proto h2 to an HTTP/1.1-only backend"),
+    }),
+    "apache-proxy-http": ("apache", {
+        "good": (18431, "python-websockets", "ProxyPass / http://backend/ upgrade=websocket"),
+        "stripped": (18432, "python-websockets", "ProxyPass / http://backend/ without upgrade=websocket"),
+        "backend-down": (18433, None, "ProxyPass to a port nothing listens on"),
+        "acl-origin": (18434, "python-websockets", "Require expr Origin == 'http://app.test'"),
+        "acl-path": (18435, "python-websockets", "<Location /admin> Require all denied"),
+        "big-cookie": (18436, "python-websockets", "default LimitRequestFieldSize 8190 against a 20 KB Cookie"),
+        "auth": (18437, "python-websockets", "AuthType Basic, Require valid-user"),
+        "host-rewritten": (18438, "node-ws", "ProxyPreserveHost Off (the default); backend checks Origin against Host"),
+        "path-rewritten": (18439, "python-websockets", "ProxyPass / http://backend/v2/ upgrade=websocket"),
+        "not-upgraded": (18440, None, "only /api/ is proxied; /ws is a file in the document root (200)"),
+        "backend-h2": (18441, "python-websockets", "ProxyPass / h2c://backend/ (mod_proxy_http2)"),
+    }),
+    "apache-wstunnel": ("apache", {
+        "good": (18442, "node-ws", "ProxyPass / ws://backend/ (mod_proxy_wstunnel, no fallback)"),
+        "stripped": (18443, "node-ws", "ProxyPass / http://backend/ listed before ProxyPass /ws ws://backend/ws: the http mapping wins"),
+        "backend-down": (18444, None, "ProxyPass / ws:// to a port nothing listens on"),
+    }),
+    "caddy": ("caddy", {
+        "good": (18461, "python-websockets", "reverse_proxy; Caddy forwards the upgrade by itself"),
+        "stripped": (18462, "python-websockets", "reverse_proxy { header_up -Upgrade }"),
+        "backend-down": (18463, None, "reverse_proxy to a port nothing listens on"),
+        "acl-origin": (18464, "python-websockets", "respond 403 unless Origin is http://app.test"),
+        "acl-path": (18465, "python-websockets", "respond /admin* 403"),
+        "big-cookie": (18466, "python-websockets", "servers { max_header_size 8KB } against a 20 KB Cookie"),
+        "auth": (18467, "python-websockets", "basicauth"),
+        "host-rewritten": (18471, "node-ws", "header_up Host {upstream_hostport}; backend checks Origin against Host"),
+        "path-rewritten": (18468, "python-websockets", "handle_path /ws* strips the prefix: the backend gets /"),
+        "not-upgraded": (18469, None, "redir https://{host}{uri} 308"),
+        "backend-h2": (18470, "python-websockets", "reverse_proxy h2c://backend"),
+    }),
+    # nginx's good and stripped set-ups are driver.py's nginx-* fixtures.
+    "nginx": ("nginx", {
+        "backend-down": (18480, None, "proxy_pass to a port nothing listens on"),
+        "acl-origin": (18481, "python-websockets", "if ($http_origin != \"http://app.test\") { return 403; }"),
+        "acl-path": (18482, "python-websockets", "location /admin { deny all; }"),
+        "big-cookie": (18483, "python-websockets", "default large_client_header_buffers 4 8k against a 20 KB Cookie"),
+        "host-rewritten": (18484, "node-ws", "no proxy_set_header Host: nginx sends $proxy_host; backend checks Origin against Host"),
+        "path-rewritten": (18485, "python-websockets", "proxy_pass http://backend/v1/ (a URI part replaces the location prefix)"),
+        "not-upgraded": (18486, None, "return 301 https://$host$request_uri"),
+    }),
+}
+
+
+def fixtures():
+    """Ordered list of (name, proxy, setup)."""
+    out = []
+    for proxy, (_, setups) in PROXIES.items():
+        for setup, (_, backend, _) in setups.items():
+            suffix = backend or ("nothing" if setup == "backend-down" else "none")
+            out.append((f"{proxy}-{setup}__{suffix}", proxy, setup))
+    return out
+
+
+def fixture(name):
+    for f in fixtures():
+        if f[0] == name:
+            return f
+    sys.exit(f"unknown proxy fixture {name}")
+
+
+def build(port, kind):
+    ch = dict(KINDS[kind])
+    host = f"127.0.0.1:{port}"
+    if ch.pop("origin", None) == "self":
+        ch.setdefault("set", {})["Origin"] = f"http://{host}"
+    driver.EXTRA_KINDS["_proxy"] = ("ok", ch)
+    req = driver.build_request("127.0.0.1", port, "_proxy")
+    req["kind"] = kind
+    return req
+
+
+def run(name):
+    _, proxy, setup = fixture(name)
+    port = PROXIES[proxy][1][setup][0]
+    out = []
+    for kind in SETUPS[setup][0]:
+        out += driver.one_shot("127.0.0.1", port, build(port, kind))
+    return out
+
+
+def find_backend_leg(streams, backend, key):
+    """The proxy -> backend connection carrying this key, as (conn, line, headers, status, status line, body)."""
+    ip, port = BACKENDS[backend]
+    hits = []
+    for (src, sport, dst, dport), data in streams.items():
+        if (dst, dport) != (ip, port):
+            continue
+        parsed = driver.parse_head(data)
+        if not parsed:
+            continue
+        line, hdrs, _ = parsed
+        if driver.header_value(hdrs, "Sec-WebSocket-Key") != key:
+            continue
+        back = driver.parse_head(streams.get((dst, dport, src, sport), b""))
+        status, status_line, body = None, None, None
+        if back:
+            status_line, rhdrs, rest = back
+            m = re.match(r"HTTP/\d\.\d (\d{3})", status_line)
+            status = int(m.group(1)) if m else None
+            n = driver.header_value(rhdrs, "Content-Length")
+            body = "" if status == 101 else rest[:int(n) if n else len(rest)].decode("utf-8", "replace")
+        hits.append(((src, sport, dst, dport), line, hdrs, status, status_line, body))
+    return hits
+
+
+def versions():
+    v = {}
+    for prog, args, pat in (("haproxy", ["haproxy", "-v"], r"version (\S+)"),
+                            ("apache", ["apache2", "-v"], r"Apache/(\S+)"),
+                            ("caddy", ["caddy", "version"], r"v?(\S+)")):
+        try:
+            out = subprocess.run(args, capture_output=True, text=True, timeout=5).stdout
+            m = re.search(pat, out)
+            v[prog] = m.group(1) if m else "unknown"
+        except (OSError, subprocess.SubprocessError):
+            v[prog] = "unknown"
+    return v
+
+
+def label(name, obs_path, pcap_path):
+    _, proxy, setup = fixture(name)
+    impl, setups = PROXIES[proxy]
+    port, backend, what = setups[setup]
+    _, last_client, last_backend = SETUPS[setup]
+    with open(obs_path) as f:
+        exchanges = json.load(f)
+    vers = {**driver.versions(), **versions()}
+    streams = driver.tcp_streams(pcap_path)
+    labels = []
+    for n, ex in enumerate(exchanges):
+        last = n == len(exchanges) - 1
+        client_verdict = last_client if last else OK
+        backend_verdict = last_backend if last else OK
+        cause, header = client_verdict
+        if ex["status"] == 101 and cause != "ok":
+            sys.exit(f"{name}: the set-up should refuse, but the client got 101")
+        if ex["status"] != 101 and cause == "ok":
+            sys.exit(f"{name}: the set-up should accept, but the client got {ex['status']}")
+        lab = {
+            "client_ip": ex["client_ip"], "client_port": ex["client_port"],
+            "server_ip": "127.0.0.1", "server_port": port,
+            "leg": "client", "request_method": ex["method"], "request_path": ex["path"],
+            "status": ex["status"], "cause": cause, "header": header,
+            "server_impl": f"{impl}-{vers.get(impl, 'unknown')}",
+            "response_body_excerpt": "" if ex["status"] == 101 else driver.excerpt(ex["body"]),
+            "scenario": f"{proxy}-{setup}" + ("" if last else "-accepted-first"), "request_defect": "ok" if ex["kind"] == "ok" else ex["kind"],
+            "request_index": ex["request_index"], "response_status_line": ex["status_line"],
+            "proxy": impl,
+            "note": f"{impl} ({proxy}): {what}"
+                    + (f"; backend {backend} at {BACKENDS[backend][0]}:{BACKENDS[backend][1]}" if backend else ""),
+        }
+        location = driver.header_value(ex["response_headers"], "Location")
+        if location:
+            lab["response_location"] = location
+        if ex["ws_replies"] is not None:
+            lab["ws_replies"] = ex["ws_replies"]
+        labels.append(lab)
+        key = driver.header_value(ex["headers"], "Sec-WebSocket-Key")
+        hits = find_backend_leg(streams, backend, key) if backend else []
+        if backend_verdict is None:
+            if hits:
+                sys.exit(f"{name}: the set-up should not reach the backend over HTTP/1, but it did")
+            continue
+        if len(hits) != 1:
+            sys.exit(f"{name}: expected one backend leg, found {len(hits)}")
+        (src, sport, dst, dport), line, hdrs, status, status_line, body = hits[0]
+        b = dict(lab)
+        b.update({
+            "client_ip": src, "client_port": sport, "server_ip": dst, "server_port": dport,
+            "leg": "backend", "status": status, "response_status_line": status_line,
+            "server_impl": f"{backend}-{vers[backend]}",
+            "response_body_excerpt": driver.excerpt(body),
+            "cause": backend_verdict[0], "header": backend_verdict[1],
+            "request_path": line.split(" ")[1] if len(line.split(" ")) > 1 else "",
+            "note": (f"backend leg found in the capture by its key; request line '{line}', "
+                     f"Host={driver.header_value(hdrs, 'Host')!r}, "
+                     f"Upgrade={driver.header_value(hdrs, 'Upgrade')!r}, "
+                     f"Connection={driver.header_value(hdrs, 'Connection')!r}"),
+        })
+        b.pop("ws_replies", None)
+        b.pop("response_location", None)
+        labels.append(b)
+    return labels
+
+
+def main(argv):
+    cmd = argv[1] if len(argv) > 1 else ""
+    if cmd == "list":
+        for name, proxy, setup in fixtures():
+            port, backend, _ = PROXIES[proxy][1][setup]
+            ports = [port, BACKENDS[backend][1] if backend else DOWN_PORT]
+            print(name + "\t" + " or ".join(f"tcp port {p}" for p in ports))
+        return 0
+    if cmd == "ports":
+        for _, setups in PROXIES.values():
+            for port, _, _ in setups.values():
+                print(port)
+        return 0
+    if cmd == "run":
+        with open(argv[3], "w") as f:
+            json.dump(run(argv[2]), f, indent=1)
+        return 0
+    if cmd == "label":
+        json.dump(label(argv[2], argv[3], argv[4]), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    if cmd == "versions":
+        print(json.dumps(versions()))
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

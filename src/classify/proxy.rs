@@ -1,0 +1,217 @@
+//! Which reverse proxy or gateway an answer came through, from what proxies
+//! put on the wire: their `Server` or `Via` names, headers only they add, and
+//! the text of their own error pages. Advice depends on it: the fix for a
+//! HAProxy is HAProxy configuration, never nginx directives.
+
+use crate::http::{Headers, ResponseHead};
+
+/// Proxy families, as the `proxy` field spells them.
+pub const FAMILIES: &[&str] = &[
+    "nginx",
+    "ingress-nginx",
+    "haproxy",
+    "apache",
+    "caddy",
+    "envoy",
+    "traefik",
+    "aws-elb",
+    "cloudflare",
+];
+
+/// Names in `Server` or `Via` (lower case substring, family). Tomcat calls
+/// itself "Apache-Coyote": that is an application server, not httpd.
+const NAMES: &[(&str, &str)] = &[
+    ("openresty", "nginx"),
+    ("nginx", "nginx"),
+    ("caddy", "caddy"),
+    ("envoy", "envoy"),
+    ("haproxy", "haproxy"),
+    ("traefik", "traefik"),
+    ("awselb", "aws-elb"),
+    ("cloudflare", "cloudflare"),
+    ("apache", "apache"),
+];
+
+/// Headers that only one family adds to its answers.
+const MARK_HEADERS: &[(&str, &str)] = &[
+    ("cf-ray", "cloudflare"),
+    ("x-envoy-upstream-service-time", "envoy"),
+];
+
+/// Text of the error pages proxies write themselves (case-sensitive
+/// substring, family). Each says the proxy, not the application, answered.
+const PAGES: &[(&str, &str)] = &[
+    // HAProxy, src/http_htx.c / include/haproxy/http.h default error pages.
+    ("No server is available to handle this request", "haproxy"),
+    ("Request forbidden by administrative rules", "haproxy"),
+    ("Your browser sent an invalid request", "haproxy"),
+    (
+        "You need a valid user and password to access this content",
+        "haproxy",
+    ),
+    (
+        "The server returned an invalid or incomplete response",
+        "haproxy",
+    ),
+    ("The server didn't respond in time", "haproxy"),
+    // ingress-nginx's default backend.
+    ("default backend - 404", "ingress-nginx"),
+    // nginx, ngx_http_special_response.c: every page ends with its name.
+    ("<center>nginx", "nginx"),
+    ("<center>openresty", "nginx"),
+    // Apache httpd's error documents.
+    ("The server is temporarily unable to service your", "apache"),
+    (
+        "The proxy server received an invalid\nresponse from an upstream server",
+        "apache",
+    ),
+    ("<address>Apache/", "apache"),
+    // Envoy's local replies.
+    ("no healthy upstream", "envoy"),
+    (
+        "upstream connect error or disconnect/reset before headers",
+        "envoy",
+    ),
+    // Cloudflare's error pages.
+    ("cloudflare-nginx", "cloudflare"),
+    ("Cloudflare Ray ID", "cloudflare"),
+];
+
+fn by_name(value: &str) -> Option<&'static str> {
+    let v = value.to_ascii_lowercase();
+    if v.contains("coyote") {
+        return None;
+    }
+    NAMES.iter().find(|(n, _)| v.contains(n)).map(|(_, f)| *f)
+}
+
+/// The family whose own error page this body is.
+pub fn page_family(body: &[u8]) -> Option<&'static str> {
+    let b = String::from_utf8_lossy(body);
+    PAGES.iter().find(|(t, _)| b.contains(t)).map(|(_, f)| *f)
+}
+
+/// The family that wrote this answer or passed it on. `relayed_server` is the
+/// `Server` of the backend's answer when the other leg is in the capture: a
+/// proxy that passes the backend's `Server` through is not named by it.
+pub fn family(
+    resp: &ResponseHead,
+    body: &[u8],
+    relayed_server: Option<&[u8]>,
+) -> Option<&'static str> {
+    if let Some(f) = page_family(body) {
+        return Some(f);
+    }
+    if let Some(f) = MARK_HEADERS
+        .iter()
+        .find(|(h, _)| resp.header(h).is_some())
+        .map(|(_, f)| *f)
+    {
+        return Some(f);
+    }
+    let server = resp.header("server").map(|h| h.value.as_slice());
+    let own_server = server.filter(|s| Some(*s) != relayed_server);
+    own_server
+        .and_then(|s| by_name(&String::from_utf8_lossy(s)))
+        .or_else(|| {
+            resp.header_joined("via")
+                .and_then(|v| by_name(&String::from_utf8_lossy(&v)))
+        })
+}
+
+/// The family a proxy's request to its backend shows, from what it does by
+/// default: Apache's mod_proxy sets X-Forwarded-Server, Traefik sets it with
+/// X-Forwarded-Port, Envoy adds x-envoy-* headers, and nginx alone speaks
+/// HTTP/1.0 with `Connection: close` upstream unless told otherwise.
+pub fn request_family(req: &crate::http::RequestHead) -> Option<&'static str> {
+    if req.minor_version == 0
+        && req
+            .header_joined("connection")
+            .is_some_and(|v| super::grammar::list_has(&v, "close", false))
+        && req.header("sec-websocket-key").is_some()
+    {
+        return Some("nginx");
+    }
+    if req
+        .headers
+        .iter()
+        .any(|h| h.name.to_ascii_lowercase().starts_with("x-envoy-"))
+    {
+        return Some("envoy");
+    }
+    match (
+        req.header("x-forwarded-server").is_some(),
+        req.header("x-forwarded-port").is_some(),
+    ) {
+        (true, true) => Some("traefik"),
+        (true, false) => Some("apache"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::head::Header;
+
+    fn resp(headers: &[(&str, &str)]) -> ResponseHead {
+        ResponseHead {
+            minor_version: 1,
+            status: 503,
+            reason: "Service Unavailable".into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| Header {
+                    name: n.to_string(),
+                    value: v.as_bytes().to_vec(),
+                })
+                .collect(),
+            head_len: 100,
+        }
+    }
+
+    #[test]
+    fn names_pages_and_marks() {
+        let haproxy = b"<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n";
+        assert_eq!(family(&resp(&[]), haproxy, None), Some("haproxy"));
+        assert_eq!(
+            family(&resp(&[("Server", "Apache/2.4.71 (Debian)")]), b"", None),
+            Some("apache")
+        );
+        assert_eq!(
+            family(&resp(&[("Server", "Apache-Coyote/1.1")]), b"", None),
+            None
+        );
+        assert_eq!(
+            family(&resp(&[("Server", "awselb/2.0")]), b"", None),
+            Some("aws-elb")
+        );
+        assert_eq!(
+            family(&resp(&[("CF-RAY", "8a1b2c3d-AMS")]), b"", None),
+            Some("cloudflare")
+        );
+        assert_eq!(
+            family(&resp(&[("Via", "1.1 Caddy")]), b"", None),
+            Some("caddy")
+        );
+        assert_eq!(
+            family(&resp(&[]), b"no healthy upstream", None),
+            Some("envoy")
+        );
+        assert_eq!(family(&resp(&[]), b"Service Unavailable", None), None);
+    }
+
+    #[test]
+    fn a_relayed_server_header_does_not_name_the_proxy() {
+        let r = resp(&[("Server", "nginx/1.22.1")]);
+        assert_eq!(family(&r, b"", Some(b"nginx/1.22.1")), None);
+        assert_eq!(family(&r, b"", Some(b"Python/3.11")), Some("nginx"));
+    }
+
+    #[test]
+    fn every_family_is_listed() {
+        for (_, f) in NAMES.iter().chain(MARK_HEADERS).chain(PAGES) {
+            assert!(FAMILIES.contains(f), "{f}");
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Advice in the configuration language of the proxy the capture shows. A
+//! cause that lives in a proxy's configuration has one line per family;
+//! `None` means no family-specific line, and the generic advice applies (so a
+//! HAProxy is never told about nginx directives).
+
+use super::Cause;
+
+/// The nginx lines that make a proxy forward the upgrade.
+pub const NGINX_LINES: &str = "proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection \"upgrade\";";
+
+/// One line of advice for `cause` behind the proxy `family`.
+pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
+    use Cause::*;
+    Some(match (cause, family) {
+        (ProxyStrippedUpgrade, "nginx") => "in nginx's location for this path: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection \"upgrade\";",
+        (ProxyStrippedUpgrade, "ingress-nginx") => "ingress-nginx forwards upgrades by itself: remove configuration-snippet or server-snippet annotations that set Upgrade, Connection or proxy_http_version",
+        (ProxyStrippedUpgrade, "haproxy") => "HAProxy forwards the upgrade by itself in mode http: remove the http-request del-header/set-header rules that touch Upgrade or Connection",
+        (ProxyStrippedUpgrade, "apache") => "Apache: add upgrade=websocket to this path's ProxyPass (ProxyPass /ws http://backend/ws upgrade=websocket), or map it with ws:// (mod_proxy_wstunnel) before any broader http:// ProxyPass",
+        (ProxyStrippedUpgrade, "caddy") => "Caddy's reverse_proxy forwards the upgrade by itself: remove header_up lines that delete or set Upgrade or Connection",
+        (ProxyStrippedUpgrade, "envoy") => "Envoy: add upgrade_configs: [{upgrade_type: websocket}] to the HttpConnectionManager (or the route)",
+        (ProxyStrippedUpgrade, "traefik") => "Traefik forwards upgrades by itself: remove headers middlewares that delete or set Upgrade or Connection",
+        (ProxyStrippedUpgrade, "aws-elb") => "put an Application Load Balancer (HTTP/HTTPS listener) or a TCP listener in front: a Classic Load Balancer HTTP listener does not pass the upgrade",
+        (ProxyStrippedUpgrade, "cloudflare") => "Cloudflare: turn WebSockets on in the zone's Network settings, and check Transform Rules that touch Upgrade or Connection",
+
+        (BackendUnreachable, "nginx") => "nginx could not reach the upstream: check the proxy_pass/upstream address and that the backend listens there (error.log names the upstream and the connect error)",
+        (BackendUnreachable, "ingress-nginx") => "the ingress found no reachable endpoint: check the Service's endpoints (kubectl get endpoints) and its targetPort",
+        (BackendUnreachable, "haproxy") => "HAProxy found no usable server: check the backend's server address and port and its health checks (show stat on the stats socket)",
+        (BackendUnreachable, "apache") => "mod_proxy could not connect: check the ProxyPass URL and that the backend listens there (error_log: AH00957); a failed worker stays out for retry= seconds (60 by default)",
+        (BackendUnreachable, "caddy") => "Caddy could not dial the upstream: check the reverse_proxy address and that the backend listens there (Caddy's log names the dial error)",
+        (BackendUnreachable, "envoy") => "Envoy had no healthy upstream: check the cluster's endpoints and health checks (admin /clusters)",
+        (BackendUnreachable, "traefik") => "Traefik could not reach the service: check its loadBalancer servers URL and that the backend listens there",
+        (BackendUnreachable, "aws-elb") => "the load balancer has no healthy target: check the target group's health and the security groups between it and the targets",
+        (BackendUnreachable, "cloudflare") => "Cloudflare could not reach the origin: check that the origin listens on the port Cloudflare connects to and accepts Cloudflare's addresses",
+
+        (ProxyRefused, "nginx") => "an nginx access rule refused it: check allow/deny, limit_except and return rules in the location for this path",
+        (ProxyRefused, "ingress-nginx") => "check the ingress annotations that restrict access (whitelist-source-range, auth-url, configuration snippets)",
+        (ProxyRefused, "haproxy") => "an HAProxy http-request deny rule matched: check the frontend's ACLs on path, method and source for this request",
+        (ProxyRefused, "apache") => "an Apache Require rule denied it: check the Require directives and <Location> blocks that cover this path",
+        (ProxyRefused, "caddy") => "a Caddy respond/abort matcher refused it: check the site's matchers for this path",
+        (ProxyRefused, "envoy") => "Envoy refuses upgrades it is not told about: add upgrade_configs: [{upgrade_type: websocket}] to the HttpConnectionManager or route, and check RBAC filters",
+        (ProxyRefused, "traefik") => "check the router's middlewares (ipAllowList, forwardAuth) for this path",
+        (ProxyRefused, "aws-elb") => "check the listener rules (fixed-response actions) and AWS WAF rules for this path",
+        (ProxyRefused, "cloudflare") => "check the zone's WAF and firewall rules, and that WebSockets are on in its Network settings",
+
+        (HostRewritten, "nginx") => "pass the client's Host to the backend: proxy_set_header Host $host; (or add the public origin to the backend's allowed origins)",
+        (HostRewritten, "ingress-nginx") => "remove the nginx.ingress.kubernetes.io/upstream-vhost annotation (or add the public origin to the backend's allowed origins)",
+        (HostRewritten, "haproxy") => "remove the http-request set-header Host rule for this backend (HAProxy forwards Host unchanged), or add the public origin to the backend's allowed origins",
+        (HostRewritten, "apache") => "ProxyPreserveHost On, so the backend sees the Host the browser used (or add the public origin to the backend's allowed origins)",
+        (HostRewritten, "caddy") => "remove header_up Host (Caddy forwards the client's Host by default), or add the public origin to the backend's allowed origins",
+        (HostRewritten, "envoy") => "do not rewrite Host on this route (host_rewrite_literal, auto_host_rewrite), or add the public origin to the backend's allowed origins",
+        (HostRewritten, "traefik") => "keep passHostHeader: true on the service (the default), or add the public origin to the backend's allowed origins",
+
+        (PathRewritten, "nginx") => "check proxy_pass's URI part: with a path ('proxy_pass http://backend/;') nginx replaces the matched location prefix, without one it passes the path as sent",
+        (PathRewritten, "ingress-nginx") => "check nginx.ingress.kubernetes.io/rewrite-target and the path pattern it captures",
+        (PathRewritten, "haproxy") => "check the http-request set-path / replace-path / set-uri rules of this frontend",
+        (PathRewritten, "apache") => "make the ProxyPass mapping land on the backend's endpoint: ProxyPass /prefix/ http://backend/path/ maps /prefix/x to /path/x",
+        (PathRewritten, "caddy") => "check handle_path, uri strip_prefix and rewrite for this path: handle_path strips the prefix it matched",
+        (PathRewritten, "envoy") => "check the route's prefix_rewrite or regex_rewrite",
+        (PathRewritten, "traefik") => "check the StripPrefix, ReplacePath and AddPrefix middlewares on the router",
+
+        (NotUpgraded, "nginx") => "nginx answered this path without proxying it (a page, return or rewrite): proxy_pass it with the upgrade lines, and connect with wss:// when it redirects to HTTPS",
+        (NotUpgraded, "ingress-nginx") => "connect with wss:// (ssl-redirect sends plain HTTP to HTTPS), and check that the ingress routes this path to the WebSocket Service",
+        (NotUpgraded, "haproxy") => "an HAProxy redirect rule or another backend answered: exempt the WebSocket path from it, and connect with wss:// when it redirects to HTTPS",
+        (NotUpgraded, "apache") => "this path is not under a ProxyPass (a file or a Redirect answered): add ProxyPass for it with upgrade=websocket, and connect with wss:// when it redirects to HTTPS",
+        (NotUpgraded, "caddy") => "Caddy answered without proxying (redir, file_server or respond): route this path to reverse_proxy, and connect with wss:// when it redirects to HTTPS",
+        (NotUpgraded, "aws-elb") => "the listener redirects or answers itself: connect with wss:// to the HTTPS listener, and check its rules for this path",
+        (NotUpgraded, "cloudflare") => "connect with wss:// (Always Use HTTPS redirects plain requests), and check Page and Redirect Rules for this path",
+
+        (BackendIsHttp2, "haproxy") => "speak HTTP/1.1 to this backend: remove 'proto h2' from its server line (or offer alpn h2,http/1.1 on a TLS server)",
+        (BackendIsHttp2, "apache") => "proxy the WebSocket path with http:// and upgrade=websocket (mod_proxy_http), not h2c:// or h2:// (mod_proxy_http2)",
+        (BackendIsHttp2, "caddy") => "use an http:// upstream for the WebSocket route (or transport http { versions 1.1 }), not h2c://",
+        (BackendIsHttp2, "envoy") => "remove http2_protocol_options from the WebSocket route's cluster (or use explicit_http_config with http_protocol_options)",
+        (BackendIsHttp2, "traefik") => "use an http:// server URL for this service, not h2c://",
+
+        (HeaderTooLarge, "nginx") => "shrink the request head (usually cookies), or raise nginx's large_client_header_buffers (for example 4 32k)",
+        (HeaderTooLarge, "ingress-nginx") => "shrink the request head (usually cookies), or raise large-client-header-buffers in the ingress-nginx ConfigMap",
+        (HeaderTooLarge, "haproxy") => "shrink the request head (usually cookies), or raise HAProxy's tune.bufsize (16384 by default, which bounds the whole head)",
+        (HeaderTooLarge, "apache") => "shrink the request head (usually cookies), or raise Apache's LimitRequestFieldSize (8190 bytes per header line by default)",
+        (HeaderTooLarge, "caddy") => "shrink the request head (usually cookies), or raise Caddy's servers { max_header_size }",
+        (HeaderTooLarge, "envoy") => "shrink the request head (usually cookies), or raise max_request_headers_kb on the HttpConnectionManager",
+        (HeaderTooLarge, "cloudflare") => "shrink the request head (usually cookies): Cloudflare bounds request headers at 32 KB in all",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::proxy::FAMILIES;
+    use super::*;
+
+    const NGINX_WORDS: &[&str] = &[
+        "proxy_set_header",
+        "proxy_http_version",
+        "proxy_pass",
+        "large_client_header_buffers",
+    ];
+
+    #[test]
+    fn no_family_is_told_another_familys_directives() {
+        for c in Cause::ALL {
+            for f in FAMILIES {
+                let Some(text) = fix(*c, f) else { continue };
+                if !f.contains("nginx") {
+                    for w in NGINX_WORDS {
+                        assert!(!text.contains(w), "{} for {f} names {w}", c.code());
+                    }
+                }
+                if *f != "haproxy" {
+                    assert!(!text.contains("http-request"), "{} for {f}", c.code());
+                }
+                if *f != "apache" {
+                    assert!(!text.contains("ProxyPass"), "{} for {f}", c.code());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_stripped_upgrade_lines_for_nginx() {
+        let f = fix(Cause::ProxyStrippedUpgrade, "nginx").unwrap_or("");
+        assert!(f.contains(NGINX_LINES), "{f}");
+    }
+}
