@@ -8,8 +8,8 @@ mod gen;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 
 use wshs_sniff::capture::file::FileSource;
-use wshs_sniff::capture::{LinkType, PacketSource, Timestamp};
-use wshs_sniff::decode::{self, Decoded, Endpoint};
+use wshs_sniff::capture::{LinkType, Timestamp};
+use wshs_sniff::decode::{self, Decoded, Endpoint, Side};
 use wshs_sniff::http::conversation::Sink;
 use wshs_sniff::http::head;
 use wshs_sniff::http::{Attempt, Conversation, HttpLimits, HttpStats};
@@ -151,7 +151,7 @@ fn bench_http(c: &mut Criterion) {
     ));
     g.bench_function("keep_alive_bodies", |b| {
         b.iter(|| {
-            let (attempts, stats) = converse(&[(0, &req_stream), (1, &resp_stream)]);
+            let (attempts, stats) = converse(&[(Side::Lo, &req_stream), (Side::Hi, &resp_stream)]);
             black_box((attempts.len(), stats.responses))
         })
     });
@@ -165,19 +165,21 @@ fn ep(s: &str, port: u16) -> Endpoint {
     }
 }
 
-/// Feed whole streams to one conversation (client is direction 0).
-fn converse(parts: &[(usize, &[u8])]) -> (Vec<Attempt>, HttpStats) {
+/// Feed whole streams to one conversation (the client is on the `Lo` side).
+fn converse(parts: &[(Side, &[u8])]) -> (Vec<Attempt>, HttpStats) {
     let (cli, srv) = (ep("10.0.0.1", 40000), ep("192.0.2.10", 8080));
     let mut conv = Conversation::default();
-    conv.note_packet(0, cli, srv, true, false);
-    conv.note_packet(1, srv, cli, true, true);
+    conv.note_packet(Side::Lo, cli, srv, true, false);
+    conv.note_packet(Side::Hi, srv, cli, true, true);
     let mut attempts = Vec::new();
     let mut tls = Vec::new();
+    let mut sids = Vec::new();
     let mut stats = HttpStats::default();
     let limits = HttpLimits::default();
     let mut sink = Sink {
         attempts: &mut attempts,
         tls: &mut tls,
+        sids: &mut sids,
         stats: &mut stats,
         limits: &limits,
         packet_no: 1,
@@ -188,7 +190,7 @@ fn converse(parts: &[(usize, &[u8])]) -> (Vec<Attempt>, HttpStats) {
             conv.on_chunk(*d, Chunk::Data(chunk), ts, &mut sink);
         }
     }
-    for d in 0..2 {
+    for d in Side::BOTH {
         conv.on_chunk(d, Chunk::Fin, ts, &mut sink);
     }
     (attempts, stats)
@@ -197,10 +199,13 @@ fn converse(parts: &[(usize, &[u8])]) -> (Vec<Attempt>, HttpStats) {
 fn bench_classify(c: &mut Criterion) {
     let bad_key = String::from_utf8_lossy(UPGRADE).replace("dGhlIHNhbXBsZSBub25jZQ==", "abc");
     let cases: Vec<(&str, Attempt)> = [
-        ("accepted", converse(&[(0, UPGRADE), (1, SWITCH)]).0),
+        (
+            "accepted",
+            converse(&[(Side::Lo, UPGRADE), (Side::Hi, SWITCH)]).0,
+        ),
         (
             "refused_bad_key",
-            converse(&[(0, bad_key.as_bytes()), (1, REFUSED)]).0,
+            converse(&[(Side::Lo, bad_key.as_bytes()), (Side::Hi, REFUSED)]).0,
         ),
     ]
     .into_iter()

@@ -10,54 +10,58 @@
 //! [`analyze_files`] runs the same analysis as the command line, for regression
 //! suites that replay a capture and assert on the attempts found.
 
+pub mod analyzer;
 pub mod capture;
 pub mod classify;
 pub mod cli;
 pub mod decode;
+pub mod error;
 pub mod hint;
 pub mod http;
 pub mod pipeline;
 pub mod reassembly;
 pub mod report;
+pub mod run;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use capture::file::FileSource;
-use capture::{CaptureError, PacketSource};
-use pipeline::{Config, FileFeed, RunStats};
-use report::{Record, Summary};
+use capture::{CaptureError, Files};
+use error::Error;
+use pipeline::{Config, RunStats};
+use report::{Format, Record, Reporter, Summary};
 
 /// What an analysis found.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Analysis {
     /// Every attempt (accepted ones too), in output order, redacted.
     pub records: Vec<Record>,
+    /// The JSON Lines the binary writes for them (`--json --all`), written by
+    /// the same reporter.
+    pub output: Vec<u8>,
     pub summary: Summary,
     /// The damage or failure that ended the input early, if any.
-    pub error: Option<String>,
+    pub error: Option<Error>,
 }
 
-fn collect(feed: FileFeed, cfg: &Config) -> Analysis {
-    let mut records = Vec::new();
-    let mut summary = Summary::default();
+fn collect(feed: Files, cfg: &Config) -> Analysis {
+    let mut reporter = Reporter::new(Vec::new(), Format::Json, true, true).keeping_records();
     let stats: RunStats = pipeline::run(
         Box::new(feed),
         cfg,
         Arc::new(AtomicBool::new(false)),
-        &mut |j| {
-            let r = Record::new(j, true);
-            summary.count(&r);
-            records.push(r);
-            Ok(())
-        },
+        &mut |j| reporter.emit(j),
     );
+    let records = reporter.take_records();
+    let (output, mut summary) = reporter.into_inner();
     summary.capture = stats.capture;
     summary.reassembly = stats.reassembly;
     summary.http = stats.http;
     summary.flows = stats.flows;
     Analysis {
         records,
+        output,
         summary,
         error: stats.error,
     }
@@ -65,15 +69,15 @@ fn collect(feed: FileFeed, cfg: &Config) -> Analysis {
 
 /// Analyse capture files (read in order as one stream).
 pub fn analyze_files<P: AsRef<str>>(paths: &[P], cfg: &Config) -> Result<Analysis, CaptureError> {
-    let mut sources: Vec<Box<dyn PacketSource + Send>> = Vec::new();
+    let mut sources = Vec::new();
     for p in paths {
-        sources.push(Box::new(FileSource::open(p.as_ref())?));
+        sources.push(FileSource::open(p.as_ref())?);
     }
-    Ok(collect(FileFeed::new(sources), cfg))
+    Ok(collect(Files::new(sources), cfg))
 }
 
 /// Analyse a capture held in memory (tests, fuzzing).
 pub fn analyze_bytes(name: &str, bytes: Vec<u8>, cfg: &Config) -> Result<Analysis, CaptureError> {
     let src = FileSource::from_reader(name, Box::new(std::io::Cursor::new(bytes)))?;
-    Ok(collect(FileFeed::new(vec![Box::new(src)]), cfg))
+    Ok(collect(Files::new(vec![src]), cfg))
 }

@@ -8,119 +8,23 @@
 //! every tick, so the reporter merges exactly the attempts completed in a tick and
 //! orders them by the global number of the packet that completed them.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
-use crate::capture::{CaptureError, PacketSource, RawPacket, SharedBytes, Timestamp};
+use crate::analyzer::{FlowAnalyzer, Segment, Totals};
+use crate::capture::{BpfFilter, CaptureStats, Next, PacketSource, SharedBytes, Timestamp};
 use crate::classify::correlate::{Correlator, Judged};
-use crate::decode::{self, Decoded, Endpoint, FlowKey, TcpFlags};
-use crate::http::conversation::Sink;
-use crate::http::{Attempt, Conversation, Ending, HttpLimits, HttpStats, TlsSighting};
-use crate::reassembly::table::EvictReason;
-use crate::reassembly::{Flow, FlowTable, Limits, ReassemblyStats};
-use crate::report::CaptureStats;
-
-/// What the capture side yields: a packet, a quiet moment (live capture
-/// timeout: time to release what waits), or the end.
-pub enum Next<'a> {
-    Packet(RawPacket<'a>),
-    Idle,
-    End,
-}
-
-/// A packet source as the pipeline sees it: files and live handles alike.
-pub trait Feed: Send {
-    fn next(&mut self) -> Result<Next<'_>, CaptureError>;
-    /// Kernel counters (received, dropped, dropped by interface) for live capture.
-    fn kernel_stats(&mut self) -> Option<(u64, u64, u64)> {
-        None
-    }
-    /// Whether quiet moments should release waiting attempts by wall time.
-    fn is_live(&self) -> bool {
-        false
-    }
-    /// Input bytes consumed so far and the total, when known (for progress).
-    fn progress(&self) -> (u64, Option<u64>) {
-        (0, None)
-    }
-}
-
-/// Several capture files read one after the other as one stream, so consecutive
-/// slices of a rotated capture keep their connections.
-pub struct FileFeed {
-    sources: std::collections::VecDeque<Box<dyn PacketSource + Send>>,
-    /// The front source ended (or failed) on the last call: drop it first.
-    advance: bool,
-    /// Bytes of the sources already finished, and the total of all.
-    done_bytes: u64,
-    total: Option<u64>,
-}
-
-impl FileFeed {
-    pub fn new(sources: Vec<Box<dyn PacketSource + Send>>) -> Self {
-        Self::with_total(sources, None)
-    }
-
-    /// With the total input size known, progress can show a fraction.
-    pub fn with_total(sources: Vec<Box<dyn PacketSource + Send>>, total: Option<u64>) -> Self {
-        FileFeed {
-            sources: sources.into(),
-            advance: false,
-            done_bytes: 0,
-            total,
-        }
-    }
-}
-
-impl Feed for FileFeed {
-    fn next(&mut self) -> Result<Next<'_>, CaptureError> {
-        if self.advance {
-            if let Some(s) = self.sources.pop_front() {
-                self.done_bytes += s.position();
-            }
-            self.advance = false;
-        }
-        let Some(src) = self.sources.front_mut() else {
-            return Ok(Next::End);
-        };
-        match src.next_packet() {
-            Ok(Some(p)) => Ok(Next::Packet(p)),
-            // The next file continues the stream on the next call.
-            Ok(None) => {
-                self.advance = true;
-                Ok(Next::Idle)
-            }
-            Err(e) => {
-                self.advance = true;
-                Err(e)
-            }
-        }
-    }
-
-    fn progress(&self) -> (u64, Option<u64>) {
-        let cur = self.sources.front().map_or(0, |s| s.position());
-        (self.done_bytes + cur, self.total)
-    }
-}
-
-/// Counters shared with the progress bar and the metrics endpoint while a run
-/// goes on; updated once per tick, not per packet.
-#[derive(Debug, Default)]
-pub struct Gauges {
-    pub packets: AtomicU64,
-    pub bytes: AtomicU64,
-    /// Input bytes consumed, and the total when known (files).
-    pub position: AtomicU64,
-    pub total: AtomicU64,
-    pub kernel_received: AtomicU64,
-    pub kernel_dropped: AtomicU64,
-    pub flows_tracked: AtomicU64,
-    pub flows_evicted: AtomicU64,
-    pub attempts: AtomicU64,
-}
+use crate::decode::{self, Decoded, Endpoint, FlowKey, Side, TcpFlags};
+use crate::error::{panicked, Error};
+use crate::http::{Attempt, HttpLimits, HttpStats, SidIssued, TlsSighting};
+use crate::reassembly::{Limits, ReassemblyStats};
+use crate::report::gauges::Gauges;
+use crate::report::OutputError;
 
 /// Tuning of a run.
 #[derive(Debug, Clone)]
@@ -131,10 +35,13 @@ pub struct Config {
     /// Packets per tick: the granularity of deterministic merging and of idle
     /// expiry.
     pub tick_packets: u64,
-    /// An optional BPF filter applied to every packet (tcpdump syntax).
+    /// An optional BPF filter applied to every packet (tcpdump syntax),
+    /// checked when the configuration was made.
     pub filter: Option<String>,
     /// Live counters for progress and metrics.
     pub gauges: Arc<Gauges>,
+    #[cfg(any(test, feature = "fault-injection"))]
+    pub fault: Option<Fault>,
 }
 
 impl Default for Config {
@@ -146,6 +53,8 @@ impl Default for Config {
             tick_packets: 8192,
             filter: None,
             gauges: Arc::new(Gauges::default()),
+            #[cfg(any(test, feature = "fault-injection"))]
+            fault: None,
         }
     }
 }
@@ -226,63 +135,81 @@ struct Report {
     time: Timestamp,
     attempts: Vec<Attempt>,
     tls: Vec<TlsSighting>,
-    done: Option<Box<WorkerTotals>>,
-}
-
-#[derive(Default)]
-struct WorkerTotals {
-    reassembly: ReassemblyStats,
-    http: HttpStats,
-    flows: u64,
+    sids: Vec<SidIssued>,
+    done: Option<Box<Totals>>,
 }
 
 /// What a run found besides the attempts.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct RunStats {
     pub capture: CaptureStats,
     pub reassembly: ReassemblyStats,
     pub http: HttpStats,
     pub flows: u64,
-    /// The first input error (damaged file, failed capture).
-    pub error: Option<String>,
-    /// Whether the error was a capture failure (exit 2) rather than bad input.
-    pub capture_failed: bool,
+    /// The first error: damaged input, a failed capture, output that could
+    /// not be written, a thread that panicked.
+    pub error: Option<Error>,
     pub interrupted: bool,
 }
 
-/// Compiled BPF filters per link type (a pcapng file may mix link types).
-struct Filter {
-    expr: String,
-    progs: Vec<(u32, Option<pcap::BpfProgram>)>,
-}
-
-impl Filter {
-    fn matches(&mut self, linktype: u32, data: &[u8]) -> bool {
-        if let Some((_, p)) = self.progs.iter().find(|(l, _)| *l == linktype) {
-            return p.as_ref().is_none_or(|p| p.filter(data));
-        }
-        let prog = pcap::Capture::dead(pcap::Linktype(linktype as i32))
-            .ok()
-            .and_then(|c| c.compile(&self.expr, true).ok());
-        let ok = prog.as_ref().is_none_or(|p| p.filter(data));
-        self.progs.push((linktype, prog));
-        ok
+impl RunStats {
+    fn fail(&mut self, e: impl Into<Error>) {
+        self.error.get_or_insert(e.into());
     }
 }
 
-/// Check a filter expression compiles (for a clear usage error up front).
-pub fn check_filter(expr: &str) -> Result<(), String> {
-    let c = pcap::Capture::dead(pcap::Linktype(1)).map_err(|e| e.to_string())?;
-    c.compile(expr, true)
-        .map(|_| ())
-        .map_err(|e| format!("bad filter '{expr}': {e}"))
+/// A panic injected into one thread of a run, to test that a bug loses
+/// nothing found before it and still ends in an error (tests, and builds
+/// with the `fault-injection` feature; never in a release binary).
+#[cfg(any(test, feature = "fault-injection"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The capture thread, at this packet number.
+    Capture(u64),
+    /// The flow worker handling this packet number.
+    Worker(u64),
+    /// The reporter, at this judged attempt (counted from 0).
+    Reporter(u64),
+}
+
+#[cfg(any(test, feature = "fault-injection"))]
+impl Fault {
+    /// `capture:N`, `worker:N` or `reporter:N` (the `WSHS_FAULT` variable of
+    /// a `fault-injection` build).
+    pub fn parse(s: &str) -> Option<Fault> {
+        let (site, n) = s.split_once(':')?;
+        let n = n.parse().ok()?;
+        match site {
+            "capture" => Some(Fault::Capture(n)),
+            "worker" => Some(Fault::Worker(n)),
+            "reporter" => Some(Fault::Reporter(n)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(any(test, feature = "fault-injection"))]
+type FaultHook = Option<Fault>;
+#[cfg(not(any(test, feature = "fault-injection")))]
+type FaultHook = Option<()>;
+
+/// Panic when the fault is due (no code at all without the hook).
+macro_rules! inject {
+    ($cfg_fault:expr, $variant:ident, $n:expr) => {
+        #[cfg(any(test, feature = "fault-injection"))]
+        if $cfg_fault == Some(Fault::$variant($n)) {
+            panic!("injected fault");
+        }
+        #[cfg(not(any(test, feature = "fault-injection")))]
+        let _ = (&$cfg_fault, &$n);
+    };
 }
 
 /// Run the whole analysis over `feed`, calling `emit` for each judged attempt in
 /// deterministic order. `stop` ends the capture early (Ctrl-C, output closed);
 /// what was seen is still reported.
 pub fn run(
-    feed: Box<dyn Feed>,
+    feed: Box<dyn PacketSource>,
     cfg: &Config,
     stop: Arc<AtomicBool>,
     emit: &mut dyn FnMut(&Judged) -> std::io::Result<()>,
@@ -291,10 +218,14 @@ pub fn run(
     let (report_tx, report_rx) = bounded::<Report>(n * 4);
     let mut batch_txs = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
+    #[cfg(any(test, feature = "fault-injection"))]
+    let fault: FaultHook = cfg.fault;
+    #[cfg(not(any(test, feature = "fault-injection")))]
+    let fault: FaultHook = None;
     // Emptied batches go back to the capture thread, so their buffers are
     // reused instead of allocated (and page-faulted in) again every tick.
     let (free_tx, free_rx) = bounded::<Batch>(n * 8);
-    for _ in 0..n {
+    for i in 0..n {
         // A few parts of a tick waiting per worker absorb the jitter between
         // the threads; more only hold memory (the input blocks a batch keeps
         // alive), which once kept peak RSS above 64 MiB on a 4 GiB capture.
@@ -310,137 +241,217 @@ pub fn run(
             ..limits
         };
         let gauges = cfg.gauges.clone();
-        handles.push(std::thread::spawn(move || {
-            worker(rx, rtx, ftx, shard_limits, http, gauges);
-        }));
+        let name = format!("flow worker {}", i + 1);
+        let thread = std::thread::Builder::new()
+            .name(name.clone())
+            .spawn(move || {
+                std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    worker(rx, rtx, ftx, shard_limits, http, gauges, fault);
+                }))
+                .map_err(|p| panicked(&name, p.as_ref()))
+            });
+        handles.push(thread);
     }
     drop(report_tx);
     drop(free_tx);
 
     let capture_stop = stop.clone();
-    let tick_packets = cfg.tick_packets.max(1);
-    let filter = cfg.filter.clone();
+    let reading = Reading {
+        tick_packets: cfg.tick_packets.max(1),
+        filter: cfg.filter.clone(),
+        fault,
+    };
     let gauges = cfg.gauges.clone();
-    let capture = std::thread::spawn(move || {
-        capture_loop(
-            feed,
-            batch_txs,
-            free_rx,
-            tick_packets,
-            filter,
-            capture_stop,
-            gauges,
-        )
-    });
+    let capture = std::thread::Builder::new()
+        .name("capture".to_string())
+        .spawn(move || {
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                capture_loop(feed, batch_txs, free_rx, reading, capture_stop, gauges)
+            }))
+            .map_err(|p| panicked("capture", p.as_ref()))
+        });
 
     let mut correlator = Correlator::new();
-    type TickParts = (usize, Timestamp, Vec<Attempt>, Vec<TlsSighting>);
-    let mut pending: std::collections::BTreeMap<u64, TickParts> = Default::default();
-    let mut totals = WorkerTotals::default();
-    let mut output_failed = false;
-    let mut out = |js: Vec<Judged>, output_failed: &mut bool| {
-        if *output_failed {
+    let mut pending: BTreeMap<u64, TickParts> = Default::default();
+    let mut totals = Totals::default();
+    let mut output_error: Option<std::io::Error> = None;
+    let mut emitted = 0u64;
+    let mut out = |js: Vec<Judged>, output_error: &mut Option<std::io::Error>| {
+        if output_error.is_some() {
             return;
         }
         for j in &js {
-            if emit(j).is_err() {
-                *output_failed = true;
+            inject!(fault, Reporter, emitted);
+            emitted += 1;
+            if let Err(e) = emit(j) {
+                *output_error = Some(e);
                 stop.store(true, Ordering::Relaxed);
                 return;
             }
         }
     };
-    for r in report_rx.iter() {
-        if let Some(d) = r.done {
-            totals.reassembly.merge(&d.reassembly);
-            totals.http.merge(&d.http);
-            totals.flows += d.flows;
-        }
-        let e = pending
-            .entry(r.tick)
-            .or_insert((0, r.time, Vec::new(), Vec::new()));
-        e.0 += 1;
-        e.2.extend(r.attempts);
-        e.3.extend(r.tls);
-        // Ticks complete in order, since each worker reports them in order.
-        while let Some(entry) = pending.first_entry() {
-            if entry.get().0 < n {
-                break;
+    let reported = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        for r in report_rx.iter() {
+            if let Some(d) = r.done {
+                totals.reassembly.merge(&d.reassembly);
+                totals.http.merge(&d.http);
+                totals.flows += d.flows;
             }
-            let (_, time, mut attempts, mut tls) = entry.remove();
-            tls.sort_by_key(|t| (t.ts, t.client, t.server));
-            for t in tls {
-                correlator.note_tls(t);
-            }
-            attempts.sort_by(|a, b| {
-                (a.completed_at, a.ts, a.client, a.server, a.request_index).cmp(&(
-                    b.completed_at,
-                    b.ts,
-                    b.client,
-                    b.server,
-                    b.request_index,
-                ))
+            let e = pending.entry(r.tick).or_insert_with(|| TickParts {
+                reports: 0,
+                time: r.time,
+                attempts: Vec::new(),
+                tls: Vec::new(),
+                sids: Vec::new(),
             });
-            for a in attempts {
-                let js = correlator.push(a);
-                out(js, &mut output_failed);
+            e.reports += 1;
+            e.attempts.extend(r.attempts);
+            e.tls.extend(r.tls);
+            e.sids.extend(r.sids);
+            // Ticks complete in order, since each worker reports them in order.
+            while let Some(entry) = pending.first_entry() {
+                if entry.get().reports < n {
+                    break;
+                }
+                let js = judge_tick(&mut correlator, entry.remove());
+                out(js, &mut output_error);
             }
-            let js = correlator.release(Some(time));
-            out(js, &mut output_failed);
+        }
+        // A worker that failed leaves its ticks incomplete: what the others
+        // found is still reported, in order.
+        while let Some(entry) = pending.first_entry() {
+            let js = judge_tick(&mut correlator, entry.remove());
+            out(js, &mut output_error);
+        }
+        let js = correlator.release(None);
+        out(js, &mut output_error);
+    }));
+    let mut errors = Vec::new();
+    if let Err(p) = reported {
+        errors.push(panicked("reporter", p.as_ref()));
+        stop.store(true, Ordering::Relaxed);
+        // Let the workers and the capture thread finish.
+        for _ in report_rx.iter() {}
+    }
+    for h in handles {
+        if let Ok(Err(e)) = h.map(|h| h.join().unwrap_or(Ok(()))) {
+            errors.push(e);
         }
     }
-    let js = correlator.release(None);
-    out(js, &mut output_failed);
-    for h in handles {
-        let _ = h.join();
-    }
-    let mut stats = match capture.join() {
-        Ok(s) => s,
-        Err(_) => RunStats {
-            error: Some("capture thread failed".to_string()),
-            ..Default::default()
-        },
+    let mut stats = match capture.map(|c| c.join()) {
+        Ok(Ok(Ok(s))) => s,
+        Ok(Ok(Err(e))) => {
+            errors.insert(0, e);
+            RunStats::default()
+        }
+        _ => RunStats::default(),
     };
     stats.reassembly = totals.reassembly;
     stats.http = totals.http;
     stats.flows = totals.flows;
-    stats.interrupted = stop.load(Ordering::Relaxed) && !output_failed;
+    stats.interrupted = stop.load(Ordering::Relaxed) && output_error.is_none();
+    // A bug comes first: the analysis is incomplete whatever else happened.
+    if let Some(e) = errors.into_iter().next() {
+        stats.error = Some(e);
+    }
+    if let Some(e) = output_error {
+        stats.fail(OutputError::Stdout(e));
+    }
     stats
 }
 
-fn capture_loop(
-    mut feed: Box<dyn Feed>,
-    txs: Vec<Sender<Batch>>,
-    free: Receiver<Batch>,
+/// The attempts of a tick from every worker, with its TLS sightings, judged
+/// in a fixed order.
+/// What the workers reported for one tick, gathered until every worker has.
+struct TickParts {
+    reports: usize,
+    time: Timestamp,
+    attempts: Vec<Attempt>,
+    tls: Vec<TlsSighting>,
+    sids: Vec<SidIssued>,
+}
+
+fn judge_tick(correlator: &mut Correlator, parts: TickParts) -> Vec<Judged> {
+    let TickParts {
+        time,
+        mut attempts,
+        mut tls,
+        mut sids,
+        ..
+    } = parts;
+    tls.sort_by_key(|t| (t.ts, t.client, t.server));
+    for t in tls {
+        correlator.note_tls(t);
+    }
+    sids.sort();
+    for s in sids {
+        correlator.note_sid(s);
+    }
+    attempts.sort_by(|a, b| {
+        (a.completed_at, a.ts, a.client, a.server, a.request_index).cmp(&(
+            b.completed_at,
+            b.ts,
+            b.client,
+            b.server,
+            b.request_index,
+        ))
+    });
+    let mut js = Vec::new();
+    for a in attempts {
+        js.extend(correlator.push(a));
+    }
+    js.extend(correlator.release(Some(time)));
+    js
+}
+
+/// How the capture thread reads.
+struct Reading {
     tick_packets: u64,
     filter: Option<String>,
+    fault: FaultHook,
+}
+
+fn capture_loop(
+    mut feed: Box<dyn PacketSource>,
+    txs: Vec<Sender<Batch>>,
+    free: Receiver<Batch>,
+    reading: Reading,
     stop: Arc<AtomicBool>,
     gauges: Arc<Gauges>,
 ) -> RunStats {
+    let Reading {
+        tick_packets,
+        filter,
+        fault,
+    } = reading;
     let n = txs.len();
     let mut last_kernel_check = Instant::now();
-    let publish = |feed: &mut Box<dyn Feed>, stats: &RunStats, last_kernel_check: &mut Instant| {
-        let g = &gauges;
-        g.packets.store(stats.capture.packets, Ordering::Relaxed);
-        g.bytes.store(stats.capture.bytes, Ordering::Relaxed);
-        let (pos, total) = feed.progress();
-        g.position.store(pos, Ordering::Relaxed);
-        if let Some(t) = total {
-            g.total.store(t, Ordering::Relaxed);
-        }
-        if feed.is_live() && last_kernel_check.elapsed() >= Duration::from_secs(1) {
-            *last_kernel_check = Instant::now();
-            if let Some((recv, drop, _)) = feed.kernel_stats() {
-                g.kernel_received.store(recv, Ordering::Relaxed);
-                g.kernel_dropped.store(drop, Ordering::Relaxed);
+    let publish =
+        |feed: &mut Box<dyn PacketSource>, stats: &RunStats, last_kernel_check: &mut Instant| {
+            let g = &gauges;
+            g.packets.store(stats.capture.packets, Ordering::Relaxed);
+            g.bytes.store(stats.capture.bytes, Ordering::Relaxed);
+            let (pos, total) = feed.progress();
+            g.position.store(pos, Ordering::Relaxed);
+            if let Some(t) = total {
+                g.total.store(t, Ordering::Relaxed);
             }
+            if feed.is_live() && last_kernel_check.elapsed() >= Duration::from_secs(1) {
+                *last_kernel_check = Instant::now();
+                if let Some(k) = feed.kernel_stats() {
+                    g.kernel_received.store(k.received, Ordering::Relaxed);
+                    g.kernel_dropped.store(k.dropped, Ordering::Relaxed);
+                }
+            }
+        };
+    let mut stats = RunStats::default();
+    let mut filter = match filter.as_deref().map(BpfFilter::new).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            stats.fail(e);
+            None
         }
     };
-    let mut stats = RunStats::default();
-    let mut filter = filter.map(|expr| Filter {
-        expr,
-        progs: Vec::new(),
-    });
     let new_batch = |tick: u64| match free.try_recv() {
         Ok(mut b) => {
             b.tick = tick;
@@ -499,20 +510,20 @@ fn capture_loop(
         ok
     };
     let mut in_part = 0u64;
+    // A filter that does not compile reads nothing.
+    let unusable_filter = stats.error.is_some();
     loop {
-        if stop.load(Ordering::Relaxed) {
+        if stop.load(Ordering::Relaxed) || unusable_filter {
             break;
         }
         let next = match feed.next() {
             Ok(n) => n,
             Err(e) => {
-                let live_failure = live;
                 stats.capture.damage.push(e.to_string());
-                if stats.error.is_none() {
-                    stats.error = Some(e.to_string());
-                }
-                if live_failure {
-                    stats.capture_failed = true;
+                stats.fail(e);
+                // A live capture (or its recording) that fails does not
+                // recover; a damaged file ends, and the next one goes on.
+                if live {
                     break;
                 }
                 continue;
@@ -524,10 +535,7 @@ fn capture_loop(
                 if live && last_tick_wall.elapsed() >= Duration::from_millis(100) {
                     // Packet time moves on with the wall clock while the wire is
                     // quiet, so waiting attempts are released.
-                    let elapsed = last_ts_wall.elapsed();
-                    let now =
-                        Timestamp::new(last_ts.secs + elapsed.as_secs() as i64, last_ts.nanos);
-                    let now = add_nanos(now, elapsed.subsec_nanos());
+                    let now = last_ts + last_ts_wall.elapsed();
                     if !send_tick(&mut batches, &mut tick, now, false) {
                         break;
                     }
@@ -538,6 +546,7 @@ fn capture_loop(
             }
             Next::Packet(p) => {
                 let no = stats.capture.packets;
+                inject!(fault, Capture, no);
                 stats.capture.packets += 1;
                 stats.capture.bytes += p.orig_len as u64;
                 if p.ts > last_ts {
@@ -546,9 +555,16 @@ fn capture_loop(
                 if live {
                     last_ts_wall = Instant::now();
                 }
-                let keep = filter
-                    .as_mut()
-                    .is_none_or(|f| f.matches(p.linktype.0, p.data));
+                let keep = match filter.as_mut().map(|f| f.matches(p.linktype, p.data)) {
+                    None | Some(Ok(true)) => true,
+                    Some(Ok(false)) => false,
+                    // A filter that cannot apply ends the run: letting every
+                    // packet through would answer about the wrong traffic.
+                    Some(Err(e)) => {
+                        stats.fail(e);
+                        break;
+                    }
+                };
                 if !keep {
                     stats.capture.filtered_out += 1;
                 } else {
@@ -609,64 +625,16 @@ fn capture_loop(
         }
     }
     publish(&mut feed, &stats, &mut last_kernel_check);
-    if let Some((recv, drop, ifdrop)) = feed.kernel_stats() {
-        gauges.kernel_received.store(recv, Ordering::Relaxed);
-        gauges.kernel_dropped.store(drop, Ordering::Relaxed);
-        stats.capture.kernel_received = Some(recv);
-        stats.capture.kernel_dropped = Some(drop);
-        stats.capture.if_dropped = Some(ifdrop);
+    if let Some(k) = feed.kernel_stats() {
+        gauges.kernel_received.store(k.received, Ordering::Relaxed);
+        gauges.kernel_dropped.store(k.dropped, Ordering::Relaxed);
+        stats.capture.kernel_received = Some(k.received);
+        stats.capture.kernel_dropped = Some(k.dropped);
+        stats.capture.if_dropped = Some(k.dropped_by_interface);
     }
     stats.interrupted = stop.load(Ordering::Relaxed);
     send_tick(&mut batches, &mut tick, last_ts, true);
     stats
-}
-
-fn add_nanos(t: Timestamp, n: u32) -> Timestamp {
-    let total = t.nanos as u64 + n as u64;
-    Timestamp::new(
-        t.secs + (total / 1_000_000_000) as i64,
-        (total % 1_000_000_000) as u32,
-    )
-}
-
-/// How the attempts of a flow that leaves the table unfinished end.
-fn ending_of(why: EvictReason) -> Ending {
-    match why {
-        EvictReason::TableFull => Ending::Evicted,
-        EvictReason::Idle => Ending::Expired,
-    }
-}
-
-/// What the HTTP stage of a worker produces, kept apart from the flow table so
-/// a sink can be lent while a flow of the table is borrowed.
-struct HttpOut {
-    limits: HttpLimits,
-    stats: HttpStats,
-    attempts: Vec<Attempt>,
-    tls: Vec<TlsSighting>,
-}
-
-impl HttpOut {
-    fn sink(&mut self, packet_no: u64) -> Sink<'_> {
-        Sink {
-            attempts: &mut self.attempts,
-            tls: &mut self.tls,
-            stats: &mut self.stats,
-            limits: &self.limits,
-            packet_no,
-        }
-    }
-}
-
-/// The per-shard analysis: flow table, reassembly, HTTP.
-struct Worker {
-    table: FlowTable<Conversation>,
-    http: HttpOut,
-    stream_stats: ReassemblyStats,
-    flows: u64,
-    /// Accepted attempts watched after their 101, by deadline (deadlines are
-    /// packet time plus a constant, so the queue stays ordered).
-    watches: std::collections::VecDeque<(Timestamp, FlowKey)>,
 }
 
 /// Packets per part of a tick (see `Batch::ends_tick`): the input of about
@@ -692,32 +660,32 @@ fn worker(
     limits: Limits,
     http: HttpLimits,
     gauges: Arc<Gauges>,
+    fault: FaultHook,
 ) {
     let (mut shown_flows, mut shown_evicted) = (0u64, 0u64);
-    let mut keys: Vec<(FlowKey, bool)> = Vec::new();
-    let mut w = Worker {
-        table: FlowTable::new(limits),
-        http: HttpOut {
-            limits: http,
-            stats: HttpStats::default(),
-            attempts: Vec::new(),
-            tls: Vec::new(),
-        },
-        stream_stats: ReassemblyStats::default(),
-        flows: 0,
-        watches: Default::default(),
-    };
+    let mut keys: Vec<(FlowKey, Side)> = Vec::new();
+    let mut w = FlowAnalyzer::new(limits, http);
     // The number of this tick's last packet seen by this worker.
     let mut tick_last_no = 0;
     for batch in rx.iter() {
         keys.clear();
         keys.extend(batch.pkts.iter().map(|p| FlowKey::of(p.src, p.dst)));
-        for (i, (p, &(key, lo))) in batch.pkts.iter().zip(keys.iter()).enumerate() {
+        for (i, (p, &(key, side))) in batch.pkts.iter().zip(keys.iter()).enumerate() {
             if i % PREFETCH_GROUP == 0 {
                 let ahead = keys.iter().skip(i + PREFETCH_GROUP).take(PREFETCH_GROUP);
-                w.table.prefetch(ahead.map(|(k, _)| k));
+                w.prefetch(ahead.map(|(k, _)| k));
             }
-            w.packet(p, key, lo, batch.payload(p));
+            inject!(fault, Worker, p.no);
+            let seg = Segment {
+                no: p.no,
+                ts: p.ts,
+                src: p.src,
+                dst: p.dst,
+                seq: p.seq,
+                flags: p.flags,
+                payload: batch.payload(p),
+            };
+            w.segment_of(&seg, key, side);
         }
         if let Some(p) = batch.pkts.last() {
             tick_last_no = p.no;
@@ -726,9 +694,9 @@ fn worker(
             let _ = free.try_send(batch);
             continue;
         }
-        w.expire(batch.time, tick_last_no);
+        w.advance(batch.time, tick_last_no);
         tick_last_no = 0;
-        let (flows, evicted) = (w.table.len() as u64, w.table.stats().flows_evicted);
+        let (flows, evicted) = (w.flows_tracked() as u64, w.flows_evicted());
         if flows != shown_flows {
             gauges.flows_tracked.fetch_add(flows, Ordering::Relaxed);
             gauges
@@ -743,22 +711,17 @@ fn worker(
             shown_evicted = evicted;
         }
         let done = if batch.last {
-            w.drain();
-            let mut reassembly = *w.table.stats();
-            reassembly.merge(&w.stream_stats);
-            Some(Box::new(WorkerTotals {
-                reassembly,
-                http: w.http.stats,
-                flows: w.flows,
-            }))
+            w.finish();
+            Some(Box::new(w.totals()))
         } else {
             None
         };
         let report = Report {
             tick: batch.tick,
             time: batch.time,
-            attempts: std::mem::take(&mut w.http.attempts),
-            tls: std::mem::take(&mut w.http.tls),
+            attempts: w.take_attempts(),
+            tls: w.take_tls(),
+            sids: w.take_sids(),
             done,
         };
         let last = batch.last;
@@ -774,126 +737,6 @@ fn worker(
         }
         if last {
             return;
-        }
-    }
-}
-
-impl Worker {
-    fn packet(&mut self, p: &Pkt, key: FlowKey, lo: bool, payload: &[u8]) {
-        let d = if lo { 0 } else { 1 };
-        let len = p.len + u32::from(p.flags.fin());
-        if self.table.is_late_copy(&key, d, p.seq, len, p.flags.syn()) {
-            return;
-        }
-        let mut evicted: Vec<(Flow<Conversation>, EvictReason)> = Vec::new();
-        let limits = *self.table.limits();
-        let mut sink = self.http.sink(p.no);
-        let stream_stats = &mut self.stream_stats;
-        let watches = &mut self.watches;
-        // One lookup: the flow is updated, then accounted (or removed) in place.
-        let inserted = self.table.update(
-            key,
-            p.ts,
-            &mut |_, f, why| evicted.push((f, why)),
-            |flow, inserted| {
-                let Flow { dirs, state, .. } = flow;
-                state.note_packet(d, p.src, p.dst, p.flags.syn(), p.flags.ack());
-                if p.flags.syn() {
-                    dirs[d].syn(p.seq);
-                }
-                let ts = p.ts;
-                let seq = if p.flags.syn() {
-                    p.seq.wrapping_add(1)
-                } else {
-                    p.seq
-                };
-                if !payload.is_empty() || p.flags.fin() {
-                    dirs[d].push(
-                        seq,
-                        payload,
-                        p.flags.fin(),
-                        &limits,
-                        stream_stats,
-                        &mut |c| state.on_chunk(d, c, ts, &mut sink),
-                    );
-                }
-                let mut remove = false;
-                if p.flags.rst() {
-                    for (i, dir) in dirs.iter_mut().enumerate() {
-                        dir.flush(stream_stats, &mut |c| state.on_chunk(i, c, ts, &mut sink));
-                    }
-                    state.on_reset(d, ts, &mut sink);
-                    remove = true;
-                } else if state.is_upgraded() {
-                    for (i, dir) in dirs.iter_mut().enumerate() {
-                        if !state.wants_bytes(i) && !dir.is_discarding() {
-                            dir.discard();
-                        }
-                    }
-                }
-                if let Some(deadline) = state.take_new_watch() {
-                    watches.push_back((deadline, key));
-                }
-                if state.is_finished() {
-                    remove = true;
-                }
-                (!remove, inserted)
-            },
-        );
-        if inserted {
-            self.flows += 1;
-        }
-        for (f, why) in evicted {
-            self.finish_flow(f, ending_of(why), p.no);
-        }
-    }
-
-    fn finish_flow(&mut self, mut f: Flow<Conversation>, ending: Ending, no: u64) {
-        let ts = f.last_seen;
-        let Flow { dirs, state, .. } = &mut f;
-        let mut sink = self.http.sink(no);
-        for (i, dir) in dirs.iter_mut().enumerate() {
-            dir.flush(&mut self.stream_stats, &mut |c| {
-                state.on_chunk(i, c, ts, &mut sink)
-            });
-        }
-        state.finish(ending, &mut sink);
-    }
-
-    /// Report accepted attempts whose watch time is up.
-    fn release_watches(&mut self, now: Timestamp, no: u64) {
-        while let Some(&(deadline, key)) = self.watches.front() {
-            if deadline > now {
-                break;
-            }
-            self.watches.pop_front();
-            if let Some(flow) = self.table.get_mut(&key) {
-                let mut sink = self.http.sink(no);
-                flow.state.release_watch(now, &mut sink);
-                if flow.state.is_upgraded() {
-                    for (i, dir) in flow.dirs.iter_mut().enumerate() {
-                        if !flow.state.wants_bytes(i) && !dir.is_discarding() {
-                            dir.discard();
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    fn expire(&mut self, now: Timestamp, no: u64) {
-        self.release_watches(now, no);
-        let mut evicted = Vec::new();
-        self.table
-            .expire(now, &mut |_, f, why| evicted.push((f, why)));
-        for (f, why) in evicted {
-            self.finish_flow(f, ending_of(why), no);
-        }
-    }
-
-    fn drain(&mut self) {
-        for (_, f) in self.table.drain() {
-            self.finish_flow(f, Ending::CaptureEnded, u64::MAX);
         }
     }
 }

@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use wshs_sniff::capture::file::FileSource;
-use wshs_sniff::capture::PacketSource;
 use wshs_sniff::decode::{decode, Decoded};
 use wshs_sniff::pipeline::Config;
 use wshs_sniff::report::Record;

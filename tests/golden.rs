@@ -1,6 +1,6 @@
 //! Every fixture replayed against its golden JSON Lines (`fixtures/NAME.expected.jsonl`,
-//! the output of `wshs-sniff -r NAME.pcap --json --all`). A mismatch prints a
-//! line diff. After a deliberate change, regenerate with
+//! the output of `wshs-sniff -r NAME.pcap --json --all`, written here by the
+//! same reporter the binary uses). A mismatch prints a line diff. After a deliberate change, regenerate with
 //! `WSHS_UPDATE_GOLDEN=1 cargo test --release --test golden` and review the diff.
 
 use std::path::Path;
@@ -11,12 +11,7 @@ fn render(pcap: &Path) -> String {
     let a = wshs_sniff::analyze_files(&[pcap.to_string_lossy()], &Config::default())
         .expect("fixture opens");
     assert!(a.error.is_none(), "{}: {:?}", pcap.display(), a.error);
-    let mut out = String::new();
-    for r in &a.records {
-        out.push_str(&serde_json::to_string(r).expect("record serialises"));
-        out.push('\n');
-    }
-    out
+    String::from_utf8(a.output).expect("JSON Lines are UTF-8")
 }
 
 /// A readable diff: the lines only in the expected file and only in the actual
@@ -87,11 +82,6 @@ fn output_is_identical_whatever_the_worker_count() {
             ..Config::default()
         };
         let a = wshs_sniff::analyze_files(&[pcap.to_string_lossy()], &cfg).expect("opens");
-        let mut out = String::new();
-        for r in &a.records {
-            out.push_str(&serde_json::to_string(r).expect("serialises"));
-            out.push('\n');
-        }
-        assert_eq!(one, out, "workers={workers}");
+        assert_eq!(one.as_bytes(), a.output, "workers={workers}");
     }
 }

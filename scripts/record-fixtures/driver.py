@@ -23,6 +23,8 @@ import subprocess
 import sys
 import time
 
+import clients
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 READ_TIMEOUT = 2.0
 ORIGIN_OK = "http://app.test"
@@ -52,6 +54,7 @@ TARGETS = {
                         "backend": "python-websockets",
                         "variant": "listens on [::1], proxy_http_version 1.1 + Upgrade $http_upgrade + Connection \"upgrade\", backend on IPv4"},
 }
+TARGETS.update(clients.TARGETS)
 
 # defect -> (cause, header) when the server refuses
 DEFECTS = {
@@ -149,6 +152,8 @@ def fixtures():
     out.append(("python-websockets__credentials", "python-websockets", "credentials"))
     for kind in ("bad-accept", "subprotocol-mismatch", "extension-unoffered", "upgrade-h2c-101"):
         out.append((f"raw-python-testserver__{kind}", "raw-python-testserver", kind))
+    out += clients.standard_fixtures(list(KINDS))
+    out += [(name, None, None) for name in clients.SCENARIOS]
     return out
 
 
@@ -457,6 +462,8 @@ def one_shot(ip, port, req, nodelay=False, pieces=1, tls=False):
 
 
 def run_scenario(name):
+    if name in clients.SCENARIOS:
+        return clients.run(name, sys.modules[__name__])
     _, target, kind = fixture(name)
     t = TARGETS[target]
     ip, port = t["ip"], t["port"]
@@ -628,6 +635,8 @@ def versions():
         v["nginx"] = err.strip().split("/")[-1]
     except (OSError, subprocess.SubprocessError):
         v["nginx"] = "unknown"
+    for k in ("faye-websocket", "autobahn"):
+        v[k] = clients.versions()[k]
     return v
 
 
@@ -649,6 +658,8 @@ def classify(defect, status, proxied_ok_request=False):
 
 
 def label(name, obs_path, pcap_path):
+    if name in clients.SCENARIOS:
+        return clients.label(name, obs_path, pcap_path, sys.modules[__name__])
     _, target, kind = fixture(name)
     t = TARGETS[target]
     with open(obs_path) as f:
@@ -776,6 +787,9 @@ def main(argv):
     cmd = argv[1] if len(argv) > 1 else ""
     if cmd == "list":
         for name, target, _ in fixtures():
+            if name in clients.SCENARIOS:
+                print(name + "\t" + clients.filter_of(name))
+                continue
             print(name + "\t" + " or ".join(f"tcp port {p}" for p in ports_of(target)))
         return 0
     if cmd == "wait":

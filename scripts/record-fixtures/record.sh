@@ -45,14 +45,18 @@ command -v openssl >/dev/null || apt_install openssl
 command -v haproxy >/dev/null || apt_install haproxy
 command -v apache2 >/dev/null || apt_install apache2
 command -v caddy >/dev/null || apt_install caddy
+command -v chromium >/dev/null || apt_install chromium
+command -v firefox-esr >/dev/null || apt_install firefox-esr
 
 want_ws="$(sed -n 's/^websockets==//p' "$HERE/requirements.txt")"
 have_ws="$(python3 -c 'from importlib.metadata import version; print(version("websockets"))' 2>/dev/null || true)"
-if [ "$have_ws" != "$want_ws" ]; then
+want_ab="$(sed -n 's/^autobahn==//p' "$HERE/requirements.txt")"
+have_ab="$(python3 -c 'from importlib.metadata import version; print(version("autobahn"))' 2>/dev/null || true)"
+if [ "$have_ws" != "$want_ws" ] || [ "$have_ab" != "$want_ab" ]; then
     log "installing Python requirements"
     python3 -m pip install -q -r "$HERE/requirements.txt"
 fi
-if [ ! -d "$HERE/node_modules/ws" ]; then
+if [ ! -d "$HERE/node_modules/ws" ] || [ ! -d "$HERE/node_modules/socket.io" ] || [ ! -d "$HERE/node_modules/faye-websocket" ]; then
     log "installing Node packages"
     (cd "$HERE" && { npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent; })
 fi
@@ -123,7 +127,27 @@ XDG_DATA_HOME="$TMP/caddy" XDG_CONFIG_HOME="$TMP/caddy" HOME="$TMP/caddy" \
 PIDS+=("$!")
 PROXY_PORTS=($(python3 "$HERE/proxies.py" ports))
 
-for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}" "${PROXY_PORTS[@]}"; do
+# more servers, a Socket.IO cluster and strict servers (clients.py)
+node "$HERE/server_faye.js" 18455 127.0.0.1 >"$TMP/faye.log" 2>&1 &
+PIDS+=("$!")
+python3 "$HERE/server_autobahn.py" 18456 127.0.0.1 >"$TMP/autobahn.log" 2>&1 &
+PIDS+=("$!")
+for p in 18451 18452; do
+    node "$HERE/server_socketio.js" "$p" 127.0.0.1 >"$TMP/socketio-$p.log" 2>&1 &
+    PIDS+=("$!")
+done
+node "$HERE/server_ws_deflate.js" 18458 127.0.0.1 >"$TMP/deflate.log" 2>&1 &
+PIDS+=("$!")
+python3 "$HERE/server_strict.py" 18459 127.0.0.1 >"$TMP/strict.log" 2>&1 &
+PIDS+=("$!")
+mkdir -p "$TMP/nginx-cluster/tmp" "$TMP/nginx-cluster/logs"
+cp "$HERE/nginx-cluster.conf" "$TMP/nginx-cluster/nginx.conf"
+nginx -t -q -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/"
+nginx -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/" >"$TMP/nginx-cluster.out" 2>&1 &
+PIDS+=("$!")
+CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459)
+
+for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}" "${PROXY_PORTS[@]}" "${CLIENT_PORTS[@]}"; do
     python3 "$HERE/driver.py" wait 127.0.0.1 "$p" || { cat "$TMP"/*.log "$TMP/nginx/error.log" >&2; exit 1; }
 done
 for p in "$PY_PORT" "$NODE_PORT" "${NGINX_PORTS6[@]}"; do

@@ -16,7 +16,8 @@ import websockets
 from websockets.exceptions import NegotiationError
 from websockets.legacy.server import WebSocketServerProtocol
 
-ALLOWED_ORIGINS = [None, "http://app.test"]
+# http://app.test:18450: the page the browser fixtures open (clients.py)
+ALLOWED_ORIGINS = [None, "http://app.test", "http://app.test:18450"]
 CHAT_SUBPROTOCOL = "chat.v1"
 
 

@@ -1,5 +1,6 @@
 // Node `ws` server used to record fixtures.
-// /ws    echo WebSocket; Origin must be http://app.test (or absent), else 403
+// /ws    echo WebSocket; Origin must be http://app.test (or the browser fixtures'
+//        page, http://app.test:18450, or absent), else 403
 // /chat  echo WebSocket that requires the subprotocol chat.v1, else 400
 // /policy accepts (101), then closes at once with 1008 "policy violation"
 // /reset  accepts (101), then resets the TCP connection (RST) 50 ms later
@@ -12,7 +13,8 @@
 const http = require('http');
 const { WebSocketServer } = require('ws');
 
-const ALLOWED_ORIGINS = new Set(['http://app.test']);
+// http://app.test:18450: the page the browser fixtures open (clients.py)
+const ALLOWED_ORIGINS = new Set(['http://app.test', 'http://app.test:18450']);
 const CHAT_SUBPROTOCOL = 'chat.v1';
 const port = Number(process.argv[2]);
 const hosts = process.argv.length > 3 ? process.argv.slice(3) : ['127.0.0.1'];

@@ -17,7 +17,7 @@ use nom::number::Endianness;
 use super::mapped::{self, Window};
 use super::pcap_format::{self, PcapHeader, FILE_HEADER_LEN};
 use super::pcapng_format::{self as ng, Interface};
-use super::{Block, CaptureError, LinkType, PacketSource, RawPacket, SharedBytes, Timestamp};
+use super::{Block, CaptureError, LinkType, Next, PacketSource, RawPacket, SharedBytes, Timestamp};
 
 /// Initial buffer size: large enough that reads are big and compaction rare.
 const BUF_LEN: usize = 2 << 20;
@@ -599,8 +599,11 @@ impl FileSource {
     }
 }
 
-impl PacketSource for FileSource {
-    fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError> {
+impl FileSource {
+    /// The next packet, `Ok(None)` at the end. After an `Err` the source is
+    /// finished: a damaged file cannot be resynchronised reliably, and what
+    /// came before the damage has already been handed out.
+    pub fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError> {
         if self.done {
             return Ok(None);
         }
@@ -632,8 +635,22 @@ impl PacketSource for FileSource {
         }
     }
 
-    fn position(&self) -> u64 {
+    /// Bytes of input consumed so far (for progress and error offsets).
+    pub fn position(&self) -> u64 {
         self.offset()
+    }
+}
+
+impl PacketSource for FileSource {
+    fn next(&mut self) -> Result<Next<'_>, CaptureError> {
+        Ok(match self.next_packet()? {
+            Some(p) => Next::Packet(p),
+            None => Next::End,
+        })
+    }
+
+    fn progress(&self) -> (u64, Option<u64>) {
+        (self.position(), self.total_len())
     }
 }
 

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use super::file::FileSource;
-use super::{CaptureError, PacketSource, Timestamp};
+use super::{CaptureError, Timestamp};
 
 fn is_capture_name(p: &Path) -> bool {
     let name = p

@@ -4,8 +4,7 @@
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use super::{LinkType, RawPacket, Timestamp};
-use crate::pipeline::{Feed, Next};
+use super::{CaptureError, KernelStats, LinkType, Next, PacketSource, RawPacket, Timestamp};
 
 /// How to open the interface.
 #[derive(Debug, Clone)]
@@ -19,8 +18,6 @@ pub struct LiveOptions {
     pub promisc: bool,
     /// Stop after this long (`--duration`).
     pub duration: Option<Duration>,
-    /// Save every captured packet here (`-w`).
-    pub write_to: Option<String>,
 }
 
 /// Why a live capture could not start or went on failing.
@@ -30,24 +27,48 @@ pub enum LiveError {
     Open { iface: String, msg: String },
     #[error("bad filter '{filter}': {msg}")]
     Filter { filter: String, msg: String },
-    #[error("cannot write {path}: {msg}")]
-    Write { path: String, msg: String },
+    #[error("cannot list interfaces: {msg}")]
+    List { msg: String },
 }
 
-/// A live capture handle as a pipeline feed.
-pub struct LiveFeed {
+impl LiveError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            LiveError::Filter { .. } => 1,
+            LiveError::Open { .. } | LiveError::List { .. } => 2,
+        }
+    }
+}
+
+/// Why root could not be dropped (`-Z`).
+#[derive(Debug, thiserror::Error)]
+pub enum PrivilegeError {
+    #[error("cannot drop privileges: bad user name '{0}'")]
+    BadName(String),
+    #[error("cannot drop privileges: no such user '{0}'")]
+    NoSuchUser(String),
+    #[error("cannot drop privileges to {user}: {call}: {source}")]
+    Call {
+        user: String,
+        call: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A live capture handle as a packet source.
+pub struct LiveSource {
     cap: pcap::Capture<pcap::Active>,
     linktype: LinkType,
     deadline: Option<Instant>,
-    save: Option<pcap::Savefile>,
     iface: String,
     /// Kernel drop count last warned about.
     warned_drops: u32,
     last_stats_check: Instant,
 }
 
-impl LiveFeed {
-    pub fn open(o: &LiveOptions) -> Result<LiveFeed, LiveError> {
+impl LiveSource {
+    pub fn open(o: &LiveOptions) -> Result<LiveSource, LiveError> {
         let open_err = |e: pcap::Error| LiveError::Open {
             iface: o.interface.clone(),
             msg: e.to_string(),
@@ -77,22 +98,19 @@ impl LiveFeed {
             msg: e.to_string(),
         })?;
         let linktype = LinkType(cap.get_datalink().0 as u32);
-        let save = match &o.write_to {
-            Some(path) => Some(cap.savefile(path).map_err(|e| LiveError::Write {
-                path: path.clone(),
-                msg: e.to_string(),
-            })?),
-            None => None,
-        };
-        Ok(LiveFeed {
+        Ok(LiveSource {
             cap,
             linktype,
             deadline: o.duration.map(|d| Instant::now() + d),
-            save,
             iface: o.interface.clone(),
             warned_drops: 0,
             last_stats_check: Instant::now(),
         })
+    }
+
+    /// The interface's link type, for a recording of it (`-w`).
+    pub fn linktype(&self) -> LinkType {
+        self.linktype
     }
 
     /// Warn once per second at most when the kernel starts dropping packets.
@@ -114,14 +132,14 @@ impl LiveFeed {
 }
 
 /// The interfaces libpcap can capture on, for `-D`.
-pub fn list_interfaces() -> Result<Vec<(String, Option<String>)>, String> {
+pub fn list_interfaces() -> Result<Vec<(String, Option<String>)>, LiveError> {
     pcap::Device::list()
         .map(|ds| ds.into_iter().map(|d| (d.name, d.desc)).collect())
-        .map_err(|e| e.to_string())
+        .map_err(|e| LiveError::List { msg: e.to_string() })
 }
 
-impl Feed for LiveFeed {
-    fn next(&mut self) -> Result<Next<'_>, super::CaptureError> {
+impl PacketSource for LiveSource {
+    fn next(&mut self) -> Result<Next<'_>, CaptureError> {
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(Next::End);
         }
@@ -129,9 +147,6 @@ impl Feed for LiveFeed {
         let fd = self.cap.as_raw_fd();
         match self.cap.next_packet() {
             Ok(p) => {
-                if let Some(s) = self.save.as_mut() {
-                    s.write(&p);
-                }
                 let ts = Timestamp::new(p.header.ts.tv_sec, (p.header.ts.tv_usec as u32) * 1000);
                 Ok(Next::Packet(RawPacket {
                     ts,
@@ -153,7 +168,7 @@ impl Feed for LiveFeed {
                 if r < 0 {
                     let e = std::io::Error::last_os_error();
                     if e.kind() != std::io::ErrorKind::Interrupted {
-                        return Err(super::CaptureError::Live {
+                        return Err(CaptureError::Live {
                             iface: self.iface.clone(),
                             what: e.to_string(),
                         });
@@ -161,7 +176,7 @@ impl Feed for LiveFeed {
                 }
                 Ok(Next::Idle)
             }
-            Err(e) => Err(super::CaptureError::Live {
+            Err(e) => Err(CaptureError::Live {
                 iface: self.iface.clone(),
                 what: e
                     .to_string()
@@ -171,14 +186,12 @@ impl Feed for LiveFeed {
         }
     }
 
-    fn kernel_stats(&mut self) -> Option<(u64, u64, u64)> {
-        if let Some(s) = self.save.as_mut() {
-            let _ = s.flush();
-        }
-        self.cap
-            .stats()
-            .ok()
-            .map(|s| (s.received as u64, s.dropped as u64, s.if_dropped as u64))
+    fn kernel_stats(&mut self) -> Option<KernelStats> {
+        self.cap.stats().ok().map(|s| KernelStats {
+            received: s.received as u64,
+            dropped: s.dropped as u64,
+            dropped_by_interface: s.if_dropped as u64,
+        })
     }
 
     fn is_live(&self) -> bool {
@@ -186,31 +199,37 @@ impl Feed for LiveFeed {
     }
 }
 
-/// Drop root after the capture is open (`-Z USER`), like tcpdump: the analyzer
-/// reads bytes any attacker can send and must not keep privileges it no longer
-/// needs.
-pub fn drop_privileges(user: &str) -> Result<(), String> {
-    let name = std::ffi::CString::new(user).map_err(|_| format!("bad user name '{user}'"))?;
+/// Drop root after the capture or the input files are open (`-Z USER`),
+/// like tcpdump: the analyzer reads bytes any attacker can send and must not
+/// keep privileges it no longer needs.
+pub fn drop_privileges(user: &str) -> Result<(), PrivilegeError> {
+    let name =
+        std::ffi::CString::new(user).map_err(|_| PrivilegeError::BadName(user.to_string()))?;
     // SAFETY: getpwnam returns a pointer to static storage or null; the fields are
     // read immediately, before any other call that could overwrite it.
     let (uid, gid) = unsafe {
         let pw = libc::getpwnam(name.as_ptr());
         if pw.is_null() {
-            return Err(format!("no such user '{user}'"));
+            return Err(PrivilegeError::NoSuchUser(user.to_string()));
         }
         ((*pw).pw_uid, (*pw).pw_gid)
+    };
+    let failed = |call| PrivilegeError::Call {
+        user: user.to_string(),
+        call,
+        source: std::io::Error::last_os_error(),
     };
     // SAFETY: plain syscalls with values from the password database; order
     // matters: groups and gid before uid, while still privileged.
     unsafe {
         if libc::setgroups(0, std::ptr::null()) != 0 {
-            return Err(format!("setgroups: {}", std::io::Error::last_os_error()));
+            return Err(failed("setgroups"));
         }
         if libc::setgid(gid) != 0 {
-            return Err(format!("setgid: {}", std::io::Error::last_os_error()));
+            return Err(failed("setgid"));
         }
         if libc::setuid(uid) != 0 {
-            return Err(format!("setuid: {}", std::io::Error::last_os_error()));
+            return Err(failed("setuid"));
         }
     }
     Ok(())

@@ -1,19 +1,32 @@
-//! Packet sources: capture files (pcap, pcapng) and live interfaces.
+//! Packet sources: capture files (pcap, pcapng, stdin) and live interfaces,
+//! behind one trait ([`PacketSource`]), with what belongs to reading packets:
+//! the BPF filter, the capture counters and the `-w` recorder.
 //!
 //! Everything here does I/O; everything downstream (decode, reassembly, http,
 //! classify) works on the byte slices handed out by a [`PacketSource`], so it can
 //! be tested and fuzzed without a file or an interface.
 
 pub mod file;
+pub mod files;
+pub mod filter;
 pub mod inputs;
 pub mod live;
 pub mod mapped;
 pub mod pcap_format;
+pub mod pcap_writer;
 pub mod pcapng_format;
+pub mod source;
+pub mod stats;
 
 pub use file::FileSource;
+pub use files::Files;
+pub use filter::{BpfFilter, FilterError};
+pub use pcap_writer::PcapWriter;
+pub use source::{KernelStats, Next, PacketSource};
+pub use stats::CaptureStats;
 
 use std::fmt;
+use std::time::Duration;
 
 /// A capture timestamp. Kept as seconds + nanoseconds so that nanosecond pcap and
 /// pcapng files with any `if_tsresol` lose nothing, and output is deterministic.
@@ -34,20 +47,66 @@ impl Timestamp {
         self.secs as i128 * 1_000_000_000 + self.nanos as i128
     }
 
-    /// Whole seconds elapsed from `earlier` to `self` (0 when not later).
+    /// Seconds elapsed from `earlier` to `self` (0 when not later), for the
+    /// output's fractional seconds.
     pub fn secs_since(&self, earlier: Timestamp) -> f64 {
+        (*self - earlier).as_nanos() as f64 / 1e9
+    }
+}
+
+impl std::ops::Add<Duration> for Timestamp {
+    type Output = Timestamp;
+    fn add(self, d: Duration) -> Timestamp {
+        let nanos = self.nanos as u64 + d.subsec_nanos() as u64;
+        let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        Timestamp::new(
+            self.secs
+                .saturating_add(secs)
+                .saturating_add((nanos / 1_000_000_000) as i64),
+            (nanos % 1_000_000_000) as u32,
+        )
+    }
+}
+
+/// The time from `earlier` to `self`; zero when `earlier` is not earlier
+/// (packet times may step back a little between interfaces and files).
+impl std::ops::Sub for Timestamp {
+    type Output = Duration;
+    fn sub(self, earlier: Timestamp) -> Duration {
         let d = self.as_nanos() - earlier.as_nanos();
         if d <= 0 {
-            0.0
-        } else {
-            d as f64 / 1e9
+            return Duration::ZERO;
         }
+        let secs = u64::try_from(d / 1_000_000_000).unwrap_or(u64::MAX);
+        Duration::new(secs, (d % 1_000_000_000) as u32)
     }
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{:09}", self.secs, self.nanos)
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn adding_carries_nanoseconds_into_seconds() {
+        let t = Timestamp::new(10, 800_000_000) + Duration::from_millis(500);
+        assert_eq!(t, Timestamp::new(11, 300_000_000));
+        assert_eq!(Timestamp::new(1, 0) + Duration::ZERO, Timestamp::new(1, 0));
+    }
+
+    #[test]
+    fn subtracting_gives_the_elapsed_time_or_zero() {
+        let a = Timestamp::new(10, 900_000_000);
+        let b = Timestamp::new(12, 100_000_000);
+        assert_eq!(b - a, Duration::from_millis(1200));
+        assert_eq!(a - b, Duration::ZERO);
+        assert_eq!(b.secs_since(a), 1.2);
+        assert_eq!(a.secs_since(b), 0.0);
     }
 }
 
@@ -116,6 +175,17 @@ pub struct RawPacket<'a> {
     pub backing: Option<&'a SharedBytes>,
 }
 
+impl CaptureError {
+    /// A failing live capture is a capture error (2); damaged or unreadable
+    /// input, or a recording that cannot be written, an input error (1).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CaptureError::Live { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
 /// Why a capture could not be read (further). Carries the byte offset so the user
 /// can look at the damage with a hex editor.
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +205,12 @@ pub enum CaptureError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("capture on {iface} failed: {what}")]
     Live { iface: String, what: String },
     #[error("{name}: capture cut short at byte {offset} after {packets} packets ({what})")]
@@ -151,15 +227,4 @@ pub enum CaptureError {
         packets: u64,
         what: String,
     },
-}
-
-/// Anything that hands out packets one at a time: a capture file or a live handle.
-pub trait PacketSource {
-    /// The next packet, `Ok(None)` at the end. After an `Err` the source is finished:
-    /// a damaged file cannot be resynchronised reliably, and what came before the
-    /// damage has already been handed out.
-    fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError>;
-
-    /// Bytes of input consumed so far (for progress and error offsets).
-    fn position(&self) -> u64;
 }

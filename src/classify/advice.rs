@@ -48,6 +48,12 @@ fn generic_fix(cause: Cause) -> Option<&'static str> {
         Cause::PathRewritten => "make the proxy's path rewrite land on the backend's WebSocket endpoint: the backend got another path than the client sent",
         Cause::NotUpgraded => "connect to the URL that serves the WebSocket (wss:// when the answer redirects to HTTPS: WebSocket clients do not follow redirects), and route that path to the WebSocket server",
         Cause::BackendIsHttp2 => "make the proxy speak HTTP/1.1 to this backend on the WebSocket path (the Upgrade mechanism does not exist in HTTP/2), or use a backend that accepts HTTP/2 extended CONNECT (RFC 8441)",
+        // Clients, clusters and strict servers.
+        Cause::SessionNotSticky => "make the balancer sticky for Engine.IO (nginx: hash $remote_addr or ip_hash in the upstream; HAProxy: balance source or a cookie; AWS ALB: target-group stickiness; Kubernetes: sessionAffinity: ClientIP), or connect with transports: ['websocket'] only",
+        Cause::EngineIoVersionMismatch => "use a client of the server's Engine.IO major version (EIO=4 for Engine.IO 4 servers), or start the server with allowEIO3: true while old clients remain",
+        Cause::StrictServer => "make the server or proxy compare Upgrade and Connection as case-insensitive token lists and header names case-insensitively (RFC 9110 §5.1, §7.6.1, §7.8); until then send exactly what it wants",
+        Cause::SubprotocolNotSelected => "make the server select one of the offered subprotocols in Sec-WebSocket-Protocol, or open the WebSocket without subprotocols",
+        Cause::ExtensionParamsRejected => "let the server decline permessage-deflate parameters it cannot use instead of refusing the handshake (RFC 7692 §5), or relax its deflate settings (Node ws: clientMaxWindowBits only when the client offers client_max_window_bits)",
         Cause::Unknown => return None,
     })
 }
@@ -83,6 +89,11 @@ pub fn explain(cause: Cause) -> String {
         Cause::PathRewritten => ("The request target names the WebSocket resource (RFC 6455 §4.1); a proxy's rewrite must land on it.", "Two legs with the same key but different targets (a prefix stripped or added), and the backend answers 404."),
         Cause::NotUpgraded => ("Only 101 completes the handshake (RFC 6455 §4.1); a client fails the connection on any other status and does not follow redirects.", "A valid upgrade answered 200 (a page) or 3xx (a redirect to HTTPS or a login page, Location quoted) by something that does not speak WebSocket."),
         Cause::BackendIsHttp2 => ("HTTP/2 has no Upgrade (RFC 9113 §8.6); WebSocket over HTTP/2 needs extended CONNECT (RFC 8441) on both ends.", "The proxy's backend connection opens with the HTTP/2 preface 'PRI * HTTP/2.0' (h2c) and the client gets 502/503."),
+        Cause::SessionNotSticky => ("Engine.IO (Socket.IO) opens a session with an HTTP long-polling handshake whose answer carries a sid; every later request of the session, the WebSocket upgrade included, names that sid and must reach the node that holds it.", "GET /socket.io/?EIO=4&transport=websocket&sid=… answered 400 'Session ID unknown' (plain text on an upgrade, {\"code\":1,…} JSON on polling); the polling answer that issued the sid came from another node behind the same balancer."),
+        Cause::EngineIoVersionMismatch => ("Engine.IO protocol revisions are not compatible: Socket.IO 3 and 4 servers speak EIO=4 and refuse EIO=3 unless allowEIO3 is set.", "A request with EIO=3 answered 400 'Unsupported protocol version' ({\"code\":5,…}); on a websocket-only connection the 101 comes first and that 400 is written on the upgraded connection."),
+        Cause::StrictServer => ("Header names are case-insensitive (RFC 9110 §5.1); Connection is a token list and its tokens, like the Upgrade protocol name, compare case-insensitively (RFC 9110 §7.6.1, §7.8; RFC 6455 §4.2.1).", "A request the RFCs allow (Connection: keep-alive, Upgrade; Upgrade: WebSocket; lowercase header names) refused with a text about that header, or refused while an attempt to the same endpoint that differs only there was accepted."),
+        Cause::SubprotocolNotSelected => ("The server may select none of the offered subprotocols (RFC 6455 §4.2.2), but the WHATWG WebSocket standard makes browsers fail a connection whose 101 selects none when the page asked for some; Node ws and other clients do the same.", "The request has Sec-WebSocket-Protocol, the 101 has none; the browser closes the TCP connection at once (1006 in the page) while the server logged a successful connection."),
+        Cause::ExtensionParamsRejected => ("A server that cannot accept an extension offer must decline it by leaving it out of its 101 (RFC 6455 §9.1, RFC 7692 §5); refusing the whole handshake is not required by either RFC.", "A request offering permessage-deflate (Firefox: no parameters; Chromium: client_max_window_bits) answered 400 naming Sec-WebSocket-Extensions or the parameters, or 500 from a server whose deflate setup failed."),
         Cause::Unknown => ("The capture does not show why.", "A valid request refused with no telling status or body, or no answer at all."),
     };
     let fix = fix(cause, None).unwrap_or(
@@ -101,9 +112,22 @@ pub fn explain(cause: Cause) -> String {
         )
     };
     format!(
-        "{code}\n\nWhat the RFC requires:\n  {rfc}\n\nHow it shows on the wire:\n  {wire}\n\nFix:\n  {fix}\n\nDead ends (do not try):\n  - disabling the client library's header validation: the server refuses the request, not the client\n  - switching client library (ws to socket.io and the like): the request the server sees is the problem\n  - raising connection timeouts: the refusal is immediate\n",
-        code = cause.code()
+        "{code}\n\nWhat the RFC requires:\n  {rfc}\n\nHow it shows on the wire:\n  {wire}\n\nFix:\n  {fix}\n\nDead ends (do not try):\n  - disabling the client library's header validation: the server refuses the request, not the client\n  - switching client library (ws to socket.io and the like): the request the server sees is the problem\n  - raising connection timeouts: the refusal is immediate\n{more}",
+        code = cause.code(),
+        more = more_dead_ends(cause)
     )
+}
+
+/// Dead ends particular to one cause, one `  - ` line each.
+fn more_dead_ends(cause: Cause) -> &'static str {
+    match cause {
+        Cause::SessionNotSticky => "  - raising pingTimeout or pingInterval: the node never had the session\n  - more nodes or a shared adapter (Redis): the adapter shares broadcasts, not Engine.IO sessions\n",
+        Cause::EngineIoVersionMismatch => "  - changing the path or the CORS settings: the protocol revision is refused\n",
+        Cause::StrictServer => "  - changing the Origin or the credentials: the same request with the other spelling is accepted\n",
+        Cause::SubprotocolNotSelected => "  - reading the server's log: it logged a successful connection; the client failed it\n",
+        Cause::ExtensionParamsRejected => "  - switching permessage-deflate off in the browser: pages cannot; the server must decline instead\n",
+        _ => "",
+    }
 }
 
 #[cfg(test)]

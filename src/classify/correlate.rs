@@ -10,10 +10,13 @@ use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::IpAddr;
+use std::time::Duration;
 
+use super::engine_io::{self, SidMemory};
+use super::strict::Spelling;
 use super::{classify, grammar, proxy, rules, Cause, Confidence, Outcome, Verdict};
 use crate::capture::Timestamp;
-use crate::http::{Attempt, Headers, TlsSighting};
+use crate::http::{Attempt, Headers, SidIssued, TlsSighting};
 
 /// Which side of a proxy an attempt was seen on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,11 +48,11 @@ pub struct Judged {
     pub proxy: Option<&'static str>,
 }
 
-/// Seconds two legs of one attempt may be apart. A proxy forwards at once;
+/// How far apart two legs of one attempt may be. A proxy forwards at once;
 /// a few seconds covers a slow upstream connect.
-pub const LEG_WINDOW_SECS: f64 = 5.0;
-/// Seconds of packet time an attempt is held waiting for its other leg.
-pub const HOLD_SECS: f64 = 0.5;
+pub const LEG_WINDOW: Duration = Duration::from_secs(5);
+/// Packet time an attempt is held waiting for its other leg.
+pub const HOLD: Duration = Duration::from_millis(500);
 /// Accepted origins remembered per server endpoint.
 const MAX_ORIGINS: usize = 16;
 /// Server endpoints remembered for comparison.
@@ -66,6 +69,12 @@ pub struct Correlator {
     /// key.
     by_key: HashMap<Vec<u8>, Vec<u64>>,
     accepted_origins: HashMap<String, Vec<String>>,
+    /// How accepted requests spelled Origin, path, Upgrade, Connection and
+    /// the header names, per server endpoint: a refusal that differs from
+    /// one of them only in a spelling the RFCs allow is a strict server's.
+    accepted_spellings: HashMap<String, Vec<Spelling>>,
+    /// Which server issued recent Engine.IO session ids.
+    sids: SidMemory,
     /// Recent TLS connections by server address, newest last, for backend
     /// legs whose client leg was encrypted.
     tls: HashMap<IpAddr, VecDeque<TlsSighting>>,
@@ -160,7 +169,7 @@ impl Correlator {
         let client_of = |x: &Attempt, y: &Attempt| {
             same_host(y.client.ip, x.server.ip)
                 && x.server != y.server
-                && y.ts.secs_since(x.ts) <= LEG_WINDOW_SECS
+                && (y.ts - x.ts) <= LEG_WINDOW
                 && proxied_by(x, y)
                 && x.request.target == y.request.target
                 && x.request.header("sec-websocket-key").is_none()
@@ -248,12 +257,16 @@ impl Correlator {
     /// Release what has waited long enough at packet time `now` (all when
     /// `now` is `None`, at the end of the capture).
     pub fn release(&mut self, now: Option<Timestamp>) -> Vec<Judged> {
-        let ready: Vec<u64> = self
+        // Accepted attempts are judged first, so a refusal released with them
+        // is compared with what the same endpoint accepted.
+        let mut ready: Vec<(bool, u64)> = self
             .held
             .iter()
-            .filter(|(_, j)| now.is_none_or(|n| n.secs_since(done_ts(&j.attempt)) >= HOLD_SECS))
-            .map(|(id, _)| *id)
+            .filter(|(_, j)| now.is_none_or(|n| (n - done_ts(&j.attempt)) >= HOLD))
+            .map(|(id, j)| (j.verdict.outcome != Outcome::Accepted, *id))
             .collect();
+        ready.sort_unstable();
+        let ready: Vec<u64> = ready.into_iter().map(|(_, id)| id).collect();
         let mut out = Vec::with_capacity(ready.len());
         for id in ready {
             if let Some(j) = self.held.remove(&id) {
@@ -264,7 +277,7 @@ impl Correlator {
             while self
                 .recent_order
                 .front()
-                .is_some_and(|(_, done, _)| n.secs_since(*done) > LEG_WINDOW_SECS)
+                .is_some_and(|(_, done, _)| (n - *done) > LEG_WINDOW)
             {
                 self.forget_oldest_recent();
             }
@@ -329,9 +342,10 @@ impl Correlator {
         let Some(to_this_host) = self.tls.get(&host(a.client.ip)) else {
             return;
         };
-        let hit = to_this_host.iter().rev().find(|t| {
-            t.server != a.server && t.ts <= a.ts && a.ts.secs_since(t.ts) <= LEG_WINDOW_SECS
-        });
+        let hit = to_this_host
+            .iter()
+            .rev()
+            .find(|t| t.server != a.server && t.ts <= a.ts && (a.ts - t.ts) <= LEG_WINDOW);
         if let Some(t) = hit {
             j.leg = Leg::Backend;
             j.peer = Some(format!("{}>{}", t.client, t.server));
@@ -371,8 +385,16 @@ impl Correlator {
         }
     }
 
+    /// Remember which server issued an Engine.IO session id.
+    pub fn note_sid(&mut self, s: SidIssued) {
+        self.sids.note(s);
+    }
+
     /// Learn from accepted attempts; sharpen refusals by comparison with them.
     fn compare(&mut self, j: &mut Judged) {
+        if j.verdict.cause == Cause::SessionNotSticky {
+            self.name_sid_issuer(j);
+        }
         let server = j.attempt.server.to_string();
         let origin = j
             .attempt
@@ -380,6 +402,15 @@ impl Correlator {
             .header("origin")
             .map(|h| h.value_str().into_owned());
         if j.verdict.outcome == Outcome::Accepted {
+            if self.accepted_spellings.len() < MAX_ENDPOINTS
+                || self.accepted_spellings.contains_key(&server)
+            {
+                let sp = Spelling::of(&j.attempt.request);
+                let list = self.accepted_spellings.entry(server.clone()).or_default();
+                if !list.contains(&sp) && list.len() < MAX_ORIGINS {
+                    list.push(sp);
+                }
+            }
             if let Some(o) = origin {
                 if self.accepted_origins.len() < MAX_ENDPOINTS
                     || self.accepted_origins.contains_key(&server)
@@ -393,6 +424,9 @@ impl Correlator {
             }
             return;
         }
+        if self.compare_spelling(j, &server) {
+            return;
+        }
         let Some(o) = origin else { return };
         let Some(accepted) = self.accepted_origins.get(&server) else {
             return;
@@ -402,6 +436,7 @@ impl Correlator {
         }
         if accepted.contains(&o) {
             proxy_refused(j, &o);
+            self.origin_accepted_here(j, &server);
             return;
         }
         let v = &mut j.verdict;
@@ -419,6 +454,105 @@ impl Correlator {
                 accepted.join(", ")
             );
         }
+    }
+}
+
+impl Correlator {
+    /// A guessed refusal of a valid request, set against the requests this
+    /// endpoint accepted: one that differs only in a spelling the RFCs allow is
+    /// `strict-server`. Whether the verdict changed.
+    fn compare_spelling(&self, j: &mut Judged, server: &str) -> bool {
+        let v = &j.verdict;
+        if v.outcome != Outcome::Rejected
+            || !v.defects.is_empty()
+            || !matches!(
+                v.cause,
+                Cause::OriginRejected | Cause::Unknown | Cause::Unauthorized
+            )
+            || (v.confidence == Confidence::High && v.cause != Cause::Unknown)
+        {
+            return false;
+        }
+        let Some(list) = self.accepted_spellings.get(server) else {
+            return false;
+        };
+        let sp = Spelling::of(&j.attempt.request);
+        let said = status_said(&j.attempt);
+        if let Some((header, ev)) = list.iter().find_map(|ok| sp.only_difference(ok)) {
+            let v = &mut j.verdict;
+            v.cause = Cause::StrictServer;
+            v.header = Some(header);
+            v.confidence = Confidence::Medium;
+            v.evidence = format!("{ev}; {said}");
+            return true;
+        }
+        false
+    }
+
+    /// A guessed Origin refusal at an endpoint that accepted the same Origin
+    /// on the same path: the refusal is about something else.
+    fn origin_accepted_here(&self, j: &mut Judged, server: &str) {
+        if j.verdict.cause != Cause::OriginRejected || j.verdict.confidence == Confidence::High {
+            return;
+        }
+        let Some(list) = self.accepted_spellings.get(server) else {
+            return;
+        };
+        let sp = Spelling::of(&j.attempt.request);
+        let said = status_said(&j.attempt);
+        if list
+            .iter()
+            .any(|ok| ok.origin == sp.origin && ok.target_path == sp.target_path)
+        {
+            let v = &mut j.verdict;
+            v.cause = Cause::Unauthorized;
+            v.header = None;
+            v.confidence = Confidence::Low;
+            v.evidence = format!(
+                "Origin {} was accepted at this endpoint, so this refusal is not about Origin: a guess between unauthorized (credentials) and a proxy or application ACL; {said}",
+                header_text(&j.attempt, "Origin")
+            );
+        }
+    }
+}
+
+impl Correlator {
+    /// An upgrade refused for an unknown sid, with the polling handshake that
+    /// issued it in the capture: name both nodes.
+    fn name_sid_issuer(&self, j: &mut Judged) {
+        let Some(sid) = engine_io::query_param(&j.attempt.request.target, "sid") else {
+            return;
+        };
+        let Some(issuer) = self.sids.issuer(sid) else {
+            return;
+        };
+        // The node this upgrade reached: this attempt's server, or for the
+        // client leg of a proxy, the backend leg's.
+        let reached = match (j.leg, &j.peer) {
+            (Leg::Client, Some(p)) => p.rsplit_once('>').map_or(p.clone(), |x| x.1.to_string()),
+            _ => j.attempt.server.to_string(),
+        };
+        let issued_by = issuer.server.to_string();
+        let how = if issued_by == reached {
+            format!("sid '{sid}' was issued by {issued_by} itself, which no longer knows it (restarted, or the session timed out)")
+        } else {
+            format!("sid '{sid}' was issued by {issued_by} (polling handshake), but this upgrade reached {reached}: the balancer is not sticky")
+        };
+        // The issuer replaces the line's "not a session of this node" clause.
+        let said = j
+            .verdict
+            .evidence
+            .split_once("; ")
+            .map_or(j.verdict.evidence.as_str(), |x| x.1);
+        j.verdict.evidence = format!("{how}; {said}");
+    }
+}
+
+/// "server answered STATUS REASON" for an evidence line.
+fn status_said(a: &Attempt) -> String {
+    match &a.response {
+        Some(r) => format!("server answered {} {}", r.status, r.reason),
+        None => "no answer".to_string(),
     }
 }
 
@@ -478,8 +612,8 @@ fn sort(v: &mut [Judged]) {
 fn is_other_leg(a: &Judged, b: &Judged) -> bool {
     a.attempt.server != b.attempt.server
         && a.attempt.client != b.attempt.client
-        && (b.attempt.ts.secs_since(a.attempt.ts) <= LEG_WINDOW_SECS
-            && a.attempt.ts.secs_since(b.attempt.ts) <= LEG_WINDOW_SECS)
+        && ((b.attempt.ts - a.attempt.ts) <= LEG_WINDOW
+            && (a.attempt.ts - b.attempt.ts) <= LEG_WINDOW)
         && (nested_with_key(&a.attempt, &b.attempt) || nested_with_key(&b.attempt, &a.attempt))
 }
 
@@ -958,6 +1092,7 @@ mod tests {
             gap_before_answer: false,
             after_upgrade: None,
             completed_at: 0,
+            packets: Default::default(),
         }
     }
 
@@ -1400,5 +1535,127 @@ mod tests {
             .find(|j| j.verdict.outcome == Outcome::Rejected)
             .expect("refusal");
         assert_ne!(j.verdict.cause, Cause::ProxyRefused, "{out:?}");
+    }
+
+    fn with_origin<'a>(hs: &[(&'a str, &'a str)], origin: &'a str) -> Vec<(&'a str, &'a str)> {
+        let mut v = hs.to_vec();
+        v.push(("Origin", origin));
+        v
+    }
+
+    fn accepted(mut a: Attempt) -> Attempt {
+        let key = a
+            .request
+            .header("sec-websocket-key")
+            .map(|h| h.value.clone());
+        if let Some(r) = a.response.as_mut() {
+            r.status = 101;
+            r.reason = "Switching Protocols".into();
+            r.headers = vec![
+                Header {
+                    name: "Upgrade".into(),
+                    value: b"websocket".to_vec(),
+                },
+                Header {
+                    name: "Connection".into(),
+                    value: b"Upgrade".to_vec(),
+                },
+                Header {
+                    name: "Sec-WebSocket-Accept".into(),
+                    value: super::super::expected_accept(&key.unwrap_or_default()).into_bytes(),
+                },
+            ];
+        }
+        a
+    }
+
+    #[test]
+    fn a_refusal_that_differs_from_an_accepted_attempt_only_in_spelling_is_strict() {
+        let hs = with_origin(FULL, "http://app.test");
+        let ok = accepted(attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 5, 101, 1, &hs));
+        let case: Vec<(&str, &str)> = hs
+            .iter()
+            .map(|(n, v)| {
+                if *n == "Upgrade" {
+                    (*n, "WebSocket")
+                } else {
+                    (*n, *v)
+                }
+            })
+            .collect();
+        let mut refused = attempt("10.0.0.9:5001", "10.0.0.1:80", 10, 12, 403, 1, &case);
+        if let Some(r) = refused.response.as_mut() {
+            r.reason = "Forbidden".into();
+        }
+        let out = run(vec![refused, ok]);
+        let r = out
+            .iter()
+            .find(|j| j.verdict.outcome == Outcome::Rejected)
+            .unwrap();
+        assert_eq!(r.verdict.cause, Cause::StrictServer);
+        assert_eq!(r.verdict.header, Some("Upgrade"));
+        assert!(r.verdict.evidence.contains("'WebSocket'"));
+    }
+
+    #[test]
+    fn a_bare_403_is_a_guess_unless_the_same_origin_was_accepted() {
+        let hs = with_origin(FULL, "http://app.test");
+        let forbidden = |client: &str, ms: i64| {
+            let mut a = attempt(client, "10.0.0.1:80", ms, ms + 2, 403, 1, &hs);
+            if let Some(r) = a.response.as_mut() {
+                r.reason = "Forbidden".into();
+            }
+            a
+        };
+        let alone = run(vec![forbidden("10.0.0.9:5000", 0)]);
+        assert_eq!(alone[0].verdict.cause, Cause::OriginRejected);
+        assert_eq!(alone[0].verdict.confidence, Confidence::Low);
+        assert!(alone[0].verdict.evidence.contains("unauthorized"));
+
+        let ok = accepted(attempt("10.0.0.9:5001", "10.0.0.1:80", 0, 5, 101, 1, &hs));
+        let out = run(vec![ok, forbidden("10.0.0.9:5002", 10)]);
+        let r = out
+            .iter()
+            .find(|j| j.verdict.outcome == Outcome::Rejected)
+            .unwrap();
+        assert_eq!(r.verdict.cause, Cause::Unauthorized);
+        assert!(r.verdict.evidence.contains("was accepted at this endpoint"));
+    }
+
+    #[test]
+    fn engine_io_refusals_are_named() {
+        let mut a = attempt("10.0.0.9:5000", "10.0.0.1:3000", 0, 2, 400, 1, FULL);
+        a.request.target = "/socket.io/?EIO=4&transport=websocket&sid=abc".into();
+        a.body_excerpt = Some(b"Session ID unknown".to_vec());
+        let out = run(vec![a.clone()]);
+        assert_eq!(out[0].verdict.cause, Cause::SessionNotSticky);
+        assert!(out[0].verdict.evidence.contains("sid 'abc'"));
+
+        let mut v3 = accepted(a);
+        v3.request.target = "/socket.io/?EIO=3&transport=websocket".into();
+        v3.body_excerpt = None;
+        v3.after_upgrade = Some(crate::http::AfterUpgrade {
+            server_http: Some(
+                b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\nUnsupported protocol version"
+                    .to_vec(),
+            ),
+            ..Default::default()
+        });
+        let out = run(vec![v3]);
+        assert_eq!(out[0].verdict.cause, Cause::EngineIoVersionMismatch);
+        assert!(out[0].verdict.evidence.contains("EIO=3"));
+    }
+
+    #[test]
+    fn only_a_browser_fails_a_101_that_selects_no_subprotocol() {
+        let mut hs = with_origin(FULL, "http://app.test");
+        hs.push(("Sec-WebSocket-Protocol", "chat.v1"));
+        let lib = accepted(attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 2, 101, 1, &hs));
+        assert_eq!(run(vec![lib])[0].verdict.cause, Cause::Ok);
+        hs.push(("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/120"));
+        let browser = accepted(attempt("10.0.0.9:5001", "10.0.0.1:80", 0, 2, 101, 1, &hs));
+        let out = run(vec![browser]);
+        assert_eq!(out[0].verdict.cause, Cause::SubprotocolNotSelected);
+        assert_eq!(out[0].verdict.outcome, Outcome::Rejected);
     }
 }

@@ -23,6 +23,12 @@ pub enum Topic {
     HeaderSize,
     /// "The request is not a valid handshake", without saying why.
     Generic,
+    /// Engine.IO: the `sid` is not a session of this node.
+    EngineIoSession,
+    /// Engine.IO: the `EIO=` protocol revision is refused.
+    EngineIoVersion,
+    /// The Sec-WebSocket-Extensions offer (permessage-deflate parameters).
+    Extension,
 }
 
 impl Topic {
@@ -56,6 +62,7 @@ impl Topic {
             Topic::Method => cause == MethodNotGet,
             Topic::HeaderSize => cause == HeaderTooLarge,
             Topic::Generic => true,
+            Topic::EngineIoSession | Topic::EngineIoVersion | Topic::Extension => false,
         }
     }
 
@@ -66,6 +73,9 @@ impl Topic {
             Topic::Origin => Some(Cause::OriginRejected),
             Topic::Subprotocol => Some(Cause::SubprotocolRejected),
             Topic::HeaderSize => Some(Cause::HeaderTooLarge),
+            Topic::EngineIoSession => Some(Cause::SessionNotSticky),
+            Topic::EngineIoVersion => Some(Cause::EngineIoVersionMismatch),
+            Topic::Extension => Some(Cause::ExtensionParamsRejected),
             _ => None,
         }
     }
@@ -200,7 +210,7 @@ pub const TABLE: &[Row] = &[
         "coder-websocket",
         Some(400),
         "unsupported permessage-deflate parameter",
-        Topic::Generic,
+        Topic::Extension,
     ),
     // gorilla/websocket, server.go `Upgrade` (HandshakeError reasons, seen when
     // the app's `Upgrader.Error` writes them; the default body is the status
@@ -314,7 +324,7 @@ pub const TABLE: &[Row] = &[
         "node-ws",
         Some(400),
         "Invalid or unacceptable Sec-WebSocket-Extensions",
-        Topic::Generic,
+        Topic::Extension,
     ),
     // websocket-server.js: the server ws creates for `port` answers every
     // non-upgrade request 426 with body `http.STATUS_CODES[426]` (no Upgrade
@@ -486,13 +496,19 @@ pub const TABLE: &[Row] = &[
         Topic::Origin,
     ),
     row("socket.io", Some(400), "Transport unknown", Topic::Generic),
-    row("socket.io", Some(400), "Session ID unknown", Topic::Generic),
-    // Engine.IO protocol (EIO=) version, not Sec-WebSocket-Version.
+    // Code 1: a sid this node does not hold (a balancer without stickiness).
+    row(
+        "socket.io",
+        Some(400),
+        "Session ID unknown",
+        Topic::EngineIoSession,
+    ),
+    // Code 5: the Engine.IO protocol (EIO=) revision, not Sec-WebSocket-Version.
     row(
         "socket.io",
         Some(400),
         "Unsupported protocol version",
-        Topic::Generic,
+        Topic::EngineIoVersion,
     ),
     // Tornado, tornado/websocket.py `WebSocketHandler.get` and
     // `WebSocketProtocol13.accept_connection`. A version refusal is a bare 426.
@@ -643,6 +659,14 @@ pub const TABLE: &[Row] = &[
         Topic::HeaderSize,
     ),
     row("nginx", None, "Request-URI Too Large", Topic::HeaderSize),
+    // Autobahn|Python, websocket/protocol.py `processHandshake`: refusals go in
+    // the reason phrase ("WebSocket connection denied: origin '…' not allowed").
+    row(
+        "autobahn",
+        Some(400),
+        "connection denied: origin",
+        Topic::Origin,
+    ),
     // Generic phrases used by many servers and proxies
     row("*", Some(431), "", Topic::HeaderSize),
     row(
@@ -661,30 +685,81 @@ pub const TABLE: &[Row] = &[
     // Sec-WebSocket-Version for a version they do not speak.
     row("*", Some(426), "", Topic::Version),
     row("*", Some(405), "", Topic::Method),
-    // Last: a bare "Forbidden" (engine.io's 400 body for a refused
-    // allowRequest, gorilla's default 403 body, Tomcat's 403 page).
-    body_row("*", "forbidden", Topic::Origin),
+    // A server naming the Connection or Upgrade header in its refusal.
+    body_row("*", "connection header", Topic::Connection),
+    body_row("*", "upgrade header", Topic::Upgrade),
+    // A refused permessage-deflate offer, in the server's own words.
+    status_body_row("*", 400, "permessage-deflate", Topic::Extension),
+    status_body_row("*", 400, "sec-websocket-extensions", Topic::Extension),
+    status_body_row("*", 500, "permessage-deflate", Topic::Extension),
+    // Last: a bare "Forbidden", only with the statuses of the servers it comes
+    // from (engine.io's 400 body for a refused allowRequest, gorilla's default
+    // 403 body, Tomcat's 403 page). A proxy's own error page also says
+    // "Forbidden", for any reason: see `lookup_for`.
+    status_body_row("*", 400, "forbidden", Topic::Origin),
+    status_body_row("*", 403, "forbidden", Topic::Origin),
 ];
+
+/// Proxies whose own error pages say only the status ("403 Forbidden"),
+/// whatever the reason: a generic row must not read an Origin refusal into
+/// them.
+const PROXY_PAGE_MARKS: &[&str] = &[
+    "<center>nginx",
+    "<address>apache",
+    "request forbidden by administrative rules",
+];
+
+/// Whether the response is a proxy's own error page.
+pub fn is_proxy_page(body: &[u8]) -> bool {
+    let b = String::from_utf8_lossy(&body[..body.len().min(2048)]).to_ascii_lowercase();
+    PROXY_PAGE_MARKS.iter().any(|m| b.contains(m))
+}
+
+/// The first row that matches a response, applying rows only where they come
+/// from: a generic Origin row never to a proxy's own error page, a proxy's
+/// row only when the `Server` header is absent or names that proxy.
+pub fn lookup_for(
+    status: u16,
+    reason: &str,
+    body: &[u8],
+    server_header: Option<&str>,
+) -> Option<&'static Row> {
+    let proxy_page = is_proxy_page(body);
+    let server = server_header.unwrap_or("").to_ascii_lowercase();
+    let fits = |r: &Row| {
+        !(proxy_page && r.server == "*" && r.topic == Topic::Origin)
+            && (r.server != "nginx" || server.is_empty() || server.contains("nginx"))
+    };
+    let body = String::from_utf8_lossy(body).to_ascii_lowercase();
+    let reason = reason.to_ascii_lowercase();
+    TABLE
+        .iter()
+        .find(|r| fits(r) && matches(r, status, &reason, &body))
+}
 
 /// The first row that matches a response.
 pub fn lookup(status: u16, reason: &str, body: &[u8]) -> Option<&'static Row> {
     let body = String::from_utf8_lossy(body).to_ascii_lowercase();
     let reason = reason.to_ascii_lowercase();
-    TABLE.iter().find(|r| {
-        let status_ok = r.status.is_none_or(|s| s == status);
-        if !status_ok {
-            return false;
-        }
-        if r.text.is_empty() {
-            return r.status.is_some();
-        }
-        let t = r.text.to_ascii_lowercase();
-        body.contains(&t) || (r.in_reason && reason.contains(&t))
-    })
+    TABLE.iter().find(|r| matches(r, status, &reason, &body))
 }
 
-/// Name the server software from the `Server` header or its message style.
-pub fn server_family(server_header: Option<&str>, body: &[u8]) -> Option<&'static str> {
+/// Whether a row matches a response (`reason` and `body` lowercased).
+fn matches(r: &Row, status: u16, reason: &str, body: &str) -> bool {
+    if r.status.is_some_and(|s| s != status) {
+        return false;
+    }
+    if r.text.is_empty() {
+        return r.status.is_some();
+    }
+    let t = r.text.to_ascii_lowercase();
+    body.contains(&t) || (r.in_reason && reason.contains(&t))
+}
+
+/// Name the server software from the `Server` header or its message style:
+/// a check that the evidence table tells the servers of the fixtures apart.
+#[cfg(test)]
+fn server_family(server_header: Option<&str>, body: &[u8]) -> Option<&'static str> {
     let s = server_header.unwrap_or("").to_ascii_lowercase();
     let known: &[(&str, &str)] = &[
         ("websockets/", "python-websockets"),
@@ -836,7 +911,7 @@ mod tests {
                     400,
                     "Bad Request",
                     "Invalid or unacceptable Sec-WebSocket-Extensions header",
-                    Topic::Generic,
+                    Topic::Extension,
                 ),
                 (
                     426,
@@ -871,13 +946,18 @@ mod tests {
                     Topic::Origin,
                 ),
                 (400, "Bad Request", "Transport unknown", Topic::Generic),
-                (400, "Bad Request", "Session ID unknown", Topic::Generic),
+                (
+                    400,
+                    "Bad Request",
+                    "Session ID unknown",
+                    Topic::EngineIoSession,
+                ),
                 // The Engine.IO protocol, not the WebSocket version.
                 (
                     400,
                     "Bad Request",
                     "Unsupported protocol version",
-                    Topic::Generic,
+                    Topic::EngineIoVersion,
                 ),
                 // abortUpgrade's plain body for a refused allowRequest.
                 (400, "Bad Request", "Forbidden", Topic::Origin),

@@ -9,11 +9,13 @@
 
 pub mod advice;
 pub mod correlate;
+pub mod engine_io;
 pub mod evidence;
 pub mod grammar;
 pub mod proxy;
 pub mod proxy_advice;
 pub mod rules;
+pub mod strict;
 
 use base64::Engine as _;
 use serde::Serialize;
@@ -64,6 +66,20 @@ pub enum Cause {
     NotUpgraded,
     /// The proxy speaks HTTP/2 to a backend that needs the HTTP/1.1 upgrade.
     BackendIsHttp2,
+    // Causes of clients, clusters and strict servers (contract 1.2).
+    /// An Engine.IO request carried a `sid` the node does not know: the
+    /// balancer sent it to another node than the one that issued it.
+    SessionNotSticky,
+    /// The Engine.IO protocol revision (`EIO=`) is refused.
+    EngineIoVersionMismatch,
+    /// The server or a proxy refused what RFC 6455/9110 allow (a token list
+    /// in Connection, the case of a token or of a header name).
+    StrictServer,
+    /// The client offered subprotocols and the 101 selected none; browsers
+    /// then fail the connection.
+    SubprotocolNotSelected,
+    /// The server refused the permessage-deflate parameters offered.
+    ExtensionParamsRejected,
     Unknown,
 }
 
@@ -96,6 +112,11 @@ impl Cause {
         Cause::PathRewritten,
         Cause::NotUpgraded,
         Cause::BackendIsHttp2,
+        Cause::SessionNotSticky,
+        Cause::EngineIoVersionMismatch,
+        Cause::StrictServer,
+        Cause::SubprotocolNotSelected,
+        Cause::ExtensionParamsRejected,
         Cause::Unknown,
     ];
 
@@ -128,6 +149,11 @@ impl Cause {
             Cause::PathRewritten => "path-rewritten",
             Cause::NotUpgraded => "not-upgraded",
             Cause::BackendIsHttp2 => "backend-is-http2",
+            Cause::SessionNotSticky => "session-not-sticky",
+            Cause::EngineIoVersionMismatch => "engine-io-version-mismatch",
+            Cause::StrictServer => "strict-server",
+            Cause::SubprotocolNotSelected => "subprotocol-not-selected",
+            Cause::ExtensionParamsRejected => "extension-params-rejected",
             Cause::Unknown => "unknown",
         }
     }
@@ -254,7 +280,9 @@ pub fn classify(a: &Attempt) -> Verdict {
         return switching_protocols(a, resp, defects);
     }
     let said = server_says(resp.status, &resp.reason, body);
-    let row = evidence::lookup(resp.status, &resp.reason, body);
+    let server_header = resp.header("server").map(|h| h.value_str().into_owned());
+    let row = evidence::lookup_for(resp.status, &resp.reason, body, server_header.as_deref())
+        .filter(|r| r.topic != evidence::Topic::Origin || !only_the_status(resp, body));
     let topic = row.map(|r| r.topic);
 
     // The request broke a rule: the server's words pick which one it objected to.
@@ -297,14 +325,27 @@ pub fn classify(a: &Attempt) -> Verdict {
     }
 
     // A valid request refused: what only the server knows. An Origin refusal
-    // needs an Origin to refuse.
+    // needs an Origin to refuse, an extension refusal an offer.
     let standalone = topic
         .and_then(|t| t.standalone_cause())
-        .filter(|c| *c != Cause::OriginRejected || a.request.header("origin").is_some());
+        .filter(|c| match c {
+            Cause::OriginRejected => a.request.header("origin").is_some(),
+            Cause::ExtensionParamsRejected => {
+                a.request.header("sec-websocket-extensions").is_some()
+            }
+            _ => true,
+        });
+    // The server names a header the request sent validly, in a spelling the
+    // RFCs allow but a strict comparison does not.
+    if let Some(v) = topic.and_then(|t| strict::by_text(a, t, &said)) {
+        return v;
+    }
     if let Some(c) = standalone {
         let header = match c {
             Cause::OriginRejected => Some("Origin"),
             Cause::SubprotocolRejected => Some("Sec-WebSocket-Protocol"),
+            Cause::ExtensionParamsRejected => Some("Sec-WebSocket-Extensions"),
+            Cause::SessionNotSticky | Cause::EngineIoVersionMismatch => None,
             _ => rules::canonical(&rules::largest_header(&a.request).0),
         };
         let ev = match c {
@@ -320,11 +361,39 @@ pub fn classify(a: &Attempt) -> Verdict {
                     .header("sec-websocket-protocol")
                     .map_or("(none)".to_string(), |h| rules::show(&h.value))
             ),
+            Cause::ExtensionParamsRejected => format!(
+                "Sec-WebSocket-Extensions {} refused; {said}",
+                a.request
+                    .header("sec-websocket-extensions")
+                    .map_or("(none)".to_string(), |h| rules::show(&h.value))
+            ),
+            Cause::SessionNotSticky | Cause::EngineIoVersionMismatch => {
+                engine_io::refusal_evidence(&a.request.target, c, &said)
+            }
             _ => said.clone(),
         };
         return verdict(Outcome::Rejected, c, header, ev, Confidence::High, defects);
     }
     by_status(a, resp.status, &said, defects)
+}
+
+/// A body that only repeats the reason phrase ("Forbidden" under 403, as
+/// Node ws and gorilla send by default) says no more than the status: it is
+/// no evidence of which check refused.
+fn only_the_status(resp: &crate::http::ResponseHead, body: &[u8]) -> bool {
+    let standard = match resp.status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        _ => "",
+    };
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    let reason = resp.reason.trim();
+    if text.is_empty() {
+        return reason.is_empty() || reason.eq_ignore_ascii_case(standard);
+    }
+    text.eq_ignore_ascii_case(reason) || text.eq_ignore_ascii_case(standard)
 }
 
 /// Which defect a status code alone points to (426 speaks of version or
@@ -378,10 +447,11 @@ fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verd
             Cause::OriginRejected,
             Some("Origin"),
             format!(
-                "Origin {} not allowed (the request is otherwise valid); {said}",
-                origin.map_or(String::new(), |h| rules::show(&h.value))
+                "a bare {status} to an otherwise valid request: a guess between origin-rejected (Origin {}) and {}; {said}",
+                origin.map_or(String::new(), |h| rules::show(&h.value)),
+                bare_refusal_candidates(a)
             ),
-            Confidence::Medium,
+            Confidence::Low,
         ),
         403 if proto.is_some() => (
             Cause::SubprotocolRejected,
@@ -442,6 +512,38 @@ fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verd
         ),
     };
     verdict(Outcome::Rejected, cause, header, ev, conf, defects)
+}
+
+/// What else a bare 401/403 to a request with an Origin can be: the
+/// credentials it carried (or lacked), the subprotocol it offered, or the ACL
+/// of a proxy whose own error page it is.
+fn bare_refusal_candidates(a: &Attempt) -> String {
+    let mut c = Vec::new();
+    let creds: Vec<&str> = ["cookie", "authorization"]
+        .into_iter()
+        .filter(|h| a.request.header(h).is_some())
+        .collect();
+    if creds.is_empty() {
+        c.push("unauthorized (the request carried no Cookie or Authorization)".to_string());
+    } else {
+        c.push(format!(
+            "unauthorized (the {} it carried refused)",
+            creds.join(" and ")
+        ));
+    }
+    if let Some(p) = a.request.header("sec-websocket-protocol") {
+        c.push(format!(
+            "subprotocol-rejected (offered {})",
+            rules::show(&p.value)
+        ));
+    }
+    if a.body_excerpt
+        .as_deref()
+        .is_some_and(evidence::is_proxy_page)
+    {
+        c.push("a proxy's own ACL (the body is the proxy's error page)".to_string());
+    }
+    c.join(", ")
 }
 
 /// A 5xx to a valid handshake. 502 and 504 are a gateway's words for "my
@@ -609,6 +711,17 @@ fn switching_protocols(
             ));
         }
     }
+    // Only a browser is sure to fail it: other clients (Python websockets,
+    // aiohttp, Tornado) carry on without a subprotocol.
+    if resp.header("sec-websocket-protocol").is_none() && is_browser(a) {
+        if let Some(offered) = a.request.header_joined("sec-websocket-protocol") {
+            problems.push((
+                Cause::SubprotocolNotSelected,
+                "Sec-WebSocket-Protocol",
+                subprotocol_not_selected(&offered),
+            ));
+        }
+    }
     if let Some(e) = resp.header_joined("sec-websocket-extensions") {
         let offered: Vec<String> = a
             .request
@@ -632,6 +745,16 @@ fn switching_protocols(
         }
     }
     if let Some((cause, header, ev)) = problems.into_iter().next() {
+        if cause == Cause::SubprotocolNotSelected {
+            return verdict(
+                Outcome::Rejected,
+                cause,
+                Some(header),
+                ev,
+                Confidence::High,
+                defects,
+            );
+        }
         return verdict(
             Outcome::Rejected,
             cause,
@@ -642,6 +765,9 @@ fn switching_protocols(
         );
     }
     if let Some(au) = &a.after_upgrade {
+        if let Some(http) = &au.server_http {
+            return http_after_101(a, http, defects);
+        }
         if au.server_reset {
             return verdict(
                 Outcome::Rejected,
@@ -689,6 +815,72 @@ fn switching_protocols(
     }
     v.defects = defects;
     v
+}
+
+/// The server accepted, then wrote an HTTP refusal on the upgraded
+/// connection: Engine.IO does this for a websocket-only session it refuses.
+fn http_after_101(a: &Attempt, http: &[u8], defects: Vec<Defect>) -> Verdict {
+    let text = printable(http, 160);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .unwrap_or(0);
+    let body = http
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(&http[..0], |i| &http[i + 4..]);
+    let said = format!(
+        "101, then the server wrote \"{}\" on the upgraded connection",
+        printable(http.split(|b| *b == b'\r').next().unwrap_or(&[]), 60)
+    );
+    let row = evidence::lookup(status, "", body);
+    let cause = row.and_then(|r| r.topic.standalone_cause()).filter(|c| {
+        matches!(c, Cause::EngineIoVersionMismatch | Cause::SessionNotSticky)
+            && engine_io::is_engine_io(&a.request.target)
+    });
+    match cause {
+        Some(c) => verdict(
+            Outcome::Rejected,
+            c,
+            None,
+            format!(
+                "{}: \"{}\"",
+                engine_io::refusal_evidence(&a.request.target, c, &said),
+                printable(body, 80)
+            ),
+            Confidence::High,
+            defects,
+        ),
+        None => verdict(
+            Outcome::Rejected,
+            Cause::ClosedAfterUpgrade,
+            None,
+            format!("{said}: \"{}\"", printable(body, 80)),
+            Confidence::Medium,
+            defects,
+        ),
+    }
+}
+
+/// A browser's WebSocket: a `Mozilla/` user agent and the Origin a page
+/// always sends.
+fn is_browser(a: &Attempt) -> bool {
+    let ua = a
+        .request
+        .header("user-agent")
+        .map(|h| h.value_str().into_owned())
+        .unwrap_or_default();
+    ua.starts_with("Mozilla/") && a.request.header("origin").is_some()
+}
+
+/// The 101 selected none of the subprotocols the client offered: RFC 6455
+/// allows it, but browsers (WHATWG WebSocket) and Node ws fail the connection.
+fn subprotocol_not_selected(offered: &[u8]) -> String {
+    format!(
+        "the browser offered Sec-WebSocket-Protocol {}; the 101 selected none, so the browser fails the connection (1006 in the page) while the server counts it as opened",
+        rules::show(offered)
+    )
 }
 
 fn verdict(

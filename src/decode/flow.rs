@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::ops::{Deref, DerefMut, Index, IndexMut};
 
 /// An IP address and TCP port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,13 +30,77 @@ pub struct FlowKey {
     pub hi: Endpoint,
 }
 
+/// Which endpoint of a connection sent a segment: the one that sorts first in
+/// the [`FlowKey`] or the other. Two values only, so "the other direction" can
+/// never be computed wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    Lo,
+    Hi,
+}
+
+impl Side {
+    pub const BOTH: [Side; 2] = [Side::Lo, Side::Hi];
+
+    pub fn other(self) -> Side {
+        match self {
+            Side::Lo => Side::Hi,
+            Side::Hi => Side::Lo,
+        }
+    }
+
+    pub fn index(self) -> usize {
+        match self {
+            Side::Lo => 0,
+            Side::Hi => 1,
+        }
+    }
+}
+
+/// One value per [`Side`] of a connection, indexed by side.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BySide<T>(pub [T; 2]);
+
+impl<T> BySide<T> {
+    /// Each side with its value, `Lo` first.
+    pub fn sides_mut(&mut self) -> impl Iterator<Item = (Side, &mut T)> {
+        Side::BOTH.into_iter().zip(self.0.iter_mut())
+    }
+}
+
+impl<T> Index<Side> for BySide<T> {
+    type Output = T;
+    fn index(&self, s: Side) -> &T {
+        &self.0[s.index()]
+    }
+}
+
+impl<T> IndexMut<Side> for BySide<T> {
+    fn index_mut(&mut self, s: Side) -> &mut T {
+        &mut self.0[s.index()]
+    }
+}
+
+impl<T> Deref for BySide<T> {
+    type Target = [T; 2];
+    fn deref(&self) -> &[T; 2] {
+        &self.0
+    }
+}
+
+impl<T> DerefMut for BySide<T> {
+    fn deref_mut(&mut self) -> &mut [T; 2] {
+        &mut self.0
+    }
+}
+
 impl FlowKey {
-    /// The key of the connection `src → dst`, and whether `src` is the `lo` side.
-    pub fn of(src: Endpoint, dst: Endpoint) -> (FlowKey, bool) {
+    /// The key of the connection `src → dst`, and the side `src` is on.
+    pub fn of(src: Endpoint, dst: Endpoint) -> (FlowKey, Side) {
         if src <= dst {
-            (FlowKey { lo: src, hi: dst }, true)
+            (FlowKey { lo: src, hi: dst }, Side::Lo)
         } else {
-            (FlowKey { lo: dst, hi: src }, false)
+            (FlowKey { lo: dst, hi: src }, Side::Hi)
         }
     }
 
@@ -78,6 +143,17 @@ mod tests {
         assert_eq!(k1, k2);
         assert_ne!(a_lo, b_lo);
         assert_eq!(k1.shard_hash(), k2.shard_hash());
+        assert_eq!(a_lo, Side::Lo);
+        assert_eq!(b_lo.other(), a_lo);
+    }
+
+    #[test]
+    fn by_side_indexes_each_side() {
+        let mut v = BySide([1, 2]);
+        v[Side::Hi] += 10;
+        assert_eq!((v[Side::Lo], v[Side::Hi]), (1, 12));
+        let seen: Vec<_> = v.sides_mut().map(|(s, x)| (s, *x)).collect();
+        assert_eq!(seen, vec![(Side::Lo, 1), (Side::Hi, 12)]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
-pub use flow::{Endpoint, FlowKey};
+pub use flow::{BySide, Endpoint, FlowKey, Side};
 
 use crate::capture::LinkType;
 

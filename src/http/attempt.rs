@@ -35,6 +35,19 @@ pub struct AfterUpgrade {
     pub after_secs: Option<f64>,
     /// The server reset the connection soon after the 101.
     pub server_reset: bool,
+    /// The server wrote an HTTP response instead of frames right after its
+    /// 101 (Engine.IO refuses a websocket-only session this way): its first
+    /// bytes.
+    pub server_http: Option<Vec<u8>>,
+}
+
+/// Global numbers (0-based, over all packets read) of the packets that
+/// completed the request head and the response head, so an exported capture
+/// can carry the diagnosis on those very packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PacketNumbers {
+    pub request: u64,
+    pub response: Option<u64>,
 }
 
 /// One upgrade request and what the capture shows of its answer.
@@ -60,4 +73,5 @@ pub struct Attempt {
     /// Global packet number of the packet that completed the attempt; the
     /// reporter orders output by it so any worker count gives the same bytes.
     pub completed_at: u64,
+    pub packets: PacketNumbers,
 }

@@ -6,12 +6,15 @@
 //! others leave a counter in the queue so pairing stays right at no cost.
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
-use super::attempt::{AfterUpgrade, Attempt, Ending};
+use super::attempt::{AfterUpgrade, Attempt, Ending, PacketNumbers};
 use super::body::BodyReader;
+use super::engine_io::{self, SidIssued};
 use super::head::{self, Headers, Parsed, RequestHead};
+use super::ws_frame;
 use crate::capture::Timestamp;
-use crate::decode::Endpoint;
+use crate::decode::{BySide, Endpoint, Side};
 use crate::reassembly::{Chunk, FlowState};
 
 /// Bounds of the HTTP stage, so a hostile peer cannot make it hold memory.
@@ -105,6 +108,8 @@ struct Direction {
     fin: bool,
     /// A valid HTTP message was parsed in this direction.
     spoke_http: bool,
+    /// The body being read answers an Engine.IO polling handshake.
+    engine_io_body: bool,
 }
 
 impl Default for Direction {
@@ -117,14 +122,15 @@ impl Default for Direction {
             ends: None,
             fin: false,
             spoke_http: false,
+            engine_io_body: false,
         }
     }
 }
 
-/// Seconds after a 101 during which a server close frame or reset counts as a
-/// refusal in disguise. Short, so accepted attempts are still reported within a
-/// second of their response in live capture.
-pub const WATCH_SECS: f64 = 0.5;
+/// How long after a 101 a server close frame or reset counts as a refusal in
+/// disguise. Short, so accepted attempts are still reported within a second
+/// of their response in live capture.
+pub const WATCH: Duration = Duration::from_millis(500);
 /// Bytes of server frames scanned after a 101 before giving up the watch.
 const WATCH_BYTES: usize = 4096;
 
@@ -147,12 +153,20 @@ struct Watch {
 enum Scan {
     More,
     Close(u16, String),
+    /// An HTTP response where the first frame should be.
+    Http(Vec<u8>),
     GiveUp,
 }
+
+/// Bytes kept of an HTTP response written after a 101.
+const AFTER_101_HTTP_BYTES: usize = 256;
 
 impl Watch {
     /// Scan server→client frames (unmasked, RFC 6455 §5.2) for a close frame.
     fn scan(&mut self, mut data: &[u8]) -> Scan {
+        if self.scanned == 0 && self.buf.is_empty() && data.starts_with(b"HTTP/1.") {
+            return Scan::Http(data[..data.len().min(AFTER_101_HTTP_BYTES)].to_vec());
+        }
         while !data.is_empty() {
             if self.scanned >= WATCH_BYTES {
                 return Scan::GiveUp;
@@ -165,35 +179,17 @@ impl Watch {
                 continue;
             }
             // Collect the header: 2 bytes, then the extended length and mask.
-            let need = match self.buf.as_slice() {
-                [_, b1, ..] => {
-                    let ext = match b1 & 0x7f {
-                        126 => 2,
-                        127 => 8,
-                        _ => 0,
-                    };
-                    2 + ext + if b1 & 0x80 != 0 { 4 } else { 0 }
-                }
-                _ => 2,
-            };
-            if self.buf.len() < need {
+            let need = ws_frame::header_len(&self.buf);
+            let Some(frame) = ws_frame::parse_header(&self.buf) else {
                 let n = (need - self.buf.len()).min(data.len());
                 self.buf.extend_from_slice(&data[..n]);
                 self.scanned += n;
                 data = &data[n..];
                 continue;
-            }
-            let b0 = self.buf[0];
-            let b1 = self.buf[1];
-            let len = match b1 & 0x7f {
-                126 => u16::from_be_bytes([self.buf[2], self.buf[3]]) as u64,
-                127 => self.buf[2..10]
-                    .iter()
-                    .fold(0u64, |acc, b| (acc << 8) | *b as u64),
-                n => n as u64,
             };
-            if b0 & 0x0f == 0x8 {
-                if len > 125 {
+            let len = frame.payload_len;
+            if frame.is_close() {
+                if len > ws_frame::MAX_CONTROL_PAYLOAD {
                     return Scan::GiveUp;
                 }
                 let have = self.buf.len() - need;
@@ -206,15 +202,7 @@ impl Watch {
                         continue;
                     }
                 }
-                let payload = &self.buf[need..];
-                let code = match payload {
-                    [a, b, ..] => u16::from_be_bytes([*a, *b]),
-                    _ => 1005,
-                };
-                let reason = payload
-                    .get(2..)
-                    .map(|r| String::from_utf8_lossy(r).into_owned())
-                    .unwrap_or_default();
+                let (code, reason) = ws_frame::close_reason(&self.buf[need..]);
                 return Scan::Close(code, reason);
             }
             self.skip = len;
@@ -233,12 +221,14 @@ enum Pending {
         head_method: bool,
     },
     Attempt(Box<Attempt>),
+    /// An Engine.IO polling handshake: its answer's sid is reported.
+    EngineIoHandshake,
 }
 
 /// The HTTP view of one connection; the flow table's per-flow state.
 #[derive(Debug, Default)]
 pub struct Conversation {
-    dirs: [Direction; 2],
+    dirs: BySide<Direction>,
     pending: VecDeque<Pending>,
     pending_attempts: usize,
     requests_seen: u32,
@@ -249,8 +239,6 @@ pub struct Conversation {
     /// The accepted attempt being watched for a close right after its 101
     /// (boxed: rare, and every idle flow would otherwise carry its size).
     watch: Option<Box<Watch>>,
-    /// Where a request started mid-stream was found by resynchronising.
-    pub saw_syn: [bool; 2],
 }
 
 /// Header values of a pending attempt kept when memory is shed: enough for
@@ -277,7 +265,7 @@ impl FlowState for Conversation {
             .iter()
             .map(|p| match p {
                 Pending::Attempt(a) => attempt_bytes(a),
-                Pending::Plain { .. } => 0,
+                Pending::Plain { .. } | Pending::EngineIoHandshake => 0,
             })
             .sum();
         heads + pending
@@ -327,6 +315,7 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 pub struct Sink<'a> {
     pub attempts: &'a mut Vec<Attempt>,
     pub tls: &'a mut Vec<TlsSighting>,
+    pub sids: &'a mut Vec<SidIssued>,
     pub stats: &'a mut HttpStats,
     pub limits: &'a HttpLimits,
     /// Global number of the packet being processed.
@@ -337,7 +326,7 @@ impl Conversation {
     /// Record the endpoints of direction `d` (sender, receiver) and whether it
     /// began with a SYN (a stream seen from its start is parsed from byte 0; one
     /// picked up mid-way is searched for a message start first).
-    pub fn note_packet(&mut self, d: usize, src: Endpoint, dst: Endpoint, syn: bool, ack: bool) {
+    pub fn note_packet(&mut self, d: Side, src: Endpoint, dst: Endpoint, syn: bool, ack: bool) {
         let dir = &mut self.dirs[d];
         if dir.ends.is_none() {
             dir.ends = Some((src, dst));
@@ -346,13 +335,12 @@ impl Conversation {
             }
         }
         if syn {
-            self.saw_syn[d] = true;
             // The SYN without ACK comes from the client.
             if !ack && self.dirs[d].role == Role::Unknown {
                 self.dirs[d].role = Role::Requests;
                 self.dirs[d].state = State::Head;
-                if self.dirs[1 - d].role == Role::Unknown {
-                    self.dirs[1 - d].role = Role::Responses;
+                if self.dirs[d.other()].role == Role::Unknown {
+                    self.dirs[d.other()].role = Role::Responses;
                 }
             } else if ack && self.dirs[d].role == Role::Unknown {
                 self.dirs[d].role = Role::Responses;
@@ -368,7 +356,7 @@ impl Conversation {
 
     /// Whether direction `d` still needs its bytes (the server's first frames
     /// while an accepted attempt is watched).
-    pub fn wants_bytes(&self, d: usize) -> bool {
+    pub fn wants_bytes(&self, d: Side) -> bool {
         !self.upgraded || matches!(self.dirs[d].state, State::Frames)
     }
 
@@ -390,6 +378,18 @@ impl Conversation {
         }
     }
 
+    /// End the watch on an HTTP response written after the 101.
+    fn end_watch_http(&mut self, bytes: Vec<u8>, ts: Timestamp, out: &mut Sink<'_>) {
+        if let Some(w) = self.watch.as_mut() {
+            w.attempt.after_upgrade = Some(AfterUpgrade {
+                server_http: Some(bytes),
+                after_secs: Some(ts.secs_since(w.since)),
+                ..AfterUpgrade::default()
+            });
+        }
+        self.end_watch(None, false, ts, out);
+    }
+
     fn end_watch(
         &mut self,
         close: Option<(u16, String)>,
@@ -404,6 +404,7 @@ impl Conversation {
                 server_close: close,
                 after_secs: Some(ts.secs_since(w.since)),
                 server_reset: reset,
+                server_http: None,
             });
         }
         a.completed_at = out.packet_no;
@@ -422,7 +423,7 @@ impl Conversation {
     }
 
     /// Feed one in-order chunk of direction `d`.
-    pub fn on_chunk(&mut self, d: usize, chunk: Chunk<'_>, ts: Timestamp, out: &mut Sink<'_>) {
+    pub fn on_chunk(&mut self, d: Side, chunk: Chunk<'_>, ts: Timestamp, out: &mut Sink<'_>) {
         match chunk {
             Chunk::Data(data) => self.on_data(d, data, ts, out),
             Chunk::Gap(_) => self.on_gap(d, out),
@@ -430,7 +431,7 @@ impl Conversation {
         }
     }
 
-    fn on_gap(&mut self, d: usize, out: &mut Sink<'_>) {
+    fn on_gap(&mut self, d: Side, out: &mut Sink<'_>) {
         let dir = &mut self.dirs[d];
         dir.buf = Vec::new();
         self.gap = true;
@@ -443,10 +444,10 @@ impl Conversation {
         }
     }
 
-    fn on_fin(&mut self, d: usize, ts: Timestamp, out: &mut Sink<'_>) {
+    fn on_fin(&mut self, d: Side, ts: Timestamp, out: &mut Sink<'_>) {
         self.dirs[d].fin = true;
         let is_server = self.dirs[d].role == Role::Responses
-            || (self.dirs[d].role == Role::Unknown && self.dirs[1 - d].role == Role::Requests);
+            || (self.dirs[d].role == Role::Unknown && self.dirs[d.other()].role == Role::Requests);
         if let State::Body { reader, attempt } = &mut self.dirs[d].state {
             emit_with_body(attempt, reader, out);
             self.dirs[d].state = State::Head;
@@ -458,13 +459,10 @@ impl Conversation {
     }
 
     /// The connection was reset by direction `d`'s sender.
-    pub fn on_reset(&mut self, d: usize, ts: Timestamp, out: &mut Sink<'_>) {
+    pub fn on_reset(&mut self, d: Side, ts: Timestamp, out: &mut Sink<'_>) {
         let by_server = self.dirs[d].role == Role::Responses;
         if self.watch.is_some() {
-            let within = self
-                .watch
-                .as_ref()
-                .is_some_and(|w| ts.secs_since(w.since) <= WATCH_SECS);
+            let within = self.watch.as_ref().is_some_and(|w| ts - w.since <= WATCH);
             self.end_watch(None, by_server && within, ts, out);
         }
         for dir in self.dirs.iter_mut() {
@@ -503,7 +501,7 @@ impl Conversation {
         self.pending_attempts = 0;
     }
 
-    fn on_data(&mut self, d: usize, mut data: &[u8], ts: Timestamp, out: &mut Sink<'_>) {
+    fn on_data(&mut self, d: Side, mut data: &[u8], ts: Timestamp, out: &mut Sink<'_>) {
         while !data.is_empty() {
             let dir = &mut self.dirs[d];
             match &mut dir.state {
@@ -518,6 +516,7 @@ impl Conversation {
                         Scan::Close(code, reason) => {
                             self.end_watch(Some((code, reason)), false, ts, out)
                         }
+                        Scan::Http(bytes) => self.end_watch_http(bytes, ts, out),
                         Scan::GiveUp => self.end_watch(None, false, ts, out),
                     }
                     return;
@@ -572,6 +571,20 @@ impl Conversation {
                     let malformed = reader.malformed;
                     if attempt.is_some() && (finished || reader.excerpt_full()) {
                         emit_with_body(attempt, reader, out);
+                    }
+                    if dir.engine_io_body && (finished || reader.excerpt_full()) {
+                        dir.engine_io_body = false;
+                        let sid = reader
+                            .take_excerpt()
+                            .and_then(|b| engine_io::sid_in_handshake(&b));
+                        if let (Some(sid), Some((server, client))) = (sid, dir.ends) {
+                            out.sids.push(SidIssued {
+                                ts: dir.msg_ts,
+                                client,
+                                server,
+                                sid,
+                            });
+                        }
                     }
                     if finished {
                         dir.state = if malformed {
@@ -628,7 +641,7 @@ impl Conversation {
     /// A head larger than the limit. A request that looks like an upgrade
     /// attempt is still reported (with the headers that fit), since "header too
     /// large" is one of the refusals users need explained.
-    fn head_too_large(&mut self, d: usize, bytes: &[u8], out: &mut Sink<'_>) {
+    fn head_too_large(&mut self, d: Side, bytes: &[u8], out: &mut Sink<'_>) {
         out.stats.heads_too_large += 1;
         let dir = &mut self.dirs[d];
         dir.buf = Vec::new();
@@ -645,7 +658,7 @@ impl Conversation {
         }
     }
 
-    fn parse_head(&mut self, d: usize, buf: &[u8], out: &mut Sink<'_>) -> Step {
+    fn parse_head(&mut self, d: Side, buf: &[u8], out: &mut Sink<'_>) -> Step {
         let dir = &mut self.dirs[d];
         if buf.len() < 5 && dir.role == Role::Unknown {
             return Step::NeedMore;
@@ -693,7 +706,7 @@ impl Conversation {
         }
     }
 
-    fn parse_request_head(&mut self, d: usize, buf: &[u8], out: &mut Sink<'_>) -> Step {
+    fn parse_request_head(&mut self, d: Side, buf: &[u8], out: &mut Sink<'_>) -> Step {
         match head::parse_request(buf) {
             Parsed::Partial => Step::NeedMore,
             // More header lines than the parser holds: a head too large for the
@@ -720,6 +733,9 @@ impl Conversation {
                 let idx = self.requests_seen - 1;
                 match owned {
                     Some(req) => self.queue_attempt(d, req, idx, out),
+                    None if peek.engine_io_handshake => {
+                        self.pending.push_back(Pending::EngineIoHandshake)
+                    }
                     None => self.queue_plain(peek.is_head),
                 }
                 let dir = &mut self.dirs[d];
@@ -759,7 +775,7 @@ impl Conversation {
         });
     }
 
-    fn queue_attempt(&mut self, d: usize, req: RequestHead, idx: u32, out: &mut Sink<'_>) {
+    fn queue_attempt(&mut self, d: Side, req: RequestHead, idx: u32, out: &mut Sink<'_>) {
         if self.pending_attempts >= out.limits.max_pending_attempts {
             out.stats.attempts_dropped += 1;
             self.queue_plain(false);
@@ -781,12 +797,16 @@ impl Conversation {
             gap_before_answer: self.gap,
             after_upgrade: None,
             completed_at: 0,
+            packets: PacketNumbers {
+                request: out.packet_no,
+                response: None,
+            },
         };
         self.pending.push_back(Pending::Attempt(Box::new(attempt)));
         self.pending_attempts += 1;
     }
 
-    fn parse_response_head(&mut self, d: usize, buf: &[u8], out: &mut Sink<'_>) -> Step {
+    fn parse_response_head(&mut self, d: Side, buf: &[u8], out: &mut Sink<'_>) -> Step {
         let keep = matches!(self.pending.front(), Some(Pending::Attempt(_)));
         match head::parse_response(buf, keep) {
             Parsed::Partial => Step::NeedMore,
@@ -803,6 +823,7 @@ impl Conversation {
                     }
                     return Step::Consumed(n);
                 }
+                let mut engine_io = false;
                 let (head_method, attempt) = match self.pending.pop_front() {
                     None => {
                         out.stats.unpaired_responses += 1;
@@ -817,10 +838,15 @@ impl Conversation {
                         }
                         (head_method, None)
                     }
+                    Some(Pending::EngineIoHandshake) => {
+                        engine_io = status == 200;
+                        (false, None)
+                    }
                     Some(Pending::Attempt(mut a)) => {
                         self.pending_attempts -= 1;
                         a.response = owned;
                         a.response_ts = Some(ts);
+                        a.packets.response = Some(out.packet_no);
                         a.ending = Ending::Answered;
                         a.gap_before_answer |= self.gap;
                         (false, Some(a))
@@ -839,15 +865,10 @@ impl Conversation {
                         // Watch the server's first frames: a policy close right
                         // after the 101 is a refusal in disguise.
                         let since = a.response_ts.unwrap_or(ts);
-                        let nanos = (WATCH_SECS * 1e9) as u64;
-                        let total = since.nanos as u64 + nanos;
                         self.watch = Some(Box::new(Watch {
                             attempt: a,
                             since,
-                            deadline: Timestamp::new(
-                                since.secs + (total / 1_000_000_000) as i64,
-                                (total % 1_000_000_000) as u32,
-                            ),
+                            deadline: since + WATCH,
                             buf: Vec::new(),
                             skip: 0,
                             scanned: 0,
@@ -860,7 +881,7 @@ impl Conversation {
                     return Step::Stop;
                 }
                 let no_body = head_method || status == 204 || status == 304;
-                let keep_excerpt = attempt.is_some();
+                let keep_excerpt = attempt.is_some() || engine_io;
                 let reader = if no_body {
                     None
                 } else if peek.chunked {
@@ -873,6 +894,7 @@ impl Conversation {
                     }
                 };
                 let dir = &mut self.dirs[d];
+                dir.engine_io_body = engine_io && reader.is_some();
                 match reader {
                     None => {
                         if let Some(mut a) = attempt {
@@ -891,7 +913,7 @@ impl Conversation {
 
     /// Bytes that do not parse as HTTP: a direction of unknown role is not HTTP
     /// at all (TLS, SSH…) and is given up; a known HTTP direction lost its place.
-    fn not_http(&mut self, d: usize, out: &mut Sink<'_>) -> Step {
+    fn not_http(&mut self, d: Side, out: &mut Sink<'_>) -> Step {
         let dir = &mut self.dirs[d];
         dir.buf = Vec::new();
         if dir.role == Role::Unknown {
@@ -1067,6 +1089,9 @@ fn lenient_request(bytes: &[u8], max: usize) -> Option<RequestHead> {
 mod tests {
     use super::*;
 
+    const CLIENT: Side = Side::Lo;
+    const SERVER: Side = Side::Hi;
+
     fn ep(port: u16) -> Endpoint {
         Endpoint {
             ip: "127.0.0.1".parse().unwrap(),
@@ -1078,6 +1103,7 @@ mod tests {
         conv: Conversation,
         attempts: Vec<Attempt>,
         tls: Vec<TlsSighting>,
+        sids: Vec<SidIssued>,
         stats: HttpStats,
         limits: HttpLimits,
     }
@@ -1085,12 +1111,13 @@ mod tests {
     impl Harness {
         fn new() -> Self {
             let mut conv = Conversation::default();
-            conv.note_packet(0, ep(5000), ep(80), true, false);
-            conv.note_packet(1, ep(80), ep(5000), true, true);
+            conv.note_packet(CLIENT, ep(5000), ep(80), true, false);
+            conv.note_packet(SERVER, ep(80), ep(5000), true, true);
             Harness {
                 conv,
                 attempts: Vec::new(),
                 tls: Vec::new(),
+                sids: Vec::new(),
                 stats: HttpStats::default(),
                 limits: HttpLimits::default(),
             }
@@ -1100,19 +1127,20 @@ mod tests {
             let mut sink = Sink {
                 attempts: &mut self.attempts,
                 tls: &mut self.tls,
+                sids: &mut self.sids,
                 stats: &mut self.stats,
                 limits: &self.limits,
                 packet_no: 0,
             };
             f(&mut self.conv, &mut sink);
         }
-        fn feed(&mut self, d: usize, data: &[u8]) {
+        fn feed(&mut self, d: Side, data: &[u8]) {
             self.with(|c, s| c.on_chunk(d, Chunk::Data(data), Timestamp::new(1, 0), s));
         }
         fn release(&mut self, now: Timestamp) {
             self.with(|c, s| c.release_watch(now, s));
         }
-        fn fin(&mut self, d: usize) {
+        fn fin(&mut self, d: Side) {
             self.with(|c, s| c.on_chunk(d, Chunk::Fin, Timestamp::new(2, 0), s));
         }
     }
@@ -1123,10 +1151,10 @@ mod tests {
     fn head_split_over_many_segments_is_parsed() {
         let mut h = Harness::new();
         for part in WS_REQ.chunks(WS_REQ.len() / 20 + 1) {
-            h.feed(0, part);
+            h.feed(CLIENT, part);
         }
         h.feed(
-            1,
+            SERVER,
             b"HTTP/1.1 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad",
         );
         assert_eq!(h.attempts.len(), 1);
@@ -1141,9 +1169,9 @@ mod tests {
         let mut h = Harness::new();
         let mut both = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
         both.extend_from_slice(WS_REQ);
-        h.feed(0, &both);
+        h.feed(CLIENT, &both);
         h.feed(
-            1,
+            SERVER,
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello",
         );
         // Held while the server's first frames are watched.
@@ -1159,14 +1187,58 @@ mod tests {
     }
 
     #[test]
+    fn http_response_written_after_101_is_kept() {
+        let mut h = Harness::new();
+        h.feed(CLIENT, WS_REQ);
+        h.feed(SERVER, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+        assert!(h.attempts.is_empty());
+        h.feed(
+            SERVER,
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 28\r\n\r\nUnsupported protocol version",
+        );
+        assert_eq!(h.attempts.len(), 1);
+        let au = h.attempts[0].after_upgrade.clone().unwrap_or_default();
+        assert!(au
+            .server_http
+            .is_some_and(|b| b.ends_with(b"Unsupported protocol version")));
+    }
+
+    #[test]
+    fn engine_io_handshake_answers_report_their_sid() {
+        let mut h = Harness::new();
+        h.feed(
+            CLIENT,
+            b"GET /socket.io/?EIO=4&transport=polling&t=x HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        h.feed(
+            SERVER,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 28\r\n\r\n0{\"sid\":\"abcDEF123\",\"up\":[]}",
+        );
+        assert!(h.attempts.is_empty());
+        assert_eq!(h.sids.len(), 1);
+        assert_eq!(h.sids[0].sid, "abcDEF123");
+        assert_eq!(h.sids[0].server.port, 80);
+        // A poll with a sid is no handshake.
+        h.feed(
+            CLIENT,
+            b"GET /socket.io/?EIO=4&transport=polling&sid=abcDEF123 HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        h.feed(
+            SERVER,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 28\r\n\r\n0{\"sid\":\"zzzzzzzzz\",\"up\":[]}",
+        );
+        assert_eq!(h.sids.len(), 1);
+    }
+
+    #[test]
     fn policy_close_right_after_101_is_recorded() {
         let mut h = Harness::new();
-        h.feed(0, WS_REQ);
+        h.feed(CLIENT, WS_REQ);
         let mut resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x02hi".to_vec();
         resp.extend_from_slice(&[0x88, 0x08, 0x03, 0xf0]);
-        h.feed(1, &resp);
+        h.feed(SERVER, &resp);
         assert!(h.attempts.is_empty(), "close frame split: still waiting");
-        h.feed(1, b"policy");
+        h.feed(SERVER, b"policy");
         assert_eq!(h.attempts.len(), 1);
         let au = h.attempts[0].after_upgrade.clone().unwrap_or_default();
         assert_eq!(au.server_close, Some((1008, "policy".to_string())));
@@ -1175,9 +1247,9 @@ mod tests {
     #[test]
     fn interim_responses_do_not_pair() {
         let mut h = Harness::new();
-        h.feed(0, WS_REQ);
+        h.feed(CLIENT, WS_REQ);
         h.feed(
-            1,
+            SERVER,
             b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n",
         );
         assert_eq!(h.attempts.len(), 1);
@@ -1190,9 +1262,9 @@ mod tests {
         let mut h = Harness::new();
         let mut reqs = b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
         reqs.extend_from_slice(WS_REQ);
-        h.feed(0, &reqs);
+        h.feed(CLIENT, &reqs);
         h.feed(
-            1,
+            SERVER,
             b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nHTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n",
         );
         assert_eq!(h.attempts.len(), 1);
@@ -1202,8 +1274,8 @@ mod tests {
     #[test]
     fn server_close_without_answer_is_reported() {
         let mut h = Harness::new();
-        h.feed(0, WS_REQ);
-        h.fin(1);
+        h.feed(CLIENT, WS_REQ);
+        h.fin(SERVER);
         assert_eq!(h.attempts.len(), 1);
         assert_eq!(h.attempts[0].ending, Ending::ServerClosed);
         assert!(h.attempts[0].response.is_none());
@@ -1212,10 +1284,10 @@ mod tests {
     #[test]
     fn body_until_close_is_kept_until_fin() {
         let mut h = Harness::new();
-        h.feed(0, WS_REQ);
-        h.feed(1, b"HTTP/1.0 400 Bad Request\r\n\r\nno upgrade");
+        h.feed(CLIENT, WS_REQ);
+        h.feed(SERVER, b"HTTP/1.0 400 Bad Request\r\n\r\nno upgrade");
         assert!(h.attempts.is_empty());
-        h.fin(1);
+        h.fin(SERVER);
         assert_eq!(h.attempts.len(), 1);
         assert_eq!(
             h.attempts[0].body_excerpt.as_deref(),
@@ -1226,9 +1298,9 @@ mod tests {
     #[test]
     fn plain_requests_are_not_attempts() {
         let mut h = Harness::new();
-        h.feed(0, b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\n\r\n");
+        h.feed(CLIENT, b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\n\r\n");
         h.feed(
-            1,
+            SERVER,
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n",
         );
         assert!(h.attempts.is_empty());
@@ -1237,16 +1309,19 @@ mod tests {
     #[test]
     fn proxy_stripped_request_is_still_an_attempt() {
         let mut h = Harness::new();
-        h.feed(0, b"GET /ws HTTP/1.0\r\nHost: b\r\nConnection: close\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-        h.feed(1, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        h.feed(CLIENT, b"GET /ws HTTP/1.0\r\nHost: b\r\nConnection: close\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        h.feed(
+            SERVER,
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+        );
         assert_eq!(h.attempts.len(), 1);
     }
 
     #[test]
     fn tls_client_is_noted_and_not_parsed() {
         let mut h = Harness::new();
-        h.feed(0, &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00]);
-        h.feed(0, WS_REQ);
+        h.feed(CLIENT, &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00]);
+        h.feed(CLIENT, WS_REQ);
         assert!(h.attempts.is_empty());
         assert_eq!(h.tls.len(), 1);
         assert_eq!(h.tls[0].server.port, 80);
@@ -1257,7 +1332,7 @@ mod tests {
     fn an_http2_preface_is_noted_and_not_parsed() {
         let mut h = Harness::new();
         h.feed(
-            0,
+            CLIENT,
             b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
         );
         assert!(h.attempts.is_empty());
@@ -1286,14 +1361,14 @@ mod tests {
         let mut h = Harness::new();
         h.limits.max_head = 1024;
         h.feed(
-            0,
+            CLIENT,
             b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nCookie: ",
         );
         for _ in 0..100 {
-            h.feed(0, &[b'a'; 100]);
+            h.feed(CLIENT, &[b'a'; 100]);
         }
         h.feed(
-            1,
+            SERVER,
             b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n\r\n",
         );
         assert_eq!(h.stats.heads_too_large, 1);

@@ -146,10 +146,10 @@ fn parser_config() -> httparse::ParserConfig {
 pub struct RequestPeek {
     pub is_websocket_attempt: bool,
     pub is_head: bool,
-    pub is_connect: bool,
     pub content_length: Option<u64>,
     pub chunked: bool,
-    pub invalid_length: bool,
+    /// A GET opening an Engine.IO polling session: its answer issues a sid.
+    pub engine_io_handshake: bool,
 }
 
 /// Parse a request head. `want_owned` decides, from the peek, whether to build
@@ -159,7 +159,10 @@ pub fn parse_request(buf: &[u8]) -> Parsed<(RequestPeek, Option<RequestHead>)> {
     let mut req = httparse::Request::new(&mut hbuf);
     match parser_config().parse_request(&mut req, buf) {
         Ok(httparse::Status::Complete(n)) => {
-            let peek = peek_request(req.method.unwrap_or(""), req.headers);
+            let mut peek = peek_request(req.method.unwrap_or(""), req.headers);
+            peek.engine_io_handshake = !peek.is_websocket_attempt
+                && req.method == Some("GET")
+                && super::engine_io::is_handshake_target(req.path.unwrap_or(""));
             let owned = peek.is_websocket_attempt.then(|| RequestHead {
                 method: req.method.unwrap_or("").to_string(),
                 target: req.path.unwrap_or("").to_string(),
@@ -179,7 +182,6 @@ pub fn parse_request(buf: &[u8]) -> Parsed<(RequestPeek, Option<RequestHead>)> {
 fn peek_request(method: &str, headers: &[httparse::Header<'_>]) -> RequestPeek {
     let mut p = RequestPeek {
         is_head: method.eq_ignore_ascii_case("HEAD"),
-        is_connect: method.eq_ignore_ascii_case("CONNECT"),
         ..Default::default()
     };
     for h in headers {
@@ -191,28 +193,21 @@ fn peek_request(method: &str, headers: &[httparse::Header<'_>]) -> RequestPeek {
                 p.is_websocket_attempt = true;
             }
         } else {
-            framing_header(
-                h,
-                &mut p.content_length,
-                &mut p.chunked,
-                &mut p.invalid_length,
-            );
+            framing_header(h, &mut p.content_length, &mut p.chunked);
         }
     }
     p
 }
 
-fn framing_header(
-    h: &httparse::Header<'_>,
-    content_length: &mut Option<u64>,
-    chunked: &mut bool,
-    invalid: &mut bool,
-) {
+/// Note a body-framing header. A Content-Length that does not parse, or
+/// disagrees with an earlier one, is ignored: the first valid one frames.
+fn framing_header(h: &httparse::Header<'_>, content_length: &mut Option<u64>, chunked: &mut bool) {
     let n = h.name.as_bytes();
     if n.eq_ignore_ascii_case(b"content-length") {
-        match parse_decimal(h.value) {
-            Some(v) if content_length.is_none_or(|c| c == v) => *content_length = Some(v),
-            _ => *invalid = true,
+        if let Some(v) = parse_decimal(h.value) {
+            if content_length.is_none() {
+                *content_length = Some(v);
+            }
         }
     } else if n.eq_ignore_ascii_case(b"transfer-encoding") && last_token_is(h.value, b"chunked") {
         *chunked = true;
@@ -260,7 +255,6 @@ pub struct ResponsePeek {
     pub status: u16,
     pub content_length: Option<u64>,
     pub chunked: bool,
-    pub invalid_length: bool,
 }
 
 /// Headers tried for a response with more than [`MAX_HEADERS`]: servers and
@@ -294,12 +288,7 @@ fn parse_response_with<'b>(
                 ..Default::default()
             };
             for h in resp.headers.iter() {
-                framing_header(
-                    h,
-                    &mut peek.content_length,
-                    &mut peek.chunked,
-                    &mut peek.invalid_length,
-                );
+                framing_header(h, &mut peek.content_length, &mut peek.chunked);
             }
             let owned = keep.then(|| ResponseHead {
                 minor_version: resp.version.unwrap_or(1),

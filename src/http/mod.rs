@@ -4,8 +4,11 @@
 pub mod attempt;
 pub mod body;
 pub mod conversation;
+pub mod engine_io;
 pub mod head;
+pub mod ws_frame;
 
-pub use attempt::{AfterUpgrade, Attempt, Ending};
+pub use attempt::{AfterUpgrade, Attempt, Ending, PacketNumbers};
 pub use conversation::{Conversation, HttpLimits, HttpStats, TlsSighting};
+pub use engine_io::SidIssued;
 pub use head::{Header, Headers, RequestHead, ResponseHead};

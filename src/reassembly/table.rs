@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use super::{Limits, ReassemblyStats, Stream};
 use crate::capture::Timestamp;
-use crate::decode::FlowKey;
+use crate::decode::{BySide, FlowKey, Side};
 
 /// What the layer above keeps per connection. The table asks it for its memory so
 /// that the global budget covers parser buffers too, and may ask it to let go.
@@ -50,7 +50,7 @@ pub enum EvictReason {
 #[derive(Debug)]
 pub struct Flow<V> {
     /// 0: lo→hi, 1: hi→lo, per [`FlowKey`].
-    pub dirs: [Stream; 2],
+    pub dirs: BySide<Stream>,
     pub state: V,
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
@@ -70,7 +70,9 @@ impl<V: FlowState> Flow<V> {
     }
 
     fn holding(&self) -> usize {
-        self.dirs[0].buffered() + self.dirs[1].buffered() + self.state.buffered_bytes()
+        self.dirs[Side::Lo].buffered()
+            + self.dirs[Side::Hi].buffered()
+            + self.state.buffered_bytes()
     }
 }
 
@@ -202,7 +204,7 @@ impl<V: FlowState> FlowTable<V> {
                 self.shed_largest();
             }
         } else {
-            let end = [flow.dirs[0].end_seq(), flow.dirs[1].end_seq()];
+            let end = [flow.dirs[Side::Lo].end_seq(), flow.dirs[Side::Hi].end_seq()];
             self.remove(&key);
             self.remember_closed(key, end, now);
         }
@@ -215,12 +217,12 @@ impl<V: FlowState> FlowTable<V> {
     /// FINs must not open a "new" connection picked up mid-way and be taken for
     /// a second attempt. A SYN, or bytes beyond where the old connection
     /// ended, start a new connection on the same ports: the memory is dropped.
-    pub fn is_late_copy(&mut self, key: &FlowKey, d: usize, seq: u32, len: u32, syn: bool) -> bool {
+    pub fn is_late_copy(&mut self, key: &FlowKey, d: Side, seq: u32, len: u32, syn: bool) -> bool {
         let Some(c) = self.closed.get(key) else {
             return false;
         };
         let late = !syn
-            && c.end.get(d).copied().flatten().is_some_and(|end| {
+            && c.end.get(d.index()).copied().flatten().is_some_and(|end| {
                 let past_end = i64::from(seq.wrapping_add(len).wrapping_sub(end) as i32);
                 past_end <= 0 && past_end > -LATE_WINDOW
             });
@@ -410,8 +412,8 @@ impl<V: FlowState> FlowTable<V> {
                 break;
             }
             if let Some(flow) = self.map.get_mut(&key) {
-                flow.dirs[0].shed();
-                flow.dirs[1].shed();
+                flow.dirs[Side::Lo].shed();
+                flow.dirs[Side::Hi].shed();
                 flow.state.shed();
                 let now = flow.holding();
                 self.total = self.total.saturating_sub(flow.charged) + now;
@@ -455,8 +457,8 @@ mod tests {
         let limits = *t.limits();
         let mut stats = ReassemblyStats::default();
         let flow = t.get_or_insert(k, at(0), &mut |_, _, _| {});
-        flow.dirs[0].syn(0);
-        flow.dirs[0].push(100, &vec![1u8; n], false, &limits, &mut stats, &mut |_| {});
+        flow.dirs[Side::Lo].syn(0);
+        flow.dirs[Side::Lo].push(100, &vec![1u8; n], false, &limits, &mut stats, &mut |_| {});
         t.account(&k);
     }
 
@@ -739,7 +741,7 @@ mod tests {
         hold(&mut t, key(3), 200);
         assert_eq!(t.stats().flows_shed, 1);
         let f = t.remove(&key(1));
-        assert_eq!(f.map(|f| f.dirs[0].buffered()), Some(0));
+        assert_eq!(f.map(|f| f.dirs[Side::Lo].buffered()), Some(0));
         assert!(t.total_buffered() <= 750);
     }
 }

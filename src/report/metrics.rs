@@ -13,8 +13,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+use super::gauges::Gauges;
 use super::record::Record;
-use crate::pipeline::Gauges;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AttemptLabels {
@@ -148,14 +148,23 @@ impl Metrics {
     }
 }
 
+/// Why the metrics endpoint could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    #[error("cannot listen on {addr}: {msg}")]
+    Listen { addr: String, msg: String },
+}
+
 /// Serve `/metrics` on `addr` until `stop` is set.
 pub fn serve(
     addr: &str,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
-) -> Result<std::thread::JoinHandle<()>, String> {
-    let server =
-        tiny_http::Server::http(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+) -> Result<std::thread::JoinHandle<()>, MetricsError> {
+    let server = tiny_http::Server::http(addr).map_err(|e| MetricsError::Listen {
+        addr: addr.to_string(),
+        msg: e.to_string(),
+    })?;
     Ok(std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
             let req = match server.recv_timeout(Duration::from_millis(200)) {

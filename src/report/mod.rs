@@ -1,28 +1,62 @@
 //! Output: the contract's JSON Lines, the terminal text format, the summary.
 //! The only stage besides `capture` that does I/O.
 
+pub mod annotate;
+pub mod blocks;
 pub mod ecs;
+pub mod gauges;
+pub mod html;
+pub mod legs;
 pub mod metrics;
 pub mod pcap_out;
+pub mod pcapng;
+pub mod progress;
 pub mod record;
 pub mod redact;
+pub mod schema;
 pub mod summary;
+pub mod terminal;
 pub mod text;
 pub mod wire_redact;
 
 use std::io::Write;
 
 pub use record::{Record, CONTRACT_VERSION};
-pub use summary::{CaptureStats, Summary};
+pub use summary::Summary;
 
 use crate::classify::correlate::Judged;
 use crate::classify::Outcome;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why output could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("cannot write the output: {0}")]
+    Stdout(#[source] std::io::Error),
+    #[error("cannot write {path}: {source}")]
+    File {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reading the input again (for `--write-rejected`) failed.
+    #[error(transparent)]
+    Input(#[from] crate::capture::CaptureError),
+}
+
+impl OutputError {
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, OutputError::Stdout(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// The output formats (also the values of `--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// One aligned line per attempt.
     Text,
+    /// JSON Lines per the output contract.
     Json,
-    /// Elastic Common Schema documents, one per line.
+    /// JSON Lines with Elastic Common Schema field names.
     Ecs,
 }
 
@@ -34,7 +68,16 @@ pub struct Reporter<W: Write> {
     all: bool,
     redact: bool,
     color: bool,
+    /// Text as blocks for a terminal instead of one line per finding.
+    blocks: Option<blocks::Blocks>,
     metrics: Option<std::sync::Arc<metrics::Metrics>>,
+    /// Every record, for library callers that look at the values.
+    kept: Option<Vec<Record>>,
+    /// Packet comments for an annotated capture (`--annotate`, pcapng
+    /// `--write-rejected`).
+    annotations: Option<annotate::Annotations>,
+    /// The aggregates of the HTML report (`--report`).
+    incident: Option<html::Incident>,
     pub summary: Summary,
 }
 
@@ -46,7 +89,11 @@ impl<W: Write> Reporter<W> {
             all,
             redact,
             color: false,
+            blocks: None,
             metrics: None,
+            kept: None,
+            annotations: None,
+            incident: None,
             summary: Summary::default(),
         }
     }
@@ -57,10 +104,48 @@ impl<W: Write> Reporter<W> {
         self
     }
 
+    /// Draw the text format as blocks (a terminal on stdout, no `--oneline`).
+    pub fn with_blocks(mut self, opts: blocks::BlockOptions) -> Self {
+        self.blocks = Some(blocks::Blocks::new(opts, self.redact));
+        self
+    }
+
+    /// Gather packet comments for the attempts this reporter shows.
+    pub fn with_annotations(mut self) -> Self {
+        self.annotations = Some(annotate::Annotations::default());
+        self
+    }
+
+    /// Gather the aggregates of the HTML report (every attempt).
+    pub fn with_incident(mut self) -> Self {
+        self.incident = Some(html::Incident::new(self.redact));
+        self
+    }
+
+    /// The packet comments gathered so far.
+    pub fn take_annotations(&mut self) -> Option<annotate::Annotations> {
+        self.annotations.take()
+    }
+
+    /// The report's aggregates gathered so far.
+    pub fn take_incident(&mut self) -> Option<html::Incident> {
+        self.incident.take()
+    }
+
     /// Count every attempt in these metrics too.
     pub fn with_metrics(mut self, m: std::sync::Arc<metrics::Metrics>) -> Self {
         self.metrics = Some(m);
         self
+    }
+
+    /// Keep every record (shown or not) for [`Reporter::take_records`].
+    pub fn keeping_records(mut self) -> Self {
+        self.kept = Some(Vec::new());
+        self
+    }
+
+    pub fn take_records(&mut self) -> Vec<Record> {
+        self.kept.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Write one attempt (if the format shows it) and flush, so a live reader
@@ -71,21 +156,38 @@ impl<W: Write> Reporter<W> {
         if let Some(m) = &self.metrics {
             m.count(&r);
         }
-        if r.outcome == Outcome::Accepted && !self.all {
-            return Ok(());
+        if let Some(i) = &mut self.incident {
+            i.add(j, &r);
+        }
+        let shown = r.outcome != Outcome::Accepted || self.all;
+        let written = if shown { self.write(j, &r) } else { Ok(()) };
+        if let Some(kept) = &mut self.kept {
+            kept.push(r);
+        }
+        written
+    }
+
+    fn write(&mut self, j: &Judged, r: &Record) -> std::io::Result<()> {
+        if let Some(a) = &mut self.annotations {
+            a.add(j, r);
         }
         match self.format {
             Format::Json => {
-                serde_json::to_writer(&mut self.out, &r)?;
+                serde_json::to_writer(&mut self.out, r)?;
                 self.out.write_all(b"\n")?;
             }
             Format::Ecs => {
-                serde_json::to_writer(&mut self.out, &ecs::document(&r))?;
+                serde_json::to_writer(&mut self.out, &ecs::document(r))?;
                 self.out.write_all(b"\n")?;
+            }
+            Format::Text if self.blocks.is_some() => {
+                if let Some(b) = &mut self.blocks {
+                    self.out.write_all(b.push(j, r).as_bytes())?;
+                }
             }
             Format::Text => {
                 self.out
-                    .write_all(text::line_colored(&r, self.color).as_bytes())?;
+                    .write_all(text::line_colored(r, self.color).as_bytes())?;
                 self.out.write_all(b"\n")?;
             }
         }
@@ -96,7 +198,18 @@ impl<W: Write> Reporter<W> {
         &mut self.out
     }
 
-    pub fn into_inner(self) -> (W, Summary) {
+    /// Write what the format held back (legs still waiting for their peer,
+    /// the folded repeats); the summary comes after this.
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        if let Some(b) = &mut self.blocks {
+            self.out.write_all(b.finish().as_bytes())?;
+        }
+        self.out.flush()
+    }
+
+    /// The writer and the summary, after [`Reporter::finish`].
+    pub fn into_inner(mut self) -> (W, Summary) {
+        let _ = self.finish();
         (self.out, self.summary)
     }
 }

@@ -5,28 +5,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::record::Record;
+use crate::capture::CaptureStats;
 use crate::http::HttpStats;
 use crate::reassembly::ReassemblyStats;
-
-/// Counters of the capture stage.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CaptureStats {
-    pub packets: u64,
-    pub bytes: u64,
-    pub tcp_packets: u64,
-    pub filtered_out: u64,
-    pub fragments: u64,
-    pub malformed: u64,
-    pub unsupported_link: u64,
-    /// Packets cut short by the snap length.
-    pub truncated: u64,
-    /// Live capture: packets the kernel received and dropped (pcap stats).
-    pub kernel_received: Option<u64>,
-    pub kernel_dropped: Option<u64>,
-    pub if_dropped: Option<u64>,
-    /// One line per input that was damaged or failed.
-    pub damage: Vec<String>,
-}
 
 /// Everything the summary shows.
 #[derive(Debug, Clone, Default)]
@@ -44,6 +25,9 @@ pub struct Summary {
     /// Flows seen in total (new flow table entries).
     pub flows: u64,
     pub interrupted: bool,
+    /// A thread of the analysis failed (a bug): what it would have found is
+    /// missing. Names the thread.
+    pub incomplete: Option<String>,
 }
 
 /// The `limit` entries with the most refusals (then the most attempts), as
@@ -186,6 +170,12 @@ impl Summary {
         }
         for d in &c.damage {
             let _ = writeln!(s, "damage: {d}");
+        }
+        if let Some(thread) = &self.incomplete {
+            let _ = writeln!(
+                s,
+                "analysis incomplete: the {thread} thread failed; attempts it held are missing"
+            );
         }
         s
     }

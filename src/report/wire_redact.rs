@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use super::redact::is_secret_param;
-use crate::decode::{FlowKey, TcpSegment};
+use crate::decode::{FlowKey, Side, TcpSegment};
 
 /// What masked bytes become.
 pub const MASK_BYTE: u8 = b'*';
@@ -146,7 +146,7 @@ impl Scanner {
 /// Masks the packets of the connections being written, one after the other.
 #[derive(Debug, Default)]
 pub struct WireRedactor {
-    scans: HashMap<(FlowKey, bool), Scanner>,
+    scans: HashMap<(FlowKey, Side), Scanner>,
 }
 
 impl WireRedactor {

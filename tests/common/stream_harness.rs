@@ -1,20 +1,19 @@
 //! The stream harness of the `stream_http` fuzz target (which includes this
-//! file), shared with the regression tests that replay its crash inputs.
+//! file), shared with the regression tests that replay its crash inputs. It
+//! drives the shipped [`FlowAnalyzer`], as the flow workers do.
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use wshs_sniff::analyzer::{FlowAnalyzer, Segment};
 use wshs_sniff::capture::Timestamp;
 use wshs_sniff::classify::correlate::Correlator;
-use wshs_sniff::decode::Endpoint;
-use wshs_sniff::http::conversation::Sink;
-use wshs_sniff::http::{Conversation, Ending, HttpLimits, HttpStats};
-use wshs_sniff::reassembly::{Limits, ReassemblyStats, Stream};
+use wshs_sniff::decode::{Endpoint, FlowKey, TcpFlags};
+use wshs_sniff::http::HttpLimits;
+use wshs_sniff::reassembly::Limits;
 use wshs_sniff::report::Record;
 
-const FIN: u8 = 0x01;
-const SYN: u8 = 0x02;
-const RST: u8 = 0x04;
-const ACK: u8 = 0x10;
+/// A harness flag, not TCP's: the flow table sheds this flow's buffers.
+const SHED: u8 = 0x80;
 
 /// Run one input; panics are the bugs looked for.
 pub fn run(data: &[u8]) {
@@ -48,12 +47,8 @@ pub fn run(data: &[u8]) {
             port: 80,
         },
     ];
-    let mut dirs = [Stream::default(), Stream::default()];
-    let mut conv = Conversation::default();
-    let mut attempts = Vec::new();
-    let mut tls = Vec::new();
-    let mut http_stats = HttpStats::default();
-    let mut stats = ReassemblyStats::default();
+    let mut analyzer = FlowAnalyzer::new(limits, http);
+    let (key, _) = FlowKey::of(ends[0], ends[1]);
     // Next sequence number each direction would send in order.
     let mut cursor = isn;
     let mut no = 0u64;
@@ -65,74 +60,36 @@ pub fn run(data: &[u8]) {
         let payload = &rest[5..5 + len];
         rest = &rest[5 + len..];
         no += 1;
-        let ts = Timestamp::new(1_000 + no as i64, 0);
-        let (syn, ack, fin, rst) = (
-            flags & SYN != 0,
-            flags & ACK != 0,
-            flags & FIN != 0,
-            flags & RST != 0,
-        );
         // Mostly near the in-order point; the jitter moves segments back and forth.
         let seq = cursor[d].wrapping_add(jitter as u32);
         if jitter == 0 {
             cursor[d] = cursor[d].wrapping_add(len as u32);
         }
-        let mut sink = Sink {
-            attempts: &mut attempts,
-            tls: &mut tls,
-            stats: &mut http_stats,
-            limits: &http,
-            packet_no: no,
-        };
-        conv.note_packet(d, ends[d], ends[1 - d], syn, ack);
-        if syn {
-            dirs[d].syn(seq);
-        }
-        let seq = if syn { seq.wrapping_add(1) } else { seq };
-        if !payload.is_empty() || fin {
-            dirs[d].push(seq, payload, fin, &limits, &mut stats, &mut |c| {
-                conv.on_chunk(d, c, ts, &mut sink)
-            });
-        }
-        if rst {
-            for (i, dir) in dirs.iter_mut().enumerate() {
-                dir.flush(&mut stats, &mut |c| conv.on_chunk(i, c, ts, &mut sink));
-            }
-            conv.on_reset(d, ts, &mut sink);
-            break;
-        } else if conv.is_upgraded() {
-            for dir in dirs.iter_mut() {
-                if !dir.is_discarding() {
-                    dir.discard();
-                }
-            }
-        }
-        if flags & 0x80 != 0 {
-            // Memory pressure: the flow table sheds this flow's buffers.
-            for dir in dirs.iter_mut() {
-                dir.shed();
-            }
-        }
-        if conv.is_finished() {
-            break;
+        analyzer.segment(&Segment {
+            no,
+            ts: Timestamp::new(1_000 + no as i64, 0),
+            src: ends[d],
+            dst: ends[1 - d],
+            seq,
+            flags: TcpFlags(flags & !SHED),
+            payload,
+        });
+        if flags & SHED != 0 {
+            analyzer.shed_streams(&key);
         }
     }
-    let ts = Timestamp::new(1_000_000, 0);
-    let mut sink = Sink {
-        attempts: &mut attempts,
-        tls: &mut tls,
-        stats: &mut http_stats,
-        limits: &http,
-        packet_no: u64::MAX,
-    };
-    for (i, dir) in dirs.iter_mut().enumerate() {
-        dir.flush(&mut stats, &mut |c| conv.on_chunk(i, c, ts, &mut sink));
-    }
-    conv.finish(Ending::CaptureEnded, &mut sink);
+    analyzer.advance(Timestamp::new(1_000_000, 0), u64::MAX);
+    analyzer.finish();
+    let attempts = analyzer.take_attempts();
+    let tls = analyzer.take_tls();
+    let sids = analyzer.take_sids();
 
     let mut correlator = Correlator::new();
     for t in tls {
         correlator.note_tls(t);
+    }
+    for s in sids {
+        correlator.note_sid(s);
     }
     let mut judged = Vec::new();
     for a in attempts {

@@ -1,0 +1,551 @@
+"""Fixtures recorded with real clients and clusters (used by driver.py).
+
+- Browsers: Debian's Chromium (headless) and Firefox ESR (headless) open
+  `new WebSocket()` from a page this module serves on 127.0.0.1:18450 under the
+  names app.test and evil.test (mapped to 127.0.0.1 inside the browser only).
+- Socket.IO: two Node Socket.IO nodes (18451, 18452) behind nginx round-robin
+  (18453) and nginx hash on the client address (18454); Engine.IO requests are
+  written byte for byte, as a browser's engine.io-client sends them.
+- Strict servers: a hand-written server that compares values and header names
+  exactly (18459), nginx with a case-sensitive `if ($http_upgrade ...)` ACL
+  (18457); Node ws with permessage-deflate and a pinned client window (18458).
+
+Labels come from what each scenario sets up (the page's origin, the offered
+subprotocols, the balancing, the header spelling) and from who answered in
+the capture (which node issued an Engine.IO `sid`), never from wshs-sniff.
+"""
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.parse
+
+PAGE_PORT = 18450
+SIO_NODES = (18451, 18452)
+SIO_ROUND_ROBIN = 18453
+SIO_STICKY = 18454
+FAYE_PORT = 18455
+AUTOBAHN_PORT = 18456
+STRICT_ACL = 18457
+DEFLATE_PORT = 18458
+STRICT_PORT = 18459
+PY_PORT = 18401
+NODE_PORT = 18402
+NGINX_STRIPPED = 18410
+BROWSER_TIMEOUT = 20.0
+BROWSER_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/120.0.0.0 Safari/537.36")
+
+# Servers recorded with the driver's standard kinds (driver.KINDS).
+TARGETS = {
+    "faye-websocket": {"ip": "127.0.0.1", "port": FAYE_PORT, "impl": "faye-websocket"},
+    "autobahn": {"ip": "127.0.0.1", "port": AUTOBAHN_PORT, "impl": "autobahn"},
+}
+
+# Scenarios: name -> (ports to capture, description).
+SCENARIOS = {
+    "chromium__ok": ([NODE_PORT], "Chromium, page on http://app.test:18450, ws://127.0.0.1:18402/ws"),
+    "chromium__origin-rejected": ([NODE_PORT], "Chromium, page on http://evil.test:18450 (not allowed), node ws /ws"),
+    "chromium__subprotocol-rejected": ([NODE_PORT], "Chromium offers chat.v2 on node ws /chat, which requires chat.v1"),
+    "chromium__subprotocol-not-selected": ([PY_PORT], "Chromium offers chat.v1 on python websockets /ws, which selects none"),
+    "chromium__nginx-stripped": ([NGINX_STRIPPED, PY_PORT], "Chromium through nginx with a bare proxy_pass"),
+    "firefox__ok": ([NODE_PORT], "Firefox ESR, page on http://app.test:18450, ws://127.0.0.1:18402/ws"),
+    "firefox__extension-params-rejected": ([DEFLATE_PORT], "Firefox ESR offers bare permessage-deflate to node ws with clientMaxWindowBits: 10"),
+    "raw-strict__connection-keep-alive-upgrade": ([STRICT_PORT], "Connection: keep-alive, Upgrade (as Firefox sent it), then Connection: Upgrade, to a server that wants exactly 'Upgrade'"),
+    "socketio-round-robin__session-not-sticky": ([SIO_ROUND_ROBIN] + list(SIO_NODES), "Engine.IO polling handshake, then the upgrade, through nginx round-robin"),
+    "socketio-sticky__ok": ([SIO_STICKY] + list(SIO_NODES), "Engine.IO polling handshake, then the upgrade, through nginx hash $remote_addr"),
+    "socketio__eio3-websocket": ([SIO_NODES[0]], "an Engine.IO 3 client (websocket transport only) to a Socket.IO 4 node"),
+    "raw-strict__lowercase-names": ([STRICT_PORT], "lowercase header names to a server that looks names up in one case"),
+    "nginx-strict-acl__python-websockets": ([STRICT_ACL, PY_PORT], "Upgrade: WebSocket, then Upgrade: websocket, to nginx with a case-sensitive ACL"),
+    "node-ws-deflate__extension-params": ([DEFLATE_PORT], "three permessage-deflate offers to node ws with clientMaxWindowBits: 10"),
+}
+
+
+def standard_fixtures(kinds):
+    """(name, target, kind) for the extra servers with the driver's kinds."""
+    return [(f"{t}__{k}", t, k) for t in TARGETS for k in kinds]
+
+
+def filter_of(name):
+    return " or ".join(f"tcp port {p}" for p in SCENARIOS[name][0])
+
+
+@functools.lru_cache(maxsize=None)
+def versions():
+    v = {}
+    for pkg in ("faye-websocket", "socket.io", "ws"):
+        try:
+            with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                   "node_modules", pkg, "package.json")) as f:
+                v[pkg] = json.load(f)["version"]
+        except OSError:
+            v[pkg] = "unknown"
+    try:
+        from importlib.metadata import version
+        v["autobahn"] = version("autobahn")
+    except Exception:
+        v["autobahn"] = "unknown"
+    for prog, args in (("chromium", ["--version"]), ("firefox-esr", ["--version"])):
+        try:
+            out = subprocess.run([prog] + args, capture_output=True, text=True, timeout=20).stdout
+            m = re.search(r"\d+\.\d+[.\w]*", out)
+            v[prog] = m.group(0) if m else "unknown"
+        except (OSError, subprocess.SubprocessError):
+            v[prog] = "unknown"
+    return v
+
+
+# ---------------------------------------------------------------- browsers
+
+PAGE = """<!doctype html><meta charset="utf-8"><title>fixture</title><script>
+const q = new URLSearchParams(location.search);
+const protos = q.get('p') ? q.get('p').split(',') : [];
+function report(what) { fetch('/result?' + new URLSearchParams(what)).catch(() => {}); }
+try {
+  const ws = protos.length ? new WebSocket(q.get('ws'), protos) : new WebSocket(q.get('ws'));
+  ws.onopen = () => {
+    report({event: 'open', protocol: ws.protocol, extensions: ws.extensions});
+    ws.send('hello fixture');
+    setTimeout(() => ws.close(1000, 'done'), 300);
+  };
+  ws.onclose = (e) => report({event: 'close', code: e.code, clean: e.wasClean});
+} catch (e) { report({event: 'close', code: 'throw', detail: String(e)}); }
+</script>"""
+
+
+class PageServer:
+    """Serves the page and collects what it reports, on 127.0.0.1:PAGE_PORT."""
+
+    def __init__(self):
+        self.events = []
+        self.done = threading.Event()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                u = urllib.parse.urlparse(self.path)
+                if u.path == "/page":
+                    body, ctype = PAGE.encode(), "text/html"
+                elif u.path == "/result":
+                    ev = dict(urllib.parse.parse_qsl(u.query))
+                    outer.events.append(ev)
+                    if ev.get("event") == "close":
+                        outer.done.set()
+                    body, ctype = b"ok", "text/plain"
+                else:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", PAGE_PORT), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def run_browser(browser, origin_host, ws_url, protocols=()):
+    """Open the page in a headless browser; return what the page reported."""
+    page = PageServer()
+    profile = tempfile.mkdtemp(prefix="wshs-browser-")
+    query = urllib.parse.urlencode({"ws": ws_url, "p": ",".join(protocols)})
+    url = f"http://{origin_host}:{PAGE_PORT}/page?{query}"
+    if browser == "chromium":
+        cmd = ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
+               f"--user-data-dir={profile}", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--disable-extensions",
+               "--host-resolver-rules=MAP app.test 127.0.0.1, MAP evil.test 127.0.0.1", url]
+    else:
+        with open(os.path.join(profile, "user.js"), "w") as f:
+            for k, v in (("network.dns.localDomains", '"app.test,evil.test"'),
+                         ("network.proxy.type", "0"),
+                         ("browser.shell.checkDefaultBrowser", "false"),
+                         ("datareporting.policy.dataSubmissionEnabled", "false"),
+                         ("toolkit.telemetry.enabled", "false"),
+                         ("app.update.enabled", "false"),
+                         ("browser.startup.homepage_override.mstone", '"ignore"')):
+                f.write(f'user_pref("{k}", {v});\n')
+        cmd = ["firefox-esr", "--headless", "--no-remote", "--profile", profile, url]
+    env = dict(os.environ, HOME=profile, MOZ_HEADLESS="1")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True, env=env)
+    try:
+        page.done.wait(BROWSER_TIMEOUT)
+        time.sleep(0.5)  # let the close handshake finish on the wire
+    finally:
+        try:  # the browser and its helper processes: the group we started
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(5)
+        page.stop()
+        shutil.rmtree(profile, ignore_errors=True)
+    if not page.done.is_set():
+        raise SystemExit(f"{browser}: the page reported no close within {BROWSER_TIMEOUT}s: {page.events}")
+    return {"browser": browser, "url": url, "events": page.events}
+
+
+# ---------------------------------------------------------------- raw requests
+
+def raw_exchange(d, port, head_lines, note=None):
+    """Send one request written line by line; read one response."""
+    conn = d.Conn("127.0.0.1", port)
+    head = "\r\n".join(head_lines) + "\r\n\r\n"
+    conn.send(head.encode())
+    resp = conn.read_response()
+    tail = b""
+    if resp and resp["status"] == 101:
+        deadline = time.monotonic() + d.READ_TIMEOUT
+        while conn._fill(deadline):  # what the server sends before closing
+            pass
+        tail, conn.buf = conn.buf, b""
+    out = {"client_port": conn.local[1], "status": resp["status"] if resp else None,
+           "body": resp["body"].decode("utf-8", "replace") if resp else None,
+           "after_101": tail.decode("latin-1"), "note": note}
+    conn.close()
+    return out
+
+
+def ws_head(port, target, extra=(), upgrade="websocket", connection="Upgrade",
+            names=None):
+    names = names or {}
+    key = __import__("base64").b64encode(os.urandom(16)).decode()
+    lines = [f"GET {target} HTTP/1.1"]
+    for name, value in (("Host", f"127.0.0.1:{port}"), ("User-Agent", BROWSER_UA),
+                        ("Upgrade", upgrade), ("Connection", connection),
+                        ("Sec-WebSocket-Key", key), ("Sec-WebSocket-Version", "13"),
+                        ("Origin", "http://app.test")):
+        lines.append(f"{names.get(name, name)}: {value}")
+    lines += [f"{k}: {v}" for k, v in extra]
+    return lines
+
+
+def polling_handshake(d, port, eio=4):
+    conn = d.Conn("127.0.0.1", port)
+    head = (f"GET /socket.io/?EIO={eio}&transport=polling&t=PfXq1a2 HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{port}\r\nUser-Agent: {BROWSER_UA}\r\nAccept: */*\r\n"
+            "Origin: http://app.test\r\n\r\n")
+    conn.send(head.encode())
+    resp = conn.read_response()
+    conn.close()
+    body = resp["body"].decode("utf-8", "replace") if resp else ""
+    m = re.search(r'"sid":"([^"]+)"', body)
+    return m.group(1) if m else None, body
+
+
+def run(name, d):
+    """Play a scenario of this module; returns what the driver observed."""
+    if name.startswith(("chromium__", "firefox__")):
+        browser, what = name.split("__")
+        ws = f"ws://127.0.0.1:{NODE_PORT}/ws"
+        origin_host, protos = "app.test", ()
+        if what == "origin-rejected":
+            origin_host = "evil.test"
+        elif what == "subprotocol-rejected":
+            ws, protos = f"ws://127.0.0.1:{NODE_PORT}/chat", ("chat.v2",)
+        elif what == "subprotocol-not-selected":
+            ws, protos = f"ws://127.0.0.1:{PY_PORT}/ws", ("chat.v1",)
+        elif what == "nginx-stripped":
+            ws = f"ws://127.0.0.1:{NGINX_STRIPPED}/ws"
+        elif what == "extension-params-rejected":
+            ws = f"ws://127.0.0.1:{DEFLATE_PORT}/ws"
+        return run_browser(browser, origin_host, ws, protos)
+    if name == "socketio-round-robin__session-not-sticky" or name == "socketio-sticky__ok":
+        port = SIO_ROUND_ROBIN if "round-robin" in name else SIO_STICKY
+        sid, body = polling_handshake(d, port)
+        if not sid:
+            raise SystemExit(f"{name}: no sid in the polling handshake: {body!r}")
+        up = raw_exchange(d, port, ws_head(port, f"/socket.io/?EIO=4&transport=websocket&sid={sid}"))
+        return {"sid": sid, "handshake_body": body, "upgrade": up}
+    if name == "socketio__eio3-websocket":
+        port = SIO_NODES[0]
+        up = raw_exchange(d, port, ws_head(port, "/socket.io/?EIO=3&transport=websocket"))
+        return {"upgrade": up}
+    if name == "raw-strict__lowercase-names":
+        low = {n: n.lower() for n in ("Host", "Upgrade", "Connection", "Sec-WebSocket-Key",
+                                      "Sec-WebSocket-Version", "Origin")}
+        return {"attempts": [
+            raw_exchange(d, STRICT_PORT, ws_head(STRICT_PORT, "/strict-names", names=low),
+                         "header names in lowercase"),
+            raw_exchange(d, STRICT_PORT, ws_head(STRICT_PORT, "/strict-names"),
+                         "the same request with the usual spelling"),
+        ]}
+    if name == "raw-strict__connection-keep-alive-upgrade":
+        return {"attempts": [
+            raw_exchange(d, STRICT_PORT, ws_head(STRICT_PORT, "/strict-connection",
+                                                 connection="keep-alive, Upgrade"),
+                         "Connection: keep-alive, Upgrade (valid: a token list)"),
+            raw_exchange(d, STRICT_PORT, ws_head(STRICT_PORT, "/strict-connection"),
+                         "the same request with Connection: Upgrade"),
+        ]}
+    if name == "nginx-strict-acl__python-websockets":
+        return {"attempts": [
+            raw_exchange(d, STRICT_ACL, ws_head(STRICT_ACL, "/ws", upgrade="WebSocket"),
+                         "Upgrade: WebSocket (valid: the token is case-insensitive)"),
+            raw_exchange(d, STRICT_ACL, ws_head(STRICT_ACL, "/ws"), "Upgrade: websocket"),
+        ]}
+    if name == "node-ws-deflate__extension-params":
+        offers = ("permessage-deflate; client_max_window_bits",
+                  "permessage-deflate",
+                  "permessage-deflate; server_no_context_takeover; client_no_context_takeover")
+        return {"attempts": [
+            raw_exchange(d, DEFLATE_PORT,
+                         ws_head(DEFLATE_PORT, "/ws", extra=[("Sec-WebSocket-Extensions", o)]),
+                         f"offers '{o}'")
+            for o in offers]}
+    raise SystemExit(f"unknown scenario {name}")
+
+
+# ---------------------------------------------------------------- labels
+
+def http_messages(stream, responses):
+    """Split one direction of a connection into HTTP messages:
+    [(start line, [(name, value)], body, offset)]. Stops after a 101."""
+    out, pos = [], 0
+    while True:
+        end = stream.find(b"\r\n\r\n", pos)
+        if end < 0:
+            break
+        lines = stream[pos:end].decode("latin-1").split("\r\n")
+        hdrs = [tuple(s.strip() for s in l.split(":", 1)) for l in lines[1:] if ":" in l]
+        body_start = end + 4
+        n = None
+        for k, v in hdrs:
+            if k.lower() == "content-length":
+                n = int(v)
+        status = None
+        if responses:
+            m = re.match(r"HTTP/\d\.\d (\d{3})", lines[0])
+            status = int(m.group(1)) if m else None
+        if status == 101:
+            out.append((lines[0], hdrs, b"", pos, stream[body_start:]))
+            break
+        if n is None:
+            n = len(stream) - body_start if responses else 0
+        out.append((lines[0], hdrs, stream[body_start:body_start + n], pos, b""))
+        pos = body_start + n
+    return out
+
+
+def hv(hdrs, name):
+    for k, v in hdrs:
+        if k.lower() == name.lower():
+            return v
+    return None
+
+
+def is_attempt(hdrs):
+    up = hv(hdrs, "upgrade") or ""
+    return "websocket" in up.lower() or any(k.lower().startswith("sec-websocket-") for k, _ in hdrs)
+
+
+def capture_attempts(d, pcap, ports):
+    """Every upgrade attempt on connections to `ports`, with its answer."""
+    streams = d.tcp_streams(pcap)
+    found = []
+    for (src, sport, dst, dport), data in streams.items():
+        if dport not in ports:
+            continue
+        reqs = http_messages(data, False)
+        resps = http_messages(streams.get((dst, dport, src, sport), b""), True)
+        for i, (line, hdrs, _, _, _) in enumerate(reqs):
+            if not is_attempt(hdrs):
+                continue
+            resp = resps[i] if i < len(resps) else None
+            status = None
+            if resp:
+                m = re.match(r"HTTP/\d\.\d (\d{3})", resp[0])
+                status = int(m.group(1)) if m else None
+            found.append({
+                "client_ip": src, "client_port": sport, "server_ip": dst, "server_port": dport,
+                "method": line.split(" ")[0], "target": line.split(" ")[1] if " " in line else "",
+                "headers": hdrs, "request_index": i, "status": status,
+                "status_line": resp[0] if resp else None,
+                "body": resp[2].decode("utf-8", "replace") if resp else None,
+                "after_101": resp[4] if resp else b"",
+            })
+    found.sort(key=lambda a: a["client_port"])
+    return found
+
+
+def polling_sids(d, pcap, node_ports):
+    """sid -> the node (port) whose polling handshake answer issued it."""
+    streams = d.tcp_streams(pcap)
+    sids = {}
+    for (src, sport, dst, dport), data in streams.items():
+        if src != "127.0.0.1" or sport not in node_ports:
+            continue
+        for _, _, body, _, _ in http_messages(data, True):
+            for sid in re.findall(rb'"sid":"([^"]+)"', body):
+                sids[sid.decode()] = sport
+    return sids
+
+
+def base_label(a, impl, scenario, cause, header, leg="client", note=None):
+    lab = {
+        "client_ip": a["client_ip"], "client_port": a["client_port"],
+        "server_ip": a["server_ip"], "server_port": a["server_port"], "leg": leg,
+        "request_method": a["method"], "request_path": a["target"], "status": a["status"],
+        "cause": cause, "header": header, "server_impl": impl,
+        "response_body_excerpt": "" if a["status"] == 101 else (a["body"] or "")[:200],
+        "scenario": scenario, "request_defect": "ok" if cause in ("ok",) else scenario,
+        "request_index": a["request_index"], "response_status_line": a["status_line"],
+    }
+    if note:
+        lab["note"] = note
+    return lab
+
+
+def expect(name, a, status):
+    if a["status"] != status:
+        raise SystemExit(f"{name}: expected status {status} on {a['client_port']}>{a['server_port']}, "
+                         f"the capture shows {a['status']} (scenario not what it was set up to be)")
+
+
+def pair_legs(attempts, front_port):
+    """Split attempts into (client leg, backend leg or None) by Sec-WebSocket-Key."""
+    fronts = [a for a in attempts if a["server_port"] == front_port]
+    backs = [a for a in attempts if a["server_port"] != front_port]
+    out = []
+    for f in fronts:
+        key = hv(f["headers"], "sec-websocket-key")
+        b = [x for x in backs if hv(x["headers"], "sec-websocket-key") == key]
+        out.append((f, b[0] if b else None))
+    return out
+
+
+def label(name, obs_path, pcap, d):
+    with open(obs_path) as f:
+        obs = json.load(f)
+    vers = versions()
+    ports, desc = SCENARIOS[name]
+    attempts = capture_attempts(d, pcap, set(ports))
+    labels = []
+    if name.startswith(("chromium__", "firefox__")):
+        browser, what = name.split("__")
+        bv = f"{browser}-{vers['chromium' if browser == 'chromium' else 'firefox-esr']}"
+        events = "; ".join(f"{e.get('event')} {e.get('code', e.get('protocol', ''))}" for e in obs["events"])
+        note = f"client {bv} headless; {desc}; page saw: {events}"
+        table = {
+            "ok": (101, "ok", None, f"node-ws-{vers['ws']}"),
+            "origin-rejected": (403, "origin-rejected", "Origin", f"node-ws-{vers['ws']}"),
+            "subprotocol-rejected": (400, "subprotocol-rejected", "Sec-WebSocket-Protocol", f"node-ws-{vers['ws']}"),
+            "subprotocol-not-selected": (101, "subprotocol-not-selected", "Sec-WebSocket-Protocol",
+                                         "python-websockets-" + d.versions()["python-websockets"]),
+            "nginx-stripped": (400, "proxy-stripped-upgrade", "Upgrade", "nginx"),
+            "extension-params-rejected": (400, "extension-params-rejected", "Sec-WebSocket-Extensions",
+                                          f"node-ws-{vers['ws']}"),
+        }
+        status, cause, header, impl = table[what]
+        if what == "nginx-stripped":
+            legs = pair_legs(attempts, NGINX_STRIPPED)
+            if len(legs) != 1 or legs[0][1] is None:
+                raise SystemExit(f"{name}: expected one proxied attempt, found {legs}")
+            front, back = legs[0]
+            expect(name, front, status)
+            labels.append(base_label(front, f"nginx-{d.versions()['nginx']}", what, cause, header, "client", note))
+            labels.append(base_label(back, "python-websockets-" + d.versions()["python-websockets"],
+                                     what, cause, header, "backend",
+                                     note + "; backend leg found by its Sec-WebSocket-Key"))
+            return labels
+        if len(attempts) != 1:
+            raise SystemExit(f"{name}: expected one attempt from the browser, found {len(attempts)}")
+        expect(name, attempts[0], status)
+        labels.append(base_label(attempts[0], impl, what, cause, header, "direct", note))
+        return labels
+    if name.startswith("socketio"):
+        sids = polling_sids(d, pcap, set(SIO_NODES))
+        sio = f"node-socket.io-{vers['socket.io']}"
+        if name == "socketio__eio3-websocket":
+            a = attempts[0]
+            expect(name, a, 101)
+            lab = base_label(a, sio, "eio3-websocket", "engine-io-version-mismatch", None, "direct",
+                             "EIO=3 (websocket transport only) to a Socket.IO 4 node without allowEIO3: "
+                             "101, then an HTTP 400 'Unsupported protocol version' written on the upgraded "
+                             f"connection: {a['after_101'][:80]!r}")
+            return [lab]
+        front_port = SIO_ROUND_ROBIN if "round-robin" in name else SIO_STICKY
+        for front, back in pair_legs(attempts, front_port):
+            sid = re.search(r"sid=([^&]+)", front["target"]).group(1)
+            issuer = sids.get(sid)
+            node = back["server_port"] if back else None
+            if issuer is None or node is None:
+                raise SystemExit(f"{name}: sid issuer {issuer}, upgrade node {node}")
+            if issuer != node:
+                expect(name, front, 400)
+                cause = "session-not-sticky"
+            else:
+                expect(name, front, 101)
+                cause = "ok"
+            note = (f"{desc}; sid issued by node 127.0.0.1:{issuer} (polling handshake), "
+                    f"upgrade sent to node 127.0.0.1:{node}")
+            labels.append(base_label(front, f"nginx-{d.versions()['nginx']}", name.split("__")[1],
+                                     cause, None, "client", note))
+            labels.append(base_label(back, sio, name.split("__")[1], cause, None, "backend", note))
+        return labels
+    if name.startswith("raw-strict__"):
+        what = name.split("__")[1]
+        header = "Sec-WebSocket-Key" if what == "lowercase-names" else "Connection"
+        out = []
+        if len(attempts) != 2:
+            raise SystemExit(f"{name}: expected two attempts, found {len(attempts)}")
+        for a, cause, header in zip(attempts, ("strict-server", "ok"), (header, None)):
+            expect(name, a, 400 if cause != "ok" else 101)
+            out.append(base_label(a, "raw-python-strict-server", what, cause, header, "direct",
+                                  SCENARIOS[name][1]))
+        return out
+    if name == "nginx-strict-acl__python-websockets":
+        legs = pair_legs(attempts, STRICT_ACL)
+        if len(legs) != 2:
+            raise SystemExit(f"{name}: expected two attempts to nginx, found {len(legs)}")
+        (f1, b1), (f2, b2) = legs
+        expect(name, f1, 403)
+        expect(name, f2, 101)
+        if b1 is not None or b2 is None:
+            raise SystemExit(f"{name}: the refused attempt reached the backend or the accepted one did not")
+        nginx = f"nginx-{d.versions()['nginx']}"
+        pyws = "python-websockets-" + d.versions()["python-websockets"]
+        return [
+            base_label(f1, nginx, "strict-acl-upgrade-case", "strict-server", "Upgrade", "client",
+                       "Upgrade: WebSocket refused by nginx's case-sensitive if ($http_upgrade != \"websocket\") { return 403; }"),
+            base_label(f2, nginx, "strict-acl-ok", "ok", None, "client", "Upgrade: websocket"),
+            base_label(b2, pyws, "strict-acl-ok", "ok", None, "backend", "Upgrade: websocket"),
+        ]
+    if name == "node-ws-deflate__extension-params":
+        out = []
+        for a in attempts:
+            ext = hv(a["headers"], "sec-websocket-extensions")
+            ok = "client_max_window_bits" in ext
+            expect(name, a, 101 if ok else 400)
+            out.append(base_label(a, f"node-ws-{vers['ws']}", "extension-params",
+                                  "ok" if ok else "extension-params-rejected",
+                                  None if ok else "Sec-WebSocket-Extensions", "direct",
+                                  f"offers '{ext}'; server perMessageDeflate {{clientMaxWindowBits: 10}}"))
+        return out
+    raise SystemExit(f"unknown scenario {name}")

@@ -1,0 +1,357 @@
+//! The flow analyzer: TCP segments in, upgrade attempts and TLS sightings out.
+//!
+//! It owns the flow table and the glue between its stages (segment → per-side
+//! stream → the connection's protocol state), the timers of accepted attempts
+//! watched after their 101, and the endings of flows that leave the table. It
+//! is pure: no threads, no I/O. The pipeline's flow workers run one each; the
+//! fuzz targets and the test harness drive the same type, so they test what
+//! ships. A connection's protocol state (today the HTTP/1.x [`Conversation`])
+//! is the table's per-flow value, so other analyzers of a flow's bytes plug
+//! in there.
+
+use std::collections::VecDeque;
+
+use crate::capture::Timestamp;
+use crate::decode::{Endpoint, FlowKey, Side, TcpFlags};
+use crate::http::conversation::Sink;
+use crate::http::{Attempt, Conversation, Ending, HttpLimits, HttpStats, SidIssued, TlsSighting};
+use crate::reassembly::table::EvictReason;
+use crate::reassembly::{Flow, FlowTable, Limits, ReassemblyStats};
+
+/// One TCP segment as the analyzer needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Segment<'a> {
+    /// Global number of the packet in the input, which orders the output.
+    pub no: u64,
+    pub ts: Timestamp,
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    pub seq: u32,
+    pub flags: TcpFlags,
+    pub payload: &'a [u8],
+}
+
+/// What an analyzer counted over its life.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Totals {
+    pub reassembly: ReassemblyStats,
+    pub http: HttpStats,
+    /// Flows seen (new table entries).
+    pub flows: u64,
+}
+
+/// How the attempts of a flow that leaves the table unfinished end.
+fn ending_of(why: EvictReason) -> Ending {
+    match why {
+        EvictReason::TableFull => Ending::Evicted,
+        EvictReason::Idle => Ending::Expired,
+    }
+}
+
+/// What the HTTP stage produces, kept apart from the flow table so a sink can
+/// be lent while a flow of the table is borrowed.
+struct HttpOut {
+    limits: HttpLimits,
+    stats: HttpStats,
+    attempts: Vec<Attempt>,
+    tls: Vec<TlsSighting>,
+    sids: Vec<SidIssued>,
+}
+
+impl HttpOut {
+    fn sink(&mut self, packet_no: u64) -> Sink<'_> {
+        Sink {
+            attempts: &mut self.attempts,
+            tls: &mut self.tls,
+            sids: &mut self.sids,
+            stats: &mut self.stats,
+            limits: &self.limits,
+            packet_no,
+        }
+    }
+}
+
+/// Flow table, reassembly and HTTP for a set of connections.
+pub struct FlowAnalyzer {
+    table: FlowTable<Conversation>,
+    http: HttpOut,
+    stream_stats: ReassemblyStats,
+    flows: u64,
+    /// Accepted attempts watched after their 101, by deadline (deadlines are
+    /// packet time plus a constant, so the queue stays ordered).
+    watches: VecDeque<(Timestamp, FlowKey)>,
+}
+
+impl FlowAnalyzer {
+    pub fn new(limits: Limits, http: HttpLimits) -> Self {
+        FlowAnalyzer {
+            table: FlowTable::new(limits),
+            http: HttpOut {
+                limits: http,
+                stats: HttpStats::default(),
+                attempts: Vec::new(),
+                tls: Vec::new(),
+                sids: Vec::new(),
+            },
+            stream_stats: ReassemblyStats::default(),
+            flows: 0,
+            watches: VecDeque::new(),
+        }
+    }
+
+    /// Ask the CPU to load these flows' entries (a worker knows a batch's
+    /// keys ahead of the segments).
+    pub fn prefetch<'k>(&self, keys: impl IntoIterator<Item = &'k FlowKey>) {
+        self.table.prefetch(keys);
+    }
+
+    /// Analyse one segment.
+    pub fn segment(&mut self, seg: &Segment<'_>) {
+        let (key, side) = FlowKey::of(seg.src, seg.dst);
+        self.segment_of(seg, key, side);
+    }
+
+    /// Analyse one segment whose flow key and side the caller already has.
+    pub fn segment_of(&mut self, p: &Segment<'_>, key: FlowKey, d: Side) {
+        let len = p.payload.len() as u32 + u32::from(p.flags.fin());
+        if self.table.is_late_copy(&key, d, p.seq, len, p.flags.syn()) {
+            return;
+        }
+        let mut evicted: Vec<(Flow<Conversation>, EvictReason)> = Vec::new();
+        let limits = *self.table.limits();
+        let mut sink = self.http.sink(p.no);
+        let stream_stats = &mut self.stream_stats;
+        let watches = &mut self.watches;
+        let payload = p.payload;
+        // One lookup: the flow is updated, then accounted (or removed) in place.
+        let inserted = self.table.update(
+            key,
+            p.ts,
+            &mut |_, f, why| evicted.push((f, why)),
+            |flow, inserted| {
+                let Flow { dirs, state, .. } = flow;
+                state.note_packet(d, p.src, p.dst, p.flags.syn(), p.flags.ack());
+                if p.flags.syn() {
+                    dirs[d].syn(p.seq);
+                }
+                let ts = p.ts;
+                let seq = if p.flags.syn() {
+                    p.seq.wrapping_add(1)
+                } else {
+                    p.seq
+                };
+                if !payload.is_empty() || p.flags.fin() {
+                    dirs[d].push(
+                        seq,
+                        payload,
+                        p.flags.fin(),
+                        &limits,
+                        stream_stats,
+                        &mut |c| state.on_chunk(d, c, ts, &mut sink),
+                    );
+                }
+                let mut remove = false;
+                if p.flags.rst() {
+                    for (i, dir) in dirs.sides_mut() {
+                        dir.flush(stream_stats, &mut |c| state.on_chunk(i, c, ts, &mut sink));
+                    }
+                    state.on_reset(d, ts, &mut sink);
+                    remove = true;
+                } else if state.is_upgraded() {
+                    for (i, dir) in dirs.sides_mut() {
+                        if !state.wants_bytes(i) && !dir.is_discarding() {
+                            dir.discard();
+                        }
+                    }
+                }
+                if let Some(deadline) = state.take_new_watch() {
+                    watches.push_back((deadline, key));
+                }
+                if state.is_finished() {
+                    remove = true;
+                }
+                (!remove, inserted)
+            },
+        );
+        if inserted {
+            self.flows += 1;
+        }
+        for (f, why) in evicted {
+            self.finish_flow(f, ending_of(why), p.no);
+        }
+    }
+
+    fn finish_flow(&mut self, mut f: Flow<Conversation>, ending: Ending, no: u64) {
+        let ts = f.last_seen;
+        let Flow { dirs, state, .. } = &mut f;
+        let mut sink = self.http.sink(no);
+        for (i, dir) in dirs.sides_mut() {
+            dir.flush(&mut self.stream_stats, &mut |c| {
+                state.on_chunk(i, c, ts, &mut sink)
+            });
+        }
+        state.finish(ending, &mut sink);
+    }
+
+    /// Report accepted attempts whose watch time is up.
+    fn release_watches(&mut self, now: Timestamp, no: u64) {
+        while let Some(&(deadline, key)) = self.watches.front() {
+            if deadline > now {
+                break;
+            }
+            self.watches.pop_front();
+            if let Some(flow) = self.table.get_mut(&key) {
+                let mut sink = self.http.sink(no);
+                flow.state.release_watch(now, &mut sink);
+                if flow.state.is_upgraded() {
+                    for (i, dir) in flow.dirs.sides_mut() {
+                        if !flow.state.wants_bytes(i) && !dir.is_discarding() {
+                            dir.discard();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Packet time has reached `now` (the last packet seen was number `no`):
+    /// watches whose time is up are released and idle flows expire.
+    pub fn advance(&mut self, now: Timestamp, no: u64) {
+        self.release_watches(now, no);
+        let mut evicted = Vec::new();
+        self.table
+            .expire(now, &mut |_, f, why| evicted.push((f, why)));
+        for (f, why) in evicted {
+            self.finish_flow(f, ending_of(why), no);
+        }
+    }
+
+    /// The input ended: every flow still in the table ends with it.
+    pub fn finish(&mut self) {
+        for (_, f) in self.table.drain() {
+            self.finish_flow(f, Ending::CaptureEnded, u64::MAX);
+        }
+    }
+
+    /// Drop the buffered stream bytes of one connection, as the table does
+    /// under memory pressure (for tests and fuzzing, which cannot easily
+    /// fill the budget).
+    pub fn shed_streams(&mut self, key: &FlowKey) {
+        if let Some(flow) = self.table.get_mut(key) {
+            for dir in flow.dirs.iter_mut() {
+                dir.shed();
+            }
+            self.table.account(key);
+        }
+    }
+
+    /// The attempts completed since the last call, in completion order.
+    pub fn take_attempts(&mut self) -> Vec<Attempt> {
+        std::mem::take(&mut self.http.attempts)
+    }
+
+    /// The TLS connections seen since the last call.
+    pub fn take_tls(&mut self) -> Vec<TlsSighting> {
+        std::mem::take(&mut self.http.tls)
+    }
+
+    /// The Engine.IO session ids servers issued since the last call.
+    pub fn take_sids(&mut self) -> Vec<SidIssued> {
+        std::mem::take(&mut self.http.sids)
+    }
+
+    /// Connections tracked now, and evicted so far.
+    pub fn flows_tracked(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn flows_evicted(&self) -> u64 {
+        self.table.stats().flows_evicted
+    }
+
+    pub fn totals(&self) -> Totals {
+        let mut reassembly = *self.table.stats();
+        reassembly.merge(&self.stream_stats);
+        Totals {
+            reassembly,
+            http: self.http.stats,
+            flows: self.flows,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(last: u8, port: u16) -> Endpoint {
+        Endpoint {
+            ip: std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, last)),
+            port,
+        }
+    }
+
+    #[test]
+    fn a_refused_upgrade_comes_out_of_its_segments() {
+        let (c, s) = (ep(1, 40000), ep(2, 80));
+        let mut a = FlowAnalyzer::new(Limits::default(), HttpLimits::default());
+        let req =
+            b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+        let resp = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+        let mut no = 0;
+        let mut seg = |a: &mut FlowAnalyzer, src, dst, seq, flags, payload: &[u8]| {
+            no += 1;
+            a.segment(&Segment {
+                no,
+                ts: Timestamp::new(1_700_000_000, no as u32),
+                src,
+                dst,
+                seq,
+                flags: TcpFlags(flags),
+                payload,
+            });
+        };
+        let (syn, ack, fin) = (TcpFlags::SYN, TcpFlags::ACK, TcpFlags::FIN);
+        seg(&mut a, c, s, 100, syn, b"");
+        seg(&mut a, s, c, 500, syn | ack, b"");
+        seg(&mut a, c, s, 101, ack, req);
+        assert!(a.take_attempts().is_empty(), "no answer yet");
+        seg(&mut a, s, c, 501, ack, resp);
+        let found = a.take_attempts();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].response.as_ref().map(|r| r.status), Some(400));
+        assert_eq!(found[0].completed_at, 4);
+        seg(&mut a, c, s, 101 + req.len() as u32, fin | ack, b"");
+        seg(&mut a, s, c, 501 + resp.len() as u32, fin | ack, b"");
+        assert_eq!(a.flows_tracked(), 0, "a closed connection leaves the table");
+        assert_eq!(a.totals().flows, 1);
+    }
+
+    #[test]
+    fn unanswered_attempts_end_with_the_capture() {
+        let (c, s) = (ep(1, 40000), ep(2, 80));
+        let mut a = FlowAnalyzer::new(Limits::default(), HttpLimits::default());
+        a.segment(&Segment {
+            no: 1,
+            ts: Timestamp::new(1_700_000_000, 0),
+            src: c,
+            dst: s,
+            seq: 1,
+            flags: TcpFlags(TcpFlags::SYN),
+            payload: b"",
+        });
+        a.segment(&Segment {
+            no: 2,
+            ts: Timestamp::new(1_700_000_000, 1),
+            src: c,
+            dst: s,
+            seq: 2,
+            flags: TcpFlags(TcpFlags::ACK),
+            payload: b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
+        });
+        a.finish();
+        let found = a.take_attempts();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].ending, Ending::CaptureEnded);
+    }
+}

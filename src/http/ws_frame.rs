@@ -1,0 +1,131 @@
+//! The WebSocket frame header (RFC 6455 §5.2), parsed from bytes alone: the
+//! conversation watches a server's first frames after a 101 for a policy
+//! close, and the frame grammar is kept apart so it can be tested and fuzzed
+//! on byte arrays.
+
+/// Opcode of a close frame.
+pub const OPCODE_CLOSE: u8 = 0x8;
+
+/// Close payloads are at most this long (control frames, §5.5).
+pub const MAX_CONTROL_PAYLOAD: u64 = 125;
+
+/// Status code of a close frame without a payload (§7.1.5).
+const NO_STATUS: u16 = 1005;
+
+/// A parsed frame header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameHeader {
+    pub fin: bool,
+    pub opcode: u8,
+    pub masked: bool,
+    /// Payload length as declared (up to 2^64 - 1 with the 8-byte form).
+    pub payload_len: u64,
+    /// Bytes of the header itself, extended length and mask included.
+    pub header_len: usize,
+}
+
+impl FrameHeader {
+    pub fn is_close(&self) -> bool {
+        self.opcode == OPCODE_CLOSE
+    }
+}
+
+/// Bytes of the header that starts `buf`, as far as its first two bytes tell:
+/// 2 until they are there, then 2 plus the extended length and the mask key.
+pub fn header_len(buf: &[u8]) -> usize {
+    match buf {
+        [_, b1, ..] => {
+            let ext = match b1 & 0x7f {
+                126 => 2,
+                127 => 8,
+                _ => 0,
+            };
+            2 + ext + if b1 & 0x80 != 0 { 4 } else { 0 }
+        }
+        _ => 2,
+    }
+}
+
+/// The header at the start of `buf`, or `None` while `buf` holds fewer bytes
+/// than [`header_len`] asks for.
+pub fn parse_header(buf: &[u8]) -> Option<FrameHeader> {
+    let header_len = header_len(buf);
+    let head = buf.get(..header_len)?;
+    let (b0, b1) = (head[0], head[1]);
+    let payload_len = match b1 & 0x7f {
+        126 => u16::from_be_bytes([head[2], head[3]]) as u64,
+        127 => head[2..10]
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | *b as u64),
+        n => n as u64,
+    };
+    Some(FrameHeader {
+        fin: b0 & 0x80 != 0,
+        opcode: b0 & 0x0f,
+        masked: b1 & 0x80 != 0,
+        payload_len,
+        header_len,
+    })
+}
+
+/// The status code and reason of a close frame's payload (1005 when empty).
+pub fn close_reason(payload: &[u8]) -> (u16, String) {
+    let code = match payload {
+        [a, b, ..] => u16::from_be_bytes([*a, *b]),
+        _ => NO_STATUS,
+    };
+    let reason = payload
+        .get(2..)
+        .map(|r| String::from_utf8_lossy(r).into_owned())
+        .unwrap_or_default();
+    (code, reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_header_of_a_server_close() {
+        let h = parse_header(&[0x88, 0x02, 0x03, 0xf0]).unwrap();
+        assert_eq!(
+            h,
+            FrameHeader {
+                fin: true,
+                opcode: OPCODE_CLOSE,
+                masked: false,
+                payload_len: 2,
+                header_len: 2,
+            }
+        );
+        assert!(h.is_close());
+        assert_eq!(close_reason(&[0x03, 0xf0]), (1008, String::new()));
+    }
+
+    #[test]
+    fn extended_lengths_and_mask() {
+        assert_eq!(header_len(&[0x81]), 2);
+        assert_eq!(header_len(&[0x82, 126]), 4);
+        assert_eq!(header_len(&[0x82, 127]), 10);
+        assert_eq!(header_len(&[0x82, 0x80 | 127]), 14);
+        assert_eq!(parse_header(&[0x82, 126, 0x01]), None);
+        let h = parse_header(&[0x02, 126, 0x01, 0x00]).unwrap();
+        assert_eq!((h.fin, h.payload_len, h.header_len), (false, 256, 4));
+        let long = [0x82, 127, 0, 0, 0, 1, 0, 0, 0, 0];
+        assert_eq!(parse_header(&long).map(|h| h.payload_len), Some(1 << 32));
+        let masked = [0x81, 0x85, 1, 2, 3, 4];
+        let h = parse_header(&masked).unwrap();
+        assert!(h.masked);
+        assert_eq!((h.payload_len, h.header_len), (5, 6));
+    }
+
+    #[test]
+    fn close_reasons() {
+        assert_eq!(close_reason(&[]), (1005, String::new()));
+        assert_eq!(close_reason(&[0x03]), (1005, String::new()));
+        assert_eq!(
+            close_reason(b"\x03\xf0policy"),
+            (1008, "policy".to_string())
+        );
+    }
+}
