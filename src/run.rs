@@ -7,7 +7,6 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::capture::file::FileSource;
 use crate::capture::live::{self, LiveSource};
 use crate::capture::{inputs, Files, PacketSource, PcapWriter};
 use crate::classify::{advice, Outcome};
@@ -81,9 +80,14 @@ fn print(bytes: &[u8]) -> Result<u8, Error> {
 
 /// Open the input the plan names; live capture says so on stderr once open
 /// (scripts and tests wait for that line before starting traffic).
-fn open(a: &Analysis, scratch: Option<&str>) -> Result<Box<dyn PacketSource>, Error> {
+/// `files`: the input files in reading order.
+fn open(
+    a: &Analysis,
+    files: &[String],
+    scratch: Option<&str>,
+) -> Result<Box<dyn PacketSource>, Error> {
     match &a.input {
-        Input::Files(args) => Ok(Box::new(Files::new(inputs::open_all(args)?))),
+        Input::Files(_) => Ok(Box::new(Files::open_lazily(files)?)),
         Input::Live { options, write } => {
             let src = LiveSource::open(options)?;
             let src: Box<dyn PacketSource> = match write.as_deref().or(scratch) {
@@ -110,7 +114,11 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
         (Input::Live { write: None, .. }, Some(out)) => Some(format!("{out}.all.tmp")),
         _ => None,
     };
-    let source = open(a, scratch.as_deref())?;
+    let files = match &a.input {
+        Input::Files(args) => inputs::ordered(args)?,
+        Input::Live { .. } => Vec::new(),
+    };
+    let source = open(a, &files, scratch.as_deref())?;
     if let Some(user) = &a.user {
         live::drop_privileges(user)?;
     }
@@ -238,46 +246,34 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
     // The input read again, in the order the analysis read it, so packet
     // numbers match the ones the annotations were keyed by.
     let inputs: Vec<String> = match (&a.input, &scratch) {
-        (Input::Files(args), _) => args
-            .iter()
-            .flat_map(|a| inputs::expand(a).unwrap_or_else(|_| vec![a.clone()]))
-            .collect(),
+        (Input::Files(_), _) => files,
         (Input::Live { write: Some(w), .. }, _) => vec![w.clone()],
         (Input::Live { write: None, .. }, Some(s)) => vec![s.clone()],
         (Input::Live { write: None, .. }, None) => Vec::new(),
     };
-    let reopen = || -> Result<Vec<FileSource>, OutputError> {
-        Ok(match &a.input {
-            Input::Files(args) => inputs::open_all(args)?,
-            Input::Live { .. } => inputs
-                .iter()
-                .map(|f| FileSource::open(f))
-                .collect::<Result<_, _>>()?,
-        })
-    };
     if let Some(path) = &a.annotate {
         written.push(
-            reopen()
-                .and_then(|s| {
-                    let mask = o.redact.then_some(&attempt_secrets);
-                    pcap_out::write_pcapng(s, None, mask, &annotations, path)
-                })
-                .map(|n| {
-                    eprintln!(
-                        "wshs-sniff: wrote {} packets, {} with a comment, to {path}{}",
-                        n.packets,
-                        n.commented,
-                        masked_note(o.redact, n.masked)
-                    )
-                }),
+            pcap_out::write_pcapng(
+                &inputs,
+                None,
+                o.redact.then_some(&attempt_secrets),
+                &annotations,
+                path,
+            )
+            .map(|n| {
+                eprintln!(
+                    "wshs-sniff: wrote {} packets, {} with a comment, to {path}{}",
+                    n.packets,
+                    n.commented,
+                    masked_note(o.redact, n.masked)
+                )
+            }),
         );
     }
     if let Some(path) = &a.write_rejected {
         let n = if pcapng_rejected {
-            reopen().and_then(|s| {
-                let mask = o.redact.then_some(&rejected_flows);
-                pcap_out::write_pcapng(s, Some(&rejected_flows), mask, &annotations, path)
-            })
+            let mask = o.redact.then_some(&rejected_flows);
+            pcap_out::write_pcapng(&inputs, Some(&rejected_flows), mask, &annotations, path)
         } else {
             pcap_out::write_flows(&inputs, &rejected_flows, path, o.redact)
         };

@@ -16,9 +16,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Once;
 
 /// Windows that can be guarded at once. A reader's windows live as long as
-/// the batches that reference them (a few), but every file of a directory of
-/// rotated slices is opened (and its first window mapped) up front; when all
-/// slots are taken a reader reads instead of mapping.
+/// the batches that reference them (a few), and files are read one at a
+/// time; when all slots are taken a reader reads instead of mapping.
 const SLOTS: usize = 4096;
 
 /// Start address and length of each live window (0 = free slot). Written by

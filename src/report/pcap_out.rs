@@ -119,13 +119,14 @@ pub fn is_pcapng(path: &str) -> bool {
     path.to_ascii_lowercase().ends_with(".pcapng")
 }
 
-/// Copy the packets of `sources` (all, or those of the connections in `keep`)
+/// Copy the packets of `inputs` (read in order, one file open at a time; all
+/// packets, or those of the connections in `keep`)
 /// into a pcapng file at `out`, each with the comments `notes` holds for its
 /// global packet number (counted over every packet read, as the analysis
 /// counted them). With `mask` (the secrets known per connection), secrets are
 /// masked in every packet copied.
 pub fn write_pcapng(
-    sources: Vec<FileSource>,
+    inputs: &[String],
     keep: Option<&FlowSet>,
     mask: Option<&FlowSet>,
     notes: &Annotations,
@@ -140,7 +141,8 @@ pub fn write_pcapng(
     let mut written = Written::default();
     let mut masking = Masking::new(mask);
     let mut no = 0u64;
-    for mut src in sources {
+    for input in inputs {
+        let mut src = FileSource::open(input)?;
         // What came before damage is copied; the analysis reported the damage.
         while let Ok(Some(p)) = src.next_packet() {
             let this = no;
