@@ -14,7 +14,7 @@ enum Pending {
     /// Opened when its turn comes.
     Path(String),
     /// Opened already (standard input can be opened only once).
-    Open(FileSource),
+    Open(Box<FileSource>),
 }
 
 /// Files read in the order given, as one packet source.
@@ -32,7 +32,13 @@ impl Files {
     /// Sources opened already, read in this order.
     pub fn new(sources: Vec<FileSource>) -> Self {
         let total = sources.iter().map(FileSource::total_len).sum();
-        Self::of(sources.into_iter().map(Pending::Open).collect(), total)
+        Self::of(
+            sources
+                .into_iter()
+                .map(|s| Pending::Open(Box::new(s)))
+                .collect(),
+            total,
+        )
     }
 
     /// The files at `paths`, read in this order, each opened when the one
@@ -42,7 +48,7 @@ impl Files {
         let mut total = Some(0u64);
         for p in paths {
             if p == "-" {
-                pending.push_back(Pending::Open(FileSource::open(p)?));
+                pending.push_back(Pending::Open(Box::new(FileSource::open(p)?)));
                 total = None;
             } else {
                 let len = std::fs::metadata(p).ok().filter(|m| m.is_file());
@@ -75,7 +81,7 @@ impl PacketSource for Files {
         if self.current.is_none() {
             self.current = match self.pending.pop_front() {
                 None => return Ok(Next::End),
-                Some(Pending::Open(s)) => Some(s),
+                Some(Pending::Open(s)) => Some(*s),
                 // A file that cannot be opened now is damage to report; the
                 // next one goes on.
                 Some(Pending::Path(p)) => Some(FileSource::open(&p)?),
