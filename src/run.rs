@@ -314,8 +314,9 @@ fn masked_note(redact: bool, masked: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::FileSource;
     use crate::cli::Terminal;
-    use crate::pipeline::Fault;
+    use crate::pipeline::{Config, Fault};
 
     /// Every fixture as one stream, in text (the summary follows the lines).
     fn plan(fault: Option<Fault>) -> Analysis {
@@ -408,5 +409,69 @@ mod tests {
             "{summary}"
         );
         assert_eq!(kept, all[..3].to_vec());
+    }
+
+    /// A file source whose file is written anew (truncated, then written)
+    /// after `after` packets were read, as a capture ring starting a slice
+    /// over does.
+    struct RingReuse {
+        inner: FileSource,
+        path: std::path::PathBuf,
+        newer: Vec<u8>,
+        after: u64,
+    }
+
+    impl PacketSource for RingReuse {
+        fn next(&mut self) -> Result<crate::capture::Next<'_>, crate::capture::CaptureError> {
+            if self.inner.packets() == self.after {
+                std::fs::write(&self.path, &self.newer).expect("rewrite");
+            }
+            self.inner.next()
+        }
+    }
+
+    #[test]
+    fn a_capture_rewritten_while_read_is_damage_with_the_findings_kept() {
+        assert!(crate::capture::mapped::install_guard());
+        let input = format!(
+            "{}/fixtures/node-ws__origin-compare.pcap",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let dir = std::env::temp_dir().join(format!("wshs-run-ring-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch");
+        let path = dir.join("slice.pcap");
+        let old = std::fs::read(&input).expect("fixture");
+        std::fs::write(&path, &old).expect("copy");
+        let whole = crate::analyze_files(&[&input], &Default::default()).expect("reads");
+        // The new slice starts with another packet time. Its other bytes are
+        // the old ones: packets already handed out are read from the mapped
+        // file by the flow workers later, and would read the new contents.
+        let mut newer = old;
+        newer[24] ^= 1;
+        let ring = RingReuse {
+            inner: FileSource::open(path.to_str().expect("path")).expect("opens"),
+            path,
+            newer,
+            // Before the last packet (an ACK): every attempt is whole.
+            after: whole.summary.capture.packets - 1,
+        };
+        let mut found = 0;
+        let stats = pipeline::run(
+            Box::new(ring),
+            &Config::default(),
+            Arc::new(AtomicBool::new(false)),
+            &mut |_| {
+                found += 1;
+                Ok(())
+            },
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(found, whole.records.len());
+        let e = stats.error.expect("the rewrite ends the run in error");
+        assert_eq!(e.exit_code(), 1);
+        let line = e.to_string();
+        assert!(line.contains("rewritten while it was being read"), "{line}");
+        assert_eq!(line.lines().count(), 1, "{line}");
+        assert_eq!(stats.capture.damage, vec![line]);
     }
 }
