@@ -93,11 +93,16 @@ impl<'a> Masking<'a> {
         let (Some(known), Some(seg)) = (self.secrets, seg) else {
             return (data, false);
         };
+        if seg.payload.is_empty() {
+            self.redactor.observe(seg);
+            return (data, false);
+        }
         // The payload lies inside the captured bytes (decoding borrows them).
         let Some(payload_at) = (seg.payload.as_ptr() as usize)
             .checked_sub(data.as_ptr() as usize)
             .filter(|at| at + seg.payload.len() <= data.len())
         else {
+            self.redactor.observe(seg);
             return (data, false);
         };
         self.copy.clear();

@@ -144,6 +144,10 @@ impl Scanner {
 }
 
 /// Masks the packets of the connections being written, one after the other.
+/// A direction's scan lives from the SYN-ACK (which tells both directions'
+/// first sequence numbers) or its first payload, to its FIN or the
+/// connection's RST: a copy of a whole capture (`--annotate`) holds scans
+/// only for open connections, none for a flood of bare SYNs.
 #[derive(Debug, Default)]
 pub struct WireRedactor {
     scans: HashMap<(FlowKey, Side), Scanner>,
@@ -151,8 +155,9 @@ pub struct WireRedactor {
 
 impl WireRedactor {
     /// Mask the payload of `seg`, at `payload_at` in `packet` (a copy of the
-    /// captured bytes it was decoded from), in place, with `secrets` the strings the connection's
-    /// attempts carried; fix the TCP checksum. Returns whether a byte changed.
+    /// captured bytes it was decoded from), in place, with `secrets` the
+    /// strings the connection's attempts carried; fix the TCP checksum.
+    /// Returns whether a byte changed.
     pub fn mask_packet(
         &mut self,
         packet: &mut [u8],
@@ -160,19 +165,51 @@ impl WireRedactor {
         payload_at: usize,
         secrets: &[Vec<u8>],
     ) -> bool {
-        let len = seg.payload.len();
-        let (key, lo) = FlowKey::of(seg.src, seg.dst);
-        let data_seq = seg.seq.wrapping_add(u32::from(seg.flags.syn()));
-        let scan = self
-            .scans
-            .entry((key, lo))
-            .or_insert_with(|| Scanner::new(data_seq));
+        // A SYN-ACK's own payload (rare, TCP Fast Open) is scanned after it
+        // set the scans up; a FIN's before it ends them.
         if seg.flags.syn() {
-            *scan = Scanner::new(data_seq);
+            self.observe(seg);
+            return self.mask_payload(packet, seg, payload_at, secrets);
         }
+        let changed = self.mask_payload(packet, seg, payload_at, secrets);
+        self.observe(seg);
+        changed
+    }
+
+    /// Note a segment's flags (for one without payload, or not copied): a
+    /// SYN-ACK starts both directions' scans at their first data bytes, a FIN
+    /// or RST ends the scans it closes.
+    pub fn observe(&mut self, seg: &TcpSegment<'_>) {
+        let (key, side) = FlowKey::of(seg.src, seg.dst);
+        if seg.flags.rst() {
+            self.scans.remove(&(key, side));
+            self.scans.remove(&(key, side.other()));
+        } else if seg.flags.fin() {
+            self.scans.remove(&(key, side));
+        } else if seg.flags.syn() && seg.flags.ack() {
+            let ours = seg.seq.wrapping_add(1);
+            self.scans.insert((key, side), Scanner::new(ours));
+            self.scans
+                .insert((key, side.other()), Scanner::new(seg.ack));
+        }
+    }
+
+    fn mask_payload(
+        &mut self,
+        packet: &mut [u8],
+        seg: &TcpSegment<'_>,
+        payload_at: usize,
+        secrets: &[Vec<u8>],
+    ) -> bool {
+        let len = seg.payload.len();
         if len == 0 || payload_at + len > packet.len() {
             return false;
         }
+        let data_seq = seg.seq.wrapping_add(u32::from(seg.flags.syn()));
+        let scan = self
+            .scans
+            .entry(FlowKey::of(seg.src, seg.dst))
+            .or_insert_with(|| Scanner::new(data_seq));
         let off = payload_at;
         let before = packet[off..off + len].to_vec();
         let payload = &mut packet[off..off + len];
@@ -364,6 +401,41 @@ mod tests {
         all.extend_from_slice(&(tcp.len() as u16).to_be_bytes());
         all.extend_from_slice(tcp);
         sum(&all)
+    }
+
+    #[test]
+    fn scans_last_as_long_as_the_connection_and_bare_syns_start_none() {
+        use crate::decode::{Endpoint, TcpFlags};
+        let ep = |ip: [u8; 4], port| Endpoint {
+            ip: ip.into(),
+            port,
+        };
+        let seg = |src, dst, seq, ack, flags| TcpSegment {
+            src,
+            dst,
+            seq,
+            ack,
+            flags: TcpFlags(flags),
+            payload: b"",
+            truncated: false,
+        };
+        let (syn, ack, fin, rst) = (TcpFlags::SYN, TcpFlags::ACK, TcpFlags::FIN, TcpFlags::RST);
+        let (c, s) = (ep([10, 0, 0, 1], 40_000), ep([10, 0, 0, 2], 80));
+        let mut r = WireRedactor::default();
+        for i in 0..100 {
+            r.observe(&seg(ep([10, 0, 1, i], 1000), s, 7, 0, syn));
+        }
+        assert_eq!(r.scans.len(), 0);
+        r.observe(&seg(c, s, 1000, 0, syn));
+        r.observe(&seg(s, c, 500, 1001, syn | ack));
+        assert_eq!(r.scans.len(), 2);
+        let (key, side) = FlowKey::of(c, s);
+        assert_eq!(r.scans[&(key, side)].first_seq, 1001);
+        assert_eq!(r.scans[&(key, side.other())].first_seq, 501);
+        r.observe(&seg(c, s, 1001, 501, fin | ack));
+        assert_eq!(r.scans.len(), 1);
+        r.observe(&seg(s, c, 501, 1002, rst));
+        assert_eq!(r.scans.len(), 0);
     }
 
     #[test]
