@@ -598,7 +598,7 @@ fn capture_loop(
                         Decoded::Other => {}
                         Decoded::Fragment => stats.capture.fragments += 1,
                         Decoded::UnsupportedLink(_) => stats.capture.unsupported_link += 1,
-                        Decoded::Malformed(_) => stats.capture.malformed += 1,
+                        Decoded::Malformed(m) => stats.capture.note_malformed(no + 1, m),
                     }
                 }
                 in_tick += 1;

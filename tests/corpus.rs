@@ -328,3 +328,22 @@ fn tunnelled_corpus_captures_decode_down_to_http() {
     }
     assert_eq!(checked, MUST_SHOW_HTTP.len());
 }
+
+#[test]
+fn malformed_packets_are_counted_by_layer_with_the_first_placed() {
+    let name = "suricata-fuzz-invalid-caplen.pcap";
+    let Some(a) = corpus(name) else { return };
+    let c = &a.summary.capture;
+    assert_eq!(c.malformed, 1);
+    // Ethernet (14) + IPv4 (20) + byte 12 of the TCP header.
+    let (frame, m) = c.first_malformed.expect("the damaged packet");
+    assert_eq!(frame, 1);
+    assert_eq!(m.to_string(), "tcp at byte 46: TCP data offset below 5");
+    assert!(
+        a.summary.render().contains(
+            "1 malformed packets (tcp 1; first: frame 1, tcp at byte 46: TCP data offset below 5)"
+        ),
+        "{}",
+        a.summary.render()
+    );
+}

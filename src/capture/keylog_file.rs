@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{inputs, secrets};
+use super::secrets;
 use crate::tls::KeyLog;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,21 +36,16 @@ pub fn read(path: &str) -> Result<KeyLog, KeyLogError> {
 }
 
 /// The secrets of `keylog` and of the Decryption Secrets Blocks in the
-/// files `inputs` name (stdin is read once, by the packet reader, so its
-/// blocks are not); `None` when there are none.
-pub fn for_run(
-    keylog: Option<&str>,
-    inputs: &[String],
-) -> Result<Option<Arc<KeyLog>>, KeyLogError> {
+/// input `files` (stdin is read once, by the packet reader, so its blocks
+/// are not); `None` when there are none.
+pub fn for_run(keylog: Option<&str>, files: &[String]) -> Result<Option<Arc<KeyLog>>, KeyLogError> {
     let mut log = match keylog {
         Some(path) => read(path)?,
         None => KeyLog::default(),
     };
-    for arg in inputs.iter().filter(|a| a.as_str() != "-") {
-        for file in inputs::expand(arg).unwrap_or_default() {
-            if let Ok(text) = secrets::tls_key_log(&file) {
-                log.add(&text);
-            }
+    for file in files.iter().filter(|f| f.as_str() != "-") {
+        if let Ok(text) = secrets::tls_key_log(file) {
+            log.add(&text);
         }
     }
     Ok((!log.is_empty()).then(|| Arc::new(log)))

@@ -4,8 +4,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::tunnel;
-use super::wire::{array, be16, be32, rest, u8_at, Res};
-use super::{Decoded, Endpoint, TcpFlags, TcpSegment};
+use super::wire::{array, be16, be32, rest, u8_at, Fault, Res};
+use super::{Decoded, Endpoint, Layer, TcpFlags, TcpSegment};
 
 /// How many encapsulations may nest. Real captures need three or four (VLAN,
 /// GTP-U, IP); the bound keeps crafted packets from recursing without end.
@@ -44,7 +44,7 @@ impl Ctx {
     /// One more encapsulation level; an error past [`MAX_DEPTH`].
     pub fn deeper(self) -> Res<Ctx> {
         if self.depth >= MAX_DEPTH {
-            return Err("encapsulation nested too deep");
+            return Err(Fault::unplaced("encapsulation nested too deep"));
         }
         Ok(Ctx {
             depth: self.depth + 1,
@@ -80,13 +80,17 @@ fn bounded(d: &[u8], claimed: usize) -> (&[u8], bool) {
 }
 
 pub fn ipv4(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
+    ipv4_in(d, ctx).map_err(Fault::in_layer(Layer::Ip))
+}
+
+fn ipv4_in(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
     let vihl = u8_at(d, 0, "short IPv4 header")?;
     if vihl >> 4 != 4 {
-        return Err("not IPv4");
+        return Err(Fault::at(d, 0, "not IPv4"));
     }
     let hlen = usize::from(vihl & 0x0f) * 4;
     if hlen < 20 || d.len() < hlen {
-        return Err("bad IPv4 header length");
+        return Err(Fault::at(d, 0, "bad IPv4 header length"));
     }
     let total = usize::from(be16(d, 2, "")?);
     // A zero total length comes from captures taken before TCP segmentation
@@ -94,7 +98,7 @@ pub fn ipv4(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
     let (pkt, cut) = if total == 0 {
         (d, ctx.snapped)
     } else if total < hlen {
-        return Err("IPv4 total length shorter than its header");
+        return Err(Fault::at(d, 2, "IPv4 total length shorter than its header"));
     } else {
         bounded(d, total)
     };
@@ -109,8 +113,12 @@ pub fn ipv4(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
 }
 
 pub fn ipv6(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
+    ipv6_in(d, ctx).map_err(Fault::in_layer(Layer::Ip))
+}
+
+fn ipv6_in(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
     if u8_at(d, 0, "short IPv6 header")? >> 4 != 6 {
-        return Err("not IPv6");
+        return Err(Fault::at(d, 0, "not IPv6"));
     }
     let plen = usize::from(be16(d, 4, "short IPv6 header")?);
     let mut next = u8_at(d, 6, "short IPv6 header")?;
@@ -135,7 +143,7 @@ pub fn ipv6(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
         next = u8_at(body, 0, "")?;
         body = rest(body, ext_len, "IPv6 extension header runs past the packet")?;
     }
-    Err("too many IPv6 extension headers")
+    Err(Fault::at(body, 0, "too many IPv6 extension headers"))
 }
 
 fn transport(proto: u8, src: IpAddr, dst: IpAddr, d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
@@ -150,11 +158,15 @@ fn transport(proto: u8, src: IpAddr, dst: IpAddr, d: &[u8], ctx: Ctx) -> Res<Dec
 }
 
 fn tcp(src: IpAddr, dst: IpAddr, d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
+    tcp_in(src, dst, d, ctx).map_err(Fault::in_layer(Layer::Tcp))
+}
+
+fn tcp_in(src: IpAddr, dst: IpAddr, d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
     let doff = usize::from(u8_at(d, 12, "short TCP header")? >> 4) * 4;
     if doff < 20 {
-        return Err("TCP data offset below 5");
+        return Err(Fault::at(d, 12, "TCP data offset below 5"));
     }
-    let payload = d.get(doff..).ok_or("TCP header runs past the packet")?;
+    let payload = rest(d, doff, "TCP header runs past the packet")?;
     Ok(Decoded::Tcp(TcpSegment {
         src: Endpoint {
             ip: src,

@@ -5,8 +5,8 @@
 //! and several (NFLOG, radiotap, SLL2) are not covered by one anyway.
 
 use super::ip::{self, Ctx};
-use super::wire::{be16, rest, u8_at, Res};
-use super::Decoded;
+use super::wire::{be16, rest, u8_at, Fault, Res};
+use super::{Decoded, Layer};
 use crate::capture::LinkType;
 
 pub const ETH_IPV4: u16 = 0x0800;
@@ -27,6 +27,10 @@ const ETH_MIN_TYPE: u16 = 0x0600;
 
 /// Decode a packet of the given link type.
 pub fn by_linktype(linktype: LinkType, d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
+    by_linktype_in(linktype, d, ctx).map_err(Fault::in_layer(Layer::Link))
+}
+
+fn by_linktype_in(linktype: LinkType, d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
     match linktype {
         LinkType::ETHERNET => ethernet(d, ctx),
         LinkType::NULL => null(d, ctx),
@@ -48,6 +52,10 @@ pub fn by_linktype(linktype: LinkType, d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
 
 /// An Ethernet II frame, with any number of VLAN tags (bounded by the depth).
 pub fn ethernet(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
+    ethernet_in(d, ctx).map_err(Fault::in_layer(Layer::Link))
+}
+
+fn ethernet_in(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
     let ty = be16(d, 12, "short Ethernet header")?;
     ether_type(ty, rest(d, 14, "short Ethernet header")?, ctx)
 }
@@ -105,12 +113,16 @@ fn mpls(mut d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
             };
         }
     }
-    Err("MPLS label stack too deep")
+    Err(Fault::at(d, 0, "MPLS label stack too deep"))
 }
 
 /// A PPP frame (PPPoE, L2TP, PPTP): optional address/control bytes, then a
 /// one- or two-byte protocol field.
 pub fn ppp(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
+    ppp_in(d, ctx).map_err(Fault::in_layer(Layer::Link))
+}
+
+fn ppp_in(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
     let d = match d.get(..2) {
         Some([0xff, 0x03]) => rest(d, 2, "")?,
         _ => d,
@@ -182,9 +194,11 @@ fn nflog(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
         let len = usize::from(read16(super::wire::array(tlvs, 0, "")?));
         let ty = read16(super::wire::array(tlvs, 2, "")?) & 0x7fff;
         if len < 4 {
-            return Err("bad NFLOG TLV length");
+            return Err(Fault::at(tlvs, 0, "bad NFLOG TLV length"));
         }
-        let value = tlvs.get(4..len).ok_or("NFLOG TLV runs past the packet")?;
+        let value = tlvs
+            .get(4..len)
+            .ok_or_else(|| Fault::at(tlvs, 4, "NFLOG TLV runs past the packet"))?;
         if ty == 9 {
             return ip::by_version(value, ctx);
         }

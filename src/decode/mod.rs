@@ -25,7 +25,58 @@ pub fn decode(linktype: LinkType, data: &[u8], orig_len: u32) -> Decoded<'_> {
     let ctx = ip::Ctx::new(orig_len as usize > data.len());
     match link::by_linktype(linktype, data, ctx) {
         Ok(d) => d,
-        Err(what) => Decoded::Malformed(what),
+        Err(f) => Decoded::Malformed(Malformed {
+            layer: f.layer.unwrap_or(Layer::Link),
+            what: f.what,
+            // May lie past the captured bytes: where a field that is
+            // missing would have been.
+            offset: f.addr.and_then(|a| a.checked_sub(data.as_ptr() as usize)),
+        }),
+    }
+}
+
+/// The layer of a packet where decoding stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Layer {
+    /// The capture's link layer (Ethernet, VLAN, SLL, PPP, …), also inside a
+    /// tunnel.
+    Link,
+    Ip,
+    /// A tunnel's own headers (UDP-based ones, GRE).
+    Tunnel,
+    Tcp,
+}
+
+impl Layer {
+    pub const ALL: [Layer; 4] = [Layer::Link, Layer::Ip, Layer::Tunnel, Layer::Tcp];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Link => "link",
+            Layer::Ip => "ip",
+            Layer::Tunnel => "tunnel",
+            Layer::Tcp => "tcp",
+        }
+    }
+}
+
+/// Bytes that do not parse as what the headers claim: where and why, so a
+/// damaged capture can be looked at in Wireshark at the right byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Malformed {
+    pub layer: Layer,
+    pub what: &'static str,
+    /// Byte offset from the start of the captured packet, when the problem
+    /// has one place.
+    pub offset: Option<usize>,
+}
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.offset {
+            Some(o) => write!(f, "{} at byte {o}: {}", self.layer.name(), self.what),
+            None => write!(f, "{}: {}", self.layer.name(), self.what),
+        }
     }
 }
 
@@ -78,7 +129,7 @@ pub enum Decoded<'a> {
     /// A link type this build cannot decode.
     UnsupportedLink(LinkType),
     /// Bytes that do not parse as what the headers claim.
-    Malformed(&'static str),
+    Malformed(Malformed),
 }
 
 /// Entry point for fuzzers: the first two bytes (big-endian) pick the link
@@ -89,6 +140,10 @@ pub fn decode_fuzz_input(input: &[u8]) -> Decoded<'_> {
             let linktype = LinkType(u32::from(u16::from_be_bytes([*a, *b])));
             decode(linktype, data, data.len() as u32)
         }
-        _ => Decoded::Malformed("fuzz input shorter than its link type"),
+        _ => Decoded::Malformed(Malformed {
+            layer: Layer::Link,
+            what: "fuzz input shorter than its link type",
+            offset: None,
+        }),
     }
 }

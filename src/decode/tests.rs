@@ -483,3 +483,48 @@ fn fuzz_entry_picks_link_type() {
     assert_eq!(seg(decode_fuzz_input(&input)).payload, GET);
     assert!(matches!(decode_fuzz_input(&[1]), Decoded::Malformed(_)));
 }
+
+#[track_caller]
+fn malformed(linktype: LinkType, pkt: &[u8]) -> Malformed {
+    match decode(linktype, pkt, pkt.len() as u32) {
+        Decoded::Malformed(m) => m,
+        other => panic!("expected damage, got {other:?}"),
+    }
+}
+
+#[test]
+fn damage_names_its_layer_and_the_byte_in_the_packet() {
+    // An IPv4 header length below 20, behind a 14-byte Ethernet header.
+    let mut pkt = eth(0x0800, &ip4_tcp(GET));
+    pkt[14] = 0x44;
+    let m = malformed(LinkType::ETHERNET, &pkt);
+    assert_eq!((m.layer, m.offset), (Layer::Ip, Some(14)));
+    assert_eq!(m.to_string(), "ip at byte 14: bad IPv4 header length");
+    // A TCP data offset below 5: byte 12 of the TCP header.
+    let mut pkt = eth(0x0800, &ip4_tcp(GET));
+    pkt[14 + 20 + 12] = 0x40;
+    let m = malformed(LinkType::ETHERNET, &pkt);
+    assert_eq!((m.layer, m.offset), (Layer::Tcp, Some(14 + 20 + 12)));
+    // An Ethernet header cut short.
+    let m = malformed(LinkType::ETHERNET, &[0u8; 10]);
+    assert_eq!((m.layer, m.offset), (Layer::Link, Some(12)));
+    // A VXLAN header cut short is the tunnel's; the frame inside it is a link.
+    let short_vxlan = eth(0x0800, &ip4_udp(5000, 4789, &[8, 0, 0]));
+    let m = malformed(LinkType::ETHERNET, &short_vxlan);
+    assert_eq!(m.layer, Layer::Tunnel);
+    let inner = eth(
+        0x0800,
+        &ip4_udp(5000, 4789, &[8, 0, 0, 0, 0, 0, 1, 0, 2, 0]),
+    );
+    let m = malformed(LinkType::ETHERNET, &inner);
+    assert_eq!(m.layer, Layer::Link);
+    // 14 + 20 (IP) + 8 (UDP) + 8 (VXLAN): the inner frame's type field.
+    assert_eq!(m.offset, Some(14 + 20 + 8 + 8 + 12));
+    // Nesting too deep has no one place.
+    let mut deep = ip4_tcp(GET);
+    for _ in 0..=ip::MAX_DEPTH {
+        deep = ip4_raw(IpNumber::IPV4, &deep);
+    }
+    let m = malformed(LinkType::RAW, &deep);
+    assert_eq!(m.offset, None);
+}

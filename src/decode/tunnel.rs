@@ -4,8 +4,8 @@
 
 use super::ip::{self, Ctx};
 use super::link;
-use super::wire::{be16, rest, u8_at, Res};
-use super::Decoded;
+use super::wire::{be16, rest, u8_at, Fault, Res};
+use super::{Decoded, Layer};
 
 const PORT_GTPU: u16 = 2152;
 const PORT_VXLAN: u16 = 4789;
@@ -14,6 +14,10 @@ const PORT_L2TP: u16 = 1701;
 
 /// UDP: only tunnel ports lead anywhere; any other UDP is not our business.
 pub fn udp(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
+    udp_in(d, ctx).map_err(Fault::in_layer(Layer::Tunnel))
+}
+
+fn udp_in(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
     let sport = be16(d, 0, "short UDP header")?;
     let dport = be16(d, 2, "short UDP header")?;
     let len = usize::from(be16(d, 4, "short UDP header")?);
@@ -61,13 +65,13 @@ fn gtpu(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
             }
             let units = usize::from(u8_at(d, at, "short GTP-U extension")?);
             if units == 0 {
-                return Err("GTP-U extension of length 0");
+                return Err(Fault::at(d, at, "GTP-U extension of length 0"));
             }
             at += units * 4;
             next = u8_at(d, at - 1, "GTP-U extension runs past the packet")?;
         }
         if next != 0 {
-            return Err("too many GTP-U extensions");
+            return Err(Fault::at(d, at, "too many GTP-U extensions"));
         }
     }
     ip::by_version(rest(d, at, "short GTP-U header")?, ctx)
@@ -112,6 +116,10 @@ fn l2tp(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
 /// GRE, version 0 (with checksum, key and sequence fields) and version 1 (PPTP's
 /// enhanced GRE, carrying PPP).
 pub fn gre(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
+    gre_in(d, ctx).map_err(Fault::in_layer(Layer::Tunnel))
+}
+
+fn gre_in(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
     let flags = be16(d, 0, "short GRE header")?;
     let proto = be16(d, 2, "short GRE header")?;
     let version = flags & 0x7;

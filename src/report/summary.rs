@@ -121,36 +121,51 @@ impl Summary {
         let r = &self.reassembly;
         let h = &self.http;
         let mut notes = Vec::new();
-        let mut note = |n: u64, what: &str| {
+        fn note(notes: &mut Vec<String>, n: u64, what: &str) {
             if n > 0 {
                 notes.push(format!("{n} {what}"));
             }
-        };
-        note(c.filtered_out, "packets filtered out");
-        note(c.truncated, "packets cut short by snaplen");
-        note(c.fragments, "IP fragments (not reassembled)");
-        note(c.malformed, "malformed packets");
-        note(c.unsupported_link, "packets of unsupported link types");
-        note(r.gaps, "gaps in TCP streams");
-        note(r.gap_bytes, "bytes lost in gaps");
-        note(r.out_of_order_segments, "out-of-order segments");
-        note(r.retransmitted_segments, "retransmissions");
+        }
+        note(&mut notes, c.filtered_out, "packets filtered out");
+        note(&mut notes, c.truncated, "packets cut short by snaplen");
+        note(&mut notes, c.fragments, "IP fragments (not reassembled)");
+        notes.extend(c.malformed_note());
         note(
+            &mut notes,
+            c.unsupported_link,
+            "packets of unsupported link types",
+        );
+        note(&mut notes, r.gaps, "gaps in TCP streams");
+        note(&mut notes, r.gap_bytes, "bytes lost in gaps");
+        note(&mut notes, r.out_of_order_segments, "out-of-order segments");
+        note(&mut notes, r.retransmitted_segments, "retransmissions");
+        note(
+            &mut notes,
             r.late_segments,
             "late copies of segments of closed connections",
         );
         note(
+            &mut notes,
             r.overlap_conflicts,
             "overlapping bytes that differed (first copy kept)",
         );
-        note(r.buffer_caps_hit, "stream buffers capped");
-        note(r.flows_evicted, "flows evicted (flow table full)");
-        note(r.flows_expired, "flows expired idle");
-        note(r.flows_shed, "flows shed for memory");
-        note(h.heads_too_large, "heads too large");
-        note(h.resyncs, "HTTP resynchronisations");
-        note(h.unpaired_responses, "responses without a request");
+        note(&mut notes, r.buffer_caps_hit, "stream buffers capped");
         note(
+            &mut notes,
+            r.flows_evicted,
+            "flows evicted (flow table full)",
+        );
+        note(&mut notes, r.flows_expired, "flows expired idle");
+        note(&mut notes, r.flows_shed, "flows shed for memory");
+        note(&mut notes, h.heads_too_large, "heads too large");
+        note(&mut notes, h.resyncs, "HTTP resynchronisations");
+        note(
+            &mut notes,
+            h.unpaired_responses,
+            "responses without a request",
+        );
+        note(
+            &mut notes,
             h.attempts_dropped,
             "attempts dropped (too many pending on one connection)",
         );
