@@ -20,9 +20,6 @@ use crate::tls::KeyLog;
 use std::sync::Arc;
 
 use super::attempt::TlsInfo;
-use super::layer::Layer;
-use super::over_h2::OverH2;
-use super::secure::Secure;
 
 /// Bounds of the HTTP stage, so a hostile peer cannot make it hold memory.
 #[derive(Debug, Clone)]
@@ -250,9 +247,9 @@ pub struct Conversation {
     /// The accepted attempt being watched for a close right after its 101
     /// (boxed: rare, and every idle flow would otherwise carry its size).
     watch: Option<Box<Watch>>,
-    /// The client spoke TLS: everything goes through the TLS layer, whose
-    /// own conversation reads the decrypted HTTP.
-    layer: Option<Box<Layer>>,
+    /// The connection turned out to be TLS or HTTP/2, for the owner to
+    /// hand over (boxed: rare).
+    handover: Option<Box<Handover>>,
 }
 
 /// Header values of a pending attempt kept when memory is shed: enough for
@@ -273,9 +270,6 @@ impl FlowState for Conversation {
     /// heads), so a peer pipelining huge upgrade requests is held to the
     /// table's memory budget too.
     fn buffered_bytes(&self) -> usize {
-        if let Some(l) = &self.layer {
-            return l.buffered_bytes();
-        }
         let heads: usize = self.dirs.iter().map(|d| d.buf.capacity()).sum();
         let pending: usize = self
             .pending
@@ -327,6 +321,27 @@ pub struct TlsSighting {
     pub h2c: bool,
 }
 
+/// What a connection that is not HTTP/1.x carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoverKind {
+    /// The client's first bytes are a TLS handshake record.
+    Tls,
+    /// The client's first bytes are the HTTP/2 preface (prior knowledge).
+    H2,
+}
+
+/// The connection turned out not to be HTTP/1.x: what it is, and its
+/// client's bytes from the first, for the layer that reads it.
+#[derive(Debug)]
+pub struct Handover {
+    pub kind: HandoverKind,
+    pub client: Side,
+    pub bytes: Vec<u8>,
+    pub ts: Timestamp,
+    /// Each direction's (sender, receiver), as far as known.
+    pub ends: BySide<Option<(Endpoint, Endpoint)>>,
+}
+
 /// What a call into the conversation produced.
 pub struct Sink<'a> {
     pub attempts: &'a mut Vec<Attempt>,
@@ -343,9 +358,6 @@ impl Conversation {
     /// began with a SYN (a stream seen from its start is parsed from byte 0; one
     /// picked up mid-way is searched for a message start first).
     pub fn note_packet(&mut self, d: Side, src: Endpoint, dst: Endpoint, syn: bool, ack: bool) {
-        if let Some(l) = &mut self.layer {
-            l.note_packet(d, src, dst);
-        }
         let dir = &mut self.dirs[d];
         if dir.ends.is_none() {
             dir.ends = Some((src, dst));
@@ -368,28 +380,25 @@ impl Conversation {
         }
     }
 
+    /// What the connection turned out to be, once, when it is not HTTP/1.x:
+    /// nothing more is read here.
+    pub fn take_handover(&mut self) -> Option<Box<Handover>> {
+        self.handover.take()
+    }
+
     /// After a 101 nothing more is parsed; the caller stops buffering the flow.
     pub fn is_upgraded(&self) -> bool {
-        match &self.layer {
-            Some(l) => l.is_upgraded(),
-            None => self.upgraded,
-        }
+        self.upgraded
     }
 
     /// Whether direction `d` still needs its bytes (the server's first frames
     /// while an accepted attempt is watched).
     pub fn wants_bytes(&self, d: Side) -> bool {
-        if let Some(l) = &self.layer {
-            return l.wants_bytes(d);
-        }
         !self.upgraded || matches!(self.dirs[d].state, State::Frames)
     }
 
     /// The deadline of a watch that just started, once, for the caller's timer.
     pub fn take_new_watch(&mut self) -> Option<Timestamp> {
-        if let Some(l) = &mut self.layer {
-            return l.take_new_watch();
-        }
         let w = self.watch.as_mut()?;
         if w.new {
             w.new = false;
@@ -401,9 +410,6 @@ impl Conversation {
 
     /// End the watch if its time is up at packet time `now`.
     pub fn release_watch(&mut self, now: Timestamp, out: &mut Sink<'_>) {
-        if let Some(l) = &mut self.layer {
-            return l.release_watch(now, out);
-        }
         if self.watch.as_ref().is_some_and(|w| w.deadline <= now) {
             self.end_watch(None, false, now, out);
         }
@@ -450,17 +456,11 @@ impl Conversation {
     /// Both directions are finished (FIN both ways, or nothing left to parse)
     /// and no attempt waits: the flow can be dropped.
     pub fn is_finished(&self) -> bool {
-        if let Some(l) = &self.layer {
-            return l.is_finished();
-        }
         self.dirs.iter().all(|d| d.fin) && self.pending_attempts == 0 && self.watch.is_none()
     }
 
     /// Feed one in-order chunk of direction `d`.
     pub fn on_chunk(&mut self, d: Side, chunk: Chunk<'_>, ts: Timestamp, out: &mut Sink<'_>) {
-        if let Some(l) = &mut self.layer {
-            return l.on_chunk(d, chunk, ts, out);
-        }
         match chunk {
             Chunk::Data(data) => self.on_data(d, data, ts, out),
             Chunk::Gap(_) => self.on_gap(d, out),
@@ -497,9 +497,6 @@ impl Conversation {
 
     /// The connection was reset by direction `d`'s sender.
     pub fn on_reset(&mut self, d: Side, ts: Timestamp, out: &mut Sink<'_>) {
-        if let Some(l) = &mut self.layer {
-            return l.on_reset(d, ts, out);
-        }
         let by_server = self.dirs[d].role == Role::Responses;
         if self.watch.is_some() {
             let within = self.watch.as_ref().is_some_and(|w| ts - w.since <= WATCH);
@@ -518,9 +515,6 @@ impl Conversation {
     /// The flow leaves the table (capture end, idle expiry, eviction): whatever
     /// still waits is reported with that ending.
     pub fn finish(&mut self, ending: Ending, out: &mut Sink<'_>) {
-        if let Some(l) = &mut self.layer {
-            return l.finish(ending, out);
-        }
         if let Some(since) = self.watch.as_ref().map(|w| w.since) {
             self.end_watch(None, false, since, out);
         }
@@ -673,7 +667,14 @@ impl Conversation {
                                 self.dirs[d].buf = buf;
                                 return;
                             }
-                            Step::Stop => return,
+                            Step::Stop => {
+                                // A layer taking over reads what was not
+                                // looked at as well.
+                                if let Some(h) = &mut self.handover {
+                                    h.bytes.extend_from_slice(&data[take..]);
+                                }
+                                return;
+                            }
                         }
                     }
                 }
@@ -701,6 +702,16 @@ impl Conversation {
         }
     }
 
+    fn hand_over(&mut self, kind: HandoverKind, client: Side, bytes: &[u8]) {
+        self.handover = Some(Box::new(Handover {
+            kind,
+            client,
+            bytes: bytes.to_vec(),
+            ts: self.dirs[client].msg_ts,
+            ends: BySide([self.dirs[Side::Lo].ends, self.dirs[Side::Hi].ends]),
+        }));
+    }
+
     fn parse_head(&mut self, d: Side, buf: &[u8], out: &mut Sink<'_>) -> Step {
         let dir = &mut self.dirs[d];
         if buf.len() < 5 && dir.role == Role::Unknown {
@@ -712,30 +723,8 @@ impl Conversation {
             dir.buf = Vec::new();
             out.stats.non_http_directions += 1;
             if dir.role != Role::Responses && buf.first() == Some(&0x16) {
-                // From here on the TLS layer reads both directions.
-                let ts = dir.msg_ts;
-                let ends = dir.ends;
-                let mut secure = Secure::new(
-                    d,
-                    BySide([self.dirs[Side::Lo].ends, self.dirs[Side::Hi].ends]),
-                );
-                let limits = out.limits;
-                secure.on_chunk(d, Chunk::Data(buf), ts, limits.tls_keys.as_deref(), out);
-                if let Some((client, server)) = ends {
-                    let info = TlsInfo {
-                        decrypted: false,
-                        ..secure.info()
-                    };
-                    out.tls.push(TlsSighting {
-                        ts,
-                        client,
-                        server,
-                        hello: (info.sni.is_some() || !info.alpn_offered.is_empty())
-                            .then(|| Box::new(info)),
-                        h2c: false,
-                    });
-                }
-                self.layer = Some(Box::new(Layer::Tls(secure)));
+                // From here on a TLS layer reads both directions.
+                self.hand_over(HandoverKind::Tls, d, buf);
             }
             return Step::Stop;
         }
@@ -745,22 +734,8 @@ impl Conversation {
         if !dir.spoke_http && dir.role != Role::Responses && starts_h2_preface(buf) {
             // HTTP/2 with prior knowledge (RFC 9113 §3.3), in clear or
             // decrypted: an HTTP/2 reader takes both directions.
-            let ends = dir.ends;
-            let ts = dir.msg_ts;
-            // The correlator also learns of it: a proxy's HTTP/2 backend leg
-            // cannot carry an HTTP/1.1 upgrade.
-            if let Some((client, server)) = ends {
-                out.tls.push(TlsSighting {
-                    ts,
-                    client,
-                    server,
-                    hello: None,
-                    h2c: true,
-                });
-            }
-            let mut h2 = OverH2::new(d, ends);
-            h2.on_chunk(d, Chunk::Data(buf), ts, out);
-            self.layer = Some(Box::new(Layer::H2(h2)));
+            dir.state = State::Done;
+            self.hand_over(HandoverKind::H2, d, buf);
             return Step::Stop;
         }
         let response = match dir.role {
@@ -1185,7 +1160,7 @@ mod tests {
     }
 
     struct Harness {
-        conv: Conversation,
+        conv: super::super::Connection,
         attempts: Vec<Attempt>,
         tls: Vec<TlsSighting>,
         sids: Vec<SidIssued>,
@@ -1195,7 +1170,7 @@ mod tests {
 
     impl Harness {
         fn new() -> Self {
-            let mut conv = Conversation::default();
+            let mut conv = super::super::Connection::default();
             conv.note_packet(CLIENT, ep(5000), ep(80), true, false);
             conv.note_packet(SERVER, ep(80), ep(5000), true, true);
             Harness {
@@ -1208,7 +1183,7 @@ mod tests {
             }
         }
         /// Call into the conversation with a sink over the harness's outputs.
-        fn with(&mut self, f: impl FnOnce(&mut Conversation, &mut Sink<'_>)) {
+        fn with(&mut self, f: impl FnOnce(&mut super::super::Connection, &mut Sink<'_>)) {
             let mut sink = Sink {
                 attempts: &mut self.attempts,
                 tls: &mut self.tls,

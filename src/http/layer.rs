@@ -1,9 +1,10 @@
 //! What a connection turned out to carry other than HTTP/1.x from its first
 //! byte: TLS (read by [`Secure`]) or HTTP/2 with prior knowledge (read by
-//! [`OverH2`]). The [`Conversation`] hands it everything once it knows.
+//! [`OverH2`]). The [`Connection`] hands it everything once it knows.
 
 use super::attempt::Ending;
-use super::conversation::{Conversation, Sink};
+use super::connection::Connection;
+use super::conversation::Sink;
 use super::over_h2::OverH2;
 use super::secure::Secure;
 use crate::capture::Timestamp;
@@ -18,7 +19,7 @@ pub enum Layer {
 }
 
 impl Layer {
-    fn http(&self) -> Option<&Conversation> {
+    fn http(&self) -> Option<&Connection> {
         match self {
             Layer::Tls(s) => Some(s.inner()),
             Layer::H2(_) => None,
@@ -32,7 +33,7 @@ impl Layer {
     }
 
     pub fn is_upgraded(&self) -> bool {
-        self.http().is_some_and(Conversation::is_upgraded)
+        self.http().is_some_and(Connection::is_upgraded)
     }
 
     pub fn wants_bytes(&self, d: Side) -> bool {

@@ -1,11 +1,12 @@
 //! HTTP inside TLS: a connection whose client spoke TLS from its first byte
 //! is read by a [`TlsConnection`]; with the connection's secrets (a key log)
 //! the decrypted bytes of each direction go through an inner
-//! [`Conversation`] exactly as clear-text ones do, and its attempts carry
+//! [`Connection`] exactly as clear-text ones do, and its attempts carry
 //! the TLS facts.
 
 use super::attempt::TlsInfo;
-use super::conversation::{Conversation, Sink};
+use super::connection::Connection;
+use super::conversation::Sink;
 use crate::capture::Timestamp;
 use crate::decode::{BySide, Endpoint, Side};
 use crate::reassembly::Chunk;
@@ -16,7 +17,7 @@ use crate::tls::{KeyLog, Side as Peer, TlsConnection};
 #[derive(Debug)]
 pub struct Secure {
     tls: TlsConnection,
-    inner: Conversation,
+    inner: Connection,
     /// Index of the client's direction in the outer conversation.
     client_dir: Side,
     /// A hole in either direction: records are lost, nothing more opens.
@@ -27,7 +28,7 @@ impl Secure {
     /// `client_dir` spoke TLS first; `ends` are the two directions'
     /// (sender, receiver) as far as known.
     pub fn new(client_dir: Side, ends: BySide<Option<(Endpoint, Endpoint)>>) -> Self {
-        let mut inner = Conversation::default();
+        let mut inner = Connection::default();
         for d in Side::BOTH {
             if let Some((src, dst)) = &ends[d] {
                 // The plaintext starts at its first byte in both directions.
@@ -138,11 +139,11 @@ impl Secure {
         self.tls.buffered() + self.inner.buffered_bytes()
     }
 
-    pub fn inner(&self) -> &Conversation {
+    pub fn inner(&self) -> &Connection {
         &self.inner
     }
 
-    pub fn inner_mut(&mut self) -> &mut Conversation {
+    pub fn inner_mut(&mut self) -> &mut Connection {
         &mut self.inner
     }
 
