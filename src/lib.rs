@@ -82,10 +82,10 @@ pub fn analyze_files<P: AsRef<str>>(paths: &[P], cfg: &Config) -> Result<Analysi
     if embedded.is_empty() {
         return Ok(collect(Files::new(sources), cfg));
     }
-    let mut keys = cfg.http.tls_keys.as_deref().cloned().unwrap_or_default();
-    keys.add(&embedded);
+    let mut keys: Vec<tls::SharedKeys> = vec![Arc::new(tls::KeyLog::parse(&embedded))];
+    keys.extend(cfg.http.tls_keys.clone());
     let mut cfg = cfg.clone();
-    cfg.http.tls_keys = Some(Arc::new(keys));
+    cfg.http.tls_keys = Some(Arc::new(tls::KeyChain(keys)));
     Ok(collect(Files::new(sources), &cfg))
 }
 

@@ -121,7 +121,11 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
     // The key log is read before the capture starts, so a bad one stops the
     // run before any packet is taken.
     let mut config = a.config.clone();
-    if let Some(keys) = keylog_file::for_run(a.tls_keylog.as_deref(), &files)? {
+    if let Some(keys) = keylog_file::for_run(
+        a.tls_keylog.as_deref(),
+        &files,
+        matches!(a.input, Input::Live { .. }),
+    )? {
         config.http.tls_keys = Some(keys);
     }
     let source = open(a, &files, scratch.as_deref())?;

@@ -26,6 +26,8 @@ const STRIPPED_PORT: u16 = 18610;
 const GOOD_PORT: u16 = 18611;
 /// Tiny in-test servers of the smaller live tests.
 const COUNT_PORT: u16 = 18650;
+/// The TLS server of the growing key log test.
+const TLS_PORT: u16 = 18651;
 const PORT_RANGE: &str = "18600-18649";
 
 // ---------------------------------------------------------------- environment
@@ -930,4 +932,123 @@ fn live_z_drops_root_once_the_capture_is_open() {
         .collect();
     assert!(out.iter().any(|l| l.contains("summary")), "{out:?}");
     assert!(out.iter().any(|l| l.starts_with("kernel:")), "{out:?}");
+}
+
+/// A TLS server that refuses every WebSocket upgrade with 403 and a client
+/// whose key log (Python's `keylog_filename`, OpenSSL) is written during its
+/// handshake; one connection, every wait bounded. Prints the status line.
+/// Arguments: port, key log path, scratch directory.
+const TLS_EXCHANGE: &str = r#"
+import os, socket, ssl, subprocess, sys, threading
+port, keylog, tmp = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+key, crt = os.path.join(tmp, "k.pem"), os.path.join(tmp, "c.pem")
+subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                "-out", crt, "-days", "2", "-subj", "/CN=localhost"],
+               check=True, capture_output=True)
+server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+server.load_cert_chain(crt, key)
+listener = socket.create_server(("127.0.0.1", port))
+listener.settimeout(10)
+
+def read_head(t):
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        d = t.recv(4096)
+        if not d:
+            break
+        buf += d
+    return buf
+
+def serve():
+    c, _ = listener.accept()
+    c.settimeout(10)
+    with server.wrap_socket(c, server_side=True) as t:
+        read_head(t)
+        t.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+        try:
+            t.recv(1)
+        except OSError:
+            pass
+
+th = threading.Thread(target=serve)
+th.start()
+client = ssl.create_default_context()
+client.check_hostname = False
+client.verify_mode = ssl.CERT_NONE
+client.keylog_filename = keylog
+with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+    with client.wrap_socket(s, server_hostname="localhost") as t:
+        t.sendall(b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                  b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                  b"Sec-WebSocket-Version: 13\r\n\r\n")
+        print(read_head(t).split(b"\r\n")[0].decode())
+th.join(10)
+"#;
+
+#[test]
+fn live_a_key_log_written_during_the_capture_is_read_as_it_grows() {
+    if skip(
+        "live_a_key_log_written_during_the_capture_is_read_as_it_grows",
+        false,
+    ) {
+        return;
+    }
+    let tmp = TempDir::new("keylog");
+    // Empty when the capture starts: every secret comes later.
+    let keylog = tmp.0.join("keys.log");
+    std::fs::write(&keylog, b"").unwrap();
+    let keylog_s = keylog.to_str().unwrap().to_string();
+    let port = TLS_PORT.to_string();
+    let mut procs = Procs::default();
+    let mut sniff = start_sniffer(
+        &mut procs,
+        &[
+            "-i",
+            "lo",
+            "--json",
+            "--all",
+            "--tls-keylog",
+            &keylog_s,
+            "tcp",
+            "port",
+            &port,
+        ],
+    );
+    let exchange = Command::new("python3")
+        .args([
+            "-c",
+            TLS_EXCHANGE,
+            &port,
+            &keylog_s,
+            tmp.0.to_str().unwrap(),
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        exchange.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exchange.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&exchange.stdout).contains(" 403 "),
+        "{exchange:?}"
+    );
+    assert!(
+        std::fs::metadata(&keylog).unwrap().len() > 0,
+        "no key log written"
+    );
+    for _ in 0..50 {
+        if !sniff.records().is_empty() {
+            break;
+        }
+        sleep(Duration::from_millis(100));
+    }
+    let status = sniff.interrupt(&mut procs);
+    let err = sniff.stderr();
+    assert!(status.success(), "{status:?}: {err}");
+    let recs: Vec<Value> = sniff.records().into_iter().map(|(_, v)| v).collect();
+    assert_eq!(recs.len(), 1, "{recs:?} {err}");
+    assert_eq!(recs[0]["status"].as_u64(), Some(403), "{}", recs[0]);
+    assert_eq!(s(&recs[0], "outcome").as_deref(), Some("rejected"));
+    assert_eq!(recs[0]["tls"], Value::Bool(true), "{}", recs[0]);
 }

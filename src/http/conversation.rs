@@ -16,8 +16,7 @@ use super::ws_frame;
 use crate::capture::Timestamp;
 use crate::decode::{BySide, Endpoint, Side};
 use crate::reassembly::{Chunk, FlowState};
-use crate::tls::KeyLog;
-use std::sync::Arc;
+use crate::tls::SharedKeys;
 
 use super::attempt::TlsInfo;
 
@@ -32,7 +31,7 @@ pub struct HttpLimits {
     pub max_pending_attempts: usize,
     /// Secrets to open TLS connections with (a key log, a pcapng Decryption
     /// Secrets Block): not a limit, but carried to every flow the same way.
-    pub tls_keys: Option<Arc<KeyLog>>,
+    pub tls_keys: Option<SharedKeys>,
 }
 
 impl Default for HttpLimits {

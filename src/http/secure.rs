@@ -11,7 +11,7 @@ use crate::capture::Timestamp;
 use crate::decode::{BySide, Endpoint, Side};
 use crate::reassembly::Chunk;
 use crate::tls::hello::version_name;
-use crate::tls::{KeyLog, Side as Peer, TlsConnection};
+use crate::tls::{KeyLog, KeySource, Keys, Side as Peer, TlsConnection};
 
 /// The TLS state of one connection and the HTTP read from inside it.
 #[derive(Debug)]
@@ -22,6 +22,8 @@ pub struct Secure {
     client_dir: Side,
     /// A hole in either direction: records are lost, nothing more opens.
     broken: bool,
+    /// Time of the last bytes, for what a last look at the key log opens.
+    last_ts: Option<Timestamp>,
 }
 
 impl Secure {
@@ -40,6 +42,7 @@ impl Secure {
             inner,
             client_dir,
             broken: false,
+            last_ts: None,
         }
     }
 
@@ -74,7 +77,7 @@ impl Secure {
         d: Side,
         chunk: Chunk<'_>,
         ts: Timestamp,
-        keys: Option<&KeyLog>,
+        keys: Option<&Keys>,
         out: &mut Sink<'_>,
     ) {
         let first = out.attempts.len();
@@ -89,30 +92,56 @@ impl Secure {
             self.broken = true;
         }
         match chunk {
-            Chunk::Data(data) if !self.broken => {
-                let empty = KeyLog::default();
-                let keys = keys.unwrap_or(&empty);
-                let mut plain: Vec<(Peer, Vec<u8>)> = Vec::new();
-                let peer = self.peer(d);
-                self.tls
-                    .feed(peer, data, keys, &mut |s, p| plain.push((s, p.to_vec())));
-                for (s, p) in plain {
-                    let pd = if s == Peer::Client {
-                        self.client_dir
-                    } else {
-                        self.client_dir.other()
-                    };
-                    self.inner.on_chunk(pd, Chunk::Data(&p), ts, out);
-                }
-            }
+            Chunk::Data(data) if !self.broken => self.decrypt(d, data, ts, keys, out),
             Chunk::Data(_) => {}
             Chunk::Gap(n) => {
                 self.broken = true;
                 self.inner.on_chunk(d, Chunk::Gap(n), ts, out);
             }
-            Chunk::Fin => self.inner.on_chunk(d, Chunk::Fin, ts, out),
+            Chunk::Fin => {
+                self.last_look(ts, keys, out);
+                self.inner.on_chunk(d, Chunk::Fin, ts, out)
+            }
         }
+        self.last_ts = Some(ts);
         self.stamp(first, out);
+    }
+
+    /// Open what the records of direction `d` hold and read it as HTTP.
+    fn decrypt(
+        &mut self,
+        d: Side,
+        data: &[u8],
+        ts: Timestamp,
+        keys: Option<&Keys>,
+        out: &mut Sink<'_>,
+    ) {
+        let empty = KeyLog::default();
+        let keys: &dyn KeySource = match keys {
+            Some(k) => k,
+            None => &empty,
+        };
+        let mut plain: Vec<(Peer, Vec<u8>)> = Vec::new();
+        let peer = self.peer(d);
+        self.tls
+            .feed(peer, data, keys, &mut |s, p| plain.push((s, p.to_vec())));
+        for (s, p) in plain {
+            let pd = if s == Peer::Client {
+                self.client_dir
+            } else {
+                self.client_dir.other()
+            };
+            self.inner.on_chunk(pd, Chunk::Data(&p), ts, out);
+        }
+    }
+
+    /// Records held for secrets a live key log had not written yet get a
+    /// last chance before the connection's end is read: no later bytes
+    /// would ask again.
+    fn last_look(&mut self, ts: Timestamp, keys: Option<&Keys>, out: &mut Sink<'_>) {
+        if !self.broken && keys.is_some_and(|k| k.may_grow()) {
+            self.decrypt(self.client_dir, &[], ts, keys, out);
+        }
     }
 
     pub fn on_reset(&mut self, d: Side, ts: Timestamp, out: &mut Sink<'_>) {
@@ -123,6 +152,10 @@ impl Secure {
 
     pub fn finish(&mut self, ending: super::Ending, out: &mut Sink<'_>) {
         let first = out.attempts.len();
+        if let Some(ts) = self.last_ts {
+            let limits = out.limits;
+            self.last_look(ts, limits.tls_keys.as_deref(), out);
+        }
         self.inner.finish(ending, out);
         self.stamp(first, out);
     }

@@ -22,6 +22,20 @@ pub struct Secrets {
     pub server_traffic: Option<Vec<u8>>,
 }
 
+impl Secrets {
+    /// Everything a connection of this version needs to be read whole.
+    pub fn complete(&self, tls13: bool) -> bool {
+        if tls13 {
+            self.client_handshake.is_some()
+                && self.server_handshake.is_some()
+                && self.client_traffic.is_some()
+                && self.server_traffic.is_some()
+        } else {
+            self.master.is_some()
+        }
+    }
+}
+
 impl fmt::Debug for Secrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mark = |s: &Option<Vec<u8>>| if s.is_some() { "present" } else { "absent" };
@@ -37,8 +51,14 @@ impl fmt::Debug for Secrets {
 
 /// Where a connection's secrets come from: a key log file, a pcapng
 /// Decryption Secrets Block, or both.
-pub trait KeySource {
+pub trait KeySource: fmt::Debug {
     fn secrets(&self, client_random: &[u8; 32]) -> Option<Secrets>;
+
+    /// Secrets missing now may still come (a key log growing during a live
+    /// capture): protected records wait for them, within bounds.
+    fn may_grow(&self) -> bool {
+        false
+    }
 }
 
 /// Every secret of a key log, by client random.
@@ -147,6 +167,26 @@ impl KeyLog {
             take(&mut slot.server_traffic, s.server_traffic);
         }
         self.malformed_lines += other.malformed_lines;
+    }
+}
+
+/// Several sources asked in turn (a key log file and the capture's own
+/// Decryption Secrets Blocks).
+#[derive(Debug)]
+pub struct KeyChain(pub Vec<SharedKeys>);
+
+/// A key source the flow workers share (and a plan can carry across a
+/// panic boundary).
+pub type Keys = dyn KeySource + Send + Sync + std::panic::RefUnwindSafe;
+pub type SharedKeys = std::sync::Arc<Keys>;
+
+impl KeySource for KeyChain {
+    fn secrets(&self, client_random: &[u8; 32]) -> Option<Secrets> {
+        self.0.iter().find_map(|k| k.secrets(client_random))
+    }
+
+    fn may_grow(&self) -> bool {
+        self.0.iter().any(|k| k.may_grow())
     }
 }
 

@@ -133,3 +133,53 @@ fn damaged_records_never_panic() {
         }
     }
 }
+
+/// A key log that gains this connection's secrets only later, as a live
+/// capture's file does: first the handshake secrets alone (TLS 1.3), then
+/// all.
+#[derive(Debug)]
+struct Later {
+    log: KeyLog,
+    ready: std::cell::Cell<bool>,
+}
+
+impl super::keylog::KeySource for Later {
+    fn secrets(&self, cr: &[u8; 32]) -> Option<super::keylog::Secrets> {
+        let all = self.log.secrets(cr)?;
+        if self.ready.get() {
+            return Some(all);
+        }
+        Some(super::keylog::Secrets {
+            client_handshake: all.client_handshake,
+            server_handshake: all.server_handshake,
+            ..Default::default()
+        })
+    }
+
+    fn may_grow(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn records_wait_for_secrets_that_come_later() {
+    for (name, c2s, s2c, keylog) in CASES {
+        let later = Later {
+            log: KeyLog::parse(keylog),
+            ready: std::cell::Cell::new(false),
+        };
+        let mut conn = TlsConnection::new();
+        let (mut up, mut down) = (Vec::new(), Vec::new());
+        let mut sink = |side: Side, d: &[u8]| match side {
+            Side::Client => up.extend_from_slice(d),
+            Side::Server => down.extend_from_slice(d),
+        };
+        conn.feed(Side::Client, c2s, &later, &mut sink);
+        conn.feed(Side::Server, s2c, &later, &mut sink);
+        assert!(conn.buffered() > 0, "{name}: nothing held");
+        later.ready.set(true);
+        conn.feed(Side::Server, &[], &later, &mut sink);
+        assert!(up.starts_with(REQUEST_START), "{name}");
+        assert!(down.starts_with(RESPONSE_START), "{name}");
+    }
+}

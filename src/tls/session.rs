@@ -78,6 +78,9 @@ struct Direction {
     failures: u32,
     stopped: bool,
     no_keys: bool,
+    /// A protected record waiting for its connection's secrets to appear
+    /// in a key log that is still growing (live capture).
+    held: Option<Record>,
 }
 
 /// One TLS connection being read.
@@ -119,12 +122,14 @@ impl TlsConnection {
         }
         d.records.push(bytes);
         self.pump(side, keys, out);
-        // This side's hello may release the other side's records.
+        // This side's hello (or secrets that arrived since) may release the
+        // other side's records.
         let other = match side {
             Side::Client => Side::Server,
             Side::Server => Side::Client,
         };
-        if self.dir_mut(other).records.pending() > 0 {
+        let o = self.dir_mut(other);
+        if o.records.pending() > 0 || o.held.is_some() {
             self.pump(other, keys, out);
         }
     }
@@ -133,7 +138,11 @@ impl TlsConnection {
     pub fn buffered(&self) -> usize {
         [&self.client, &self.server]
             .iter()
-            .map(|d| d.records.pending() + d.handshake.pending())
+            .map(|d| {
+                d.records.pending()
+                    + d.handshake.pending()
+                    + d.held.as_ref().map_or(0, |r| r.fragment.len())
+            })
             .sum()
     }
 
@@ -150,6 +159,7 @@ impl TlsConnection {
         for d in [&mut self.client, &mut self.server] {
             d.stopped = true;
             d.records = RecordReader::default();
+            d.held = None;
             d.handshake = HandshakeReader::default();
         }
     }
@@ -191,24 +201,40 @@ impl TlsConnection {
                 return;
             }
             let d = self.dir_mut(side);
-            let rec = match d.records.next_record() {
-                Ok(Some(r)) => r,
-                Ok(None) => return,
-                Err(e) => return self.stop(side, e),
+            let rec = match d.held.take() {
+                Some(r) => r,
+                None => match d.records.next_record() {
+                    Ok(Some(r)) => r,
+                    Ok(None) => return,
+                    Err(e) => return self.stop(side, e),
+                },
             };
-            if let Err(e) = self.on_record(side, rec, keys, out) {
-                return self.stop(side, e);
+            match self.on_record(side, rec, keys, out) {
+                Ok(None) => {}
+                // Secrets not there yet: try again when more bytes come.
+                Ok(Some(rec)) => {
+                    let d = self.dir_mut(side);
+                    if d.records.pending() > MAX_BACKLOG {
+                        d.no_keys = true;
+                        continue;
+                    }
+                    d.held = Some(rec);
+                    return;
+                }
+                Err(e) => return self.stop(side, e),
             }
         }
     }
 
+    /// Read one record; a protected record whose secrets may still come is
+    /// handed back.
     fn on_record(
         &mut self,
         side: Side,
         rec: Record,
         keys: &dyn KeySource,
         out: &mut dyn FnMut(Side, &[u8]),
-    ) -> Result<(), TlsError> {
+    ) -> Result<Option<Record>, TlsError> {
         let d = self.dir_mut(side);
         let protected = match d.phase {
             Phase::Clear => d.changed && rec.header.content_type != record::CHANGE_CIPHER_SPEC,
@@ -226,10 +252,17 @@ impl TlsConnection {
                 }
                 _ => {}
             }
-            return Ok(());
+            return Ok(None);
+        }
+        if self.dir_mut(side).opener.is_none()
+            && !self.dir_mut(side).no_keys
+            && keys.may_grow()
+            && !self.has_secrets(keys)
+        {
+            return Ok(Some(rec));
         }
         let Some(plain) = self.open(side, &rec, keys)? else {
-            return Ok(());
+            return Ok(None);
         };
         match plain.content_type {
             record::APPLICATION_DATA => out(side, &plain.data),
@@ -239,7 +272,20 @@ impl TlsConnection {
             }
             _ => {}
         }
-        Ok(())
+        Ok(None)
+    }
+
+    /// Whether the key source has all of this connection's secrets yet (a
+    /// key log being written gets a TLS 1.3 connection's handshake secrets
+    /// before its traffic secrets).
+    fn has_secrets(&mut self, keys: &dyn KeySource) -> bool {
+        if self.secrets.is_none() {
+            if let Some(cr) = self.facts.client_random {
+                let tls13 = self.tls13;
+                self.secrets = keys.secrets(&cr).filter(|s| s.complete(tls13));
+            }
+        }
+        self.secrets.is_some()
     }
 
     /// Open a protected record, `Ok(None)` when it cannot be (no keys, a
