@@ -48,10 +48,12 @@ def http_messages(pcap, keys=()):
     return msgs
 
 
-def h2_streams(pcap, keys=()):
-    """(client port, stream id) -> [method, path, status] of every HTTP/2 HEADERS."""
+def h2_streams(pcap, keys=(), first="http2"):
+    """(client port, stream id) -> [method, path, status] of every HTTP/2 HEADERS.
+    `first`: what the connections start with (http2 with prior knowledge, or
+    http for an `Upgrade: h2c` that tshark follows into HTTP/2)."""
     out = subprocess.run(
-        ["tshark", "-r", pcap, "-d", "tcp.port==18420-18421,http2", "-d", "tcp.port==18422,tls",
+        ["tshark", "-r", pcap, "-d", "tcp.port==18420-18421," + first, "-d", "tcp.port==18422,tls",
          *keys, "-Y", "http2.type == 1",
          "-T", "fields", "-E", "separator=\t", "-e", "tcp.srcport", "-e", "tcp.dstport",
          "-e", "http2.streamid", "-e", "http2.headers.method", "-e", "http2.headers.path",
@@ -92,7 +94,9 @@ def main():
         for lab in labels:
             cp, sp = lab["client_port"], lab["server_port"]
             if lab.get("http_version") == "2":
-                streams = h2_streams(pcap, keys) if streams is None else streams
+                if streams is None:
+                    streams = h2_streams(pcap, keys, "http")
+                    streams.update(h2_streams(pcap, keys))
                 want = [lab["request_method"], lab["request_path"], lab["status"]]
                 if "stream_id" in lab:
                     got = streams.get((cp, lab["stream_id"]))

@@ -102,7 +102,7 @@ impl Connection {
                 let mut secure = Secure::new(h.client, h.ends);
                 let limits = out.limits;
                 let keys = limits.tls_keys.as_deref();
-                secure.on_chunk(h.client, Chunk::Data(&h.bytes), h.ts, keys, out);
+                secure.on_chunk(h.from, Chunk::Data(&h.bytes), h.ts, keys, out);
                 if let Some((client, server)) = client {
                     let info = TlsInfo {
                         decrypted: false,
@@ -119,7 +119,7 @@ impl Connection {
                 }
                 Layer::Tls(secure)
             }
-            HandoverKind::H2 => {
+            HandoverKind::H2 | HandoverKind::H2Upgrade => {
                 if let Some((client, server)) = client {
                     out.tls.push(TlsSighting {
                         ts: h.ts,
@@ -129,8 +129,12 @@ impl Connection {
                         h2c: true,
                     });
                 }
-                let mut h2 = OverH2::new(h.client, client);
-                h2.on_chunk(h.client, Chunk::Data(&h.bytes), h.ts, out);
+                let mut h2 = if h.kind == HandoverKind::H2Upgrade {
+                    OverH2::after_upgrade(h.client, client)
+                } else {
+                    OverH2::new(h.client, client)
+                };
+                h2.on_chunk(h.from, Chunk::Data(&h.bytes), h.ts, out);
                 Layer::H2(h2)
             }
         };

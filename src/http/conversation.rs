@@ -327,14 +327,19 @@ pub enum HandoverKind {
     Tls,
     /// The client's first bytes are the HTTP/2 preface (prior knowledge).
     H2,
+    /// The server answered an `Upgrade: h2c` request with 101 (RFC 7540
+    /// §3.2): HTTP/2 from the server's next byte and the client's preface.
+    H2Upgrade,
 }
 
-/// The connection turned out not to be HTTP/1.x: what it is, and its
-/// client's bytes from the first, for the layer that reads it.
+/// The connection turned out not to be HTTP/1.x: what it is, and the bytes
+/// `from` sent that the layer reads first (the client's from the first, or
+/// the server's after its 101).
 #[derive(Debug)]
 pub struct Handover {
     pub kind: HandoverKind,
     pub client: Side,
+    pub from: Side,
     pub bytes: Vec<u8>,
     pub ts: Timestamp,
     /// Each direction's (sender, receiver), as far as known.
@@ -701,12 +706,13 @@ impl Conversation {
         }
     }
 
-    fn hand_over(&mut self, kind: HandoverKind, client: Side, bytes: &[u8]) {
+    fn hand_over(&mut self, kind: HandoverKind, client: Side, from: Side, bytes: &[u8]) {
         self.handover = Some(Box::new(Handover {
             kind,
             client,
+            from,
             bytes: bytes.to_vec(),
-            ts: self.dirs[client].msg_ts,
+            ts: self.dirs[from].msg_ts,
             ends: BySide([self.dirs[Side::Lo].ends, self.dirs[Side::Hi].ends]),
         }));
     }
@@ -723,7 +729,7 @@ impl Conversation {
             out.stats.non_http_directions += 1;
             if dir.role != Role::Responses && buf.first() == Some(&0x16) {
                 // From here on a TLS layer reads both directions.
-                self.hand_over(HandoverKind::Tls, d, buf);
+                self.hand_over(HandoverKind::Tls, d, d, buf);
             }
             return Step::Stop;
         }
@@ -734,7 +740,7 @@ impl Conversation {
             // HTTP/2 with prior knowledge (RFC 9113 §3.3), in clear or
             // decrypted: an HTTP/2 reader takes both directions.
             dir.state = State::Done;
-            self.hand_over(HandoverKind::H2, d, buf);
+            self.hand_over(HandoverKind::H2, d, d, buf);
             return Step::Stop;
         }
         let response = match dir.role {
@@ -922,6 +928,10 @@ impl Conversation {
                         self.dirs[d].state = State::Frames;
                         // Frames may follow the 101 in the same segment.
                         return Step::Consumed(n);
+                    }
+                    if peek.upgrade_h2c {
+                        // HTTP/2 follows on the same connection.
+                        self.hand_over(HandoverKind::H2Upgrade, d.other(), d, &buf[n..]);
                     }
                     return Step::Stop;
                 }

@@ -255,6 +255,8 @@ pub struct ResponsePeek {
     pub status: u16,
     pub content_length: Option<u64>,
     pub chunked: bool,
+    /// `Upgrade: h2c`: with a 101, the connection goes on in HTTP/2.
+    pub upgrade_h2c: bool,
 }
 
 /// Headers tried for a response with more than [`MAX_HEADERS`]: servers and
@@ -289,6 +291,12 @@ fn parse_response_with<'b>(
             };
             for h in resp.headers.iter() {
                 framing_header(h, &mut peek.content_length, &mut peek.chunked);
+                if h.name.eq_ignore_ascii_case("upgrade") {
+                    peek.upgrade_h2c |= h
+                        .value
+                        .split(|&b| b == b',')
+                        .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"h2c"));
+                }
             }
             let owned = keep.then(|| ResponseHead {
                 minor_version: resp.version.unwrap_or(1),

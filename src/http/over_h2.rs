@@ -32,6 +32,15 @@ impl OverH2 {
         }
     }
 
+    /// After a 101 to `Upgrade: h2c`: the server's frames come first, and
+    /// stream 1 is the upgraded HTTP/1.1 request.
+    pub fn after_upgrade(client_dir: Side, ends: Option<(Endpoint, Endpoint)>) -> Self {
+        OverH2 {
+            conn: H2Connection::after_h2c_upgrade(),
+            ..OverH2::new(client_dir, ends)
+        }
+    }
+
     fn peer(&self, d: Side) -> Peer {
         if d == self.client_dir {
             Peer::Client

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Record the HTTP/2 (RFC 8441) fixtures: hypercorn serving app.py on
 # 127.0.0.1:18420, and server_plain_h2.py (an HTTP/2 server without RFC 8441)
-# on 127.0.0.1:18421, reached over h2c (prior knowledge) by client_h2c.py
-# (the Python `h2` library). Writes fixtures/NAME.pcap and NAME.labels.json, the
+# on 127.0.0.1:18421, reached over h2c (prior knowledge, or an HTTP/1.1
+# `Upgrade: h2c` answered 101) by client_h2c.py (the Python `h2` library). Writes fixtures/NAME.pcap and NAME.labels.json, the
 # labels built from what the client sent and received. Run as root
 # (tcpdump); every process started here is stopped by its PID.
-# Usage: scripts/record-fixtures/h2/record_h2.sh
+# Usage: scripts/record-fixtures/h2/record_h2.sh [NAME]   (NAME: only that fixture)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT="$(cd "$HERE/../../.." && pwd)/fixtures"
 PORT=18420
 PLAIN_PORT=18421
+ONLY="${1:-}"
 TMP="$(mktemp -d -t wshs-h2.XXXXXX)"
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
@@ -31,15 +32,18 @@ for _ in $(seq 1 50); do
 done
 HC_VERSION="$(python3 -c 'from importlib.metadata import version; print(version("hypercorn"))')"
 
-record() {  # record NAME PORT IMPL PATH[@ORIGIN]...
-    local name="$1" port="$2" impl="$3"; shift 3
+record() {  # [UPGRADE=--upgrade] record NAME PORT IMPL PATH[@ORIGIN]...
+    local name="$1" port="$2" impl="$3" how="prior knowledge"; shift 3
+    if [ -n "$ONLY" ] && [ "$ONLY" != "$name" ]; then return 0; fi
+    local upgrade=()
+    if [ -n "${UPGRADE:-}" ]; then upgrade=(--upgrade); how="Upgrade: h2c, then HTTP/2"; fi
     tcpdump -i lo -s 0 -U --immediate-mode -w "$OUT/$name.pcap" "tcp port $port" 2>"$TMP/tcpdump.log" &
     local tpid=$!
     for _ in $(seq 1 50); do grep -q "listening on" "$TMP/tcpdump.log" && break; sleep 0.1; done
-    timeout 20 python3 "$HERE/client_h2c.py" 127.0.0.1 "$port" "$@" >"$TMP/$name.json"
+    timeout 20 python3 "$HERE/client_h2c.py" "${upgrade[@]}" 127.0.0.1 "$port" "$@" >"$TMP/$name.json"
     sleep 1
     kill -INT "$tpid"; wait "$tpid" || true
-    python3 - "$TMP/$name.json" "$port" "$impl" >"$OUT/$name.labels.json" <<'PY'
+    python3 - "$TMP/$name.json" "$port" "$impl" "$how" >"$OUT/$name.labels.json" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 labels = []
@@ -60,7 +64,7 @@ for r in rows:
         "status": r["status"], "cause": cause, "header": header,
         "server_impl": sys.argv[3], "response_body_excerpt": "",
         "http_version": "2", "stream_id": r["stream_id"],
-        "note": "RFC 8441 extended CONNECT over h2c (prior knowledge), Origin " + r["origin"]
+        "note": "RFC 8441 extended CONNECT over h2c (" + sys.argv[4] + "), Origin " + r["origin"]
                 + ("" if r["connect_enabled"] else "; the server's SETTINGS lack ENABLE_CONNECT_PROTOCOL"),
     })
 print(json.dumps(labels, indent=1))
@@ -70,3 +74,4 @@ PY
 
 record "hypercorn-h2c__ok-and-origin-rejected" "$PORT" "hypercorn-$HC_VERSION" "/ws" "/ws@http://evil.test"
 record "python-h2-no-rfc8441__connect-not-enabled" "$PLAIN_PORT" "python-h2" "/ws"
+UPGRADE=--upgrade record "hypercorn-h2c-upgrade__ok-and-origin-rejected" "$PORT" "hypercorn-$HC_VERSION" "/ws" "/ws@http://evil.test"
