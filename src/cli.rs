@@ -88,7 +88,8 @@ pub struct Cli {
     #[arg(long)]
     pub fail_on_rejected: bool,
 
-    /// Show Cookie and Authorization values and query-string credentials.
+    /// Show Cookie and Authorization values and query-string credentials, and
+    /// keep them in the packets --write-rejected and --annotate write.
     #[arg(long)]
     pub no_redact: bool,
 
@@ -121,13 +122,15 @@ pub struct Cli {
 
     /// Save only the packets of connections that held an attempt that was not
     /// accepted: a small capture of just the failures (pcap; pcapng with the
-    /// diagnosis as packet comments when FILE ends in .pcapng).
+    /// diagnosis as packet comments when FILE ends in .pcapng). Secrets are
+    /// masked in the packets at the same length unless --no-redact.
     #[arg(long = "write-rejected", value_name = "FILE")]
     pub write_rejected: Option<String>,
 
     /// Copy the whole input to this pcapng file with the diagnosis of each
     /// reported attempt as a comment on its request and response packets
-    /// (Wireshark shows them; `frame.comment` filters them).
+    /// (Wireshark shows them; `frame.comment` filters them). Secrets are
+    /// masked in the packets at the same length unless --no-redact.
     #[arg(long = "annotate", value_name = "FILE.pcapng")]
     pub annotate: Option<String>,
 
