@@ -20,6 +20,9 @@ fn main() -> ExitCode {
         eprintln!("usage: read_floor FILE");
         return ExitCode::from(1);
     };
+    // As in the binary: files are mapped only under the SIGBUS guard, and
+    // read with read(2) without it.
+    wshs_sniff::capture::mapped::install_guard();
     let mut src = match FileSource::open(&path) {
         Ok(s) => s,
         Err(e) => {
