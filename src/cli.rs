@@ -93,6 +93,11 @@ pub struct Cli {
     #[arg(long)]
     pub no_redact: bool,
 
+    /// Decrypt TLS with this NSS key log (SSLKEYLOGFILE); keys in a pcapng
+    /// Decryption Secrets Block are used without it.
+    #[arg(long, value_name = "FILE")]
+    pub tls_keylog: Option<String>,
+
     /// Stop after this many upgrade attempts.
     #[arg(short = 'c', long = "count", value_name = "COUNT")]
     pub count: Option<u64>,
@@ -312,6 +317,9 @@ pub struct Analysis {
     pub progress: bool,
     /// Drop root to this user once the input is open.
     pub user: Option<String>,
+    /// `--tls-keylog`: the NSS key log to decrypt TLS with (read when the
+    /// run starts, beside the secrets the input files carry).
+    pub tls_keylog: Option<String>,
 }
 
 /// What a command line asks for.
@@ -464,6 +472,7 @@ impl Plan {
             metrics_addr: cli.metrics_addr,
             progress: !live && !cli.no_progress && term.stderr_is_tty,
             user: cli.user,
+            tls_keylog: cli.tls_keylog,
         })))
     }
 }
@@ -544,6 +553,14 @@ mod tests {
         assert_eq!(a.config.limits.max_flows, 1);
         assert_eq!(a.config.limits.idle_timeout_secs, 1);
         assert_eq!(a.config.workers, 1);
+    }
+
+    #[test]
+    fn the_key_log_is_named_in_the_plan_and_read_when_the_run_starts() {
+        let a = analysis(&["-r", "x", "--tls-keylog", "keys.log"]);
+        assert_eq!(a.tls_keylog.as_deref(), Some("keys.log"));
+        assert!(a.config.http.tls_keys.is_none());
+        assert!(analysis(&["-r", "x"]).tls_keylog.is_none());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::capture::live::{self, LiveSource};
-use crate::capture::{inputs, Files, PacketSource, PcapWriter};
+use crate::capture::{inputs, keylog_file, Files, PacketSource, PcapWriter};
 use crate::classify::{advice, Outcome};
 use crate::cli::{Analysis, Cli, Input, Plan};
 use crate::error::{Error, EXIT_REJECTED};
@@ -118,6 +118,12 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
         Input::Files(args) => inputs::ordered(args)?,
         Input::Live { .. } => Vec::new(),
     };
+    // The key log is read before the capture starts, so a bad one stops the
+    // run before any packet is taken.
+    let mut config = a.config.clone();
+    if let Some(keys) = keylog_file::for_run(a.tls_keylog.as_deref(), &files)? {
+        config.http.tls_keys = Some(keys);
+    }
     let source = open(a, &files, scratch.as_deref())?;
     if let Some(user) = &a.user {
         live::drop_privileges(user)?;
@@ -135,7 +141,7 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
         );
     }
 
-    let cfg = &a.config;
+    let cfg = &config;
     let o = a.output;
     let mut reporter = Reporter::new(out, o.format, o.all, o.redact).with_color(o.color);
     if o.blocks {

@@ -129,7 +129,9 @@ mod tests {
     fn directories_expand_to_their_captures_in_order() {
         let files = expand("fixtures").unwrap_or_default();
         assert!(files.len() > 10);
-        assert!(files.iter().all(|f| f.ends_with(".pcap")));
+        assert!(files
+            .iter()
+            .all(|f| f.ends_with(".pcap") || f.ends_with(".pcapng")));
         let mut sorted = files.clone();
         sorted.sort();
         assert_eq!(files, sorted);

@@ -349,6 +349,10 @@ impl Correlator {
         if let Some(t) = hit {
             j.leg = Leg::Backend;
             j.peer = Some(format!("{}>{}", t.client, t.server));
+            // The client's TLS hello names what it asked the proxy for.
+            if j.attempt.tls.is_none() {
+                j.attempt.tls = t.hello.clone();
+            }
         }
     }
 
@@ -1092,6 +1096,8 @@ mod tests {
             gap_before_answer: false,
             after_upgrade: None,
             completed_at: 0,
+            tls: None,
+            h2: None,
             packets: Default::default(),
         }
     }
@@ -1408,6 +1414,7 @@ mod tests {
             ts: t(5),
             client: ep("10.0.0.1:7000"),
             server: ep("10.0.0.2:8080"),
+            hello: None,
             h2c: true,
         });
         let mut out = c.push(a());
