@@ -6,6 +6,7 @@ pub mod body;
 pub mod conversation;
 pub mod engine_io;
 pub mod head;
+pub mod session;
 pub mod ws_frame;
 
 pub use attempt::{AfterUpgrade, Attempt, Ending, PacketNumbers};
