@@ -65,7 +65,7 @@ pub fn esc(s: &str) -> String {
 
 #[derive(Debug, Default, Clone)]
 struct Second {
-    by_outcome: [u64; 5],
+    by_outcome: [u64; OUTCOMES.len()],
     by_cause: BTreeMap<&'static str, u64>,
 }
 
@@ -277,7 +277,7 @@ impl Incident {
         let span = t1 - t0 + 1;
         let bin = (span + MAX_BINS - 1) / MAX_BINS;
         let bins = ((span + bin - 1) / bin) as usize;
-        let mut outcome_bins = vec![[0u64; 5]; bins];
+        let mut outcome_bins = vec![[0u64; OUTCOMES.len()]; bins];
         let mut cause_bins: BTreeMap<&'static str, Vec<u64>> = BTreeMap::new();
         for (s, sec) in &self.seconds {
             let b = ((s - t0) / bin) as usize;
