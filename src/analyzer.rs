@@ -5,9 +5,9 @@
 //! watched after their 101, and the endings of flows that leave the table. It
 //! is pure: no threads, no I/O. The pipeline's flow workers run one each; the
 //! fuzz targets and the test harness drive the same type, so they test what
-//! ships. A connection's protocol state (today the HTTP/1.x [`Conversation`])
-//! is the table's per-flow value, so other analyzers of a flow's bytes plug
-//! in there.
+//! ships. A connection's protocol state ([`Connection`]: HTTP/1.x, or the TLS
+//! or HTTP/2 layer its first bytes call for) is the table's per-flow value,
+//! so other analyzers of a flow's bytes plug in there.
 
 use std::collections::VecDeque;
 
@@ -15,7 +15,7 @@ use crate::capture::Timestamp;
 use crate::decode::{Endpoint, FlowKey, Side, TcpFlags};
 use crate::http::conversation::Sink;
 use crate::http::session::SessionEnd;
-use crate::http::{Attempt, Conversation, Ending, HttpLimits, HttpStats, SidIssued, TlsSighting};
+use crate::http::{Attempt, Connection, Ending, HttpLimits, HttpStats, SidIssued, TlsSighting};
 use crate::reassembly::table::EvictReason;
 use crate::reassembly::{Flow, FlowTable, Limits, ReassemblyStats};
 
@@ -76,7 +76,7 @@ impl HttpOut {
 
 /// Flow table, reassembly and HTTP for a set of connections.
 pub struct FlowAnalyzer {
-    table: FlowTable<Conversation>,
+    table: FlowTable<Connection>,
     http: HttpOut,
     stream_stats: ReassemblyStats,
     flows: u64,
@@ -121,7 +121,7 @@ impl FlowAnalyzer {
         if self.table.is_late_copy(&key, d, p.seq, len, p.flags.syn()) {
             return;
         }
-        let mut evicted: Vec<(Flow<Conversation>, EvictReason)> = Vec::new();
+        let mut evicted: Vec<(Flow<Connection>, EvictReason)> = Vec::new();
         let limits = *self.table.limits();
         let mut sink = self.http.sink(p.no);
         let stream_stats = &mut self.stream_stats;
@@ -185,7 +185,7 @@ impl FlowAnalyzer {
         }
     }
 
-    fn finish_flow(&mut self, mut f: Flow<Conversation>, ending: Ending, no: u64) {
+    fn finish_flow(&mut self, mut f: Flow<Connection>, ending: Ending, no: u64) {
         let ts = f.last_seen;
         let Flow { dirs, state, .. } = &mut f;
         let mut sink = self.http.sink(no);

@@ -88,9 +88,15 @@ pub struct Cli {
     #[arg(long)]
     pub fail_on_rejected: bool,
 
-    /// Show Cookie and Authorization values and query-string credentials.
+    /// Show Cookie and Authorization values and query-string credentials, and
+    /// keep them in the packets --write-rejected and --annotate write.
     #[arg(long)]
     pub no_redact: bool,
+
+    /// Decrypt TLS with this NSS key log (SSLKEYLOGFILE); keys in a pcapng
+    /// Decryption Secrets Block are used without it.
+    #[arg(long, value_name = "FILE")]
+    pub tls_keylog: Option<String>,
 
     /// Stop after this many upgrade attempts.
     #[arg(short = 'c', long = "count", value_name = "COUNT")]
@@ -121,13 +127,15 @@ pub struct Cli {
 
     /// Save only the packets of connections that held an attempt that was not
     /// accepted: a small capture of just the failures (pcap; pcapng with the
-    /// diagnosis as packet comments when FILE ends in .pcapng).
+    /// diagnosis as packet comments when FILE ends in .pcapng). Secrets are
+    /// masked in the packets at the same length unless --no-redact.
     #[arg(long = "write-rejected", value_name = "FILE")]
     pub write_rejected: Option<String>,
 
     /// Copy the whole input to this pcapng file with the diagnosis of each
     /// reported attempt as a comment on its request and response packets
-    /// (Wireshark shows them; `frame.comment` filters them).
+    /// (Wireshark shows them; `frame.comment` filters them). Secrets are
+    /// masked in the packets at the same length unless --no-redact.
     #[arg(long = "annotate", value_name = "FILE.pcapng")]
     pub annotate: Option<String>,
 
@@ -316,6 +324,9 @@ pub struct Analysis {
     pub progress: bool,
     /// Drop root to this user once the input is open.
     pub user: Option<String>,
+    /// `--tls-keylog`: the NSS key log to decrypt TLS with (read when the
+    /// run starts, beside the secrets the input files carry).
+    pub tls_keylog: Option<String>,
 }
 
 /// What a command line asks for.
@@ -469,6 +480,7 @@ impl Plan {
             metrics_addr: cli.metrics_addr,
             progress: !live && !cli.no_progress && term.stderr_is_tty,
             user: cli.user,
+            tls_keylog: cli.tls_keylog,
         })))
     }
 }
@@ -549,6 +561,14 @@ mod tests {
         assert_eq!(a.config.limits.max_flows, 1);
         assert_eq!(a.config.limits.idle_timeout_secs, 1);
         assert_eq!(a.config.workers, 1);
+    }
+
+    #[test]
+    fn the_key_log_is_named_in_the_plan_and_read_when_the_run_starts() {
+        let a = analysis(&["-r", "x", "--tls-keylog", "keys.log"]);
+        assert_eq!(a.tls_keylog.as_deref(), Some("keys.log"));
+        assert!(a.config.http.tls_keys.is_none());
+        assert!(analysis(&["-r", "x"]).tls_keylog.is_none());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use std::sync::Mutex;
 
+use crate::capture::keylog_file::KeyLogError;
 use crate::capture::live::{LiveError, PrivilegeError};
 use crate::capture::{CaptureError, FilterError};
 use crate::cli::UsageError;
@@ -28,6 +29,8 @@ pub enum Error {
     #[error(transparent)]
     Filter(#[from] FilterError),
     #[error(transparent)]
+    KeyLog(#[from] KeyLogError),
+    #[error(transparent)]
     Output(#[from] OutputError),
     #[error(transparent)]
     Metrics(#[from] MetricsError),
@@ -47,6 +50,7 @@ impl Error {
             Error::Privileges(_) => EXIT_CAPTURE,
             Error::Usage(_)
             | Error::Filter(_)
+            | Error::KeyLog(_)
             | Error::Output(_)
             | Error::Metrics(_)
             | Error::Panic { .. } => EXIT_INPUT,

@@ -16,12 +16,14 @@ pub mod classify;
 pub mod cli;
 pub mod decode;
 pub mod error;
+pub mod h2;
 pub mod hint;
 pub mod http;
 pub mod pipeline;
 pub mod reassembly;
 pub mod report;
 pub mod run;
+pub mod tls;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -68,12 +70,23 @@ fn collect(feed: Files, cfg: &Config) -> Analysis {
 }
 
 /// Analyse capture files (read in order as one stream).
+/// TLS secrets in the files' pcapng Decryption Secrets Blocks are used
+/// beside those of `cfg`.
 pub fn analyze_files<P: AsRef<str>>(paths: &[P], cfg: &Config) -> Result<Analysis, CaptureError> {
     let mut sources = Vec::new();
+    let mut embedded = Vec::new();
     for p in paths {
         sources.push(FileSource::open(p.as_ref())?);
+        embedded.extend(capture::secrets::tls_key_log(p.as_ref()).unwrap_or_default());
     }
-    Ok(collect(Files::new(sources), cfg))
+    if embedded.is_empty() {
+        return Ok(collect(Files::new(sources), cfg));
+    }
+    let mut keys = cfg.http.tls_keys.as_deref().cloned().unwrap_or_default();
+    keys.add(&embedded);
+    let mut cfg = cfg.clone();
+    cfg.http.tls_keys = Some(Arc::new(keys));
+    Ok(collect(Files::new(sources), &cfg))
 }
 
 /// Analyse a capture held in memory (tests, fuzzing).

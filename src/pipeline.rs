@@ -236,7 +236,7 @@ pub fn run(
         let rtx = report_tx.clone();
         let ftx = free_tx.clone();
         let limits = cfg.limits;
-        let http = cfg.http;
+        let http = cfg.http.clone();
         let shard_limits = Limits {
             max_flows: (limits.max_flows / n).max(1),
             max_total_buffered: (limits.max_total_buffered / n).max(1),

@@ -7,9 +7,8 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::capture::file::FileSource;
 use crate::capture::live::{self, LiveSource};
-use crate::capture::{inputs, Files, PacketSource, PcapWriter};
+use crate::capture::{inputs, keylog_file, Files, PacketSource, PcapWriter};
 use crate::classify::{advice, Outcome};
 use crate::cli::{Analysis, Cli, Input, Plan};
 use crate::error::{Error, EXIT_REJECTED};
@@ -17,7 +16,7 @@ use crate::pipeline;
 use crate::report::blocks::BlockOptions;
 use crate::report::metrics::{self, Metrics};
 use crate::report::pcap_out::{self, FlowSet};
-use crate::report::{progress, terminal, Format, OutputError, Reporter};
+use crate::report::{progress, redact, terminal, Format, OutputError, Reporter};
 
 /// Snap length of a `-w` recording when the live one is out of range.
 const RECORD_SNAPLEN: u32 = 262_144;
@@ -81,9 +80,14 @@ fn print(bytes: &[u8]) -> Result<u8, Error> {
 
 /// Open the input the plan names; live capture says so on stderr once open
 /// (scripts and tests wait for that line before starting traffic).
-fn open(a: &Analysis, scratch: Option<&str>) -> Result<Box<dyn PacketSource>, Error> {
+/// `files`: the input files in reading order.
+fn open(
+    a: &Analysis,
+    files: &[String],
+    scratch: Option<&str>,
+) -> Result<Box<dyn PacketSource>, Error> {
     match &a.input {
-        Input::Files(args) => Ok(Box::new(Files::new(inputs::open_all(args)?))),
+        Input::Files(_) => Ok(Box::new(Files::open_lazily(files)?)),
         Input::Live { options, write } => {
             let src = LiveSource::open(options)?;
             let src: Box<dyn PacketSource> = match write.as_deref().or(scratch) {
@@ -110,7 +114,17 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
         (Input::Live { write: None, .. }, Some(out)) => Some(format!("{out}.all.tmp")),
         _ => None,
     };
-    let source = open(a, scratch.as_deref())?;
+    let files = match &a.input {
+        Input::Files(args) => inputs::ordered(args)?,
+        Input::Live { .. } => Vec::new(),
+    };
+    // The key log is read before the capture starts, so a bad one stops the
+    // run before any packet is taken.
+    let mut config = a.config.clone();
+    if let Some(keys) = keylog_file::for_run(a.tls_keylog.as_deref(), &files)? {
+        config.http.tls_keys = Some(keys);
+    }
+    let source = open(a, &files, scratch.as_deref())?;
     if let Some(user) = &a.user {
         live::drop_privileges(user)?;
     }
@@ -127,7 +141,7 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
         );
     }
 
-    let cfg = &a.config;
+    let cfg = &config;
     let o = a.output;
     let mut reporter = Reporter::new(out, o.format, o.all, o.redact).with_color(o.color);
     if o.blocks {
@@ -161,6 +175,9 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
     let mut seen = 0u64;
     let keep_rejected = a.write_rejected.is_some();
     let mut rejected_flows = FlowSet::default();
+    // The secrets of every attempt, masked wherever the annotated copy holds them.
+    let redact_annotated = a.annotate.is_some() && o.redact;
+    let mut attempt_secrets = FlowSet::default();
     let stats = pipeline::run(source, cfg, stop.clone(), &mut |j| {
         // Attempts released together with the COUNTth (same tick, or drained at
         // the end) are not reported: -c is a hard limit.
@@ -170,7 +187,18 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
         seen += 1;
         gauges.attempts.fetch_add(1, Ordering::Relaxed);
         if keep_rejected && j.verdict.outcome != Outcome::Accepted {
-            rejected_flows.insert(j.attempt.client, j.attempt.server);
+            rejected_flows.insert(
+                j.attempt.client,
+                j.attempt.server,
+                redact::secrets_of(&j.attempt.request),
+            );
+        }
+        if redact_annotated {
+            attempt_secrets.insert(
+                j.attempt.client,
+                j.attempt.server,
+                redact::secrets_of(&j.attempt.request),
+            );
         }
         let r = reporter.emit(j);
         if count_limit.is_some_and(|c| seen >= c) {
@@ -224,47 +252,43 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
     // The input read again, in the order the analysis read it, so packet
     // numbers match the ones the annotations were keyed by.
     let inputs: Vec<String> = match (&a.input, &scratch) {
-        (Input::Files(args), _) => args
-            .iter()
-            .flat_map(|a| inputs::expand(a).unwrap_or_else(|_| vec![a.clone()]))
-            .collect(),
+        (Input::Files(_), _) => files,
         (Input::Live { write: Some(w), .. }, _) => vec![w.clone()],
         (Input::Live { write: None, .. }, Some(s)) => vec![s.clone()],
         (Input::Live { write: None, .. }, None) => Vec::new(),
     };
-    let reopen = || -> Result<Vec<FileSource>, OutputError> {
-        Ok(match &a.input {
-            Input::Files(args) => inputs::open_all(args)?,
-            Input::Live { .. } => inputs
-                .iter()
-                .map(|f| FileSource::open(f))
-                .collect::<Result<_, _>>()?,
-        })
-    };
     if let Some(path) = &a.annotate {
         written.push(
-            reopen()
-                .and_then(|s| pcap_out::write_pcapng(s, None, &annotations, path))
-                .map(|n| {
-                    eprintln!(
-                        "wshs-sniff: wrote {} packets, {} with a comment, to {path}",
-                        n.packets, n.commented
-                    )
-                }),
+            pcap_out::write_pcapng(
+                &inputs,
+                None,
+                o.redact.then_some(&attempt_secrets),
+                &annotations,
+                path,
+            )
+            .map(|n| {
+                eprintln!(
+                    "wshs-sniff: wrote {} packets, {} with a comment, to {path}{}",
+                    n.packets,
+                    n.commented,
+                    masked_note(o.redact, n.masked)
+                )
+            }),
         );
     }
     if let Some(path) = &a.write_rejected {
         let n = if pcapng_rejected {
-            reopen()
-                .and_then(|s| pcap_out::write_pcapng(s, Some(&rejected_flows), &annotations, path))
+            let mask = o.redact.then_some(&rejected_flows);
+            pcap_out::write_pcapng(&inputs, Some(&rejected_flows), mask, &annotations, path)
         } else {
-            pcap_out::write_flows(&inputs, &rejected_flows, path)
+            pcap_out::write_flows(&inputs, &rejected_flows, path, o.redact)
         };
         written.push(n.map(|n| {
             eprintln!(
-                "wshs-sniff: wrote {} packets of {} connections with a refused attempt to {path}",
+                "wshs-sniff: wrote {} packets of {} connections with a refused attempt to {path}{}",
                 n.packets,
-                rejected_flows.len()
+                rejected_flows.len(),
+                masked_note(o.redact, n.masked)
             );
         }));
     }
@@ -284,11 +308,21 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
     Ok(0)
 }
 
+/// How many packets of a written file had secrets masked, when masking.
+fn masked_note(redact: bool, masked: u64) -> String {
+    if redact {
+        format!(" ({masked} with secrets masked)")
+    } else {
+        String::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::FileSource;
     use crate::cli::Terminal;
-    use crate::pipeline::Fault;
+    use crate::pipeline::{Config, Fault};
 
     /// Every fixture as one stream, in text (the summary follows the lines).
     fn plan(fault: Option<Fault>) -> Analysis {
@@ -381,5 +415,69 @@ mod tests {
             "{summary}"
         );
         assert_eq!(kept, all[..3].to_vec());
+    }
+
+    /// A file source whose file is written anew (truncated, then written)
+    /// after `after` packets were read, as a capture ring starting a slice
+    /// over does.
+    struct RingReuse {
+        inner: FileSource,
+        path: std::path::PathBuf,
+        newer: Vec<u8>,
+        after: u64,
+    }
+
+    impl PacketSource for RingReuse {
+        fn next(&mut self) -> Result<crate::capture::Next<'_>, crate::capture::CaptureError> {
+            if self.inner.packets() == self.after {
+                std::fs::write(&self.path, &self.newer).expect("rewrite");
+            }
+            self.inner.next()
+        }
+    }
+
+    #[test]
+    fn a_capture_rewritten_while_read_is_damage_with_the_findings_kept() {
+        assert!(crate::capture::mapped::install_guard());
+        let input = format!(
+            "{}/fixtures/node-ws__origin-compare.pcap",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let dir = std::env::temp_dir().join(format!("wshs-run-ring-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch");
+        let path = dir.join("slice.pcap");
+        let old = std::fs::read(&input).expect("fixture");
+        std::fs::write(&path, &old).expect("copy");
+        let whole = crate::analyze_files(&[&input], &Default::default()).expect("reads");
+        // The new slice starts with another packet time. Its other bytes are
+        // the old ones: packets already handed out are read from the mapped
+        // file by the flow workers later, and would read the new contents.
+        let mut newer = old;
+        newer[24] ^= 1;
+        let ring = RingReuse {
+            inner: FileSource::open(path.to_str().expect("path")).expect("opens"),
+            path,
+            newer,
+            // Before the last packet (an ACK): every attempt is whole.
+            after: whole.summary.capture.packets - 1,
+        };
+        let mut found = 0;
+        let stats = pipeline::run(
+            Box::new(ring),
+            &Config::default(),
+            Arc::new(AtomicBool::new(false)),
+            &mut |_| {
+                found += 1;
+                Ok(())
+            },
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(found, whole.records.len());
+        let e = stats.error.expect("the rewrite ends the run in error");
+        assert_eq!(e.exit_code(), 1);
+        let line = e.to_string();
+        assert!(line.contains("rewritten while it was being read"), "{line}");
+        assert_eq!(line.lines().count(), 1, "{line}");
+        assert_eq!(stats.capture.damage, vec![line]);
     }
 }

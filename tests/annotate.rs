@@ -4,25 +4,14 @@
 //! tshark (`frame.comment`), as a Wireshark user would see them. Skipped with a
 //! message when tshark is missing; a failure under `WSHS_E2E_REQUIRED=1`.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_wshs-sniff");
+use common::tools::{have_tool, tshark};
 
-fn have_tshark() -> bool {
-    if Command::new("tshark")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return true;
-    }
-    if std::env::var("WSHS_E2E_REQUIRED").is_ok_and(|v| v == "1") {
-        panic!("tshark is not installed (WSHS_E2E_REQUIRED=1)");
-    }
-    eprintln!("skipping: tshark is not installed");
-    false
-}
+const BIN: &str = env!("CARGO_BIN_EXE_wshs-sniff");
 
 fn out(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("annotate");
@@ -39,31 +28,6 @@ fn run(args: &[&str]) {
     );
 }
 
-/// tshark's fields for every packet (or those matching `filter`), one row per
-/// packet, tab-separated.
-fn tshark(file: &PathBuf, filter: Option<&str>, fields: &[&str]) -> Vec<Vec<String>> {
-    let mut cmd = Command::new("tshark");
-    cmd.arg("-r")
-        .arg(file)
-        .args(["-T", "fields", "-E", "separator=/t"]);
-    if let Some(f) = filter {
-        cmd.args(["-Y", f]);
-    }
-    for f in fields {
-        cmd.args(["-e", f]);
-    }
-    let o = cmd.output().expect("tshark");
-    assert!(
-        o.status.success(),
-        "tshark: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_string).collect())
-        .collect()
-}
-
 /// The first bytes of a hex TCP payload as text.
 fn payload_start(hex: &str) -> String {
     (0..hex.len().min(16))
@@ -75,18 +39,18 @@ fn payload_start(hex: &str) -> String {
 
 #[test]
 fn annotate_copies_every_packet_and_comments_request_and_response() {
-    if !have_tshark() {
+    if !have_tool("tshark") {
         return;
     }
     let input = "fixtures/nginx-stripped__python-websockets.pcap";
     let file = out("stripped.pcapng");
     run(&["-r", input, "--annotate", file.to_str().expect("path")]);
-    let all_in = tshark(&PathBuf::from(input), None, &["frame.number"]);
-    let all_out = tshark(&file, None, &["frame.number"]);
+    let all_in = tshark(&PathBuf::from(input), &[], &["frame.number"]);
+    let all_out = tshark(&file, &[], &["frame.number"]);
     assert_eq!(all_in.len(), all_out.len(), "not a whole copy");
     let rows = tshark(
         &file,
-        Some("frame.comment"),
+        &["-Y", "frame.comment"],
         &["frame.comment", "tcp.payload", "tcp.srcport", "tcp.dstport"],
     );
     // Two legs, each with a request and a response packet.
@@ -122,7 +86,7 @@ fn annotate_copies_every_packet_and_comments_request_and_response() {
 
 #[test]
 fn comments_mask_secrets_as_the_text_output_does() {
-    if !have_tshark() {
+    if !have_tool("tshark") {
         return;
     }
     let file = out("credentials.pcapng");
@@ -132,7 +96,7 @@ fn comments_mask_secrets_as_the_text_output_does() {
         "--annotate",
         file.to_str().expect("path"),
     ]);
-    let rows = tshark(&file, Some("frame.comment"), &["frame.comment"]);
+    let rows = tshark(&file, &["-Y", "frame.comment"], &["frame.comment"]);
     assert_eq!(rows.len(), 2, "{rows:#?}");
     for r in &rows {
         assert!(r[0].contains("origin-rejected [Origin]"), "{}", r[0]);
@@ -143,7 +107,7 @@ fn comments_mask_secrets_as_the_text_output_does() {
 
 #[test]
 fn write_rejected_as_pcapng_keeps_refused_connections_with_comments() {
-    if !have_tshark() {
+    if !have_tool("tshark") {
         return;
     }
     // One accepted and one refused attempt in two captures read together.
@@ -156,19 +120,15 @@ fn write_rejected_as_pcapng_keeps_refused_connections_with_comments() {
         "--write-rejected",
         file.to_str().expect("path"),
     ]);
-    let rows = tshark(
-        &file,
-        None,
-        &["frame.comment", "tcp.srcport", "tcp.dstport"],
-    );
+    let rows = tshark(&file, &[], &["frame.comment", "tcp.srcport", "tcp.dstport"]);
     let ok_rows = tshark(
         &PathBuf::from("fixtures/node-ws__ok.pcap"),
-        None,
+        &[],
         &["frame.number"],
     );
     let refused_rows = tshark(
         &PathBuf::from("fixtures/node-ws__origin-rejected.pcap"),
-        None,
+        &[],
         &["frame.number"],
     );
     assert_eq!(

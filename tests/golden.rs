@@ -8,8 +8,12 @@ use std::path::Path;
 use wshs_sniff::pipeline::Config;
 
 fn render(pcap: &Path) -> String {
-    let a = wshs_sniff::analyze_files(&[pcap.to_string_lossy()], &Config::default())
-        .expect("fixture opens");
+    // A fixture recorded with its client's key log is read with it.
+    let mut cfg = Config::default();
+    if let Ok(text) = std::fs::read(pcap.with_extension("keylog")) {
+        cfg.http.tls_keys = Some(std::sync::Arc::new(wshs_sniff::tls::KeyLog::parse(&text)));
+    }
+    let a = wshs_sniff::analyze_files(&[pcap.to_string_lossy()], &cfg).expect("fixture opens");
     assert!(a.error.is_none(), "{}: {:?}", pcap.display(), a.error);
     String::from_utf8(a.output).expect("JSON Lines are UTF-8")
 }

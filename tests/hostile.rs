@@ -378,6 +378,37 @@ fn no_secret_is_printed_unless_asked() {
     }
 }
 
+#[test]
+fn written_refusals_hold_no_secret_unless_asked() {
+    let cap = secrets_capture();
+    let cap = cap.to_str().unwrap();
+    let out = scratch().join("secrets-rejected.pcap");
+    let out = out.to_str().unwrap();
+    let r = run(&["-r", cap, "--json", "--write-rejected", out]);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(r.stderr.contains("with secrets masked"), "{}", r.stderr);
+    let bytes = std::fs::read(out).unwrap();
+    let has = |s: &str| bytes.windows(s.len()).any(|w| w == s.as_bytes());
+    for s in SECRETS {
+        assert!(!has(s), "{out} holds {s}");
+    }
+    // Same lengths: the masked file still reassembles into the same refusal.
+    assert!(has("Cookie: theme=****; session=*****************"));
+    let back = run(&["-r", out, "--json"]);
+    let recs = records(&back.stdout);
+    assert_eq!(recs.len(), 1, "{}", back.stdout);
+    assert_eq!(recs[0]["status"], 403);
+    assert_eq!(recs[0]["cause"], "origin-rejected");
+
+    let r = run(&["-r", cap, "--json", "--no-redact", "--write-rejected", out]);
+    assert!(r.ok, "{}", r.stderr);
+    let bytes = std::fs::read(out).unwrap();
+    let has = |s: &str| bytes.windows(s.len()).any(|w| w == s.as_bytes());
+    for s in SECRETS {
+        assert!(has(s), "--no-redact: {out} lacks {s}");
+    }
+}
+
 fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")

@@ -2,8 +2,12 @@
 //! are read in time order as one stream, whatever order they are given in, so an
 //! attempt whose request and response fall in two files is still paired.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::{ws_request, Cap, Conn, KEY};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wshs-sniff");
 
@@ -154,4 +158,79 @@ fn directory_without_captures_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     let _ = std::fs::remove_dir_all(Path::new(&dir));
+}
+
+/// Every packet of a classic pcap (as `Cap` writes it) as its own file, the
+/// way a rotation by packet count names them (`dump.pcap`, `dump.pcap1`, …).
+fn one_file_per_packet(pcap: &[u8], dir: &Path) -> usize {
+    let header = &pcap[..24];
+    let (mut off, mut n) = (24, 0);
+    while off + 16 <= pcap.len() {
+        let caplen = u32::from_le_bytes(pcap[off + 8..off + 12].try_into().unwrap()) as usize;
+        let end = off + 16 + caplen;
+        let mut slice = header.to_vec();
+        slice.extend_from_slice(&pcap[off..end]);
+        let name = match n {
+            0 => "dump.pcap".to_string(),
+            _ => format!("dump.pcap{n}"),
+        };
+        std::fs::write(dir.join(name), slice).unwrap();
+        off = end;
+        n += 1;
+    }
+    n
+}
+
+/// More slices than the open-file limit the tool runs under: files are opened
+/// one at a time, and still read in time order as one stream.
+#[test]
+fn thousands_of_slices_are_read_under_a_small_open_file_limit() {
+    let mut cap = Cap::new();
+    let server = ([10, 0, 0, 1], 8080);
+    // 625 connections of 8 packets: 5,000 slices.
+    for i in 0..625u32 {
+        let client = ([10, 1, (i >> 8) as u8, i as u8], 40_000 + (i % 1000) as u16);
+        let mut c = Conn::open(&mut cap, client, server);
+        let req = ws_request(
+            "/ws",
+            &format!("Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n"),
+        );
+        c.client(&mut cap, &req);
+        let resp: &[u8] = if i % 2 == 0 {
+            &common::accepted_response()
+        } else {
+            b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"
+        };
+        c.server(&mut cap, resp);
+        c.close(&mut cap);
+    }
+    let dir = tmpdir("slices");
+    let whole = dir.join("whole.pcap");
+    std::fs::write(&whole, &cap.buf).unwrap();
+    let slices = dir.join("slices");
+    std::fs::create_dir_all(&slices).unwrap();
+    assert_eq!(one_file_per_packet(&cap.buf, &slices), 5000);
+    let rejected = dir.join("rejected.pcap");
+
+    let expected = json_lines(&["-r", whole.to_str().unwrap(), "--json", "--all"]);
+    assert_eq!(expected.len(), 625);
+    let out = Command::new("sh")
+        .args(["-c", "ulimit -n 256 && exec \"$0\" \"$@\"", BIN])
+        .args(["-r", slices.to_str().unwrap(), "--json", "--all"])
+        .arg("--write-rejected")
+        .arg(&rejected)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let got: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(got, expected);
+    // The second pass over the slices (for --write-rejected) ran under the
+    // limit too, and kept the refused half.
+    let back = json_lines(&["-r", rejected.to_str().unwrap(), "--json"]);
+    assert_eq!(back.len(), 625 / 2, "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

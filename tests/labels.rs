@@ -20,6 +20,16 @@ fn label_cause(v: &Value) -> String {
     }
 }
 
+/// The default configuration, with the fixture's key log (NAME.keylog) when
+/// it has one.
+fn config_for(pcap: &Path) -> Config {
+    let mut cfg = Config::default();
+    if let Ok(text) = std::fs::read(pcap.with_extension("keylog")) {
+        cfg.http.tls_keys = Some(std::sync::Arc::new(wshs_sniff::tls::KeyLog::parse(&text)));
+    }
+    cfg
+}
+
 #[test]
 fn tool_agrees_with_the_shared_labels() {
     let Some(dir) = shared_dir("captures", "tool_agrees_with_the_shared_labels") else {
@@ -49,7 +59,7 @@ fn check_dir(dir: &Path) {
             .unwrap_or_else(|e| panic!("{}: {e}", labels_path.display()));
         let labels: Vec<Value> = serde_json::from_str(&text).expect("labels parse");
         let name = pcap.file_name().unwrap().to_string_lossy().to_string();
-        let a = wshs_sniff::analyze_files(&[pcap.to_string_lossy()], &Config::default())
+        let a = wshs_sniff::analyze_files(&[pcap.to_string_lossy()], &config_for(pcap))
             .expect("capture opens");
         // Attempts per connection, in order.
         let mut found: HashMap<(String, String), Vec<&wshs_sniff::report::Record>> = HashMap::new();
@@ -62,7 +72,7 @@ fn check_dir(dir: &Path) {
         let mut used: HashMap<(String, String), usize> = HashMap::new();
         let mut expected_total = 0;
         for l in &labels {
-            if l["tls"].as_bool() == Some(true) {
+            if l["tls"].as_bool() == Some(true) && l["keys"].is_null() {
                 // The client leg of a TLS proxy: its request is encrypted, no
                 // passive analyzer without the keys can see it.
                 continue;

@@ -145,6 +145,9 @@ def fixtures():
     out.append(("nginx-tls-stripped__python-websockets", "nginx-tls-stripped", "ok"))
     out.append(("nginx-tls-good__python-websockets", "nginx-tls-good", "ok"))
     out.append(("nginx-good-ipv6__python-websockets", "nginx-good-ipv6", "ok"))
+    # The same TLS proxies with the client's key log kept as NAME.keylog.
+    out.append(("nginx-tls-keylog-stripped__python-websockets", "nginx-tls-stripped", "ok"))
+    out.append(("nginx-tls-keylog-good__python-websockets", "nginx-tls-good", "ok"))
     for target in ("python-websockets", "node-ws"):
         out.append((f"{target}__origin-compare", target, "origin-compare"))
         out.append((f"{target}__policy-close", target, "policy"))
@@ -239,6 +242,9 @@ class Conn:
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
+            # The recorder asks for the session secrets of its keyed fixtures.
+            if os.environ.get("WSHS_KEYLOG"):
+                ctx.keylog_filename = os.environ["WSHS_KEYLOG"]
             self.sock = ctx.wrap_socket(self.sock, server_hostname="localhost")
         self.buf = b""
         self.closed = False
@@ -711,6 +717,8 @@ def label(name, obs_path, pcap_path):
             lab["tcp_reset_after_101"] = True
         if t.get("tls"):
             lab["tls"] = True
+            if os.environ.get("WSHS_KEYLOG"):
+                lab["keys"] = os.path.basename(os.environ["WSHS_KEYLOG"])
         if notes:
             lab["note"] = "; ".join(notes)
         labels.append(lab)

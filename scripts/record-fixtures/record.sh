@@ -42,6 +42,7 @@ command -v python3 >/dev/null || apt_install python3 python3-pip
 command -v node >/dev/null || apt_install nodejs
 command -v npm >/dev/null || apt_install npm
 command -v openssl >/dev/null || apt_install openssl
+command -v editcap >/dev/null || apt_install wireshark-common
 command -v haproxy >/dev/null || apt_install haproxy
 command -v apache2 >/dev/null || apt_install apache2
 command -v caddy >/dev/null || apt_install caddy
@@ -185,7 +186,10 @@ record_one() {  # record_one NAME FILTER
     if python3 "$HERE/proxies.py" list | cut -f1 | grep -qx "$name"; then
         drv="$HERE/proxies.py"
     fi
-    python3 "$drv" run "$name" "$TMP/$name.obs.json"
+    # Keyed TLS fixtures: the client writes its session secrets beside the capture.
+    local keylog=""
+    case "$name" in *-keylog-*) keylog="$OUT/$name.keylog"; rm -f "$keylog" ;; esac
+    WSHS_KEYLOG="$keylog" python3 "$drv" run "$name" "$TMP/$name.obs.json"
     # let the last packets (FIN/ACK) reach the file: wait until its size is stable
     last=-1
     for i in $(seq 1 20); do
@@ -199,8 +203,15 @@ record_one() {  # record_one NAME FILTER
     if grep -Eq "^[1-9][0-9]* packets? dropped by (kernel|interface)" "$TMP/$name.tcpdump"; then
         log "$name: tcpdump lost packets:"; cat "$TMP/$name.tcpdump" >&2; exit 1
     fi
-    python3 "$drv" label "$name" "$TMP/$name.obs.json" "$pcap" >"$OUT/$name.labels.json"
+    WSHS_KEYLOG="$keylog" python3 "$drv" label "$name" "$TMP/$name.obs.json" "$pcap" >"$OUT/$name.labels.json"
     python3 "$HERE/driver.py" summary "$name" "$pcap" "$OUT/$name.labels.json"
+    if [ -n "$keylog" ]; then
+        # The same capture with the secrets only inside it (a pcapng
+        # Decryption Secrets Block), as editcap or eCapture write it.
+        local dsb="${name/-keylog-/-dsb-}"
+        editcap --inject-secrets "tls,$keylog" "$pcap" "$OUT/$dsb.pcapng"
+        sed 's/"keys": "[^"]*"/"keys": "dsb"/' "$OUT/$name.labels.json" >"$OUT/$dsb.labels.json"
+    fi
 }
 
 COUNT=0

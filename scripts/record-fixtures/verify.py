@@ -6,7 +6,10 @@ the labelled connection (client port -> server port), and the labelled status
 must be among the HTTP response codes seen on that connection (or none seen
 when the label says null). A label with "tls": true (the client leg of a
 TLS-terminating proxy) is checked for a TLS ClientHello on its connection
-instead, since its HTTP is encrypted. Prints one line per problem; exit 1 if any.
+instead, since its HTTP is encrypted; when the fixture has its keys (a
+NAME.keylog beside it, or a Decryption Secrets Block in a pcapng) tshark
+decrypts it and the request and status are checked like clear ones.
+Prints one line per problem; exit 1 if any.
 Usage: verify.py [FIXTURES_DIR]
 """
 import glob
@@ -23,18 +26,18 @@ DECODE = ["-d", "tcp.port==18401-18412,http", "-d", "tcp.port==18415,http",
           "-d", "tcp.port==18413-18414,tls"]
 
 
-def tls_hellos(pcap):
+def tls_hellos(pcap, keys=()):
     """(client port, server port) of every TLS ClientHello."""
     out = subprocess.run(
-        ["tshark", "-r", pcap, *DECODE, "-Y", "tls.handshake.type == 1", "-T", "fields",
+        ["tshark", "-r", pcap, *DECODE, *keys, "-Y", "tls.handshake.type == 1", "-T", "fields",
          "-E", "separator=\t", "-e", "tcp.srcport", "-e", "tcp.dstport"],
         capture_output=True, text=True, timeout=60, check=True).stdout
     return {tuple(int(x) for x in line.split("\t")) for line in out.splitlines() if line}
 
 
-def http_messages(pcap):
+def http_messages(pcap, keys=()):
     out = subprocess.run(
-        ["tshark", "-r", pcap, *DECODE, "-Y", "http", "-T", "fields", "-E", "separator=\t",
+        ["tshark", "-r", pcap, *DECODE, *keys, "-Y", "http", "-T", "fields", "-E", "separator=\t",
          "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "http.request.method",
          "-e", "http.request.uri", "-e", "http.response.code"],
         capture_output=True, text=True, timeout=60, check=True).stdout
@@ -45,6 +48,28 @@ def http_messages(pcap):
     return msgs
 
 
+def h2_streams(pcap, keys=()):
+    """(client port, stream id) -> [method, path, status] of every HTTP/2 HEADERS."""
+    out = subprocess.run(
+        ["tshark", "-r", pcap, "-d", "tcp.port==18420-18421,http2", "-d", "tcp.port==18422,tls",
+         *keys, "-Y", "http2.type == 1",
+         "-T", "fields", "-E", "separator=\t", "-e", "tcp.srcport", "-e", "tcp.dstport",
+         "-e", "http2.streamid", "-e", "http2.headers.method", "-e", "http2.headers.path",
+         "-e", "http2.headers.status"],
+        capture_output=True, text=True, timeout=60, check=True).stdout
+    streams = {}
+    for line in out.splitlines():
+        src, dst, sid, method, path, status = (line.split("\t") + [""] * 6)[:6]
+        for one in sid.split(","):
+            key = (int(src), int(one)) if method else (int(dst), int(one))
+            row = streams.setdefault(key, [None, None, None])
+            if method:
+                row[0], row[1] = method, path
+            if status:
+                row[2] = int(status.split(",")[0])
+    return streams
+
+
 def main():
     fixtures = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "fixtures")
     problems = 0
@@ -52,21 +77,39 @@ def main():
     for labels_path in files:
         name = os.path.basename(labels_path)[:-len(".labels.json")]
         pcap = os.path.join(fixtures, name + ".pcap")
-        msgs = http_messages(pcap)
+        if not os.path.exists(pcap):
+            pcap += "ng"
+        keylog = os.path.join(fixtures, name + ".keylog")
+        keys = ["-o", "tls.keylog_file:" + keylog] if os.path.exists(keylog) else []
+        msgs = http_messages(pcap, keys)
         with open(labels_path) as f:
             labels = json.load(f)
         if not labels:
             print(f"{name}: no upgrade attempt labelled")
             problems += 1
         hellos = None
+        streams = None
         for lab in labels:
             cp, sp = lab["client_port"], lab["server_port"]
+            if lab.get("http_version") == "2":
+                streams = h2_streams(pcap, keys) if streams is None else streams
+                want = [lab["request_method"], lab["request_path"], lab["status"]]
+                if "stream_id" in lab:
+                    got = streams.get((cp, lab["stream_id"]))
+                else:  # labels from the server's side know the path, not the stream
+                    got = next((v for (port, _), v in streams.items()
+                                if port == cp and v[1] == lab["request_path"]), None)
+                if got != want:
+                    print(f"{name}: {lab['request_path']} on {cp}->{sp}: tshark saw {got}, label {want}")
+                    problems += 1
+                continue
             if lab.get("tls"):
                 hellos = tls_hellos(pcap) if hellos is None else hellos
                 if (cp, sp) not in hellos:
                     print(f"{name}: no TLS ClientHello on {cp}->{sp} ({lab['leg']})")
                     problems += 1
-                continue
+                if not lab.get("keys"):
+                    continue
             reqs = [m for m in msgs if m[0] == cp and m[1] == sp and m[2]]
             codes = [int(c) for m in msgs if m[0] == sp and m[1] == cp and m[4]
                      for c in m[4].split(",")]

@@ -78,7 +78,69 @@ struct MappedFile {
     owner: u64,
     /// The file; the read fall-back takes it over.
     file: Option<std::fs::File>,
+    /// The file's first bytes when it was opened (see `changed_on_disk`).
+    head: Vec<u8>,
 }
+
+/// Bytes at the start of a file compared to tell it was rewritten: a pcap
+/// header and the first record's header (its timestamp) with room to spare.
+const HEAD_LEN: usize = 64;
+/// Packets handed out between two looks at whether the file was rewritten.
+const REWRITE_CHECK_EVERY: u64 = 256;
+const REWRITTEN: &str =
+    "the file was rewritten while it was being read (a capture ring starting it over?)";
+
+impl MappedFile {
+    fn new(file: std::fs::File, len: u64) -> Self {
+        use std::os::unix::fs::FileExt;
+        let mut head = vec![0; HEAD_LEN.min(len as usize)];
+        if file.read_exact_at(&mut head, 0).is_err() {
+            head.clear();
+        }
+        MappedFile {
+            len,
+            owner: mapped::new_owner(),
+            file: Some(file),
+            head,
+        }
+    }
+
+    /// Whether the file on disk is still the one being read: not shorter than
+    /// already seen, and starting with the same bytes. A capture ring
+    /// (`tcpdump -W`) truncates a slice and writes it anew; mapped pages then
+    /// show the new contents, which would read as packets of the old file.
+    fn on_disk(&self) -> OnDisk {
+        use std::os::unix::fs::FileExt;
+        let Some(file) = self.file.as_ref() else {
+            return OnDisk::Same;
+        };
+        match file.metadata() {
+            Ok(meta) if meta.len() < self.len => return OnDisk::Shrank,
+            Ok(_) => {}
+            Err(_) => return OnDisk::Same,
+        }
+        let mut now = [0u8; HEAD_LEN];
+        let now = &mut now[..self.head.len()];
+        if file.read_exact_at(now, 0).is_err() {
+            return OnDisk::Shrank;
+        }
+        if *now == self.head[..] {
+            OnDisk::Same
+        } else {
+            OnDisk::Rewritten
+        }
+    }
+}
+
+/// What became of a mapped file on disk while it was being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnDisk {
+    Same,
+    Shrank,
+    Rewritten,
+}
+
+const SHRANK: &str = "the file shrank while it was being read";
 
 /// The buffer of a block read into memory that nobody else holds.
 fn heap_mut(b: &mut SharedBytes) -> Option<&mut Vec<u8>> {
@@ -135,11 +197,7 @@ impl FileSource {
         let (reader, mapped): (Box<dyn Read + Send>, _) = match meta.is_file() {
             true => (
                 Box::new(std::io::empty()),
-                Some(MappedFile {
-                    len: meta.len(),
-                    owner: mapped::new_owner(),
-                    file: Some(file),
-                }),
+                Some(MappedFile::new(file, meta.len())),
             ),
             false => (Box::new(file), None),
         };
@@ -362,6 +420,7 @@ impl FileSource {
     /// rest of the file, if shorter). `Ok(false)` when no window could be
     /// mapped: the file is then read from here on.
     fn map_window(&mut self, n: usize) -> Result<bool, CaptureError> {
+        self.still_on_disk()?;
         let Some(m) = self.mapped.as_mut() else {
             return Ok(false);
         };
@@ -432,6 +491,20 @@ impl FileSource {
             at += 64;
         }
         self.prefetched = at;
+    }
+
+    /// An error when a mapped file shrank or was rewritten in place since it
+    /// was opened.
+    fn still_on_disk(&self) -> Result<(), CaptureError> {
+        match self
+            .mapped
+            .as_ref()
+            .map_or(OnDisk::Same, MappedFile::on_disk)
+        {
+            OnDisk::Same => Ok(()),
+            OnDisk::Shrank => Err(self.truncated(SHRANK)),
+            OnDisk::Rewritten => Err(self.damaged(REWRITTEN)),
+        }
     }
 
     /// Whether a mapped file was cut short while it was being read.
@@ -610,7 +683,19 @@ impl FileSource {
         let found = self.advance();
         if self.shrank() {
             self.done = true;
-            return Err(self.truncated("the file shrank while it was being read"));
+            return Err(self.truncated(SHRANK));
+        }
+        // Before a packet is handed out now and then, at the end, and at
+        // damage (which a rewrite explains better).
+        let look = match &found {
+            Ok(Some(_)) => self.packets % REWRITE_CHECK_EVERY == REWRITE_CHECK_EVERY - 1,
+            Ok(None) | Err(_) => true,
+        };
+        if look {
+            if let Err(e) = self.still_on_disk() {
+                self.done = true;
+                return Err(e);
+            }
         }
         match found {
             Ok(Some(f)) => {
@@ -736,7 +821,9 @@ mod tests {
         drain_from(&mut src)
     }
 
+    /// A file of `bytes` on disk, mapped when read (the guard is installed).
     fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        assert!(mapped::install_guard());
         let dir = std::env::temp_dir().join(format!("wshs-file-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("c.pcap");
@@ -747,15 +834,47 @@ mod tests {
     /// Packets of every size, so records straddle the mapped windows' edges at
     /// many different offsets, and some are larger than a page.
     fn many_records() -> Vec<u8> {
+        records(0, 37)
+    }
+
+    /// 12,000 records from second `first`, sized by `step`.
+    fn records(first: u32, step: u32) -> Vec<u8> {
         let data: Vec<Vec<u8>> = (0..12_000u32)
-            .map(|i| (0..(i * 37 % 1500 + 1)).map(|j| (i + j) as u8).collect())
+            .map(|i| (0..(i * step % 1500 + 1)).map(|j| (i + j) as u8).collect())
             .collect();
         let recs: Vec<(u32, u32, &[u8])> = data
             .iter()
             .enumerate()
-            .map(|(i, d)| (i as u32, 7, d.as_slice()))
+            .map(|(i, d)| (first + i as u32, 7, d.as_slice()))
             .collect();
         pcap(false, 0xa1b2_c3d4, &recs, 0)
+    }
+
+    #[test]
+    fn a_file_rewritten_in_place_while_read_is_damage_not_new_packets() {
+        // The same layout with other times (nothing else would notice), and
+        // another layout (the old positions land inside new records).
+        for (name, newer) in [
+            ("same-layout", records(1_000_000, 37)),
+            ("other-layout", records(2_000_000, 41)),
+        ] {
+            let path = temp_file(name, &many_records());
+            let mut src = FileSource::open(path.to_str().unwrap()).unwrap();
+            for _ in 0..100 {
+                assert!(matches!(src.next_packet(), Ok(Some(_))));
+            }
+            // A capture ring starts the slice over: truncated, written anew.
+            std::fs::write(&path, &newer).unwrap();
+            let (got, err) = drain_from(&mut src);
+            let err = err.expect("the rewrite is reported");
+            assert!(
+                matches!(&err, CaptureError::Damaged { what, .. } if what == REWRITTEN),
+                "{name}: {err}"
+            );
+            assert!(got.len() < REWRITE_CHECK_EVERY as usize, "{name}");
+            assert!(matches!(src.next_packet(), Ok(None)), "finished");
+            std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! as one stream and an attempt whose request and response fall in two slices is
 //! still paired.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::file::FileSource;
@@ -76,33 +77,40 @@ pub fn expand(arg: &str) -> Result<Vec<String>, CaptureError> {
     Ok(vec![arg.to_string()])
 }
 
-/// The time of a file's first packet (`None` for an empty or unreadable file,
-/// which sorts first and reports its problem when read).
-fn first_packet_time(path: &str) -> Option<Timestamp> {
-    let mut s = FileSource::open(path).ok()?;
-    s.next_packet().ok().flatten().map(|p| p.ts)
+/// The time of a file's first packet (`None` for a file without packets, or
+/// damaged before its first, which sorts first and reports its problem when
+/// read). The file is closed again: it is opened for reading when its turn
+/// comes.
+fn first_packet_time(path: &str) -> Result<Option<Timestamp>, CaptureError> {
+    let mut s = FileSource::open(path)?;
+    Ok(s.next_packet().ok().flatten().map(|p| p.ts))
 }
 
-/// Expand every argument and open the files, ordered by first packet time
-/// (stdin stays where it was given, first). Errors name the file.
-pub fn open_all(args: &[String]) -> Result<Vec<FileSource>, CaptureError> {
+/// Expand every argument into the files to read, in the order to read them:
+/// by first packet time (stdin stays where it was given, and then nothing is
+/// reordered). Each file is opened once here, one at a time, so one that
+/// cannot be read is an error before the analysis starts; errors name the
+/// file.
+pub fn ordered(args: &[String]) -> Result<Vec<String>, CaptureError> {
     let mut paths = Vec::new();
+    let mut seen = HashSet::new();
     for a in args {
         for p in expand(a)? {
-            if !paths.contains(&p) {
+            if seen.insert(p.clone()) {
                 paths.push(p);
             }
         }
     }
-    if paths.len() > 1 && !paths.iter().any(|p| p == "-") {
-        let mut keyed: Vec<(Option<Timestamp>, String)> = paths
-            .into_iter()
-            .map(|p| (first_packet_time(&p), p))
-            .collect();
-        keyed.sort();
-        paths = keyed.into_iter().map(|(_, p)| p).collect();
+    if paths.iter().any(|p| p == "-") {
+        return Ok(paths);
     }
-    paths.iter().map(|p| FileSource::open(p)).collect()
+    let mut keyed = Vec::with_capacity(paths.len());
+    for p in paths {
+        keyed.push((first_packet_time(&p)?, p));
+    }
+    // Same first packet time (or none): by name.
+    keyed.sort();
+    Ok(keyed.into_iter().map(|(_, p)| p).collect())
 }
 
 #[cfg(test)]
@@ -121,7 +129,9 @@ mod tests {
     fn directories_expand_to_their_captures_in_order() {
         let files = expand("fixtures").unwrap_or_default();
         assert!(files.len() > 10);
-        assert!(files.iter().all(|f| f.ends_with(".pcap")));
+        assert!(files
+            .iter()
+            .all(|f| f.ends_with(".pcap") || f.ends_with(".pcapng")));
         let mut sorted = files.clone();
         sorted.sort();
         assert_eq!(files, sorted);

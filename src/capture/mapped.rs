@@ -8,17 +8,20 @@
 //! it) would make the next access to a vanished page raise `SIGBUS` and kill
 //! the process; a handler catches exactly those faults, puts a page of zeros
 //! where the file's page was and counts the event, and the reader reports the
-//! file as cut short at that point. Faults anywhere else keep their default
-//! action.
+//! file as cut short at that point. Faults anywhere else go to the handler
+//! that was there before (Rust's own, or the default action).
+//!
+//! A process-wide signal handler is the program's business, not a library's:
+//! the binary installs it ([`install_guard`]) before it reads anything, and
+//! without it files are read instead of mapped.
 
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 
 /// Windows that can be guarded at once. A reader's windows live as long as
-/// the batches that reference them (a few), but every file of a directory of
-/// rotated slices is opened (and its first window mapped) up front; when all
-/// slots are taken a reader reads instead of mapping.
+/// the batches that reference them (a few), and files are read one at a
+/// time; when all slots are taken a reader reads instead of mapping.
 const SLOTS: usize = 4096;
 
 /// Start address and length of each live window (0 = free slot). Written by
@@ -33,9 +36,13 @@ static SHRUNK: [AtomicU64; 1024] = [const { AtomicU64::new(0) }; 1024];
 static NEXT_OWNER: AtomicU64 = AtomicU64::new(0);
 
 static INSTALL: Once = Once::new();
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+/// The disposition the guard replaced, for faults that are not ours. Set once,
+/// before the guard is installed; the handler only reads it.
+static PREVIOUS: OnceLock<libc::sigaction> = OnceLock::new();
 
-/// The page size, read once (before the handler can run: the handler itself
-/// must not call into libc beyond async-signal-safe calls).
+/// The page size, read when the guard is installed (the handler itself must
+/// not call into libc beyond async-signal-safe calls).
 static PAGE: AtomicUsize = AtomicUsize::new(0);
 
 fn page_size() -> usize {
@@ -70,21 +77,24 @@ pub fn shrank(owner: u64) -> bool {
     word.load(Ordering::SeqCst) & bit != 0
 }
 
-extern "C" fn on_sigbus(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+/// The `SIGBUS` handler. Async-signal-safe: atomics, and system calls only
+/// (`mmap`, a plain system call on Linux, and `sigaction`).
+extern "C" fn on_sigbus(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
     let addr = unsafe { (*info).si_addr() } as usize;
+    let page = PAGE.load(Ordering::Relaxed);
     for (k, (start, len)) in STARTS.iter().zip(LENS.iter()).enumerate() {
         let s = start.load(Ordering::SeqCst);
         let l = len.load(Ordering::SeqCst);
-        if s != 0 && addr >= s && addr - s < l {
-            let page = addr & !(page_size() - 1);
+        if page != 0 && s != 0 && addr >= s && addr - s < l {
+            let at = addr & !(page - 1);
             // SAFETY: the page lies inside a window this module mapped and
             // still owns; replacing it with an anonymous zero page keeps the
             // address range valid until the window's owner unmaps it.
             let r = unsafe {
                 libc::mmap(
-                    page as *mut libc::c_void,
-                    page_size(),
+                    at as *mut libc::c_void,
+                    page,
                     libc::PROT_READ,
                     libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
                     -1,
@@ -99,30 +109,68 @@ extern "C" fn on_sigbus(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mu
             break;
         }
     }
-    // Not ours (or not repairable): the default action, as if no handler were
-    // installed, when the faulting access is retried.
-    // SAFETY: resetting a signal's disposition is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGBUS, libc::SIG_DFL);
+    pass_on(sig, info, ctx);
+}
+
+/// A fault that is not ours goes where it would have gone without the guard.
+fn pass_on(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    let previous = PREVIOUS.get();
+    match previous.map(|p| (p.sa_sigaction, p.sa_flags)) {
+        Some((h, flags)) if h != libc::SIG_DFL && h != libc::SIG_IGN => {
+            if flags & libc::SA_SIGINFO != 0 {
+                // SAFETY: with SA_SIGINFO the previous handler has this
+                // signature; it was installed for this very signal.
+                let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                    unsafe { std::mem::transmute(h) };
+                f(sig, info, ctx);
+            } else {
+                // SAFETY: as above, the one-argument form.
+                let f: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(h) };
+                f(sig);
+            }
+        }
+        // The default action (a fault cannot be ignored): restored, so the
+        // faulting access, retried on return, ends the process as it would
+        // have without the guard.
+        _ => {
+            // SAFETY: a zeroed sigaction is SIG_DFL with an empty mask;
+            // sigaction is async-signal-safe.
+            unsafe {
+                let mut dfl: libc::sigaction = std::mem::zeroed();
+                dfl.sa_sigaction = libc::SIG_DFL;
+                libc::sigaction(libc::SIGBUS, &dfl, std::ptr::null_mut());
+            }
+        }
     }
 }
 
-fn install_handler() -> bool {
-    static OK: AtomicBool = AtomicBool::new(false);
+/// Install the `SIGBUS` guard that lets capture files be mapped (see the
+/// module doc). The binary calls this once, before it reads any file; faults
+/// outside the mapped windows still reach the handler installed before.
+/// Returns whether the guard is in place.
+pub fn install_guard() -> bool {
     INSTALL.call_once(|| {
         page_size();
-        // SAFETY: a zeroed sigaction with a handler and flags set is valid;
-        // the handler only uses async-signal-safe calls and atomics.
+        // SAFETY: reading the current disposition into a zeroed sigaction;
+        // then a handler with SA_SIGINFO that only uses async-signal-safe
+        // calls and atomics.
         unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(libc::SIGBUS, std::ptr::null(), &mut old) != 0 {
+                return;
+            }
+            let _ = PREVIOUS.set(old);
             let mut sa: libc::sigaction = std::mem::zeroed();
             sa.sa_sigaction = on_sigbus as *const () as usize;
-            sa.sa_flags = libc::SA_SIGINFO;
+            // SA_ONSTACK: Rust's own handler (for stack overflows) may be the
+            // one passed on to, and runs on the alternate stack.
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
             libc::sigemptyset(&mut sa.sa_mask);
             let ok = libc::sigaction(libc::SIGBUS, &sa, std::ptr::null_mut()) == 0;
-            OK.store(ok, Ordering::SeqCst);
+            INSTALLED.store(ok, Ordering::SeqCst);
         }
     });
-    OK.load(Ordering::SeqCst)
+    INSTALLED.load(Ordering::SeqCst)
 }
 
 #[cfg(test)]
@@ -151,7 +199,7 @@ impl Window {
     /// (`MAP_POPULATE`): the kernel maps a run of cached pages per fault, which
     /// measured 10-20 % less CPU time on a 1 GiB capture than populating.
     pub fn map(file: &std::fs::File, owner: u64, offset: u64, len: usize) -> Option<Window> {
-        if len == 0 || !install_handler() {
+        if len == 0 || !INSTALLED.load(Ordering::SeqCst) {
             return None;
         }
         #[cfg(test)]
@@ -226,6 +274,7 @@ mod tests {
 
     #[test]
     fn a_window_shows_the_file_and_a_truncated_page_reads_as_zeros() {
+        assert!(install_guard());
         let dir = std::env::temp_dir().join(format!("wshs-mapped-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("f.bin");

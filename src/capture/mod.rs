@@ -10,11 +10,13 @@ pub mod file;
 pub mod files;
 pub mod filter;
 pub mod inputs;
+pub mod keylog_file;
 pub mod live;
 pub mod mapped;
 pub mod pcap_format;
 pub mod pcap_writer;
 pub mod pcapng_format;
+pub mod secrets;
 pub mod source;
 pub mod stats;
 

@@ -41,6 +41,7 @@ fn generic_fix(cause: Cause) -> Option<&'static str> {
         Cause::ServerError => "read the server's error log for this request: the handshake reached a handler that failed",
         Cause::ExtensionRejected => "the server must only accept extensions the client offered; fix the server or the proxy that adds the extension",
         Cause::ClosedAfterUpgrade => "the server accepted, then closed by policy: check the close reason and the server's log for this connection",
+        Cause::H2ConnectNotEnabled => "enable WebSockets over HTTP/2 on the server (RFC 8441 SETTINGS_ENABLE_CONNECT_PROTOCOL), or serve this endpoint without h2 in ALPN so clients fall back to HTTP/1.1",
         // Causes of proxies and gateways.
         Cause::BackendUnreachable => "the proxy could not reach its backend: check the upstream address and port it is configured with, and that the backend runs and listens there",
         Cause::ProxyRefused => "the proxy refused the request on its own: check its access rules for this path, method and source, and that it allows WebSocket upgrades",
@@ -86,6 +87,7 @@ pub fn explain(cause: Cause) -> String {
         Cause::Unauthorized => ("Servers may require authentication before accepting (RFC 6455 §4.2.2 point 4).", "401 with WWW-Authenticate, or 403 to a request without the expected credentials."),
         Cause::ServerError => ("A 5xx is the server failing, not refusing.", "A valid handshake answered 500, 502, 503 or 504 (502/504 from a proxy whose backend is down)."),
         Cause::ExtensionRejected => ("A server may only accept extensions the client offered (RFC 6455 §9.1); the client must fail the connection otherwise.", "A 101 with Sec-WebSocket-Extensions naming an extension absent from the request."),
+        Cause::H2ConnectNotEnabled => ("RFC 8441 §3: a client may send an extended CONNECT (:protocol websocket) only after the server's SETTINGS carried SETTINGS_ENABLE_CONNECT_PROTOCOL = 1.", "An HTTP/2 CONNECT with :protocol websocket on a connection whose server SETTINGS lack the setting, answered with an error status or a reset stream."),
         Cause::ClosedAfterUpgrade => ("After a 101, a close frame with 1008 (policy), 1002, 1003, 1007 or 1011 at once is a refusal in disguise.", "A 101 followed within seconds by a server close frame or a reset."),
         // Causes of proxies and gateways.
         Cause::BackendUnreachable => ("A gateway that cannot obtain an answer from the server it forwards to answers 502 (Bad Gateway), 503 or 504 (Gateway Timeout) itself (RFC 9110 §15.6.3-5).", "The proxy's own error page (HAProxy 'No server is available', Apache's 503 page, an empty 502 from Caddy) and no backend leg, or a backend connection refused, reset or timed out."),

@@ -417,6 +417,10 @@ impl Correlator {
         if let Some(t) = hit {
             j.leg = Leg::Backend;
             j.peer = Some(format!("{}>{}", t.client, t.server));
+            // The client's TLS hello names what it asked the proxy for.
+            if j.attempt.tls.is_none() {
+                j.attempt.tls = t.hello.clone();
+            }
         }
     }
 
@@ -1160,6 +1164,8 @@ mod tests {
             gap_before_answer: false,
             after_upgrade: None,
             completed_at: 0,
+            tls: None,
+            h2: None,
             packets: Default::default(),
         }
     }
@@ -1476,6 +1482,7 @@ mod tests {
             ts: t(5),
             client: ep("10.0.0.1:7000"),
             server: ep("10.0.0.2:8080"),
+            hello: None,
             h2c: true,
         });
         let mut out = c.push(a());

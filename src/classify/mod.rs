@@ -12,6 +12,7 @@ pub mod correlate;
 pub mod engine_io;
 pub mod evidence;
 pub mod grammar;
+pub mod h2;
 pub mod proxy;
 pub mod proxy_advice;
 pub mod rules;
@@ -53,6 +54,9 @@ pub enum Cause {
     /// Accepted with 101, then closed by the server at once with a policy close
     /// code or a reset: a refusal after the handshake.
     ClosedAfterUpgrade,
+    /// RFC 8441: an extended CONNECT on a connection whose server never
+    /// advertised SETTINGS_ENABLE_CONNECT_PROTOCOL.
+    H2ConnectNotEnabled,
     // Causes of proxies and gateways.
     /// The proxy answered 502/503/504 itself: it could not reach the backend.
     BackendUnreachable,
@@ -119,6 +123,7 @@ impl Cause {
         Cause::ServerError,
         Cause::ExtensionRejected,
         Cause::ClosedAfterUpgrade,
+        Cause::H2ConnectNotEnabled,
         Cause::BackendUnreachable,
         Cause::ProxyRefused,
         Cause::HostRewritten,
@@ -160,6 +165,7 @@ impl Cause {
             Cause::ServerError => "server-error",
             Cause::ExtensionRejected => "extension-rejected",
             Cause::ClosedAfterUpgrade => "closed-after-upgrade",
+            Cause::H2ConnectNotEnabled => "h2-connect-not-enabled",
             Cause::BackendUnreachable => "backend-unreachable",
             Cause::ProxyRefused => "proxy-refused",
             Cause::HostRewritten => "host-rewritten",
@@ -300,7 +306,15 @@ fn server_says(status: u16, reason: &str, body: &[u8]) -> String {
 
 /// Classify one attempt on its own.
 pub fn classify(a: &Attempt) -> Verdict {
-    let defects = rules::check_request(&a.request);
+    if let Some(h2) = &a.h2 {
+        if let Some(v) = h2::early_verdict(a, h2) {
+            return v;
+        }
+    }
+    let defects = match &a.h2 {
+        Some(_) => h2::defects(a),
+        None => rules::check_request(&a.request),
+    };
     let outcome_if_unanswered = match a.ending {
         Ending::Answered => None,
         Ending::ServerClosed | Ending::Expired | Ending::Superseded => Some(Outcome::NoResponse),

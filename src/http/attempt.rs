@@ -74,6 +74,39 @@ pub struct Attempt {
     /// reporter orders output by it so any worker count gives the same bytes.
     pub completed_at: u64,
     pub packets: PacketNumbers,
+    /// The attempt was read from inside TLS (decrypted with a key log).
+    pub tls: Option<Box<TlsInfo>>,
+    /// An RFC 8441 extended CONNECT over HTTP/2 rather than an HTTP/1.1 GET.
+    pub h2: Option<Box<H2Info>>,
+}
+
+/// What HTTP/2 adds to an attempt.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct H2Info {
+    pub stream_id: u32,
+    /// The server's SETTINGS_ENABLE_CONNECT_PROTOCOL when the request was
+    /// sent; `None` when no server SETTINGS had been seen.
+    pub connect_enabled: Option<bool>,
+    /// RST_STREAM: sent by the server, error code.
+    pub reset: Option<(bool, u32)>,
+    /// The server's GOAWAY (error code) left the stream unanswered.
+    pub goaway: Option<u32>,
+    /// Why some request fields are unknown (lost HPACK state).
+    pub incomplete: Option<String>,
+}
+
+/// What a TLS handshake said in clear (and, decrypted, in its encrypted
+/// extensions); never any key material.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsInfo {
+    pub sni: Option<String>,
+    /// The protocol the server chose (ALPN).
+    pub alpn: Option<String>,
+    pub alpn_offered: Vec<String>,
+    /// "1.3", "1.2", …
+    pub version: Option<&'static str>,
+    /// Application data was decrypted.
+    pub decrypted: bool,
 }
 
 #[cfg(test)]
@@ -103,6 +136,8 @@ impl Attempt {
             after_upgrade: None,
             completed_at: 0,
             packets: PacketNumbers::default(),
+            tls: None,
+            h2: None,
         }
     }
 }

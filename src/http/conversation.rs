@@ -17,9 +17,13 @@ use super::ws_frame;
 use crate::capture::Timestamp;
 use crate::decode::{BySide, Endpoint, Side};
 use crate::reassembly::{Chunk, FlowState};
+use crate::tls::KeyLog;
+use std::sync::Arc;
+
+use super::attempt::TlsInfo;
 
 /// Bounds of the HTTP stage, so a hostile peer cannot make it hold memory.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct HttpLimits {
     /// Largest head buffered while incomplete. Servers refuse far smaller heads
     /// (8 KiB for most, 16–64 KiB for a few); past this the head is reported as
@@ -30,6 +34,9 @@ pub struct HttpLimits {
     /// Follow accepted sessions to their end (`--sessions`): their frames
     /// are read, so their bytes stay in reassembly.
     pub sessions: bool,
+    /// Secrets to open TLS connections with (a key log, a pcapng Decryption
+    /// Secrets Block): not a limit, but carried to every flow the same way.
+    pub tls_keys: Option<Arc<KeyLog>>,
 }
 
 impl Default for HttpLimits {
@@ -38,6 +45,7 @@ impl Default for HttpLimits {
             max_head: 64 * 1024,
             max_pending_attempts: 64,
             sessions: false,
+            tls_keys: None,
         }
     }
 }
@@ -246,6 +254,9 @@ pub struct Conversation {
     watch: Option<Box<Watch>>,
     /// The accepted session followed to its end (`--sessions`).
     session: Option<Box<Session>>,
+    /// The connection turned out to be TLS or HTTP/2, for the owner to
+    /// hand over (boxed: rare).
+    handover: Option<Box<Handover>>,
 }
 
 /// Header values of a pending attempt kept when memory is shed: enough for
@@ -307,16 +318,36 @@ impl FlowState for Conversation {
 /// proxy, if a plain backend request follows from the proxy's address. Or,
 /// with `h2c`, one whose client opened with the HTTP/2 preface: a proxy's
 /// backend leg in HTTP/2, where no HTTP/1.1 upgrade can happen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsSighting {
     pub ts: Timestamp,
     pub client: Endpoint,
     pub server: Endpoint,
+    /// What the ClientHello said, when it came whole in the first bytes.
+    pub hello: Option<Box<TlsInfo>>,
     pub h2c: bool,
 }
 
-/// The client connection preface of HTTP/2 with prior knowledge (RFC 9113 §3.4).
-const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+/// What a connection that is not HTTP/1.x carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoverKind {
+    /// The client's first bytes are a TLS handshake record.
+    Tls,
+    /// The client's first bytes are the HTTP/2 preface (prior knowledge).
+    H2,
+}
+
+/// The connection turned out not to be HTTP/1.x: what it is, and its
+/// client's bytes from the first, for the layer that reads it.
+#[derive(Debug)]
+pub struct Handover {
+    pub kind: HandoverKind,
+    pub client: Side,
+    pub bytes: Vec<u8>,
+    pub ts: Timestamp,
+    /// Each direction's (sender, receiver), as far as known.
+    pub ends: BySide<Option<(Endpoint, Endpoint)>>,
+}
 
 /// What a call into the conversation produced.
 pub struct Sink<'a> {
@@ -356,6 +387,12 @@ impl Conversation {
                 self.dirs[d].state = State::Head;
             }
         }
+    }
+
+    /// What the connection turned out to be, once, when it is not HTTP/1.x:
+    /// nothing more is read here.
+    pub fn take_handover(&mut self) -> Option<Box<Handover>> {
+        self.handover.take()
     }
 
     /// After a 101 nothing more is parsed; the caller stops buffering the flow.
@@ -673,7 +710,14 @@ impl Conversation {
                                 self.dirs[d].buf = buf;
                                 return;
                             }
-                            Step::Stop => return,
+                            Step::Stop => {
+                                // A layer taking over reads what was not
+                                // looked at as well.
+                                if let Some(h) = &mut self.handover {
+                                    h.bytes.extend_from_slice(&data[take..]);
+                                }
+                                return;
+                            }
                         }
                     }
                 }
@@ -701,6 +745,16 @@ impl Conversation {
         }
     }
 
+    fn hand_over(&mut self, kind: HandoverKind, client: Side, bytes: &[u8]) {
+        self.handover = Some(Box::new(Handover {
+            kind,
+            client,
+            bytes: bytes.to_vec(),
+            ts: self.dirs[client].msg_ts,
+            ends: BySide([self.dirs[Side::Lo].ends, self.dirs[Side::Hi].ends]),
+        }));
+    }
+
     fn parse_head(&mut self, d: Side, buf: &[u8], out: &mut Sink<'_>) -> Step {
         let dir = &mut self.dirs[d];
         if buf.len() < 5 && dir.role == Role::Unknown {
@@ -712,29 +766,19 @@ impl Conversation {
             dir.buf = Vec::new();
             out.stats.non_http_directions += 1;
             if dir.role != Role::Responses && buf.first() == Some(&0x16) {
-                if let Some((client, server)) = dir.ends {
-                    out.tls.push(TlsSighting {
-                        ts: dir.msg_ts,
-                        client,
-                        server,
-                        h2c: false,
-                    });
-                }
+                // From here on a TLS layer reads both directions.
+                self.hand_over(HandoverKind::Tls, d, buf);
             }
             return Step::Stop;
         }
-        if !dir.spoke_http && dir.role != Role::Responses && buf.starts_with(H2_PREFACE) {
+        if !dir.spoke_http && dir.role != Role::Responses && preface_so_far(buf) {
+            return Step::NeedMore;
+        }
+        if !dir.spoke_http && dir.role != Role::Responses && starts_h2_preface(buf) {
+            // HTTP/2 with prior knowledge (RFC 9113 §3.3), in clear or
+            // decrypted: an HTTP/2 reader takes both directions.
             dir.state = State::Done;
-            dir.buf = Vec::new();
-            out.stats.non_http_directions += 1;
-            if let Some((client, server)) = dir.ends {
-                out.tls.push(TlsSighting {
-                    ts: dir.msg_ts,
-                    client,
-                    server,
-                    h2c: true,
-                });
-            }
+            self.hand_over(HandoverKind::H2, d, buf);
             return Step::Stop;
         }
         let response = match dir.role {
@@ -840,6 +884,8 @@ impl Conversation {
             gap_before_answer: self.gap,
             after_upgrade: None,
             completed_at: 0,
+            tls: None,
+            h2: None,
             packets: PacketNumbers {
                 request: out.packet_no,
                 response: None,
@@ -998,6 +1044,20 @@ fn unknown_endpoint() -> Endpoint {
     }
 }
 
+/// The HTTP/2 client preface, or as much of it as has arrived (at least
+/// enough to tell it from an HTTP/1.x request line).
+fn starts_h2_preface(data: &[u8]) -> bool {
+    let p = crate::h2::frame::PREFACE;
+    let n = data.len().min(p.len());
+    n >= 14 && data[..n] == p[..n]
+}
+
+/// Too few bytes yet to tell the HTTP/2 preface from an HTTP/1.x request.
+fn preface_so_far(data: &[u8]) -> bool {
+    let p = crate::h2::frame::PREFACE;
+    data.len() < 14 && p.starts_with(data)
+}
+
 fn looks_like_tls(data: &[u8]) -> bool {
     matches!(data, [0x14..=0x17, 0x03, 0x00..=0x04, ..])
 }
@@ -1146,7 +1206,7 @@ mod tests {
     }
 
     struct Harness {
-        conv: Conversation,
+        conv: super::super::Connection,
         attempts: Vec<Attempt>,
         tls: Vec<TlsSighting>,
         sids: Vec<SidIssued>,
@@ -1157,7 +1217,7 @@ mod tests {
 
     impl Harness {
         fn new() -> Self {
-            let mut conv = Conversation::default();
+            let mut conv = super::super::Connection::default();
             conv.note_packet(CLIENT, ep(5000), ep(80), true, false);
             conv.note_packet(SERVER, ep(80), ep(5000), true, true);
             Harness {
@@ -1171,7 +1231,7 @@ mod tests {
             }
         }
         /// Call into the conversation with a sink over the harness's outputs.
-        fn with(&mut self, f: impl FnOnce(&mut Conversation, &mut Sink<'_>)) {
+        fn with(&mut self, f: impl FnOnce(&mut super::super::Connection, &mut Sink<'_>)) {
             let mut sink = Sink {
                 attempts: &mut self.attempts,
                 tls: &mut self.tls,

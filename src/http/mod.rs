@@ -3,13 +3,18 @@
 
 pub mod attempt;
 pub mod body;
+pub mod connection;
 pub mod conversation;
 pub mod engine_io;
 pub mod head;
+pub mod layer;
+pub mod over_h2;
+pub mod secure;
 pub mod session;
 pub mod ws_frame;
 
-pub use attempt::{AfterUpgrade, Attempt, Ending, PacketNumbers};
+pub use attempt::{AfterUpgrade, Attempt, Ending, H2Info, PacketNumbers, TlsInfo};
+pub use connection::Connection;
 pub use conversation::{Conversation, HttpLimits, HttpStats, TlsSighting};
 pub use engine_io::SidIssued;
 pub use head::{Header, Headers, RequestHead, ResponseHead};

@@ -17,6 +17,7 @@ pub mod schema;
 pub mod summary;
 pub mod terminal;
 pub mod text;
+pub mod wire_redact;
 
 use std::io::Write;
 

@@ -170,7 +170,10 @@ impl Record {
             server: a.server.to_string(),
             method: clean(printable(a.request.method.as_bytes(), 32)),
             target: clean(printable(target.as_bytes(), 2048)),
-            http_version: a.request.http_version(),
+            http_version: match a.h2 {
+                Some(_) => "2".to_string(),
+                None => a.request.http_version(),
+            },
             host: hv("host"),
             origin: hv("origin"),
             status: resp.map(|r| r.status),
@@ -197,10 +200,20 @@ impl Record {
                 .header("sec-websocket-key")
                 .map(|h| printable(&h.value, 64)),
             proxy: j.proxy,
-            tls: false,
-            sni: None,
-            alpn: None,
-            stream_id: None,
+            tls: a.tls.as_ref().is_some_and(|t| t.decrypted),
+            sni: a
+                .tls
+                .as_ref()
+                .and_then(|t| t.sni.as_ref())
+                .map(|s| clean(printable(s.as_bytes(), 255))),
+            alpn: a.tls.as_ref().and_then(|t| {
+                let list = match &t.alpn {
+                    Some(chosen) => chosen.clone(),
+                    None => t.alpn_offered.join(","),
+                };
+                (!list.is_empty()).then(|| clean(printable(list.as_bytes(), 100)))
+            }),
+            stream_id: a.h2.as_ref().map(|h| h.stream_id),
             ended_by: session.map(|s| s.by.code()),
             end: session.map(|s| s.how.code()),
             close_code: session.and_then(|s| s.close.as_ref().map(|c| c.0)),

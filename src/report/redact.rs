@@ -35,7 +35,7 @@ const SECRET_PARAMS: &[&str] = &[
     "x-amz-credential",
 ];
 
-fn is_secret_param(name: &str) -> bool {
+pub(crate) fn is_secret_param(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     SECRET_PARAMS.contains(&n.as_str())
         || ["token", "secret", "password", "key", "auth"]

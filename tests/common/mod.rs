@@ -4,6 +4,7 @@
 
 pub mod shared;
 pub mod stream_harness;
+pub mod tools;
 
 pub type Ep = ([u8; 4], u16);
 

@@ -1,0 +1,155 @@
+//! One TCP connection's protocol state, the flow table's per-flow value:
+//! HTTP/1.x ([`Conversation`]) until the first bytes show TLS or the
+//! HTTP/2 preface; from then on the [`Layer`] that reads that protocol takes
+//! every call. The TLS layer reads its decrypted bytes through a connection
+//! of its own, so HTTP/2 inside TLS is found the same way.
+
+use super::attempt::TlsInfo;
+use super::conversation::{Conversation, Handover, HandoverKind, Sink, TlsSighting};
+use super::layer::Layer;
+use super::over_h2::OverH2;
+use super::secure::Secure;
+use crate::capture::Timestamp;
+use crate::decode::{Endpoint, Side};
+use crate::reassembly::{Chunk, FlowState};
+
+#[derive(Debug, Default)]
+pub struct Connection {
+    http: Conversation,
+    /// Set once the connection turned out to carry TLS or HTTP/2 (boxed:
+    /// most connections never need it).
+    layer: Option<Box<Layer>>,
+}
+
+impl Connection {
+    /// See [`Conversation::note_packet`]; a layer learns the endpoints too.
+    pub fn note_packet(&mut self, d: Side, src: Endpoint, dst: Endpoint, syn: bool, ack: bool) {
+        if let Some(l) = &mut self.layer {
+            l.note_packet(d, src, dst);
+        }
+        self.http.note_packet(d, src, dst, syn, ack);
+    }
+
+    pub fn is_upgraded(&self) -> bool {
+        match &self.layer {
+            Some(l) => l.is_upgraded(),
+            None => self.http.is_upgraded(),
+        }
+    }
+
+    pub fn wants_bytes(&self, d: Side) -> bool {
+        match &self.layer {
+            Some(l) => l.wants_bytes(d),
+            None => self.http.wants_bytes(d),
+        }
+    }
+
+    pub fn take_new_watch(&mut self) -> Option<Timestamp> {
+        match &mut self.layer {
+            Some(l) => l.take_new_watch(),
+            None => self.http.take_new_watch(),
+        }
+    }
+
+    pub fn release_watch(&mut self, now: Timestamp, out: &mut Sink<'_>) {
+        match &mut self.layer {
+            Some(l) => l.release_watch(now, out),
+            None => self.http.release_watch(now, out),
+        }
+    }
+
+    pub fn is_finished(&self) -> bool {
+        match &self.layer {
+            Some(l) => l.is_finished(),
+            None => self.http.is_finished(),
+        }
+    }
+
+    pub fn on_chunk(&mut self, d: Side, chunk: Chunk<'_>, ts: Timestamp, out: &mut Sink<'_>) {
+        match &mut self.layer {
+            Some(l) => l.on_chunk(d, chunk, ts, out),
+            None => {
+                self.http.on_chunk(d, chunk, ts, out);
+                if let Some(h) = self.http.take_handover() {
+                    self.take_over(*h, out);
+                }
+            }
+        }
+    }
+
+    pub fn on_reset(&mut self, d: Side, ts: Timestamp, out: &mut Sink<'_>) {
+        match &mut self.layer {
+            Some(l) => l.on_reset(d, ts, out),
+            None => self.http.on_reset(d, ts, out),
+        }
+    }
+
+    pub fn finish(&mut self, ending: super::Ending, out: &mut Sink<'_>) {
+        match &mut self.layer {
+            Some(l) => l.finish(ending, out),
+            None => self.http.finish(ending, out),
+        }
+    }
+
+    /// Start the layer the HTTP/1.x reader found, with the bytes it began
+    /// with. The correlator hears of it: a TLS client leg pairs with a
+    /// proxy's plain backend leg, and an HTTP/2 backend leg cannot carry an
+    /// HTTP/1.1 upgrade.
+    fn take_over(&mut self, h: Handover, out: &mut Sink<'_>) {
+        let client = h.ends[h.client];
+        let layer = match h.kind {
+            HandoverKind::Tls => {
+                let mut secure = Secure::new(h.client, h.ends);
+                let limits = out.limits;
+                let keys = limits.tls_keys.as_deref();
+                secure.on_chunk(h.client, Chunk::Data(&h.bytes), h.ts, keys, out);
+                if let Some((client, server)) = client {
+                    let info = TlsInfo {
+                        decrypted: false,
+                        ..secure.info()
+                    };
+                    out.tls.push(TlsSighting {
+                        ts: h.ts,
+                        client,
+                        server,
+                        hello: (info.sni.is_some() || !info.alpn_offered.is_empty())
+                            .then(|| Box::new(info)),
+                        h2c: false,
+                    });
+                }
+                Layer::Tls(secure)
+            }
+            HandoverKind::H2 => {
+                if let Some((client, server)) = client {
+                    out.tls.push(TlsSighting {
+                        ts: h.ts,
+                        client,
+                        server,
+                        hello: None,
+                        h2c: true,
+                    });
+                }
+                let mut h2 = OverH2::new(h.client, client);
+                h2.on_chunk(h.client, Chunk::Data(&h.bytes), h.ts, out);
+                Layer::H2(h2)
+            }
+        };
+        self.layer = Some(Box::new(layer));
+    }
+}
+
+impl FlowState for Connection {
+    fn buffered_bytes(&self) -> usize {
+        match &self.layer {
+            Some(l) => l.buffered_bytes(),
+            None => self.http.buffered_bytes(),
+        }
+    }
+
+    fn shed(&mut self) -> usize {
+        match &mut self.layer {
+            Some(_) => 0,
+            None => self.http.shed(),
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! What a connection turned out to carry other than HTTP/1.x from its first
+//! byte: TLS (read by [`Secure`]) or HTTP/2 with prior knowledge (read by
+//! [`OverH2`]). The [`Connection`] hands it everything once it knows.
+
+use super::attempt::Ending;
+use super::connection::Connection;
+use super::conversation::Sink;
+use super::over_h2::OverH2;
+use super::secure::Secure;
+use crate::capture::Timestamp;
+use crate::decode::{Endpoint, Side};
+use crate::reassembly::Chunk;
+
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // boxed as a whole by its one owner
+pub enum Layer {
+    Tls(Secure),
+    H2(OverH2),
+}
+
+impl Layer {
+    fn http(&self) -> Option<&Connection> {
+        match self {
+            Layer::Tls(s) => Some(s.inner()),
+            Layer::H2(_) => None,
+        }
+    }
+
+    pub fn note_packet(&mut self, d: Side, src: Endpoint, dst: Endpoint) {
+        if let Layer::Tls(s) = self {
+            s.note_packet(d, src, dst);
+        }
+    }
+
+    pub fn is_upgraded(&self) -> bool {
+        self.http().is_some_and(Connection::is_upgraded)
+    }
+
+    pub fn wants_bytes(&self, d: Side) -> bool {
+        self.http().is_none_or(|c| c.wants_bytes(d))
+    }
+
+    pub fn is_finished(&self) -> bool {
+        match self {
+            Layer::Tls(s) => s.inner().is_finished(),
+            Layer::H2(h) => h.is_finished(),
+        }
+    }
+
+    pub fn buffered_bytes(&self) -> usize {
+        match self {
+            Layer::Tls(s) => s.buffered_bytes(),
+            Layer::H2(_) => 0,
+        }
+    }
+
+    pub fn take_new_watch(&mut self) -> Option<Timestamp> {
+        match self {
+            Layer::Tls(s) => s.inner_mut().take_new_watch(),
+            Layer::H2(_) => None,
+        }
+    }
+
+    pub fn release_watch(&mut self, now: Timestamp, out: &mut Sink<'_>) {
+        if let Layer::Tls(s) = self {
+            s.release_watch(now, out);
+        }
+    }
+
+    pub fn on_chunk(&mut self, d: Side, chunk: Chunk<'_>, ts: Timestamp, out: &mut Sink<'_>) {
+        match self {
+            Layer::Tls(s) => {
+                let limits = out.limits;
+                s.on_chunk(d, chunk, ts, limits.tls_keys.as_deref(), out)
+            }
+            Layer::H2(h) => h.on_chunk(d, chunk, ts, out),
+        }
+    }
+
+    pub fn on_reset(&mut self, d: Side, ts: Timestamp, out: &mut Sink<'_>) {
+        match self {
+            Layer::Tls(s) => s.on_reset(d, ts, out),
+            Layer::H2(h) => h.finish(Ending::Reset { by_server: false }, out),
+        }
+    }
+
+    pub fn finish(&mut self, ending: Ending, out: &mut Sink<'_>) {
+        match self {
+            Layer::Tls(s) => s.finish(ending, out),
+            Layer::H2(h) => h.finish(ending, out),
+        }
+    }
+}

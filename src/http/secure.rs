@@ -1,0 +1,159 @@
+//! HTTP inside TLS: a connection whose client spoke TLS from its first byte
+//! is read by a [`TlsConnection`]; with the connection's secrets (a key log)
+//! the decrypted bytes of each direction go through an inner
+//! [`Connection`] exactly as clear-text ones do, and its attempts carry
+//! the TLS facts.
+
+use super::attempt::TlsInfo;
+use super::connection::Connection;
+use super::conversation::Sink;
+use crate::capture::Timestamp;
+use crate::decode::{BySide, Endpoint, Side};
+use crate::reassembly::Chunk;
+use crate::tls::hello::version_name;
+use crate::tls::{KeyLog, Side as Peer, TlsConnection};
+
+/// The TLS state of one connection and the HTTP read from inside it.
+#[derive(Debug)]
+pub struct Secure {
+    tls: TlsConnection,
+    inner: Connection,
+    /// Index of the client's direction in the outer conversation.
+    client_dir: Side,
+    /// A hole in either direction: records are lost, nothing more opens.
+    broken: bool,
+}
+
+impl Secure {
+    /// `client_dir` spoke TLS first; `ends` are the two directions'
+    /// (sender, receiver) as far as known.
+    pub fn new(client_dir: Side, ends: BySide<Option<(Endpoint, Endpoint)>>) -> Self {
+        let mut inner = Connection::default();
+        for d in Side::BOTH {
+            if let Some((src, dst)) = &ends[d] {
+                // The plaintext starts at its first byte in both directions.
+                inner.note_packet(d, *src, *dst, true, d != client_dir);
+            }
+        }
+        Secure {
+            tls: TlsConnection::new(),
+            inner,
+            client_dir,
+            broken: false,
+        }
+    }
+
+    pub fn note_packet(&mut self, d: Side, src: Endpoint, dst: Endpoint) {
+        self.inner
+            .note_packet(d, src, dst, true, d != self.client_dir);
+    }
+
+    fn peer(&self, d: Side) -> Peer {
+        if d == self.client_dir {
+            Peer::Client
+        } else {
+            Peer::Server
+        }
+    }
+
+    /// What the handshake said, for the attempts (read from inside, so
+    /// `decrypted`) and the correlator.
+    pub fn info(&self) -> TlsInfo {
+        let f = &self.tls.facts;
+        TlsInfo {
+            sni: f.sni.clone(),
+            alpn: f.alpn.clone(),
+            alpn_offered: f.alpn_offered.clone(),
+            version: f.version.map(version_name),
+            decrypted: true,
+        }
+    }
+
+    pub fn on_chunk(
+        &mut self,
+        d: Side,
+        chunk: Chunk<'_>,
+        ts: Timestamp,
+        keys: Option<&KeyLog>,
+        out: &mut Sink<'_>,
+    ) {
+        let first = out.attempts.len();
+        // Without keys nothing but the hellos can be read: once they are,
+        // the rest of the connection is passed over.
+        let spent = match keys {
+            None => self.tls.negotiated(),
+            Some(_) => self.tls.is_idle(),
+        };
+        if spent && !self.broken {
+            self.tls.stop_reading();
+            self.broken = true;
+        }
+        match chunk {
+            Chunk::Data(data) if !self.broken => {
+                let empty = KeyLog::default();
+                let keys = keys.unwrap_or(&empty);
+                let mut plain: Vec<(Peer, Vec<u8>)> = Vec::new();
+                let peer = self.peer(d);
+                self.tls
+                    .feed(peer, data, keys, &mut |s, p| plain.push((s, p.to_vec())));
+                for (s, p) in plain {
+                    let pd = if s == Peer::Client {
+                        self.client_dir
+                    } else {
+                        self.client_dir.other()
+                    };
+                    self.inner.on_chunk(pd, Chunk::Data(&p), ts, out);
+                }
+            }
+            Chunk::Data(_) => {}
+            Chunk::Gap(n) => {
+                self.broken = true;
+                self.inner.on_chunk(d, Chunk::Gap(n), ts, out);
+            }
+            Chunk::Fin => self.inner.on_chunk(d, Chunk::Fin, ts, out),
+        }
+        self.stamp(first, out);
+    }
+
+    pub fn on_reset(&mut self, d: Side, ts: Timestamp, out: &mut Sink<'_>) {
+        let first = out.attempts.len();
+        self.inner.on_reset(d, ts, out);
+        self.stamp(first, out);
+    }
+
+    pub fn finish(&mut self, ending: super::Ending, out: &mut Sink<'_>) {
+        let first = out.attempts.len();
+        self.inner.finish(ending, out);
+        self.stamp(first, out);
+    }
+
+    pub fn release_watch(&mut self, now: Timestamp, out: &mut Sink<'_>) {
+        let first = out.attempts.len();
+        self.inner.release_watch(now, out);
+        self.stamp(first, out);
+    }
+
+    /// Bytes held: records waiting to be whole, and the inner HTTP's.
+    pub fn buffered_bytes(&self) -> usize {
+        use crate::reassembly::FlowState;
+        self.tls.buffered() + self.inner.buffered_bytes()
+    }
+
+    pub fn inner(&self) -> &Connection {
+        &self.inner
+    }
+
+    pub fn inner_mut(&mut self) -> &mut Connection {
+        &mut self.inner
+    }
+
+    /// Attempts the inner conversation just produced came through TLS.
+    fn stamp(&self, first: usize, out: &mut Sink<'_>) {
+        if out.attempts.len() > first {
+            let info = self.info();
+            for a in &mut out.attempts[first..] {
+                a.tls = Some(Box::new(info.clone()));
+            }
+        }
+    }
+}
