@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# Throughput and peak memory of wshs-sniff against the libpcap read-only floor,
-# tcpdump and tshark, on the same generated capture, in one run.
+# Throughput, CPU time and peak memory of wshs-sniff against two read-only
+# floors, tcpdump and tshark, each ratio taken on the same capture, in one run.
 #
 #   benches/compare.sh [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5]
-#                      [--concurrency N] [--keep]
+#                      [--tshark-rounds N] [--concurrency N] [--keep]
 #
 # Generates (under $TMPDIR, default /tmp) a busy-host capture and its ground
-# truth with examples/gen_capture.rs, warms the page cache, then measures with
-# /usr/bin/time -v: wshs-sniff --json --all, a C libpcap loop that only reads
-# (the floor), tcpdump -r FILE -w /dev/null, and tshark with an HTTP display
-# filter on a smaller capture (tshark is too slow for the big one). Reports
-# MB/s, packets/s and peak RSS, and whether wshs-sniff's findings match the
-# ground truth. --big also measures wshs-sniff's peak RSS on a larger capture.
-# The floor and wshs-sniff are run alternately --rounds times (wall times on a
-# shared VM vary by 10 % from run to run); the table shows medians, and the
-# largest peak RSS of the rounds.
+# truth with examples/gen_capture.rs, warms the page cache before every run,
+# then measures with /usr/bin/time -v (wall time, user+sys CPU time, peak RSS):
+#   - the libpcap floor: a C loop that only calls pcap_next_ex;
+#   - the mapped floor: examples/read_floor.rs, wshs-sniff's own file reader
+#     walking every record and doing nothing else (reading cost alone);
+#   - wshs-sniff --json --all (reading and analysis);
+#   - tcpdump -r FILE -w /dev/null, once;
+#   - tshark with an HTTP display filter and wshs-sniff, both on a smaller
+#     capture (tshark is too slow for the big one).
+# The three on the big capture run alternately --rounds times, tshark and
+# wshs-sniff on the small one alternately --tshark-rounds times (default:
+# --rounds): wall times on a shared machine vary from run to run, so every
+# ratio is taken within a round and the table shows the median of the rounds'
+# ratios. The load average before and after the timed rounds is printed with
+# the tables. Also checks wshs-sniff's findings against the ground truth; --big
+# measures wshs-sniff's peak RSS on a larger capture.
 # Generated files are deleted at the end unless --keep is given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +31,7 @@ SEED=42
 TSHARK_SIZE=100M
 BIG=""
 ROUNDS=5
+TSHARK_ROUNDS=""
 CONC=()
 KEEP=0
 while [ $# -gt 0 ]; do
@@ -33,11 +41,13 @@ while [ $# -gt 0 ]; do
     --tshark-size) TSHARK_SIZE="$2"; shift 2 ;;
     --big) BIG="$2"; shift 2 ;;
     --rounds) ROUNDS="$2"; shift 2 ;;
+    --tshark-rounds) TSHARK_ROUNDS="$2"; shift 2 ;;
     --concurrency) CONC=(--concurrency "$2"); shift 2 ;;
     --keep) KEEP=1; shift ;;
-    *) echo "usage: $0 [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5] [--concurrency N] [--keep]" >&2; exit 1 ;;
+    *) echo "usage: $0 [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5] [--tshark-rounds N] [--concurrency N] [--keep]" >&2; exit 1 ;;
   esac
 done
+TSHARK_ROUNDS="${TSHARK_ROUNDS:-$ROUNDS}"
 
 need=()
 command -v tshark >/dev/null || need+=(tshark)
@@ -53,9 +63,10 @@ if [ "${#need[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 
-cargo build --release --quiet --bin wshs-sniff --example gen_capture
+cargo build --release --quiet --bin wshs-sniff --example gen_capture --example read_floor
 BIN=target/release/wshs-sniff
 GEN=target/release/examples/gen_capture
+READ=target/release/examples/read_floor
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/wshs-compare.XXXXXX")"
 cleanup() { if [ "$KEEP" = 0 ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi; }
@@ -86,77 +97,126 @@ echo "generating $TSHARK_SIZE for tshark..." >&2
 $GEN --size "$TSHARK_SIZE" --seed "$SEED" "${CONC[@]}" --out "$WORK/small.pcap" --truth "$WORK/small.truth.jsonl"
 
 bytes_of() { stat -c %s "$1"; }
-packets_of() { "$WORK/pcap_floor" "$1" | awk '{print $1}'; }
+# Packet counts, counted once per file (by the floor, outside the timings).
+declare -A PACKETS
+count_packets() {
+  [ -n "${PACKETS[$1]:-}" ] || PACKETS[$1]=$("$WORK/pcap_floor" "$1" | awk '{print $1}')
+}
 warm() { cat "$1" > /dev/null; }
 
 RESULTS="$WORK/results.tsv"
 : > "$RESULTS"
 # measure NAME FILE CMD...: run under /usr/bin/time -v, record wall, CPU and RSS.
 measure() {
-  local name="$1" file="$2"; shift 2
+  local round="$1" name="$2" file="$3"; shift 3
   warm "$file"
   /usr/bin/time -v -o "$WORK/time.txt" "$@"
   local wall rss user sys
+  count_packets "$file"
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$WORK/time.txt")
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.txt")
   user=$(awk -F': ' '/User time/ {print $2}' "$WORK/time.txt")
   sys=$(awk -F': ' '/System time/ {print $2}' "$WORK/time.txt")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$(bytes_of "$file")" "$(packets_of "$file")" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$(bytes_of "$file")" "${PACKETS[$file]}" \
     "$wall" "$rss" "$user" "$sys" >> "$RESULTS"
 }
 
-for _ in $(seq "$ROUNDS"); do
-  measure "libpcap read loop (floor)" "$CAP" sh -c "'$WORK/pcap_floor' '$CAP' > /dev/null"
-  measure "wshs-sniff --json --all" "$CAP" sh -c "'$BIN' -r '$CAP' --json --all > '$WORK/found.jsonl' 2> /dev/null"
+echo "load before the runs: $(uptime)" >&2
+LOAD_BEFORE="$(cat /proc/loadavg)"
+# The floors and wshs-sniff alternately on the big capture, then tshark and
+# wshs-sniff alternately on the small one: each ratio is taken within a round
+# (same moment, same load) and the table shows the median of the rounds'.
+for r in $(seq "$ROUNDS"); do
+  measure "$r" "libpcap read loop (floor)" "$CAP" sh -c "'$WORK/pcap_floor' '$CAP' > /dev/null"
+  measure "$r" "wshs-sniff reader only (mapped floor)" "$CAP" sh -c "'$READ' '$CAP' > /dev/null"
+  measure "$r" "wshs-sniff --json --all" "$CAP" sh -c "'$BIN' -r '$CAP' --json --all > '$WORK/found.jsonl' 2> /dev/null"
 done
-measure "tcpdump -r FILE -w /dev/null" "$CAP" sh -c "tcpdump -r '$CAP' -w /dev/null 2> /dev/null"
-measure "tshark -Y 'http.upgrade or http.response.code'" "$WORK/small.pcap" sh -c \
-  "tshark -r '$WORK/small.pcap' -Y 'http.upgrade or http.response.code' -T fields -e ip.src -e ipv6.src -e tcp.srcport -e http.request.method -e http.response.code > /dev/null 2>&1"
-measure "wshs-sniff on the tshark capture" "$WORK/small.pcap" sh -c "'$BIN' -r '$WORK/small.pcap' --json --all > '$WORK/found-small.jsonl' 2> /dev/null"
+measure 1 "tcpdump -r FILE -w /dev/null" "$CAP" sh -c "tcpdump -r '$CAP' -w /dev/null 2> /dev/null"
+for r in $(seq "$TSHARK_ROUNDS"); do
+  measure "$r" "tshark -Y 'http.upgrade or http.response.code' (small)" "$WORK/small.pcap" sh -c \
+    "tshark -r '$WORK/small.pcap' -Y 'http.upgrade or http.response.code' -T fields -e ip.src -e ipv6.src -e tcp.srcport -e http.request.method -e http.response.code > /dev/null 2>&1"
+  measure "$r" "wshs-sniff --json --all (small)" "$WORK/small.pcap" sh -c "'$BIN' -r '$WORK/small.pcap' --json --all > '$WORK/found-small.jsonl' 2> /dev/null"
+done
+LOAD_AFTER="$(cat /proc/loadavg)"
 if [ -n "$BIG" ]; then
   echo "generating $BIG for peak RSS..." >&2
   rm -f "$WORK/small.pcap"
   $GEN --size "$BIG" --seed "$SEED" "${CONC[@]}" --out "$WORK/big.pcap" --truth "$WORK/big.truth.jsonl"
-  measure "wshs-sniff --json --all ($BIG)" "$WORK/big.pcap" sh -c "'$BIN' -r '$WORK/big.pcap' --json --all > '$WORK/found-big.jsonl' 2> /dev/null"
+  measure 1 "wshs-sniff --json --all ($BIG)" "$WORK/big.pcap" sh -c "'$BIN' -r '$WORK/big.pcap' --json --all > '$WORK/found-big.jsonl' 2> /dev/null"
 fi
 
 echo
 echo "machine: $(nproc) cores, $(lscpu | awk -F': *' '/Model name/ {print $2; exit}')"
+echo "load average (1, 5, 15 min) before the timed rounds: ${LOAD_BEFORE% */*}; after: ${LOAD_AFTER% */*}"
+echo "big capture: $SIZE (seed $SEED${CONC[*]:+, ${CONC[*]}}); small capture: $TSHARK_SIZE"
+echo
 python3 - "$RESULTS" <<'PY'
 import statistics
 import sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
-# Several rounds of a tool: median wall and CPU time, largest peak RSS.
-by_name = {}
-for name, b, p, wall, rss, user, sys_ in rows:
-    by_name.setdefault(name, []).append((b, p, wall, rss, float(user) + float(sys_)))
 def secs(w):
-    parts = [float(x) for x in w.split(":")]
     s = 0.0
-    for p in parts:
+    for p in (float(x) for x in w.split(":")):
         s = s * 60 + p
     return max(s, 1e-3)
-print(f"| tool | runs | capture MB | packets | wall s (median) | MB/s | packets/s | CPU s (user+sys, median) | peak RSS MiB |")
-print(f"|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-rate = {}
+# name -> round -> (bytes, packets, wall s, rss KiB, cpu s)
+by_name = {}
+for rnd, name, b, p, wall, rss, user, sys_ in rows:
+    by_name.setdefault(name, {})[int(rnd)] = (int(b), int(p), secs(wall), int(rss), float(user) + float(sys_))
+print("| tool | runs | capture MB | packets | wall s (median) | CPU s user+sys (median) | CPU/wall | MB/s (wall) | packets/s (wall) | packets/CPU s | peak RSS MiB |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for name, runs in by_name.items():
-    b, p = runs[0][0], runs[0][1]
-    s = statistics.median(secs(r[2]) for r in runs)
-    cpu = statistics.median(r[4] for r in runs)
-    rss = max(int(r[3]) for r in runs)
-    mbs = int(b) / s / 1e6
-    rate[name] = mbs
-    print(f"| {name} | {len(runs)} | {int(b)/1e6:.0f} | {int(p)} | {s:.2f} | {mbs:.0f} | {int(p)/s:,.0f} | "
-          f"{cpu:.2f} | {rss/1024:.1f} |")
+    v = list(runs.values())
+    b, p = v[0][0], v[0][1]
+    wall = statistics.median(r[2] for r in v)
+    cpu = statistics.median(r[4] for r in v)
+    rss = max(r[3] for r in v)
+    print(f"| {name} | {len(v)} | {b/1e6:.0f} | {p} | {wall:.2f} | {cpu:.2f} | {cpu/wall:.2f} | {b/wall/1e6:.0f} | "
+          f"{p/wall:,.0f} | {p/max(cpu, 1e-3):,.0f} | {rss/1024:.1f} |")
+print()
+print("Each round, wall s / CPU s:")
+for name, runs in by_name.items():
     if len(runs) > 1:
-        print(f"|   (wall s of each run: {' '.join(f'{secs(r[2]):.2f}' for r in runs)}) | | | | | | | | |")
-w = rate.get("wshs-sniff --json --all")
-f = rate.get("libpcap read loop (floor)")
-t = rate.get("tshark -Y 'http.upgrade or http.response.code'")
-if w and f:
-    print(f"\nwshs-sniff / libpcap floor: {w/f:.2f}x")
-if w and t:
-    print(f"wshs-sniff / tshark: {w/t:.0f}x")
+        print(f"- {name}: " + "  ".join(f"{r[2]:.2f}/{r[4]:.2f}" for _, r in sorted(runs.items())))
+W = "wshs-sniff --json --all"
+F = "libpcap read loop (floor)"
+M = "wshs-sniff reader only (mapped floor)"
+T = "tshark -Y 'http.upgrade or http.response.code' (small)"
+S = "wshs-sniff --json --all (small)"
+SHORT = {W: "wshs-sniff", F: "libpcap floor", M: "mapped floor", T: "tshark", S: "wshs-sniff"}
+# (label, numerator tool, denominator tool, capture, measure): speed ratios
+# divide the denominator's seconds by the numerator's (> 1: the numerator is
+# faster); CPU ratios divide the numerator's CPU seconds by the denominator's
+# (< 1: the numerator spends less).
+ratios = [
+    ("speed, wall", W, F, "big", "wall"),
+    ("CPU time", W, F, "big", "cpu"),
+    ("speed, wall", W, M, "big", "wall"),
+    ("CPU time", W, M, "big", "cpu"),
+    ("speed, wall", M, F, "big", "wall"),
+    ("CPU time", M, F, "big", "cpu"),
+    ("speed, wall", S, T, "small", "wall"),
+    ("speed, CPU", S, T, "small", "cpu"),
+]
+print()
+print("| ratio | numerator | denominator | capture (both) | computed as | rounds | median of the rounds' ratios | min-max |")
+print("|---|---|---|---|---|---:|---:|---|")
+for label, num, den, cap, what in ratios:
+    a, d = by_name.get(num), by_name.get(den)
+    if not a or not d:
+        continue
+    common = sorted(set(a) & set(d))
+    i = 2 if what == "wall" else 4
+    unit = "wall s" if what == "wall" else "CPU s"
+    if label.startswith("speed"):
+        vals = [d[r][i] / a[r][i] for r in common]
+        how = f"{SHORT[den]} {unit} / {SHORT[num]} {unit}"
+    else:
+        vals = [a[r][i] / d[r][i] for r in common]
+        how = f"{SHORT[num]} {unit} / {SHORT[den]} {unit}"
+    fmt = (lambda x: f"{x:.0f}x") if cap == "small" else (lambda x: f"{x:.2f}x")
+    print(f"| {label} | {num} | {den} | {cap}, same file | {how}, same round | {len(vals)} | "
+          f"**{fmt(statistics.median(vals))}** | {fmt(min(vals))}-{fmt(max(vals))} |")
 PY
 echo
 echo -n "ground truth ($SIZE): "

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Live capture: the highest packet rate wshs-sniff -i keeps up with, with zero
-# kernel drops.
+# kernel drops, and how soon after its response each attempt is reported.
 #
 #   sudo benches/live_replay.sh [--size 200M] [--seed 7] \
 #       [--rates "10000 25000 50000 100000 200000 400000 top"] \
@@ -21,7 +21,11 @@
 # achieved rate, and the CPU seconds of both. Findings per cause are compared
 # with an offline read (-r) of the same sanitised capture, and that offline
 # read with the generator's ground truth for the IPv4 attempts (addresses are
-# rewritten, so per cause). tcpreplay paces packets with --timer (gtod, its
+# rewritten, so per cause). Latency: each output line is stamped with the wall
+# time it came out, tcpdump records the response heads on vethB beside
+# wshs-sniff, and benches/latency.py subtracts each attempt's response receive
+# time from its output time (median, 99th percentile, largest, how many over
+# 1 s). tcpreplay paces packets with --timer (gtod, its
 # default, spins on the clock and keeps a core busy; nano sleeps).
 # Every wait is bounded; the namespaces (and any process this script started)
 # are removed on exit. Nothing is sent on the host's interfaces.
@@ -80,11 +84,14 @@ done
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/wshs-live.XXXXXX")"
 SNIFF_PID=""
+RESP_PID=""
 cleanup() {
-  if [ -n "$SNIFF_PID" ] && kill -0 "$SNIFF_PID" 2>/dev/null; then
-    kill "$SNIFF_PID" 2>/dev/null || true
-    wait "$SNIFF_PID" 2>/dev/null || true
-  fi
+  for pid in $SNIFF_PID $RESP_PID; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   ip netns del "$NS_A" 2>/dev/null || true
   ip netns del "$NS_B" 2>/dev/null || true
   if [ "$KEEP" = 0 ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
@@ -148,6 +155,14 @@ print(f"ground truth: {len(truth)} attempts, {sum(v4.values())} over IPv4 (repla
       "offline read matches it per cause" if v4 == off else f"offline read DIFFERS: truth {dict(v4)}")
 PY
 
+# Prefixes each line read from stdin with the wall time it arrived.
+STAMP='
+import sys, time
+for line in iter(sys.stdin.buffer.readline, b""):
+    sys.stdout.write("%.6f\t%s" % (time.time(), line.decode()))
+    sys.stdout.flush()
+'
+
 # --- the namespaces ---------------------------------------------------------
 ip netns add "$NS_A"
 ip netns add "$NS_B"
@@ -161,8 +176,8 @@ ip -n "$NS_B" link set lo up
 
 # --- the runs ---------------------------------------------------------------
 cat /proc/loadavg > "$WORK/load.txt"
-printf '| offloads | -B KiB | asked pps | tcpreplay pps | tcpreplay Mbps | kernel received | kernel dropped | packets seen | attempts | tcpreplay CPU s | wshs-sniff CPU s | causes vs offline |\n'
-printf '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n'
+printf '| offloads | -B KiB | asked pps | tcpreplay pps | tcpreplay Mbps | kernel received | kernel dropped | packets seen | attempts | tcpreplay CPU s | wshs-sniff CPU s | causes vs offline | latency s median / p99 / max | over 1 s | latency measured on |\n'
+printf '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|\n'
 for off in $OFFLOADS; do
   ip netns exec "$NS_B" ethtool -K vethB tso "$off" gso "$off" gro "$off" 2>/dev/null || true
   ip netns exec "$NS_A" ethtool -K vethA tso "$off" gso "$off" gro "$off" 2>/dev/null || true
@@ -175,9 +190,20 @@ for off in $OFFLOADS; do
     fi
     bflag=(); [ "$buf" = default ] || bflag=(-B "$buf")
     tag="$off-$buf-$rate"
+    # The response heads (TCP payload starting "HTTP"), recorded beside
+    # wshs-sniff on the same interface: their kernel receive times are when
+    # each attempt's answer was on the wire. A few packets in a thousand, so
+    # this recording adds little to the kernel's work.
+    ip netns exec "$NS_B" timeout $(( secs + 30 )) tcpdump -Z root -i vethB -nn \
+      -w "$WORK/$tag.resp.pcap" 'tcp and tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x48545450' \
+      2> "$WORK/$tag.resp.err" &
+    RESP_PID=$!
+    # wshs-sniff's output, each line stamped with the wall time it came out
+    # (wshs-sniff flushes every attempt): the latency is that time minus the
+    # response's receive time (benches/latency.py).
     ip netns exec "$NS_B" /usr/bin/time -f '%U %S' -o "$WORK/$tag.sniff.time" \
       timeout $(( secs + 30 )) "$BIN" -i vethB "${bflag[@]}" --json --all --duration "$secs" \
-      > "$WORK/$tag.jsonl" 2> "$WORK/$tag.err" &
+      2> "$WORK/$tag.err" | python3 -c "$STAMP" > "$WORK/$tag.stamped" &
     SNIFF_PID=$!
     ok=0
     for _ in $(seq 1 100); do
@@ -188,10 +214,25 @@ for off in $OFFLOADS; do
     if [ "$ok" = 0 ]; then
       echo "$0: wshs-sniff did not start:" >&2; cat "$WORK/$tag.err" >&2; exit 1
     fi
+    for _ in $(seq 1 100); do
+      grep -qs 'listening on' "$WORK/$tag.resp.err" && break
+      kill -0 "$RESP_PID" 2>/dev/null || { echo "$0: tcpdump did not start:" >&2; cat "$WORK/$tag.resp.err" >&2; exit 1; }
+      sleep 0.1
+    done
     ip netns exec "$NS_A" /usr/bin/time -f '%U %S' -o "$WORK/$tag.replay.time" \
       timeout $(( secs + 30 )) tcpreplay -i vethA --timer="$TIMER" "${rflag[@]}" "$CAP" > "$WORK/$tag.replay" 2>&1 || true
     wait "$SNIFF_PID" || true
     SNIFF_PID=""
+    kill -INT "$RESP_PID" 2>/dev/null || true
+    wait "$RESP_PID" 2>/dev/null || true
+    RESP_PID=""
+    cut -f2- "$WORK/$tag.stamped" > "$WORK/$tag.jsonl"
+    resp_drop=$(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$WORK/$tag.resp.err")
+    if [ "${resp_drop:-0}" != 0 ]; then
+      echo "$0: the response recording lost $resp_drop packets; latencies of $tag are incomplete" >&2
+    fi
+    tcpdump -tt -nn -r "$WORK/$tag.resp.pcap" 2>/dev/null > "$WORK/$tag.resp.txt" || true
+    read -r lmed lp99 lmax lover lon < <(python3 benches/latency.py "$WORK/$tag.stamped" "$WORK/$tag.resp.txt")
     krecv=$(sed -n 's/^kernel: \([0-9]*\) received, \([0-9]*\) dropped.*/\1/p' "$WORK/$tag.err")
     kdrop=$(sed -n 's/^kernel: \([0-9]*\) received, \([0-9]*\) dropped.*/\2/p' "$WORK/$tag.err")
     seen=$(sed -n 's/^packets: \([0-9]*\) .*/\1/p' "$WORK/$tag.err")
@@ -201,8 +242,9 @@ for off in $OFFLOADS; do
     scpu=$(awk '{printf "%.2f", $1 + $2}' "$WORK/$tag.sniff.time" 2>/dev/null || echo "?")
     attempts=$(wc -l < "$WORK/$tag.jsonl")
     same=$(cause_diff "$WORK/offline.jsonl" "$WORK/$tag.jsonl")
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
-      "$off" "$buf" "$rate" "${rpps:-?}" "${rmbps:-?}" "${krecv:-?}" "${kdrop:-?}" "${seen:-?}" "$attempts" "$rcpu" "$scpu" "$same"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s | %s |\n' \
+      "$off" "$buf" "$rate" "${rpps:-?}" "${rmbps:-?}" "${krecv:-?}" "${kdrop:-?}" "${seen:-?}" "$attempts" "$rcpu" "$scpu" "$same" \
+      "$lmed" "$lp99" "$lmax" "$lover" "$lon"
   done
   done
 done

@@ -112,8 +112,7 @@ pub struct Cli {
     pub snaplen: Option<i32>,
 
     /// Live: kernel capture buffer size in KiB [default: 32768]. Larger than
-    /// libpcap's 2 MiB: in immediate mode the ring holds fixed-size slots sized
-    /// from the snap length, and 2 MiB overflows at modest rates.
+    /// libpcap's 2 MiB, which a burst at line rate fills in a few milliseconds.
     #[arg(short = 'B', long = "buffer-size", value_name = "KIB")]
     pub buffer_size: Option<i32>,
 

@@ -6,6 +6,10 @@ use std::time::{Duration, Instant};
 
 use super::{CaptureError, KernelStats, LinkType, Next, PacketSource, RawPacket, Timestamp};
 
+/// Longest a captured packet waits in a partly filled kernel block before it
+/// is handed to us (libpcap's packet buffer timeout).
+const BLOCK_TIMEOUT_MS: i32 = 100;
+
 /// How to open the interface.
 #[derive(Debug, Clone)]
 pub struct LiveOptions {
@@ -77,17 +81,23 @@ impl LiveSource {
             .map_err(open_err)?
             .snaplen(o.snaplen)
             .promisc(o.promisc)
-            .immediate_mode(true)
-            // A short timeout lets the pipeline release waiting attempts (and
-            // notice Ctrl-C) while the wire is quiet.
-            .timeout(100);
+            // Not immediate mode: libpcap then reads a TPACKET_V3 ring of
+            // variable-size frames in blocks, one wake-up per block instead of
+            // per packet, and the ring holds as many packets as their bytes
+            // allow (immediate mode forces fixed slots sized from the snap
+            // length: a few dozen of them on an interface with offloads).
+            // The kernel hands a block over when it is full or when this
+            // timeout passes, so a packet waits at most BLOCK_TIMEOUT_MS
+            // before it is read: attempts are still reported well within a
+            // second of their response.
+            .timeout(BLOCK_TIMEOUT_MS);
         if let Some(b) = o.buffer_size {
             inactive = inactive.buffer_size(b);
         }
         // Non-blocking reads, with the wait done here (poll on the selectable
-        // descriptor, 100 ms at most): libpcap on Linux keeps waiting past its
-        // own timeout in immediate mode, which would hold back attempts waiting
-        // for a quiet moment and a Ctrl-C until the next packet.
+        // descriptor, 100 ms at most): a blocking read would wait for the next
+        // block, which on a quiet wire never comes, holding back attempts
+        // waiting for a quiet moment and a Ctrl-C until the next packet.
         let mut cap = inactive
             .open()
             .map_err(open_err)?
