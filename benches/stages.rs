@@ -174,12 +174,14 @@ fn converse(parts: &[(Side, &[u8])]) -> (Vec<Attempt>, HttpStats) {
     let mut attempts = Vec::new();
     let mut tls = Vec::new();
     let mut sids = Vec::new();
+    let mut sessions = Vec::new();
     let mut stats = HttpStats::default();
     let limits = HttpLimits::default();
     let mut sink = Sink {
         attempts: &mut attempts,
         tls: &mut tls,
         sids: &mut sids,
+        sessions: &mut sessions,
         stats: &mut stats,
         limits: &limits,
         packet_no: 1,

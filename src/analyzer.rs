@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use crate::capture::Timestamp;
 use crate::decode::{Endpoint, FlowKey, Side, TcpFlags};
 use crate::http::conversation::Sink;
+use crate::http::session::SessionEnd;
 use crate::http::{Attempt, Connection, Ending, HttpLimits, HttpStats, SidIssued, TlsSighting};
 use crate::reassembly::table::EvictReason;
 use crate::reassembly::{Flow, FlowTable, Limits, ReassemblyStats};
@@ -56,6 +57,7 @@ struct HttpOut {
     attempts: Vec<Attempt>,
     tls: Vec<TlsSighting>,
     sids: Vec<SidIssued>,
+    sessions: Vec<SessionEnd>,
 }
 
 impl HttpOut {
@@ -64,6 +66,7 @@ impl HttpOut {
             attempts: &mut self.attempts,
             tls: &mut self.tls,
             sids: &mut self.sids,
+            sessions: &mut self.sessions,
             stats: &mut self.stats,
             limits: &self.limits,
             packet_no,
@@ -92,6 +95,7 @@ impl FlowAnalyzer {
                 attempts: Vec::new(),
                 tls: Vec::new(),
                 sids: Vec::new(),
+                sessions: Vec::new(),
             },
             stream_stats: ReassemblyStats::default(),
             flows: 0,
@@ -258,6 +262,11 @@ impl FlowAnalyzer {
     /// The Engine.IO session ids servers issued since the last call.
     pub fn take_sids(&mut self) -> Vec<SidIssued> {
         std::mem::take(&mut self.http.sids)
+    }
+
+    /// Abnormal ends of followed sessions since the last call.
+    pub fn take_sessions(&mut self) -> Vec<SessionEnd> {
+        std::mem::take(&mut self.http.sessions)
     }
 
     /// Connections tracked now, and evicted so far.

@@ -180,6 +180,13 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
+    /// Also report accepted sessions that end abnormally (a close frame
+    /// with an error code, a FIN or a reset without one, a proxy's idle
+    /// timeout): records of kind session_end. Upgraded connections are then
+    /// followed to their end, which costs reading their frames.
+    #[arg(long)]
+    pub sessions: bool,
+
     /// One line per finding even on a terminal (the format used when stdout
     /// is not a terminal), for grep and awk.
     #[arg(long)]
@@ -445,6 +452,7 @@ impl Plan {
             },
             http: HttpLimits {
                 max_head: cli.max_head.max(MIN_HEAD),
+                sessions: cli.sessions,
                 ..Default::default()
             },
             workers: cli.workers.unwrap_or_else(pipeline::default_workers).max(1),

@@ -21,6 +21,7 @@ use crate::capture::{BpfFilter, CaptureStats, Next, PacketSource, SharedBytes, T
 use crate::classify::correlate::{Correlator, Judged};
 use crate::decode::{self, Decoded, Endpoint, FlowKey, Side, TcpFlags};
 use crate::error::{panicked, Error};
+use crate::http::session::SessionEnd;
 use crate::http::{Attempt, HttpLimits, HttpStats, SidIssued, TlsSighting};
 use crate::reassembly::{Limits, ReassemblyStats};
 use crate::report::gauges::Gauges;
@@ -136,6 +137,7 @@ struct Report {
     attempts: Vec<Attempt>,
     tls: Vec<TlsSighting>,
     sids: Vec<SidIssued>,
+    sessions: Vec<SessionEnd>,
     done: Option<Box<Totals>>,
 }
 
@@ -303,11 +305,13 @@ pub fn run(
                 attempts: Vec::new(),
                 tls: Vec::new(),
                 sids: Vec::new(),
+                sessions: Vec::new(),
             });
             e.reports += 1;
             e.attempts.extend(r.attempts);
             e.tls.extend(r.tls);
             e.sids.extend(r.sids);
+            e.sessions.extend(r.sessions);
             // Ticks complete in order, since each worker reports them in order.
             while let Some(entry) = pending.first_entry() {
                 if entry.get().reports < n {
@@ -369,6 +373,7 @@ struct TickParts {
     attempts: Vec<Attempt>,
     tls: Vec<TlsSighting>,
     sids: Vec<SidIssued>,
+    sessions: Vec<SessionEnd>,
 }
 
 fn judge_tick(correlator: &mut Correlator, parts: TickParts) -> Vec<Judged> {
@@ -377,6 +382,7 @@ fn judge_tick(correlator: &mut Correlator, parts: TickParts) -> Vec<Judged> {
         mut attempts,
         mut tls,
         mut sids,
+        mut sessions,
         ..
     } = parts;
     tls.sort_by_key(|t| (t.ts, t.client, t.server));
@@ -401,6 +407,9 @@ fn judge_tick(correlator: &mut Correlator, parts: TickParts) -> Vec<Judged> {
         js.extend(correlator.push(a));
     }
     js.extend(correlator.release(Some(time)));
+    correlator.note_opened(&js);
+    sessions.sort_by_key(|s| (s.completed_at, s.ended, s.attempt.client, s.attempt.server));
+    js.extend(sessions.into_iter().map(|s| correlator.judge_session(s)));
     js
 }
 
@@ -722,6 +731,7 @@ fn worker(
             attempts: w.take_attempts(),
             tls: w.take_tls(),
             sids: w.take_sids(),
+            sessions: w.take_sessions(),
             done,
         };
         let last = batch.last;

@@ -45,11 +45,22 @@ fn fixtures() -> Vec<std::path::PathBuf> {
 fn every_line_the_fixtures_produce_validates() {
     let v = validator();
     let mut lines = 0;
+    let mut session_ends = 0;
     let mut failures = Vec::new();
+    // With --sessions, so session_end records are checked too.
+    let cfg = Config {
+        http: wshs_sniff::http::HttpLimits {
+            sessions: true,
+            ..Default::default()
+        },
+        ..Config::default()
+    };
     for pcap in fixtures() {
-        let a = wshs_sniff::analyze_files(&[pcap.to_string_lossy()], &Config::default())
-            .expect("fixture opens");
+        let a = wshs_sniff::analyze_files(&[pcap.to_string_lossy()], &cfg).expect("fixture opens");
         for r in &a.records {
+            if r.kind == wshs_sniff::report::record::Kind::SessionEnd {
+                session_ends += 1;
+            }
             let line = serde_json::to_value(r).expect("record serialises");
             let errs = errors(&v, &line);
             if !errs.is_empty() {
@@ -63,6 +74,10 @@ fn every_line_the_fixtures_produce_validates() {
         }
     }
     assert!(lines >= 50, "too few lines checked: {lines}");
+    assert!(
+        session_ends >= 5,
+        "too few session ends checked: {session_ends}"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

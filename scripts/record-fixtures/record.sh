@@ -220,6 +220,10 @@ while IFS=$'\t' read -r name filter; do
     COUNT=$((COUNT + 1))
 done < <(printf '%s\n' "$SELECTED" | sed '/^$/d')
 
+if [ "$#" -eq 0 ]; then
+    log "sessions that end abnormally (sessions.py)"
+    python3 "$HERE/sessions.py"
+fi
 log "recorded $COUNT fixtures into $OUT ($(du -sh "$OUT" | cut -f1))"
 python3 "$HERE/driver.py" versions
 python3 "$HERE/proxies.py" versions

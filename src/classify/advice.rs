@@ -55,6 +55,11 @@ fn generic_fix(cause: Cause) -> Option<&'static str> {
         Cause::StrictServer => "make the server or proxy compare Upgrade and Connection as case-insensitive token lists and header names case-insensitively (RFC 9110 §5.1, §7.6.1, §7.8); until then send exactly what it wants",
         Cause::SubprotocolNotSelected => "make the server select one of the offered subprotocols in Sec-WebSocket-Protocol, or open the WebSocket without subprotocols",
         Cause::ExtensionParamsRejected => "let the server decline permessage-deflate parameters it cannot use instead of refusing the handshake (RFC 7692 §5), or relax its deflate settings (Node ws: clientMaxWindowBits only when the client offers client_max_window_bits)",
+        // Ends of accepted sessions.
+        Cause::IdleTimeout => "send pings (or application heartbeats) more often than the idle timeout of every proxy and load balancer in the path, or raise that idle timeout for the WebSocket route",
+        Cause::NoCloseFrame => "find why that side dropped the connection without a close frame at that time (a crash, a restart or deploy, a killed worker, a middlebox); clients should reconnect with backoff",
+        Cause::SessionReset => "find what reset the connection: the server process (a crash or an abort), a proxy or firewall dropping the flow, or a full accept or send queue; clients should reconnect with backoff",
+        Cause::AbnormalCloseCode => "read the close code and reason: 1009 means a message bigger than the receiver allows (raise its limit or split messages), 1008 a policy refusal, 1011 a server error (its log), 1012/1013 a restart (reconnect later)",
         Cause::Unknown => return None,
     })
 }
@@ -96,6 +101,10 @@ pub fn explain(cause: Cause) -> String {
         Cause::StrictServer => ("Header names are case-insensitive (RFC 9110 §5.1); Connection is a token list and its tokens, like the Upgrade protocol name, compare case-insensitively (RFC 9110 §7.6.1, §7.8; RFC 6455 §4.2.1).", "A request the RFCs allow (Connection: keep-alive, Upgrade; Upgrade: WebSocket; lowercase header names) refused with a text about that header, or refused while an attempt to the same endpoint that differs only there was accepted."),
         Cause::SubprotocolNotSelected => ("The server may select none of the offered subprotocols (RFC 6455 §4.2.2), but the WHATWG WebSocket standard makes browsers fail a connection whose 101 selects none when the page asked for some; Node ws and other clients do the same.", "The request has Sec-WebSocket-Protocol, the 101 has none; the browser closes the TCP connection at once (1006 in the page) while the server logged a successful connection."),
         Cause::ExtensionParamsRejected => ("A server that cannot accept an extension offer must decline it by leaving it out of its 101 (RFC 6455 §9.1, RFC 7692 §5); refusing the whole handshake is not required by either RFC.", "A request offering permessage-deflate (Firefox: no parameters; Chromium: client_max_window_bits) answered 400 naming Sec-WebSocket-Extensions or the parameters, or 500 from a server whose deflate setup failed."),
+        Cause::IdleTimeout => ("RFC 6455 §5.5.2 gives Ping and Pong to keep a connection alive; proxies and load balancers that see no bytes for their idle timeout close the tunnel without a close frame (RFC 6455 §7.1.5: the client then reports 1006).", "Sessions to one server each closed (FIN or reset, no close frame) the same number of seconds after their last frame, from the proxy's side; or one such end at a well-known default (60 s nginx and AWS ALB, 100 s Cloudflare)."),
+        Cause::NoCloseFrame => ("The closing handshake (RFC 6455 §7.1.2) sends a close frame before TCP closes; without it the other side reports 1006 (abnormal closure).", "A FIN on an upgraded connection with no close frame before it from that side, and no repeated idle gap."),
+        Cause::SessionReset => ("A reset ends a connection at once (RFC 9293 §3.10.7); the WebSocket peer sees 1006.", "A RST on an upgraded connection before any close frame with 1000 or 1001."),
+        Cause::AbnormalCloseCode => ("Close codes say why a session ended (RFC 6455 §7.4.1): 1000 normal and 1001 going away are the only ends that are not errors.", "A close frame with 1002-1015, 3000-3999 or 4000-4999, with the sender's reason text."),
         Cause::Unknown => ("The capture does not show why.", "A valid request refused with no telling status or body, or no answer at all."),
     };
     let fix = fix(cause, None).unwrap_or(
@@ -113,8 +122,13 @@ pub fn explain(cause: Cause) -> String {
             by_proxy.trim_end()
         )
     };
+    let general = if cause.is_session_end() {
+        "  - changing the handshake: it was accepted; the session ended later\n"
+    } else {
+        "  - disabling the client library's header validation: the server refuses the request, not the client\n  - switching client library (ws to socket.io and the like): the request the server sees is the problem\n  - raising connection timeouts: the refusal is immediate\n"
+    };
     format!(
-        "{code}\n\nWhat the RFC requires:\n  {rfc}\n\nHow it shows on the wire:\n  {wire}\n\nFix:\n  {fix}\n\nDead ends (do not try):\n  - disabling the client library's header validation: the server refuses the request, not the client\n  - switching client library (ws to socket.io and the like): the request the server sees is the problem\n  - raising connection timeouts: the refusal is immediate\n{more}",
+        "{code}\n\nWhat the RFC requires:\n  {rfc}\n\nHow it shows on the wire:\n  {wire}\n\nFix:\n  {fix}\n\nDead ends (do not try):\n{general}{more}",
         code = cause.code(),
         more = more_dead_ends(cause)
     )
@@ -128,6 +142,7 @@ fn more_dead_ends(cause: Cause) -> &'static str {
         Cause::StrictServer => "  - changing the Origin or the credentials: the same request with the other spelling is accepted\n",
         Cause::SubprotocolNotSelected => "  - reading the server's log: it logged a successful connection; the client failed it\n",
         Cause::ExtensionParamsRejected => "  - switching permessage-deflate off in the browser: pages cannot; the server must decline instead\n",
+        Cause::IdleTimeout => "  - raising the server's own timeouts: the proxy in front closes first\n  - TCP keepalive: it is invisible to HTTP proxies, which count WebSocket bytes\n",
         _ => "",
     }
 }
@@ -140,8 +155,10 @@ mod tests {
     fn advice_never_suggests_a_dead_end() {
         let families =
             std::iter::once(None).chain(super::super::proxy::FAMILIES.iter().map(|f| Some(*f)));
+        // An idle timeout is the one case where the timeout is the fix.
         for (c, p) in Cause::ALL
             .iter()
+            .filter(|c| **c != Cause::IdleTimeout)
             .flat_map(|c| families.clone().map(move |p| (c, p)))
         {
             let f = fix(*c, p).unwrap_or("").to_ascii_lowercase();
@@ -180,5 +197,19 @@ mod tests {
             .unwrap_or("")
             .contains("upgrade=websocket"));
         assert!(explain(Cause::ProxyStrippedUpgrade).contains("hop-by-hop"));
+    }
+
+    #[test]
+    fn session_ends_are_explained_without_the_handshake_dead_ends() {
+        let e = explain(Cause::IdleTimeout);
+        assert!(e.contains("Ping"), "{e}");
+        assert!(!e.contains("the refusal is immediate"), "{e}");
+        assert!(fix(Cause::IdleTimeout, Some("nginx"))
+            .unwrap_or("")
+            .contains("proxy_read_timeout"));
+        assert!(fix(Cause::IdleTimeout, Some("haproxy"))
+            .unwrap_or("")
+            .contains("timeout tunnel"));
+        assert!(explain(Cause::OriginRejected).contains("the refusal is immediate"));
     }
 }

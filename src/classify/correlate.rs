@@ -13,9 +13,12 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::engine_io::{self, SidMemory};
+use super::session_end::SessionJudge;
 use super::strict::Spelling;
 use super::{classify, grammar, proxy, rules, Cause, Confidence, Outcome, Verdict};
 use crate::capture::Timestamp;
+use crate::decode::Endpoint;
+use crate::http::session::{EndedBy, SessionEnd};
 use crate::http::{Attempt, Headers, SidIssued, TlsSighting};
 
 /// Which side of a proxy an attempt was seen on.
@@ -46,6 +49,9 @@ pub struct Judged {
     pub peer: Option<String>,
     /// The proxy family the attempt went through, when the capture shows it.
     pub proxy: Option<&'static str>,
+    /// Set for the abnormal end of an accepted session (`--sessions`): the
+    /// record is a `session_end`, `attempt` its handshake.
+    pub session: Option<Box<SessionEnd>>,
 }
 
 /// How far apart two legs of one attempt may be. A proxy forwards at once;
@@ -90,7 +96,19 @@ pub struct Correlator {
     recent: HashMap<Vec<u8>, Vec<(u64, Judged)>>,
     /// The same attempts oldest first, for forgetting them.
     recent_order: VecDeque<(u64, Timestamp, Vec<u8>)>,
+    /// Idle gaps of earlier session ends, per server.
+    session_ends: SessionJudge,
+    /// How accepted attempts were judged (leg, peer, proxy), by connection,
+    /// for their sessions' ends; oldest first in `opened_order`.
+    opened: HashMap<(Endpoint, Endpoint), Opened>,
+    opened_order: VecDeque<(Endpoint, Endpoint)>,
 }
+
+/// Accepted connections remembered for their sessions' ends.
+const MAX_OPENED: usize = 16_384;
+
+/// How an accepted attempt was judged: leg, peer and proxy family.
+type Opened = (Leg, Option<String>, Option<&'static str>);
 
 /// Released attempts remembered for late legs.
 const MAX_RECENT: usize = 4096;
@@ -134,6 +152,55 @@ fn header_text(a: &Attempt, name: &str) -> String {
 impl Correlator {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Judge the abnormal end of an accepted session. The proxy family comes
+    /// from the handshake's answer, which names the proxy that later closes.
+    pub fn judge_session(&mut self, end: SessionEnd) -> Judged {
+        let conn = (end.attempt.client, end.attempt.server);
+        let (leg, peer, proxy) = self.opened.get(&conn).cloned().unwrap_or_else(|| {
+            let family = end.attempt.response.as_ref().and_then(|r| {
+                proxy::family(r, end.attempt.body_excerpt.as_deref().unwrap_or(&[]), None)
+            });
+            (Leg::Direct, None, family)
+        });
+        // The side that closed is a proxy: the server of a client leg (or one
+        // whose answer names its family), the client of a backend leg.
+        let closer_is_proxy = match end.by {
+            EndedBy::Server => leg == Leg::Client || proxy.is_some(),
+            EndedBy::Client => leg == Leg::Backend,
+        };
+        let verdict = self.session_ends.judge(&end, closer_is_proxy);
+        Judged {
+            attempt: (*end.attempt).clone(),
+            verdict,
+            leg,
+            peer,
+            proxy,
+            session: Some(Box::new(end)),
+        }
+    }
+
+    /// Remember how accepted attempts were judged, for their sessions' ends.
+    pub fn note_opened(&mut self, judged: &[Judged]) {
+        for j in judged {
+            if j.verdict.outcome != Outcome::Accepted || j.session.is_some() {
+                continue;
+            }
+            let conn = (j.attempt.client, j.attempt.server);
+            if self
+                .opened
+                .insert(conn, (j.leg, j.peer.clone(), j.proxy))
+                .is_none()
+            {
+                self.opened_order.push_back(conn);
+            }
+            while self.opened_order.len() > MAX_OPENED {
+                if let Some(old) = self.opened_order.pop_front() {
+                    self.opened.remove(&old);
+                }
+            }
+        }
     }
 
     /// Remember a connection whose client spoke TLS (by its server's
@@ -199,6 +266,7 @@ impl Correlator {
             leg: Leg::Direct,
             peer: None,
             proxy: None,
+            session: None,
         };
         if let Some(key) = key {
             let held = &self.held;

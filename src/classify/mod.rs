@@ -16,6 +16,7 @@ pub mod h2;
 pub mod proxy;
 pub mod proxy_advice;
 pub mod rules;
+pub mod session_end;
 pub mod strict;
 
 use base64::Engine as _;
@@ -84,6 +85,18 @@ pub enum Cause {
     SubprotocolNotSelected,
     /// The server refused the permessage-deflate parameters offered.
     ExtensionParamsRejected,
+    // Abnormal ends of accepted sessions (`--sessions`, record kind
+    // `session_end`).
+    /// Closed without a close frame after the same idle time as other
+    /// sessions, or a well-known default: a proxy's idle timeout.
+    IdleTimeout,
+    /// TCP closed without the closing handshake (a crash, a restart, a
+    /// killed process, a middlebox).
+    NoCloseFrame,
+    /// The session ended with a TCP reset.
+    SessionReset,
+    /// A close frame with a code other than 1000 or 1001.
+    AbnormalCloseCode,
     Unknown,
 }
 
@@ -122,6 +135,10 @@ impl Cause {
         Cause::StrictServer,
         Cause::SubprotocolNotSelected,
         Cause::ExtensionParamsRejected,
+        Cause::IdleTimeout,
+        Cause::NoCloseFrame,
+        Cause::SessionReset,
+        Cause::AbnormalCloseCode,
         Cause::Unknown,
     ];
 
@@ -160,12 +177,27 @@ impl Cause {
             Cause::StrictServer => "strict-server",
             Cause::SubprotocolNotSelected => "subprotocol-not-selected",
             Cause::ExtensionParamsRejected => "extension-params-rejected",
+            Cause::IdleTimeout => "idle-timeout",
+            Cause::NoCloseFrame => "no-close-frame",
+            Cause::SessionReset => "session-reset",
+            Cause::AbnormalCloseCode => "abnormal-close-code",
             Cause::Unknown => "unknown",
         }
     }
 
     pub fn from_code(s: &str) -> Option<Cause> {
         Cause::ALL.iter().copied().find(|c| c.code() == s)
+    }
+
+    /// A cause of a session's end, not of a handshake's refusal.
+    pub fn is_session_end(self) -> bool {
+        matches!(
+            self,
+            Cause::IdleTimeout
+                | Cause::NoCloseFrame
+                | Cause::SessionReset
+                | Cause::AbnormalCloseCode
+        )
     }
 }
 
@@ -184,6 +216,9 @@ pub enum Outcome {
     NoResponse,
     Reset,
     Incomplete,
+    /// An accepted session that ended abnormally (record kind
+    /// `session_end`).
+    AbnormalEnd,
 }
 
 impl Outcome {
@@ -194,6 +229,7 @@ impl Outcome {
             Outcome::NoResponse => "no_response",
             Outcome::Reset => "reset",
             Outcome::Incomplete => "incomplete",
+            Outcome::AbnormalEnd => "abnormal_end",
         }
     }
 }

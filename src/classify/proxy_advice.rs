@@ -22,6 +22,16 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (ProxyStrippedUpgrade, "aws-elb") => "put an Application Load Balancer (HTTP/HTTPS listener) or a TCP listener in front: a Classic Load Balancer HTTP listener does not pass the upgrade",
         (ProxyStrippedUpgrade, "cloudflare") => "Cloudflare: turn WebSockets on in the zone's Network settings, and check Transform Rules that touch Upgrade or Connection",
 
+        (IdleTimeout, "nginx") => "nginx closes a WebSocket after proxy_read_timeout without a frame from the backend (60 s by default): raise proxy_read_timeout and proxy_send_timeout in this location, or ping more often",
+        (IdleTimeout, "ingress-nginx") => "set the annotations nginx.ingress.kubernetes.io/proxy-read-timeout and proxy-send-timeout (seconds; 60 by default) on this Ingress, or ping more often",
+        (IdleTimeout, "haproxy") => "HAProxy closes an idle tunnel after timeout tunnel (or timeout client/server when no tunnel timeout is set): set timeout tunnel 1h in the backend, or ping more often",
+        (IdleTimeout, "apache") => "mod_proxy closes an idle tunnel after ProxyTimeout (or Timeout, 60 s by default): set timeout= on this ProxyPass or ProxyWebsocketIdleTimeout, or ping more often",
+        (IdleTimeout, "caddy") => "check reverse_proxy's transport read_timeout/write_timeout and any stream_timeout set for this route; Caddy sets none by default, so look for a proxy or balancer in front of it",
+        (IdleTimeout, "envoy") => "Envoy closes idle streams after the route's idle_timeout or the HttpConnectionManager's stream_idle_timeout (5 min): raise them for the WebSocket route, or ping more often",
+        (IdleTimeout, "traefik") => "check the entryPoint's respondingTimeouts (readTimeout, idleTimeout) and the serversTransport's forwardingTimeouts for this route, or ping more often",
+        (IdleTimeout, "aws-elb") => "raise the load balancer's idle timeout (idle_timeout.timeout_seconds, 60 s by default), or ping more often than it",
+        (IdleTimeout, "cloudflare") => "Cloudflare closes WebSockets idle for 100 s and the limit cannot be raised on most plans: ping every 30-60 s",
+
         (BackendUnreachable, "nginx") => "nginx could not reach the upstream: check the proxy_pass/upstream address and that the backend listens there (error.log names the upstream and the connect error)",
         (BackendUnreachable, "ingress-nginx") => "the ingress found no reachable endpoint: check the Service's endpoints (kubectl get endpoints) and its targetPort",
         (BackendUnreachable, "haproxy") => "HAProxy found no usable server: check the backend's server address and port and its health checks (show stat on the stats socket)",

@@ -108,3 +108,36 @@ pub struct TlsInfo {
     /// Application data was decrypted.
     pub decrypted: bool,
 }
+
+#[cfg(test)]
+impl Attempt {
+    /// A bare `GET target` from `client` to `server` at 100 s, unanswered:
+    /// what tests of the later stages start from.
+    pub(crate) fn for_test(client: Endpoint, server: Endpoint, target: &str) -> Attempt {
+        Attempt {
+            ts: Timestamp::new(100, 0),
+            client,
+            server,
+            request: RequestHead {
+                method: "GET".into(),
+                target: target.into(),
+                minor_version: 1,
+                headers: Vec::new(),
+                head_len: 0,
+                cut_short: false,
+            },
+            interim: Vec::new(),
+            response: None,
+            response_ts: None,
+            body_excerpt: None,
+            ending: Ending::Answered,
+            request_index: 0,
+            gap_before_answer: false,
+            after_upgrade: None,
+            completed_at: 0,
+            packets: PacketNumbers::default(),
+            tls: None,
+            h2: None,
+        }
+    }
+}

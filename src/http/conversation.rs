@@ -12,6 +12,7 @@ use super::attempt::{AfterUpgrade, Attempt, Ending, PacketNumbers};
 use super::body::BodyReader;
 use super::engine_io::{self, SidIssued};
 use super::head::{self, Headers, Parsed, RequestHead};
+use super::session::{Session, SessionEnd};
 use super::ws_frame;
 use crate::capture::Timestamp;
 use crate::decode::{BySide, Endpoint, Side};
@@ -29,6 +30,9 @@ pub struct HttpLimits {
     pub max_head: usize,
     /// Upgrade attempts waiting for an answer on one connection.
     pub max_pending_attempts: usize,
+    /// Follow accepted sessions to their end (`--sessions`): their frames
+    /// are read, so their bytes stay in reassembly.
+    pub sessions: bool,
     /// Secrets to open TLS connections with (a key log, a pcapng Decryption
     /// Secrets Block): not a limit, but carried to every flow the same way.
     pub tls_keys: Option<SharedKeys>,
@@ -39,6 +43,7 @@ impl Default for HttpLimits {
         HttpLimits {
             max_head: 64 * 1024,
             max_pending_attempts: 64,
+            sessions: false,
             tls_keys: None,
         }
     }
@@ -246,6 +251,8 @@ pub struct Conversation {
     /// The accepted attempt being watched for a close right after its 101
     /// (boxed: rare, and every idle flow would otherwise carry its size).
     watch: Option<Box<Watch>>,
+    /// The accepted session followed to its end (`--sessions`).
+    session: Option<Box<Session>>,
     /// The connection turned out to be TLS or HTTP/2, for the owner to
     /// hand over (boxed: rare).
     handover: Option<Box<Handover>>,
@@ -351,6 +358,8 @@ pub struct Sink<'a> {
     pub attempts: &'a mut Vec<Attempt>,
     pub tls: &'a mut Vec<TlsSighting>,
     pub sids: &'a mut Vec<SidIssued>,
+    /// Abnormal ends of upgraded sessions (`--sessions`).
+    pub sessions: &'a mut Vec<SessionEnd>,
     pub stats: &'a mut HttpStats,
     pub limits: &'a HttpLimits,
     /// Global number of the packet being processed.
@@ -398,7 +407,9 @@ impl Conversation {
     /// Whether direction `d` still needs its bytes (the server's first frames
     /// while an accepted attempt is watched).
     pub fn wants_bytes(&self, d: Side) -> bool {
-        !self.upgraded || matches!(self.dirs[d].state, State::Frames)
+        !self.upgraded
+            || matches!(self.dirs[d].state, State::Frames)
+            || self.session.as_ref().is_some_and(|s| s.wants_bytes())
     }
 
     /// The deadline of a watch that just started, once, for the caller's timer.
@@ -441,6 +452,8 @@ impl Conversation {
         let Some(w) = self.watch.take() else { return };
         let mut a = w.attempt;
         if close.is_some() || reset {
+            // Reported as a refusal after the handshake, not as a session.
+            self.session = None;
             a.after_upgrade = Some(AfterUpgrade {
                 server_close: close,
                 after_secs: Some(ts.secs_since(w.since)),
@@ -473,6 +486,9 @@ impl Conversation {
     }
 
     fn on_gap(&mut self, d: Side, out: &mut Sink<'_>) {
+        if let Some(s) = self.session.as_mut() {
+            s.on_gap(d);
+        }
         let dir = &mut self.dirs[d];
         dir.buf = Vec::new();
         self.gap = true;
@@ -497,6 +513,18 @@ impl Conversation {
             self.end_watch(None, false, ts, out);
             self.fail_pending(Ending::ServerClosed, Some(ts), out);
         }
+        self.end_session(d, false, ts, out);
+    }
+
+    /// Report the followed session's end, if it was abnormal.
+    fn end_session(&mut self, d: Side, reset: bool, ts: Timestamp, out: &mut Sink<'_>) {
+        if let Some(end) = self
+            .session
+            .as_mut()
+            .and_then(|s| s.on_close(d, reset, ts, out.packet_no))
+        {
+            out.sessions.push(end);
+        }
     }
 
     /// The connection was reset by direction `d`'s sender.
@@ -506,6 +534,7 @@ impl Conversation {
             let within = self.watch.as_ref().is_some_and(|w| ts - w.since <= WATCH);
             self.end_watch(None, by_server && within, ts, out);
         }
+        self.end_session(d, true, ts, out);
         for dir in self.dirs.iter_mut() {
             dir.fin = true;
             if let State::Body { reader, attempt } = &mut dir.state {
@@ -546,8 +575,22 @@ impl Conversation {
         while !data.is_empty() {
             let dir = &mut self.dirs[d];
             match &mut dir.state {
-                State::Done => return,
+                State::Done => {
+                    if let Some(s) = self.session.as_mut() {
+                        s.on_data(d, data, ts);
+                    }
+                    return;
+                }
                 State::Frames => {
+                    if let Some(s) = self.session.as_mut() {
+                        s.on_data(d, data, ts);
+                    }
+                    // Frames after the watch's time (the connection was quiet
+                    // until now) belong to the session, not to the handshake.
+                    if self.watch.as_ref().is_some_and(|w| ts - w.since > WATCH) {
+                        self.end_watch(None, false, ts, out);
+                        return;
+                    }
                     let result = match self.watch.as_mut() {
                         Some(w) => w.scan(data),
                         None => Scan::GiveUp,
@@ -916,6 +959,9 @@ impl Conversation {
                         // Watch the server's first frames: a policy close right
                         // after the 101 is a refusal in disguise.
                         let since = a.response_ts.unwrap_or(ts);
+                        if out.limits.sessions {
+                            self.session = Some(Box::new(Session::new(a.clone(), d, since)));
+                        }
                         self.watch = Some(Box::new(Watch {
                             attempt: a,
                             since,
@@ -1173,6 +1219,7 @@ mod tests {
         attempts: Vec<Attempt>,
         tls: Vec<TlsSighting>,
         sids: Vec<SidIssued>,
+        sessions: Vec<SessionEnd>,
         stats: HttpStats,
         limits: HttpLimits,
     }
@@ -1187,6 +1234,7 @@ mod tests {
                 attempts: Vec::new(),
                 tls: Vec::new(),
                 sids: Vec::new(),
+                sessions: Vec::new(),
                 stats: HttpStats::default(),
                 limits: HttpLimits::default(),
             }
@@ -1197,6 +1245,7 @@ mod tests {
                 attempts: &mut self.attempts,
                 tls: &mut self.tls,
                 sids: &mut self.sids,
+                sessions: &mut self.sessions,
                 stats: &mut self.stats,
                 limits: &self.limits,
                 packet_no: 0,
@@ -1204,7 +1253,10 @@ mod tests {
             f(&mut self.conv, &mut sink);
         }
         fn feed(&mut self, d: Side, data: &[u8]) {
-            self.with(|c, s| c.on_chunk(d, Chunk::Data(data), Timestamp::new(1, 0), s));
+            self.feed_at(d, data, Timestamp::new(1, 0));
+        }
+        fn feed_at(&mut self, d: Side, data: &[u8], ts: Timestamp) {
+            self.with(|c, s| c.on_chunk(d, Chunk::Data(data), ts, s));
         }
         fn release(&mut self, now: Timestamp) {
             self.with(|c, s| c.release_watch(now, s));
@@ -1297,6 +1349,30 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nContent-Length: 28\r\n\r\n0{\"sid\":\"zzzzzzzzz\",\"up\":[]}",
         );
         assert_eq!(h.sids.len(), 1);
+    }
+
+    #[test]
+    fn a_close_long_after_the_101_ends_the_session_not_the_handshake() {
+        for sessions in [false, true] {
+            let mut h = Harness::new();
+            h.limits.sessions = sessions;
+            h.feed(CLIENT, WS_REQ);
+            h.feed(
+                SERVER,
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+            );
+            // The connection is quiet, then the server closes with 1011.
+            h.feed_at(SERVER, b"\x88\x04\x03\xf3ok", Timestamp::new(3, 0));
+            assert_eq!(h.attempts.len(), 1);
+            assert!(h.attempts[0].after_upgrade.is_none(), "accepted");
+            h.fin(SERVER);
+            if sessions {
+                assert_eq!(h.sessions.len(), 1);
+                assert_eq!(h.sessions[0].close, Some((1011, "ok".to_string())));
+            } else {
+                assert!(h.sessions.is_empty());
+            }
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod head;
 pub mod layer;
 pub mod over_h2;
 pub mod secure;
+pub mod session;
 pub mod ws_frame;
 
 pub use attempt::{AfterUpgrade, Attempt, Ending, H2Info, PacketNumbers, TlsInfo};

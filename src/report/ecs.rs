@@ -82,6 +82,14 @@ pub fn document(r: &Record) -> Value {
             "ws_key": r.ws_key,
             "proxy": r.proxy,
             "stream_id": r.stream_id,
+            "session": {
+                "ended_by": r.ended_by,
+                "end": r.end,
+                "close_code": r.close_code,
+                "close_reason": r.close_reason,
+                "duration_secs": r.duration_secs,
+                "idle_secs": r.idle_secs,
+            },
         },
         "tls": {
             "established": r.tls,

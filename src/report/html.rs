@@ -22,12 +22,13 @@ use crate::classify::Outcome;
 const MAX_BINS: i64 = 120;
 /// Distinct findings shown in full; the rest are counted.
 const MAX_FINDINGS: usize = 100;
-const OUTCOMES: [Outcome; 5] = [
+const OUTCOMES: [Outcome; 6] = [
     Outcome::Accepted,
     Outcome::Rejected,
     Outcome::NoResponse,
     Outcome::Reset,
     Outcome::Incomplete,
+    Outcome::AbnormalEnd,
 ];
 const PALETTE: [&str; 10] = [
     "#d62728", "#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
@@ -41,6 +42,7 @@ fn outcome_colour(o: Outcome) -> &'static str {
         Outcome::NoResponse => "#ff7f0e",
         Outcome::Reset => "#9467bd",
         Outcome::Incomplete => "#7f7f7f",
+        Outcome::AbnormalEnd => "#8c564b",
     }
 }
 
@@ -63,7 +65,7 @@ pub fn esc(s: &str) -> String {
 
 #[derive(Debug, Default, Clone)]
 struct Second {
-    by_outcome: [u64; 5],
+    by_outcome: [u64; OUTCOMES.len()],
     by_cause: BTreeMap<&'static str, u64>,
 }
 
@@ -275,7 +277,7 @@ impl Incident {
         let span = t1 - t0 + 1;
         let bin = (span + MAX_BINS - 1) / MAX_BINS;
         let bins = ((span + bin - 1) / bin) as usize;
-        let mut outcome_bins = vec![[0u64; 5]; bins];
+        let mut outcome_bins = vec![[0u64; OUTCOMES.len()]; bins];
         let mut cause_bins: BTreeMap<&'static str, Vec<u64>> = BTreeMap::new();
         for (s, sec) in &self.seconds {
             let b = ((s - t0) / bin) as usize;

@@ -155,6 +155,9 @@ pub fn changes(a: &LegView, b: &LegView) -> (Vec<Change>, usize) {
 
 /// `400 Bad Request`, or the outcome when nothing came back.
 pub fn status(r: &Record) -> String {
+    if let (Some(end), Some(by)) = (r.end, r.ended_by) {
+        return format!("session ended: {end} by {by}");
+    }
     match (r.status, &r.reason) {
         (Some(s), Some(reason)) if !reason.is_empty() => format!("{s} {reason}"),
         (Some(s), _) => s.to_string(),

@@ -168,7 +168,7 @@ impl<W: Write> Reporter<W> {
     }
 
     fn write(&mut self, j: &Judged, r: &Record) -> std::io::Result<()> {
-        if let Some(a) = &mut self.annotations {
+        if let Some(a) = self.annotations.as_mut().filter(|_| j.session.is_none()) {
             a.add(j, r);
         }
         match self.format {

@@ -10,8 +10,9 @@ use crate::classify::{advice, printable, Cause, Confidence, Outcome};
 use crate::http::Headers;
 
 /// Version of the JSON contract; bumped when fields are added. 1.1 added
-/// `confidence`; 1.2 added `kind`, `ws_key`, `proxy`, `tls`, `sni`, `alpn` and
-/// `stream_id`.
+/// `confidence`; 1.2 added `kind`, `ws_key`, `proxy`, `tls`, `sni`, `alpn`,
+/// `stream_id` and the `session_end` fields (`ended_by`, `end`,
+/// `close_code`, `close_reason`, `duration_secs`, `idle_secs`).
 pub const CONTRACT_VERSION: &str = "1.2";
 
 /// What a record describes. Consumers that read several record kinds from one
@@ -21,6 +22,9 @@ pub const CONTRACT_VERSION: &str = "1.2";
 pub enum Kind {
     /// One WebSocket upgrade request and its answer.
     Handshake,
+    /// The abnormal end of an accepted session (`--sessions`): the handshake
+    /// fields describe the attempt that opened it, `ts` is the end.
+    SessionEnd,
 }
 
 /// One line of `--json` output. Field order is the contract's.
@@ -62,6 +66,18 @@ pub struct Record {
     pub alpn: Option<String>,
     /// HTTP/2 stream that carried an RFC 8441 extended CONNECT.
     pub stream_id: Option<u32>,
+    /// `session_end`: `server` or `client`, the side that ended the session.
+    pub ended_by: Option<&'static str>,
+    /// `session_end`: `close-frame`, `fin` or `reset`.
+    pub end: Option<&'static str>,
+    /// `session_end`: the close frame's code and reason, when one was sent.
+    pub close_code: Option<u16>,
+    pub close_reason: Option<String>,
+    /// `session_end`: seconds from the 101 to the end.
+    pub duration_secs: Option<f64>,
+    /// `session_end`: seconds without a frame in either direction before the
+    /// end (what an idle timeout counts).
+    pub idle_secs: Option<f64>,
 }
 
 /// RFC 3339 in UTC; microseconds unless the capture has finer timestamps.
@@ -145,8 +161,11 @@ impl Record {
                 .collect();
             clean(t)
         });
+        let session = j.session.as_deref();
+        // Three decimals: the capture's precision is finer, a reader's need is not.
+        let secs = |x: f64| (x * 1000.0).round() / 1000.0;
         Record {
-            ts: rfc3339(a.ts),
+            ts: rfc3339(session.map_or(a.ts, |s| s.ended)),
             client: a.client.to_string(),
             server: a.server.to_string(),
             method: clean(printable(a.request.method.as_bytes(), 32)),
@@ -171,7 +190,11 @@ impl Record {
                 .map(|h| clean(printable(&h.value, 100))),
             body_excerpt,
             confidence: v.confidence,
-            kind: Kind::Handshake,
+            kind: if session.is_some() {
+                Kind::SessionEnd
+            } else {
+                Kind::Handshake
+            },
             ws_key: a
                 .request
                 .header("sec-websocket-key")
@@ -191,6 +214,16 @@ impl Record {
                 (!list.is_empty()).then(|| clean(printable(list.as_bytes(), 100)))
             }),
             stream_id: a.h2.as_ref().map(|h| h.stream_id),
+            ended_by: session.map(|s| s.by.code()),
+            end: session.map(|s| s.how.code()),
+            close_code: session.and_then(|s| s.close.as_ref().map(|c| c.0)),
+            close_reason: session.and_then(|s| {
+                s.close
+                    .as_ref()
+                    .map(|c| clean(printable(c.1.as_bytes(), 125)))
+            }),
+            duration_secs: session.map(|s| secs(s.duration_secs())),
+            idle_secs: session.map(|s| secs(s.idle_secs())),
         }
     }
 }

@@ -19,6 +19,8 @@ pub struct Summary {
     pub by_server: BTreeMap<String, (u64, u64)>,
     /// Client address (without port) → (attempts, not accepted).
     pub by_client: BTreeMap<String, (u64, u64)>,
+    /// Abnormal ends of accepted sessions (`--sessions`), by cause.
+    pub session_ends: BTreeMap<String, u64>,
     pub capture: CaptureStats,
     pub reassembly: ReassemblyStats,
     pub http: HttpStats,
@@ -51,6 +53,13 @@ fn top_table(s: &mut String, what: &str, map: &BTreeMap<String, (u64, u64)>, lim
 
 impl Summary {
     pub fn count(&mut self, r: &Record) {
+        if r.kind == super::record::Kind::SessionEnd {
+            *self
+                .session_ends
+                .entry(r.cause.code().to_string())
+                .or_default() += 1;
+            return;
+        }
         self.attempts += 1;
         *self
             .by_outcome
@@ -90,6 +99,15 @@ impl Summary {
             }
         );
         let _ = writeln!(s, "upgrade attempts: {}", self.attempts);
+        let ends: u64 = self.session_ends.values().sum();
+        if ends > 0 {
+            let _ = writeln!(s, "abnormal session ends: {ends}");
+            let mut causes: Vec<_> = self.session_ends.iter().collect();
+            causes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            for (k, v) in causes {
+                let _ = writeln!(s, "    {k:<34} {v:>8}");
+            }
+        }
         if !self.by_outcome.is_empty() {
             let _ = writeln!(s, "  by outcome:");
             for (k, v) in &self.by_outcome {

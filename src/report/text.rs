@@ -30,11 +30,7 @@ pub fn line_colored(r: &Record, color: bool) -> String {
 
 /// One line for a record.
 pub fn line(r: &Record) -> String {
-    let status = match (r.status, &r.reason) {
-        (Some(s), Some(reason)) if !reason.is_empty() => format!("{s} {reason}"),
-        (Some(s), _) => s.to_string(),
-        (None, _) => r.outcome.code().replace('_', " "),
-    };
+    let status = super::legs::status(r);
     let conn = format!("{} > {}", r.client, r.server);
     let req = format!("{} {}", r.method, r.target);
     let header = r.header.map_or(String::new(), |h| format!(" [{h}]"));

@@ -36,6 +36,7 @@ pub fn run(data: &[u8]) {
     let http = HttpLimits {
         max_head: 64 + usize::from(hdr[3]) * 8,
         max_pending_attempts: 1 + usize::from(hdr[3] % 8),
+        sessions: hdr[3] & 0x80 != 0,
         ..Default::default()
     };
     let ends = [
