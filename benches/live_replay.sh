@@ -100,26 +100,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- the capture, made safe to replay -------------------------------------
-echo "generating $SIZE (seed $SEED)..." >&2
-$GEN --size "$SIZE" --seed "$SEED" --out "$WORK/src.pcap" --truth "$WORK/truth.jsonl" >&2
-# -Z root: keep tcpdump from writing as another user into our directory.
-tcpdump -Z root -r "$WORK/src.pcap" -w "$WORK/v4.pcap" 'not ip6 and not (vlan and ip6)' 2>/dev/null
-tcprewrite --enet-vlan=del -i "$WORK/v4.pcap" -o "$WORK/novlan.pcap"
-# pseudo-NAT 0.0.0.0/0 -> 127.0.0.0/8: the top 8 bits become 127, the low 24
-# bits are kept, so connections stay apart.
-tcprewrite --pnat=0.0.0.0/0:127.0.0.0/8 \
-  --enet-smac=02:00:00:00:00:01 --enet-dmac=02:00:00:00:00:02 --fixcsum \
-  -i "$WORK/novlan.pcap" -o "$WORK/replay.pcap"
-rm -f "$WORK/v4.pcap" "$WORK/novlan.pcap" "$WORK/src.pcap"
+. benches/support/sanitise.sh
+generate_replay_capture "$GEN" "$SIZE" "$SEED" "$WORK"
 CAP="$WORK/replay.pcap"
-
-# Refuse to replay anything but IPv4 from 127/8 to 127/8.
-foreign=$(tcpdump -r "$CAP" -nn 'not (ip and src net 127.0.0.0/8 and dst net 127.0.0.0/8)' 2>/dev/null | wc -l)
-foreign2=$(tcpdump -r "$CAP" -nn 2>/dev/null | grep -vc ' IP 127\.[0-9.]* > 127\.' || true)
-if [ "$foreign" != 0 ] || [ "$foreign2" != 0 ]; then
-  echo "$0: sanitised capture still holds $foreign/$foreign2 packets outside 127/8; not replaying" >&2
-  exit 1
-fi
 PKTS=$(tcpdump -r "$CAP" -nn 2>/dev/null | wc -l)
 MAXLEN=$(tcpdump -r "$CAP" -nn -e 2>/dev/null | awk '{for(i=1;i<NF;i++) if($i=="length"){sub(":","",$(i+1)); print $(i+1); break}}' | sort -n | tail -1)
 echo "replay capture: $PKTS packets, all IPv4 127/8, largest frame $MAXLEN bytes, $(stat -c %s "$CAP") bytes" >&2

@@ -1,0 +1,37 @@
+# Sourced by benches/live_replay.sh and benches/soak.sh.
+#
+# sanitise_for_replay SRC OUT: write to OUT a copy of the capture SRC that is
+# safe to put on a wire: IPv6 (also VLAN-tagged IPv6) dropped, VLAN tags
+# stripped, every IPv4 address rewritten into 127.0.0.0/8 (pseudo-NAT: the top
+# 8 bits become 127, the low 24 bits are kept, so connections stay apart) and
+# MACs into locally administered ones. Fails, writing nothing usable, if any
+# packet but IPv4 from 127/8 to 127/8 remains.
+sanitise_for_replay() {
+  local src="$1" out="$2"
+  # -Z root: keep tcpdump from writing as another user into our directory.
+  tcpdump -Z root -r "$src" -w "$out.v4" 'not ip6 and not (vlan and ip6)' 2>/dev/null
+  tcprewrite --enet-vlan=del -i "$out.v4" -o "$out.novlan"
+  tcprewrite --pnat=0.0.0.0/0:127.0.0.0/8 \
+    --enet-smac=02:00:00:00:00:01 --enet-dmac=02:00:00:00:00:02 --fixcsum \
+    -i "$out.novlan" -o "$out"
+  rm -f "$out.v4" "$out.novlan"
+  local foreign foreign2
+  foreign=$(tcpdump -r "$out" -nn 'not (ip and src net 127.0.0.0/8 and dst net 127.0.0.0/8)' 2>/dev/null | wc -l)
+  foreign2=$(tcpdump -r "$out" -nn 2>/dev/null | grep -vc ' IP 127\.[0-9.]* > 127\.' || true)
+  if [ "$foreign" != 0 ] || [ "$foreign2" != 0 ]; then
+    echo "sanitise_for_replay: $out still holds $foreign/$foreign2 packets outside 127/8; not replaying" >&2
+    rm -f "$out"
+    return 1
+  fi
+}
+
+# generate_replay_capture GEN SIZE SEED WORK: generate a busy-host capture of
+# SIZE with the generator GEN (ground truth in WORK/truth.jsonl) and leave
+# its sanitised copy in WORK/replay.pcap.
+generate_replay_capture() {
+  local gen="$1" size="$2" seed="$3" work="$4"
+  echo "generating $size (seed $seed)..." >&2
+  "$gen" --size "$size" --seed "$seed" --out "$work/src.pcap" --truth "$work/truth.jsonl" >&2
+  sanitise_for_replay "$work/src.pcap" "$work/replay.pcap"
+  rm -f "$work/src.pcap"
+}
