@@ -153,7 +153,10 @@ pub struct Cli {
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
 
-    /// Connections tracked at once; the idlest are evicted past this.
+    /// Connections tracked at once; the idlest are evicted past this. The
+    /// table's memory is sized for this many connections that have not
+    /// sent a byte yet (about 330 bytes each); connections whose HTTP state
+    /// is built cost about twice that, so fewer of them are kept.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_flows: usize,
 

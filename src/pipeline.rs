@@ -8,6 +8,7 @@
 //! every tick, so the reporter merges exactly the attempts completed in a tick and
 //! orders them by the global number of the packet that completed them.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -100,6 +101,31 @@ struct Batch {
     /// in parts so that the input a batch keeps alive (its blocks) stays small.
     ends_tick: bool,
     last: bool,
+}
+
+/// A batch for `tick`: a returned one emptied, or a new one.
+fn new_or_reused(reused: Option<Batch>, tick: u64) -> Batch {
+    match reused {
+        Some(mut b) => {
+            b.tick = tick;
+            b.time = Timestamp::default();
+            b.pkts.clear();
+            b.blocks.clear();
+            b.data.clear();
+            b.ends_tick = false;
+            b.last = false;
+            b
+        }
+        None => Batch {
+            tick,
+            time: Timestamp::default(),
+            pkts: Vec::with_capacity(1024),
+            blocks: Vec::new(),
+            data: Vec::new(),
+            ends_tick: false,
+            last: false,
+        },
+    }
 }
 
 impl Batch {
@@ -461,26 +487,18 @@ fn capture_loop(
             None
         }
     };
-    let new_batch = |tick: u64| match free.try_recv() {
-        Ok(mut b) => {
-            b.tick = tick;
-            b.time = Timestamp::default();
-            b.pkts.clear();
+    // Batches come back from the workers still holding their input blocks.
+    // Each new batch first takes every returned one and lets go of its
+    // blocks, so a file's windows are unmapped as soon as no batch in flight
+    // reads them (idle batches would otherwise keep tens of MiB mapped).
+    let spare: RefCell<Vec<Batch>> = RefCell::new(Vec::new());
+    let new_batch = |tick: u64| {
+        let mut spare = spare.borrow_mut();
+        while let Ok(mut b) = free.try_recv() {
             b.blocks.clear();
-            b.data.clear();
-            b.ends_tick = false;
-            b.last = false;
-            b
+            spare.push(b);
         }
-        Err(_) => Batch {
-            tick,
-            time: Timestamp::default(),
-            pkts: Vec::with_capacity(1024),
-            blocks: Vec::new(),
-            data: Vec::new(),
-            ends_tick: false,
-            last: false,
-        },
+        new_or_reused(spare.pop(), tick)
     };
     let mut batches: Vec<Batch> = (0..n).map(|_| new_batch(0)).collect();
     let mut tick = 0u64;
@@ -519,6 +537,7 @@ fn capture_loop(
         ok
     };
     let mut in_part = 0u64;
+    let mut in_part_bytes = 0usize;
     // A filter that does not compile reads nothing.
     let unusable_filter = stats.error.is_some();
     loop {
@@ -558,6 +577,7 @@ fn capture_loop(
                 inject!(fault, Capture, no);
                 stats.capture.packets += 1;
                 stats.capture.bytes += p.orig_len as u64;
+                in_part_bytes += p.data.len();
                 if p.ts > last_ts {
                     last_ts = p.ts;
                 }
@@ -619,12 +639,14 @@ fn capture_loop(
                     }
                     in_tick = 0;
                     in_part = 0;
+                    in_part_bytes = 0;
                     last_tick_wall = Instant::now();
                     publish(&mut feed, &stats, &mut last_kernel_check);
                 } else {
                     in_part += 1;
-                    if in_part >= PART_PACKETS {
+                    if in_part >= PART_PACKETS || in_part_bytes >= PART_BYTES {
                         in_part = 0;
+                        in_part_bytes = 0;
                         if !send_part(&mut batches, tick) {
                             break;
                         }
@@ -650,6 +672,11 @@ fn capture_loop(
 /// 2048 packets, a couple of MiB, is held per batch in flight instead of a
 /// whole tick's.
 const PART_PACKETS: u64 = 2048;
+
+/// Input bytes per part at most, whatever the packet sizes: full-sized
+/// segments would otherwise make each part hold 3 MiB of the file, and the
+/// parts in flight keep all of it mapped.
+const PART_BYTES: usize = 512 << 10;
 
 /// Packets whose flows a worker loads together, one group ahead of the group
 /// it works on.
@@ -736,8 +763,8 @@ fn worker(
         };
         let last = batch.last;
         // The batch goes back with its input blocks: the capture thread lets
-        // go of them when it reuses the batch, so unmapping a file's windows
-        // is its work, not this busier thread's.
+        // go of them on its next batch, so unmapping a file's windows is its
+        // work, not this busier thread's.
         if batch.data.capacity() <= MAX_REUSED_BATCH_BYTES {
             // Full or closed: the batch is simply dropped.
             let _ = free.try_send(batch);

@@ -30,7 +30,7 @@ const POOL_LEN: usize = 32;
 /// Bytes of a regular file mapped at a time (see `mapped`): large enough that
 /// mapping is rare, small enough that the windows the pipeline still holds
 /// stay a few tens of MiB.
-const WINDOW: usize = 4 << 20;
+const WINDOW: usize = 2 << 20;
 /// How far ahead of the record being handed out the reader asks the CPU to
 /// load the input (see `prefetch_ahead`).
 const PREFETCH_AHEAD: usize = 8 << 10;

@@ -7,6 +7,7 @@
 use super::attempt::TlsInfo;
 use super::conversation::{Conversation, Handover, HandoverKind, Sink, TlsSighting};
 use super::layer::Layer;
+use super::opening::Opening;
 use super::over_h2::OverH2;
 use super::secure::Secure;
 use crate::capture::Timestamp;
@@ -15,10 +16,41 @@ use crate::reassembly::{Chunk, FlowState};
 
 #[derive(Debug, Default)]
 pub struct Connection {
-    http: Conversation,
+    http: Http,
     /// Set once the connection turned out to carry TLS or HTTP/2 (boxed:
     /// most connections never need it).
     layer: Option<Box<Layer>>,
+}
+
+/// The HTTP/1.x reader, built on the first chunk: until then a connection
+/// costs the flow table a few dozen bytes (see [`Opening`]).
+#[derive(Debug, Default)]
+struct Http {
+    opening: Opening,
+    talking: Option<Box<Conversation>>,
+}
+
+impl Http {
+    /// The conversation, built now if the connection had no byte yet.
+    fn talking(&mut self) -> &mut Conversation {
+        let opening = &mut self.opening;
+        self.talking
+            .get_or_insert_with(|| Box::new(std::mem::take(opening).into_conversation()))
+    }
+
+    /// The conversation if it exists: a connection without one has no
+    /// attempt, no watch and no buffered byte.
+    fn get(&self) -> Option<&Conversation> {
+        self.talking.as_deref()
+    }
+}
+
+impl Connection {
+    /// The HTTP/1.x reader, once built (for tests that look inside it).
+    #[cfg(test)]
+    pub(super) fn conversation(&self) -> Option<&Conversation> {
+        self.http.get()
+    }
 }
 
 impl Connection {
@@ -27,41 +59,48 @@ impl Connection {
         if let Some(l) = &mut self.layer {
             l.note_packet(d, src, dst);
         }
-        self.http.note_packet(d, src, dst, syn, ack);
+        match &mut self.http.talking {
+            Some(c) => c.note_packet(d, src, dst, syn, ack),
+            None => self.http.opening.note_packet(d, src, dst, syn, ack),
+        }
     }
 
     pub fn is_upgraded(&self) -> bool {
         match &self.layer {
             Some(l) => l.is_upgraded(),
-            None => self.http.is_upgraded(),
+            None => self.http.get().is_some_and(Conversation::is_upgraded),
         }
     }
 
     pub fn wants_bytes(&self, d: Side) -> bool {
         match &self.layer {
             Some(l) => l.wants_bytes(d),
-            None => self.http.wants_bytes(d),
+            None => self.http.get().is_none_or(|c| c.wants_bytes(d)),
         }
     }
 
     pub fn take_new_watch(&mut self) -> Option<Timestamp> {
         match &mut self.layer {
             Some(l) => l.take_new_watch(),
-            None => self.http.take_new_watch(),
+            None => self.http.talking.as_mut()?.take_new_watch(),
         }
     }
 
     pub fn release_watch(&mut self, now: Timestamp, out: &mut Sink<'_>) {
         match &mut self.layer {
             Some(l) => l.release_watch(now, out),
-            None => self.http.release_watch(now, out),
+            None => {
+                if let Some(c) = &mut self.http.talking {
+                    c.release_watch(now, out)
+                }
+            }
         }
     }
 
     pub fn is_finished(&self) -> bool {
         match &self.layer {
             Some(l) => l.is_finished(),
-            None => self.http.is_finished(),
+            None => self.http.get().is_some_and(Conversation::is_finished),
         }
     }
 
@@ -69,8 +108,9 @@ impl Connection {
         match &mut self.layer {
             Some(l) => l.on_chunk(d, chunk, ts, out),
             None => {
-                self.http.on_chunk(d, chunk, ts, out);
-                if let Some(h) = self.http.take_handover() {
+                let http = self.http.talking();
+                http.on_chunk(d, chunk, ts, out);
+                if let Some(h) = http.take_handover() {
                     self.take_over(*h, out);
                 }
             }
@@ -80,14 +120,14 @@ impl Connection {
     pub fn on_reset(&mut self, d: Side, ts: Timestamp, out: &mut Sink<'_>) {
         match &mut self.layer {
             Some(l) => l.on_reset(d, ts, out),
-            None => self.http.on_reset(d, ts, out),
+            None => self.http.talking().on_reset(d, ts, out),
         }
     }
 
     pub fn finish(&mut self, ending: super::Ending, out: &mut Sink<'_>) {
         match &mut self.layer {
             Some(l) => l.finish(ending, out),
-            None => self.http.finish(ending, out),
+            None => self.http.talking().finish(ending, out),
         }
     }
 
@@ -146,14 +186,26 @@ impl FlowState for Connection {
     fn buffered_bytes(&self) -> usize {
         match &self.layer {
             Some(l) => l.buffered_bytes(),
-            None => self.http.buffered_bytes(),
+            None => self.http.get().map_or(0, Conversation::buffered_bytes),
         }
+    }
+
+    /// The conversation and the layer, once built: a connection with
+    /// neither costs nothing beyond its table entry.
+    fn structure_bytes(&self) -> usize {
+        self.http
+            .get()
+            .map_or(0, |_| std::mem::size_of::<Conversation>() + 16)
+            + self
+                .layer
+                .as_ref()
+                .map_or(0, |_| std::mem::size_of::<Layer>() + 16)
     }
 
     fn shed(&mut self) -> usize {
         match &mut self.layer {
             Some(_) => 0,
-            None => self.http.shed(),
+            None => self.http.talking.as_mut().map_or(0, |c| c.shed()),
         }
     }
 }

@@ -258,6 +258,14 @@ pub struct Conversation {
     handover: Option<Box<Handover>>,
 }
 
+/// Requests waiting for their answers that are remembered one by one. Runs
+/// of plain requests are counted in one entry, but HEAD requests (whose
+/// answers have no body) and Engine.IO handshakes (whose answers are read)
+/// take one each: a peer pipelining those without reading answers would
+/// otherwise grow the queue without bound. Past this, they are counted with
+/// their neighbours and the pairing is marked as uncertain.
+const MAX_PENDING_ENTRIES: usize = 1024;
+
 /// Header values of a pending attempt kept when memory is shed: enough for
 /// every check the classifier makes on keys, versions and tokens.
 const SHED_VALUE_LEN: usize = 256;
@@ -825,7 +833,9 @@ impl Conversation {
                 let idx = self.requests_seen - 1;
                 match owned {
                     Some(req) => self.queue_attempt(d, req, idx, out),
-                    None if peek.engine_io_handshake => {
+                    None if peek.engine_io_handshake
+                        && self.pending.len() < MAX_PENDING_ENTRIES =>
+                    {
                         self.pending.push_back(Pending::EngineIoHandshake)
                     }
                     None => self.queue_plain(peek.is_head),
@@ -851,12 +861,18 @@ impl Conversation {
     }
 
     fn queue_plain(&mut self, head_method: bool) {
+        let full = self.pending.len() >= MAX_PENDING_ENTRIES;
         if let Some(Pending::Plain {
             count,
-            head_method: false,
+            head_method: back_head,
         }) = self.pending.back_mut()
         {
-            if !head_method {
+            if !head_method && !*back_head || full {
+                if head_method != *back_head {
+                    // A HEAD merged with others (or the reverse): its answer's
+                    // body length may be misread, so pairing may be off.
+                    self.gap = true;
+                }
                 *count = count.saturating_add(1);
                 return;
             }
@@ -1438,6 +1454,27 @@ mod tests {
             h.attempts[0].body_excerpt.as_deref(),
             Some(&b"no upgrade"[..])
         );
+    }
+
+    #[test]
+    fn unanswered_head_requests_cannot_grow_the_queue_without_bound() {
+        let mut h = Harness::new();
+        let mut reqs = Vec::new();
+        for i in 0..20_000 {
+            let method = if i % 2 == 0 { "HEAD" } else { "GET" };
+            reqs.extend_from_slice(format!("{method} / HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+        }
+        reqs.extend_from_slice(WS_REQ);
+        h.feed(CLIENT, &reqs);
+        let queued = h.conv.conversation().map_or(0, |c| c.pending.len());
+        assert!(queued <= 2048, "{queued} entries queued");
+        // Answers without bodies either way still pair the attempt with its own.
+        let mut answers = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".repeat(20_000);
+        answers.extend_from_slice(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        h.feed(SERVER, &answers);
+        assert_eq!(h.attempts.len(), 1);
+        let status = h.attempts[0].response.as_ref().map(|r| r.status);
+        assert_eq!(status, Some(400));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod conversation;
 pub mod engine_io;
 pub mod head;
 pub mod layer;
+pub mod opening;
 pub mod over_h2;
 pub mod secure;
 pub mod session;

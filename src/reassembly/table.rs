@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 
+use super::flow_map::FlowMap;
 use super::{Limits, ReassemblyStats, Stream};
 use crate::capture::Timestamp;
 use crate::decode::{BySide, FlowKey, Side};
@@ -27,12 +28,30 @@ pub trait FlowState: Default {
     fn shed(&mut self) -> usize {
         0
     }
+    /// Heap bytes of the state's own structure (not its buffers): what the
+    /// connection costs the table for as long as it is tracked, since it
+    /// cannot be shed.
+    fn structure_bytes(&self) -> usize {
+        0
+    }
+}
+
+/// The table's per-connection memory, in bytes per `max_flows` slot: a
+/// connection before its first byte of payload costs about 330 (its boxed
+/// entry, its share of the index), so a full table of those fits, while
+/// connections whose protocol state is built cost twice that and fewer of
+/// them are kept (the idlest are evicted as when the table is full).
+const BYTES_PER_FLOW_SLOT: usize = 360;
+
+/// What one tracked flow costs beyond its state's structure: its boxed entry
+/// with the allocator's header, and its share of the index (8-byte buckets,
+/// at most half full after growth).
+fn entry_bytes<V>() -> usize {
+    std::mem::size_of::<Flow<V>>() + 16 + 16
 }
 
 /// Hashes flow keys with a per-run random seed (see the module doc).
 pub type FlowHasher = foldhash::fast::RandomState;
-
-type FlowMap<V> = HashMap<FlowKey, Box<Flow<V>>, FlowHasher>;
 
 /// For users of the table that keep nothing per connection (tests, tools).
 impl FlowState for () {}
@@ -49,6 +68,8 @@ pub enum EvictReason {
 /// One tracked connection.
 #[derive(Debug)]
 pub struct Flow<V> {
+    /// Kept here, not beside the flow in the index (see `flow_map`).
+    pub(super) key: FlowKey,
     /// 0: lo→hi, 1: hi→lo, per [`FlowKey`].
     pub dirs: BySide<Stream>,
     pub state: V,
@@ -56,16 +77,20 @@ pub struct Flow<V> {
     pub last_seen: Timestamp,
     /// What this flow counted in the table's total at its last `account`.
     charged: usize,
+    /// What this flow counted in the table's weight at its last `account`.
+    weight: u32,
 }
 
 impl<V: FlowState> Flow<V> {
-    fn new(now: Timestamp) -> Self {
+    fn new(key: FlowKey, now: Timestamp) -> Self {
         Flow {
+            key,
             dirs: Default::default(),
             state: V::default(),
             first_seen: now,
             last_seen: now,
             charged: 0,
+            weight: 0,
         }
     }
 
@@ -105,6 +130,8 @@ pub struct FlowTable<V: FlowState> {
     limits: Limits,
     stats: ReassemblyStats,
     total: usize,
+    /// Per-connection structure of all flows (see `BYTES_PER_FLOW_SLOT`).
+    weights: usize,
     /// Packet time of the last idle scan; `None` before the first packet.
     last_scan: Option<Timestamp>,
     /// Recently closed connections, and the order they closed in.
@@ -122,11 +149,7 @@ fn lookup_or_create<'m, V: FlowState>(
     now: Timestamp,
 ) -> (&'m mut Flow<V>, bool) {
     let before = map.len();
-    let mut inserted = false;
-    let flow = map.entry(key).or_insert_with(|| {
-        inserted = true;
-        Box::new(Flow::new(now))
-    });
+    let (flow, inserted) = map.get_or_insert_with(key, || Flow::new(key, now));
     if now > flow.last_seen {
         flow.last_seen = now;
     }
@@ -137,11 +160,16 @@ fn lookup_or_create<'m, V: FlowState>(
     (flow, inserted)
 }
 
-/// Bring the table's total of buffered bytes up to date with what `flow` holds.
-fn charge<V: FlowState>(total: &mut usize, flow: &mut Flow<V>) {
+/// Bring the table's totals of buffered bytes and of per-connection
+/// structure up to date with what `flow` holds.
+fn charge<V: FlowState>(total: &mut usize, weights: &mut usize, flow: &mut Flow<V>) {
     let held = flow.holding();
     *total = total.saturating_sub(flow.charged) + held;
     flow.charged = held;
+    let weight =
+        u32::try_from(entry_bytes::<V>() + flow.state.structure_bytes()).unwrap_or(u32::MAX);
+    *weights = weights.saturating_sub(flow.weight as usize) + weight as usize;
+    flow.weight = weight;
 }
 
 impl<V: FlowState> Default for FlowTable<V> {
@@ -157,6 +185,7 @@ impl<V: FlowState> FlowTable<V> {
             limits,
             stats: ReassemblyStats::default(),
             total: 0,
+            weights: 0,
             last_scan: None,
             closed: HashMap::default(),
             closed_order: Default::default(),
@@ -199,7 +228,7 @@ impl<V: FlowState> FlowTable<V> {
         let (flow, inserted) = lookup_or_create(&mut self.map, &mut self.stats, key, now);
         let (keep, r) = f(flow, inserted);
         if keep {
-            charge(&mut self.total, flow);
+            charge(&mut self.total, &mut self.weights, flow);
             if self.total > self.limits.max_total_buffered {
                 self.shed_largest();
             }
@@ -260,7 +289,9 @@ impl<V: FlowState> FlowTable<V> {
         key: &FlowKey,
         on_evict: &mut dyn FnMut(FlowKey, Flow<V>, EvictReason),
     ) {
-        if self.map.len() >= self.limits.max_flows.max(1) && !self.map.contains_key(key) {
+        let full = self.map.len() >= self.limits.max_flows.max(1)
+            || self.weights >= self.limits.max_flows.saturating_mul(BYTES_PER_FLOW_SLOT);
+        if full && !self.map.contains_key(key) {
             self.evict_idlest(on_evict);
         }
     }
@@ -271,7 +302,7 @@ impl<V: FlowState> FlowTable<V> {
     pub fn prefetch<'k>(&self, keys: impl IntoIterator<Item = &'k FlowKey>) {
         for key in keys {
             if let Some(f) = self.map.get(key) {
-                crate::hint::prefetch_all(&**f);
+                crate::hint::prefetch_all(f);
             }
         }
     }
@@ -279,7 +310,7 @@ impl<V: FlowState> FlowTable<V> {
     /// The flow, if tracked, without creating it or touching its idle time (for
     /// timers that fire on quiet flows).
     pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow<V>> {
-        self.map.get_mut(key).map(|f| &mut **f)
+        self.map.get_mut(key)
     }
 
     /// Must be called after the caller has finished updating a flow for this
@@ -290,7 +321,7 @@ impl<V: FlowState> FlowTable<V> {
         let Some(flow) = self.map.get_mut(key) else {
             return;
         };
-        charge(&mut self.total, flow);
+        charge(&mut self.total, &mut self.weights, flow);
         if self.total > self.limits.max_total_buffered {
             self.shed_largest();
         }
@@ -299,6 +330,7 @@ impl<V: FlowState> FlowTable<V> {
     pub fn remove(&mut self, key: &FlowKey) -> Option<Flow<V>> {
         let flow = self.map.remove(key)?;
         self.total = self.total.saturating_sub(flow.charged);
+        self.weights = self.weights.saturating_sub(flow.weight as usize);
         Some(*flow)
     }
 
@@ -332,8 +364,8 @@ impl<V: FlowState> FlowTable<V> {
         let mut idle: Vec<(Timestamp, FlowKey)> = self
             .map
             .iter()
-            .filter(|(_, f)| f.last_seen.as_nanos() < cutoff)
-            .map(|(k, f)| (f.last_seen, *k))
+            .filter(|f| f.last_seen.as_nanos() < cutoff)
+            .map(|f| (f.last_seen, f.key))
             .collect();
         idle.sort_unstable();
         for (_, key) in idle {
@@ -349,10 +381,11 @@ impl<V: FlowState> FlowTable<V> {
     /// Flows are unboxed one at a time, so the drain holds no second copy of the
     /// table.
     pub fn drain(&mut self) -> impl Iterator<Item = (FlowKey, Flow<V>)> {
-        let mut all: Vec<(FlowKey, Box<Flow<V>>)> = self.map.drain().collect();
-        all.sort_unstable_by_key(|a| (a.1.first_seen, a.0));
+        let mut all: Vec<Box<Flow<V>>> = self.map.drain().collect();
+        all.sort_unstable_by_key(|f| (f.first_seen, f.key));
         self.total = 0;
-        all.into_iter().map(|(k, f)| (k, *f))
+        self.weights = 0;
+        all.into_iter().map(|f| (f.key, *f))
     }
 
     pub fn len(&self) -> usize {
@@ -382,7 +415,7 @@ impl<V: FlowState> FlowTable<V> {
             return;
         }
         let mut by_idle: Vec<(Timestamp, FlowKey)> =
-            self.map.iter().map(|(k, f)| (f.last_seen, *k)).collect();
+            self.map.iter().map(|f| (f.last_seen, f.key)).collect();
         if n < by_idle.len() {
             by_idle.select_nth_unstable(n - 1);
             by_idle.truncate(n);
@@ -403,8 +436,8 @@ impl<V: FlowState> FlowTable<V> {
         let mut heavy: Vec<(usize, FlowKey)> = self
             .map
             .iter()
-            .filter(|(_, f)| f.charged > 0)
-            .map(|(k, f)| (f.charged, *k))
+            .filter(|f| f.charged > 0)
+            .map(|f| (f.charged, f.key))
             .collect();
         heavy.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         for (_, key) in heavy {
@@ -702,6 +735,45 @@ mod tests {
         fn shed(&mut self) -> usize {
             std::mem::take(&mut self.0)
         }
+    }
+
+    /// A flow state whose structure costs as much as ten empty flows.
+    #[derive(Default)]
+    struct Built;
+
+    impl FlowState for Built {
+        fn structure_bytes(&self) -> usize {
+            10 * BYTES_PER_FLOW_SLOT
+        }
+    }
+
+    #[test]
+    fn heavier_connections_fill_the_table_sooner() {
+        let limits = Limits {
+            max_flows: 160,
+            ..Limits::default()
+        };
+        let mut light = table(limits);
+        let mut heavy: FlowTable<Built> = FlowTable::new(limits);
+        let mut evicted = 0;
+        for n in 0..160 {
+            light.update(key(n), at(i64::from(n)), &mut |_, _, _| {}, |_, _| {
+                (true, ())
+            });
+            heavy.update(
+                key(n),
+                at(i64::from(n)),
+                &mut |_, _, _| evicted += 1,
+                |_, _| (true, ()),
+            );
+        }
+        assert_eq!(light.len(), 160);
+        assert_eq!(light.stats().flows_evicted, 0);
+        // Each costs ten slots and more: at most a tenth of the flows fit.
+        assert!(heavy.len() <= 16, "{} flows kept", heavy.len());
+        assert!(evicted > 0 && heavy.stats().flows_evicted == evicted);
+        // The idlest went: the newest flow is kept.
+        assert!(heavy.get_mut(&key(159)).is_some());
     }
 
     #[test]
