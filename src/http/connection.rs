@@ -5,9 +5,9 @@
 //! of its own, so HTTP/2 inside TLS is found the same way.
 
 use super::attempt::TlsInfo;
+use super::before_payload::BeforePayload;
 use super::conversation::{Conversation, Handover, HandoverKind, Sink, TlsSighting};
 use super::layer::Layer;
-use super::opening::Opening;
 use super::over_h2::OverH2;
 use super::secure::Secure;
 use crate::capture::Timestamp;
@@ -23,19 +23,19 @@ pub struct Connection {
 }
 
 /// The HTTP/1.x reader, built on the first chunk: until then a connection
-/// costs the flow table a few dozen bytes (see [`Opening`]).
+/// costs the flow table a few dozen bytes (see [`BeforePayload`]).
 #[derive(Debug, Default)]
 struct Http {
-    opening: Opening,
+    before: BeforePayload,
     talking: Option<Box<Conversation>>,
 }
 
 impl Http {
     /// The conversation, built now if the connection had no byte yet.
     fn talking(&mut self) -> &mut Conversation {
-        let opening = &mut self.opening;
+        let before = &mut self.before;
         self.talking
-            .get_or_insert_with(|| Box::new(std::mem::take(opening).into_conversation()))
+            .get_or_insert_with(|| Box::new(std::mem::take(before).into_conversation()))
     }
 
     /// The conversation if it exists: a connection without one has no
@@ -61,7 +61,7 @@ impl Connection {
         }
         match &mut self.http.talking {
             Some(c) => c.note_packet(d, src, dst, syn, ack),
-            None => self.http.opening.note_packet(d, src, dst, syn, ack),
+            None => self.http.before.note_packet(d, src, dst, syn, ack),
         }
     }
 

@@ -2,13 +2,13 @@
 //! per-connection pairing of requests with responses that yields [`Attempt`]s.
 
 pub mod attempt;
+pub mod before_payload;
 pub mod body;
 pub mod connection;
 pub mod conversation;
 pub mod engine_io;
 pub mod head;
 pub mod layer;
-pub mod opening;
 pub mod over_h2;
 pub mod secure;
 pub mod session;

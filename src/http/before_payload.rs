@@ -19,7 +19,7 @@ use crate::decode::{Endpoint, Side};
 const KINDS: u32 = 8;
 
 #[derive(Debug, Default)]
-pub struct Opening {
+pub struct BeforePayload {
     /// The first packet's direction and its (sender, receiver); the other
     /// direction's endpoints are the same pair swapped.
     first: Option<(Side, Endpoint, Endpoint)>,
@@ -32,7 +32,7 @@ fn kind(d: Side, syn: bool, ack: bool) -> u32 {
     u32::from(d == Side::Hi) | u32::from(syn) << 1 | u32::from(ack) << 2
 }
 
-impl Opening {
+impl BeforePayload {
     pub fn note_packet(&mut self, d: Side, src: Endpoint, dst: Endpoint, syn: bool, ack: bool) {
         if self.first.is_none() {
             self.first = Some((d, src, dst));
@@ -98,7 +98,7 @@ mod tests {
             packets in proptest::collection::vec((any::<bool>(), any::<bool>(), any::<bool>()), 0..24)
         ) {
             let mut direct = Conversation::default();
-            let mut opening = Opening::default();
+            let mut opening = BeforePayload::default();
             for &(hi, syn, ack) in &packets {
                 let d = if hi { Side::Hi } else { Side::Lo };
                 let (src, dst) = ends(d);
@@ -114,7 +114,7 @@ mod tests {
 
     #[test]
     fn a_server_first_capture_keeps_its_endpoints_per_direction() {
-        let mut o = Opening::default();
+        let mut o = BeforePayload::default();
         let (s, c) = ends(Side::Hi);
         o.note_packet(Side::Hi, s, c, true, true);
         o.note_packet(Side::Lo, c, s, false, true);
@@ -129,6 +129,6 @@ mod tests {
 
     #[test]
     fn it_stays_small() {
-        assert!(std::mem::size_of::<Opening>() <= 48);
+        assert!(std::mem::size_of::<BeforePayload>() <= 48);
     }
 }
