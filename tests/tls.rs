@@ -124,7 +124,8 @@ fn a_file_that_is_no_key_log_is_a_one_line_error_without_its_contents() {
 /// The captures per TLS version and cipher suite (`tls_fixtures.py`): nginx
 /// TLS termination and Node ws serving wss:// directly, curl and Node clients
 /// that wrote their own key logs, and a TLS 1.2 session resumed from the
-/// connection before it. Name, version, suite, as their labels say.
+/// connection before it, and TLS 1.3 handshakes through a HelloRetryRequest.
+/// Name, version, suite, as their labels say.
 const SUITES: &[(&str, &str, &str)] = &[
     (
         "nginx-tls12-aes128__curl",
@@ -161,6 +162,7 @@ const SUITES: &[(&str, &str, &str)] = &[
         "TLSv1.3",
         "TLS_CHACHA20_POLY1305_SHA256",
     ),
+    ("nginx-tls13-hrr__curl", "TLSv1.3", "TLS_AES_256_GCM_SHA384"),
 ];
 
 fn labels_of(name: &str) -> Vec<serde_json::Value> {
@@ -195,7 +197,7 @@ fn outcome_of(status: &serde_json::Value) -> &'static str {
 
 #[test]
 fn every_version_and_suite_decrypts_to_the_labelled_outcome() {
-    let mut resumed = 0;
+    let (mut resumed, mut retried) = (0, 0);
     for (name, version, suite) in SUITES {
         let labels = labels_of(name);
         let pcap = format!("fixtures/{name}.pcap");
@@ -216,6 +218,7 @@ fn every_version_and_suite_decrypts_to_the_labelled_outcome() {
                 "{name}: fixture and table differ"
             );
             resumed += usize::from(l["session_resumed"] == true);
+            retried += usize::from(l["hello_retry_request"] == true);
             let client = endpoint(l, "client");
             let r = found
                 .iter()
@@ -234,6 +237,10 @@ fn every_version_and_suite_decrypts_to_the_labelled_outcome() {
     assert!(
         resumed > 0,
         "a resumed TLS 1.2 session is among the fixtures"
+    );
+    assert!(
+        retried > 0,
+        "a TLS 1.3 HelloRetryRequest is among the fixtures"
     );
     for version in ["TLSv1.2", "TLSv1.3"] {
         for cipher in ["AES_128_GCM", "AES_256_GCM", "CHACHA20_POLY1305"] {

@@ -6,7 +6,7 @@
 # IPv6), HAProxy, Apache httpd, Caddy and more nginx (proxies.py, ports 18420-18486) on
 # 127.0.0.1 / ::1 (ports 18401-18415), captures each scenario with
 # tcpdump on lo into fixtures/NAME.pcap and writes fixtures/NAME.labels.json.
-# The TLS fixtures (tls_fixtures.py: nginx TLS on 18520-18522, Node ws over TLS,
+# The TLS fixtures (tls_fixtures.py: nginx TLS on 18520-18522 and 18527, Node ws over TLS,
 # server_wss.js, on 18523-18526) keep the client's key log as fixtures/NAME.keylog.
 # Without NAME every fixture is re-recorded (the old ones deleted first); with
 # NAMEs (see `driver.py list`) only those. Every process it starts is stopped

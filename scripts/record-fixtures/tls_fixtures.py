@@ -10,7 +10,8 @@ log beside the capture (fixtures/NAME.keylog, path in WSHS_KEYLOG):
 - Node `ws` (client_wss.js), from the TLS socket's 'keylog' event.
 
 Servers (record.sh starts them): nginx TLS termination in front of the Python
-websockets backend (nginx.conf, 127.0.0.1:18520-18522) and Node `ws` over
+websockets backend (nginx.conf, 127.0.0.1:18520-18522, and 18527 whose only
+group forces a TLS 1.3 HelloRetryRequest) and Node `ws` over
 TLS (server_wss.js, 127.0.0.1:18523-18526). Each port allows one version and
 one suite, so what is negotiated is set by the server.
 
@@ -51,7 +52,11 @@ SERVERS = {
     "node-wss-tls13-aes128": (18524, "node-ws", "TLSv1.3", "TLS_AES_128_GCM_SHA256", None),
     "node-wss-tls13-aes256": (18525, "node-ws", "TLSv1.3", "TLS_AES_256_GCM_SHA384", None),
     "node-wss-tls12-resumed": (18526, "node-ws", "TLSv1.2", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", None),
+    "nginx-tls13-hrr": (18527, "nginx", "TLSv1.3", "TLS_AES_256_GCM_SHA384", 18401),
 }
+# Servers whose only key exchange group is not the client's first key share:
+# every handshake goes through a HelloRetryRequest (checked in the capture).
+RETRY = {"nginx-tls13-hrr"}
 # OpenSSL names of the TLS 1.2 suites (server_wss.js's listeners; curl says them)
 OPENSSL_NAMES = {
     "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": "ECDHE-RSA-AES128-GCM-SHA256",
@@ -75,6 +80,7 @@ FIXTURES = {
     "node-wss-tls13-aes128__curl": ("node-wss-tls13-aes128", "curl", [ACCEPTED, WRONG_PATH], False),
     "node-wss-tls13-aes256__node-ws": ("node-wss-tls13-aes256", "node", [ACCEPTED, FOREIGN_ORIGIN], False),
     "node-wss-tls12-resumed__node-ws": ("node-wss-tls12-resumed", "node", [ACCEPTED, FOREIGN_ORIGIN], True),
+    "nginx-tls13-hrr__curl": ("nginx-tls13-hrr", "curl", [ACCEPTED, FOREIGN_ORIGIN], False),
 }
 
 
@@ -163,6 +169,18 @@ def versions():
     return v
 
 
+def client_hellos(stream):
+    """ClientHellos before the first application data record of a client's
+    TLS stream: two after a HelloRetryRequest."""
+    count, off = 0, 0
+    while off + 5 <= len(stream) and stream[off] != 0x17:
+        size = int.from_bytes(stream[off + 3:off + 5], "big")
+        if stream[off] == 0x16 and stream[off + 5:off + 6] == b"\x01":
+            count += 1
+        off += 5 + size
+    return count
+
+
 def label(name, obs_path, pcap_path):
     server, client, attempts, resume = FIXTURES[name]
     port, impl, version, suite, backend = SERVERS[server]
@@ -172,7 +190,7 @@ def label(name, obs_path, pcap_path):
         sys.exit(f"{name}: {len(obs)} connections seen by the client, {len(attempts)} made")
     vers = versions()
     keys = os.path.basename(os.environ.get("WSHS_KEYLOG", name + ".keylog"))
-    streams = driver.tcp_streams(pcap_path) if backend else None
+    streams = driver.tcp_streams(pcap_path)
     labels = []
     for i, (ex, (path, origin, want_status, cause, header)) in enumerate(zip(obs, attempts)):
         if ex["status"] != want_status:
@@ -185,6 +203,11 @@ def label(name, obs_path, pcap_path):
         how = (f"{ex['client']} over {version} {suite}"
                + (", session resumed from the first connection (abbreviated handshake)" if resumed else "")
                + f"; key log written by the client ({'SSLKEYLOGFILE' if client == 'curl' else 'the keylog event'})")
+        if server in RETRY:
+            hellos = client_hellos(streams.get(("127.0.0.1", ex["local_port"], "127.0.0.1", port), b""))
+            if hellos != 2:
+                sys.exit(f"{name}: {hellos} ClientHello(s) on {ex['local_port']}, set up for a HelloRetryRequest")
+            how += "; the server's only group is secp384r1: HelloRetryRequest, second ClientHello"
         if backend:
             how += f"; nginx TLS termination, good proxy to python-websockets at 127.0.0.1:{backend}"
         lab = {
@@ -201,6 +224,8 @@ def label(name, obs_path, pcap_path):
             "tls": True, "keys": keys, "tls_version": version, "cipher_suite": suite,
             "session_resumed": resumed, "note": how,
         }
+        if server in RETRY:
+            lab["hello_retry_request"] = True
         if ex["status"] == 101 and "status_line" not in ex:
             lab["response_status_line"] = "HTTP/1.1 101 Switching Protocols"
         labels.append(lab)
@@ -208,7 +233,7 @@ def label(name, obs_path, pcap_path):
             t = {"backend": "python-websockets"}
             leg = driver.backend_leg(streams, t, {"headers": [("Sec-WebSocket-Key", ex["key"])],
                                                   "path": path}, lab, driver.versions())
-            for k in ("tls", "tls_version", "cipher_suite", "session_resumed"):
+            for k in ("tls", "tls_version", "cipher_suite", "session_resumed", "hello_retry_request"):
                 leg.pop(k, None)
             labels.append(leg)
     return labels

@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 DECODE = ["-d", "tcp.port==18401-18412,http", "-d", "tcp.port==18415,http",
           "-d", "tcp.port==18420-18486,http",
-          "-d", "tcp.port==18413-18414,tls", "-d", "tcp.port==18520-18526,tls"]
+          "-d", "tcp.port==18413-18414,tls", "-d", "tcp.port==18520-18527,tls"]
 
 
 def tls_hellos(pcap, keys=()):
