@@ -7,10 +7,11 @@
 use super::attempt::TlsInfo;
 use super::conversation::{Conversation, Handover, HandoverKind, Sink, TlsSighting};
 use super::layer::Layer;
+use super::opening::{ConnectFailed, Opening};
 use super::over_h2::OverH2;
 use super::secure::Secure;
 use crate::capture::Timestamp;
-use crate::decode::{Endpoint, Side};
+use crate::decode::{Endpoint, Side, TcpFlags};
 use crate::reassembly::{Chunk, FlowState};
 
 #[derive(Debug, Default)]
@@ -19,6 +20,8 @@ pub struct Connection {
     /// Set once the connection turned out to carry TLS or HTTP/2 (boxed:
     /// most connections never need it).
     layer: Option<Box<Layer>>,
+    /// The TCP opening, for a connect that failed before any byte.
+    opening: Opening,
 }
 
 impl Connection {
@@ -28,6 +31,17 @@ impl Connection {
             l.note_packet(d, src, dst);
         }
         self.http.note_packet(d, src, dst, syn, ack);
+    }
+
+    /// See [`Opening::note`]: a refused or unanswered connect comes out once.
+    pub fn note_opening(
+        &mut self,
+        d: Side,
+        ends: (Endpoint, Endpoint),
+        flags: TcpFlags,
+        ts: Timestamp,
+    ) -> Option<ConnectFailed> {
+        self.opening.note(d, ends, flags, ts)
     }
 
     pub fn is_upgraded(&self) -> bool {
