@@ -1,7 +1,8 @@
 //! TLS through the whole tool: recorded nginx TLS proxies whose client wrote
 //! its key log (`fixtures/nginx-tls-keylog-*`), the same captures with the
 //! secrets only in a pcapng Decryption Secrets Block (`nginx-tls-dsb-*`), and
-//! the secrets never reaching any output.
+//! the secrets never reaching any output; captures per TLS version and
+//! cipher suite (`tls_fixtures.py`), with and without their key logs.
 
 use std::process::Command;
 
@@ -61,7 +62,11 @@ fn keys_in_a_decryption_secrets_block_need_no_option() {
 
 #[test]
 fn key_material_never_reaches_any_output() {
-    for base in [GOOD, STRIPPED] {
+    let per_suite = SUITES.iter().map(|(name, _, _)| format!("fixtures/{name}"));
+    for base in [GOOD.to_string(), STRIPPED.to_string()]
+        .into_iter()
+        .chain(per_suite)
+    {
         let pcap = format!("{base}.pcap");
         let keylog = format!("{base}.keylog");
         let hidden = secrets(&keylog);
@@ -114,4 +119,162 @@ fn a_file_that_is_no_key_log_is_a_one_line_error_without_its_contents() {
     assert_eq!(code, Some(1));
     assert!(err.contains("cannot read key log"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The captures per TLS version and cipher suite (`tls_fixtures.py`): nginx
+/// TLS termination and Node ws serving wss:// directly, curl and Node clients
+/// that wrote their own key logs, and a TLS 1.2 session resumed from the
+/// connection before it, and TLS 1.3 handshakes through a HelloRetryRequest.
+/// Name, version, suite, as their labels say.
+const SUITES: &[(&str, &str, &str)] = &[
+    (
+        "nginx-tls12-aes128__curl",
+        "TLSv1.2",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        "nginx-tls12-aes256__node-ws",
+        "TLSv1.2",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    ),
+    (
+        "node-wss-tls12-chacha__node-ws",
+        "TLSv1.2",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    ),
+    (
+        "node-wss-tls12-resumed__node-ws",
+        "TLSv1.2",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        "node-wss-tls13-aes128__curl",
+        "TLSv1.3",
+        "TLS_AES_128_GCM_SHA256",
+    ),
+    (
+        "node-wss-tls13-aes256__node-ws",
+        "TLSv1.3",
+        "TLS_AES_256_GCM_SHA384",
+    ),
+    (
+        "nginx-tls13-chacha__curl",
+        "TLSv1.3",
+        "TLS_CHACHA20_POLY1305_SHA256",
+    ),
+    ("nginx-tls13-hrr__curl", "TLSv1.3", "TLS_AES_256_GCM_SHA384"),
+];
+
+fn labels_of(name: &str) -> Vec<serde_json::Value> {
+    let path = format!("fixtures/{name}.labels.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).expect("labels parse")
+}
+
+fn records(args: &[&str]) -> Vec<serde_json::Value> {
+    let (out, err, code) = run(args);
+    assert_eq!(code, Some(0), "{err}");
+    out.lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+fn endpoint(label: &serde_json::Value, role: &str) -> String {
+    format!(
+        "{}:{}",
+        label[format!("{role}_ip")].as_str().unwrap_or(""),
+        label[format!("{role}_port")]
+    )
+}
+
+fn outcome_of(status: &serde_json::Value) -> &'static str {
+    match status.as_u64() {
+        Some(101) => "accepted",
+        Some(_) => "rejected",
+        None => "no_response",
+    }
+}
+
+#[test]
+fn every_version_and_suite_decrypts_to_the_labelled_outcome() {
+    let (mut resumed, mut retried) = (0, 0);
+    for (name, version, suite) in SUITES {
+        let labels = labels_of(name);
+        let pcap = format!("fixtures/{name}.pcap");
+        let keylog = format!("fixtures/{name}.keylog");
+        let found = records(&["-r", &pcap, "--json", "--all", "--tls-keylog", &keylog]);
+        let inside: Vec<_> = labels.iter().filter(|l| l["tls"] == true).collect();
+        assert!(
+            inside.iter().any(|l| l["status"] == 101) && inside.iter().any(|l| l["status"] != 101),
+            "{name}: an accepted handshake and a refusal inside TLS"
+        );
+        for l in &inside {
+            assert_eq!(
+                l["tls_version"], *version,
+                "{name}: fixture and table differ"
+            );
+            assert_eq!(
+                l["cipher_suite"], *suite,
+                "{name}: fixture and table differ"
+            );
+            resumed += usize::from(l["session_resumed"] == true);
+            retried += usize::from(l["hello_retry_request"] == true);
+            let client = endpoint(l, "client");
+            let r = found
+                .iter()
+                .find(|r| r["client"] == client.as_str())
+                .unwrap_or_else(|| panic!("{name}: {client} not decrypted"));
+            assert_eq!(r["tls"], true, "{name} {client}");
+            assert_eq!(r["server"], endpoint(l, "server").as_str(), "{name}");
+            assert_eq!(r["target"], l["request_path"], "{name} {client}");
+            assert_eq!(r["status"], l["status"], "{name} {client}");
+            assert_eq!(r["outcome"], outcome_of(&l["status"]), "{name} {client}");
+            assert_eq!(r["cause"], l["cause"], "{name} {client}");
+        }
+        let decrypted = found.iter().filter(|r| r["tls"] == true).count();
+        assert_eq!(decrypted, inside.len(), "{name}: attempts read inside TLS");
+    }
+    assert!(
+        resumed > 0,
+        "a resumed TLS 1.2 session is among the fixtures"
+    );
+    assert!(
+        retried > 0,
+        "a TLS 1.3 HelloRetryRequest is among the fixtures"
+    );
+    for version in ["TLSv1.2", "TLSv1.3"] {
+        for cipher in ["AES_128_GCM", "AES_256_GCM", "CHACHA20_POLY1305"] {
+            assert!(
+                SUITES
+                    .iter()
+                    .any(|(_, v, s)| *v == version && s.contains(cipher)),
+                "{version} {cipher} has no fixture"
+            );
+        }
+    }
+}
+
+#[test]
+fn without_the_key_log_the_encrypted_attempts_are_not_invented() {
+    for (name, _, _) in SUITES {
+        let labels = labels_of(name);
+        let pcap = format!("fixtures/{name}.pcap");
+        let found = records(&["-r", &pcap, "--json", "--all"]);
+        for l in &labels {
+            let client = endpoint(l, "client");
+            let r = found.iter().find(|r| r["client"] == client.as_str());
+            if l["tls"] == true {
+                // The request never left TLS: nothing of it may be reported.
+                assert!(r.is_none(), "{name}: {client} reported without keys: {r:?}");
+                continue;
+            }
+            // A proxy's clear backend leg is read as ever, and says so.
+            let r = r.unwrap_or_else(|| panic!("{name}: backend leg {client} not found"));
+            assert_eq!(r["tls"], false, "{name} {client}");
+            assert_eq!(r["status"], l["status"], "{name} {client}");
+            assert_eq!(r["cause"], l["cause"], "{name} {client}");
+        }
+        let backend_legs = labels.iter().filter(|l| l["tls"] != true).count();
+        assert_eq!(found.len(), backend_legs, "{name}: {found:?}");
+    }
 }

@@ -6,6 +6,8 @@
 # IPv6), HAProxy, Apache httpd, Caddy and more nginx (proxies.py, ports 18420-18489) on
 # 127.0.0.1 / ::1 (ports 18401-18415), captures each scenario with
 # tcpdump on lo into fixtures/NAME.pcap and writes fixtures/NAME.labels.json.
+# The TLS fixtures (tls_fixtures.py: nginx TLS on 18520-18522 and 18527, Node ws over TLS,
+# server_wss.js, on 18523-18526) keep the client's key log as fixtures/NAME.keylog.
 # Without NAME every fixture is re-recorded (the old ones deleted first); with
 # NAMEs (see `driver.py list`) only those. Every process it starts is stopped
 # by its PID on exit.
@@ -132,6 +134,14 @@ XDG_DATA_HOME="$TMP/caddy" XDG_CONFIG_HOME="$TMP/caddy" HOME="$TMP/caddy" \
 PIDS+=("$!")
 PROXY_PORTS=($(python3 "$HERE/proxies.py" ports))
 
+# Node ws over TLS for the TLS fixtures (tls_fixtures.py; its nginx servers
+# are in nginx.conf), one listener per version and suite, with the same
+# throwaway certificate.
+node "$HERE/server_wss.js" "$TMP/nginx/cert.pem" "$TMP/nginx/key.pem" \
+    $(python3 "$HERE/tls_fixtures.py" listeners) >"$TMP/wss.log" 2>&1 &
+PIDS+=("$!")
+TLS_PORTS=($(python3 "$HERE/tls_fixtures.py" ports))
+
 # more servers, a Socket.IO cluster and strict servers (clients.py)
 node "$HERE/server_faye.js" 18455 127.0.0.1 >"$TMP/faye.log" 2>&1 &
 PIDS+=("$!")
@@ -152,7 +162,7 @@ nginx -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/" >"$TMP/nginx-c
 PIDS+=("$!")
 CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459)
 
-for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}" "${PROXY_PORTS[@]}" "${CLIENT_PORTS[@]}"; do
+for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}" "${PROXY_PORTS[@]}" "${CLIENT_PORTS[@]}" "${TLS_PORTS[@]}"; do
     python3 "$HERE/driver.py" wait 127.0.0.1 "$p" || { cat "$TMP"/*.log "$TMP/nginx/error.log" >&2; exit 1; }
 done
 for p in "$PY_PORT" "$NODE_PORT" "${NGINX_PORTS6[@]}"; do
@@ -166,7 +176,7 @@ grep -q "tarpit on" "$TMP/tarpit.log" || { log "the SYN-dropping backend did not
 
 # ---------------------------------------------------------------- recording
 mkdir -p "$OUT"
-ALL="$(python3 "$HERE/driver.py" list; python3 "$HERE/proxies.py" list)"
+ALL="$(python3 "$HERE/driver.py" list; python3 "$HERE/proxies.py" list; python3 "$HERE/tls_fixtures.py" list)"
 if [ "$#" -eq 0 ]; then
     SELECTED="$ALL"
     rm -f "$OUT"/*.pcap "$OUT"/*.labels.json
@@ -176,7 +186,7 @@ else
         line="$(printf '%s\n' "$ALL" | awk -F '\t' -v n="$want" '$1 == n')"
         [ -n "$line" ] || { log "unknown fixture $want (see: driver.py list)"; exit 1; }
         SELECTED+="$line"$'\n'
-        rm -f "$OUT/$want.pcap" "$OUT/$want.labels.json"
+        rm -f "$OUT/$want.pcap" "$OUT/$want.labels.json" "$OUT/$want.keylog"
     done
 fi
 
@@ -198,6 +208,11 @@ record_one() {  # record_one NAME FILTER
     # Keyed TLS fixtures: the client writes its session secrets beside the capture.
     local keylog=""
     case "$name" in *-keylog-*) keylog="$OUT/$name.keylog"; rm -f "$keylog" ;; esac
+    if python3 "$HERE/tls_fixtures.py" list | cut -f1 | grep -qx "$name"; then
+        drv="$HERE/tls_fixtures.py"
+        keylog="$OUT/$name.keylog"
+        rm -f "$keylog"
+    fi
     WSHS_KEYLOG="$keylog" python3 "$drv" run "$name" "$TMP/$name.obs.json"
     # let the last packets (FIN/ACK) reach the file: wait until its size is stable
     last=-1
@@ -214,7 +229,7 @@ record_one() {  # record_one NAME FILTER
     fi
     WSHS_KEYLOG="$keylog" python3 "$drv" label "$name" "$TMP/$name.obs.json" "$pcap" >"$OUT/$name.labels.json"
     python3 "$HERE/driver.py" summary "$name" "$pcap" "$OUT/$name.labels.json"
-    if [ -n "$keylog" ]; then
+    if [ -n "$keylog" ] && [ "$drv" = "$HERE/driver.py" ]; then
         # The same capture with the secrets only inside it (a pcapng
         # Decryption Secrets Block), as editcap or eCapture write it.
         local dsb="${name/-keylog-/-dsb-}"
@@ -236,6 +251,7 @@ fi
 log "recorded $COUNT fixtures into $OUT ($(du -sh "$OUT" | cut -f1))"
 python3 "$HERE/driver.py" versions
 python3 "$HERE/proxies.py" versions
+python3 "$HERE/tls_fixtures.py" versions
 if command -v tshark >/dev/null; then
     python3 "$HERE/verify.py" "$OUT"
 else

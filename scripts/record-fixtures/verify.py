@@ -8,7 +8,8 @@ when the label says null). A label with "tls": true (the client leg of a
 TLS-terminating proxy) is checked for a TLS ClientHello on its connection
 instead, since its HTTP is encrypted; when the fixture has its keys (a
 NAME.keylog beside it, or a Decryption Secrets Block in a pcapng) tshark
-decrypts it and the request and status are checked like clear ones.
+decrypts it and the request and status are checked like clear ones, and
+every WebSocket upgrade request tshark then reads must be labelled.
 Prints one line per problem; exit 1 if any.
 Usage: verify.py [FIXTURES_DIR]
 """
@@ -23,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 DECODE = ["-d", "tcp.port==18401-18412,http", "-d", "tcp.port==18415,http",
           "-d", "tcp.port==18420-18486,http",
-          "-d", "tcp.port==18413-18414,tls"]
+          "-d", "tcp.port==18413-18414,tls", "-d", "tcp.port==18520-18527,tls"]
 
 
 def tls_hellos(pcap, keys=()):
@@ -46,6 +47,18 @@ def http_messages(pcap, keys=()):
         f = (line.split("\t") + [""] * 5)[:5]
         msgs.append((int(f[0]), int(f[1]), f[2], f[3], f[4]))
     return msgs
+
+
+def upgrade_requests(pcap, keys):
+    """(client port, server port, path) of every HTTP/1.1 request tshark
+    reads (decrypting with `keys`) that asks for a WebSocket upgrade."""
+    out = subprocess.run(
+        ["tshark", "-r", pcap, *DECODE, *keys, "-Y", 'http.request and http.upgrade contains "websocket"',
+         "-T", "fields", "-E", "separator=\t", "-e", "tcp.srcport", "-e", "tcp.dstport",
+         "-e", "http.request.uri"],
+        capture_output=True, text=True, timeout=60, check=True).stdout
+    return {(int(a), int(b), uri) for a, b, uri in
+            ((line.split("\t") + [""] * 3)[:3] for line in out.splitlines() if line)}
 
 
 def h2_streams(pcap, keys=(), first="http2"):
@@ -91,6 +104,12 @@ def main():
             problems += 1
         hellos = None
         streams = None
+        if keys:
+            # Every upgrade tshark finds with the key log is labelled.
+            labelled = {(l["client_port"], l["server_port"], l["request_path"]) for l in labels}
+            for seen in sorted(upgrade_requests(pcap, keys) - labelled):
+                print(f"{name}: tshark decrypted an upgrade with no label: {seen[0]}->{seen[1]} {seen[2]}")
+                problems += 1
         for lab in labels:
             cp, sp = lab["client_port"], lab["server_port"]
             if lab.get("http_version") == "2":
