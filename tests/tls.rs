@@ -124,7 +124,8 @@ fn a_file_that_is_no_key_log_is_a_one_line_error_without_its_contents() {
 /// The captures per TLS version and cipher suite (`tls_fixtures.py`): nginx
 /// TLS termination and Node ws serving wss:// directly, curl and Node clients
 /// that wrote their own key logs, and a TLS 1.2 session resumed from the
-/// connection before it, and TLS 1.3 handshakes through a HelloRetryRequest.
+/// connection before it, TLS 1.3 handshakes through a HelloRetryRequest, and
+/// requests sent after a KeyUpdate both ways (`openssl s_client`).
 /// Name, version, suite, as their labels say.
 const SUITES: &[(&str, &str, &str)] = &[
     (
@@ -163,6 +164,11 @@ const SUITES: &[(&str, &str, &str)] = &[
         "TLS_CHACHA20_POLY1305_SHA256",
     ),
     ("nginx-tls13-hrr__curl", "TLSv1.3", "TLS_AES_256_GCM_SHA384"),
+    (
+        "node-wss-tls13-keyupdate__openssl",
+        "TLSv1.3",
+        "TLS_AES_128_GCM_SHA256",
+    ),
 ];
 
 fn labels_of(name: &str) -> Vec<serde_json::Value> {
@@ -197,7 +203,7 @@ fn outcome_of(status: &serde_json::Value) -> &'static str {
 
 #[test]
 fn every_version_and_suite_decrypts_to_the_labelled_outcome() {
-    let (mut resumed, mut retried) = (0, 0);
+    let (mut resumed, mut retried, mut updated) = (0, 0, 0);
     for (name, version, suite) in SUITES {
         let labels = labels_of(name);
         let pcap = format!("fixtures/{name}.pcap");
@@ -219,6 +225,7 @@ fn every_version_and_suite_decrypts_to_the_labelled_outcome() {
             );
             resumed += usize::from(l["session_resumed"] == true);
             retried += usize::from(l["hello_retry_request"] == true);
+            updated += usize::from(l["key_update"] == true);
             let client = endpoint(l, "client");
             let r = found
                 .iter()
@@ -242,6 +249,7 @@ fn every_version_and_suite_decrypts_to_the_labelled_outcome() {
         retried > 0,
         "a TLS 1.3 HelloRetryRequest is among the fixtures"
     );
+    assert!(updated > 0, "a TLS 1.3 KeyUpdate is among the fixtures");
     for version in ["TLSv1.2", "TLSv1.3"] {
         for cipher in ["AES_128_GCM", "AES_256_GCM", "CHACHA20_POLY1305"] {
             assert!(

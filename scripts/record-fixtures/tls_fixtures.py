@@ -7,7 +7,9 @@ log beside the capture (fixtures/NAME.keylog, path in WSHS_KEYLOG):
 - curl, with SSLKEYLOGFILE: an HTTP/1.1 request carrying the WebSocket
   upgrade headers (this curl has no ws:// support; after a 101 it waits for
   more and gives up after --max-time);
-- Node `ws` (client_wss.js), from the TLS socket's 'keylog' event.
+- Node `ws` (client_wss.js), from the TLS socket's 'keylog' event;
+- `openssl s_client -keylogfile`, which asks for a TLS 1.3 KeyUpdate (its
+  `K` command: both ends change keys) before it sends the request.
 
 Servers (record.sh starts them): nginx TLS termination in front of the Python
 websockets backend (nginx.conf, 127.0.0.1:18520-18522, and 18527 whose only
@@ -35,6 +37,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import driver  # noqa: E402
@@ -81,7 +84,11 @@ FIXTURES = {
     "node-wss-tls13-aes256__node-ws": ("node-wss-tls13-aes256", "node", [ACCEPTED, FOREIGN_ORIGIN], False),
     "node-wss-tls12-resumed__node-ws": ("node-wss-tls12-resumed", "node", [ACCEPTED, FOREIGN_ORIGIN], True),
     "nginx-tls13-hrr__curl": ("nginx-tls13-hrr", "curl", [ACCEPTED, FOREIGN_ORIGIN], False),
+    "node-wss-tls13-keyupdate__openssl": ("node-wss-tls13-aes128", "s_client", [ACCEPTED, WRONG_PATH], False),
 }
+
+
+KEYLOG_HOW = {"curl": "SSLKEYLOGFILE", "node": "the keylog event", "s_client": "-keylogfile"}
 
 
 def listeners():
@@ -129,6 +136,53 @@ def run_curl(port, attempts, keylog):
     return out
 
 
+def run_s_client(port, attempts, keylog):
+    """One `openssl s_client` per attempt: `K` (KeyUpdate, update requested),
+    then the request; s_client appends its secrets to -keylogfile. Its
+    local port is not printed: label() reads it from the capture."""
+    out = []
+    for path, origin, *_ in attempts:
+        key = base64.b64encode(os.urandom(16)).decode()
+        head = (f"GET {path} HTTP/1.1\nHost: 127.0.0.1:{port}\nUpgrade: websocket\n"
+                f"Connection: Upgrade\nSec-WebSocket-Key: {key}\nSec-WebSocket-Version: 13\n"
+                + (f"Origin: {origin}\n" if origin else "") + "\n")
+        p = subprocess.Popen(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-crlf",
+                              "-keylogfile", keylog],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            time.sleep(0.7)  # the handshake
+            p.stdin.write(b"K\n")
+            p.stdin.flush()
+            time.sleep(0.3)
+            p.stdin.write(head.encode())
+            p.stdin.flush()
+            time.sleep(0.7)  # the answer
+            p.stdin.close()  # end of input: s_client closes the connection
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        text = p.stdout.read().decode("utf-8", "replace")
+        said = p.stderr.read().decode("utf-8", "replace")  # where s_client reports commands
+        status = re.search(r"^HTTP/1\.1 (\d{3})[^\r\n]*", text, re.M)
+        tls = re.search(r"New, (TLSv1\.\d), Cipher is (\S+)", text)
+        body = ""
+        if status:  # s_client prints more of its own after the answer: cut by length
+            head_end = text.find("\r\n\r\n", status.start())
+            size = re.search(r"^Content-Length: (\d+)", text[status.start():head_end], re.M | re.I)
+            body = text[head_end + 4:head_end + 4 + int(size.group(1))] if size else ""
+        out.append({
+            "local_port": None, "status": int(status.group(1)) if status else None,
+            "status_line": status.group(0) if status else None,
+            "body": body,
+            "path": path, "origin": origin, "key": key, "reused": False,
+            "key_update": "KEYUPDATE" in said,
+            "version": tls.group(1) if tls else None, "suite": tls.group(2) if tls else None,
+            "client": f"openssl s_client (exit {p.returncode})",
+        })
+    return out
+
+
 def run_node(port, attempts, keylog, resume):
     cmd = ["node", os.path.join(HERE, "client_wss.js"), keylog] + (["--resume"] if resume else [])
     for path, origin, *_ in attempts:
@@ -150,6 +204,8 @@ def run(name, obs_path):
     keylog = os.environ.get("WSHS_KEYLOG") or sys.exit("WSHS_KEYLOG: where the key log goes")
     if client == "curl":
         obs = run_curl(port, attempts, keylog)
+    elif client == "s_client":
+        obs = run_s_client(port, attempts, keylog)
     else:
         obs = run_node(port, attempts, keylog, resume)
     with open(obs_path, "w") as f:
@@ -160,6 +216,8 @@ def run(name, obs_path):
 
 def versions():
     v = {"nginx": driver.versions()["nginx"], "python-websockets": driver.versions()["python-websockets"]}
+    v["openssl"] = subprocess.run(["openssl", "version"], capture_output=True, text=True,
+                                  timeout=10).stdout.split()[1]
     with open(os.path.join(HERE, "node_modules", "ws", "package.json")) as f:
         v["node-ws"] = json.load(f)["version"]
     v["node"] = subprocess.run(["node", "--version"], capture_output=True, text=True,
@@ -191,6 +249,11 @@ def label(name, obs_path, pcap_path):
     vers = versions()
     keys = os.path.basename(os.environ.get("WSHS_KEYLOG", name + ".keylog"))
     streams = driver.tcp_streams(pcap_path)
+    # Clients that do not say their port: the connections, in order.
+    to_server = [sport for (_, sport, _, dport) in streams if dport == port]
+    for i, ex in enumerate(obs):
+        if ex["local_port"] is None:
+            ex["local_port"] = to_server[i]
     labels = []
     for i, (ex, (path, origin, want_status, cause, header)) in enumerate(zip(obs, attempts)):
         if ex["status"] != want_status:
@@ -202,7 +265,7 @@ def label(name, obs_path, pcap_path):
             sys.exit(f"{name}: connection {i} resumed={resumed}, set up to resume after the first")
         how = (f"{ex['client']} over {version} {suite}"
                + (", session resumed from the first connection (abbreviated handshake)" if resumed else "")
-               + f"; key log written by the client ({'SSLKEYLOGFILE' if client == 'curl' else 'the keylog event'})")
+               + f"; key log written by the client ({KEYLOG_HOW[client]})")
         if server in RETRY:
             hellos = client_hellos(streams.get(("127.0.0.1", ex["local_port"], "127.0.0.1", port), b""))
             if hellos != 2:
@@ -226,6 +289,11 @@ def label(name, obs_path, pcap_path):
         }
         if server in RETRY:
             lab["hello_retry_request"] = True
+        if client == "s_client":
+            if not ex["key_update"]:
+                sys.exit(f"{name}: s_client did not update its keys")
+            lab["key_update"] = True
+            lab["note"] += "; KeyUpdate (update_requested) both ways before the request"
         if ex["status"] == 101 and "status_line" not in ex:
             lab["response_status_line"] = "HTTP/1.1 101 Switching Protocols"
         labels.append(lab)
