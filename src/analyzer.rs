@@ -15,7 +15,9 @@ use crate::capture::Timestamp;
 use crate::decode::{Endpoint, FlowKey, Side, TcpFlags};
 use crate::http::conversation::Sink;
 use crate::http::session::SessionEnd;
-use crate::http::{Attempt, Connection, Ending, HttpLimits, HttpStats, SidIssued, TlsSighting};
+use crate::http::{
+    Attempt, ConnectFailed, Connection, Ending, HttpLimits, HttpStats, SidIssued, TlsSighting,
+};
 use crate::reassembly::table::EvictReason;
 use crate::reassembly::{Flow, FlowTable, Limits, ReassemblyStats};
 
@@ -83,6 +85,8 @@ pub struct FlowAnalyzer {
     /// Accepted attempts watched after their 101, by deadline (deadlines are
     /// packet time plus a constant, so the queue stays ordered).
     watches: VecDeque<(Timestamp, FlowKey)>,
+    /// Connects refused or unanswered since the last take.
+    connects: Vec<ConnectFailed>,
 }
 
 impl FlowAnalyzer {
@@ -100,6 +104,7 @@ impl FlowAnalyzer {
             stream_stats: ReassemblyStats::default(),
             flows: 0,
             watches: VecDeque::new(),
+            connects: Vec::new(),
         }
     }
 
@@ -126,6 +131,7 @@ impl FlowAnalyzer {
         let mut sink = self.http.sink(p.no);
         let stream_stats = &mut self.stream_stats;
         let watches = &mut self.watches;
+        let connects = &mut self.connects;
         let payload = p.payload;
         // One lookup: the flow is updated, then accounted (or removed) in place.
         let inserted = self.table.update(
@@ -134,6 +140,9 @@ impl FlowAnalyzer {
             &mut |_, f, why| evicted.push((f, why)),
             |flow, inserted| {
                 let Flow { dirs, state, .. } = flow;
+                if let Some(f) = state.note_opening(d, (p.src, p.dst), p.flags, p.ts) {
+                    connects.push(f);
+                }
                 state.note_packet(d, p.src, p.dst, p.flags.syn(), p.flags.ack());
                 if p.flags.syn() {
                     dirs[d].syn(p.seq);
@@ -259,6 +268,11 @@ impl FlowAnalyzer {
         std::mem::take(&mut self.http.tls)
     }
 
+    /// The connects refused or left unanswered since the last call.
+    pub fn take_connects(&mut self) -> Vec<ConnectFailed> {
+        std::mem::take(&mut self.connects)
+    }
+
     /// The Engine.IO session ids servers issued since the last call.
     pub fn take_sids(&mut self) -> Vec<SidIssued> {
         std::mem::take(&mut self.http.sids)
@@ -300,6 +314,26 @@ mod tests {
         }
     }
 
+    /// Packet `no` of a capture, `no` nanoseconds into it.
+    fn numbered<'a>(
+        no: u64,
+        src: Endpoint,
+        dst: Endpoint,
+        seq: u32,
+        flags: u8,
+        payload: &'a [u8],
+    ) -> Segment<'a> {
+        Segment {
+            no,
+            ts: Timestamp::new(1_700_000_000, no as u32),
+            src,
+            dst,
+            seq,
+            flags: TcpFlags(flags),
+            payload,
+        }
+    }
+
     #[test]
     fn a_refused_upgrade_comes_out_of_its_segments() {
         let (c, s) = (ep(1, 40000), ep(2, 80));
@@ -310,15 +344,7 @@ mod tests {
         let mut no = 0;
         let mut seg = |a: &mut FlowAnalyzer, src, dst, seq, flags, payload: &[u8]| {
             no += 1;
-            a.segment(&Segment {
-                no,
-                ts: Timestamp::new(1_700_000_000, no as u32),
-                src,
-                dst,
-                seq,
-                flags: TcpFlags(flags),
-                payload,
-            });
+            a.segment(&numbered(no, src, dst, seq, flags, payload));
         };
         let (syn, ack, fin) = (TcpFlags::SYN, TcpFlags::ACK, TcpFlags::FIN);
         seg(&mut a, c, s, 100, syn, b"");
@@ -334,6 +360,36 @@ mod tests {
         seg(&mut a, s, c, 501 + resp.len() as u32, fin | ack, b"");
         assert_eq!(a.flows_tracked(), 0, "a closed connection leaves the table");
         assert_eq!(a.totals().flows, 1);
+    }
+
+    #[test]
+    fn a_refused_and_an_unanswered_connect_come_out() {
+        use crate::http::ConnectFailure;
+        let (p, b) = (ep(1, 40000), ep(2, 8080));
+        let mut a = FlowAnalyzer::new(Limits::default(), HttpLimits::default());
+        let mut no = 0;
+        let mut seg = |a: &mut FlowAnalyzer, src, dst, flags| {
+            no += 1;
+            a.segment(&numbered(no, src, dst, 7, flags, b""));
+        };
+        seg(&mut a, p, b, TcpFlags::SYN);
+        seg(&mut a, b, p, TcpFlags::RST | TcpFlags::ACK);
+        let q = ep(1, 40001);
+        seg(&mut a, q, b, TcpFlags::SYN);
+        seg(&mut a, q, b, TcpFlags::SYN);
+        seg(&mut a, q, b, TcpFlags::SYN);
+        let got: Vec<_> = a
+            .take_connects()
+            .into_iter()
+            .map(|f| (f.client, f.server, f.how))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (p, b, ConnectFailure::Refused),
+                (q, b, ConnectFailure::Unanswered)
+            ]
+        );
     }
 
     #[test]

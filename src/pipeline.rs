@@ -23,7 +23,7 @@ use crate::classify::correlate::{Correlator, Judged};
 use crate::decode::{self, Decoded, Endpoint, FlowKey, Side, TcpFlags};
 use crate::error::{panicked, Error};
 use crate::http::session::SessionEnd;
-use crate::http::{Attempt, HttpLimits, HttpStats, SidIssued, TlsSighting};
+use crate::http::{Attempt, ConnectFailed, HttpLimits, HttpStats, SidIssued, TlsSighting};
 use crate::reassembly::{Limits, ReassemblyStats};
 use crate::report::gauges::Gauges;
 use crate::report::OutputError;
@@ -162,6 +162,7 @@ struct Report {
     time: Timestamp,
     attempts: Vec<Attempt>,
     tls: Vec<TlsSighting>,
+    connects: Vec<ConnectFailed>,
     sids: Vec<SidIssued>,
     sessions: Vec<SessionEnd>,
     done: Option<Box<Totals>>,
@@ -330,12 +331,14 @@ pub fn run(
                 time: r.time,
                 attempts: Vec::new(),
                 tls: Vec::new(),
+                connects: Vec::new(),
                 sids: Vec::new(),
                 sessions: Vec::new(),
             });
             e.reports += 1;
             e.attempts.extend(r.attempts);
             e.tls.extend(r.tls);
+            e.connects.extend(r.connects);
             e.sids.extend(r.sids);
             e.sessions.extend(r.sessions);
             // Ticks complete in order, since each worker reports them in order.
@@ -398,6 +401,7 @@ struct TickParts {
     time: Timestamp,
     attempts: Vec<Attempt>,
     tls: Vec<TlsSighting>,
+    connects: Vec<ConnectFailed>,
     sids: Vec<SidIssued>,
     sessions: Vec<SessionEnd>,
 }
@@ -407,6 +411,7 @@ fn judge_tick(correlator: &mut Correlator, parts: TickParts) -> Vec<Judged> {
         time,
         mut attempts,
         mut tls,
+        mut connects,
         mut sids,
         mut sessions,
         ..
@@ -414,6 +419,10 @@ fn judge_tick(correlator: &mut Correlator, parts: TickParts) -> Vec<Judged> {
     tls.sort_by_key(|t| (t.ts, t.client, t.server));
     for t in tls {
         correlator.note_tls(t);
+    }
+    connects.sort_by_key(|f| (f.ts, f.client, f.server, f.how));
+    for f in connects {
+        correlator.note_connect(f);
     }
     sids.sort();
     for s in sids {
@@ -757,6 +766,7 @@ fn worker(
             time: batch.time,
             attempts: w.take_attempts(),
             tls: w.take_tls(),
+            connects: w.take_connects(),
             sids: w.take_sids(),
             sessions: w.take_sessions(),
             done,

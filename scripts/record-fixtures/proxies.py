@@ -27,8 +27,12 @@ import driver  # noqa: E402
 BACKENDS = {
     "python-websockets": ("127.0.0.1", 18401),
     "node-ws": ("127.0.0.1", 18402),
+    # nginx's TLS server (record.sh, nginx.conf), HTTP/1.1 only, in front of
+    # python-websockets.
+    "nginx-tls": ("127.0.0.1", 18414),
 }
 DOWN_PORT = 18409  # nothing listens there
+TARPIT_PORT = 18408  # drops SYNs (server_tarpit.py)
 
 # Client kinds beyond driver.KINDS: kind -> changes to the base request.
 KINDS = {
@@ -53,6 +57,7 @@ SETUPS = {
     "good": (["ok"], OK, OK),
     "stripped": (["ok"], STRIPPED_UPGRADE, STRIPPED_UPGRADE),
     "backend-down": (["ok"], ("backend-unreachable", None), None),
+    "backend-timeout": (["ok"], ("backend-unreachable", None), None),
     "acl-origin": (["ok", "foreign-origin"], ("origin-rejected", "Origin"), None),
     "acl-path": (["ok", "admin-path"], ("proxy-refused", None), None),
     "big-cookie": (["big-cookie"], ("header-too-large", "Cookie"), None),
@@ -61,6 +66,7 @@ SETUPS = {
     "path-rewritten": (["ok"], ("path-rewritten", None), ("path-rewritten", None)),
     "not-upgraded": (["ok"], ("not-upgraded", None), None),
     "backend-h2": (["ok"], ("backend-is-http2", None), None),
+    "backend-h2-tls": (["ok"], ("backend-is-http2", None), None),
 }
 
 # proxy fixture prefix -> (implementation, {setup: (port, backend, what the configuration does)})
@@ -77,6 +83,7 @@ PROXIES = {
         "path-rewritten": (18428, "node-ws", "http-request set-path /api%[path]"),
         "not-upgraded": (18429, "node-ws", "http-request redirect scheme https (302)"),
         "backend-h2": (18430, "python-websockets", "server ... proto h2 to an HTTP/1.1-only backend"),
+        "backend-h2-tls": (18487, "nginx-tls", "server ... ssl alpn h2 proto h2 to a TLS backend that speaks HTTP/1.1 only"),
     }),
     "apache-proxy-http": ("apache", {
         "good": (18431, "python-websockets", "ProxyPass / http://backend/ upgrade=websocket"),
@@ -112,6 +119,7 @@ PROXIES = {
     # nginx's good and stripped set-ups are driver.py's nginx-* fixtures.
     "nginx": ("nginx", {
         "backend-down": (18480, None, "proxy_pass to a port nothing listens on"),
+        "backend-timeout": (18489, None, "proxy_pass to an address that drops SYNs (server_tarpit.py), proxy_connect_timeout 1500ms"),
         "acl-origin": (18481, "python-websockets", "if ($http_origin != \"http://app.test\") { return 403; }"),
         "acl-path": (18482, "python-websockets", "location /admin { deny all; }"),
         "big-cookie": (18483, "python-websockets", "default large_client_header_buffers 4 8k against a 20 KB Cookie"),
@@ -127,7 +135,7 @@ def fixtures():
     out = []
     for proxy, (_, setups) in PROXIES.items():
         for setup, (_, backend, _) in setups.items():
-            suffix = backend or ("nothing" if setup == "backend-down" else "none")
+            suffix = backend or {"backend-down": "nothing", "backend-timeout": "drops-syn"}.get(setup, "none")
             out.append((f"{proxy}-{setup}__{suffix}", proxy, setup))
     return out
 
@@ -269,7 +277,8 @@ def main(argv):
     if cmd == "list":
         for name, proxy, setup in fixtures():
             port, backend, _ = PROXIES[proxy][1][setup]
-            ports = [port, BACKENDS[backend][1] if backend else DOWN_PORT]
+            down = TARPIT_PORT if setup == "backend-timeout" else DOWN_PORT
+            ports = [port, BACKENDS[backend][1] if backend else down]
             print(name + "\t" + " or ".join(f"tcp port {p}" for p in ports))
         return 0
     if cmd == "ports":

@@ -3,7 +3,7 @@
 # Usage (as root): scripts/record-fixtures/record.sh [NAME ...]
 # Starts the Python websockets and Node ws servers, a raw-socket test server
 # and nginx (plain, TLS-terminating with a throwaway self-signed certificate,
-# IPv6), HAProxy, Apache httpd, Caddy and more nginx (proxies.py, ports 18420-18486) on
+# IPv6), HAProxy, Apache httpd, Caddy and more nginx (proxies.py, ports 18420-18489) on
 # 127.0.0.1 / ::1 (ports 18401-18415), captures each scenario with
 # tcpdump on lo into fixtures/NAME.pcap and writes fixtures/NAME.labels.json.
 # The TLS fixtures (tls_fixtures.py: nginx TLS on 18520-18522 and 18527, Node ws over TLS,
@@ -103,6 +103,10 @@ node "$HERE/server_ws.js" "$NODE_PORT" 127.0.0.1 ::1 >"$TMP/node.log" 2>&1 &
 PIDS+=("$!")
 python3 "$HERE/server_raw.py" "$RAW_PORT" 127.0.0.1 >"$TMP/raw.log" 2>&1 &
 PIDS+=("$!")
+# a backend address that drops SYNs (its accept queue full), for a proxy's
+# connect that times out; not waited for with a connect, which would hang
+python3 "$HERE/server_tarpit.py" 18408 127.0.0.1 >"$TMP/tarpit.log" 2>&1 &
+PIDS+=("$!")
 mkdir -p "$TMP/nginx/tmp" "$TMP/nginx/logs"
 cp "$HERE/nginx.conf" "$TMP/nginx/nginx.conf"
 # throwaway certificate for the TLS-terminating servers; lives and dies in $TMP
@@ -164,6 +168,11 @@ done
 for p in "$PY_PORT" "$NODE_PORT" "${NGINX_PORTS6[@]}"; do
     python3 "$HERE/driver.py" wait ::1 "$p" || exit 1
 done
+for i in $(seq 1 50); do
+    grep -q "tarpit on" "$TMP/tarpit.log" 2>/dev/null && break
+    sleep 0.1
+done
+grep -q "tarpit on" "$TMP/tarpit.log" || { log "the SYN-dropping backend did not start"; cat "$TMP/tarpit.log" >&2; exit 1; }
 
 # ---------------------------------------------------------------- recording
 mkdir -p "$OUT"

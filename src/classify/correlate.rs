@@ -19,7 +19,7 @@ use super::{classify, grammar, proxy, rules, Cause, Confidence, Outcome, Verdict
 use crate::capture::Timestamp;
 use crate::decode::Endpoint;
 use crate::http::session::{EndedBy, SessionEnd};
-use crate::http::{Attempt, Headers, SidIssued, TlsSighting};
+use crate::http::{Attempt, ConnectFailed, ConnectFailure, Headers, SidIssued, TlsSighting};
 
 /// Which side of a proxy an attempt was seen on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +90,10 @@ pub struct Correlator {
     /// proxy's backend legs in HTTP/2), newest last.
     h2c: HashMap<IpAddr, VecDeque<TlsSighting>>,
     h2c_order: VecDeque<IpAddr>,
+    /// Recent connects refused or left unanswered, by the connecting host
+    /// (a proxy whose backend is down), newest last.
+    connects: HashMap<IpAddr, VecDeque<ConnectFailed>>,
+    connects_order: VecDeque<IpAddr>,
     /// Attempts with a key released alone moments ago, by key: a leg that
     /// completes late (a slow client side) still finds its peer, though only
     /// the late leg can still be corrected.
@@ -206,19 +210,24 @@ impl Correlator {
     /// Remember a connection whose client spoke TLS (by its server's
     /// address), or HTTP/2 with prior knowledge (by its client's address).
     pub fn note_tls(&mut self, t: TlsSighting) {
+        // A TLS client that offers only h2 will speak HTTP/2 or nothing: as
+        // a proxy's backend leg it is as much HTTP/2 as a preface in clear.
+        if !t.h2c && offers_only_h2(&t) {
+            let ip = host(t.client.ip);
+            remember(&mut self.h2c, &mut self.h2c_order, ip, t.clone());
+        }
         let (map, order, ip) = if t.h2c {
             (&mut self.h2c, &mut self.h2c_order, host(t.client.ip))
         } else {
             (&mut self.tls, &mut self.tls_order, host(t.server.ip))
         };
-        order.push_back(ip);
-        map.entry(ip).or_default().push_back(t);
-        while order.len() > MAX_TLS {
-            let Some(ip) = order.pop_front() else {
-                break;
-            };
-            edit_list(map, &ip, VecDeque::is_empty, VecDeque::pop_front);
-        }
+        remember(map, order, ip, t);
+    }
+
+    /// Remember a connect that failed, by its client's (the proxy's) host.
+    pub fn note_connect(&mut self, f: ConnectFailed) {
+        let ip = host(f.client.ip);
+        remember(&mut self.connects, &mut self.connects_order, ip, f);
     }
 
     /// A held attempt that is the client leg of `b` although neither carries a
@@ -382,6 +391,7 @@ impl Correlator {
             _ => proxy::request_family(&j.attempt.request),
         };
         self.backend_in_http2(&mut j);
+        self.backend_connect_failed(&mut j);
         envoy_without_upgrades(&mut j);
         proxy_page_refusal(&mut j);
         self.compare(&mut j);
@@ -448,13 +458,64 @@ impl Correlator {
             v.cause = Cause::BackendIsHttp2;
             v.header = None;
             v.confidence = Confidence::High;
+            let how = if t.h2c {
+                "with the HTTP/2 preface (h2c)"
+            } else {
+                "in TLS whose ClientHello offers only h2 in ALPN"
+            };
             v.evidence = format!(
-                "the proxy opened {}>{} with the HTTP/2 preface (h2c) while this upgrade waited, then answered {}: HTTP/2 has no Upgrade",
+                "the proxy opened {}>{} {how} while this upgrade waited, then answered {}: HTTP/2 has no Upgrade",
                 t.client,
                 t.server,
                 status_of(a).unwrap_or(0)
             );
         }
+    }
+
+    /// A gateway error from a proxy whose host failed to connect elsewhere
+    /// while the request waited: the connect the proxy made to its backend,
+    /// refused (nothing listens there) or unanswered (the address drops it).
+    fn backend_connect_failed(&self, j: &mut Judged) {
+        let a = &j.attempt;
+        if j.leg != Leg::Direct
+            || j.verdict.cause != Cause::BackendUnreachable
+            || !matches!(status_of(a), Some(502..=504))
+        {
+            return;
+        }
+        let Some(from_proxy) = self.connects.get(&host(a.server.ip)) else {
+            return;
+        };
+        let end = done_ts(a);
+        let seen: Vec<&ConnectFailed> = from_proxy
+            .iter()
+            .filter(|f| f.ts >= a.ts && f.ts <= end && f.server != a.server && f.client != a.client)
+            .collect();
+        let Some(last) = seen.last() else {
+            return;
+        };
+        let after = last.ts.secs_since(a.ts) * 1000.0;
+        let (times, last_one) = match seen.len() {
+            1 => (String::new(), ""),
+            n => (format!(" {n} times"), "the last "),
+        };
+        let what = match last.how {
+            ConnectFailure::Refused => format!(
+                "the proxy's connection to {} was refused{times} (RST to its SYN, {last_one}{after:.1} ms after the request)",
+                last.server
+            ),
+            ConnectFailure::Unanswered => format!(
+                "the proxy's connection to {} timed out{times} (SYN sent again with no SYN-ACK, {last_one}{after:.1} ms after the request)",
+                last.server
+            ),
+        };
+        let v = &mut j.verdict;
+        v.evidence = if v.evidence.contains(super::NO_ANSWER) {
+            v.evidence.replacen(super::NO_ANSWER, &what, 1)
+        } else {
+            format!("{}; {what}", v.evidence)
+        };
+        v.confidence = Confidence::High;
     }
 
     /// Remember which server issued an Engine.IO session id.
@@ -743,6 +804,31 @@ fn from_proxy(client: &Attempt, backend: &Attempt) -> bool {
                 .request
                 .header_joined("connection")
                 .is_some_and(|v| grammar::list_has(&v, "close", false)))
+}
+
+/// Whether a TLS client's hello offers h2 and nothing else in ALPN.
+fn offers_only_h2(t: &TlsSighting) -> bool {
+    t.hello
+        .as_ref()
+        .is_some_and(|h| h.alpn_offered.len() == 1 && h.alpn_offered[0] == "h2")
+}
+
+/// Add `t` to the list of `ip`, forgetting the oldest entries past
+/// [`MAX_TLS`] in all.
+fn remember<T>(
+    map: &mut HashMap<IpAddr, VecDeque<T>>,
+    order: &mut VecDeque<IpAddr>,
+    ip: IpAddr,
+    t: T,
+) {
+    order.push_back(ip);
+    map.entry(ip).or_default().push_back(t);
+    while order.len() > MAX_TLS {
+        let Some(ip) = order.pop_front() else {
+            break;
+        };
+        edit_list(map, &ip, VecDeque::is_empty, VecDeque::pop_front);
+    }
 }
 
 /// Mark two legs; the earlier request is the client's, the later the proxy's.
@@ -1492,6 +1578,111 @@ mod tests {
         // Without the preface: the backend is unreachable.
         let out = run(vec![a()]);
         assert_eq!(out[0].verdict.cause, Cause::BackendUnreachable);
+        // A TLS connect offering only h2 in ALPN is HTTP/2 too; offering
+        // http/1.1 beside it is not.
+        let tls_offering = |alpn: &[&str]| TlsSighting {
+            ts: t(5),
+            client: ep("10.0.0.1:7000"),
+            server: ep("10.0.0.2:8443"),
+            hello: Some(Box::new(crate::http::TlsInfo {
+                sni: None,
+                alpn: None,
+                alpn_offered: alpn.iter().map(|s| s.to_string()).collect(),
+                version: None,
+                decrypted: false,
+            })),
+            h2c: false,
+        };
+        for (alpn, cause) in [
+            (&["h2"][..], Cause::BackendIsHttp2),
+            (&["h2", "http/1.1"][..], Cause::BackendUnreachable),
+        ] {
+            let mut c = Correlator::new();
+            c.note_tls(tls_offering(alpn));
+            let mut out = c.push(a());
+            out.extend(c.release(None));
+            assert_eq!(out[0].verdict.cause, cause, "{alpn:?}");
+            if cause == Cause::BackendIsHttp2 {
+                assert!(
+                    out[0].verdict.evidence.starts_with("the proxy opened 10.0.0.1:7000>10.0.0.2:8443 in TLS whose ClientHello offers only h2 in ALPN while this upgrade waited, then answered 503"),
+                    "{}",
+                    out[0].verdict.evidence
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_gateway_error_names_the_backend_connect_the_proxy_failed() {
+        // A 502 without the proxy's page: medium on its own.
+        let a = || attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 30, 502, 1, FULL);
+        let alone = run(vec![a()]);
+        assert_eq!(alone[0].verdict.cause, Cause::BackendUnreachable);
+        assert_eq!(alone[0].verdict.confidence, Confidence::Medium);
+        let judge = |fails: Vec<ConnectFailed>| {
+            let mut c = Correlator::new();
+            for f in fails {
+                c.note_connect(f);
+            }
+            let mut out = c.push(a());
+            out.extend(c.release(None));
+            out.remove(0).verdict
+        };
+        let fail = |ms, client: &str, server: &str, how| ConnectFailed {
+            ts: t(ms),
+            client: ep(client),
+            server: ep(server),
+            how,
+        };
+        let v = judge(vec![fail(
+            5,
+            "10.0.0.1:7000",
+            "10.0.0.2:8080",
+            ConnectFailure::Refused,
+        )]);
+        assert_eq!(v.cause, Cause::BackendUnreachable);
+        assert_eq!(v.confidence, Confidence::High);
+        assert!(
+            v.evidence.starts_with("a gateway answered 502: the proxy's connection to 10.0.0.2:8080 was refused (RST to its SYN, 5.0 ms after the request)"),
+            "{}",
+            v.evidence
+        );
+        let v = judge(vec![
+            fail(5, "10.0.0.1:7000", "10.0.0.2:8080", ConnectFailure::Refused),
+            fail(
+                20,
+                "10.0.0.1:7002",
+                "10.0.0.3:8080",
+                ConnectFailure::Unanswered,
+            ),
+        ]);
+        assert!(
+            v.evidence.contains("the proxy's connection to 10.0.0.3:8080 timed out 2 times (SYN sent again with no SYN-ACK, the last 20.0 ms after the request)"),
+            "{}",
+            v.evidence
+        );
+        // Not the proxy's connect: from another host, before the request or
+        // after the answer, or the client's own.
+        for f in [
+            fail(5, "10.0.0.7:7000", "10.0.0.2:8080", ConnectFailure::Refused),
+            fail(
+                -5,
+                "10.0.0.1:7000",
+                "10.0.0.2:8080",
+                ConnectFailure::Refused,
+            ),
+            fail(
+                31,
+                "10.0.0.1:7000",
+                "10.0.0.2:8080",
+                ConnectFailure::Refused,
+            ),
+            fail(5, "10.0.0.1:7000", "10.0.0.1:80", ConnectFailure::Refused),
+        ] {
+            let v = judge(vec![f]);
+            assert_eq!(v.confidence, Confidence::Medium, "{}", v.evidence);
+            assert!(v.evidence.contains(crate::classify::NO_ANSWER));
+        }
     }
 
     #[test]

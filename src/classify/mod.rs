@@ -596,6 +596,10 @@ fn bare_refusal_candidates(a: &Attempt) -> String {
     c.join(", ")
 }
 
+/// What a gateway error says when the capture does not show why; the
+/// correlator puts the backend connect it saw in its place.
+pub(crate) const NO_ANSWER: &str = "it could not get an answer from its backend";
+
 /// A 5xx to a valid handshake. 502 and 504 are a gateway's words for "my
 /// upstream failed" (RFC 9110 §15.6.3, §15.6.5); a 503 is the proxy's too when
 /// its own error page or name says so. Anything else failed in the server.
@@ -615,15 +619,23 @@ fn gateway_error(
             Cause::BackendUnreachable,
             None,
             format!(
-                "{f} answered {status} itself{}: it could not get an answer from its backend; {said}",
-                if page.is_some() { " with its own error page" } else { "" }
+                "{f} answered {status} itself{}: {NO_ANSWER}; {said}",
+                if page.is_some() {
+                    " with its own error page"
+                } else {
+                    ""
+                }
             ),
-            if page.is_some() { Confidence::High } else { Confidence::Medium },
+            if page.is_some() {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
         ),
         (502 | 504, None) => (
             Cause::BackendUnreachable,
             None,
-            format!("a gateway answered {status}: it could not get an answer from its backend; {said}"),
+            format!("a gateway answered {status}: {NO_ANSWER}; {said}"),
             Confidence::Medium,
         ),
         _ => (

@@ -8,10 +8,11 @@ use super::attempt::TlsInfo;
 use super::before_payload::BeforePayload;
 use super::conversation::{Conversation, Handover, HandoverKind, Sink, TlsSighting};
 use super::layer::Layer;
+use super::opening::{ConnectFailed, Opening};
 use super::over_h2::OverH2;
 use super::secure::Secure;
 use crate::capture::Timestamp;
-use crate::decode::{Endpoint, Side};
+use crate::decode::{Endpoint, Side, TcpFlags};
 use crate::reassembly::{Chunk, FlowState};
 
 #[derive(Debug, Default)]
@@ -20,6 +21,8 @@ pub struct Connection {
     /// Set once the connection turned out to carry TLS or HTTP/2 (boxed:
     /// most connections never need it).
     layer: Option<Box<Layer>>,
+    /// The TCP opening, for a connect that failed before any byte.
+    opening: Opening,
 }
 
 /// The HTTP/1.x reader, built on the first chunk: until then a connection
@@ -63,6 +66,17 @@ impl Connection {
             Some(c) => c.note_packet(d, src, dst, syn, ack),
             None => self.http.before.note_packet(d, src, dst, syn, ack),
         }
+    }
+
+    /// See [`Opening::note`]: a refused or unanswered connect comes out once.
+    pub fn note_opening(
+        &mut self,
+        d: Side,
+        ends: (Endpoint, Endpoint),
+        flags: TcpFlags,
+        ts: Timestamp,
+    ) -> Option<ConnectFailed> {
+        self.opening.note(d, ends, flags, ts)
     }
 
     pub fn is_upgraded(&self) -> bool {

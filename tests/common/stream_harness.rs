@@ -85,10 +85,14 @@ pub fn run(data: &[u8]) {
     let attempts = analyzer.take_attempts();
     let tls = analyzer.take_tls();
     let sids = analyzer.take_sids();
+    let connects = analyzer.take_connects();
 
     let mut correlator = Correlator::new();
     for t in tls {
         correlator.note_tls(t);
+    }
+    for f in connects {
+        correlator.note_connect(f);
     }
     for s in sids {
         correlator.note_sid(s);
