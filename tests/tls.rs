@@ -54,6 +54,24 @@ fn the_encrypted_client_leg_is_found_with_the_key_log() {
 }
 
 #[test]
+fn the_summary_says_how_many_tls_connections_could_not_be_read() {
+    let pcap = format!("{GOOD}.pcap");
+    let keylog = format!("{GOOD}.keylog");
+    let (without, _, code) = run(&["-r", &pcap]);
+    assert_eq!(code, Some(0));
+    assert!(
+        without.contains("tls: 1 connections, 0 decrypted (1 without keys"),
+        "{without}"
+    );
+    assert!(without.contains("--tls-keylog"), "{without}");
+    let (with, _, _) = run(&["-r", &pcap, "--tls-keylog", &keylog]);
+    assert!(with.contains("tls: 1 connections, 1 decrypted\n"), "{with}");
+    // No TLS, no line.
+    let (plain, _, _) = run(&["-r", "fixtures/nginx-stripped__python-websockets.pcap"]);
+    assert!(!plain.contains("tls:"), "{plain}");
+}
+
+#[test]
 fn keys_in_a_decryption_secrets_block_need_no_option() {
     let (out, _, code) = run(&["-r", DSB, "--json", "--all"]);
     assert_eq!(code, Some(0));

@@ -153,6 +153,7 @@ impl Connection {
         let client = h.ends[h.client];
         let layer = match h.kind {
             HandoverKind::Tls => {
+                out.stats.tls_connections += 1;
                 let mut secure = Secure::new(h.client, h.ends);
                 let limits = out.limits;
                 let keys = limits.tls_keys.as_deref();

@@ -67,6 +67,11 @@ pub struct HttpStats {
     pub attempts_dropped: u64,
     /// Connections switched to WebSocket (or another protocol) by a 101.
     pub upgrades: u64,
+    /// Connections that carried TLS, and those of them whose records were
+    /// opened with keys: without keys, attempts inside TLS cannot be seen,
+    /// and the summary must say so rather than report none.
+    pub tls_connections: u64,
+    pub tls_decrypted: u64,
 }
 
 impl HttpStats {
@@ -79,6 +84,8 @@ impl HttpStats {
         self.non_http_directions += o.non_http_directions;
         self.attempts_dropped += o.attempts_dropped;
         self.upgrades += o.upgrades;
+        self.tls_connections += o.tls_connections;
+        self.tls_decrypted += o.tls_decrypted;
     }
 }
 

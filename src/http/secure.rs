@@ -24,6 +24,8 @@ pub struct Secure {
     broken: bool,
     /// Time of the last bytes, for what a last look at the key log opens.
     last_ts: Option<Timestamp>,
+    /// Some record was opened (counted once in the stats).
+    opened: bool,
 }
 
 impl Secure {
@@ -43,6 +45,7 @@ impl Secure {
             client_dir,
             broken: false,
             last_ts: None,
+            opened: false,
         }
     }
 
@@ -125,6 +128,10 @@ impl Secure {
         let peer = self.peer(d);
         self.tls
             .feed(peer, data, keys, &mut |s, p| plain.push((s, p.to_vec())));
+        if !plain.is_empty() && !self.opened {
+            self.opened = true;
+            out.stats.tls_decrypted += 1;
+        }
         for (s, p) in plain {
             let pd = if s == Peer::Client {
                 self.client_dir

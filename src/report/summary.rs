@@ -128,6 +128,22 @@ impl Summary {
             "packets: {} ({} bytes), tcp: {}, flows: {}",
             c.packets, c.bytes, c.tcp_packets, self.flows
         );
+        let h = &self.http;
+        if h.tls_connections > 0 {
+            let unread = h.tls_connections.saturating_sub(h.tls_decrypted);
+            let hint = if unread == 0 {
+                String::new()
+            } else {
+                format!(
+                    " ({unread} without keys: upgrades inside them cannot be seen; give --tls-keylog FILE)"
+                )
+            };
+            let _ = writeln!(
+                s,
+                "tls: {} connections, {} decrypted{hint}",
+                h.tls_connections, h.tls_decrypted
+            );
+        }
         if let (Some(recv), Some(drop)) = (c.kernel_received, c.kernel_dropped) {
             let _ = writeln!(
                 s,
@@ -137,7 +153,6 @@ impl Summary {
             );
         }
         let r = &self.reassembly;
-        let h = &self.http;
         let mut notes = Vec::new();
         fn note(notes: &mut Vec<String>, n: u64, what: &str) {
             if n > 0 {
