@@ -13,6 +13,7 @@
 pub mod connection;
 pub mod fields;
 pub mod frame;
+pub mod sniff;
 
 pub use crate::tls::Side;
 pub use connection::{H2Attempt, H2Connection};

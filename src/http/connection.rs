@@ -174,7 +174,7 @@ impl Connection {
                 }
                 Layer::Tls(secure)
             }
-            HandoverKind::H2 | HandoverKind::H2Upgrade => {
+            HandoverKind::H2 | HandoverKind::H2Upgrade | HandoverKind::H2MidConnection => {
                 if let Some((client, server)) = client {
                     out.tls.push(TlsSighting {
                         ts: h.ts,
@@ -186,6 +186,8 @@ impl Connection {
                 }
                 let mut h2 = if h.kind == HandoverKind::H2Upgrade {
                     OverH2::after_upgrade(h.client, client)
+                } else if h.kind == HandoverKind::H2MidConnection {
+                    OverH2::mid_connection(h.client, client)
                 } else {
                     OverH2::new(h.client, client)
                 };

@@ -129,6 +129,9 @@ struct Direction {
     spoke_http: bool,
     /// The body being read answers an Engine.IO polling handshake.
     engine_io_body: bool,
+    /// Some payload of this direction was read (its first bytes are where
+    /// HTTP/2 shows itself mid-connection).
+    read_any: bool,
 }
 
 impl Default for Direction {
@@ -142,6 +145,7 @@ impl Default for Direction {
             fin: false,
             spoke_http: false,
             engine_io_body: false,
+            read_any: false,
         }
     }
 }
@@ -352,6 +356,9 @@ pub enum HandoverKind {
     /// The server answered an `Upgrade: h2c` request with 101 (RFC 7540
     /// §3.2): HTTP/2 from the server's next byte and the client's preface.
     H2Upgrade,
+    /// The capture began mid-connection and the first bytes seen are HTTP/2
+    /// frames (see `h2::sniff`).
+    H2MidConnection,
 }
 
 /// The connection turned out not to be HTTP/1.x: what it is, and the bytes
@@ -648,6 +655,22 @@ impl Conversation {
                         }
                     }
                 }
+                State::Resync if dir.role == Role::Unknown && !dir.spoke_http && !dir.read_any => {
+                    // The capture began mid-connection: HTTP/2 shows no
+                    // preface then, only frames.
+                    dir.read_any = true;
+                    if let Some(sniffed) = crate::h2::sniff::mid_connection(data) {
+                        dir.state = State::Done;
+                        dir.msg_ts = ts;
+                        let client = match sniffed.client {
+                            Some(true) => d,
+                            Some(false) => d.other(),
+                            None => self.ephemeral_side(d),
+                        };
+                        self.hand_over(HandoverKind::H2MidConnection, client, d, data);
+                        return;
+                    }
+                }
                 State::Resync => match find_message_start(data, dir.role) {
                     Some(i) => {
                         data = &data[i..];
@@ -761,6 +784,16 @@ impl Conversation {
             } else {
                 self.queue_plain(false);
             }
+        }
+    }
+
+    /// The side that is more likely the client when nothing else tells:
+    /// the one sending from the higher port (clients take ephemeral ports),
+    /// else `d`.
+    fn ephemeral_side(&self, d: Side) -> Side {
+        match self.dirs[d].ends {
+            Some((src, dst)) if dst.port > src.port => d.other(),
+            _ => d,
         }
     }
 

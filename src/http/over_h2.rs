@@ -41,6 +41,15 @@ impl OverH2 {
         }
     }
 
+    /// The capture began after the connection did: the HPACK state is
+    /// unknown, so only fields that stand alone are read.
+    pub fn mid_connection(client_dir: Side, ends: Option<(Endpoint, Endpoint)>) -> Self {
+        OverH2 {
+            conn: H2Connection::new(false),
+            ..OverH2::new(client_dir, ends)
+        }
+    }
+
     fn peer(&self, d: Side) -> Peer {
         if d == self.client_dir {
             Peer::Client
