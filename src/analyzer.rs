@@ -114,6 +114,12 @@ impl FlowAnalyzer {
         self.table.prefetch(keys);
     }
 
+    /// The second step of [`Self::prefetch`], a group later (see
+    /// [`FlowTable::prefetch_parts`]).
+    pub fn prefetch_parts<'k>(&self, keys: impl IntoIterator<Item = &'k FlowKey>) {
+        self.table.prefetch_parts(keys);
+    }
+
     /// Analyse one segment.
     pub fn segment(&mut self, seg: &Segment<'_>) {
         let (key, side) = FlowKey::of(seg.src, seg.dst);

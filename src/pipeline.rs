@@ -715,10 +715,18 @@ fn worker(
     for batch in rx.iter() {
         keys.clear();
         keys.extend(batch.pkts.iter().map(|p| FlowKey::of(p.src, p.dst)));
+        w.prefetch(keys.iter().take(PREFETCH_GROUP).map(|(k, _)| k));
         for (i, (p, &(key, side))) in batch.pkts.iter().zip(keys.iter()).enumerate() {
             if i % PREFETCH_GROUP == 0 {
-                let ahead = keys.iter().skip(i + PREFETCH_GROUP).take(PREFETCH_GROUP);
-                w.prefetch(ahead.map(|(k, _)| k));
+                // Two groups ahead the flows' entries, one group ahead what
+                // those entries point to: each step's loads overlap.
+                let far = keys
+                    .iter()
+                    .skip(i + 2 * PREFETCH_GROUP)
+                    .take(PREFETCH_GROUP);
+                w.prefetch(far.map(|(k, _)| k));
+                let near = keys.iter().skip(i + PREFETCH_GROUP).take(PREFETCH_GROUP);
+                w.prefetch_parts(near.map(|(k, _)| k));
             }
             inject!(fault, Worker, p.no);
             let seg = Segment {

@@ -219,6 +219,17 @@ impl FlowState for Connection {
                 .map_or(0, |_| std::mem::size_of::<Layer>() + 16)
     }
 
+    fn prefetch_parts(&self) {
+        match &self.layer {
+            Some(l) => crate::hint::prefetch_all(&**l),
+            None => {
+                if let Some(c) = self.http.get() {
+                    crate::hint::prefetch_all(c);
+                }
+            }
+        }
+    }
+
     fn shed(&mut self) -> usize {
         match &mut self.layer {
             Some(_) => 0,

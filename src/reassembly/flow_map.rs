@@ -50,6 +50,18 @@ impl<V> FlowMap<V> {
             .map(|f| &**f)
     }
 
+    /// Start loading the flow of `key` without waiting for it: every flow
+    /// whose hash tag matches is prefetched through its pointer and none is
+    /// read, so the caller does not stall on the miss it is trying to hide
+    /// (comparing the key would read the flow). Only the index's own slots
+    /// are read, and they are small enough to stay cached.
+    pub fn prefetch(&self, key: &FlowKey) {
+        let _ = self.table.find(self.hash(key), |f| {
+            crate::hint::prefetch_all(&**f);
+            false
+        });
+    }
+
     pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow<V>> {
         let hash = self.hash(key);
         self.table

@@ -34,6 +34,9 @@ pub trait FlowState: Default {
     fn structure_bytes(&self) -> usize {
         0
     }
+    /// Ask the CPU to load the state's own heap parts (boxed layers), once
+    /// the flow itself is cached: the second step of [`FlowTable::prefetch`].
+    fn prefetch_parts(&self) {}
 }
 
 /// The table's per-connection memory, in bytes per `max_flows` slot: a
@@ -301,8 +304,17 @@ impl<V: FlowState> FlowTable<V> {
     /// packet waiting for its flow in turn.
     pub fn prefetch<'k>(&self, keys: impl IntoIterator<Item = &'k FlowKey>) {
         for key in keys {
+            self.map.prefetch(key);
+        }
+    }
+
+    /// The second step, for flows prefetched a group earlier: their entries
+    /// are cached by now, so reading them to find their states' heap parts
+    /// does not stall, and those parts load while the group before is worked.
+    pub fn prefetch_parts<'k>(&self, keys: impl IntoIterator<Item = &'k FlowKey>) {
+        for key in keys {
             if let Some(f) = self.map.get(key) {
-                crate::hint::prefetch_all(f);
+                f.state.prefetch_parts();
             }
         }
     }
