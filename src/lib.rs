@@ -14,6 +14,7 @@ pub mod analyzer;
 pub mod capture;
 pub mod classify;
 pub mod cli;
+pub mod coarse_clock;
 pub mod decode;
 pub mod error;
 pub mod h2;

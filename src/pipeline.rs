@@ -13,13 +13,14 @@ use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::analyzer::{FlowAnalyzer, Segment, Totals};
 use crate::capture::{BpfFilter, CaptureStats, Next, PacketSource, SharedBytes, Timestamp};
 use crate::classify::correlate::{Correlator, Judged};
+use crate::coarse_clock::CoarseInstant;
 use crate::decode::{self, Decoded, Endpoint, FlowKey, Side, TcpFlags};
 use crate::error::{panicked, Error};
 use crate::http::session::SessionEnd;
@@ -469,25 +470,26 @@ fn capture_loop(
         fault,
     } = reading;
     let n = txs.len();
-    let mut last_kernel_check = Instant::now();
-    let publish =
-        |feed: &mut Box<dyn PacketSource>, stats: &RunStats, last_kernel_check: &mut Instant| {
-            let g = &gauges;
-            g.packets.store(stats.capture.packets, Ordering::Relaxed);
-            g.bytes.store(stats.capture.bytes, Ordering::Relaxed);
-            let (pos, total) = feed.progress();
-            g.position.store(pos, Ordering::Relaxed);
-            if let Some(t) = total {
-                g.total.store(t, Ordering::Relaxed);
+    let mut last_kernel_check = CoarseInstant::now();
+    let publish = |feed: &mut Box<dyn PacketSource>,
+                   stats: &RunStats,
+                   last_kernel_check: &mut CoarseInstant| {
+        let g = &gauges;
+        g.packets.store(stats.capture.packets, Ordering::Relaxed);
+        g.bytes.store(stats.capture.bytes, Ordering::Relaxed);
+        let (pos, total) = feed.progress();
+        g.position.store(pos, Ordering::Relaxed);
+        if let Some(t) = total {
+            g.total.store(t, Ordering::Relaxed);
+        }
+        if feed.is_live() && last_kernel_check.elapsed() >= Duration::from_secs(1) {
+            *last_kernel_check = CoarseInstant::now();
+            if let Some(k) = feed.kernel_stats() {
+                g.kernel_received.store(k.received, Ordering::Relaxed);
+                g.kernel_dropped.store(k.dropped, Ordering::Relaxed);
             }
-            if feed.is_live() && last_kernel_check.elapsed() >= Duration::from_secs(1) {
-                *last_kernel_check = Instant::now();
-                if let Some(k) = feed.kernel_stats() {
-                    g.kernel_received.store(k.received, Ordering::Relaxed);
-                    g.kernel_dropped.store(k.dropped, Ordering::Relaxed);
-                }
-            }
-        };
+        }
+    };
     let mut stats = RunStats::default();
     let mut filter = match filter.as_deref().map(BpfFilter::new).transpose() {
         Ok(f) => f,
@@ -513,8 +515,8 @@ fn capture_loop(
     let mut tick = 0u64;
     let mut in_tick = 0u64;
     let mut last_ts = Timestamp::default();
-    let mut last_ts_wall = Instant::now();
-    let mut last_tick_wall = Instant::now();
+    let mut last_ts_wall = CoarseInstant::now();
+    let mut last_tick_wall = CoarseInstant::now();
     let live = feed.is_live();
     let send_tick =
         |batches: &mut Vec<Batch>, tick: &mut u64, time: Timestamp, last: bool| -> bool {
@@ -577,7 +579,7 @@ fn capture_loop(
                         break;
                     }
                     in_tick = 0;
-                    last_tick_wall = Instant::now();
+                    last_tick_wall = CoarseInstant::now();
                     publish(&mut feed, &stats, &mut last_kernel_check);
                 }
             }
@@ -591,7 +593,7 @@ fn capture_loop(
                     last_ts = p.ts;
                 }
                 if live {
-                    last_ts_wall = Instant::now();
+                    last_ts_wall = CoarseInstant::now();
                 }
                 let keep = match filter.as_mut().map(|f| f.matches(p.linktype, p.data)) {
                     None | Some(Ok(true)) => true,
@@ -649,7 +651,7 @@ fn capture_loop(
                     in_tick = 0;
                     in_part = 0;
                     in_part_bytes = 0;
-                    last_tick_wall = Instant::now();
+                    last_tick_wall = CoarseInstant::now();
                     publish(&mut feed, &stats, &mut last_kernel_check);
                 } else {
                     in_part += 1;

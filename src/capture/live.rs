@@ -2,9 +2,10 @@
 //! tool, on the server host while the incident happens.
 
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{CaptureError, KernelStats, LinkType, Next, PacketSource, RawPacket, Timestamp};
+use crate::coarse_clock::CoarseInstant;
 
 /// Longest a captured packet waits in a partly filled kernel block before it
 /// is handed to us (libpcap's packet buffer timeout).
@@ -64,11 +65,11 @@ pub enum PrivilegeError {
 pub struct LiveSource {
     cap: pcap::Capture<pcap::Active>,
     linktype: LinkType,
-    deadline: Option<Instant>,
+    deadline: Option<CoarseInstant>,
     iface: String,
     /// Kernel drop count last warned about.
     warned_drops: u32,
-    last_stats_check: Instant,
+    last_stats_check: CoarseInstant,
 }
 
 impl LiveSource {
@@ -111,10 +112,10 @@ impl LiveSource {
         Ok(LiveSource {
             cap,
             linktype,
-            deadline: o.duration.map(|d| Instant::now() + d),
+            deadline: o.duration.map(|d| CoarseInstant::now() + d),
             iface: o.interface.clone(),
             warned_drops: 0,
-            last_stats_check: Instant::now(),
+            last_stats_check: CoarseInstant::now(),
         })
     }
 
@@ -128,7 +129,7 @@ impl LiveSource {
         if self.last_stats_check.elapsed() < Duration::from_secs(1) {
             return;
         }
-        self.last_stats_check = Instant::now();
+        self.last_stats_check = CoarseInstant::now();
         if let Ok(s) = self.cap.stats() {
             if s.dropped > self.warned_drops {
                 eprintln!(
@@ -150,7 +151,7 @@ pub fn list_interfaces() -> Result<Vec<(String, Option<String>)>, LiveError> {
 
 impl PacketSource for LiveSource {
     fn next(&mut self) -> Result<Next<'_>, CaptureError> {
-        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+        if self.deadline.is_some_and(|d| CoarseInstant::now() >= d) {
             return Ok(Next::End);
         }
         self.check_drops();
