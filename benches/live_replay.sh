@@ -18,15 +18,19 @@
 #   ip netns exec wshs-b wshs-sniff -i vethB --json --all --duration SECS
 # waits for its "capturing on" line, replays from wshs-a into vethA, and reads
 # the kernel's received/dropped counts from wshs-sniff's summary, tcpreplay's
-# achieved rate, and the CPU seconds of both. Findings per cause are compared
-# with an offline read (-r) of the same sanitised capture, and that offline
-# read with the generator's ground truth for the IPv4 attempts (addresses are
-# rewritten, so per cause). Latency: each output line is stamped with the wall
-# time it came out, tcpdump records the response heads on vethB beside
-# wshs-sniff, and benches/latency.py subtracts each attempt's response receive
-# time from its output time (median, 99th percentile, largest, how many over
-# 1 s). tcpreplay paces packets with --timer (gtod, its
-# default, spins on the clock and keeps a core busy; nano sleeps).
+# achieved rate, and the CPU seconds of both. Findings are compared with an
+# offline read (-r) of the same sanitised capture, attempt by attempt (client,
+# server, target, status, cause), and that offline read with the generator's
+# ground truth for the IPv4 attempts (addresses are rewritten, so per cause).
+# Latency: each output line is stamped with the wall time it came out,
+# tcpdump records the response heads on vethB beside wshs-sniff, and
+# benches/latency.py subtracts each attempt's response receive time from its
+# output time (median, 99th percentile, largest, how many over 1 s). The same
+# packets are then replayed at the same rate to `tcpdump -w /dev/null`, the
+# peer: its kernel drops and CPU seconds per million packets sent go beside
+# wshs-sniff's (per packet on the wire, whatever each one's kernel filter
+# let through: wshs-sniff's leaves out bare ACKs). tcpreplay paces packets with --timer (gtod, its default,
+# spins on the clock and keeps a core busy; nano sleeps).
 # Every wait is bounded; the namespaces (and any process this script started)
 # are removed on exit. Nothing is sent on the host's interfaces.
 set -euo pipefail
@@ -113,19 +117,25 @@ causes() { python3 -c '
 import json, sys, collections
 c = collections.Counter(json.loads(l).get("cause") or "accepted" for l in open(sys.argv[1]) if l.strip())
 print(" ".join(f"{k}={v}" for k, v in sorted(c.items())))' "$1"; }
-# How far a run's findings are from the offline read: per cause, the attempts
-# missing (offline had more) and the extra ones (mostly "unknown" when a
-# packet of the exchange was dropped).
-cause_diff() { python3 -c '
+# How far a run's findings are from the offline read, attempt by attempt:
+# the same (client, server, target, status, cause) on both sides, counted
+# with multiplicity. Prints "same", or how many of the offline attempts are
+# missing and how many live ones are extra (mostly "unknown" when a packet of
+# the exchange was dropped).
+attempt_diff() { python3 -c '
 import json, sys, collections
 def load(p):
-    return collections.Counter(json.loads(l).get("cause") or "accepted" for l in open(p) if l.strip())
+    out = collections.Counter()
+    for l in open(p):
+        if l.strip():
+            r = json.loads(l)
+            out[(r.get("client"), r.get("server"), r.get("target"), r.get("status"), r.get("cause"))] += 1
+    return out
 a, b = load(sys.argv[1]), load(sys.argv[2])
 if a == b:
     print("same"); sys.exit()
-miss = sum(max(a[k] - b[k], 0) for k in a)
-extra = {k: b[k] - a[k] for k in b if b[k] > a[k]}
-print(f"{miss} fewer" + ("; extra " + ", ".join(f"{k} {v}" for k, v in sorted(extra.items())) if extra else ""))' "$1" "$2"; }
+miss, extra = sum((a - b).values()), sum((b - a).values())
+print(f"{miss} missing, {extra} extra")' "$1" "$2"; }
 OFFLINE_CAUSES=$(causes "$WORK/offline.jsonl")
 echo "offline: $(wc -l < "$WORK/offline.jsonl") attempts: $OFFLINE_CAUSES" >&2
 python3 - "$WORK/truth.jsonl" "$WORK/offline.jsonl" >&2 <<'PY'
@@ -137,6 +147,10 @@ off = collections.Counter(json.loads(l).get("cause") or "accepted" for l in open
 print(f"ground truth: {len(truth)} attempts, {sum(v4.values())} over IPv4 (replayed);",
       "offline read matches it per cause" if v4 == off else f"offline read DIFFERS: truth {dict(v4)}")
 PY
+
+# User+system CPU seconds from a `/usr/bin/time -f '%U %S'` file (which
+# starts with a "Command exited with non-zero status" line when it did).
+cpu_of() { awk 'NF == 2 && $1 ~ /^[0-9.]+$/ { c = $1 + $2 } END { if (c == "") print "?"; else printf "%.2f", c }' "$1" 2>/dev/null || echo "?"; }
 
 # Prefixes each line read from stdin with the wall time it arrived.
 STAMP='
@@ -159,8 +173,8 @@ ip -n "$NS_B" link set lo up
 
 # --- the runs ---------------------------------------------------------------
 cat /proc/loadavg > "$WORK/load.txt"
-printf '| offloads | -B KiB | asked pps | tcpreplay pps | tcpreplay Mbps | kernel received | kernel dropped | packets seen | attempts | tcpreplay CPU s | wshs-sniff CPU s | causes vs offline | latency s median / p99 / max | over 1 s | latency measured on |\n'
-printf '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|\n'
+printf '| offloads | -B KiB | asked pps | tcpreplay pps | tcpreplay Mbps | kernel received | kernel dropped | packets seen | attempts | tcpreplay CPU s | wshs-sniff CPU s | attempts vs offline | latency s median / p99 / max | over 1 s | latency measured on | tcpdump -w /dev/null: tcpreplay pps, kernel dropped, CPU s | CPU s per M packets sent: wshs-sniff / tcpdump |\n'
+printf '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|---|\n'
 for off in $OFFLOADS; do
   ip netns exec "$NS_B" ethtool -K vethB tso "$off" gso "$off" gro "$off" 2>/dev/null || true
   ip netns exec "$NS_A" ethtool -K vethA tso "$off" gso "$off" gro "$off" 2>/dev/null || true
@@ -221,13 +235,36 @@ for off in $OFFLOADS; do
     seen=$(sed -n 's/^packets: \([0-9]*\) .*/\1/p' "$WORK/$tag.err")
     rpps=$(sed -n 's/.*Rated: .*Bps, *\([0-9.]*\) Mbps, *\([0-9.]*\) pps.*/\2/p' "$WORK/$tag.replay" | head -1)
     rmbps=$(sed -n 's/.*Rated: .*Bps, *\([0-9.]*\) Mbps, *\([0-9.]*\) pps.*/\1/p' "$WORK/$tag.replay" | head -1)
-    rcpu=$(awk '{printf "%.2f", $1 + $2}' "$WORK/$tag.replay.time" 2>/dev/null || echo "?")
-    scpu=$(awk '{printf "%.2f", $1 + $2}' "$WORK/$tag.sniff.time" 2>/dev/null || echo "?")
+    rcpu=$(cpu_of "$WORK/$tag.replay.time")
+    scpu=$(cpu_of "$WORK/$tag.sniff.time")
     attempts=$(wc -l < "$WORK/$tag.jsonl")
-    same=$(cause_diff "$WORK/offline.jsonl" "$WORK/$tag.jsonl")
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s | %s |\n' \
+    same=$(attempt_diff "$WORK/offline.jsonl" "$WORK/$tag.jsonl")
+
+    # The peer on the same packets at the same rate: tcpdump writing to
+    # /dev/null as a user would start it (its own default buffer and
+    # timeout), for as long as wshs-sniff was given. Its kernel drops and CPU
+    # seconds per million packets stand beside wshs-sniff's.
+    ip netns exec "$NS_B" /usr/bin/time -f '%U %S' -o "$WORK/$tag.td.time" \
+      timeout -s INT "$secs" tcpdump -Z root -i vethB -nn -w /dev/null \
+      2> "$WORK/$tag.td.err" &
+    RESP_PID=$!
+    for _ in $(seq 1 100); do
+      grep -qs 'listening on' "$WORK/$tag.td.err" && break
+      kill -0 "$RESP_PID" 2>/dev/null || { echo "$0: tcpdump did not start:" >&2; cat "$WORK/$tag.td.err" >&2; exit 1; }
+      sleep 0.1
+    done
+    ip netns exec "$NS_A" timeout $(( secs + 30 )) tcpreplay -i vethA --timer="$TIMER" "${rflag[@]}" "$CAP" \
+      > "$WORK/$tag.td.replay" 2>&1 || true
+    wait "$RESP_PID" 2>/dev/null || true
+    RESP_PID=""
+    td_pps=$(sed -n 's/.*Rated: .*Bps, *\([0-9.]*\) Mbps, *\([0-9.]*\) pps.*/\2/p' "$WORK/$tag.td.replay" | head -1)
+    td_drop=$(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$WORK/$tag.td.err")
+    td_cpu=$(cpu_of "$WORK/$tag.td.time")
+    per_m() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0 && c != "?") printf "%.2f", c * 1e6 / n; else printf "?" }'; }
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s | %s | %s, %s, %s | %s / %s |\n' \
       "$off" "$buf" "$rate" "${rpps:-?}" "${rmbps:-?}" "${krecv:-?}" "${kdrop:-?}" "${seen:-?}" "$attempts" "$rcpu" "$scpu" "$same" \
-      "$lmed" "$lp99" "$lmax" "$lover" "$lon"
+      "$lmed" "$lp99" "$lmax" "$lover" "$lon" "${td_pps:-?}" "${td_drop:-?}" "$td_cpu" \
+      "$(per_m "$scpu" "$PKTS")" "$(per_m "$td_cpu" "$PKTS")"
   done
   done
 done
