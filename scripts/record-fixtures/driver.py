@@ -24,6 +24,7 @@ import sys
 import time
 
 import clients
+import subcommands
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 READ_TIMEOUT = 2.0
@@ -791,38 +792,30 @@ def wait_port(host, port):
     return 1
 
 
-def main(argv):
-    cmd = argv[1] if len(argv) > 1 else ""
-    if cmd == "list":
-        for name, target, _ in fixtures():
-            if name in clients.SCENARIOS:
-                print(name + "\t" + clients.filter_of(name))
-                continue
-            print(name + "\t" + " or ".join(f"tcp port {p}" for p in ports_of(target)))
-        return 0
-    if cmd == "wait":
-        return wait_port(argv[2], int(argv[3]))
-    if cmd == "run":
-        ex = run_scenario(argv[2])
-        with open(argv[3], "w") as f:
-            json.dump(ex, f, indent=1)
-        return 0
-    if cmd == "label":
-        json.dump(label(argv[2], argv[3], argv[4]), sys.stdout, indent=1)
-        sys.stdout.write("\n")
-        return 0
-    if cmd == "summary":
-        with open(argv[4]) as f:
-            labs = json.load(f)
-        cells = " | ".join(f"{l['leg']}:{l['status']} {l['cause']}" for l in labs)
-        print(f"{argv[2]:<52} {os.path.getsize(argv[3]):>6} B  {cells or 'NO ATTEMPT'}")
-        return 0
-    if cmd == "versions":
-        print(json.dumps(versions()))
-        return 0
-    print(__doc__, file=sys.stderr)
-    return 1
+def summary(name, pcap_path, labels_path):
+    """One line of record.sh's progress: the capture's size and each labelled attempt."""
+    with open(labels_path) as f:
+        labs = json.load(f)
+    cells = " | ".join(f"{l['leg']}:{l['status']} {l['cause']}" for l in labs)
+    print(f"{name:<52} {os.path.getsize(pcap_path):>6} B  {cells or 'NO ATTEMPT'}")
 
+
+def list_fixtures():
+    for name, target, _ in fixtures():
+        if name in clients.SCENARIOS:
+            print(name + "\t" + clients.filter_of(name))
+            continue
+        print(name + "\t" + " or ".join(f"tcp port {p}" for p in ports_of(target)))
+
+
+def main(argv):
+    return subcommands.main(argv, __doc__, {
+        "list": list_fixtures,
+        "wait": lambda host, port: wait_port(host, int(port)),
+        "run": lambda name, obs_path: subcommands.write_json(obs_path, run_scenario(name)),
+        "summary": summary,
+        **subcommands.recorder_commands(label, versions),
+    })
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

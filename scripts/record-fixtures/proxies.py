@@ -23,6 +23,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import driver  # noqa: E402
+import subcommands  # noqa: E402
 
 BACKENDS = {
     "python-websockets": ("127.0.0.1", 18401),
@@ -272,34 +273,27 @@ def label(name, obs_path, pcap_path):
     return labels
 
 
-def main(argv):
-    cmd = argv[1] if len(argv) > 1 else ""
-    if cmd == "list":
-        for name, proxy, setup in fixtures():
-            port, backend, _ = PROXIES[proxy][1][setup]
-            down = TARPIT_PORT if setup == "backend-timeout" else DOWN_PORT
-            ports = [port, BACKENDS[backend][1] if backend else down]
-            print(name + "\t" + " or ".join(f"tcp port {p}" for p in ports))
-        return 0
-    if cmd == "ports":
-        for _, setups in PROXIES.values():
-            for port, _, _ in setups.values():
-                print(port)
-        return 0
-    if cmd == "run":
-        with open(argv[3], "w") as f:
-            json.dump(run(argv[2]), f, indent=1)
-        return 0
-    if cmd == "label":
-        json.dump(label(argv[2], argv[3], argv[4]), sys.stdout, indent=1)
-        sys.stdout.write("\n")
-        return 0
-    if cmd == "versions":
-        print(json.dumps(versions()))
-        return 0
-    print(__doc__, file=sys.stderr)
-    return 1
+def list_fixtures():
+    for name, proxy, setup in fixtures():
+        port, backend, _ = PROXIES[proxy][1][setup]
+        down = TARPIT_PORT if setup == "backend-timeout" else DOWN_PORT
+        ports = [port, BACKENDS[backend][1] if backend else down]
+        print(name + "\t" + " or ".join(f"tcp port {p}" for p in ports))
 
+
+def list_ports():
+    for _, setups in PROXIES.values():
+        for port, _, _ in setups.values():
+            print(port)
+
+
+def main(argv):
+    return subcommands.main(argv, __doc__, {
+        "list": list_fixtures,
+        "ports": list_ports,
+        "run": lambda name, obs_path: subcommands.write_json(obs_path, run(name)),
+        **subcommands.recorder_commands(label, versions),
+    })
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

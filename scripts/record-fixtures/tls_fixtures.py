@@ -41,6 +41,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import driver  # noqa: E402
+import subcommands  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT_TIMEOUT = 30  # seconds for one client process, all its connections
@@ -208,8 +209,7 @@ def run(name, obs_path):
         obs = run_s_client(port, attempts, keylog)
     else:
         obs = run_node(port, attempts, keylog, resume)
-    with open(obs_path, "w") as f:
-        json.dump(obs, f, indent=1)
+    subcommands.write_json(obs_path, obs)
 
 
 # ---------------------------------------------------------------- labels
@@ -307,32 +307,24 @@ def label(name, obs_path, pcap_path):
     return labels
 
 
-def main(argv):
-    cmd = argv[1] if len(argv) > 1 else ""
-    if cmd == "list":
-        for name in FIXTURES:
-            print(f"{name}\t{filter_of(name)}")
-        return 0
-    if cmd == "listeners":
-        print(" ".join(listeners()))
-        return 0
-    if cmd == "ports":
-        for port, *_ in SERVERS.values():
-            print(port)
-        return 0
-    if cmd == "run":
-        run(argv[2], argv[3])
-        return 0
-    if cmd == "label":
-        json.dump(label(argv[2], argv[3], argv[4]), sys.stdout, indent=1)
-        sys.stdout.write("\n")
-        return 0
-    if cmd == "versions":
-        print(json.dumps(versions()))
-        return 0
-    print(__doc__, file=sys.stderr)
-    return 1
+def list_fixtures():
+    for name in FIXTURES:
+        print(f"{name}\t{filter_of(name)}")
 
+
+def list_ports():
+    for port, *_ in SERVERS.values():
+        print(port)
+
+
+def main(argv):
+    return subcommands.main(argv, __doc__, {
+        "list": list_fixtures,
+        "listeners": lambda: print(" ".join(listeners())),
+        "ports": list_ports,
+        "run": run,
+        **subcommands.recorder_commands(label, versions),
+    })
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))
