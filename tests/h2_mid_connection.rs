@@ -5,10 +5,12 @@
 //! shows; the frames do. What stands alone is reported; what needs the
 //! HPACK table the capture missed is never guessed.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_wshs-sniff");
+use std::path::{Path, PathBuf};
+
+use common::run::json_lines;
+
 const FIXTURE: &str = "fixtures/hypercorn-h2c__ok-and-origin-rejected.pcap";
 
 /// The fixture without its first `skip` packets (a classic pcap: a 24-byte
@@ -35,19 +37,7 @@ fn cut(skip: usize) -> PathBuf {
 }
 
 fn records(p: &Path) -> Vec<serde_json::Value> {
-    let out = Command::new(BIN)
-        .args(["-r", p.to_str().unwrap(), "--json", "--all"])
-        .output()
-        .expect("run wshs-sniff");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
+    json_lines(&["-r", p.to_str().unwrap(), "--json", "--all"])
 }
 
 #[test]

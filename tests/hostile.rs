@@ -31,6 +31,7 @@ const FLOOD: u32 = if cfg!(debug_assertions) {
 const MAX_RSS_KIB: i64 = 64 * 1024;
 
 mod common;
+use common::run::parse_json_lines;
 use common::*;
 
 const SERVER: Ep = ([10, 0, 0, 80], 8080);
@@ -248,13 +249,6 @@ fn run(args: &[&str]) -> Run {
     run_in(args, None)
 }
 
-fn records(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect()
-}
-
 fn by_target<'a>(recs: &'a [Value], target: &str) -> &'a Value {
     let found: Vec<&Value> = recs.iter().filter(|r| r["target"] == target).collect();
     assert_eq!(found.len(), 1, "attempts for {target}: {found:#?}");
@@ -268,7 +262,7 @@ fn attacks_hide_no_attempt_and_memory_stays_bounded() {
     let cap = hostile_capture();
     let r = run(&["-r", cap.to_str().unwrap(), "--json", "--all"]);
     assert!(r.ok, "exit {:?}: {}", r.code, r.stderr);
-    let recs = records(&r.stdout);
+    let recs = parse_json_lines(&r.stdout);
     assert_eq!(recs.len(), 4, "{recs:#?}");
 
     let b = by_target(&recs, "/b");
@@ -365,7 +359,7 @@ fn a_flood_of_unfinished_heads_stays_within_the_memory_budget() {
     build_quietly(&p, build_head_flood);
     let r = run(&["-r", p.to_str().unwrap(), "--json"]);
     assert!(r.ok, "exit {:?}: {}", r.code, r.stderr);
-    let recs = records(&r.stdout);
+    let recs = parse_json_lines(&r.stdout);
     let h = by_target(&recs, "/h");
     assert_eq!(h["cause"], "unsupported-sec-websocket-version", "{h}");
     assert!(
@@ -390,7 +384,7 @@ fn attacks_give_the_same_attempts_whatever_the_worker_count() {
     assert!(first.ok && again.ok);
     assert_eq!(first.stdout, again.stdout);
     assert_eq!(first.stderr, again.stderr, "summary differs between runs");
-    assert_eq!(records(&first.stdout).len(), 4);
+    assert_eq!(parse_json_lines(&first.stdout).len(), 4);
     for w in ["1", "3"] {
         let other = run(&["-r", cap, "--json", "--all", "--workers", w]);
         assert!(other.ok);
@@ -456,7 +450,7 @@ fn no_secret_is_printed_unless_asked() {
     }
     // The refusal itself is still reported with its body.
     let r = run(&["-r", cap, "--json"]);
-    let recs = records(&r.stdout);
+    let recs = parse_json_lines(&r.stdout);
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0]["status"], 403);
     assert!(recs[0]["body_excerpt"]
@@ -487,7 +481,7 @@ fn written_refusals_hold_no_secret_unless_asked() {
     // Same lengths: the masked file still reassembles into the same refusal.
     assert!(has("Cookie: theme=****; session=*****************"));
     let back = run(&["-r", out, "--json"]);
-    let recs = records(&back.stdout);
+    let recs = parse_json_lines(&back.stdout);
     assert_eq!(recs.len(), 1, "{}", back.stdout);
     assert_eq!(recs[0]["status"], 403);
     assert_eq!(recs[0]["cause"], "origin-rejected");
@@ -619,7 +613,7 @@ fn interrupt_during_read_prints_findings_and_summary() {
     assert!(err.contains("interrupted"), "{err}");
     assert!(err.contains("upgrade attempts: 40"), "{err}");
     let all = format!("{first}{rest}");
-    assert_eq!(records(&all).len(), 40);
+    assert_eq!(parse_json_lines(&all).len(), 40);
     assert!(o.status.success(), "{:?} {err}", o.status);
 }
 

@@ -7,9 +7,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::run::{json_lines, parse_json_lines, BIN};
 use common::{ws_request, Cap, Conn, KEY};
-
-const BIN: &str = env!("CARGO_BIN_EXE_wshs-sniff");
 
 /// Split a classic little-endian pcap right before the first packet whose bytes
 /// contain `marker`: the slice before (with the file header) and the slice from it.
@@ -41,19 +40,6 @@ fn tmpdir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn json_lines(args: &[&str]) -> Vec<serde_json::Value> {
-    let out = Command::new(BIN).args(args).output().expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect()
 }
 
 #[test]
@@ -223,10 +209,7 @@ fn thousands_of_slices_are_read_under_a_small_open_file_limit() {
         .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    let got: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect();
+    let got = parse_json_lines(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(got, expected);
     // The second pass over the slices (for --write-rejected) ran under the
     // limit too, and kept the refused half.

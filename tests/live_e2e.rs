@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+use common::run::json_lines;
+
 const BIN: &str = env!("CARGO_BIN_EXE_wshs-sniff");
 const PY_PORT: u16 = 18601;
 const NODE_PORT: u16 = 18602;
@@ -524,17 +527,7 @@ fn keyed(recs: &[Value]) -> Vec<String> {
 }
 
 fn read_back(pcap: &Path) -> Vec<Value> {
-    let out = Command::new(BIN)
-        .args(["--json", "--all", "-r"])
-        .arg(pcap)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "-r of the -w file: {out:?}");
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    json_lines(&["--json", "--all", "-r", pcap.to_str().unwrap()])
 }
 
 // ---------------------------------------------------------------- the test
