@@ -10,6 +10,7 @@ use serde_json::Value;
 use wshs_sniff::pipeline::Config;
 
 mod common;
+use common::labels::{connection, labels_of};
 use common::shared::shared_dir;
 
 fn label_cause(v: &Value) -> String {
@@ -54,10 +55,7 @@ fn check_dir(dir: &Path) {
     let mut problems = Vec::new();
     let mut checked = 0;
     for pcap in &files {
-        let labels_path = pcap.with_extension("labels.json");
-        let text = std::fs::read_to_string(&labels_path)
-            .unwrap_or_else(|e| panic!("{}: {e}", labels_path.display()));
-        let labels: Vec<Value> = serde_json::from_str(&text).expect("labels parse");
+        let labels = labels_of(pcap);
         let name = pcap.file_name().unwrap().to_string_lossy().to_string();
         let a = wshs_sniff::analyze_files(&[pcap.to_string_lossy()], &config_for(pcap))
             .expect("capture opens");
@@ -79,35 +77,7 @@ fn check_dir(dir: &Path) {
             }
             expected_total += 1;
             checked += 1;
-            let conn = (
-                format!(
-                    "{}:{}",
-                    l["client_ip"].as_str().unwrap_or(""),
-                    l["client_port"]
-                ),
-                format!(
-                    "{}:{}",
-                    l["server_ip"].as_str().unwrap_or(""),
-                    l["server_port"]
-                ),
-            );
-            let conn =
-                if conn.0.contains(':') && l["client_ip"].as_str().unwrap_or("").contains(':') {
-                    (
-                        format!(
-                            "[{}]:{}",
-                            l["client_ip"].as_str().unwrap_or(""),
-                            l["client_port"]
-                        ),
-                        format!(
-                            "[{}]:{}",
-                            l["server_ip"].as_str().unwrap_or(""),
-                            l["server_port"]
-                        ),
-                    )
-                } else {
-                    conn
-                };
+            let conn = connection(l);
             let i = used.entry(conn.clone()).or_default();
             let Some(r) = found.get(&conn).and_then(|v| v.get(*i)) else {
                 problems.push(format!("{name}: attempt {} > {} not found", conn.0, conn.1));

@@ -11,6 +11,9 @@ use wshs_sniff::http::HttpLimits;
 use wshs_sniff::pipeline::Config;
 use wshs_sniff::report::record::Kind;
 
+mod common;
+use common::labels::{connection, labels_of};
+
 const BIN: &str = env!("CARGO_BIN_EXE_wshs-sniff");
 
 fn session_fixtures() -> Vec<std::path::PathBuf> {
@@ -45,10 +48,7 @@ fn session_ends_agree_with_the_recorder() {
     let mut checked = 0;
     for pcap in &files {
         let name = pcap.file_name().unwrap().to_string_lossy().to_string();
-        let labels: Vec<Value> = serde_json::from_str(
-            &std::fs::read_to_string(pcap.with_extension("labels.json")).expect("labels"),
-        )
-        .expect("labels parse");
+        let labels = labels_of(pcap);
         let a = wshs_sniff::analyze_files(&[pcap.to_string_lossy()], &with_sessions())
             .expect("capture opens");
         let mut ends: HashMap<(String, String), &wshs_sniff::report::Record> = HashMap::new();
@@ -62,18 +62,7 @@ fn session_ends_agree_with_the_recorder() {
         }
         let mut expected = 0;
         for l in &labels {
-            let conn = (
-                format!(
-                    "{}:{}",
-                    l["client_ip"].as_str().unwrap_or(""),
-                    l["client_port"]
-                ),
-                format!(
-                    "{}:{}",
-                    l["server_ip"].as_str().unwrap_or(""),
-                    l["server_port"]
-                ),
-            );
+            let conn = connection(l);
             let want = &l["session_end"];
             let got = ends.get(&conn);
             match (want.is_null(), got) {

@@ -4,7 +4,11 @@
 //! the secrets never reaching any output; captures per TLS version and
 //! cipher suite (`tls_fixtures.py`), with and without their key logs.
 
+use std::path::Path;
 use std::process::Command;
+
+mod common;
+use common::labels::{endpoint, labels_of};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wshs-sniff");
 const GOOD: &str = "fixtures/nginx-tls-keylog-good__python-websockets";
@@ -189,26 +193,12 @@ const SUITES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn labels_of(name: &str) -> Vec<serde_json::Value> {
-    let path = format!("fixtures/{name}.labels.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).expect("labels parse")
-}
-
 fn records(args: &[&str]) -> Vec<serde_json::Value> {
     let (out, err, code) = run(args);
     assert_eq!(code, Some(0), "{err}");
     out.lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect()
-}
-
-fn endpoint(label: &serde_json::Value, role: &str) -> String {
-    format!(
-        "{}:{}",
-        label[format!("{role}_ip")].as_str().unwrap_or(""),
-        label[format!("{role}_port")]
-    )
 }
 
 fn outcome_of(status: &serde_json::Value) -> &'static str {
@@ -223,8 +213,8 @@ fn outcome_of(status: &serde_json::Value) -> &'static str {
 fn every_version_and_suite_decrypts_to_the_labelled_outcome() {
     let (mut resumed, mut retried, mut updated) = (0, 0, 0);
     for (name, version, suite) in SUITES {
-        let labels = labels_of(name);
         let pcap = format!("fixtures/{name}.pcap");
+        let labels = labels_of(Path::new(&pcap));
         let keylog = format!("fixtures/{name}.keylog");
         let found = records(&["-r", &pcap, "--json", "--all", "--tls-keylog", &keylog]);
         let inside: Vec<_> = labels.iter().filter(|l| l["tls"] == true).collect();
@@ -283,8 +273,8 @@ fn every_version_and_suite_decrypts_to_the_labelled_outcome() {
 #[test]
 fn without_the_key_log_the_encrypted_attempts_are_not_invented() {
     for (name, _, _) in SUITES {
-        let labels = labels_of(name);
         let pcap = format!("fixtures/{name}.pcap");
+        let labels = labels_of(Path::new(&pcap));
         let found = records(&["-r", &pcap, "--json", "--all"]);
         for l in &labels {
             let client = endpoint(l, "client");

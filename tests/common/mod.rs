@@ -2,6 +2,7 @@
 //! connection that keeps its sequence numbers.
 #![allow(dead_code)]
 
+pub mod labels;
 pub mod run;
 pub mod shared;
 pub mod stream_harness;
