@@ -1192,9 +1192,9 @@ fn lone_backend(j: &mut Judged) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classify::test_heads::{headers, request, with_value};
     use crate::decode::Endpoint;
-    use crate::http::head::Header;
-    use crate::http::{Ending, RequestHead, ResponseHead};
+    use crate::http::{Ending, ResponseHead};
 
     fn ep(s: &str) -> Endpoint {
         let (ip, port) = s.rsplit_once(':').unwrap();
@@ -1221,20 +1221,7 @@ mod tests {
             ts: t(req_ms),
             client: ep(client),
             server: ep(server),
-            request: RequestHead {
-                method: "GET".into(),
-                target: "/ws".into(),
-                minor_version: minor,
-                headers: hs
-                    .iter()
-                    .map(|(n, v)| Header {
-                        name: n.to_string(),
-                        value: v.as_bytes().to_vec(),
-                    })
-                    .collect(),
-                head_len: 200,
-                cut_short: false,
-            },
+            request: request("GET", minor, hs),
             interim: Vec::new(),
             response: Some(ResponseHead {
                 minor_version: 1,
@@ -1268,6 +1255,14 @@ mod tests {
         ("Host", "backend"),
         ("Connection", "close"),
         KEY,
+        ("Sec-WebSocket-Version", "13"),
+    ];
+
+    /// A request without Sec-WebSocket-Key: legs can pair only by address.
+    const KEYLESS: &[(&str, &str)] = &[
+        ("Host", "x"),
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
         ("Sec-WebSocket-Version", "13"),
     ];
 
@@ -1323,12 +1318,7 @@ mod tests {
 
     #[test]
     fn keyless_direct_attempts_on_one_host_are_not_legs() {
-        let hs: &[(&str, &str)] = &[
-            ("Host", "x"),
-            ("Upgrade", "websocket"),
-            ("Connection", "Upgrade"),
-            ("Sec-WebSocket-Version", "13"),
-        ];
+        let hs = KEYLESS;
         let a = attempt("127.0.0.1:5000", "127.0.0.1:18601", 0, 5, 400, 1, hs);
         let b = attempt("127.0.0.1:5001", "127.0.0.1:18602", 250, 255, 400, 1, hs);
         let out = run(vec![a, b]);
@@ -1337,12 +1327,7 @@ mod tests {
 
     #[test]
     fn keyless_legs_through_a_proxy_are_paired() {
-        let hs: &[(&str, &str)] = &[
-            ("Host", "x"),
-            ("Upgrade", "websocket"),
-            ("Connection", "Upgrade"),
-            ("Sec-WebSocket-Version", "13"),
-        ];
+        let hs = KEYLESS;
         let client = attempt("127.0.0.1:5000", "127.0.0.1:18611", 0, 30, 400, 1, hs);
         let backend = attempt("127.0.0.1:6000", "127.0.0.1:18601", 5, 20, 400, 1, hs);
         let out = run(vec![backend, client]);
@@ -1372,40 +1357,12 @@ mod tests {
 
     #[test]
     fn a_refused_origin_is_named_by_comparison_with_accepted_ones() {
-        let ok_hs: &[(&str, &str)] = &[
-            ("Host", "app"),
-            ("Upgrade", "websocket"),
-            ("Connection", "Upgrade"),
-            KEY,
-            ("Sec-WebSocket-Version", "13"),
-            ("Origin", "https://app.test"),
-        ];
-        let mut ok = attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 5, 101, 1, ok_hs);
-        if let Some(r) = ok.response.as_mut() {
-            r.headers = vec![
-                Header {
-                    name: "Upgrade".into(),
-                    value: b"websocket".to_vec(),
-                },
-                Header {
-                    name: "Connection".into(),
-                    value: b"Upgrade".to_vec(),
-                },
-                Header {
-                    name: "Sec-WebSocket-Accept".into(),
-                    value: super::super::expected_accept(KEY.1.as_bytes()).into_bytes(),
-                },
-            ];
-        }
-        let bad_hs: &[(&str, &str)] = &[
-            ("Host", "app"),
-            ("Upgrade", "websocket"),
-            ("Connection", "Upgrade"),
-            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
-            ("Sec-WebSocket-Version", "13"),
-            ("Origin", "https://evil.test"),
-        ];
-        let bad = attempt("10.0.0.8:5000", "10.0.0.1:80", 100, 105, 400, 1, bad_hs);
+        let ok_hs = with_origin(FULL, "https://app.test");
+        let ok = attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 5, 101, 1, &ok_hs);
+        let ok = accepted(ok);
+        let other_key = with_value(FULL, "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+        let bad_hs = with_origin(&other_key, "https://evil.test");
+        let bad = attempt("10.0.0.8:5000", "10.0.0.1:80", 100, 105, 400, 1, &bad_hs);
         let out = run(vec![ok, bad]);
         let refused = out
             .iter()
@@ -1418,13 +1375,7 @@ mod tests {
 
     fn with_headers(mut a: Attempt, resp: &[(&str, &str)], body: &[u8]) -> Attempt {
         if let Some(r) = a.response.as_mut() {
-            r.headers = resp
-                .iter()
-                .map(|(n, v)| Header {
-                    name: n.to_string(),
-                    value: v.as_bytes().to_vec(),
-                })
-                .collect();
+            r.headers = headers(resp);
         }
         a.body_excerpt = Some(body.to_vec());
         a
@@ -1475,12 +1426,7 @@ mod tests {
             "10.0.0.2".parse().unwrap()
         ));
         // Keyless legs rely on the proxy's address alone.
-        let hs: &[(&str, &str)] = &[
-            ("Host", "x"),
-            ("Upgrade", "websocket"),
-            ("Connection", "Upgrade"),
-            ("Sec-WebSocket-Version", "13"),
-        ];
+        let hs = KEYLESS;
         let client = attempt("10.0.0.9:5000", "[::ffff:10.0.0.1]:80", 0, 30, 400, 1, hs);
         let backend = attempt("10.0.0.1:6000", "10.0.0.2:8080", 5, 20, 400, 1, hs);
         let out = run(vec![backend, client]);
@@ -1502,16 +1448,7 @@ mod tests {
 
     #[test]
     fn a_rewritten_host_behind_an_origin_refusal_is_named() {
-        let upstream: Vec<(&str, &str)> = SAME_ORIGIN
-            .iter()
-            .map(|(n, v)| {
-                if *n == "Host" {
-                    (*n, "10.0.0.2:8080")
-                } else {
-                    (*n, *v)
-                }
-            })
-            .collect();
+        let upstream = with_value(SAME_ORIGIN, "Host", "10.0.0.2:8080");
         let client = attempt("10.0.0.9:5000", "10.0.0.1:8443", 0, 30, 403, 1, SAME_ORIGIN);
         let backend = with_headers(
             attempt("10.0.0.1:6000", "10.0.0.2:8080", 5, 20, 403, 1, &upstream),
@@ -1688,18 +1625,7 @@ mod tests {
     #[test]
     fn a_proxy_page_403_to_its_own_origin_is_proxy_refused() {
         let page: &[u8] = b"<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\n";
-        let with_origin = |o: &'static str| -> Vec<(&'static str, &'static str)> {
-            FULL.iter()
-                .map(|(n, v)| {
-                    if *n == "Host" {
-                        (*n, "app.test")
-                    } else {
-                        (*n, *v)
-                    }
-                })
-                .chain([("Origin", o)])
-                .collect()
-        };
+        let same_host = with_value(FULL, "Host", "app.test");
         let a = |hs: &[(&str, &str)]| {
             with_headers(
                 attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 5, 403, 1, hs),
@@ -1707,22 +1633,18 @@ mod tests {
                 page,
             )
         };
-        let out = run(vec![a(&with_origin("http://app.test"))]);
+        let out = run(vec![a(&with_origin(&same_host, "http://app.test"))]);
         assert_eq!(out[0].verdict.cause, Cause::ProxyRefused, "{out:?}");
         let out = run(vec![a(FULL)]);
         assert_eq!(out[0].verdict.cause, Cause::ProxyRefused, "{out:?}");
         // A foreign Origin: the Origin is the likelier reason.
-        let out = run(vec![a(&with_origin("http://evil.test"))]);
+        let out = run(vec![a(&with_origin(&same_host, "http://evil.test"))]);
         assert_eq!(out[0].verdict.cause, Cause::OriginRejected, "{out:?}");
     }
 
     #[test]
     fn envoy_refusing_an_upgrade_it_is_not_configured_for_is_proxy_refused() {
-        let hs: Vec<(&str, &str)> = FULL
-            .iter()
-            .copied()
-            .chain([("Origin", "http://app.test")])
-            .collect();
+        let hs = with_origin(FULL, "http://app.test");
         let a = |server: &str| {
             with_headers(
                 attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 5, 403, 1, &hs),
@@ -1739,38 +1661,10 @@ mod tests {
 
     #[test]
     fn a_proxy_refusal_of_an_origin_it_accepts_elsewhere_is_proxy_refused() {
-        let ok_hs: Vec<(&str, &str)> = FULL
-            .iter()
-            .copied()
-            .chain([("Origin", "http://app.test")])
-            .collect();
-        let mut ok = attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 5, 101, 1, &ok_hs);
-        if let Some(r) = ok.response.as_mut() {
-            r.headers = vec![
-                Header {
-                    name: "Upgrade".into(),
-                    value: b"websocket".to_vec(),
-                },
-                Header {
-                    name: "Connection".into(),
-                    value: b"Upgrade".to_vec(),
-                },
-                Header {
-                    name: "Sec-WebSocket-Accept".into(),
-                    value: super::super::expected_accept(KEY.1.as_bytes()).into_bytes(),
-                },
-            ];
-        }
-        let refused_hs: Vec<(&str, &str)> = ok_hs
-            .iter()
-            .map(|(n, v)| {
-                if *n == "Sec-WebSocket-Key" {
-                    (*n, "AAAAAAAAAAAAAAAAAAAAAA==")
-                } else {
-                    (*n, *v)
-                }
-            })
-            .collect();
+        let ok_hs = with_origin(FULL, "http://app.test");
+        let ok = attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 5, 101, 1, &ok_hs);
+        let ok = accepted(ok);
+        let refused_hs = with_value(&ok_hs, "Sec-WebSocket-Key", "AAAAAAAAAAAAAAAAAAAAAA==");
         let refused = |server: &[(&str, &str)]| {
             let mut r = with_headers(
                 attempt(
@@ -1817,20 +1711,12 @@ mod tests {
         if let Some(r) = a.response.as_mut() {
             r.status = 101;
             r.reason = "Switching Protocols".into();
-            r.headers = vec![
-                Header {
-                    name: "Upgrade".into(),
-                    value: b"websocket".to_vec(),
-                },
-                Header {
-                    name: "Connection".into(),
-                    value: b"Upgrade".to_vec(),
-                },
-                Header {
-                    name: "Sec-WebSocket-Accept".into(),
-                    value: super::super::expected_accept(&key.unwrap_or_default()).into_bytes(),
-                },
-            ];
+            let accept = super::super::expected_accept(&key.unwrap_or_default());
+            r.headers = headers(&[
+                ("Upgrade", "websocket"),
+                ("Connection", "Upgrade"),
+                ("Sec-WebSocket-Accept", &accept),
+            ]);
         }
         a
     }

@@ -18,6 +18,8 @@ pub mod proxy_advice;
 pub mod rules;
 pub mod session_end;
 pub mod strict;
+#[cfg(test)]
+mod test_heads;
 
 use base64::Engine as _;
 use serde::Serialize;

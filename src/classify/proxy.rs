@@ -152,20 +152,14 @@ pub fn request_family(req: &crate::http::RequestHead) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::head::Header;
+    use crate::classify::test_heads;
 
     fn resp(headers: &[(&str, &str)]) -> ResponseHead {
         ResponseHead {
             minor_version: 1,
             status: 503,
             reason: "Service Unavailable".into(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| Header {
-                    name: n.to_string(),
-                    value: v.as_bytes().to_vec(),
-                })
-                .collect(),
+            headers: test_heads::headers(headers),
             head_len: 100,
         }
     }

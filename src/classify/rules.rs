@@ -188,24 +188,8 @@ pub fn canonical(name: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classify::test_heads::{request as req, with_value};
     use crate::http::head::Header;
-
-    fn req(method: &str, minor: u8, hs: &[(&str, &str)]) -> RequestHead {
-        RequestHead {
-            method: method.into(),
-            target: "/ws".into(),
-            minor_version: minor,
-            headers: hs
-                .iter()
-                .map(|(n, v)| Header {
-                    name: n.to_string(),
-                    value: v.as_bytes().to_vec(),
-                })
-                .collect(),
-            head_len: 200,
-            cut_short: false,
-        }
-    }
 
     const GOOD: &[(&str, &str)] = &[
         ("Host", "x"),
@@ -220,9 +204,7 @@ mod tests {
     }
 
     fn with(name: &str, value: &'static str) -> Vec<(&'static str, &'static str)> {
-        GOOD.iter()
-            .map(|(n, v)| if *n == name { (*n, value) } else { (*n, *v) })
-            .collect()
+        with_value(GOOD, name, value)
     }
 
     fn causes(r: &RequestHead) -> Vec<Cause> {
