@@ -118,6 +118,18 @@ pub struct TcpSegment<'a> {
     pub truncated: bool,
 }
 
+impl TcpSegment<'_> {
+    /// A segment that only acknowledges: no payload (none cut off by the snap
+    /// length either) and no SYN, FIN or RST. It moves no stream forward and
+    /// opens or ends nothing, so the analysis has no use for it; a third of a
+    /// busy host's packets are such.
+    pub fn is_bare_ack(&self) -> bool {
+        self.payload.is_empty()
+            && !self.truncated
+            && self.flags.0 & (TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST) == 0
+    }
+}
+
 /// What a packet turned out to be.
 #[derive(Debug, Clone, Copy)]
 pub enum Decoded<'a> {

@@ -528,3 +528,48 @@ fn damage_names_its_layer_and_the_byte_in_the_packet() {
     let m = malformed(LinkType::RAW, &deep);
     assert_eq!(m.offset, None);
 }
+
+#[test]
+fn bare_acks_are_told_from_segments_that_matter() {
+    let with_flags = |syn: bool, fin: bool, rst: bool, payload: &[u8]| {
+        let mut b = PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(40000, 80, 1000, 512)
+            .ack(77);
+        if syn {
+            b = b.syn();
+        }
+        if fin {
+            b = b.fin();
+        }
+        if rst {
+            b = b.rst();
+        }
+        let mut v = Vec::new();
+        b.write(&mut v, payload).unwrap();
+        v
+    };
+    let bare = with_flags(false, false, false, b"");
+    assert!(seg(decode(LinkType::RAW, &bare, bare.len() as u32)).is_bare_ack());
+    for (syn, fin, rst, payload) in [
+        (true, false, false, &b""[..]),
+        (false, true, false, b""),
+        (false, false, true, b""),
+        (false, false, false, b"x"),
+    ] {
+        let p = with_flags(syn, fin, rst, payload);
+        let s = seg(decode(LinkType::RAW, &p, p.len() as u32));
+        assert!(
+            !s.is_bare_ack(),
+            "syn {syn} fin {fin} rst {rst} {payload:?}"
+        );
+    }
+    // A payload cut off entirely by the snap length was there: not bare.
+    let cut = with_flags(false, false, false, b"data");
+    let short = &cut[..cut.len() - 4];
+    let s = seg(decode(LinkType::RAW, short, cut.len() as u32));
+    assert!(s.truncated && s.payload.is_empty());
+    assert!(!s.is_bare_ack());
+    // IPv6 too.
+    let v6 = ip6_tcp(b"");
+    assert!(seg(decode(LinkType::RAW, &v6, v6.len() as u32)).is_bare_ack());
+}
