@@ -11,11 +11,13 @@
 #   - the libpcap floor: a C loop that only calls pcap_next_ex;
 #   - the mapped floor: examples/read_floor.rs, wshs-sniff's own file reader
 #     walking every record and doing nothing else (reading cost alone);
+#   - the same reader decoding every packet to its TCP segment (read_floor
+#     --decode: what the capture thread does before handing packets over);
 #   - wshs-sniff --json --all (reading and analysis);
 #   - tcpdump -r FILE -w /dev/null, once;
 #   - tshark with an HTTP display filter and wshs-sniff, both on a smaller
 #     capture (tshark is too slow for the big one).
-# The three on the big capture run alternately --rounds times, tshark and
+# The four on the big capture run alternately --rounds times, tshark and
 # wshs-sniff on the small one alternately --tshark-rounds times (default:
 # --rounds): wall times on a shared machine vary from run to run, so every
 # ratio is taken within a round and the table shows the median of the rounds'
@@ -129,6 +131,7 @@ LOAD_BEFORE="$(cat /proc/loadavg)"
 for r in $(seq "$ROUNDS"); do
   measure "$r" "libpcap read loop (floor)" "$CAP" sh -c "'$WORK/pcap_floor' '$CAP' > /dev/null"
   measure "$r" "wshs-sniff reader only (mapped floor)" "$CAP" sh -c "'$READ' '$CAP' > /dev/null"
+  measure "$r" "wshs-sniff reader + decode" "$CAP" sh -c "'$READ' --decode '$CAP' > /dev/null"
   measure "$r" "wshs-sniff --json --all" "$CAP" sh -c "'$BIN' -r '$CAP' --json --all > '$WORK/found.jsonl' 2> /dev/null"
 done
 measure 1 "tcpdump -r FILE -w /dev/null" "$CAP" sh -c "tcpdump -r '$CAP' -w /dev/null 2> /dev/null"
@@ -181,9 +184,10 @@ for name, runs in by_name.items():
 W = "wshs-sniff --json --all"
 F = "libpcap read loop (floor)"
 M = "wshs-sniff reader only (mapped floor)"
+D = "wshs-sniff reader + decode"
 T = "tshark -Y 'http.upgrade or http.response.code' (small)"
 S = "wshs-sniff --json --all (small)"
-SHORT = {W: "wshs-sniff", F: "libpcap floor", M: "mapped floor", T: "tshark", S: "wshs-sniff"}
+SHORT = {W: "wshs-sniff", F: "libpcap floor", M: "mapped floor", D: "reader + decode", T: "tshark", S: "wshs-sniff"}
 # (label, numerator tool, denominator tool, capture, measure): speed ratios
 # divide the denominator's seconds by the numerator's (> 1: the numerator is
 # faster); CPU ratios divide the numerator's CPU seconds by the denominator's
@@ -195,6 +199,7 @@ ratios = [
     ("CPU time", W, M, "big", "cpu"),
     ("speed, wall", M, F, "big", "wall"),
     ("CPU time", M, F, "big", "cpu"),
+    ("CPU time", D, M, "big", "cpu"),
     ("speed, wall", S, T, "small", "wall"),
     ("speed, CPU", S, T, "small", "cpu"),
 ]

@@ -2,23 +2,30 @@
 //! reader (mapped windows, record parsing, prefetch) and do nothing else.
 //!
 //! ```text
-//! cargo run --release --example read_floor -- FILE
+//! cargo run --release --example read_floor -- [--decode] FILE
 //! ```
 //!
 //! `benches/compare.sh` runs it beside the libpcap read loop and the full
 //! analysis, so the cost of reading and the cost of analysis show apart.
 //! Prints `PACKETS packets BYTES bytes` (captured bytes), like the libpcap
-//! floor.
+//! floor. With `--decode` it also decodes every packet to its TCP segment (the
+//! rest of what the capture thread does before handing packets over), so the
+//! cost of decoding shows apart from reading's and analysis's.
 
 use std::process::ExitCode;
 
 use wshs_sniff::capture::FileSource;
+use wshs_sniff::decode::Decoded;
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
-    let (Some(path), None) = (args.next(), args.next()) else {
-        eprintln!("usage: read_floor FILE");
-        return ExitCode::from(1);
+    let (decode, path) = match (args.next(), args.next(), args.next()) {
+        (Some(flag), Some(path), None) if flag == "--decode" => (true, path),
+        (Some(path), None, None) => (false, path),
+        _ => {
+            eprintln!("usage: read_floor [--decode] FILE");
+            return ExitCode::from(1);
+        }
     };
     // As in the binary: files are mapped only under the SIGBUS guard, and
     // read with read(2) without it.
@@ -30,12 +37,20 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let (mut packets, mut bytes) = (0u64, 0u64);
+    let (mut packets, mut bytes, mut tcp, mut payload) = (0u64, 0u64, 0u64, 0u64);
     loop {
         match src.next_packet() {
             Ok(Some(p)) => {
                 packets += 1;
                 bytes += p.data.len() as u64;
+                if decode {
+                    if let Decoded::Tcp(seg) =
+                        wshs_sniff::decode::decode(p.linktype, p.data, p.orig_len)
+                    {
+                        tcp += 1;
+                        payload += seg.payload.len() as u64;
+                    }
+                }
             }
             Ok(None) => break,
             Err(e) => {
@@ -45,5 +60,8 @@ fn main() -> ExitCode {
         }
     }
     println!("{packets} packets {bytes} bytes");
+    if decode {
+        println!("{tcp} TCP segments {payload} payload bytes");
+    }
     ExitCode::SUCCESS
 }

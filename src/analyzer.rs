@@ -132,7 +132,7 @@ impl FlowAnalyzer {
         if self.table.is_late_copy(&key, d, p.seq, len, p.flags.syn()) {
             return;
         }
-        let mut evicted: Vec<(Flow<Connection>, EvictReason)> = Vec::new();
+        let mut evicted: Vec<(Box<Flow<Connection>>, EvictReason)> = Vec::new();
         let limits = *self.table.limits();
         let mut sink = self.http.sink(p.no);
         let stream_stats = &mut self.stream_stats;
@@ -200,9 +200,9 @@ impl FlowAnalyzer {
         }
     }
 
-    fn finish_flow(&mut self, mut f: Flow<Connection>, ending: Ending, no: u64) {
+    fn finish_flow(&mut self, mut f: Box<Flow<Connection>>, ending: Ending, no: u64) {
         let ts = f.last_seen;
-        let Flow { dirs, state, .. } = &mut f;
+        let Flow { dirs, state, .. } = &mut *f;
         let mut sink = self.http.sink(no);
         for (i, dir) in dirs.sides_mut() {
             dir.flush(&mut self.stream_stats, &mut |c| {

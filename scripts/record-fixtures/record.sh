@@ -8,8 +8,10 @@
 # tcpdump on lo into fixtures/NAME.pcap and writes fixtures/NAME.labels.json.
 # The TLS fixtures (tls_fixtures.py: nginx TLS on 18520-18522 and 18527, Node ws over TLS,
 # server_wss.js, on 18523-18526) keep the client's key log as fixtures/NAME.keylog.
-# Without NAME every fixture is re-recorded (the old ones deleted first); with
-# NAMEs (see `driver.py list`) only those. Every process it starts is stopped
+# Without NAME every fixture listed by driver.py, proxies.py and
+# tls_fixtures.py is re-recorded (those old ones deleted first; the h2/
+# recorders' fixtures are left alone); with NAMEs (see `driver.py list`) only
+# those. Every process it starts is stopped
 # by its PID on exit.
 set -euo pipefail
 
@@ -179,7 +181,11 @@ mkdir -p "$OUT"
 ALL="$(python3 "$HERE/driver.py" list; python3 "$HERE/proxies.py" list; python3 "$HERE/tls_fixtures.py" list)"
 if [ "$#" -eq 0 ]; then
     SELECTED="$ALL"
-    rm -f "$OUT"/*.pcap "$OUT"/*.labels.json
+    # Only the fixtures recorded here are deleted first: the HTTP/2 and
+    # browser fixtures (h2/record_*.sh) keep theirs.
+    while IFS=$'\t' read -r name _; do
+        [ -n "$name" ] && rm -f "$OUT/$name.pcap" "$OUT/$name.labels.json"
+    done <<<"$ALL"
 else
     SELECTED=""
     for want in "$@"; do
