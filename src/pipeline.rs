@@ -724,7 +724,9 @@ fn worker(
     for batch in rx.iter() {
         keys.clear();
         keys.extend(batch.pkts.iter().map(|p| FlowKey::of(p.src, p.dst)));
-        w.prefetch(keys.iter().take(PREFETCH_GROUP).map(|(k, _)| k));
+        // The first two groups' entries: the loop below starts two groups
+        // ahead, and takes the second group's parts from these.
+        w.prefetch(keys.iter().take(2 * PREFETCH_GROUP).map(|(k, _)| k));
         for (i, (p, &(key, side))) in batch.pkts.iter().zip(keys.iter()).enumerate() {
             if i % PREFETCH_GROUP == 0 {
                 // Two groups ahead the flows' entries, one group ahead what
