@@ -54,7 +54,7 @@ fn collect(feed: Files, cfg: &Config) -> Analysis {
         Box::new(feed),
         cfg,
         Arc::new(AtomicBool::new(false)),
-        &mut |j| reporter.emit(j),
+        &mut |j: &crate::classify::correlate::Judged| reporter.emit(j),
     );
     let records = reporter.take_records();
     let (output, mut summary) = reporter.into_inner();

@@ -235,14 +235,31 @@ macro_rules! inject {
     };
 }
 
-/// Run the whole analysis over `feed`, calling `emit` for each judged attempt in
+/// Where judged attempts go. Attempts come out in bursts (a tick's worth at
+/// once), so a writer can buffer them and push them out once per burst
+/// instead of once per attempt: `flush` ends each burst.
+pub trait Sink {
+    fn attempt(&mut self, j: &Judged) -> std::io::Result<()>;
+    /// Every attempt released so far has been handed over.
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<F: FnMut(&Judged) -> std::io::Result<()>> Sink for F {
+    fn attempt(&mut self, j: &Judged) -> std::io::Result<()> {
+        self(j)
+    }
+}
+
+/// Run the whole analysis over `feed`, handing each judged attempt to `sink` in
 /// deterministic order. `stop` ends the capture early (Ctrl-C, output closed);
 /// what was seen is still reported.
 pub fn run(
     feed: Box<dyn PacketSource>,
     cfg: &Config,
     stop: Arc<AtomicBool>,
-    emit: &mut dyn FnMut(&Judged) -> std::io::Result<()>,
+    sink: &mut dyn Sink,
 ) -> RunStats {
     let n = cfg.workers.max(1);
     let (report_tx, report_rx) = bounded::<Report>(n * 4);
@@ -310,14 +327,20 @@ pub fn run(
         if output_error.is_some() {
             return;
         }
-        for j in &js {
-            inject!(fault, Reporter, emitted);
-            emitted += 1;
-            if let Err(e) = emit(j) {
-                *output_error = Some(e);
-                stop.store(true, Ordering::Relaxed);
-                return;
+        if js.is_empty() {
+            return;
+        }
+        let mut written = || {
+            for j in &js {
+                inject!(fault, Reporter, emitted);
+                emitted += 1;
+                sink.attempt(j)?;
             }
+            sink.flush()
+        };
+        if let Err(e) = written() {
+            *output_error = Some(e);
+            stop.store(true, Ordering::Relaxed);
         }
     };
     let reported = std::panic::catch_unwind(AssertUnwindSafe(|| {

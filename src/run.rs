@@ -64,8 +64,10 @@ pub fn run(plan: &Plan) -> Result<u8, Error> {
                     }
                 });
             }
-            let stdout = std::io::stdout();
-            analyze(a, stdout.lock(), stop)
+            // Buffered: the reporter flushes once per burst of attempts
+            // instead of the line-buffered stdout writing every line.
+            let stdout = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
+            analyze(a, stdout, stop)
         }
     }
 }
@@ -76,6 +78,55 @@ fn print(bytes: &[u8]) -> Result<u8, Error> {
         .and_then(|()| out.flush())
         .map_err(OutputError::Stdout)?;
     Ok(0)
+}
+
+/// Hands judged attempts to the reporter and keeps what the files written
+/// after the run need (the flows of refused attempts, the secrets to mask).
+struct Emitter<W: Write> {
+    reporter: Reporter<W>,
+    gauges: Arc<crate::report::gauges::Gauges>,
+    count_limit: Option<u64>,
+    stop_for_count: Arc<AtomicBool>,
+    seen: u64,
+    rejected_flows: Option<FlowSet>,
+    attempt_secrets: Option<FlowSet>,
+}
+
+impl<W: Write> pipeline::Sink for Emitter<W> {
+    fn attempt(&mut self, j: &crate::classify::correlate::Judged) -> std::io::Result<()> {
+        // Attempts released together with the COUNTth (same tick, or drained
+        // at the end) are not reported: -c is a hard limit.
+        if self.count_limit.is_some_and(|c| self.seen >= c) {
+            return Ok(());
+        }
+        self.seen += 1;
+        self.gauges.attempts.fetch_add(1, Ordering::Relaxed);
+        if let Some(flows) = &mut self.rejected_flows {
+            if j.verdict.outcome != Outcome::Accepted {
+                flows.insert(
+                    j.attempt.client,
+                    j.attempt.server,
+                    redact::secrets_of(&j.attempt.request),
+                );
+            }
+        }
+        if let Some(secrets) = &mut self.attempt_secrets {
+            secrets.insert(
+                j.attempt.client,
+                j.attempt.server,
+                redact::secrets_of(&j.attempt.request),
+            );
+        }
+        let r = self.reporter.emit(j);
+        if self.count_limit.is_some_and(|c| self.seen >= c) {
+            self.stop_for_count.store(true, Ordering::Relaxed);
+        }
+        r
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.reporter.flush()
+    }
 }
 
 /// Open the input the plan names; live capture says so on stderr once open
@@ -173,43 +224,28 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
         .progress
         .then(|| progress::spawn(cfg.gauges.clone(), progress_done.clone()));
 
-    let gauges = cfg.gauges.clone();
-    let count_limit = a.count;
-    let stop_for_count = stop.clone();
-    let mut seen = 0u64;
-    let keep_rejected = a.write_rejected.is_some();
-    let mut rejected_flows = FlowSet::default();
-    // The secrets of every attempt, masked wherever the annotated copy holds them.
-    let redact_annotated = a.annotate.is_some() && o.redact;
-    let mut attempt_secrets = FlowSet::default();
-    let stats = pipeline::run(source, cfg, stop.clone(), &mut |j| {
-        // Attempts released together with the COUNTth (same tick, or drained at
-        // the end) are not reported: -c is a hard limit.
-        if count_limit.is_some_and(|c| seen >= c) {
-            return Ok(());
-        }
-        seen += 1;
-        gauges.attempts.fetch_add(1, Ordering::Relaxed);
-        if keep_rejected && j.verdict.outcome != Outcome::Accepted {
-            rejected_flows.insert(
-                j.attempt.client,
-                j.attempt.server,
-                redact::secrets_of(&j.attempt.request),
-            );
-        }
-        if redact_annotated {
-            attempt_secrets.insert(
-                j.attempt.client,
-                j.attempt.server,
-                redact::secrets_of(&j.attempt.request),
-            );
-        }
-        let r = reporter.emit(j);
-        if count_limit.is_some_and(|c| seen >= c) {
-            stop_for_count.store(true, Ordering::Relaxed);
-        }
-        r
-    });
+    let mut sink = Emitter {
+        reporter,
+        gauges: cfg.gauges.clone(),
+        count_limit: a.count,
+        stop_for_count: stop.clone(),
+        seen: 0,
+        rejected_flows: a.write_rejected.is_some().then(FlowSet::default),
+        // The secrets of every attempt, masked wherever the annotated copy
+        // holds them.
+        attempt_secrets: (a.annotate.is_some() && o.redact).then(FlowSet::default),
+    };
+    let stats = pipeline::run(source, cfg, stop.clone(), &mut sink);
+    let Emitter {
+        mut reporter,
+        seen,
+        count_limit,
+        rejected_flows,
+        attempt_secrets,
+        ..
+    } = sink;
+    let rejected_flows = rejected_flows.unwrap_or_default();
+    let attempt_secrets = attempt_secrets.unwrap_or_default();
     progress_done.store(true, Ordering::Relaxed);
     if let Some(p) = progress {
         let _ = p.join();
@@ -470,7 +506,7 @@ mod tests {
             Box::new(ring),
             &Config::default(),
             Arc::new(AtomicBool::new(false)),
-            &mut |_| {
+            &mut |_: &crate::classify::correlate::Judged| {
                 found += 1;
                 Ok(())
             },

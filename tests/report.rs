@@ -277,7 +277,7 @@ fn judged(fixture: &str) -> Vec<wshs_sniff::classify::correlate::Judged> {
         Box::new(Files::new(vec![src])),
         &Config::default(),
         Arc::new(AtomicBool::new(false)),
-        &mut |j| {
+        &mut |j: &wshs_sniff::classify::correlate::Judged| {
             out.push(j.clone());
             Ok(())
         },

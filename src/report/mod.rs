@@ -148,8 +148,8 @@ impl<W: Write> Reporter<W> {
         self.kept.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
-    /// Write one attempt (if the format shows it) and flush, so a live reader
-    /// (`| jq`) sees it at once.
+    /// Write one attempt, if the format shows it. The writer may buffer it:
+    /// [`Reporter::flush`] pushes out what was written.
     pub fn emit(&mut self, j: &Judged) -> std::io::Result<()> {
         let r = Record::new(j, self.redact);
         self.summary.count(&r);
@@ -191,6 +191,12 @@ impl<W: Write> Reporter<W> {
                 self.out.write_all(b"\n")?;
             }
         }
+        Ok(())
+    }
+
+    /// Push out what was written, so a live reader (`| jq`) sees each burst
+    /// of attempts at once.
+    pub fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
     }
 
