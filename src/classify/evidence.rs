@@ -730,30 +730,106 @@ pub fn lookup_for(
         !(proxy_page && r.server == "*" && r.topic == Topic::Origin)
             && (r.server != "nginx" || server.is_empty() || server.contains("nginx"))
     };
-    let body = String::from_utf8_lossy(body).to_ascii_lowercase();
-    let reason = reason.to_ascii_lowercase();
-    TABLE
-        .iter()
-        .find(|r| fits(r) && matches(r, status, &reason, &body))
+    first_row(status, reason, body, fits)
 }
 
 /// The first row that matches a response.
 pub fn lookup(status: u16, reason: &str, body: &[u8]) -> Option<&'static Row> {
-    let body = String::from_utf8_lossy(body).to_ascii_lowercase();
-    let reason = reason.to_ascii_lowercase();
-    TABLE.iter().find(|r| matches(r, status, &reason, &body))
+    first_row(status, reason, body, |_| true)
 }
 
-/// Whether a row matches a response (`reason` and `body` lowercased).
-fn matches(r: &Row, status: u16, reason: &str, body: &str) -> bool {
-    if r.status.is_some_and(|s| s != status) {
-        return false;
+/// The rows' texts, searched for in one pass over a body (a refusal would
+/// otherwise be scanned once per row), ignoring ASCII case. A pattern may
+/// stand for several rows with one text.
+struct Texts {
+    search: aho_corasick::AhoCorasick,
+    /// Rows by pattern.
+    rows: Vec<Vec<usize>>,
+}
+
+/// The rows' texts lowercased, in table order.
+static LOWERCASE_TEXTS: std::sync::LazyLock<Vec<String>> =
+    std::sync::LazyLock::new(|| TABLE.iter().map(|r| r.text.to_ascii_lowercase()).collect());
+
+static TEXTS: std::sync::LazyLock<Option<Texts>> = std::sync::LazyLock::new(|| {
+    let mut patterns: Vec<&str> = Vec::new();
+    let mut rows: Vec<Vec<usize>> = Vec::new();
+    for (i, t) in LOWERCASE_TEXTS
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !t.is_empty())
+    {
+        match patterns.iter().position(|p| p == t) {
+            Some(p) => rows[p].push(i),
+            None => {
+                patterns.push(t);
+                rows.push(vec![i]);
+            }
+        }
     }
-    if r.text.is_empty() {
-        return r.status.is_some();
+    let search = aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(&patterns)
+        .ok()?;
+    Some(Texts { search, rows })
+});
+
+/// Rows whose text the body holds, by table index.
+type RowSet = [u64; 2];
+const _: () = assert!(TABLE.len() <= 128, "RowSet holds 128 rows");
+
+fn rows_in(body: &[u8]) -> RowSet {
+    let Some(t) = TEXTS.as_ref() else {
+        // No automaton (it cannot fail for these few short texts).
+        return rows_searched_one_by_one(body);
+    };
+    let mut set = [0u64; 2];
+    for m in t.search.find_overlapping_iter(body) {
+        for &i in &t.rows[m.pattern().as_usize()] {
+            set[i / 64] |= 1 << (i % 64);
+        }
     }
-    let t = r.text.to_ascii_lowercase();
-    body.contains(&t) || (r.in_reason && reason.contains(&t))
+    set
+}
+
+/// [`rows_in`] the slow way: one search per row.
+fn rows_searched_one_by_one(body: &[u8]) -> RowSet {
+    let mut set = [0u64; 2];
+    let body = String::from_utf8_lossy(body).to_ascii_lowercase();
+    for (i, t) in LOWERCASE_TEXTS.iter().enumerate() {
+        if !t.is_empty() && body.contains(t.as_str()) {
+            set[i / 64] |= 1 << (i % 64);
+        }
+    }
+    set
+}
+
+/// The first row, in table order, that `fits` and matches the status and
+/// the reason or body.
+fn first_row(
+    status: u16,
+    reason: &str,
+    body: &[u8],
+    fits: impl Fn(&Row) -> bool,
+) -> Option<&'static Row> {
+    let in_body = rows_in(body);
+    let reason = reason.to_ascii_lowercase();
+    TABLE
+        .iter()
+        .zip(LOWERCASE_TEXTS.iter())
+        .enumerate()
+        .find_map(|(i, (r, text))| {
+            if r.status.is_some_and(|s| s != status) || !fits(r) {
+                return None;
+            }
+            let matched = if text.is_empty() {
+                r.status.is_some()
+            } else {
+                in_body[i / 64] & (1 << (i % 64)) != 0
+                    || (r.in_reason && reason.contains(text.as_str()))
+            };
+            matched.then_some(r)
+        })
 }
 
 /// Name the server software from the `Server` header or its message style:
@@ -1322,6 +1398,25 @@ mod tests {
             Some(Topic::HeaderSize)
         );
         assert!(lookup(400, "Bad Request", b"something else").is_none());
+    }
+
+    #[test]
+    fn one_pass_finds_the_rows_one_search_per_row_finds() {
+        let texts: Vec<&str> = TABLE.iter().map(|r| r.text).collect();
+        for (i, t) in texts.iter().enumerate() {
+            // Each text upper-cased, between invalid UTF-8 and its neighbours
+            // (overlapping texts must all be found).
+            let mut body = b"\xff\xfe<p>".to_vec();
+            body.extend(t.to_ascii_uppercase().bytes());
+            body.extend(b" \xc3");
+            body.extend(texts[(i + 1) % texts.len()].bytes());
+            let set = rows_in(&body);
+            assert_eq!(set, rows_searched_one_by_one(&body), "{t:?}");
+            if !t.is_empty() {
+                assert!(set[i / 64] & (1 << (i % 64)) != 0, "{t:?}");
+            }
+        }
+        assert_eq!(rows_in(b""), [0, 0]);
     }
 
     #[test]
