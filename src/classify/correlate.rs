@@ -402,7 +402,7 @@ impl Correlator {
             self.recent
                 .entry(k)
                 .or_insert_with(|| Vec::with_capacity(1))
-                .push((id, slim(&j)));
+                .push((id, slim(&mut j)));
             if self.recent_order.len() > MAX_RECENT {
                 self.forget_oldest_recent();
             }
@@ -711,12 +711,20 @@ where
 /// What a released attempt keeps for a late leg: pairing compares requests,
 /// statuses and times, and only the late leg is reported again, so the
 /// response's headers and body can go (they are most of an attempt's memory).
-fn slim(j: &Judged) -> Judged {
-    let mut s = j.clone();
-    s.attempt.body_excerpt = None;
-    s.attempt.after_upgrade = None;
-    if let Some(r) = s.attempt.response.as_mut() {
-        r.headers = Vec::new();
+fn slim(j: &mut Judged) -> Judged {
+    // Set aside, not cloned and then dropped: they are most of the copy's cost.
+    let body = j.attempt.body_excerpt.take();
+    let after = j.attempt.after_upgrade.take();
+    let headers = j
+        .attempt
+        .response
+        .as_mut()
+        .map(|r| std::mem::take(&mut r.headers));
+    let s = j.clone();
+    j.attempt.body_excerpt = body;
+    j.attempt.after_upgrade = after;
+    if let (Some(r), Some(h)) = (j.attempt.response.as_mut(), headers) {
+        r.headers = h;
     }
     s
 }

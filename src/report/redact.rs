@@ -71,11 +71,12 @@ pub fn redact_target(target: &str) -> String {
 pub fn secrets_of(req: &RequestHead) -> Vec<String> {
     let mut out = Vec::new();
     for h in req.headers() {
-        let n = h.name.to_ascii_lowercase();
-        if n == "cookie" || n == "authorization" || n == "proxy-authorization" {
+        let is = |name: &str| h.name.eq_ignore_ascii_case(name);
+        let cookie = is("cookie");
+        if cookie || is("authorization") || is("proxy-authorization") {
             let v = h.value_str().trim().to_string();
             // Each cookie value on its own too, since a server may quote one.
-            if n == "cookie" {
+            if cookie {
                 for c in v.split(';') {
                     if let Some((_, val)) = c.split_once('=') {
                         out.push(val.trim().to_string());

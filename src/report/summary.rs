@@ -34,6 +34,15 @@ pub struct Summary {
 
 /// The `limit` entries with the most refusals (then the most attempts), as
 /// aligned rows, and how many more there are.
+/// Update the counter of `key`, a new one if absent. The key is copied only
+/// then: nearly every attempt counts under keys seen before.
+fn bump<V: Default>(map: &mut BTreeMap<String, V>, key: &str, update: impl FnOnce(&mut V)) {
+    match map.get_mut(key) {
+        Some(v) => update(v),
+        None => update(map.entry(key.to_string()).or_default()),
+    }
+}
+
 fn top_table(s: &mut String, what: &str, map: &BTreeMap<String, (u64, u64)>, limit: usize) {
     let _ = writeln!(s, "  by {what} (attempts, not accepted):");
     let mut rows: Vec<_> = map.iter().collect();
@@ -54,31 +63,25 @@ fn top_table(s: &mut String, what: &str, map: &BTreeMap<String, (u64, u64)>, lim
 impl Summary {
     pub fn count(&mut self, r: &Record) {
         if r.kind == super::record::Kind::SessionEnd {
-            *self
-                .session_ends
-                .entry(r.cause.code().to_string())
-                .or_default() += 1;
+            bump(&mut self.session_ends, r.cause.code(), |n| *n += 1);
             return;
         }
         self.attempts += 1;
-        *self
-            .by_outcome
-            .entry(r.outcome.code().to_string())
-            .or_default() += 1;
-        *self.by_cause.entry(r.cause.code().to_string()).or_default() += 1;
+        bump(&mut self.by_outcome, r.outcome.code(), |n| *n += 1);
+        bump(&mut self.by_cause, r.cause.code(), |n| *n += 1);
         let bad = u64::from(r.outcome != crate::classify::Outcome::Accepted);
-        let e = self.by_server.entry(r.server.clone()).or_default();
-        e.0 += 1;
-        e.1 += bad;
+        let add = |e: &mut (u64, u64)| {
+            e.0 += 1;
+            e.1 += bad;
+        };
+        bump(&mut self.by_server, &r.server, add);
         // Bounded: a scan from many addresses must not grow the summary forever.
         let client = r
             .client
             .rsplit_once(':')
             .map_or(r.client.as_str(), |(ip, _)| ip);
         if self.by_client.len() < 100_000 || self.by_client.contains_key(client) {
-            let c = self.by_client.entry(client.to_string()).or_default();
-            c.0 += 1;
-            c.1 += bad;
+            bump(&mut self.by_client, client, add);
         }
     }
 
