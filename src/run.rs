@@ -172,6 +172,7 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
     // The key log is read before the capture starts, so a bad one stops the
     // run before any packet is taken.
     let mut config = a.config.clone();
+    config.exiting = true;
     if let Some(keys) = keylog_file::for_run(
         a.tls_keylog.as_deref(),
         &files,

@@ -33,7 +33,7 @@ impl LegView {
             .map(|h| {
                 let v = printable(&h.value, 200);
                 let v = if redact {
-                    redact::scrub(&v, &secrets)
+                    redact::scrub(v, &secrets)
                 } else {
                     v
                 };

@@ -136,7 +136,7 @@ impl Record {
         };
         let clean = |s: String| {
             if redact {
-                redact::scrub(&s, &secrets)
+                redact::scrub(s, &secrets)
             } else {
                 s
             }
