@@ -211,10 +211,10 @@ impl Watch {
                 continue;
             };
             let len = frame.payload_len;
+            if !frame.plausible_from_server() {
+                return Scan::GiveUp;
+            }
             if frame.is_close() {
-                if len > ws_frame::MAX_CONTROL_PAYLOAD {
-                    return Scan::GiveUp;
-                }
                 let have = self.buf.len() - need;
                 if (have as u64) < len {
                     let n = ((len as usize) - have).min(data.len());
@@ -225,8 +225,10 @@ impl Watch {
                         continue;
                     }
                 }
-                let (code, reason) = ws_frame::close_reason(&self.buf[need..]);
-                return Scan::Close(code, reason);
+                return match ws_frame::valid_close(&self.buf[need..]) {
+                    Some((code, reason)) => Scan::Close(code, reason),
+                    None => Scan::GiveUp,
+                };
             }
             self.skip = len;
             self.buf.clear();
@@ -1443,6 +1445,28 @@ mod tests {
         assert_eq!(h.attempts.len(), 1);
         let au = h.attempts[0].after_upgrade.clone().unwrap_or_default();
         assert_eq!(au.server_close, Some((1008, "policy".to_string())));
+    }
+
+    #[test]
+    fn bytes_no_server_could_send_are_not_read_as_a_close() {
+        // After a data frame, bytes that parse as a close only by accident:
+        // masked, with a reason that is not UTF-8, with a code never sent,
+        // behind a reserved opcode. The attempt stays accepted.
+        let cases: [&[u8]; 4] = [
+            &[0x88, 0x84, 1, 2, 3, 4, 0x02, 0xe8, 0x6f, 0x6b],
+            &[0x88, 0x04, 0x03, 0xea, 0xff, 0xfe],
+            &[0x88, 0x02, 0x03, 0xee],
+            &[0x83, 0x01, 0x00, 0x88, 0x02, 0x03, 0xf0],
+        ];
+        for bytes in cases {
+            let mut h = Harness::new();
+            h.feed(CLIENT, WS_REQ);
+            let mut resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x02hi".to_vec();
+            resp.extend_from_slice(bytes);
+            h.feed(SERVER, &resp);
+            assert_eq!(h.attempts.len(), 1, "{bytes:x?}");
+            assert!(h.attempts[0].after_upgrade.is_none(), "{bytes:x?}");
+        }
     }
 
     #[test]

@@ -28,6 +28,19 @@ impl FrameHeader {
     pub fn is_close(&self) -> bool {
         self.opcode == OPCODE_CLOSE
     }
+
+    /// Whether a server could have sent this header (§5.1-5.5): unmasked, a
+    /// defined opcode, and a control frame whole (FIN set) and short. Bytes
+    /// that fail this are not frames being followed (a stream joined after a
+    /// hole, another protocol), and reading a close out of them would invent
+    /// a refusal.
+    pub fn plausible_from_server(&self) -> bool {
+        let defined = matches!(self.opcode, 0x0..=0x2 | 0x8..=0xa);
+        let control = self.opcode >= 0x8;
+        !self.masked
+            && defined
+            && (!control || (self.fin && self.payload_len <= MAX_CONTROL_PAYLOAD))
+    }
 }
 
 /// Bytes of the header that starts `buf`, as far as its first two bytes tell:
@@ -66,6 +79,23 @@ pub fn parse_header(buf: &[u8]) -> Option<FrameHeader> {
         payload_len,
         header_len,
     })
+}
+
+/// The status code and reason of a close frame's payload (1005 when empty),
+/// or `None` when no endpoint could have sent it (§5.5.1, §7.4): a one-byte
+/// payload, a code outside 1000-4999 or one never sent on the wire, or a
+/// reason that is not UTF-8.
+pub fn valid_close(payload: &[u8]) -> Option<(u16, String)> {
+    match payload {
+        [] => Some((NO_STATUS, String::new())),
+        [_] => None,
+        [a, b, reason @ ..] => {
+            let code = u16::from_be_bytes([*a, *b]);
+            let sendable = matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999);
+            let reason = std::str::from_utf8(reason).ok()?;
+            sendable.then(|| (code, reason.to_string()))
+        }
+    }
 }
 
 /// The status code and reason of a close frame's payload (1005 when empty).
@@ -117,6 +147,44 @@ mod tests {
         let h = parse_header(&masked).unwrap();
         assert!(h.masked);
         assert_eq!((h.payload_len, h.header_len), (5, 6));
+    }
+
+    #[test]
+    fn only_frames_a_server_could_send_are_plausible() {
+        let h = |b: &[u8]| parse_header(b).unwrap();
+        assert!(h(&[0x88, 0x02, 0x03, 0xf0]).plausible_from_server());
+        assert!(
+            h(&[0x82, 0x7e, 0x01, 0x00]).plausible_from_server(),
+            "binary, 256 bytes"
+        );
+        assert!(h(&[0x01, 0x05]).plausible_from_server(), "a text fragment");
+        assert!(
+            !h(&[0x88, 0x82, 1, 2, 3, 4]).plausible_from_server(),
+            "masked"
+        );
+        assert!(!h(&[0x83, 0x05]).plausible_from_server(), "reserved opcode");
+        assert!(
+            !h(&[0x08, 0x02]).plausible_from_server(),
+            "fragmented close"
+        );
+        assert!(
+            !h(&[0x89, 0x7e, 0x01, 0x00]).plausible_from_server(),
+            "256-byte ping"
+        );
+    }
+
+    #[test]
+    fn only_closes_an_endpoint_could_send_are_valid() {
+        assert_eq!(valid_close(&[]), Some((1005, String::new())));
+        assert_eq!(valid_close(&[0x03]), None);
+        assert_eq!(
+            valid_close(b"\x03\xf0policy"),
+            Some((1008, "policy".to_string()))
+        );
+        assert_eq!(valid_close(b"\x0f\xa0app"), Some((4000, "app".to_string())));
+        assert_eq!(valid_close(b"\x03\xeeno"), None, "1006 is never sent");
+        assert_eq!(valid_close(b"\x00\x10"), None, "code 16");
+        assert_eq!(valid_close(b"\x03\xea\xff\xfe"), None, "reason not UTF-8");
     }
 
     #[test]
