@@ -3,11 +3,13 @@
 # floors, tcpdump and tshark, each ratio taken on the same capture, in one run.
 #
 #   benches/compare.sh [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5]
-#                      [--tshark-rounds N] [--concurrency N] [--keep]
+#                      [--tshark-rounds N] [--concurrency N] [--baseline BIN] [--keep]
 #
 # Generates (under $TMPDIR, default /tmp) a busy-host capture and its ground
 # truth with examples/gen_capture.rs, warms the page cache before every run,
-# then measures with /usr/bin/time -v (wall time, user+sys CPU time, peak RSS):
+# then measures each run's wall time (a monotonic clock) and user and system
+# CPU time (wait4), both in microseconds (/usr/bin/time prints hundredths,
+# too coarse for runs of 0.07 s), and its peak RSS (/usr/bin/time):
 #   - the libpcap floor: a C loop that only calls pcap_next_ex;
 #   - the mapped floor: examples/read_floor.rs, wshs-sniff's own file reader
 #     walking every record and doing nothing else (reading cost alone);
@@ -16,7 +18,10 @@
 #   - wshs-sniff --json --all (reading and analysis);
 #   - tcpdump -r FILE -w /dev/null, once;
 #   - tshark with an HTTP display filter and wshs-sniff, both on a smaller
-#     capture (tshark is too slow for the big one).
+#     capture (tshark is too slow for the big one);
+#   - with --baseline BIN, another wshs-sniff build (an older commit's) on
+#     both captures in the same rounds: a before/after comparison measured
+#     under the same load, since the machine's speed drifts between runs.
 # The four on the big capture run alternately --rounds times, tshark and
 # wshs-sniff on the small one alternately --tshark-rounds times (default:
 # --rounds): wall times on a shared machine vary from run to run, so every
@@ -36,6 +41,7 @@ ROUNDS=5
 TSHARK_ROUNDS=""
 CONC=()
 KEEP=0
+BASELINE=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE="$2"; shift 2 ;;
@@ -45,8 +51,9 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS="$2"; shift 2 ;;
     --tshark-rounds) TSHARK_ROUNDS="$2"; shift 2 ;;
     --concurrency) CONC=(--concurrency "$2"); shift 2 ;;
+    --baseline) BASELINE="$(realpath "$2")"; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    *) echo "usage: $0 [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5] [--tshark-rounds N] [--concurrency N] [--keep]" >&2; exit 1 ;;
+    *) echo "usage: $0 [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5] [--tshark-rounds N] [--concurrency N] [--baseline BIN] [--keep]" >&2; exit 1 ;;
   esac
 done
 TSHARK_ROUNDS="${TSHARK_ROUNDS:-$ROUNDS}"
@@ -54,10 +61,14 @@ TSHARK_ROUNDS="${TSHARK_ROUNDS:-$ROUNDS}"
 need=()
 command -v tshark >/dev/null || need+=(tshark)
 command -v tcpdump >/dev/null || need+=(tcpdump)
-[ -x /usr/bin/time ] || need+=(time)
 command -v gcc >/dev/null || need+=(gcc)
 [ -e /usr/include/pcap.h ] || [ -e /usr/include/pcap/pcap.h ] || need+=(libpcap-dev)
 command -v python3 >/dev/null || need+=(python3)
+[ -x /usr/bin/time ] || need+=(time)
+if [ -n "$BASELINE" ] && [ ! -x "$BASELINE" ]; then
+  echo "--baseline: $BASELINE is not an executable" >&2
+  exit 1
+fi
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing: ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
@@ -108,19 +119,29 @@ warm() { cat "$1" > /dev/null; }
 
 RESULTS="$WORK/results.tsv"
 : > "$RESULTS"
-# measure NAME FILE CMD...: run under /usr/bin/time -v, record wall, CPU and RSS.
+# measure ROUND NAME FILE CMD...: run CMD, record its wall time (monotonic
+# clock) and user and system CPU time (wait4, microseconds), and its peak RSS
+# (from /usr/bin/time, a small C parent: a child spawned straight from
+# Python inherits the interpreter's RSS as its peak).
+cat > "$WORK/timed.py" <<'PYT'
+import os, sys, time
+out = sys.argv[1]
+argv = ["/usr/bin/time", "-f", "%M", "-o", out + ".rss"] + sys.argv[2:]
+t0 = time.perf_counter()
+pid = os.posix_spawn(argv[0], argv, os.environ)
+_, _, ru = os.wait4(pid, 0)
+wall = time.perf_counter() - t0
+rss = open(out + ".rss").read().split()[-1]
+with open(out, "w") as f:
+    f.write(f"{wall:.6f}\t{rss}\t{ru.ru_utime:.6f}\t{ru.ru_stime:.6f}\n")
+PYT
 measure() {
   local round="$1" name="$2" file="$3"; shift 3
   warm "$file"
-  /usr/bin/time -v -o "$WORK/time.txt" "$@"
-  local wall rss user sys
+  python3 "$WORK/timed.py" "$WORK/time.txt" "$@"
   count_packets "$file"
-  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$WORK/time.txt")
-  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.txt")
-  user=$(awk -F': ' '/User time/ {print $2}' "$WORK/time.txt")
-  sys=$(awk -F': ' '/System time/ {print $2}' "$WORK/time.txt")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$(bytes_of "$file")" "${PACKETS[$file]}" \
-    "$wall" "$rss" "$user" "$sys" >> "$RESULTS"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$(bytes_of "$file")" "${PACKETS[$file]}" \
+    "$(cat "$WORK/time.txt")" >> "$RESULTS"
 }
 
 echo "load before the runs: $(uptime)" >&2
@@ -133,12 +154,18 @@ for r in $(seq "$ROUNDS"); do
   measure "$r" "wshs-sniff reader only (mapped floor)" "$CAP" sh -c "'$READ' '$CAP' > /dev/null"
   measure "$r" "wshs-sniff reader + decode" "$CAP" sh -c "'$READ' --decode '$CAP' > /dev/null"
   measure "$r" "wshs-sniff --json --all" "$CAP" sh -c "'$BIN' -r '$CAP' --json --all > '$WORK/found.jsonl' 2> /dev/null"
+  if [ -n "$BASELINE" ]; then
+    measure "$r" "baseline wshs-sniff --json --all" "$CAP" sh -c "'$BASELINE' -r '$CAP' --json --all > '$WORK/found-baseline.jsonl' 2> /dev/null"
+  fi
 done
 measure 1 "tcpdump -r FILE -w /dev/null" "$CAP" sh -c "tcpdump -r '$CAP' -w /dev/null 2> /dev/null"
 for r in $(seq "$TSHARK_ROUNDS"); do
   measure "$r" "tshark -Y 'http.upgrade or http.response.code' (small)" "$WORK/small.pcap" sh -c \
     "tshark -r '$WORK/small.pcap' -Y 'http.upgrade or http.response.code' -T fields -e ip.src -e ipv6.src -e tcp.srcport -e http.request.method -e http.response.code > /dev/null 2>&1"
   measure "$r" "wshs-sniff --json --all (small)" "$WORK/small.pcap" sh -c "'$BIN' -r '$WORK/small.pcap' --json --all > '$WORK/found-small.jsonl' 2> /dev/null"
+  if [ -n "$BASELINE" ]; then
+    measure "$r" "baseline wshs-sniff --json --all (small)" "$WORK/small.pcap" sh -c "'$BASELINE' -r '$WORK/small.pcap' --json --all > /dev/null 2> /dev/null"
+  fi
 done
 LOAD_AFTER="$(cat /proc/loadavg)"
 if [ -n "$BIG" ]; then
@@ -158,15 +185,13 @@ import statistics
 import sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
 def secs(w):
-    s = 0.0
-    for p in (float(x) for x in w.split(":")):
-        s = s * 60 + p
-    return max(s, 1e-3)
+    return max(float(w), 1e-3)
 # name -> round -> (bytes, packets, wall s, rss KiB, cpu s)
 by_name = {}
 for rnd, name, b, p, wall, rss, user, sys_ in rows:
     by_name.setdefault(name, {})[int(rnd)] = (int(b), int(p), secs(wall), int(rss), float(user) + float(sys_))
 print("| tool | runs | capture MB | packets | wall s (median) | CPU s user+sys (median) | CPU/wall | MB/s (wall) | packets/s (wall) | packets/CPU s | peak RSS MiB |")
+# Three decimals: the small capture's runs take tens of milliseconds.
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for name, runs in by_name.items():
     v = list(runs.values())
@@ -174,20 +199,23 @@ for name, runs in by_name.items():
     wall = statistics.median(r[2] for r in v)
     cpu = statistics.median(r[4] for r in v)
     rss = max(r[3] for r in v)
-    print(f"| {name} | {len(v)} | {b/1e6:.0f} | {p} | {wall:.2f} | {cpu:.2f} | {cpu/wall:.2f} | {b/wall/1e6:.0f} | "
+    print(f"| {name} | {len(v)} | {b/1e6:.0f} | {p} | {wall:.3f} | {cpu:.3f} | {cpu/wall:.2f} | {b/wall/1e6:.0f} | "
           f"{p/wall:,.0f} | {p/max(cpu, 1e-3):,.0f} | {rss/1024:.1f} |")
 print()
 print("Each round, wall s / CPU s:")
 for name, runs in by_name.items():
     if len(runs) > 1:
-        print(f"- {name}: " + "  ".join(f"{r[2]:.2f}/{r[4]:.2f}" for _, r in sorted(runs.items())))
+        print(f"- {name}: " + "  ".join(f"{r[2]:.3f}/{r[4]:.3f}" for _, r in sorted(runs.items())))
 W = "wshs-sniff --json --all"
 F = "libpcap read loop (floor)"
 M = "wshs-sniff reader only (mapped floor)"
 D = "wshs-sniff reader + decode"
 T = "tshark -Y 'http.upgrade or http.response.code' (small)"
 S = "wshs-sniff --json --all (small)"
-SHORT = {W: "wshs-sniff", F: "libpcap floor", M: "mapped floor", D: "reader + decode", T: "tshark", S: "wshs-sniff"}
+BW = "baseline wshs-sniff --json --all"
+BS = "baseline wshs-sniff --json --all (small)"
+SHORT = {W: "wshs-sniff", F: "libpcap floor", M: "mapped floor", D: "reader + decode", T: "tshark", S: "wshs-sniff",
+         BW: "baseline", BS: "baseline"}
 # (label, numerator tool, denominator tool, capture, measure): speed ratios
 # divide the denominator's seconds by the numerator's (> 1: the numerator is
 # faster); CPU ratios divide the numerator's CPU seconds by the denominator's
@@ -202,6 +230,10 @@ ratios = [
     ("CPU time", D, M, "big", "cpu"),
     ("speed, wall", S, T, "small", "wall"),
     ("speed, CPU", S, T, "small", "cpu"),
+    ("speed, wall", W, BW, "big", "wall"),
+    ("CPU time", W, BW, "big", "cpu"),
+    ("speed, wall", S, BS, "small", "wall"),
+    ("CPU time", S, BS, "small", "cpu"),
 ]
 print()
 print("| ratio | numerator | denominator | capture (both) | computed as | rounds | median of the rounds' ratios | min-max |")
@@ -219,7 +251,7 @@ for label, num, den, cap, what in ratios:
     else:
         vals = [a[r][i] / d[r][i] for r in common]
         how = f"{SHORT[num]} {unit} / {SHORT[den]} {unit}"
-    fmt = (lambda x: f"{x:.0f}x") if cap == "small" else (lambda x: f"{x:.2f}x")
+    fmt = (lambda x: f"{x:.0f}x") if T in (num, den) else (lambda x: f"{x:.2f}x")
     print(f"| {label} | {num} | {den} | {cap}, same file | {how}, same round | {len(vals)} | "
           f"**{fmt(statistics.median(vals))}** | {fmt(min(vals))}-{fmt(max(vals))} |")
 PY
