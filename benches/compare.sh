@@ -164,7 +164,7 @@ for r in $(seq "$TSHARK_ROUNDS"); do
     "tshark -r '$WORK/small.pcap' -Y 'http.upgrade or http.response.code' -T fields -e ip.src -e ipv6.src -e tcp.srcport -e http.request.method -e http.response.code > /dev/null 2>&1"
   measure "$r" "wshs-sniff --json --all (small)" "$WORK/small.pcap" sh -c "'$BIN' -r '$WORK/small.pcap' --json --all > '$WORK/found-small.jsonl' 2> /dev/null"
   if [ -n "$BASELINE" ]; then
-    measure "$r" "baseline wshs-sniff --json --all (small)" "$WORK/small.pcap" sh -c "'$BASELINE' -r '$WORK/small.pcap' --json --all > /dev/null 2> /dev/null"
+    measure "$r" "baseline wshs-sniff --json --all (small)" "$WORK/small.pcap" sh -c "'$BASELINE' -r '$WORK/small.pcap' --json --all > '$WORK/found-baseline-small.jsonl' 2> /dev/null"
   fi
 done
 LOAD_AFTER="$(cat /proc/loadavg)"
