@@ -3,6 +3,7 @@
 //! to confirm (or choose among) the request's defects, and to name causes a
 //! request check cannot see (Origin allow-lists, subprotocols, header limits).
 
+use super::needles::Needles;
 use super::Cause;
 
 /// Which family of causes a server message speaks of.
@@ -711,8 +712,12 @@ const PROXY_PAGE_MARKS: &[&str] = &[
 
 /// Whether the response is a proxy's own error page.
 pub fn is_proxy_page(body: &[u8]) -> bool {
-    let b = String::from_utf8_lossy(&body[..body.len().min(2048)]).to_ascii_lowercase();
-    PROXY_PAGE_MARKS.iter().any(|m| b.contains(m))
+    static MARKS: std::sync::LazyLock<Needles> =
+        std::sync::LazyLock::new(|| Needles::new(PROXY_PAGE_MARKS.iter().copied(), true));
+    MARKS
+        .in_text(&body[..body.len().min(2048)])
+        .first()
+        .is_some()
 }
 
 /// The first row that matches a response, applying rows only where they come
@@ -738,71 +743,14 @@ pub fn lookup(status: u16, reason: &str, body: &[u8]) -> Option<&'static Row> {
     first_row(status, reason, body, |_| true)
 }
 
-/// The rows' texts, searched for in one pass over a body (a refusal would
-/// otherwise be scanned once per row), ignoring ASCII case. A pattern may
-/// stand for several rows with one text.
-struct Texts {
-    search: aho_corasick::AhoCorasick,
-    /// Rows by pattern.
-    rows: Vec<Vec<usize>>,
-}
-
 /// The rows' texts lowercased, in table order.
 static LOWERCASE_TEXTS: std::sync::LazyLock<Vec<String>> =
     std::sync::LazyLock::new(|| TABLE.iter().map(|r| r.text.to_ascii_lowercase()).collect());
 
-static TEXTS: std::sync::LazyLock<Option<Texts>> = std::sync::LazyLock::new(|| {
-    let mut patterns: Vec<&str> = Vec::new();
-    let mut rows: Vec<Vec<usize>> = Vec::new();
-    for (i, t) in LOWERCASE_TEXTS
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| !t.is_empty())
-    {
-        match patterns.iter().position(|p| p == t) {
-            Some(p) => rows[p].push(i),
-            None => {
-                patterns.push(t);
-                rows.push(vec![i]);
-            }
-        }
-    }
-    let search = aho_corasick::AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .build(&patterns)
-        .ok()?;
-    Some(Texts { search, rows })
-});
-
-/// Rows whose text the body holds, by table index.
-type RowSet = [u64; 2];
-const _: () = assert!(TABLE.len() <= 128, "RowSet holds 128 rows");
-
-fn rows_in(body: &[u8]) -> RowSet {
-    let Some(t) = TEXTS.as_ref() else {
-        // No automaton (it cannot fail for these few short texts).
-        return rows_searched_one_by_one(body);
-    };
-    let mut set = [0u64; 2];
-    for m in t.search.find_overlapping_iter(body) {
-        for &i in &t.rows[m.pattern().as_usize()] {
-            set[i / 64] |= 1 << (i % 64);
-        }
-    }
-    set
-}
-
-/// [`rows_in`] the slow way: one search per row.
-fn rows_searched_one_by_one(body: &[u8]) -> RowSet {
-    let mut set = [0u64; 2];
-    let body = String::from_utf8_lossy(body).to_ascii_lowercase();
-    for (i, t) in LOWERCASE_TEXTS.iter().enumerate() {
-        if !t.is_empty() && body.contains(t.as_str()) {
-            set[i / 64] |= 1 << (i % 64);
-        }
-    }
-    set
-}
+/// The rows' texts, searched for in one pass over a body ignoring ASCII case
+/// (a refusal would otherwise be scanned once per row).
+static TEXTS: std::sync::LazyLock<Needles> =
+    std::sync::LazyLock::new(|| Needles::new(TABLE.iter().map(|r| r.text), true));
 
 /// The first row, in table order, that `fits` and matches the status and
 /// the reason or body.
@@ -812,7 +760,7 @@ fn first_row(
     body: &[u8],
     fits: impl Fn(&Row) -> bool,
 ) -> Option<&'static Row> {
-    let in_body = rows_in(body);
+    let in_body = TEXTS.in_text(body);
     let reason = reason.to_ascii_lowercase();
     TABLE
         .iter()
@@ -825,8 +773,7 @@ fn first_row(
             let matched = if text.is_empty() {
                 r.status.is_some()
             } else {
-                in_body[i / 64] & (1 << (i % 64)) != 0
-                    || (r.in_reason && reason.contains(text.as_str()))
+                in_body.has(i) || (r.in_reason && reason.contains(text.as_str()))
             };
             matched.then_some(r)
         })
@@ -1410,13 +1357,14 @@ mod tests {
             body.extend(t.to_ascii_uppercase().bytes());
             body.extend(b" \xc3");
             body.extend(texts[(i + 1) % texts.len()].bytes());
-            let set = rows_in(&body);
-            assert_eq!(set, rows_searched_one_by_one(&body), "{t:?}");
-            if !t.is_empty() {
-                assert!(set[i / 64] & (1 << (i % 64)) != 0, "{t:?}");
+            let found = TEXTS.in_text(&body);
+            let lower = String::from_utf8_lossy(&body).to_ascii_lowercase();
+            for (j, u) in LOWERCASE_TEXTS.iter().enumerate() {
+                let expected = !u.is_empty() && lower.contains(u.as_str());
+                assert_eq!(found.has(j), expected, "row {j} in {t:?}");
             }
+            assert_eq!(found.has(i), !t.is_empty(), "{t:?}");
         }
-        assert_eq!(rows_in(b""), [0, 0]);
     }
 
     #[test]

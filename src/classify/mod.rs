@@ -13,6 +13,7 @@ pub mod engine_io;
 pub mod evidence;
 pub mod grammar;
 pub mod h2;
+pub mod needles;
 pub mod proxy;
 pub mod proxy_advice;
 pub mod rules;
@@ -276,6 +277,10 @@ pub fn expected_accept(key: &[u8]) -> String {
 /// Printable rendering of bytes for one-line output: control characters and
 /// invalid UTF-8 become escapes, at most `max` characters.
 pub fn printable(b: &[u8], max: usize) -> String {
+    // Nearly every header value is short printable ASCII, kept as it is.
+    if b.len() <= max && b.iter().all(|c| (0x20..0x7f).contains(c)) {
+        return String::from_utf8_lossy(b).into_owned();
+    }
     let s = String::from_utf8_lossy(&b[..b.len().min(max * 4)]);
     let mut out = String::new();
     for (n, c) in s.chars().enumerate() {

@@ -3,6 +3,7 @@
 //! the text of their own error pages. Advice depends on it: the fix for a
 //! HAProxy is HAProxy configuration, never nginx directives.
 
+use super::needles::Needles;
 use crate::http::{Headers, ResponseHead};
 
 /// Proxy families, as the `proxy` field spells them.
@@ -87,8 +88,10 @@ fn by_name(value: &str) -> Option<&'static str> {
 
 /// The family whose own error page this body is.
 pub fn page_family(body: &[u8]) -> Option<&'static str> {
-    let b = String::from_utf8_lossy(body);
-    PAGES.iter().find(|(t, _)| b.contains(t)).map(|(_, f)| *f)
+    static TEXTS: std::sync::LazyLock<Needles> =
+        std::sync::LazyLock::new(|| Needles::new(PAGES.iter().map(|(t, _)| *t), false));
+    let first = TEXTS.in_text(body).first()?;
+    PAGES.get(first).map(|(_, f)| *f)
 }
 
 /// The family that wrote this answer or passed it on. `relayed_server` is the
