@@ -1450,12 +1450,12 @@ mod tests {
     #[test]
     fn bytes_no_server_could_send_are_not_read_as_a_close() {
         // After a data frame, bytes that parse as a close only by accident:
-        // masked, with a reason that is not UTF-8, with a code never sent,
+        // masked, with a reason that is not UTF-8, with a code out of range,
         // behind a reserved opcode. The attempt stays accepted.
         let cases: [&[u8]; 4] = [
             &[0x88, 0x84, 1, 2, 3, 4, 0x02, 0xe8, 0x6f, 0x6b],
             &[0x88, 0x04, 0x03, 0xea, 0xff, 0xfe],
-            &[0x88, 0x02, 0x03, 0xee],
+            &[0x88, 0x02, 0x00, 0x10],
             &[0x83, 0x01, 0x00, 0x88, 0x02, 0x03, 0xf0],
         ];
         for bytes in cases {

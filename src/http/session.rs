@@ -118,6 +118,11 @@ impl FrameReader {
                 data = &data[n..];
                 continue;
             };
+            if !frame.plausible() {
+                // Not a frame: the place in the stream is lost.
+                self.lost = true;
+                return None;
+            }
             if !frame.is_close() {
                 self.skip = frame.payload_len;
                 self.buf.clear();
@@ -147,7 +152,8 @@ impl FrameReader {
             self.buf.clear();
             // Nothing after a close frame is read.
             self.lost = true;
-            return Some(ws_frame::close_reason(&payload));
+            // A payload no endpoint could send is not a close either.
+            return ws_frame::valid_close(&payload);
         }
         None
     }
@@ -356,6 +362,22 @@ mod tests {
         let end = s.on_close(Side::Hi, false, at(131), 1).expect("an end");
         assert_eq!(end.how, EndHow::Fin);
         assert_eq!(end.idle_secs(), 1.0);
+    }
+
+    #[test]
+    fn bytes_that_cannot_be_frames_are_not_read_as_a_close() {
+        // A close whose reason is not UTF-8, and a reserved opcode before a
+        // well-formed close: neither is reported as the close; the end is
+        // the FIN.
+        for bytes in [
+            server_close(1008, b"\xff\xfe"),
+            [&[0x83u8, 0x00][..], &server_close(1008, b"policy")].concat(),
+        ] {
+            let mut s = session();
+            s.on_data(Side::Hi, &bytes, at(101));
+            let end = s.on_close(Side::Hi, false, at(102), 1).expect("an end");
+            assert_eq!((end.how, end.close), (EndHow::Fin, None), "{bytes:x?}");
+        }
     }
 
     #[test]

@@ -35,11 +35,15 @@ impl FrameHeader {
     /// hole, another protocol), and reading a close out of them would invent
     /// a refusal.
     pub fn plausible_from_server(&self) -> bool {
+        !self.masked && self.plausible()
+    }
+
+    /// Whether either endpoint could have sent this header: a defined
+    /// opcode, and a control frame whole (FIN set) and short.
+    pub fn plausible(&self) -> bool {
         let defined = matches!(self.opcode, 0x0..=0x2 | 0x8..=0xa);
         let control = self.opcode >= 0x8;
-        !self.masked
-            && defined
-            && (!control || (self.fin && self.payload_len <= MAX_CONTROL_PAYLOAD))
+        defined && (!control || (self.fin && self.payload_len <= MAX_CONTROL_PAYLOAD))
     }
 }
 
@@ -82,18 +86,20 @@ pub fn parse_header(buf: &[u8]) -> Option<FrameHeader> {
 }
 
 /// The status code and reason of a close frame's payload (1005 when empty),
-/// or `None` when no endpoint could have sent it (§5.5.1, §7.4): a one-byte
-/// payload, a code outside 1000-4999 or one never sent on the wire, or a
-/// reason that is not UTF-8.
+/// or `None` when it cannot be a close (§5.5.1, §7.4): a one-byte payload, a
+/// code outside 1000-4999, or a reason that is not UTF-8. Codes the RFC
+/// reserves for reports (1005, 1006) are kept: buggy servers do send them,
+/// and the capture should show what they sent.
 pub fn valid_close(payload: &[u8]) -> Option<(u16, String)> {
     match payload {
         [] => Some((NO_STATUS, String::new())),
         [_] => None,
         [a, b, reason @ ..] => {
             let code = u16::from_be_bytes([*a, *b]);
-            let sendable = matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999);
             let reason = std::str::from_utf8(reason).ok()?;
-            sendable.then(|| (code, reason.to_string()))
+            (1000..=4999)
+                .contains(&code)
+                .then(|| (code, reason.to_string()))
         }
     }
 }
@@ -182,7 +188,12 @@ mod tests {
             Some((1008, "policy".to_string()))
         );
         assert_eq!(valid_close(b"\x0f\xa0app"), Some((4000, "app".to_string())));
-        assert_eq!(valid_close(b"\x03\xeeno"), None, "1006 is never sent");
+        assert_eq!(
+            valid_close(b"\x03\xee"),
+            Some((1006, String::new())),
+            "sent by buggy servers"
+        );
+        assert_eq!(valid_close(b"\x13\x88"), None, "code 5000");
         assert_eq!(valid_close(b"\x00\x10"), None, "code 16");
         assert_eq!(valid_close(b"\x03\xea\xff\xfe"), None, "reason not UTF-8");
     }
