@@ -91,17 +91,11 @@ pub fn parse_header(buf: &[u8]) -> Option<FrameHeader> {
 /// reserves for reports (1005, 1006) are kept: buggy servers do send them,
 /// and the capture should show what they sent.
 pub fn valid_close(payload: &[u8]) -> Option<(u16, String)> {
-    match payload {
-        [] => Some((NO_STATUS, String::new())),
-        [_] => None,
-        [a, b, reason @ ..] => {
-            let code = u16::from_be_bytes([*a, *b]);
-            let reason = std::str::from_utf8(reason).ok()?;
-            (1000..=4999)
-                .contains(&code)
-                .then(|| (code, reason.to_string()))
-        }
+    if payload.len() == 1 || std::str::from_utf8(payload.get(2..).unwrap_or(&[])).is_err() {
+        return None;
     }
+    let (code, reason) = close_reason(payload);
+    (1000..=4999).contains(&code).then_some((code, reason))
 }
 
 /// The status code and reason of a close frame's payload (1005 when empty).
