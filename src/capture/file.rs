@@ -486,14 +486,17 @@ impl FileSource {
     /// memory.
     fn prefetch_ahead(&mut self) {
         let to = (self.start + PREFETCH_AHEAD).min(self.end);
-        let mut at = self.prefetched.max(self.start);
-        while at < to {
-            if let Some(b) = self.buf.get(at) {
+        let from = self.prefetched.max(self.start);
+        if from >= to {
+            return;
+        }
+        // One look-up of the block for the whole run of lines.
+        if let Some(run) = self.buf.get(from..to) {
+            for b in run.iter().step_by(64) {
                 crate::hint::prefetch_once(b);
             }
-            at += 64;
         }
-        self.prefetched = at;
+        self.prefetched = from + (to - from).div_ceil(64) * 64;
     }
 
     /// An error when a mapped file shrank or was rewritten in place since it
