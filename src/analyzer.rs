@@ -19,7 +19,7 @@ use crate::http::{
     Attempt, ConnectFailed, Connection, Ending, HttpLimits, HttpStats, SidIssued, TlsSighting,
 };
 use crate::reassembly::table::EvictReason;
-use crate::reassembly::{Flow, FlowTable, Limits, ReassemblyStats};
+use crate::reassembly::{Flow, FlowTable, Hashed, Limits, ReassemblyStats};
 
 /// One TCP segment as the analyzer needs it.
 #[derive(Debug, Clone, Copy)]
@@ -110,26 +110,32 @@ impl FlowAnalyzer {
 
     /// Ask the CPU to load these flows' entries (a worker knows a batch's
     /// keys ahead of the segments).
-    pub fn prefetch<'k>(&self, keys: impl IntoIterator<Item = &'k FlowKey>) {
+    pub fn prefetch<'k>(&self, keys: impl IntoIterator<Item = &'k Hashed>) {
         self.table.prefetch(keys);
     }
 
     /// The second step of [`Self::prefetch`], a group later (see
     /// [`FlowTable::prefetch_parts`]).
-    pub fn prefetch_parts<'k>(&self, keys: impl IntoIterator<Item = &'k FlowKey>) {
+    pub fn prefetch_parts<'k>(&self, keys: impl IntoIterator<Item = &'k Hashed>) {
         self.table.prefetch_parts(keys);
+    }
+
+    /// A flow key with its hash, taken once for all of a packet's look-ups.
+    pub fn hashed(&self, key: FlowKey) -> Hashed {
+        self.table.hashed(key)
     }
 
     /// Analyse one segment.
     pub fn segment(&mut self, seg: &Segment<'_>) {
         let (key, side) = FlowKey::of(seg.src, seg.dst);
-        self.segment_of(seg, key, side);
+        self.segment_of(seg, &self.hashed(key), side);
     }
 
     /// Analyse one segment whose flow key and side the caller already has.
-    pub fn segment_of(&mut self, p: &Segment<'_>, key: FlowKey, d: Side) {
+    pub fn segment_of(&mut self, p: &Segment<'_>, k: &Hashed, d: Side) {
+        let key = k.key;
         let len = p.payload.len() as u32 + u32::from(p.flags.fin());
-        if self.table.is_late_copy(&key, d, p.seq, len, p.flags.syn()) {
+        if self.table.is_late_copy(k, d, p.seq, len, p.flags.syn()) {
             return;
         }
         let mut evicted: Vec<(Box<Flow<Connection>>, EvictReason)> = Vec::new();
@@ -141,7 +147,7 @@ impl FlowAnalyzer {
         let payload = p.payload;
         // One lookup: the flow is updated, then accounted (or removed) in place.
         let inserted = self.table.update(
-            key,
+            k,
             p.ts,
             &mut |_, f, why| evicted.push((f, why)),
             |flow, inserted| {

@@ -25,7 +25,7 @@ use crate::decode::{self, Decoded, Endpoint, FlowKey, Side, TcpFlags};
 use crate::error::{panicked, Error};
 use crate::http::session::SessionEnd;
 use crate::http::{Attempt, ConnectFailed, HttpLimits, HttpStats, SidIssued, TlsSighting};
-use crate::reassembly::{Limits, ReassemblyStats};
+use crate::reassembly::{Hashed, Limits, ReassemblyStats};
 use crate::report::gauges::Gauges;
 use crate::report::OutputError;
 
@@ -749,17 +749,20 @@ fn worker(
     fault: FaultHook,
 ) {
     let (mut shown_flows, mut shown_evicted) = (0u64, 0u64);
-    let mut keys: Vec<(FlowKey, Side)> = Vec::new();
+    let mut keys: Vec<(Hashed, Side)> = Vec::new();
     let mut w = FlowAnalyzer::new(limits, http);
     // The number of this tick's last packet seen by this worker.
     let mut tick_last_no = 0;
     for batch in rx.iter() {
         keys.clear();
-        keys.extend(batch.pkts.iter().map(|p| FlowKey::of(p.src, p.dst)));
+        keys.extend(batch.pkts.iter().map(|p| {
+            let (key, side) = FlowKey::of(p.src, p.dst);
+            (w.hashed(key), side)
+        }));
         // The first two groups' entries: the loop below starts two groups
         // ahead, and takes the second group's parts from these.
         w.prefetch(keys.iter().take(2 * PREFETCH_GROUP).map(|(k, _)| k));
-        for (i, (p, &(key, side))) in batch.pkts.iter().zip(keys.iter()).enumerate() {
+        for (i, (p, (key, side))) in batch.pkts.iter().zip(keys.iter()).enumerate() {
             if i % PREFETCH_GROUP == 0 {
                 // Two groups ahead the flows' entries, one group ahead what
                 // those entries point to: each step's loads overlap.
@@ -781,7 +784,7 @@ fn worker(
                 flags: p.flags,
                 payload: batch.payload(p),
             };
-            w.segment_of(&seg, key, side);
+            w.segment_of(&seg, key, *side);
         }
         if let Some(p) = batch.pkts.last() {
             tick_last_no = p.no;

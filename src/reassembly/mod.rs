@@ -14,7 +14,7 @@ pub mod stream;
 pub mod table;
 
 pub use stream::Stream;
-pub use table::{EvictReason, Flow, FlowState, FlowTable};
+pub use table::{EvictReason, Flow, FlowState, FlowTable, Hashed};
 
 /// In-order output of a [`Stream`].
 #[derive(Debug, PartialEq, Eq)]

@@ -10,12 +10,12 @@
 //! chain and turn each lookup into a scan. Nothing iterates the map in its own
 //! order on the way to the output (every scan sorts what it collects).
 
-use std::collections::HashMap;
-
 use super::flow_map::FlowMap;
+pub use super::flow_map::Hashed;
 use super::{Limits, ReassemblyStats, Stream};
 use crate::capture::Timestamp;
 use crate::decode::{BySide, FlowKey, Side};
+use hashbrown::hash_table::{Entry, HashTable};
 
 /// What the layer above keeps per connection. The table asks it for its memory so
 /// that the global budget covers parser buffers too, and may ask it to let go.
@@ -146,7 +146,8 @@ pub struct FlowTable<V: FlowState> {
     /// Packet time of the last idle scan; `None` before the first packet.
     last_scan: Option<Timestamp>,
     /// Recently closed connections, and the order they closed in.
-    closed: HashMap<FlowKey, Closed, FlowHasher>,
+    /// Found by the flow table's hash of the key (see [`Hashed`]).
+    closed: HashTable<(FlowKey, Closed)>,
     closed_order: std::collections::VecDeque<(Timestamp, FlowKey)>,
 }
 
@@ -156,11 +157,11 @@ pub struct FlowTable<V: FlowState> {
 fn lookup_or_create<'m, V: FlowState>(
     map: &'m mut FlowMap<V>,
     stats: &mut ReassemblyStats,
-    key: FlowKey,
+    k: &Hashed,
     now: Timestamp,
 ) -> (&'m mut Flow<V>, bool) {
     let before = map.len();
-    let (flow, inserted) = map.get_or_insert_with(key, || Flow::new(key, now));
+    let (flow, inserted) = map.get_or_insert_with(k, || Flow::new(k.key, now));
     if now > flow.last_seen {
         flow.last_seen = now;
     }
@@ -198,13 +199,18 @@ impl<V: FlowState> FlowTable<V> {
             total: 0,
             weights: 0,
             last_scan: None,
-            closed: HashMap::default(),
+            closed: HashTable::new(),
             closed_order: Default::default(),
         }
     }
 
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// The key with its hash, for the look-ups of one packet.
+    pub fn hashed(&self, key: FlowKey) -> Hashed {
+        self.map.hashed(key)
     }
 
     /// Look the flow up (once per packet), creating it if new; if the table is
@@ -218,8 +224,9 @@ impl<V: FlowState> FlowTable<V> {
         now: Timestamp,
         on_evict: &mut dyn FnMut(FlowKey, Box<Flow<V>>, EvictReason),
     ) -> &mut Flow<V> {
-        self.make_room(&key, on_evict);
-        lookup_or_create(&mut self.map, &mut self.stats, key, now).0
+        let k = self.map.hashed(key);
+        self.make_room(&k, on_evict);
+        lookup_or_create(&mut self.map, &mut self.stats, &k, now).0
     }
 
     /// Look the flow up once, creating it if new (evicting first as
@@ -230,13 +237,14 @@ impl<V: FlowState> FlowTable<V> {
     /// two (the second only for flows that end).
     pub fn update<R>(
         &mut self,
-        key: FlowKey,
+        k: &Hashed,
         now: Timestamp,
         on_evict: &mut dyn FnMut(FlowKey, Box<Flow<V>>, EvictReason),
         f: impl FnOnce(&mut Flow<V>, bool) -> (bool, R),
     ) -> R {
-        self.make_room(&key, on_evict);
-        let (flow, inserted) = lookup_or_create(&mut self.map, &mut self.stats, key, now);
+        self.make_room(k, on_evict);
+        let key = k.key;
+        let (flow, inserted) = lookup_or_create(&mut self.map, &mut self.stats, k, now);
         let (keep, r) = f(flow, inserted);
         if keep {
             charge(&mut self.total, &mut self.weights, flow);
@@ -246,7 +254,7 @@ impl<V: FlowState> FlowTable<V> {
         } else {
             let end = [flow.dirs[Side::Lo].end_seq(), flow.dirs[Side::Hi].end_seq()];
             self.remove(&key);
-            self.remember_closed(key, end, now);
+            self.remember_closed(k, end, now);
         }
         r
     }
@@ -257,10 +265,11 @@ impl<V: FlowState> FlowTable<V> {
     /// FINs must not open a "new" connection picked up mid-way and be taken for
     /// a second attempt. A SYN, or bytes beyond where the old connection
     /// ended, start a new connection on the same ports: the memory is dropped.
-    pub fn is_late_copy(&mut self, key: &FlowKey, d: Side, seq: u32, len: u32, syn: bool) -> bool {
-        let Some(c) = self.closed.get(key) else {
+    pub fn is_late_copy(&mut self, k: &Hashed, d: Side, seq: u32, len: u32, syn: bool) -> bool {
+        let Ok(entry) = self.closed.find_entry(k.hash(), |(key, _)| *key == k.key) else {
             return false;
         };
+        let c = &entry.get().1;
         let late = !syn
             && c.end.get(d.index()).copied().flatten().is_some_and(|end| {
                 let past_end = i64::from(seq.wrapping_add(len).wrapping_sub(end) as i32);
@@ -272,24 +281,38 @@ impl<V: FlowState> FlowTable<V> {
                 self.stats.late_segments += 1;
             }
         } else {
-            self.closed.remove(key);
+            entry.remove();
         }
         late
     }
 
-    fn remember_closed(&mut self, key: FlowKey, end: [Option<u32>; 2], now: Timestamp) {
+    fn remember_closed(&mut self, k: &Hashed, end: [Option<u32>; 2], now: Timestamp) {
         while self.closed_order.len() >= CLOSED_REMEMBERED {
             self.forget_oldest_closed();
         }
-        self.closed.insert(key, Closed { at: now, end });
-        self.closed_order.push_back((now, key));
+        let map = &self.map;
+        let entry = self
+            .closed
+            .entry(k.hash(), |(key, _)| *key == k.key, |(key, _)| map.hash(key));
+        let closed = Closed { at: now, end };
+        match entry {
+            Entry::Occupied(mut e) => e.get_mut().1 = closed,
+            Entry::Vacant(e) => {
+                e.insert((k.key, closed));
+            }
+        }
+        self.closed_order.push_back((now, k.key));
     }
 
     fn forget_oldest_closed(&mut self) {
         if let Some((at, key)) = self.closed_order.pop_front() {
             // Only if not closed again since (a later entry took its place).
-            if self.closed.get(&key).is_some_and(|c| c.at == at) {
-                self.closed.remove(&key);
+            let hash = self.map.hash(&key);
+            if let Ok(e) = self
+                .closed
+                .find_entry(hash, |(k, c)| *k == key && c.at == at)
+            {
+                e.remove();
             }
         }
     }
@@ -297,12 +320,12 @@ impl<V: FlowState> FlowTable<V> {
     /// Evict the idlest flows when a new one would not fit.
     fn make_room(
         &mut self,
-        key: &FlowKey,
+        k: &Hashed,
         on_evict: &mut dyn FnMut(FlowKey, Box<Flow<V>>, EvictReason),
     ) {
         let full = self.map.len() >= self.limits.max_flows.max(1)
             || self.weights >= self.limits.max_flows.saturating_mul(BYTES_PER_FLOW_SLOT);
-        if full && !self.map.contains_key(key) {
+        if full && !self.map.contains_key(k) {
             self.evict_idlest(on_evict);
         }
     }
@@ -310,18 +333,18 @@ impl<V: FlowState> FlowTable<V> {
     /// Start loading the flows the next packets belong to. Called for a group
     /// of packets at once, the lookups' cache misses overlap instead of each
     /// packet waiting for its flow in turn.
-    pub fn prefetch<'k>(&self, keys: impl IntoIterator<Item = &'k FlowKey>) {
-        for key in keys {
-            self.map.prefetch(key);
+    pub fn prefetch<'k>(&self, keys: impl IntoIterator<Item = &'k Hashed>) {
+        for k in keys {
+            self.map.prefetch(k);
         }
     }
 
     /// The second step, for flows prefetched a group earlier: their entries
     /// are cached by now, so reading them to find their states' heap parts
     /// does not stall, and those parts load while the group before is worked.
-    pub fn prefetch_parts<'k>(&self, keys: impl IntoIterator<Item = &'k FlowKey>) {
-        for key in keys {
-            if let Some(f) = self.map.get(key) {
+    pub fn prefetch_parts<'k>(&self, keys: impl IntoIterator<Item = &'k Hashed>) {
+        for k in keys {
+            if let Some(f) = self.map.get(k) {
                 f.state.prefetch_parts();
             }
         }
@@ -572,7 +595,7 @@ mod tests {
 
     /// Key comparisons made inserting every key and then finding each again.
     fn comparisons<S: std::hash::BuildHasher + Default>(keys: &[FlowKey]) -> u64 {
-        let mut m: HashMap<Counted, (), S> = HashMap::default();
+        let mut m: std::collections::HashMap<Counted, (), S> = Default::default();
         let before = EQ_CALLS.load(std::sync::atomic::Ordering::Relaxed);
         for k in keys {
             m.insert(Counted(*k), ());
@@ -781,15 +804,12 @@ mod tests {
         let mut heavy: FlowTable<Built> = FlowTable::new(limits);
         let mut evicted = 0;
         for n in 0..160 {
-            light.update(key(n), at(i64::from(n)), &mut |_, _, _| {}, |_, _| {
+            let k = light.hashed(key(n));
+            light.update(&k, at(i64::from(n)), &mut |_, _, _| {}, |_, _| (true, ()));
+            let k = heavy.hashed(key(n));
+            heavy.update(&k, at(i64::from(n)), &mut |_, _, _| evicted += 1, |_, _| {
                 (true, ())
             });
-            heavy.update(
-                key(n),
-                at(i64::from(n)),
-                &mut |_, _, _| evicted += 1,
-                |_, _| (true, ()),
-            );
         }
         assert_eq!(light.len(), 160);
         assert_eq!(light.stats().flows_evicted, 0);
