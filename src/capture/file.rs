@@ -341,7 +341,17 @@ impl FileSource {
 
     /// Make at least `n` unconsumed bytes available in the buffer. `Ok(false)`
     /// when the input ends first. `n` is bounded by the callers' record limits.
+    #[inline]
     fn fill(&mut self, n: usize) -> Result<bool, CaptureError> {
+        // Nearly every call finds its bytes already there: that test stays in
+        // the caller, the rest is a call away.
+        if self.end - self.start >= n {
+            return Ok(true);
+        }
+        self.fill_more(n)
+    }
+
+    fn fill_more(&mut self, n: usize) -> Result<bool, CaptureError> {
         if self.mapped.is_some() && self.end - self.start < n && self.map_window(n)? {
             return Ok(self.end - self.start >= n);
         }
