@@ -1,8 +1,12 @@
-//! One packet through decode: two bytes of link type, then the packet.
+//! One packet through decode: two bytes of link type, then the packet. The
+//! packet is also decoded as Ethernet both ways (the one-pass common case and
+//! the layers), which must agree.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wshs_sniff::decode::{decode_fuzz_input, Decoded, FlowKey};
+use wshs_sniff::capture::LinkType;
+use wshs_sniff::decode::common_case::same;
+use wshs_sniff::decode::{decode, decode_fuzz_input, decode_layers, Decoded, FlowKey};
 
 fuzz_target!(|data: &[u8]| {
     if let Decoded::Tcp(seg) = decode_fuzz_input(data) {
@@ -10,4 +14,9 @@ fuzz_target!(|data: &[u8]| {
         let _ = key.shard_hash();
         let _ = seg.src.to_string();
     }
+    let pkt = data.get(2..).unwrap_or_default();
+    let wire = pkt.len() as u32;
+    let whole = decode(LinkType::ETHERNET, pkt, wire);
+    let layers = decode_layers(LinkType::ETHERNET, pkt, wire);
+    assert!(same(&whole, &layers), "{whole:?} vs {layers:?}");
 });

@@ -2,6 +2,7 @@
 //!
 //! Pure functions over byte slices: no allocation, no I/O, no panics on any input.
 
+pub mod common_case;
 pub mod flow;
 mod ip;
 mod link;
@@ -22,6 +23,18 @@ use crate::capture::LinkType;
 /// which then comes back with `truncated` set. Never panics, never allocates:
 /// this runs for every packet, and is the entry point for fuzzing.
 pub fn decode(linktype: LinkType, data: &[u8], orig_len: u32) -> Decoded<'_> {
+    if linktype == LinkType::ETHERNET {
+        if let Some(d) = common_case::ethernet_ipv4_tcp(data) {
+            return d;
+        }
+    }
+    decode_layers(linktype, data, orig_len)
+}
+
+/// Layer by layer, every link type and tunnel: what [`decode`] does for the
+/// packets its one-pass common case leaves alone (and, in tests, for all, to
+/// check the two agree).
+pub fn decode_layers(linktype: LinkType, data: &[u8], orig_len: u32) -> Decoded<'_> {
     let ctx = ip::Ctx::new(orig_len as usize > data.len());
     match link::by_linktype(linktype, data, ctx) {
         Ok(d) => d,
