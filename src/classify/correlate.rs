@@ -1203,6 +1203,7 @@ mod tests {
     use crate::classify::test_heads::{headers, request, with_value};
     use crate::decode::Endpoint;
     use crate::http::{Ending, ResponseHead};
+    use std::sync::Arc;
 
     fn ep(s: &str) -> Endpoint {
         let (ip, port) = s.rsplit_once(':').unwrap();
@@ -1229,7 +1230,7 @@ mod tests {
             ts: t(req_ms),
             client: ep(client),
             server: ep(server),
-            request: request("GET", minor, hs),
+            request: request("GET", minor, hs).into(),
             interim: Vec::new(),
             response: Some(ResponseHead {
                 minor_version: 1,
@@ -1482,7 +1483,7 @@ mod tests {
     fn a_rewritten_target_answered_404_is_named() {
         let client = attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 30, 404, 1, FULL);
         let mut backend = attempt("10.0.0.1:6000", "10.0.0.2:8080", 5, 20, 404, 1, FULL);
-        backend.request.target = "/api/ws".into();
+        Arc::make_mut(&mut backend.request).target = "/api/ws".into();
         let out = run(vec![backend, client]);
         assert!(
             out.iter().all(|j| j.verdict.cause == Cause::PathRewritten),
@@ -1687,7 +1688,7 @@ mod tests {
                 server,
                 b"",
             );
-            r.request.target = "/admin/ws".into();
+            Arc::make_mut(&mut r.request).target = "/admin/ws".into();
             r
         };
         let out = run(vec![ok.clone(), refused(&[("Server", "Caddy")])]);
@@ -1785,14 +1786,15 @@ mod tests {
     #[test]
     fn engine_io_refusals_are_named() {
         let mut a = attempt("10.0.0.9:5000", "10.0.0.1:3000", 0, 2, 400, 1, FULL);
-        a.request.target = "/socket.io/?EIO=4&transport=websocket&sid=abc".into();
+        Arc::make_mut(&mut a.request).target =
+            "/socket.io/?EIO=4&transport=websocket&sid=abc".into();
         a.body_excerpt = Some(b"Session ID unknown".to_vec());
         let out = run(vec![a.clone()]);
         assert_eq!(out[0].verdict.cause, Cause::SessionNotSticky);
         assert!(out[0].verdict.evidence.contains("sid 'abc'"));
 
         let mut v3 = accepted(a);
-        v3.request.target = "/socket.io/?EIO=3&transport=websocket".into();
+        Arc::make_mut(&mut v3.request).target = "/socket.io/?EIO=3&transport=websocket".into();
         v3.body_excerpt = None;
         v3.after_upgrade = Some(crate::http::AfterUpgrade {
             server_http: Some(

@@ -1,6 +1,8 @@
 //! The facts the HTTP stage gathers about one WebSocket upgrade attempt, handed to
 //! the classifier. Only facts: what was sent, what came back, how it ended.
 
+use std::sync::Arc;
+
 use super::head::{RequestHead, ResponseHead};
 use crate::capture::Timestamp;
 use crate::decode::Endpoint;
@@ -57,7 +59,10 @@ pub struct Attempt {
     pub ts: Timestamp,
     pub client: Endpoint,
     pub server: Endpoint,
-    pub request: RequestHead,
+    /// Shared, not owned: the correlator keeps a copy of every keyed attempt
+    /// for a late proxy leg, and copying the request's headers (two
+    /// allocations each) was most of that copy's cost.
+    pub request: Arc<RequestHead>,
     /// Interim (1xx other than 101) statuses seen before the final response.
     pub interim: Vec<u16>,
     pub response: Option<ResponseHead>,
@@ -118,14 +123,14 @@ impl Attempt {
             ts: Timestamp::new(100, 0),
             client,
             server,
-            request: RequestHead {
+            request: Arc::new(RequestHead {
                 method: "GET".into(),
                 target: target.into(),
                 minor_version: 1,
                 headers: Vec::new(),
                 head_len: 0,
                 cut_short: false,
-            },
+            }),
             interim: Vec::new(),
             response: None,
             response_ts: None,

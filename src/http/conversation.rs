@@ -322,7 +322,8 @@ impl FlowState for Conversation {
         }
         for p in self.pending.iter_mut() {
             if let Pending::Attempt(a) = p {
-                for h in a.request.headers.iter_mut() {
+                // Still this connection's own (not yet reported): no copy.
+                for h in std::sync::Arc::make_mut(&mut a.request).headers.iter_mut() {
                     if h.value.len() > SHED_VALUE_LEN {
                         h.value.truncate(SHED_VALUE_LEN);
                         h.value.shrink_to_fit();
@@ -937,7 +938,7 @@ impl Conversation {
             ts: dir.msg_ts,
             client,
             server,
-            request: req,
+            request: req.into(),
             interim: Vec::new(),
             response: None,
             response_ts: None,

@@ -137,14 +137,14 @@ impl OverH2 {
             ts: a.at,
             client,
             server,
-            request: RequestHead {
+            request: std::sync::Arc::new(RequestHead {
                 method: a.request.get(":method").unwrap_or("(unknown)").to_string(),
                 target: a.request.get(":path").unwrap_or("(unknown)").to_string(),
                 minor_version: 1,
                 headers,
                 head_len,
                 cut_short: false,
-            },
+            }),
             interim: Vec::new(),
             response_ts: response.as_ref().map(|_| a.at),
             response,
