@@ -352,7 +352,7 @@ impl FileSource {
     }
 
     fn fill_more(&mut self, n: usize) -> Result<bool, CaptureError> {
-        if self.mapped.is_some() && self.end - self.start < n && self.map_window(n)? {
+        if self.mapped.is_some() && self.map_window(n)? {
             return Ok(self.end - self.start >= n);
         }
         while self.end - self.start < n {

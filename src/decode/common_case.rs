@@ -7,16 +7,17 @@
 //! this pass is not sure of (another link or IP version, options that do not
 //! fit, a zero IPv4 length, a fragment, a short header) is left to the general
 //! decoder, so the result is the same whichever decodes: the unit tests below
-//! and the `decode` fuzz target check that they agree.
+//! and the `decode_packet` fuzz target check that they agree.
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use super::ip::PROTO_TCP;
+use super::link::ETH_IPV4;
 use super::{Decoded, Endpoint, TcpFlags, TcpSegment};
 
 const ETH_HEADER: usize = 14;
 const MIN_IPV4: usize = 20;
 const MIN_TCP: usize = 20;
-const PROTO_TCP: u8 = 6;
 
 #[inline(always)]
 fn v4(b: &[u8]) -> IpAddr {
@@ -28,7 +29,7 @@ fn v4(b: &[u8]) -> IpAddr {
 #[inline(always)]
 pub fn ethernet_ipv4_tcp(d: &[u8]) -> Option<Decoded<'_>> {
     let ip = d.get(ETH_HEADER..)?;
-    if d.get(12..14)? != [0x08, 0x00] || ip.len() < MIN_IPV4 + MIN_TCP {
+    if d.get(12..14)? != ETH_IPV4.to_be_bytes() || ip.len() < MIN_IPV4 + MIN_TCP {
         return None;
     }
     let hlen = usize::from(ip[0] & 0x0f) * 4;

@@ -13,7 +13,7 @@ pub const MAX_DEPTH: u8 = 8;
 
 const PROTO_HOPOPTS: u8 = 0;
 const PROTO_IPIP: u8 = 4;
-const PROTO_TCP: u8 = 6;
+pub(super) const PROTO_TCP: u8 = 6;
 const PROTO_UDP: u8 = 17;
 const PROTO_IPV6: u8 = 41;
 const PROTO_ROUTING: u8 = 43;

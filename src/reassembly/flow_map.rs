@@ -33,7 +33,7 @@ impl Hashed {
 }
 
 #[derive(Debug)]
-pub(crate) struct FlowMap<V> {
+pub(super) struct FlowMap<V> {
     table: HashTable<Box<Flow<V>>>,
     hasher: FlowHasher,
 }
