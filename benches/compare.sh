@@ -11,7 +11,7 @@
 # CPU time (wait4), both in microseconds (/usr/bin/time prints hundredths,
 # too coarse for runs of 0.07 s), and its peak RSS (/usr/bin/time):
 #   - the libpcap floor: a C loop that only calls pcap_next_ex;
-#   - the mapped floor: examples/read_floor.rs, wshs-sniff's own file reader
+#   - the reader floor: examples/read_floor.rs, wshs-sniff's own file reader
 #     walking every record and doing nothing else (reading cost alone);
 #   - the same reader decoding every packet to its TCP segment (read_floor
 #     --decode: what the capture thread does before handing packets over);
@@ -151,7 +151,7 @@ LOAD_BEFORE="$(cat /proc/loadavg)"
 # (same moment, same load) and the table shows the median of the rounds'.
 for r in $(seq "$ROUNDS"); do
   measure "$r" "libpcap read loop (floor)" "$CAP" sh -c "'$WORK/pcap_floor' '$CAP' > /dev/null"
-  measure "$r" "wshs-sniff reader only (mapped floor)" "$CAP" sh -c "'$READ' '$CAP' > /dev/null"
+  measure "$r" "wshs-sniff reader only (reader floor)" "$CAP" sh -c "'$READ' '$CAP' > /dev/null"
   measure "$r" "wshs-sniff reader + decode" "$CAP" sh -c "'$READ' --decode '$CAP' > /dev/null"
   measure "$r" "wshs-sniff --json --all" "$CAP" sh -c "'$BIN' -r '$CAP' --json --all > '$WORK/found.jsonl' 2> /dev/null"
   if [ -n "$BASELINE" ]; then
@@ -208,13 +208,13 @@ for name, runs in by_name.items():
         print(f"- {name}: " + "  ".join(f"{r[2]:.3f}/{r[4]:.3f}" for _, r in sorted(runs.items())))
 W = "wshs-sniff --json --all"
 F = "libpcap read loop (floor)"
-M = "wshs-sniff reader only (mapped floor)"
+M = "wshs-sniff reader only (reader floor)"
 D = "wshs-sniff reader + decode"
 T = "tshark -Y 'http.upgrade or http.response.code' (small)"
 S = "wshs-sniff --json --all (small)"
 BW = "baseline wshs-sniff --json --all"
 BS = "baseline wshs-sniff --json --all (small)"
-SHORT = {W: "wshs-sniff", F: "libpcap floor", M: "mapped floor", D: "reader + decode", T: "tshark", S: "wshs-sniff",
+SHORT = {W: "wshs-sniff", F: "libpcap floor", M: "reader floor", D: "reader + decode", T: "tshark", S: "wshs-sniff",
          BW: "baseline", BS: "baseline"}
 # (label, numerator tool, denominator tool, capture, measure): speed ratios
 # divide the denominator's seconds by the numerator's (> 1: the numerator is

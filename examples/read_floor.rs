@@ -1,5 +1,5 @@
 //! The reading floor: walk every record of a capture file with wshs-sniff's own
-//! reader (mapped windows, record parsing, prefetch) and do nothing else.
+//! reader (pooled read blocks, record parsing) and do nothing else.
 //!
 //! ```text
 //! cargo run --release --example read_floor -- [--decode] FILE
@@ -27,9 +27,6 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    // As in the binary: files are mapped only under the SIGBUS guard, and
-    // read with read(2) without it.
-    wshs_sniff::capture::mapped::install_guard();
     let mut src = match FileSource::open(&path) {
         Ok(s) => s,
         Err(e) => {

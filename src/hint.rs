@@ -1,18 +1,6 @@
 //! Cache hints for the hot loops. A prefetch never faults and never changes
 //! what the program computes, whatever the address.
 
-/// Ask the CPU to load the cache line holding `r`, for data read once and
-/// passed by: the input, which a mapped reader never copies (so it is never in
-/// the cache when its records are parsed). The non-temporal hint keeps the
-/// stream of input from pushing the flows' state out of the shared cache.
-#[inline(always)]
-pub fn prefetch_once<T>(r: &T) {
-    #[cfg(target_arch = "x86_64")]
-    hint_at::<{ std::arch::x86_64::_MM_HINT_NTA }>((r as *const T).cast::<u8>());
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = r;
-}
-
 /// Ask the CPU to load every cache line of `*r`, for data about to be worked
 /// on (a flow a packet will update).
 #[inline(always)]

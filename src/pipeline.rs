@@ -532,8 +532,9 @@ fn capture_loop(
     };
     // Batches come back from the workers still holding their input blocks.
     // Each new batch first takes every returned one and lets go of its
-    // blocks, so a file's windows are unmapped as soon as no batch in flight
-    // reads them (idle batches would otherwise keep tens of MiB mapped).
+    // blocks, so a block goes back to the reader's pool as soon as no batch in
+    // flight reads it (idle batches would otherwise keep the reader allocating
+    // new ones).
     let spare: RefCell<Vec<Batch>> = RefCell::new(Vec::new());
     let new_batch = |tick: u64| {
         let mut spare = spare.borrow_mut();
@@ -725,7 +726,7 @@ const PART_PACKETS: u64 = 2048;
 
 /// Input bytes per part at most, whatever the packet sizes: full-sized
 /// segments would otherwise make each part hold 3 MiB of the file, and the
-/// parts in flight keep all of it mapped.
+/// parts in flight keep all of it alive.
 const PART_BYTES: usize = 512 << 10;
 
 /// Packets whose flows a worker loads together, one group ahead of the group

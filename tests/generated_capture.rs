@@ -142,11 +142,11 @@ fn same_output_whatever_the_worker_count() {
     assert_eq!(one, run(3));
 }
 
-/// A file on disk is read through mapped windows and its payloads reach the
-/// workers by reference, in parts of ticks; a stream is read into buffers.
-/// Both must find the same, on a capture several windows long.
+/// A file on disk is read into pooled blocks whose payloads reach the workers
+/// by reference, in parts of ticks, and watched for rewrites; a stream is read
+/// without the watch. Both must find the same, on a capture many blocks long.
 #[test]
-fn a_mapped_file_and_a_stream_give_the_same_output() {
+fn a_file_and_a_stream_give_the_same_output() {
     let (bytes, _) = capture(5, 14 << 20);
     let dir = std::env::temp_dir().join(format!("wshs-gen-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -165,11 +165,11 @@ fn a_mapped_file_and_a_stream_give_the_same_output() {
             ..Config::default()
         };
         let streamed = json(wshs_sniff::analyze_bytes("gen", bytes.clone(), &cfg).expect("opens"));
-        let mapped = json(
+        let from_file = json(
             wshs_sniff::analyze_files(&[path.to_str().expect("utf-8 path")], &cfg).expect("opens"),
         );
         assert!(streamed.len() > 100);
-        assert_eq!(streamed, mapped, "{workers} workers");
+        assert_eq!(streamed, from_file, "{workers} workers");
     }
     std::fs::remove_dir_all(&dir).expect("clean up");
 }

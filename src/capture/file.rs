@@ -14,26 +14,23 @@ use std::sync::Arc;
 
 use nom::number::Endianness;
 
-use super::mapped::{self, Window};
 use super::pcap_format::{self, PcapHeader, FILE_HEADER_LEN};
 use super::pcapng_format::{self as ng, Interface};
 use super::{Block, CaptureError, LinkType, Next, PacketSource, RawPacket, SharedBytes, Timestamp};
 
-/// Initial buffer size: large enough that reads are big and compaction rare.
-const BUF_LEN: usize = 2 << 20;
+/// Block size: reads of a few hundred KiB keep system calls rare, and a block
+/// this small is still in the core's cache when its records are parsed just
+/// after the kernel copied them in. Reading into such blocks measured less
+/// CPU and wall time than mapping the file (BENCHMARKS.md, "Reading instead
+/// of mapping"): unmapping the windows cost more than the copy, and the flow
+/// worker, sharing the address space, paid for every unmapping's TLB flush.
+const BUF_LEN: usize = 256 << 10;
 /// Compact before reading into less free space than this.
 const MIN_READ: usize = 64 << 10;
 /// Blocks kept for reuse once the pipeline lets go of them: enough to cover
 /// the blocks in flight (a few ticks' worth), so blocks are not allocated and
 /// page-faulted in again all the time.
 const POOL_LEN: usize = 32;
-/// Bytes of a regular file mapped at a time (see `mapped`): large enough that
-/// mapping is rare, small enough that the windows the pipeline still holds
-/// stay a few tens of MiB.
-const WINDOW: usize = 2 << 20;
-/// How far ahead of the record being handed out the reader asks the CPU to
-/// load the input (see `prefetch_ahead`).
-const PREFETCH_AHEAD: usize = 8 << 10;
 /// No record may be larger than this: anything bigger is damage, not a packet.
 const MAX_CAPLEN: u32 = 16 << 20;
 /// pcapng blocks other than packets (name tables, custom blocks) may be larger
@@ -70,14 +67,13 @@ struct Found {
     orig_len: u32,
 }
 
-/// A regular file read through mapped windows.
-struct MappedFile {
-    /// The file's size as last seen.
+/// A regular file being read, watched for being cut short or rewritten.
+struct Watched {
+    /// The file's size when it was opened.
     len: u64,
-    /// Its windows' owner number (see `mapped::shrank`).
-    owner: u64,
-    /// The file; the read fall-back takes it over.
-    file: Option<std::fs::File>,
+    /// A second handle on the file, for the checks (`statx`, `pread`); the
+    /// reader reads through its own.
+    file: std::fs::File,
     /// The file's first bytes when it was opened (see `changed_on_disk`).
     head: Vec<u8>,
 }
@@ -93,30 +89,23 @@ const REWRITE_CHECK_EVERY: u64 = 1024;
 const REWRITTEN: &str =
     "the file was rewritten while it was being read (a capture ring starting it over?)";
 
-impl MappedFile {
+impl Watched {
     fn new(file: std::fs::File, len: u64) -> Self {
         use std::os::unix::fs::FileExt;
         let mut head = vec![0; HEAD_LEN.min(len as usize)];
         if file.read_exact_at(&mut head, 0).is_err() {
             head.clear();
         }
-        MappedFile {
-            len,
-            owner: mapped::new_owner(),
-            file: Some(file),
-            head,
-        }
+        Watched { len, file, head }
     }
 
     /// Whether the file on disk is still the one being read: not shorter than
     /// already seen, and starting with the same bytes. A capture ring
-    /// (`tcpdump -W`) truncates a slice and writes it anew; mapped pages then
-    /// show the new contents, which would read as packets of the old file.
+    /// (`tcpdump -W`) truncates a slice and writes it anew; reading on would
+    /// take its new contents for more packets of the old file.
     fn on_disk(&self) -> OnDisk {
         use std::os::unix::fs::FileExt;
-        let Some(file) = self.file.as_ref() else {
-            return OnDisk::Same;
-        };
+        let file = &self.file;
         match file.metadata() {
             Ok(meta) if meta.len() < self.len => return OnDisk::Shrank,
             Ok(_) => {}
@@ -135,7 +124,7 @@ impl MappedFile {
     }
 }
 
-/// What became of a mapped file on disk while it was being read.
+/// What became of a file on disk while it was being read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum OnDisk {
     Same,
@@ -147,10 +136,7 @@ const SHRANK: &str = "the file shrank while it was being read";
 
 /// The buffer of a block read into memory that nobody else holds.
 fn heap_mut(b: &mut SharedBytes) -> Option<&mut Vec<u8>> {
-    match Arc::get_mut(b)? {
-        Block::Heap(v) => Some(v),
-        Block::Mapped(_) => None,
-    }
+    Arc::get_mut(b).map(|Block(v)| v)
 }
 
 /// A capture file read as a stream of packets.
@@ -161,10 +147,8 @@ pub struct FileSource {
     /// Blocks to switch to when `buf` is shared; each is reused once nobody
     /// else holds it.
     pool: Vec<SharedBytes>,
-    /// A regular file read through mapped windows instead of `read(2)`.
-    mapped: Option<MappedFile>,
-    /// `buf[..prefetched]` has been asked for (see `prefetch_ahead`).
-    prefetched: usize,
+    /// A regular file, watched while it is read.
+    watched: Option<Watched>,
     /// Unconsumed bytes are `buf[start..end]`.
     start: usize,
     end: usize,
@@ -195,16 +179,16 @@ impl FileSource {
                 "is a directory",
             )));
         }
-        // A regular file is mapped, and its handle kept for mapping; anything
-        // else (a pipe, a device) is read.
-        let (reader, mapped): (Box<dyn Read + Send>, _) = match meta.is_file() {
-            true => (
-                Box::new(std::io::empty()),
-                Some(MappedFile::new(file, meta.len())),
-            ),
-            false => (Box::new(file), None),
+        // A regular file is watched through a second handle; anything else
+        // (a pipe, a device) can be neither cut short nor rewritten under us.
+        let watched = match meta.is_file() {
+            true => Some(Watched::new(
+                file.try_clone().map_err(open_err)?,
+                meta.len(),
+            )),
+            false => None,
         };
-        let mut src = Self::build(path, reader, mapped)?;
+        let mut src = Self::build(path, Box::new(file), watched)?;
         if meta.is_file() {
             src.total_len = Some(meta.len());
         }
@@ -222,19 +206,14 @@ impl FileSource {
     fn build(
         name: &str,
         reader: Box<dyn Read + Send>,
-        mapped: Option<MappedFile>,
+        watched: Option<Watched>,
     ) -> Result<FileSource, CaptureError> {
         let mut src = FileSource {
             name: name.to_string(),
             reader,
-            buf: Arc::new(Block::Heap(if mapped.is_some() {
-                Vec::new()
-            } else {
-                vec![0; BUF_LEN]
-            })),
+            buf: Arc::new(Block(vec![0; BUF_LEN])),
             pool: Vec::new(),
-            mapped,
-            prefetched: 0,
+            watched,
             start: 0,
             end: 0,
             base: 0,
@@ -352,9 +331,6 @@ impl FileSource {
     }
 
     fn fill_more(&mut self, n: usize) -> Result<bool, CaptureError> {
-        if self.mapped.is_some() && self.map_window(n)? {
-            return Ok(self.end - self.start >= n);
-        }
         while self.end - self.start < n {
             if self.eof {
                 return Ok(false);
@@ -375,7 +351,6 @@ impl FileSource {
                     }
                 }
                 self.base += start as u64;
-                self.prefetched = 0;
                 self.end -= start;
                 self.start = 0;
             }
@@ -411,7 +386,7 @@ impl FileSource {
             .position(|b| b.len() >= want && heap_mut(b).is_some());
         let mut next = match reusable {
             Some(i) => self.pool.swap_remove(i),
-            None => Arc::new(Block::Heap(vec![0; want])),
+            None => Arc::new(Block(vec![0; want])),
         };
         let unread = self.buf.get(self.start..self.end).unwrap_or(&[]);
         if let Some(b) = heap_mut(&mut next) {
@@ -420,114 +395,22 @@ impl FileSource {
             }
         }
         let old = std::mem::replace(&mut self.buf, next);
-        if self.pool.len() < POOL_LEN && matches!(*old, Block::Heap(_)) {
+        if self.pool.len() < POOL_LEN {
             self.pool.push(old);
         }
         self.base += self.start as u64;
         self.end -= self.start;
         self.start = 0;
-        self.prefetched = 0;
     }
 
-    /// In a mapped file, map the window that holds the next `n` bytes (or the
-    /// rest of the file, if shorter). `Ok(false)` when no window could be
-    /// mapped: the file is then read from here on.
-    fn map_window(&mut self, n: usize) -> Result<bool, CaptureError> {
-        self.still_on_disk()?;
-        let Some(m) = self.mapped.as_mut() else {
-            return Ok(false);
-        };
-        let from = self.base + self.start as u64;
-        if from + n as u64 > m.len {
-            // A capture still being written has grown since it was opened.
-            if let Some(Ok(meta)) = m.file.as_ref().map(|f| f.metadata()) {
-                m.len = m.len.max(meta.len());
-            }
-        }
-        let page = Window::page() as u64;
-        let at = from - from % page;
-        let len = (WINDOW as u64)
-            .max(from - at + n as u64)
-            .min(m.len.saturating_sub(at)) as usize;
-        if len <= (from - at) as usize {
-            // Nothing left to map: the end of the file.
-            self.buf = Arc::new(Block::Heap(Vec::new()));
-            self.base = from;
-            (self.start, self.end) = (0, 0);
-            self.eof = true;
-            return Ok(true);
-        }
-        let owner = m.owner;
-        let window = m.file.as_ref().and_then(|f| Window::map(f, owner, at, len));
-        let Some(window) = window else {
-            // Read from the next unconsumed byte on.
-            let mut file = match m.file.take() {
-                Some(f) => f,
-                None => return Ok(false),
-            };
-            self.mapped = None;
-            use std::io::{Seek, SeekFrom};
-            file.seek(SeekFrom::Start(from))
-                .map_err(|source| CaptureError::Io {
-                    name: self.name.clone(),
-                    offset: from,
-                    source,
-                })?;
-            self.reader = Box::new(file);
-            self.eof = false;
-            self.buf = Arc::new(Block::Heap(vec![0; BUF_LEN]));
-            self.base = from;
-            (self.start, self.end) = (0, 0);
-            return Ok(false);
-        };
-        self.buf = Arc::new(Block::Mapped(window));
-        self.prefetched = 0;
-        self.base = at;
-        self.start = (from - at) as usize;
-        self.end = len;
-        self.eof = at + len as u64 >= m.len;
-        Ok(true)
-    }
-
-    /// Ask the CPU to load the next few KiB of input while this packet is
-    /// analysed. The input comes from the page cache and has not been touched
-    /// by a copy, and records are too far apart for the hardware to predict
-    /// across pages: without this, reading each record's header waits for
-    /// memory.
-    fn prefetch_ahead(&mut self) {
-        let to = (self.start + PREFETCH_AHEAD).min(self.end);
-        let from = self.prefetched.max(self.start);
-        if from >= to {
-            return;
-        }
-        // One look-up of the block for the whole run of lines.
-        if let Some(run) = self.buf.get(from..to) {
-            for b in run.iter().step_by(64) {
-                crate::hint::prefetch_once(b);
-            }
-        }
-        self.prefetched = from + (to - from).div_ceil(64) * 64;
-    }
-
-    /// An error when a mapped file shrank or was rewritten in place since it
+    /// An error when a regular file shrank or was rewritten in place since it
     /// was opened.
     fn still_on_disk(&self) -> Result<(), CaptureError> {
-        match self
-            .mapped
-            .as_ref()
-            .map_or(OnDisk::Same, MappedFile::on_disk)
-        {
+        match self.watched.as_ref().map_or(OnDisk::Same, Watched::on_disk) {
             OnDisk::Same => Ok(()),
             OnDisk::Shrank => Err(self.truncated(SHRANK)),
             OnDisk::Rewritten => Err(self.damaged(REWRITTEN)),
         }
-    }
-
-    /// Whether a mapped file was cut short while it was being read.
-    fn shrank(&self) -> bool {
-        self.mapped
-            .as_ref()
-            .is_some_and(|m| mapped::shrank(m.owner))
     }
 
     fn advance(&mut self) -> Result<Option<Found>, CaptureError> {
@@ -697,10 +580,6 @@ impl FileSource {
             return Ok(None);
         }
         let found = self.advance();
-        if self.shrank() {
-            self.done = true;
-            return Err(self.truncated(SHRANK));
-        }
         // Before a packet is handed out now and then, at the end, and at
         // damage (which a rewrite explains better).
         let look = match &found {
@@ -716,7 +595,6 @@ impl FileSource {
         match found {
             Ok(Some(f)) => {
                 self.packets += 1;
-                self.prefetch_ahead();
                 Ok(Some(RawPacket {
                     ts: f.ts,
                     linktype: f.linktype,
@@ -837,9 +715,8 @@ mod tests {
         drain_from(&mut src)
     }
 
-    /// A file of `bytes` on disk, mapped when read (the guard is installed).
+    /// A file of `bytes` on disk.
     fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
-        assert!(mapped::install_guard());
         let dir = std::env::temp_dir().join(format!("wshs-file-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("c.pcap");
@@ -847,7 +724,7 @@ mod tests {
         path
     }
 
-    /// Packets of every size, so records straddle the mapped windows' edges at
+    /// Packets of every size, so records straddle the blocks' edges at
     /// many different offsets, and some are larger than a page.
     fn many_records() -> Vec<u8> {
         records(0, 37)
@@ -894,39 +771,37 @@ mod tests {
     }
 
     #[test]
-    fn a_mapped_file_reads_like_a_stream() {
+    fn a_file_on_disk_reads_like_a_stream_while_its_blocks_are_held() {
         let bytes = many_records();
-        assert!(bytes.len() > 2 * WINDOW, "spans several windows");
-        let path = temp_file("mapped", &bytes);
-        let src = FileSource::open(path.to_str().unwrap()).unwrap();
-        assert!(src.mapped.is_some(), "a regular file is mapped");
-        let (mapped, err) = drain(src);
-        assert!(err.is_none(), "{err:?}");
+        assert!(bytes.len() > 8 * BUF_LEN, "spans many blocks");
+        let path = temp_file("blocks", &bytes);
+        let mut src = FileSource::open(path.to_str().unwrap()).unwrap();
+        assert!(src.watched.is_some(), "a regular file is watched");
+        // Every packet's block is kept, as batches in flight keep them: the
+        // reader must go on in other blocks, never over bytes handed out.
+        let mut held = Vec::new();
+        loop {
+            match src.next_packet() {
+                Ok(Some(p)) => {
+                    let b = p.backing.expect("a block behind every packet");
+                    let at = p.data.as_ptr() as usize - b.as_ptr() as usize;
+                    held.push((Arc::clone(b), at, p.data.len()));
+                }
+                Ok(None) => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
         let (streamed, err) = read_all(bytes);
         assert!(err.is_none());
-        assert_eq!(mapped.len(), 12_000);
-        assert!(mapped == streamed, "same packets both ways");
+        assert_eq!(held.len(), 12_000);
+        for (i, ((b, at, len), s)) in held.iter().zip(&streamed).enumerate() {
+            assert_eq!(&b[*at..at + len], &s.2[..], "packet {i}");
+        }
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
     #[test]
-    fn a_file_that_cannot_be_mapped_further_is_read_on() {
-        let bytes = many_records();
-        let path = temp_file("fallback", &bytes);
-        // The first window maps, the second does not: the rest is read.
-        mapped::FAIL_MAPS_AFTER.with(|c| c.set(Some(1)));
-        let src = FileSource::open(path.to_str().unwrap()).unwrap();
-        let (got, err) = drain(src);
-        mapped::FAIL_MAPS_AFTER.with(|c| c.set(None));
-        assert!(err.is_none(), "{err:?}");
-        let (streamed, _) = read_all(bytes);
-        assert_eq!(got.len(), 12_000);
-        assert!(got == streamed, "same packets");
-        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
-    }
-
-    #[test]
-    fn a_mapped_file_cut_short_on_disk_is_reported_as_damage() {
+    fn a_file_cut_short_on_disk_is_reported_as_damage() {
         let bytes = many_records();
         let path = temp_file("cut", &bytes);
         let (whole, _) = read_all(bytes.clone());
@@ -943,7 +818,7 @@ mod tests {
     }
 
     #[test]
-    fn a_mapped_file_that_shrinks_while_read_ends_with_damage_not_a_crash() {
+    fn a_file_that_shrinks_while_read_ends_with_damage() {
         let bytes = many_records();
         let path = temp_file("shrink", &bytes);
         let mut src = FileSource::open(path.to_str().unwrap()).unwrap();
@@ -951,7 +826,7 @@ mod tests {
             assert!(matches!(src.next_packet(), Ok(Some(_))));
         }
         // Another program truncates the file under the reader, inside the
-        // window it is reading.
+        // block it is reading.
         std::fs::OpenOptions::new()
             .write(true)
             .open(&path)
