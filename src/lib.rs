@@ -24,6 +24,7 @@ pub mod pipeline;
 pub mod reassembly;
 pub mod report;
 pub mod run;
+pub mod text;
 pub mod tls;
 
 use std::sync::atomic::AtomicBool;

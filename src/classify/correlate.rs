@@ -960,7 +960,7 @@ fn answer_family(a: &Attempt, relayed_server: Option<&[u8]>) -> Option<&'static 
 /// `scheme://host[:port]` of an Origin, as `host[:port]` without the scheme's
 /// default port, lower case, to compare with a Host header.
 fn origin_authority(origin: &[u8]) -> Option<String> {
-    let o = String::from_utf8_lossy(origin.trim_ascii()).to_ascii_lowercase();
+    let o = crate::text::lossy(origin.trim_ascii()).to_ascii_lowercase();
     let (scheme, rest) = o.split_once("://")?;
     let auth = rest.split('/').next()?;
     Some(match (scheme, auth.rsplit_once(':')) {
@@ -972,7 +972,7 @@ fn origin_authority(origin: &[u8]) -> Option<String> {
 fn host_authority(a: &Attempt) -> Option<String> {
     a.request
         .header("host")
-        .map(|h| String::from_utf8_lossy(h.value.trim_ascii()).to_ascii_lowercase())
+        .map(|h| crate::text::lossy(h.value.trim_ascii()).to_ascii_lowercase())
 }
 
 fn path_of(target: &str) -> &str {
@@ -1017,7 +1017,7 @@ fn rewritten(
     ) && matches!(status, 400 | 401 | 403);
     if refused_origin && origin == ch && bh != ch {
         let body =
-            String::from_utf8_lossy(b.body_excerpt.as_deref().unwrap_or(&[])).to_ascii_lowercase();
+            crate::text::lossy(b.body_excerpt.as_deref().unwrap_or(&[])).to_ascii_lowercase();
         let named = body.contains("origin") || body.contains("host");
         return Some((
             Cause::HostRewritten,

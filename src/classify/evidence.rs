@@ -799,7 +799,7 @@ fn server_family(server_header: Option<&str>, body: &[u8]) -> Option<&'static st
     if let Some((_, f)) = known.iter().find(|(k, _)| s.contains(k)) {
         return Some(f);
     }
-    let b = String::from_utf8_lossy(body);
+    let b = crate::text::lossy(body);
     TABLE
         .iter()
         .find(|r| r.server != "*" && !r.text.is_empty() && b.contains(r.text))
@@ -1358,7 +1358,7 @@ mod tests {
             body.extend(b" \xc3");
             body.extend(texts[(i + 1) % texts.len()].bytes());
             let found = TEXTS.in_text(&body);
-            let lower = String::from_utf8_lossy(&body).to_ascii_lowercase();
+            let lower = crate::text::lossy(&body).to_ascii_lowercase();
             for (j, u) in LOWERCASE_TEXTS.iter().enumerate() {
                 let expected = !u.is_empty() && lower.contains(u.as_str());
                 assert_eq!(found.has(j), expected, "row {j} in {t:?}");

@@ -159,7 +159,7 @@ fn quoted_string(i: &[u8]) -> IResult<&[u8], String> {
             out.push(b);
         }
     }
-    Ok((rest, String::from_utf8_lossy(&out).into_owned()))
+    Ok((rest, crate::text::lossy(&out).into_owned()))
 }
 
 fn param(i: &[u8]) -> IResult<&[u8], (String, Option<String>)> {
@@ -169,11 +169,11 @@ fn param(i: &[u8]) -> IResult<&[u8], (String, Option<String>)> {
         (ows, char('='), ows),
         alt((
             quoted_string,
-            map(token, |t| String::from_utf8_lossy(t).into_owned()),
+            map(token, |t| crate::text::lossy(t).into_owned()),
         )),
     ))
     .parse(i)?;
-    Ok((i, (String::from_utf8_lossy(name).into_owned(), value)))
+    Ok((i, (crate::text::lossy(name).into_owned(), value)))
 }
 
 fn extension(i: &[u8]) -> IResult<&[u8], Extension> {
@@ -182,7 +182,7 @@ fn extension(i: &[u8]) -> IResult<&[u8], Extension> {
     Ok((
         i,
         Extension {
-            name: String::from_utf8_lossy(name).into_owned(),
+            name: crate::text::lossy(name).into_owned(),
             params,
         },
     ))

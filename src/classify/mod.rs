@@ -279,9 +279,9 @@ pub fn expected_accept(key: &[u8]) -> String {
 pub fn printable(b: &[u8], max: usize) -> String {
     // Nearly every header value is short printable ASCII, kept as it is.
     if b.len() <= max && b.iter().all(|c| (0x20..0x7f).contains(c)) {
-        return String::from_utf8_lossy(b).into_owned();
+        return crate::text::lossy(b).into_owned();
     }
-    let s = String::from_utf8_lossy(&b[..b.len().min(max * 4)]);
+    let s = crate::text::lossy(&b[..b.len().min(max * 4)]);
     let mut out = String::new();
     for (n, c) in s.chars().enumerate() {
         if n >= max {
@@ -299,7 +299,7 @@ pub fn printable(b: &[u8], max: usize) -> String {
 }
 
 fn server_says(status: u16, reason: &str, body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+    let text = crate::text::lossy(body);
     let text = text.trim();
     if text.is_empty() {
         format!("server answered {status} {reason}")
@@ -444,7 +444,7 @@ fn only_the_status(resp: &crate::http::ResponseHead, body: &[u8]) -> bool {
         403 => "Forbidden",
         _ => "",
     };
-    let text = String::from_utf8_lossy(body);
+    let text = crate::text::lossy(body);
     let text = text.trim();
     let reason = resp.reason.trim();
     if text.is_empty() {

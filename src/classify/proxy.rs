@@ -115,10 +115,10 @@ pub fn family(
     let server = resp.header("server").map(|h| h.value.as_slice());
     let own_server = server.filter(|s| Some(*s) != relayed_server);
     own_server
-        .and_then(|s| by_name(&String::from_utf8_lossy(s)))
+        .and_then(|s| by_name(&crate::text::lossy(s)))
         .or_else(|| {
             resp.header_joined("via")
-                .and_then(|v| by_name(&String::from_utf8_lossy(&v)))
+                .and_then(|v| by_name(&crate::text::lossy(&v)))
         })
 }
 

@@ -73,8 +73,8 @@ impl FieldDecoder {
 
 fn text_pair((n, v): (Vec<u8>, Vec<u8>)) -> (String, String) {
     (
-        String::from_utf8_lossy(&n).into_owned(),
-        String::from_utf8_lossy(&v).into_owned(),
+        crate::text::lossy(&n).into_owned(),
+        crate::text::lossy(&v).into_owned(),
     )
 }
 

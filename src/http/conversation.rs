@@ -1216,7 +1216,7 @@ fn lenient_request(bytes: &[u8], max: usize) -> Option<RequestHead> {
     let bytes = &bytes[..bytes.len().min(max)];
     let mut lines = bytes.split(|b| *b == b'\n');
     let first = lines.next()?;
-    let first = String::from_utf8_lossy(first.strip_suffix(b"\r").unwrap_or(first));
+    let first = crate::text::lossy(first.strip_suffix(b"\r").unwrap_or(first));
     let mut parts = first.split(' ');
     let method = parts.next()?.to_string();
     let target = parts.next()?.to_string();
@@ -1229,7 +1229,7 @@ fn lenient_request(bytes: &[u8], max: usize) -> Option<RequestHead> {
     for line in all {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if let Some(colon) = memchr::memchr(b':', line) {
-            let name = String::from_utf8_lossy(&line[..colon]).trim().to_string();
+            let name = crate::text::lossy(&line[..colon]).trim().to_string();
             if name.is_empty() || name.contains(' ') {
                 continue;
             }

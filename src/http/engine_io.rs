@@ -30,7 +30,7 @@ pub fn sid_in_handshake(body: &[u8]) -> Option<String> {
     let end = memchr::memchr(b'"', rest)?;
     let sid = &rest[..end];
     (!sid.is_empty() && sid.len() <= 64 && sid.iter().all(|b| b.is_ascii_graphic()))
-        .then(|| String::from_utf8_lossy(sid).into_owned())
+        .then(|| crate::text::lossy(sid).into_owned())
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ pub struct Header {
 
 impl Header {
     pub fn value_str(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.value)
+        crate::text::lossy(&self.value)
     }
 }
 

@@ -106,7 +106,7 @@ pub fn close_reason(payload: &[u8]) -> (u16, String) {
     };
     let reason = payload
         .get(2..)
-        .map(|r| String::from_utf8_lossy(r).into_owned())
+        .map(|r| crate::text::lossy(r).into_owned())
         .unwrap_or_default();
     (code, reason)
 }

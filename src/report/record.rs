@@ -153,7 +153,7 @@ impl Record {
         };
         let resp = a.response.as_ref();
         let body_excerpt = a.body_excerpt.as_ref().map(|b| {
-            let text = String::from_utf8_lossy(b);
+            let text = crate::text::lossy(b);
             let t: String = text
                 .chars()
                 .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')

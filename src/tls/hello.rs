@@ -117,7 +117,7 @@ fn protocol_names(mut body: Cursor<'_>) -> Result<Vec<String>, TlsError> {
     let mut list = body.vec16()?;
     let mut names = Vec::new();
     while !list.is_empty() {
-        names.push(String::from_utf8_lossy(list.vec8()?).into_owned());
+        names.push(crate::text::lossy(list.vec8()?).into_owned());
     }
     Ok(names)
 }
@@ -128,7 +128,7 @@ fn server_name(mut body: Cursor<'_>) -> Result<Option<String>, TlsError> {
         let kind = list.u8()?;
         let name = list.vec16()?.rest();
         if kind == 0 {
-            return Ok(Some(String::from_utf8_lossy(name).into_owned()));
+            return Ok(Some(crate::text::lossy(name).into_owned()));
         }
     }
     Ok(None)

@@ -64,14 +64,14 @@ fn every_suite_decrypts() {
             assert!(
                 up.starts_with(REQUEST_START),
                 "{name}: {:?}",
-                String::from_utf8_lossy(&up)
+                crate::text::lossy(&up)
             );
             assert!(up.ends_with(b"\r\n\r\n"), "{name}");
             assert!(
                 down.starts_with(RESPONSE_START),
                 "{name} {server_first} {:?} {:?}",
                 conn.progress,
-                String::from_utf8_lossy(&down)
+                crate::text::lossy(&down)
             );
             assert_eq!(conn.progress.error, None, "{name}");
             assert_eq!(conn.progress.failed, 0, "{name}");
