@@ -828,8 +828,8 @@ fn worker(
         };
         let last = batch.last;
         // The batch goes back with its input blocks: the capture thread lets
-        // go of them on its next batch, so unmapping a file's windows is its
-        // work, not this busier thread's.
+        // go of them on its next batch, so they return to the reader's pool
+        // (or are freed) on the thread that allocated them.
         if batch.data.capacity() <= MAX_REUSED_BATCH_BYTES {
             // Full or closed: the batch is simply dropped.
             let _ = free.try_send(batch);
