@@ -74,7 +74,7 @@ struct Watched {
     /// A second handle on the file, for the checks (`statx`, `pread`); the
     /// reader reads through its own.
     file: std::fs::File,
-    /// The file's first bytes when it was opened (see `changed_on_disk`).
+    /// The file's first bytes when it was opened (see `on_disk`).
     head: Vec<u8>,
 }
 
@@ -157,7 +157,6 @@ pub struct FileSource {
     eof: bool,
     done: bool,
     packets: u64,
-    total_len: Option<u64>,
     format: Format,
 }
 
@@ -181,18 +180,15 @@ impl FileSource {
         }
         // A regular file is watched through a second handle; anything else
         // (a pipe, a device) can be neither cut short nor rewritten under us.
-        let watched = match meta.is_file() {
-            true => Some(Watched::new(
+        let watched = if meta.is_file() {
+            Some(Watched::new(
                 file.try_clone().map_err(open_err)?,
                 meta.len(),
-            )),
-            false => None,
+            ))
+        } else {
+            None
         };
-        let mut src = Self::build(path, Box::new(file), watched)?;
-        if meta.is_file() {
-            src.total_len = Some(meta.len());
-        }
-        Ok(src)
+        Self::build(path, Box::new(file), watched)
     }
 
     /// Read a capture from any byte stream; `name` is used in error messages.
@@ -220,7 +216,6 @@ impl FileSource {
             eof: false,
             done: false,
             packets: 0,
-            total_len: None,
             format: Format::Pcap(PcapHeader {
                 endian: Endianness::Little,
                 nanos: false,
@@ -265,7 +260,7 @@ impl FileSource {
 
     /// Size of the input in bytes when known (a regular file), for progress.
     pub fn total_len(&self) -> Option<u64> {
-        self.total_len
+        self.watched.as_ref().map(|w| w.len)
     }
 
     /// Packets handed out so far.
