@@ -73,22 +73,13 @@ fn collect(feed: Files, cfg: &Config) -> Analysis {
 
 /// Analyse capture files (read in order as one stream).
 /// TLS secrets in the files' pcapng Decryption Secrets Blocks are used
-/// beside those of `cfg`.
+/// beside those of `cfg`, for the packets after them.
 pub fn analyze_files<P: AsRef<str>>(paths: &[P], cfg: &Config) -> Result<Analysis, CaptureError> {
     let mut sources = Vec::new();
-    let mut embedded = Vec::new();
     for p in paths {
         sources.push(FileSource::open(p.as_ref())?);
-        embedded.extend(capture::secrets::tls_key_log(p.as_ref()).unwrap_or_default());
     }
-    if embedded.is_empty() {
-        return Ok(collect(Files::new(sources), cfg));
-    }
-    let mut keys: Vec<tls::SharedKeys> = vec![Arc::new(tls::KeyLog::parse(&embedded))];
-    keys.extend(cfg.http.tls_keys.clone());
-    let mut cfg = cfg.clone();
-    cfg.http.tls_keys = Some(Arc::new(tls::KeyChain(keys)));
-    Ok(collect(Files::new(sources), &cfg))
+    Ok(collect(Files::new(sources), cfg))
 }
 
 /// Analyse a capture held in memory (tests, fuzzing).

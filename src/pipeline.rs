@@ -28,6 +28,7 @@ use crate::http::{Attempt, ConnectFailed, HttpLimits, HttpStats, SidIssued, TlsS
 use crate::reassembly::{Hashed, Limits, ReassemblyStats};
 use crate::report::gauges::Gauges;
 use crate::report::OutputError;
+use crate::tls::{InBandKeys, KeyChain, SharedKeys};
 
 /// Tuning of a run.
 #[derive(Debug, Clone)]
@@ -104,6 +105,9 @@ struct Batch {
     blocks: Vec<SharedBytes>,
     /// Payloads of sources that cannot share their buffer (live capture).
     data: Vec<u8>,
+    /// TLS key log texts found in the input, each with the index in `pkts`
+    /// of the packet it comes before.
+    secrets: Vec<(usize, Vec<u8>)>,
     /// The last part of its tick: the worker reports after it. A tick is sent
     /// in parts so that the input a batch keeps alive (its blocks) stays small.
     ends_tick: bool,
@@ -119,6 +123,7 @@ fn new_or_reused(reused: Option<Batch>, tick: u64) -> Batch {
             b.pkts.clear();
             b.blocks.clear();
             b.data.clear();
+            b.secrets.clear();
             b.ends_tick = false;
             b.last = false;
             b
@@ -129,6 +134,7 @@ fn new_or_reused(reused: Option<Batch>, tick: u64) -> Batch {
             pkts: Vec::with_capacity(1024),
             blocks: Vec::new(),
             data: Vec::new(),
+            secrets: Vec::new(),
             ends_tick: false,
             last: false,
         },
@@ -570,7 +576,7 @@ fn capture_loop(
     let send_part = |batches: &mut Vec<Batch>, tick: u64| -> bool {
         let mut ok = true;
         for (i, b) in batches.iter_mut().enumerate() {
-            if b.pkts.is_empty() {
+            if b.pkts.is_empty() && b.secrets.is_empty() {
                 continue;
             }
             let part = std::mem::replace(b, new_batch(tick));
@@ -603,6 +609,12 @@ fn capture_loop(
         };
         match next {
             Next::End => break,
+            // Every worker learns them at this point of its packets.
+            Next::Secrets(text) => {
+                for b in batches.iter_mut() {
+                    b.secrets.push((b.pkts.len(), text.to_vec()));
+                }
+            }
             Next::Idle => {
                 if live && last_tick_wall.elapsed() >= Duration::from_millis(100) {
                     // Packet time moves on with the wall clock while the wire is
@@ -751,6 +763,11 @@ fn worker(
 ) {
     let (mut shown_flows, mut shown_evicted) = (0u64, 0u64);
     let mut keys: Vec<(Hashed, Side)> = Vec::new();
+    let in_band = Arc::new(InBandKeys::default());
+    let mut http = http;
+    let mut chain: Vec<SharedKeys> = http.tls_keys.take().into_iter().collect();
+    chain.push(in_band.clone());
+    http.tls_keys = Some(Arc::new(KeyChain(chain)));
     let mut w = FlowAnalyzer::new(limits, http);
     // The number of this tick's last packet seen by this worker.
     let mut tick_last_no = 0;
@@ -763,7 +780,11 @@ fn worker(
         // The first two groups' entries: the loop below starts two groups
         // ahead, and takes the second group's parts from these.
         w.prefetch(keys.iter().take(2 * PREFETCH_GROUP).map(|(k, _)| k));
+        let mut secrets = batch.secrets.iter().peekable();
         for (i, (p, (key, side))) in batch.pkts.iter().zip(keys.iter()).enumerate() {
+            while let Some((_, text)) = secrets.next_if(|(at, _)| *at == i) {
+                in_band.add(text);
+            }
             if i % PREFETCH_GROUP == 0 {
                 // Two groups ahead the flows' entries, one group ahead what
                 // those entries point to: each step's loads overlap.
@@ -786,6 +807,9 @@ fn worker(
                 payload: batch.payload(p),
             };
             w.segment_of(&seg, key, *side);
+        }
+        for (_, text) in secrets {
+            in_band.add(text);
         }
         if let Some(p) = batch.pkts.last() {
             tick_last_no = p.no;

@@ -175,7 +175,6 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
     config.exiting = true;
     if let Some(keys) = keylog_file::for_run(
         a.tls_keylog.as_deref(),
-        &files,
         matches!(a.input, Input::Live { .. }),
     )? {
         config.http.tls_keys = Some(keys);

@@ -294,3 +294,210 @@ fn without_the_key_log_the_encrypted_attempts_are_not_invented() {
         assert_eq!(found.len(), backend_legs, "{name}: {found:?}");
     }
 }
+
+/// A pcap record: seconds, microseconds, original length, bytes.
+type Rec = (u32, u32, u32, Vec<u8>);
+
+/// Key log texts, each with the index of the packet it is written before.
+type Placed = Vec<(usize, Vec<u8>)>;
+
+/// A classic little-endian microsecond pcap's link type and records.
+fn pcap_records(pcap: &[u8]) -> (u32, Vec<Rec>) {
+    assert_eq!(pcap[..4], [0xd4, 0xc3, 0xb2, 0xa1], "a little-endian pcap");
+    let le = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let linktype = le(pcap, 20);
+    let mut at = 24;
+    let mut out = Vec::new();
+    while at + 16 <= pcap.len() {
+        let caplen = le(pcap, at + 8) as usize;
+        let data = pcap[at + 16..at + 16 + caplen].to_vec();
+        out.push((le(pcap, at), le(pcap, at + 4), le(pcap, at + 12), data));
+        at += 16 + caplen;
+    }
+    (linktype, out)
+}
+
+/// One little-endian pcapng block: type, body padded to 4 bytes, lengths.
+fn ng_block(kind: u32, body: &[u8]) -> Vec<u8> {
+    let padded = body.len().div_ceil(4) * 4;
+    let len = (12 + padded) as u32;
+    let mut b = Vec::new();
+    b.extend_from_slice(&kind.to_le_bytes());
+    b.extend_from_slice(&len.to_le_bytes());
+    b.extend_from_slice(body);
+    b.resize(8 + padded, 0);
+    b.extend_from_slice(&len.to_le_bytes());
+    b
+}
+
+/// A Decryption Secrets Block holding `keylog` as a TLS key log.
+fn dsb(keylog: &[u8]) -> Vec<u8> {
+    let mut body = 0x544c_534bu32.to_le_bytes().to_vec();
+    body.extend_from_slice(&(keylog.len() as u32).to_le_bytes());
+    body.extend_from_slice(keylog);
+    ng_block(0x0a, &body)
+}
+
+/// The pcap's packets as pcapng, with `secrets[i]` written before packet i
+/// (and `secrets[len]` after the last).
+fn pcapng_with_secrets(pcap: &[u8], secrets: &Placed) -> Vec<u8> {
+    let (linktype, recs) = pcap_records(pcap);
+    let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+    shb.extend_from_slice(&[1, 0, 0, 0]);
+    shb.extend_from_slice(&u64::MAX.to_le_bytes());
+    let mut out = ng_block(0x0a0d_0d0a, &shb);
+    let mut idb = (linktype as u16).to_le_bytes().to_vec();
+    idb.extend_from_slice(&[0, 0]);
+    idb.extend_from_slice(&262_144u32.to_le_bytes());
+    out.extend(ng_block(1, &idb));
+    let secrets_at = |i: usize| secrets.iter().filter(move |(at, _)| *at == i);
+    for (i, (secs, usecs, orig, data)) in recs.iter().enumerate() {
+        for (_, s) in secrets_at(i) {
+            out.extend(dsb(s));
+        }
+        let ticks = u64::from(*secs) * 1_000_000 + u64::from(*usecs);
+        let mut epb = 0u32.to_le_bytes().to_vec();
+        epb.extend_from_slice(&((ticks >> 32) as u32).to_le_bytes());
+        epb.extend_from_slice(&(ticks as u32).to_le_bytes());
+        epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        epb.extend_from_slice(&orig.to_le_bytes());
+        epb.extend_from_slice(data);
+        out.extend(ng_block(6, &epb));
+    }
+    for (_, s) in secrets_at(recs.len()) {
+        out.extend(dsb(s));
+    }
+    out
+}
+
+/// The index of the first packet that carries a protected TLS record: an
+/// application data record, or (TLS 1.2) any record after a ChangeCipherSpec
+/// in the same direction; TLS 1.3 sends its ChangeCipherSpec only for
+/// middleboxes. Reads Ethernet, IPv4 and TCP of in-order loopback
+/// captures, one TLS connection.
+fn first_protected_packet(pcap: &[u8], tls13: bool) -> usize {
+    use std::collections::HashMap;
+    let (linktype, recs) = pcap_records(pcap);
+    assert_eq!(linktype, 1, "Ethernet");
+    // Per direction (source port): bytes not yet framed, and whether a
+    // ChangeCipherSpec came.
+    let mut dirs: HashMap<u16, (Vec<u8>, bool)> = HashMap::new();
+    for (i, (_, _, _, frame)) in recs.iter().enumerate() {
+        let ip = &frame[14..];
+        let ihl = usize::from(ip[0] & 0x0f) * 4;
+        let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+        let tcp = &ip[ihl..total];
+        let payload = &tcp[usize::from(tcp[12] >> 4) * 4..];
+        if payload.is_empty() {
+            continue;
+        }
+        let port = u16::from_be_bytes([tcp[0], tcp[1]]);
+        let (buf, changed) = dirs.entry(port).or_default();
+        buf.extend_from_slice(payload);
+        while buf.len() >= 5 {
+            let len = 5 + usize::from(u16::from_be_bytes([buf[3], buf[4]]));
+            if buf.len() < len {
+                break;
+            }
+            match buf[0] {
+                0x14 => *changed = true,
+                0x17 => return i,
+                _ if *changed && !tls13 => return i,
+                _ => {}
+            }
+            buf.drain(..len);
+        }
+    }
+    panic!("no protected record")
+}
+
+#[test]
+fn secrets_stored_in_the_capture_open_the_packets_after_them() {
+    let dir = std::env::temp_dir().join(format!("wshs-dsb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (name, version, _) in SUITES {
+        let pcap_path = format!("fixtures/{name}.pcap");
+        let keylog_path = format!("fixtures/{name}.keylog");
+        let pcap = std::fs::read(&pcap_path).expect("pcap");
+        let keylog = std::fs::read(&keylog_path).expect("key log");
+        let (with_keys, _, _) = run(&[
+            "-r",
+            &pcap_path,
+            "--json",
+            "--all",
+            "--tls-keylog",
+            &keylog_path,
+        ]);
+        let (without, _, _) = run(&["-r", &pcap_path, "--json", "--all"]);
+        assert_ne!(with_keys, without, "{name}: the keys make no difference");
+        let n = pcap_records(&pcap).1.len();
+        let late = first_protected_packet(&pcap, *version == "TLSv1.3") + 1;
+        let placeholder = b"# keys follow\n".to_vec();
+        // (case, where the secrets are, output expected, or not expected)
+        let cases: [(&str, Placed, &str, bool); 4] = [
+            ("first", vec![(0, keylog.clone())], &with_keys, true),
+            // Written after the records they open (eCapture writes a
+            // connection's secrets as its handshake makes them): once the
+            // capture has carried secrets, those records wait for them.
+            (
+                "late",
+                vec![(0, placeholder.clone()), (late, keylog.clone())],
+                &with_keys,
+                true,
+            ),
+            // With no secrets before, nothing waits: a single pass, as tshark
+            // reads the file, cannot open the first connection.
+            (
+                "late, none before",
+                vec![(late, keylog.clone())],
+                &with_keys,
+                false,
+            ),
+            (
+                "at the end",
+                vec![(0, placeholder.clone()), (n, keylog.clone())],
+                &without,
+                true,
+            ),
+        ];
+        for (case, secrets, expected, same) in cases {
+            let path = dir.join(format!("{name}.pcapng"));
+            std::fs::write(&path, pcapng_with_secrets(&pcap, &secrets)).expect("write");
+            let (out, err, code) = run(&["-r", &path.to_string_lossy(), "--json", "--all"]);
+            assert_eq!(code, Some(0), "{name} {version} {case}: {err}");
+            assert_eq!(
+                out == expected,
+                same,
+                "{name} {version}, secrets {case}:\n{out}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn secrets_in_a_capture_read_from_a_pipe_are_used() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let (from_file, _, _) = run(&["-r", DSB, "--json", "--all"]);
+    assert!(
+        from_file.contains("\"server\":\"127.0.0.1:18413\""),
+        "{from_file}"
+    );
+    let mut child = Command::new(BIN)
+        .args(["-r", "-", "--json", "--all"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run wshs-sniff");
+    let bytes = std::fs::read(DSB).expect("fixture");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&bytes)
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), from_file);
+}

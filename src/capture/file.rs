@@ -58,8 +58,18 @@ enum Format {
     },
 }
 
-/// Where the next packet lies in the buffer, found before the slice is borrowed.
+/// What a capture file holds, in order.
+pub enum Item<'a> {
+    Packet(RawPacket<'a>),
+    /// The text of a TLS key log (NSS format) stored in the file.
+    Secrets(&'a [u8]),
+}
+
+/// Where the next packet (or key log text) lies in the buffer, found before
+/// the slice is borrowed.
 struct Found {
+    /// Key log text of a Decryption Secrets Block, not a packet.
+    secrets: bool,
     ts: Timestamp,
     linktype: LinkType,
     at: usize,
@@ -435,6 +445,7 @@ impl FileSource {
         let at = self.start + hl;
         self.start = at + len;
         Ok(Some(Found {
+            secrets: false,
             ts: rec.ts,
             linktype: hdr.linktype,
             at,
@@ -534,6 +545,20 @@ impl FileSource {
                         .snaplen;
                     Some(ng::parse_simple_packet_block(body, endian, snaplen).map_err(damaged)?)
                 }
+                ng::DSB_TYPE => {
+                    if let Some((off, len)) = ng::dsb_tls_key_log(body, endian) {
+                        self.start += blen;
+                        return Ok(Some(Found {
+                            secrets: true,
+                            ts: *last_ts,
+                            linktype: LinkType::NULL,
+                            at: block_at + 8 + off,
+                            len,
+                            orig_len: 0,
+                        }));
+                    }
+                    None
+                }
                 _ => None,
             };
             let Some(rec) = rec else {
@@ -556,6 +581,7 @@ impl FileSource {
             *last_ts = ts;
             self.start += blen;
             return Ok(Some(Found {
+                secrets: false,
                 ts,
                 linktype: iface.linktype,
                 at: block_at + 8 + rec.data_offset,
@@ -567,10 +593,45 @@ impl FileSource {
 }
 
 impl FileSource {
-    /// The next packet, `Ok(None)` at the end. After an `Err` the source is
-    /// finished: a damaged file cannot be resynchronised reliably, and what
-    /// came before the damage has already been handed out.
+    /// The next packet, `Ok(None)` at the end; TLS secrets on the way are
+    /// passed over (see `next_item`). After an `Err` the source is finished: a
+    /// damaged file cannot be resynchronised reliably, and what came before
+    /// the damage has already been handed out.
     pub fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError> {
+        loop {
+            match self.find()? {
+                Some(f) if f.secrets => continue,
+                Some(f) => return Ok(Some(self.packet(&f))),
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// The next packet or TLS key log text (a pcapng Decryption Secrets
+    /// Block), in file order, `Ok(None)` at the end. The secrets apply to the
+    /// packets after them, as in a single pass of Wireshark: a capture is
+    /// never read twice, and a pipe cannot be.
+    pub fn next_item(&mut self) -> Result<Option<Item<'_>>, CaptureError> {
+        Ok(match self.find()? {
+            Some(f) if f.secrets => Some(Item::Secrets(
+                self.buf.get(f.at..f.at + f.len).unwrap_or(&[]),
+            )),
+            Some(f) => Some(Item::Packet(self.packet(&f))),
+            None => None,
+        })
+    }
+
+    fn packet(&self, f: &Found) -> RawPacket<'_> {
+        RawPacket {
+            ts: f.ts,
+            linktype: f.linktype,
+            data: self.buf.get(f.at..f.at + f.len).unwrap_or(&[]),
+            orig_len: f.orig_len,
+            backing: Some(&self.buf),
+        }
+    }
+
+    fn find(&mut self) -> Result<Option<Found>, CaptureError> {
         if self.done {
             return Ok(None);
         }
@@ -589,14 +650,10 @@ impl FileSource {
         }
         match found {
             Ok(Some(f)) => {
-                self.packets += 1;
-                Ok(Some(RawPacket {
-                    ts: f.ts,
-                    linktype: f.linktype,
-                    data: self.buf.get(f.at..f.at + f.len).unwrap_or(&[]),
-                    orig_len: f.orig_len,
-                    backing: Some(&self.buf),
-                }))
+                if !f.secrets {
+                    self.packets += 1;
+                }
+                Ok(Some(f))
             }
             Ok(None) => {
                 self.done = true;
@@ -617,8 +674,9 @@ impl FileSource {
 
 impl PacketSource for FileSource {
     fn next(&mut self) -> Result<Next<'_>, CaptureError> {
-        Ok(match self.next_packet()? {
-            Some(p) => Next::Packet(p),
+        Ok(match self.next_item()? {
+            Some(Item::Packet(p)) => Next::Packet(p),
+            Some(Item::Secrets(text)) => Next::Secrets(text),
             None => Next::End,
         })
     }
@@ -969,6 +1027,12 @@ mod tests {
         idb(&mut w, 113, Some(0x80 | 10));
         block(&mut w, 0xbad, b"custom");
         epb(&mut w, 0, 3_000_000_005, b"eth");
+        let mut b = W::new(false);
+        b.u32(0x544c_534b).u32(5).bytes(b"KEYS\n\0\0\0");
+        block(&mut w, ng::DSB_TYPE, &b.v);
+        let mut b = W::new(false);
+        b.u32(0x5353_484b).u32(4).bytes(b"ssh!");
+        block(&mut w, ng::DSB_TYPE, &b.v);
         epb(&mut w, 1, 1024 * 7 + 256, b"sll!");
         let mut b = W::new(false);
         b.u32(5).bytes(b"simple");
@@ -976,6 +1040,9 @@ mod tests {
         let mut be = W::new(true);
         shb(&mut be);
         idb(&mut be, 101, None);
+        let mut b = W::new(true);
+        b.u32(0x544c_534b).u32(4).bytes(b"more");
+        block(&mut be, ng::DSB_TYPE, &b.v);
         let mut b = W::new(true);
         b.u16(0)
             .u16(0)
@@ -1001,6 +1068,31 @@ mod tests {
                 (Timestamp::new(7, 250_000_000), LinkType::LINUX_SLL, b"sll!"),
                 (Timestamp::new(7, 250_000_000), LinkType::ETHERNET, b"simpl"),
                 (Timestamp::new(2, 500_000_000), LinkType::RAW, b"ip"),
+            ]
+        );
+    }
+
+    #[test]
+    fn pcapng_tls_secrets_come_in_file_order() {
+        let mut src = FileSource::from_reader("t", Box::new(std::io::Cursor::new(sample_pcapng())))
+            .expect("opens");
+        let mut got = Vec::new();
+        while let Some(item) = src.next_item().expect("reads") {
+            got.push(match item {
+                Item::Packet(p) => format!("packet {}", String::from_utf8_lossy(p.data)),
+                Item::Secrets(s) => format!("secrets {}", String::from_utf8_lossy(s)),
+            });
+        }
+        // SSH secrets are not TLS key logs: passed over like unknown blocks.
+        assert_eq!(
+            got,
+            [
+                "packet eth",
+                "secrets KEYS\n",
+                "packet sll!",
+                "packet simpl",
+                "secrets more",
+                "packet ip"
             ]
         );
     }

@@ -7,6 +7,7 @@
 
 use std::collections::VecDeque;
 
+use super::file::Item;
 use super::{CaptureError, FileSource, Next, PacketSource};
 
 /// A file still to read.
@@ -90,8 +91,9 @@ impl PacketSource for Files {
         let Some(src) = self.current.as_mut() else {
             return Ok(Next::End);
         };
-        match src.next_packet() {
-            Ok(Some(p)) => Ok(Next::Packet(p)),
+        match src.next_item() {
+            Ok(Some(Item::Packet(p))) => Ok(Next::Packet(p)),
+            Ok(Some(Item::Secrets(text))) => Ok(Next::Secrets(text)),
             // The next file continues the stream on the next call.
             Ok(None) => {
                 self.advance = true;

@@ -1,6 +1,6 @@
-//! The TLS secrets a run starts with: the `--tls-keylog` file and the
-//! Decryption Secrets Blocks of the input files. The file's contents never
-//! reach an error message.
+//! The TLS secrets a run starts with: the `--tls-keylog` file (the input's
+//! own Decryption Secrets Blocks reach the flow workers with its packets).
+//! The file's contents never reach an error message.
 //!
 //! Live, the key log file is being written while it is read: browsers and
 //! libraries append a connection's secrets during its handshake, so it is
@@ -12,8 +12,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex, RwLock};
 
-use super::secrets;
-use crate::tls::{KeyChain, KeyLog, KeySource, Secrets, SharedKeys};
+use crate::tls::{KeyLog, KeySource, Secrets, SharedKeys};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyLogError {
@@ -43,41 +42,18 @@ pub fn read(path: &str) -> Result<KeyLog, KeyLogError> {
     Ok(log)
 }
 
-/// The secrets of `keylog` and of the Decryption Secrets Blocks in the
-/// input `files` (stdin is read once, by the packet reader, so its blocks
-/// are not); `None` when there are none. `live`: the key log may still grow
-/// and is read again as connections need it.
-pub fn for_run(
-    keylog: Option<&str>,
-    files: &[String],
-    live: bool,
-) -> Result<Option<SharedKeys>, KeyLogError> {
-    let mut sources: Vec<SharedKeys> = Vec::new();
-    match keylog {
-        Some(path) if live => {
-            sources.push(Arc::new(GrowingKeyLog::open(path).map_err(|source| {
-                KeyLogError::Unreadable {
-                    path: path.to_string(),
-                    source,
-                }
-            })?))
-        }
-        Some(path) => sources.push(Arc::new(read(path)?)),
-        None => {}
-    }
-    let mut embedded = KeyLog::default();
-    for file in files.iter().filter(|f| f.as_str() != "-") {
-        if let Ok(text) = secrets::tls_key_log(file) {
-            embedded.add(&text);
-        }
-    }
-    if !embedded.is_empty() {
-        sources.push(Arc::new(embedded));
-    }
-    Ok(match sources.len() {
-        0 => None,
-        1 => sources.pop(),
-        _ => Some(Arc::new(KeyChain(sources))),
+/// The secrets of `keylog`, `None` without one. `live`: the key log may
+/// still grow and is read again as connections need it.
+pub fn for_run(keylog: Option<&str>, live: bool) -> Result<Option<SharedKeys>, KeyLogError> {
+    Ok(match keylog {
+        Some(path) if live => Some(Arc::new(GrowingKeyLog::open(path).map_err(|source| {
+            KeyLogError::Unreadable {
+                path: path.to_string(),
+                source,
+            }
+        })?)),
+        Some(path) => Some(Arc::new(read(path)?)),
+        None => None,
     })
 }
 

@@ -15,7 +15,6 @@ pub mod live;
 pub mod pcap_format;
 pub mod pcap_writer;
 pub mod pcapng_format;
-pub mod secrets;
 pub mod source;
 pub mod stats;
 

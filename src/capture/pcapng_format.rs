@@ -1,5 +1,6 @@
-//! pcapng blocks: section headers, interface descriptions and the three packet
-//! block kinds, parsed from one whole block held in a byte slice.
+//! pcapng blocks: section headers, interface descriptions, the three packet
+//! block kinds and TLS key logs in Decryption Secrets Blocks, parsed from one
+//! whole block held in a byte slice.
 //!
 //! The reading loop in [`super::file`] frames blocks and keeps per-section state;
 //! these functions only interpret the bytes of one block, so damage in a block is
@@ -18,6 +19,10 @@ pub const IDB_TYPE: u32 = 1;
 pub const OPB_TYPE: u32 = 2;
 pub const SPB_TYPE: u32 = 3;
 pub const EPB_TYPE: u32 = 6;
+/// Decryption Secrets Block.
+pub const DSB_TYPE: u32 = 0x0000_000a;
+/// Secrets type of an NSS key log ("TLSK").
+const TLS_KEY_LOG: u32 = 0x544c_534b;
 
 /// Smallest possible block: type, length, trailing length.
 pub const MIN_BLOCK_LEN: u32 = 12;
@@ -217,9 +222,54 @@ pub fn parse_simple_packet_block(
     })
 }
 
+/// Where the TLS key log text of a Decryption Secrets Block body lies: its
+/// offset in the body and its length. `None` for other kinds of secrets (SSH,
+/// WireGuard…) and for a secrets length that runs past the block, which are
+/// skipped like any block the reader has no use for.
+pub fn dsb_tls_key_log(body: &[u8], e: Endianness) -> Option<(usize, usize)> {
+    let r: PResult<'_, (u32, u32)> = (u32(e), u32(e)).parse(body);
+    let (text, (kind, len)) = r.ok()?;
+    if kind != TLS_KEY_LOG {
+        return None;
+    }
+    let r: PResult<'_, &[u8]> = take(len as usize).parse(text);
+    r.ok()?;
+    Some((8, len as usize))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decryption_secrets_blocks() {
+        let mut body = Vec::new();
+        body.extend_from_slice(&TLS_KEY_LOG.to_le_bytes());
+        body.extend_from_slice(&5u32.to_le_bytes());
+        body.extend_from_slice(b"KEYS\n\0\0\0");
+        assert_eq!(
+            dsb_tls_key_log(&body, Endianness::Little),
+            Some((8, 5)),
+            "a TLS key log"
+        );
+        assert_eq!(dsb_tls_key_log(&body, Endianness::Big), None, "other order");
+        let mut big = Vec::new();
+        big.extend_from_slice(&TLS_KEY_LOG.to_be_bytes());
+        big.extend_from_slice(&5u32.to_be_bytes());
+        big.extend_from_slice(b"KEYS\n\0\0\0");
+        assert_eq!(dsb_tls_key_log(&big, Endianness::Big), Some((8, 5)));
+        let mut ssh = body.clone();
+        ssh[..4].copy_from_slice(&0x5353_484bu32.to_le_bytes());
+        assert_eq!(dsb_tls_key_log(&ssh, Endianness::Little), None, "SSH keys");
+        let mut long = body.clone();
+        long[4..8].copy_from_slice(&9u32.to_le_bytes());
+        assert_eq!(
+            dsb_tls_key_log(&long, Endianness::Little),
+            None,
+            "length past the block"
+        );
+        assert_eq!(dsb_tls_key_log(&body[..6], Endianness::Little), None);
+    }
 
     #[test]
     fn tsresol_forms() {

@@ -4,10 +4,13 @@
 use super::{CaptureError, RawPacket};
 
 /// What a source yields: a packet, a quiet moment (live capture timeout: time
-/// to release what waits), or the end.
+/// to release what waits), TLS secrets stored in the input, or the end.
 pub enum Next<'a> {
     Packet(RawPacket<'a>),
     Idle,
+    /// TLS key log text (NSS format) from a pcapng Decryption Secrets Block:
+    /// it opens the TLS connections of the packets after it.
+    Secrets(&'a [u8]),
     End,
 }
 

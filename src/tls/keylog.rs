@@ -7,6 +7,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::RwLock;
 
 use super::from_hex;
 
@@ -187,6 +189,39 @@ impl KeySource for KeyChain {
 
     fn may_grow(&self) -> bool {
         self.0.iter().any(|k| k.may_grow())
+    }
+}
+
+/// Secrets the capture itself carries (pcapng Decryption Secrets Blocks),
+/// added by a flow worker when its packets reach them. Each worker has its
+/// own, fed in file order with its packets, so what a connection can decrypt
+/// depends only on where the blocks lie in the file, never on how far ahead
+/// the capture thread has read.
+#[derive(Debug, Default)]
+pub struct InBandKeys {
+    log: RwLock<KeyLog>,
+    seen: AtomicBool,
+}
+
+impl InBandKeys {
+    pub fn add(&self, text: &[u8]) {
+        if let Ok(mut log) = self.log.write() {
+            log.add(text);
+        }
+        self.seen.store(true, Ordering::Relaxed);
+    }
+}
+
+impl KeySource for InBandKeys {
+    fn secrets(&self, client_random: &[u8; 32]) -> Option<Secrets> {
+        self.log.read().ok()?.secrets(client_random)
+    }
+
+    /// Once the capture has carried secrets, more may follow: eCapture writes
+    /// each connection's as they are made, often just after its first
+    /// protected records, which then wait for them (within bounds).
+    fn may_grow(&self) -> bool {
+        self.seen.load(Ordering::Relaxed)
     }
 }
 

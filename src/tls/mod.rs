@@ -25,7 +25,7 @@ mod recorded;
 #[cfg(test)]
 mod rfc8448;
 
-pub use keylog::{KeyChain, KeyLog, KeySource, Keys, Secrets, SharedKeys};
+pub use keylog::{InBandKeys, KeyChain, KeyLog, KeySource, Keys, Secrets, SharedKeys};
 pub use session::{Side, TlsConnection, TlsFacts};
 
 /// What can go wrong reading one TLS connection. Each is final for the
