@@ -3,7 +3,7 @@
 # floors, tcpdump and tshark, each ratio taken on the same capture, in one run.
 #
 #   benches/compare.sh [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5]
-#                      [--tshark-rounds N] [--concurrency N] [--baseline BIN] [--keep]
+#                      [--tshark-rounds N] [--concurrency N] [--baseline BIN] [--pcapng] [--keep]
 #
 # Generates (under $TMPDIR, default /tmp) a busy-host capture and its ground
 # truth with examples/gen_capture.rs, warms the page cache before every run,
@@ -29,7 +29,9 @@
 # ratios. The load average before and after the timed rounds is printed with
 # the tables. Also checks wshs-sniff's findings against the ground truth; --big
 # measures wshs-sniff's peak RSS on a larger capture.
-# Generated files are deleted at the end unless --keep is given.
+# --pcapng converts every generated capture to pcapng (editcap -F pcapng)
+# before any run, so that the pcapng reader is measured against the same
+# floors. Generated files are deleted at the end unless --keep is given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +43,7 @@ ROUNDS=5
 TSHARK_ROUNDS=""
 CONC=()
 KEEP=0
+PCAPNG=0
 BASELINE=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -53,13 +56,15 @@ while [ $# -gt 0 ]; do
     --concurrency) CONC=(--concurrency "$2"); shift 2 ;;
     --baseline) BASELINE="$(realpath "$2")"; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    *) echo "usage: $0 [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5] [--tshark-rounds N] [--concurrency N] [--baseline BIN] [--keep]" >&2; exit 1 ;;
+    --pcapng) PCAPNG=1; shift ;;
+    *) echo "usage: $0 [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5] [--tshark-rounds N] [--concurrency N] [--baseline BIN] [--pcapng] [--keep]" >&2; exit 1 ;;
   esac
 done
 TSHARK_ROUNDS="${TSHARK_ROUNDS:-$ROUNDS}"
 
 need=()
 command -v tshark >/dev/null || need+=(tshark)
+[ "$PCAPNG" = 0 ] || command -v editcap >/dev/null || need+=(wireshark-common)
 command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v gcc >/dev/null || need+=(gcc)
 [ -e /usr/include/pcap.h ] || [ -e /usr/include/pcap/pcap.h ] || need+=(libpcap-dev)
@@ -103,11 +108,23 @@ int main(int argc, char **argv) {
 C
 gcc -O2 -o "$WORK/pcap_floor" "$WORK/pcap_floor.c" -lpcap
 
-CAP="$WORK/busy.pcap"
+# as_format FILE: the capture to measure, FILE itself or (--pcapng) its
+# pcapng conversion, which replaces it.
+as_format() {
+  if [ "$PCAPNG" = 1 ]; then
+    editcap -F pcapng "$1" "${1%.pcap}.pcapng"
+    rm -f "$1"
+    echo "${1%.pcap}.pcapng"
+  else
+    echo "$1"
+  fi
+}
 echo "generating $SIZE (seed $SEED)..." >&2
-$GEN --size "$SIZE" --seed "$SEED" "${CONC[@]}" --out "$CAP" --truth "$WORK/busy.truth.jsonl"
+$GEN --size "$SIZE" --seed "$SEED" "${CONC[@]}" --out "$WORK/busy.pcap" --truth "$WORK/busy.truth.jsonl"
+CAP="$(as_format "$WORK/busy.pcap")"
 echo "generating $TSHARK_SIZE for tshark..." >&2
 $GEN --size "$TSHARK_SIZE" --seed "$SEED" "${CONC[@]}" --out "$WORK/small.pcap" --truth "$WORK/small.truth.jsonl"
+SMALL="$(as_format "$WORK/small.pcap")"
 
 bytes_of() { stat -c %s "$1"; }
 # Packet counts, counted once per file (by the floor, outside the timings).
@@ -160,25 +177,26 @@ for r in $(seq "$ROUNDS"); do
 done
 measure 1 "tcpdump -r FILE -w /dev/null" "$CAP" sh -c "tcpdump -r '$CAP' -w /dev/null 2> /dev/null"
 for r in $(seq "$TSHARK_ROUNDS"); do
-  measure "$r" "tshark -Y 'http.upgrade or http.response.code' (small)" "$WORK/small.pcap" sh -c \
-    "tshark -r '$WORK/small.pcap' -Y 'http.upgrade or http.response.code' -T fields -e ip.src -e ipv6.src -e tcp.srcport -e http.request.method -e http.response.code > /dev/null 2>&1"
-  measure "$r" "wshs-sniff --json --all (small)" "$WORK/small.pcap" sh -c "'$BIN' -r '$WORK/small.pcap' --json --all > '$WORK/found-small.jsonl' 2> /dev/null"
+  measure "$r" "tshark -Y 'http.upgrade or http.response.code' (small)" "$SMALL" sh -c \
+    "tshark -r '$SMALL' -Y 'http.upgrade or http.response.code' -T fields -e ip.src -e ipv6.src -e tcp.srcport -e http.request.method -e http.response.code > /dev/null 2>&1"
+  measure "$r" "wshs-sniff --json --all (small)" "$SMALL" sh -c "'$BIN' -r '$SMALL' --json --all > '$WORK/found-small.jsonl' 2> /dev/null"
   if [ -n "$BASELINE" ]; then
-    measure "$r" "baseline wshs-sniff --json --all (small)" "$WORK/small.pcap" sh -c "'$BASELINE' -r '$WORK/small.pcap' --json --all > '$WORK/found-baseline-small.jsonl' 2> /dev/null"
+    measure "$r" "baseline wshs-sniff --json --all (small)" "$SMALL" sh -c "'$BASELINE' -r '$SMALL' --json --all > '$WORK/found-baseline-small.jsonl' 2> /dev/null"
   fi
 done
 LOAD_AFTER="$(cat /proc/loadavg)"
 if [ -n "$BIG" ]; then
   echo "generating $BIG for peak RSS..." >&2
-  rm -f "$WORK/small.pcap"
+  rm -f "$SMALL"
   $GEN --size "$BIG" --seed "$SEED" "${CONC[@]}" --out "$WORK/big.pcap" --truth "$WORK/big.truth.jsonl"
-  measure 1 "wshs-sniff --json --all ($BIG)" "$WORK/big.pcap" sh -c "'$BIN' -r '$WORK/big.pcap' --json --all > '$WORK/found-big.jsonl' 2> /dev/null"
+  BIGCAP="$(as_format "$WORK/big.pcap")"
+  measure 1 "wshs-sniff --json --all ($BIG)" "$BIGCAP" sh -c "'$BIN' -r '$BIGCAP' --json --all > '$WORK/found-big.jsonl' 2> /dev/null"
 fi
 
 echo
 echo "machine: $(nproc) cores, $(lscpu | awk -F': *' '/Model name/ {print $2; exit}')"
 echo "load average (1, 5, 15 min) before the timed rounds: ${LOAD_BEFORE% */*}; after: ${LOAD_AFTER% */*}"
-echo "big capture: $SIZE (seed $SEED${CONC[*]:+, ${CONC[*]}}); small capture: $TSHARK_SIZE"
+echo "big capture: $SIZE (seed $SEED${CONC[*]:+, ${CONC[*]}}); small capture: $TSHARK_SIZE; format: $([ "$PCAPNG" = 1 ] && echo pcapng || echo pcap)"
 echo
 python3 - "$RESULTS" <<'PY'
 import statistics
