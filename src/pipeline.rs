@@ -588,6 +588,7 @@ fn capture_loop(
     };
     let mut in_part = 0u64;
     let mut in_part_bytes = 0usize;
+    let mut secrets_held = 0usize;
     // A filter that does not compile reads nothing.
     let unusable_filter = stats.error.is_some();
     loop {
@@ -611,8 +612,22 @@ fn capture_loop(
             Next::End => break,
             // Every worker learns them at this point of its packets.
             Next::Secrets(text) => {
+                if secrets_held + text.len() > MAX_IN_BAND_SECRETS {
+                    stats.capture.secrets_ignored += text.len() as u64;
+                    continue;
+                }
+                secrets_held += text.len();
                 for b in batches.iter_mut() {
                     b.secrets.push((b.pkts.len(), text.to_vec()));
+                }
+                // Secrets with no packets after them still leave in parts.
+                in_part_bytes += text.len();
+                if in_part_bytes >= PART_BYTES {
+                    in_part = 0;
+                    in_part_bytes = 0;
+                    if !send_part(&mut batches, tick) {
+                        break;
+                    }
                 }
             }
             Next::Idle => {
@@ -740,6 +755,12 @@ const PART_PACKETS: u64 = 2048;
 /// segments would otherwise make each part hold 3 MiB of the file, and the
 /// parts in flight keep all of it alive.
 const PART_BYTES: usize = 512 << 10;
+
+/// TLS key log text taken from a capture at most: every flow worker keeps
+/// all of it, parsed, and a crafted capture must not make memory grow without
+/// bound. A connection's secrets take 180-900 bytes of text, so this covers
+/// some tens of thousands of decryptable connections.
+pub const MAX_IN_BAND_SECRETS: usize = 8 << 20;
 
 /// Packets whose flows a worker loads together, one group ahead of the group
 /// it works on.

@@ -411,25 +411,47 @@ fn first_protected_packet(pcap: &[u8], tls13: bool) -> usize {
     panic!("no protected record")
 }
 
+/// A per-suite fixture's capture and key log, and what the tool finds in it
+/// with the key log given and without.
+struct Suite {
+    pcap: Vec<u8>,
+    keylog: Vec<u8>,
+    with_keys: String,
+    without: String,
+}
+
+fn suite(name: &str) -> Suite {
+    let pcap_path = format!("fixtures/{name}.pcap");
+    let keylog_path = format!("fixtures/{name}.keylog");
+    let (with_keys, _, _) = run(&[
+        "-r",
+        &pcap_path,
+        "--json",
+        "--all",
+        "--tls-keylog",
+        &keylog_path,
+    ]);
+    let (without, _, _) = run(&["-r", &pcap_path, "--json", "--all"]);
+    assert_ne!(with_keys, without, "{name}: the keys make no difference");
+    Suite {
+        pcap: std::fs::read(&pcap_path).expect("pcap"),
+        keylog: std::fs::read(&keylog_path).expect("key log"),
+        with_keys,
+        without,
+    }
+}
+
 #[test]
 fn secrets_stored_in_the_capture_open_the_packets_after_them() {
     let dir = std::env::temp_dir().join(format!("wshs-dsb-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     for (name, version, _) in SUITES {
-        let pcap_path = format!("fixtures/{name}.pcap");
-        let keylog_path = format!("fixtures/{name}.keylog");
-        let pcap = std::fs::read(&pcap_path).expect("pcap");
-        let keylog = std::fs::read(&keylog_path).expect("key log");
-        let (with_keys, _, _) = run(&[
-            "-r",
-            &pcap_path,
-            "--json",
-            "--all",
-            "--tls-keylog",
-            &keylog_path,
-        ]);
-        let (without, _, _) = run(&["-r", &pcap_path, "--json", "--all"]);
-        assert_ne!(with_keys, without, "{name}: the keys make no difference");
+        let Suite {
+            pcap,
+            keylog,
+            with_keys,
+            without,
+        } = suite(name);
         let n = pcap_records(&pcap).1.len();
         let late = first_protected_packet(&pcap, *version == "TLSv1.3") + 1;
         let placeholder = b"# keys follow\n".to_vec();
@@ -500,4 +522,32 @@ fn secrets_in_a_capture_read_from_a_pipe_are_used() {
     let out = child.wait_with_output().expect("wait");
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout), from_file);
+}
+
+#[test]
+fn secrets_past_the_limit_are_left_unused_and_said_so() {
+    let s = suite("nginx-tls12-aes128__curl");
+    let limit = wshs_sniff::pipeline::MAX_IN_BAND_SECRETS;
+    let dir = std::env::temp_dir().join(format!("wshs-dsb-cap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("secrets.pcapng");
+    // A comment block filling the limit, then the real secrets, which no
+    // longer fit; with as many bytes of comments fewer, they do.
+    for (filler, expected, unused) in [
+        (limit, &s.without, true),
+        (limit - s.keylog.len(), &s.with_keys, false),
+    ] {
+        let comments = [b"#".repeat(filler - 1), b"\n".to_vec()].concat();
+        let secrets: Placed = vec![(0, comments), (0, s.keylog.clone())];
+        std::fs::write(&path, pcapng_with_secrets(&s.pcap, &secrets)).expect("write");
+        let (out, err, code) = run(&["-r", &path.to_string_lossy(), "--json", "--all"]);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(&out, expected, "filler {filler}");
+        let said = format!(
+            "tls: {} bytes of secrets in the capture left unused",
+            s.keylog.len()
+        );
+        assert_eq!(err.contains(&said), unused, "filler {filler}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -27,6 +27,9 @@ pub struct CaptureStats {
     pub if_dropped: Option<u64>,
     /// One line per input that was damaged or failed.
     pub damage: Vec<String>,
+    /// Bytes of TLS key log text in the capture's Decryption Secrets Blocks
+    /// left unused past the limit the flow workers hold.
+    pub secrets_ignored: u64,
 }
 
 impl CaptureStats {

@@ -147,6 +147,13 @@ impl Summary {
                 h.tls_connections, h.tls_decrypted
             );
         }
+        if c.secrets_ignored > 0 {
+            let _ = writeln!(
+                s,
+                "tls: {} bytes of secrets in the capture left unused (too many to hold)",
+                c.secrets_ignored
+            );
+        }
         if let (Some(recv), Some(drop)) = (c.kernel_received, c.kernel_dropped) {
             let _ = writeln!(
                 s,
