@@ -98,8 +98,10 @@ pub struct Correlator {
     /// completes late (a slow client side) still finds its peer, though only
     /// the late leg can still be corrected.
     recent: HashMap<Vec<u8>, Vec<(u64, Judged)>>,
-    /// The same attempts oldest first, for forgetting them.
+    /// The same attempts oldest first, for forgetting them: backend legs
+    /// apart from the rest (see `remember_recent`).
     recent_order: VecDeque<(u64, Timestamp, Vec<u8>)>,
+    recent_backends: VecDeque<(u64, Timestamp, Vec<u8>)>,
     /// Idle gaps of earlier session ends, per server.
     session_ends: SessionJudge,
     /// How accepted attempts were judged (leg, peer, proxy), by connection,
@@ -351,12 +353,22 @@ impl Correlator {
             }
         }
         if let Some(n) = now {
-            while self
-                .recent_order
-                .front()
-                .is_some_and(|(_, done, _)| (n - *done) > LEG_WINDOW)
-            {
-                self.forget_oldest_recent();
+            for backends in [false, true] {
+                let order = if backends {
+                    &mut self.recent_backends
+                } else {
+                    &mut self.recent_order
+                };
+                let mut stale = Vec::new();
+                while order
+                    .front()
+                    .is_some_and(|(_, done, _)| (n - *done) > LEG_WINDOW)
+                {
+                    stale.extend(order.pop_front());
+                }
+                for (id, _, key) in stale {
+                    self.forget_recent(id, &key);
+                }
             }
         }
         sort(&mut out);
@@ -370,13 +382,38 @@ impl Correlator {
         });
     }
 
-    fn forget_oldest_recent(&mut self) {
-        let Some((id, _, key)) = self.recent_order.pop_front() else {
-            return;
-        };
-        edit_list(&mut self.recent, &key, Vec::is_empty, |list| {
+    fn forget_recent(&mut self, id: u64, key: &[u8]) {
+        edit_list(&mut self.recent, key, Vec::is_empty, |list| {
             list.retain(|(i, _)| *i != id)
         });
+    }
+
+    /// Keep a lone attempt for a leg that may still complete. When that
+    /// memory is full, the oldest attempt that is not a backend leg goes
+    /// first: a proxy's backend leg completes before its client leg, which
+    /// can come seconds later (a slow client), while thousands of direct
+    /// attempts are released alone meanwhile on a busy server.
+    fn remember_recent(&mut self, id: u64, key: Vec<u8>, j: &mut Judged) {
+        let entry = (id, done_ts(&j.attempt), key.clone());
+        if awaits_client_leg(j) {
+            self.recent_backends.push_back(entry);
+        } else {
+            self.recent_order.push_back(entry);
+        }
+        // Nearly every key has one attempt: no room reserved for more.
+        self.recent
+            .entry(key)
+            .or_insert_with(|| Vec::with_capacity(1))
+            .push((id, slim(j)));
+        if self.recent_order.len() + self.recent_backends.len() > MAX_RECENT {
+            let oldest = match self.recent_order.pop_front() {
+                Some(e) => Some(e),
+                None => self.recent_backends.pop_front(),
+            };
+            if let Some((id, _, key)) = oldest {
+                self.forget_recent(id, &key);
+            }
+        }
     }
 
     fn finish(&mut self, id: u64, mut j: Judged) -> Judged {
@@ -396,16 +433,7 @@ impl Correlator {
         proxy_page_refusal(&mut j);
         self.compare(&mut j);
         if let Some(k) = key.filter(|_| j.peer.is_none()) {
-            self.recent_order
-                .push_back((id, done_ts(&j.attempt), k.clone()));
-            // Nearly every key has one attempt: no room reserved for more.
-            self.recent
-                .entry(k)
-                .or_insert_with(|| Vec::with_capacity(1))
-                .push((id, slim(&mut j)));
-            if self.recent_order.len() > MAX_RECENT {
-                self.forget_oldest_recent();
-            }
+            self.remember_recent(id, k, &mut j);
         }
         j
     }
@@ -804,9 +832,7 @@ fn nested(client: &Attempt, backend: &Attempt) -> bool {
 /// connected to (or the same host), or carrying a proxy's marks.
 fn from_proxy(client: &Attempt, backend: &Attempt) -> bool {
     same_host(backend.client.ip, client.server.ip)
-        || ["X-Forwarded-For", "X-Real-IP", "Via", "Forwarded"]
-            .iter()
-            .any(|m| backend.request.header(m).is_some())
+        || carries_forwarding(backend)
         || (backend.request.minor_version == 0
             && backend
                 .request
@@ -1143,6 +1169,20 @@ fn proxy_refused(j: &mut Judged, origin: &str) {
 /// A backend request with WebSocket headers but without Upgrade or Connection,
 /// carrying the marks of a proxy, seen without its client leg (TLS on the client
 /// side): the proxy stripped the hop-by-hop headers.
+/// A lone attempt that looks like a proxy's backend leg, whose client leg
+/// may still come: judged one already, or a request carrying a proxy's
+/// forwarding headers.
+fn awaits_client_leg(j: &Judged) -> bool {
+    j.leg == Leg::Backend || carries_forwarding(&j.attempt)
+}
+
+/// A request carrying the headers a proxy adds to what it forwards.
+fn carries_forwarding(a: &Attempt) -> bool {
+    ["X-Forwarded-For", "X-Real-IP", "Via", "Forwarded"]
+        .iter()
+        .any(|m| a.request.header(m).is_some())
+}
+
 fn lone_backend(j: &mut Judged) {
     let via_tls = j.leg == Leg::Backend;
     if (j.leg != Leg::Direct && !via_tls) || j.verdict.outcome == Outcome::Accepted {
@@ -1347,21 +1387,51 @@ mod tests {
             .all(|j| j.verdict.cause == Cause::MissingSecWebSocketKey));
     }
 
-    #[test]
-    fn a_late_client_leg_still_finds_its_released_backend_leg() {
+    /// A correlator that has released a proxy's backend leg alone, its
+    /// client leg not complete by `now_ms`.
+    fn released_backend(now_ms: i64) -> Correlator {
         let backend = attempt("10.0.0.1:6000", "10.0.0.2:8080", 5, 20, 400, 0, STRIPPED);
-        let client = attempt("10.0.0.9:5000", "10.0.0.1:443", 0, 3000, 400, 1, FULL);
         let mut c = Correlator::new();
         let mut out = c.push(backend);
-        out.extend(c.release(Some(t(2000))));
+        out.extend(c.release(Some(t(now_ms))));
         assert_eq!(out.len(), 1, "backend leg released alone");
         assert_eq!(out[0].leg, Leg::Backend);
-        out = c.push(client);
+        c
+    }
+
+    /// The client leg completing late finds that backend leg.
+    fn late_client_leg_is_paired(c: &mut Correlator) {
+        let client = attempt("10.0.0.9:5000", "10.0.0.1:443", 0, 3000, 400, 1, FULL);
+        let mut out = c.push(client);
         out.extend(c.release(None));
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].leg, Leg::Client);
+        assert_eq!(out[0].leg, Leg::Client, "{:?}", out[0].verdict);
         assert_eq!(out[0].verdict.cause, Cause::ProxyStrippedUpgrade);
         assert_eq!(out[0].peer.as_deref(), Some("10.0.0.1:6000>10.0.0.2:8080"));
+    }
+
+    #[test]
+    fn a_late_client_leg_still_finds_its_released_backend_leg() {
+        let mut c = released_backend(2000);
+        late_client_leg_is_paired(&mut c);
+    }
+
+    #[test]
+    fn a_busy_server_does_not_push_a_released_backend_leg_out_of_memory() {
+        let mut c = released_backend(600);
+        // More direct attempts, each with its own key, than the memory for
+        // late legs holds, all released alone before the client leg ends.
+        let keys: Vec<String> = (0..MAX_RECENT + 10)
+            .map(|i| format!("key{i:08}=="))
+            .collect();
+        for (i, k) in keys.iter().enumerate() {
+            let hs = with_value(FULL, "Sec-WebSocket-Key", k);
+            let client = format!("10.1.{}.{}:7000", i / 250, i % 250);
+            c.push(attempt(&client, "10.0.0.3:80", 100, 200, 400, 1, &hs));
+        }
+        let released = c.release(Some(t(1000)));
+        assert_eq!(released.len(), MAX_RECENT + 10);
+        late_client_leg_is_paired(&mut c);
     }
 
     #[test]
