@@ -13,13 +13,49 @@ pub struct Endpoint {
 }
 
 impl fmt::Display for Endpoint {
-    /// `ip:port`, IPv6 as `[ip]:port` (the output contract's form).
+    /// `ip:port`, IPv6 as `[ip]:port` (the output contract's form). IPv4 is
+    /// written digit by digit: every reported attempt formats two endpoints,
+    /// and the formatting machinery was a visible part of the reporter.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.ip {
-            IpAddr::V4(ip) => write!(f, "{}:{}", ip, self.port),
+            IpAddr::V4(ip) => {
+                let mut buf = [0u8; 21];
+                let mut n = 0;
+                for (i, octet) in ip.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        buf[n] = b'.';
+                        n += 1;
+                    }
+                    n += put_decimal(&mut buf[n..], u32::from(octet));
+                }
+                buf[n] = b':';
+                n += 1;
+                n += put_decimal(&mut buf[n..], u32::from(self.port));
+                f.write_str(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
+            }
             IpAddr::V6(ip) => write!(f, "[{}]:{}", ip, self.port),
         }
     }
+}
+
+/// Write `v` in decimal at the start of `out` (which has room for it: five
+/// digits at most here); the number of bytes written.
+fn put_decimal(out: &mut [u8], v: u32) -> usize {
+    let mut digits = [0u8; 10];
+    let mut len = 0;
+    let mut v = v;
+    loop {
+        digits[len] = b'0' + (v % 10) as u8;
+        len += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for (slot, d) in out.iter_mut().zip(digits[..len].iter().rev()) {
+        *slot = *d;
+    }
+    len.min(out.len())
 }
 
 /// The two endpoints of a TCP connection in a canonical order (lower first), so
@@ -132,6 +168,27 @@ mod tests {
             ip: s.parse().unwrap(),
             port,
         }
+    }
+
+    proptest::proptest! {
+        /// The digit-by-digit IPv4 form is the standard library's.
+        #[test]
+        fn ipv4_endpoints_print_as_the_standard_library_does(a: [u8; 4], port: u16) {
+            let ip = std::net::Ipv4Addr::from(a);
+            let e = Endpoint { ip: IpAddr::V4(ip), port };
+            proptest::prop_assert_eq!(e.to_string(), format!("{ip}:{port}"));
+        }
+    }
+
+    #[test]
+    fn endpoints_print_as_the_output_contract_says() {
+        assert_eq!(ep("0.0.0.0", 0).to_string(), "0.0.0.0:0");
+        assert_eq!(
+            ep("255.255.255.255", 65535).to_string(),
+            "255.255.255.255:65535"
+        );
+        assert_eq!(ep("10.0.100.9", 80).to_string(), "10.0.100.9:80");
+        assert_eq!(ep("2001:db8::1", 443).to_string(), "[2001:db8::1]:443");
     }
 
     #[test]

@@ -86,6 +86,31 @@ pub fn rfc3339(ts: Timestamp) -> String {
     let sod = ts.secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
     let (hh, mm, ss) = (sod / 3600, (sod / 60) % 60, sod % 60);
+    // Every record carries one: digits written directly for the years a
+    // capture really has, the formatting machinery for the rest (damaged
+    // timestamps), which it pads and signs the same way.
+    if (0..=9999).contains(&y) {
+        let mut out = String::with_capacity(30);
+        let micros = ts.nanos % 1000 == 0;
+        for (v, width, after) in [
+            (y as u64, 4, '-'),
+            (u64::from(m), 2, '-'),
+            (u64::from(d), 2, 'T'),
+            (hh as u64, 2, ':'),
+            (mm as u64, 2, ':'),
+            (ss as u64, 2, '.'),
+        ] {
+            push_padded(&mut out, v, width);
+            out.push(after);
+        }
+        if micros {
+            push_padded(&mut out, u64::from(ts.nanos / 1000), 6);
+        } else {
+            push_padded(&mut out, u64::from(ts.nanos), 9);
+        }
+        out.push('Z');
+        return out;
+    }
     if ts.nanos % 1000 == 0 {
         format!(
             "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{:06}Z",
@@ -97,6 +122,22 @@ pub fn rfc3339(ts: Timestamp) -> String {
             ts.nanos
         )
     }
+}
+
+/// `v` in decimal, zero-padded to `width` digits (more if it needs them).
+fn push_padded(out: &mut String, v: u64, width: usize) {
+    let mut digits = [0u8; 20];
+    let mut len = 0;
+    let mut v = v;
+    while v > 0 || len == 0 {
+        digits[len] = b'0' + (v % 10) as u8;
+        len += 1;
+        v /= 10;
+    }
+    for _ in len..width {
+        out.push('0');
+    }
+    out.extend(digits[..len].iter().rev().map(|&d| char::from(d)));
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
@@ -231,6 +272,32 @@ impl Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    proptest::proptest! {
+        /// The digit-by-digit form is the formatting machinery's, for any
+        /// time a capture can hold (damaged ones included).
+        #[test]
+        fn timestamps_print_as_format_would(
+            // Years from about -560 to 11 500: both sides of 0 and 9999.
+            secs in -80_000_000_000i64..300_000_000_000,
+            nanos in 0u32..1_000_000_000,
+            micro: bool,
+        ) {
+            let nanos = if micro { nanos / 1000 * 1000 } else { nanos };
+            let ts = Timestamp::new(secs, nanos);
+            let days = ts.secs.div_euclid(86_400);
+            let sod = ts.secs.rem_euclid(86_400);
+            let (y, m, d) = civil_from_days(days);
+            let (hh, mm, ss) = (sod / 3600, (sod / 60) % 60, sod % 60);
+            let want = if nanos % 1000 == 0 {
+                format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{:06}Z", nanos / 1000)
+            } else {
+                format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{nanos:09}Z")
+            };
+            proptest::prop_assert_eq!(rfc3339(ts), want);
+        }
+    }
 
     #[test]
     fn timestamps_are_rfc3339_utc() {
