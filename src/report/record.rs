@@ -273,7 +273,6 @@ impl Record {
 mod tests {
     use super::*;
 
-    #[test]
     proptest::proptest! {
         /// The digit-by-digit form is the formatting machinery's, for any
         /// time a capture can hold (damaged ones included).
