@@ -431,4 +431,45 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].ending, Ending::CaptureEnded);
     }
+
+    #[test]
+    fn a_websocket_session_that_closes_leaves_the_table() {
+        let (c, s) = (ep(1, 40000), ep(2, 80));
+        let mut a = FlowAnalyzer::new(Limits::default(), HttpLimits::default());
+        let req = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        let resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+        let (syn, ack, fin) = (TcpFlags::SYN, TcpFlags::ACK, TcpFlags::FIN);
+        let t = |secs: i64| Timestamp::new(1_700_000_000 + secs, 0);
+        let mut no = 0;
+        let mut seg = |a: &mut FlowAnalyzer, secs, src, dst, seq, flags, payload: &[u8]| {
+            no += 1;
+            let mut x = numbered(no, src, dst, seq, flags, payload);
+            x.ts = t(secs);
+            a.segment(&x);
+            a.advance(t(secs), no);
+        };
+        seg(&mut a, 0, c, s, 100, syn, b"");
+        seg(&mut a, 0, s, c, 500, syn | ack, b"");
+        seg(&mut a, 0, c, s, 101, ack, req);
+        seg(&mut a, 0, s, c, 501, ack, resp);
+        let rl = resp.len() as u32;
+        let ql = req.len() as u32;
+        seg(&mut a, 2, s, c, 501 + rl, ack, &[0x81, 0x02, b'h', b'i']);
+        seg(
+            &mut a,
+            3,
+            c,
+            s,
+            101 + ql,
+            ack,
+            &[0x81, 0x82, 1, 2, 3, 4, 5, 6],
+        );
+        assert_eq!(a.flows_tracked(), 1, "the session is open");
+        seg(&mut a, 4, c, s, 101 + ql + 8, fin | ack, b"");
+        seg(&mut a, 4, s, c, 501 + rl + 4, fin | ack, b"");
+        assert_eq!(a.flows_tracked(), 0, "a closed session leaves the table");
+        let found = a.take_attempts();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].response.as_ref().map(|r| r.status), Some(101));
+    }
 }

@@ -136,8 +136,11 @@ impl Stream {
             if !data.is_empty() {
                 self.next = self.next.max(start + data.len() as u64);
             }
-            if self.fin_at.get().is_some_and(|f| f <= self.next) {
+            // The end still counts: it is what lets the connection leave
+            // the table when both sides close, instead of idling out.
+            if !self.fin_sent && self.fin_at.get().is_some_and(|f| f <= self.next) {
                 self.fin_sent = true;
+                sink(Chunk::Fin);
             }
             return;
         }
@@ -187,7 +190,8 @@ impl Stream {
 
     /// Stop buffering this direction for good (after a WebSocket 101 the analyzer
     /// no longer needs the bytes): drop buffered data, and from now on push() only
-    /// counts bytes, delivers nothing, copies nothing.
+    /// counts bytes and copies nothing; of what it receives it delivers only the
+    /// FIN, once the bytes before it have been seen.
     pub fn discard(&mut self) {
         self.discarding = true;
         self.ooo = BTreeMap::new();
@@ -806,7 +810,7 @@ mod tests {
     }
 
     #[test]
-    fn discard_counts_bytes_and_delivers_nothing() {
+    fn discard_counts_bytes_and_delivers_only_the_fin() {
         let mut r = Rig::new();
         r.s.syn(0);
         r.push(1, b"HTTP/1.1 101\r\n\r\n", false);
@@ -817,9 +821,11 @@ mod tests {
         assert!(r.s.is_discarding());
         assert_eq!(r.s.buffered(), 0);
         r.push(17, &[0x81, 0x05, b'h', b'e', b'l', b'l', b'o'], false);
+        assert!(r.take().is_empty());
+        r.push(60, b"frame", true);
         r.push(60, b"frame", true);
         r.flush();
-        assert!(r.take().is_empty());
+        assert_eq!(r.take(), vec![Out::Fin], "the FIN, once");
         assert_eq!(r.s.buffered(), 0);
         assert_eq!(r.s.bytes_seen(), 64);
     }
