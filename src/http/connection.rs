@@ -57,14 +57,12 @@ impl Connection {
 }
 
 impl Connection {
-    /// See [`Conversation::note_packet`]; a layer learns the endpoints too.
+    /// See [`Conversation::note_packet`]; once a layer took over, only it.
     pub fn note_packet(&mut self, d: Side, src: Endpoint, dst: Endpoint, syn: bool, ack: bool) {
-        if let Some(l) = &mut self.layer {
-            l.note_packet(d, src, dst);
-        }
-        match &mut self.http.talking {
-            Some(c) => c.note_packet(d, src, dst, syn, ack),
-            None => self.http.before.note_packet(d, src, dst, syn, ack),
+        match (&mut self.layer, &mut self.http.talking) {
+            (Some(l), _) => l.note_packet(d, src, dst),
+            (None, Some(c)) => c.note_packet(d, src, dst, syn, ack),
+            (None, None) => self.http.before.note_packet(d, src, dst, syn, ack),
         }
     }
 
@@ -126,6 +124,10 @@ impl Connection {
                 http.on_chunk(d, chunk, ts, out);
                 if let Some(h) = http.take_handover() {
                     self.take_over(*h, out);
+                    // From here on the layer takes every call: the HTTP/1.x
+                    // reader would only cost the table its size, for each
+                    // of what can be tens of thousands of TLS connections.
+                    self.http.talking = None;
                 }
             }
         }

@@ -1576,6 +1576,25 @@ mod tests {
     }
 
     #[test]
+    fn a_layer_that_takes_over_leaves_no_http_reader_behind() {
+        use crate::reassembly::FlowState;
+        for first in [
+            &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00][..],
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        ] {
+            let mut h = Harness::new();
+            h.feed(CLIENT, first);
+            assert!(h.conv.conversation().is_none());
+            assert_eq!(
+                h.conv.structure_bytes(),
+                std::mem::size_of::<super::super::layer::Layer>() + 16
+            );
+            h.conv.note_packet(CLIENT, ep(5000), ep(80), false, true);
+            assert!(h.conv.conversation().is_none());
+        }
+    }
+
+    #[test]
     fn an_http2_preface_is_noted_and_not_parsed() {
         let mut h = Harness::new();
         h.feed(
