@@ -235,6 +235,8 @@ impl FlowAnalyzer {
                         }
                     }
                 }
+                // Nothing is at stake any more: the table may evict it first.
+                self.table.account(&key);
             }
         }
     }
@@ -372,6 +374,34 @@ mod tests {
         seg(&mut a, s, c, 501 + resp.len() as u32, fin | ack, b"");
         assert_eq!(a.flows_tracked(), 0, "a closed connection leaves the table");
         assert_eq!(a.totals().flows, 1);
+    }
+
+    #[test]
+    fn a_full_table_keeps_the_request_waiting_for_its_answer() {
+        let limits = Limits {
+            max_flows: 8,
+            ..Limits::default()
+        };
+        let mut a = FlowAnalyzer::new(limits, HttpLimits::default());
+        let (c, s) = (ep(1, 40000), ep(2, 80));
+        let req =
+            b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+        let resp = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+        let (syn, ack) = (TcpFlags::SYN, TcpFlags::ACK);
+        a.segment(&numbered(1, c, s, 100, syn, b""));
+        a.segment(&numbered(2, s, c, 500, syn | ack, b""));
+        a.segment(&numbered(3, c, s, 101, ack, req));
+        // Newer connections, then more than the table holds: the idlest
+        // quarter goes, but not the connection whose request waits.
+        for n in 0..12u16 {
+            let other = ep(3, 41000 + n);
+            a.segment(&numbered(10 + u64::from(n), other, s, 7, syn, b""));
+        }
+        assert!(a.flows_evicted() > 0, "the table was full");
+        a.segment(&numbered(40, s, c, 501, ack, resp));
+        let found = a.take_attempts();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].response.as_ref().map(|r| r.status), Some(400));
     }
 
     #[test]

@@ -232,6 +232,15 @@ impl FlowState for Connection {
         }
     }
 
+    /// An HTTP/2 connection always is: its streams are not tracked one by
+    /// one, and such connections are few.
+    fn at_stake(&self) -> bool {
+        match &self.layer {
+            Some(l) => l.at_stake(),
+            None => self.http.get().is_some_and(Conversation::at_stake),
+        }
+    }
+
     fn shed(&mut self) -> usize {
         match &mut self.layer {
             Some(_) => 0,

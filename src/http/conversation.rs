@@ -134,6 +134,15 @@ struct Direction {
     read_any: bool,
 }
 
+impl Direction {
+    /// A head is half read (it may be an attempt's), or the body of an
+    /// attempt's answer is.
+    fn mid_attempt(&self) -> bool {
+        let answering = matches!(&self.state, State::Body { attempt, .. } if attempt.is_some());
+        answering || !self.buf.is_empty()
+    }
+}
+
 impl Default for Direction {
     fn default() -> Self {
         Direction {
@@ -497,6 +506,17 @@ impl Conversation {
 
     /// Both directions are finished (FIN both ways, or nothing left to parse)
     /// and no attempt waits: the flow can be dropped.
+    /// A request waits for its answer or its answer's body (an HTTP/1.0
+    /// answer ends only with the connection), an accepted attempt is
+    /// watched or followed, or a head is half read: losing the connection
+    /// now would lose an attempt or its outcome.
+    pub fn at_stake(&self) -> bool {
+        self.pending_attempts > 0
+            || self.watch.is_some()
+            || self.session.is_some()
+            || self.dirs.iter().any(Direction::mid_attempt)
+    }
+
     pub fn is_finished(&self) -> bool {
         self.dirs.iter().all(|d| d.fin) && self.pending_attempts == 0 && self.watch.is_none()
     }
@@ -1573,6 +1593,28 @@ mod tests {
         assert_eq!(h.tls.len(), 1);
         assert_eq!(h.tls[0].server.port, 80);
         assert!(!h.tls[0].h2c);
+    }
+
+    #[test]
+    fn an_attempt_is_at_stake_until_its_answer_is_read_whole() {
+        use crate::reassembly::FlowState;
+        let mut h = Harness::new();
+        assert!(!h.conv.at_stake(), "no byte yet");
+        h.feed(CLIENT, &WS_REQ[..20]);
+        assert!(h.conv.at_stake(), "a head half read");
+        h.feed(CLIENT, &WS_REQ[20..]);
+        assert!(h.conv.at_stake(), "a request waiting");
+        h.feed(
+            SERVER,
+            b"HTTP/1.0 400 Bad Request\r\nConnection: close\r\n\r\nno upg",
+        );
+        assert!(h.attempts.is_empty());
+        assert!(h.conv.at_stake(), "an answer read until the close");
+        h.fin(SERVER);
+        assert_eq!(h.attempts.len(), 1);
+        assert!(!h.conv.at_stake());
+        h.feed(CLIENT, b"GET /plain HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert!(!h.conv.at_stake(), "a plain request is not an attempt");
     }
 
     #[test]

@@ -47,6 +47,16 @@ impl Layer {
         }
     }
 
+    /// See [`crate::reassembly::FlowState::at_stake`]: a TLS connection has
+    /// nothing at stake but what its decrypted HTTP has.
+    pub fn at_stake(&self) -> bool {
+        use crate::reassembly::FlowState;
+        match self {
+            Layer::Tls(s) => s.inner().at_stake(),
+            Layer::H2(_) => true,
+        }
+    }
+
     pub fn buffered_bytes(&self) -> usize {
         match self {
             Layer::Tls(s) => s.buffered_bytes(),

@@ -37,6 +37,12 @@ pub trait FlowState: Default {
     /// Ask the CPU to load the state's own heap parts (boxed layers), once
     /// the flow itself is cached: the second step of [`FlowTable::prefetch`].
     fn prefetch_parts(&self) {}
+    /// Evicting the connection now would lose something to report (a request
+    /// waiting for its answer, a head half read): a full table evicts such
+    /// flows only once every other flow is gone.
+    fn at_stake(&self) -> bool {
+        false
+    }
 }
 
 /// The table's per-connection memory, in bytes per `max_flows` slot: a
@@ -46,12 +52,12 @@ pub trait FlowState: Default {
 /// them are kept (the idlest are evicted as when the table is full).
 const BYTES_PER_FLOW_SLOT: usize = 360;
 
-/// A full table evicts this share of `max_flows` at once, idlest first. Finding
-/// them reads every flow, so under a flood of new connections the scan's cost
-/// per new connection is this number of flow reads: at 16 the scan was 60 % of
-/// the time of a two-million-SYN flood (2.2 µs a packet). The idlest quarter
-/// of a full table is, under a flood, the flood's own connections; a
-/// handshake under way is never among them.
+/// A full table evicts this share of `max_flows` at once, idlest first (and
+/// flows with something at stake last). Finding them reads every flow, so
+/// under a flood of new connections the scan's cost per new connection is
+/// this number of flow reads: at 16 the scan was 60 % of the time of a
+/// two-million-SYN flood (2.2 µs a packet). The idlest quarter of a full
+/// table is, under a flood, the flood's own connections.
 const EVICT_SHARE: usize = 4;
 
 /// What one tracked flow costs beyond its state's structure: its boxed entry
@@ -90,6 +96,9 @@ pub struct Flow<V> {
     charged: usize,
     /// What this flow counted in the table's weight at its last `account`.
     weight: u32,
+    /// Its state's [`FlowState::at_stake`] at its last `account`: kept here
+    /// so that choosing what to evict reads the flows, not their states.
+    at_stake: bool,
 }
 
 impl<V: FlowState> Flow<V> {
@@ -102,6 +111,7 @@ impl<V: FlowState> Flow<V> {
             last_seen: now,
             charged: 0,
             weight: 0,
+            at_stake: false,
         }
     }
 
@@ -182,6 +192,7 @@ fn charge<V: FlowState>(total: &mut usize, weights: &mut usize, flow: &mut Flow<
         u32::try_from(entry_bytes::<V>() + flow.state.structure_bytes()).unwrap_or(u32::MAX);
     *weights = weights.saturating_sub(flow.weight as usize) + weight as usize;
     flow.weight = weight;
+    flow.at_stake = flow.state.at_stake();
 }
 
 impl<V: FlowState> Default for FlowTable<V> {
@@ -216,8 +227,8 @@ impl<V: FlowState> FlowTable<V> {
     /// Look the flow up (once per packet), creating it if new; if the table is
     /// full, first evict the idlest flows and pass each to `on_evict`.
     ///
-    /// Eviction takes the idlest sixteenth at once, so its linear scan is paid once
-    /// per many insertions (amortised O(1) per packet).
+    /// Eviction takes a quarter of `max_flows` at once, so its linear scan is
+    /// paid once per many insertions (amortised O(1) per packet).
     pub fn get_or_insert(
         &mut self,
         key: FlowKey,
@@ -459,14 +470,20 @@ impl<V: FlowState> FlowTable<V> {
         if n == 0 {
             return;
         }
-        let mut by_idle: Vec<(Timestamp, FlowKey)> =
-            self.map.iter().map(|f| (f.last_seen, f.key)).collect();
+        // Flows with something at stake go last, whatever their idle time:
+        // with tens of thousands of connections open, the idlest quarter
+        // holds slow clients' requests still waiting for their answers.
+        let mut by_idle: Vec<(bool, Timestamp, FlowKey)> = self
+            .map
+            .iter()
+            .map(|f| (f.at_stake, f.last_seen, f.key))
+            .collect();
         if n < by_idle.len() {
             by_idle.select_nth_unstable(n - 1);
             by_idle.truncate(n);
         }
         by_idle.sort_unstable();
-        for (_, key) in by_idle {
+        for (_, _, key) in by_idle {
             if let Some(flow) = self.remove(&key) {
                 self.stats.flows_evicted += 1;
                 on_evict(key, flow, EvictReason::TableFull);
@@ -818,6 +835,56 @@ mod tests {
         assert!(evicted > 0 && heavy.stats().flows_evicted == evicted);
         // The idlest went: the newest flow is kept.
         assert!(heavy.get_mut(&key(159)).is_some());
+    }
+
+    /// A flow state that says whether a request of it waits for its answer.
+    #[derive(Default)]
+    struct Waiting(bool);
+
+    impl FlowState for Waiting {
+        fn at_stake(&self) -> bool {
+            self.0
+        }
+    }
+
+    #[test]
+    fn flows_with_something_at_stake_are_evicted_last() {
+        let limits = Limits {
+            max_flows: 8,
+            ..Limits::default()
+        };
+        let mut t: FlowTable<Waiting> = FlowTable::new(limits);
+        let mut evicted = Vec::new();
+        // A packet of flow `n` at second `n`, leaving it waiting or not.
+        let mut touch = |t: &mut FlowTable<Waiting>, n: u16, waiting: bool| {
+            let k = t.hashed(key(n));
+            t.update(
+                &k,
+                at(i64::from(n)),
+                &mut |k, _, _| evicted.push(k),
+                |f, _| {
+                    f.state.0 = waiting;
+                    (true, ())
+                },
+            );
+        };
+        // The two idlest wait for answers; the six after them do not. Full,
+        // the next flow evicts a quarter, two flows, the idlest of those with
+        // nothing at stake.
+        for n in 0..9 {
+            touch(&mut t, n, n < 2);
+        }
+        // Flow 0 no longer waits (its packet time stays the oldest), and the
+        // table is full again two flows later.
+        let k = t.hashed(key(0));
+        t.update(&k, at(0), &mut |_, _, _| {}, |f, _| {
+            f.state.0 = false;
+            (true, ())
+        });
+        touch(&mut t, 9, false);
+        touch(&mut t, 10, false);
+        assert_eq!(evicted, vec![key(2), key(3), key(0), key(4)]);
+        assert!(t.get_mut(&key(1)).is_some());
     }
 
     #[test]
