@@ -57,6 +57,12 @@ pub struct Judged {
 /// How far apart two legs of one attempt may be. A proxy forwards at once;
 /// a few seconds covers a slow upstream connect.
 pub const LEG_WINDOW: Duration = Duration::from_secs(5);
+/// The same for two legs that carry one random key, which links them
+/// whatever the time between. An attempt's time is its first byte, and a
+/// proxy forwards once the head is whole: a slow client (a mobile link, a
+/// request sent in pieces) may take as long as the proxy waits for a head,
+/// 60 s in nginx's default `client_header_timeout`.
+const KEYED_LEG_WINDOW: Duration = Duration::from_secs(60);
 /// Packet time an attempt is held waiting for its other leg.
 pub const HOLD: Duration = Duration::from_millis(500);
 /// Accepted origins remembered per server endpoint.
@@ -354,15 +360,18 @@ impl Correlator {
         }
         if let Some(n) = now {
             for backends in [false, true] {
-                let order = if backends {
-                    &mut self.recent_backends
+                // A backend leg's client leg may complete long after it: the
+                // proxy's answer to a lossy client is resent with a backoff
+                // of seconds. Only a random key pairs legs that far apart.
+                let (order, window) = if backends {
+                    (&mut self.recent_backends, KEYED_LEG_WINDOW)
                 } else {
-                    &mut self.recent_order
+                    (&mut self.recent_order, LEG_WINDOW)
                 };
                 let mut stale = Vec::new();
                 while order
                     .front()
-                    .is_some_and(|(_, done, _)| (n - *done) > LEG_WINDOW)
+                    .is_some_and(|(_, done, _)| (n - *done) > window)
                 {
                     stale.extend(order.pop_front());
                 }
@@ -781,14 +790,12 @@ fn sort(v: &mut [Judged]) {
 fn is_other_leg(a: &Judged, b: &Judged) -> bool {
     a.attempt.server != b.attempt.server
         && a.attempt.client != b.attempt.client
-        && ((b.attempt.ts - a.attempt.ts) <= LEG_WINDOW
-            && (a.attempt.ts - b.attempt.ts) <= LEG_WINDOW)
         && (nested_with_key(&a.attempt, &b.attempt) || nested_with_key(&b.attempt, &a.attempt))
 }
 
 /// A valid 16-byte nonce is random, so two connections carrying it are one
 /// attempt; an invalid or well-known constant key (the RFC's sample) is not,
-/// and then the backend leg must also come from the proxy.
+/// and then the backend leg must also come from the proxy, moments after.
 fn nested_with_key(client: &Attempt, backend: &Attempt) -> bool {
     const RFC_SAMPLE_KEY: &[u8] = b"dGhlIHNhbXBsZSBub25jZQ==";
     let random_key = backend
@@ -798,7 +805,15 @@ fn nested_with_key(client: &Attempt, backend: &Attempt) -> bool {
             grammar::websocket_key(&k.value) == grammar::KeyForm::Valid
                 && k.value.trim_ascii() != RFC_SAMPLE_KEY
         });
-    nested(client, backend) && (random_key || from_proxy(client, backend))
+    let window = if random_key {
+        KEYED_LEG_WINDOW
+    } else {
+        LEG_WINDOW
+    };
+    // `nested` puts the backend leg's first byte after the client's.
+    nested(client, backend)
+        && (backend.ts - client.ts) <= window
+        && (random_key || from_proxy(client, backend))
 }
 
 fn status_of(a: &Attempt) -> Option<u16> {
@@ -1339,6 +1354,67 @@ mod tests {
             assert_eq!(j.verdict.header, Some("Upgrade"));
         }
         assert_eq!(out[0].peer.as_deref(), Some("10.0.0.1:6000>10.0.0.2:8080"));
+    }
+
+    #[test]
+    fn a_slow_client_is_paired_by_its_key_after_seconds() {
+        // The client sent its head over 8 s; the proxy forwarded it whole.
+        let client = attempt("10.0.0.9:5000", "10.0.0.1:443", 0, 8_030, 400, 1, FULL);
+        let backend = attempt(
+            "10.0.0.1:6000",
+            "10.0.0.2:8080",
+            8_005,
+            8_020,
+            400,
+            0,
+            STRIPPED,
+        );
+        let out = run(vec![backend, client]);
+        assert_eq!(out.len(), 2);
+        assert_eq!((out[0].leg, out[1].leg), (Leg::Client, Leg::Backend));
+        assert_eq!(out[0].verdict.cause, Cause::ProxyStrippedUpgrade);
+        // The RFC's sample key links nothing: the legs must be moments apart.
+        let sample = |hs: &[(&'static str, &'static str)]| -> Vec<(&'static str, &'static str)> {
+            hs.iter()
+                .map(|&(n, v)| match n {
+                    "Sec-WebSocket-Key" => (n, "dGhlIHNhbXBsZSBub25jZQ=="),
+                    _ => (n, v),
+                })
+                .collect()
+        };
+        let (full, stripped) = (sample(FULL), sample(STRIPPED));
+        for (forwarded_ms, paired) in [(8_005, false), (3_005, true)] {
+            let client = attempt("10.0.0.9:5000", "10.0.0.1:443", 0, 8_030, 400, 1, &full);
+            let backend = attempt(
+                "10.0.0.1:6000",
+                "10.0.0.2:8080",
+                forwarded_ms,
+                8_020,
+                400,
+                0,
+                &stripped,
+            );
+            let out = run(vec![backend, client]);
+            assert_eq!(out.iter().all(|j| j.peer.is_some()), paired);
+        }
+    }
+
+    #[test]
+    fn a_client_leg_answered_seconds_after_its_backend_leg_is_paired() {
+        // The proxy's answer reached the client 6 s after the backend's
+        // (resent to a lossy client); the backend leg was released alone.
+        let backend = attempt("10.0.0.1:6000", "10.0.0.2:8080", 5, 20, 400, 0, STRIPPED);
+        let client = attempt("10.0.0.9:5000", "10.0.0.1:443", 0, 6_020, 400, 1, FULL);
+        let mut c = Correlator::new();
+        assert!(c.push(backend).is_empty());
+        let alone = c.release(Some(t(6_000)));
+        assert_eq!(alone.len(), 1);
+        assert!(alone[0].peer.is_none());
+        let late = c.push(client);
+        assert_eq!(late.len(), 1);
+        assert_eq!(late[0].leg, Leg::Client);
+        assert_eq!(late[0].verdict.cause, Cause::ProxyStrippedUpgrade);
+        assert_eq!(late[0].peer.as_deref(), Some("10.0.0.1:6000>10.0.0.2:8080"));
     }
 
     #[test]
