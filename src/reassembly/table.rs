@@ -96,8 +96,9 @@ pub struct Flow<V> {
     charged: usize,
     /// What this flow counted in the table's weight at its last `account`.
     weight: u32,
-    /// Its state's [`FlowState::at_stake`] at its last `account`: kept here
-    /// so that choosing what to evict reads the flows, not their states.
+    /// Whether it held bytes or its state was [`FlowState::at_stake`] at its
+    /// last `account`: kept here so that choosing what to evict reads the
+    /// flows, not their states.
     at_stake: bool,
 }
 
@@ -192,7 +193,9 @@ fn charge<V: FlowState>(total: &mut usize, weights: &mut usize, flow: &mut Flow<
         u32::try_from(entry_bytes::<V>() + flow.state.structure_bytes()).unwrap_or(u32::MAX);
     *weights = weights.saturating_sub(flow.weight as usize) + weight as usize;
     flow.weight = weight;
-    flow.at_stake = flow.state.at_stake();
+    // Bytes held ahead of a hole are at stake too: a request whose first
+    // segment comes late.
+    flow.at_stake = held > 0 || flow.state.at_stake();
 }
 
 impl<V: FlowState> Default for FlowTable<V> {
@@ -885,6 +888,27 @@ mod tests {
         touch(&mut t, 10, false);
         assert_eq!(evicted, vec![key(2), key(3), key(0), key(4)]);
         assert!(t.get_mut(&key(1)).is_some());
+    }
+
+    #[test]
+    fn a_flow_holding_bytes_ahead_of_a_hole_is_evicted_last() {
+        let mut t = table(Limits {
+            max_flows: 4,
+            ..Limits::default()
+        });
+        hold(&mut t, key(0), 100);
+        let mut evicted = Vec::new();
+        for n in 1..6 {
+            let k = t.hashed(key(n));
+            t.update(
+                &k,
+                at(i64::from(n)),
+                &mut |k, _, _| evicted.push(k),
+                |_, _| (true, ()),
+            );
+        }
+        assert_eq!(evicted, vec![key(1), key(2)]);
+        assert!(t.get_mut(&key(0)).is_some());
     }
 
     #[test]
