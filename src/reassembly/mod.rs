@@ -53,7 +53,10 @@ impl Default for Limits {
             max_flows: 100_000,
             idle_timeout_secs: 120,
             // A full table of 100 000 flows takes about 30 MiB; with this
-            // budget the process stays under 64 MiB whatever the traffic.
+            // budget the process stays under 64 MiB under the floods of
+            // tests/hostile.rs. Tens of thousands of connections with their
+            // HTTP state built take it to 85-100 MB (BENCHMARKS.md), bounded
+            // whatever the capture's size.
             // Handshakes need a few KiB of reordering at most, and shedding
             // takes from the flows holding the most (bulk transfers behind a
             // hole), which are rarely handshakes.
