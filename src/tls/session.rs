@@ -70,7 +70,10 @@ struct Direction {
     records: RecordReader,
     handshake: HandshakeReader,
     phase: Phase,
-    opener: Option<Opener>,
+    /// Boxed, as `held` and the connection's `secrets`: only a connection
+    /// with keys has them, and every TLS connection the flow table tracks
+    /// would otherwise carry their size.
+    opener: Option<Box<Opener>>,
     /// TLS 1.3 current application traffic secret (for KeyUpdate).
     app_secret: Option<Vec<u8>>,
     /// A TLS 1.2 ChangeCipherSpec was seen: what follows is protected.
@@ -80,7 +83,7 @@ struct Direction {
     no_keys: bool,
     /// A protected record waiting for its connection's secrets to appear
     /// in a key log that is still growing (live capture).
-    held: Option<Record>,
+    held: Option<Box<Record>>,
 }
 
 /// One TLS connection being read.
@@ -92,7 +95,7 @@ pub struct TlsConnection {
     server: Direction,
     suite: Option<Suite>,
     tls13: bool,
-    secrets: Option<Secrets>,
+    secrets: Option<Box<Secrets>>,
 }
 
 impl TlsConnection {
@@ -202,7 +205,7 @@ impl TlsConnection {
             }
             let d = self.dir_mut(side);
             let rec = match d.held.take() {
-                Some(r) => r,
+                Some(r) => *r,
                 None => match d.records.next_record() {
                     Ok(Some(r)) => r,
                     Ok(None) => return,
@@ -218,7 +221,7 @@ impl TlsConnection {
                         d.no_keys = true;
                         continue;
                     }
-                    d.held = Some(rec);
+                    d.held = Some(Box::new(rec));
                     return;
                 }
                 Err(e) => return self.stop(side, e),
@@ -282,7 +285,10 @@ impl TlsConnection {
         if self.secrets.is_none() {
             if let Some(cr) = self.facts.client_random {
                 let tls13 = self.tls13;
-                self.secrets = keys.secrets(&cr).filter(|s| s.complete(tls13));
+                self.secrets = keys
+                    .secrets(&cr)
+                    .filter(|s| s.complete(tls13))
+                    .map(Box::new);
             }
         }
         self.secrets.is_some()
@@ -327,7 +333,7 @@ impl TlsConnection {
                         let mut app =
                             Opener::new(suite.aead, &schedule::tls13_keys(&suite, &secret)?, true)?;
                         if let Ok(p) = app.open(&rec.header, &rec.fragment) {
-                            d.opener = Some(app);
+                            d.opener = Some(Box::new(app));
                             d.phase = Phase::Application;
                             d.failures = 0;
                             self.progress.opened[side as usize] += 1;
@@ -352,9 +358,9 @@ impl TlsConnection {
             return Ok(false);
         };
         if self.secrets.is_none() {
-            self.secrets = keys.secrets(&cr);
+            self.secrets = keys.secrets(&cr).map(Box::new);
         }
-        let Some(secrets) = self.secrets.clone() else {
+        let Some(secrets) = self.secrets.as_deref().cloned() else {
             return Ok(false);
         };
         self.progress.keys_found = true;
@@ -372,11 +378,11 @@ impl TlsConnection {
                 (None, Some(app)) => (app.clone(), Phase::Application),
                 (None, None) => return Ok(false),
             };
-            d.opener = Some(Opener::new(
+            d.opener = Some(Box::new(Opener::new(
                 suite.aead,
                 &schedule::tls13_keys(&suite, &secret)?,
                 true,
-            )?);
+            )?));
             d.phase = phase;
         } else {
             let Some(master) = secrets.master else {
@@ -385,7 +391,7 @@ impl TlsConnection {
             let (c, s): (TrafficKeys, TrafficKeys) =
                 schedule::tls12_keys(&suite, &master, &cr, &server_random)?;
             let k = if side == Side::Client { c } else { s };
-            d.opener = Some(Opener::new(suite.aead, &k, false)?);
+            d.opener = Some(Box::new(Opener::new(suite.aead, &k, false)?));
             d.phase = Phase::Application;
         }
         Ok(true)
@@ -443,11 +449,11 @@ impl TlsConnection {
         }
         d.phase = Phase::Application;
         d.opener = match &d.app_secret {
-            Some(s) => Some(Opener::new(
+            Some(s) => Some(Box::new(Opener::new(
                 suite.aead,
                 &schedule::tls13_keys(&suite, s)?,
                 true,
-            )?),
+            )?)),
             None => {
                 d.no_keys = true;
                 None
@@ -466,11 +472,11 @@ impl TlsConnection {
             return Ok(());
         };
         let next = schedule::tls13_next_secret(suite.hash, &secret)?;
-        d.opener = Some(Opener::new(
+        d.opener = Some(Box::new(Opener::new(
             suite.aead,
             &schedule::tls13_keys(&suite, &next)?,
             true,
-        )?);
+        )?));
         d.app_secret = Some(next);
         Ok(())
     }
