@@ -55,7 +55,7 @@ impl Default for Limits {
             // A full table of 100 000 flows takes about 30 MiB; with this
             // budget the process stays under 64 MiB under the floods of
             // tests/hostile.rs. Tens of thousands of connections with their
-            // HTTP state built take it to 85-100 MB (BENCHMARKS.md), bounded
+            // HTTP state built take it to 80-100 MB (BENCHMARKS.md), bounded
             // whatever the capture's size.
             // Handshakes need a few KiB of reordering at most, and shedding
             // takes from the flows holding the most (bulk transfers behind a
