@@ -9,7 +9,7 @@ use super::over_h2::OverH2;
 use super::secure::Secure;
 use crate::capture::Timestamp;
 use crate::decode::{Endpoint, Side};
-use crate::reassembly::Chunk;
+use crate::reassembly::{Chunk, FlowState};
 
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // boxed as a whole by its one owner
@@ -47,14 +47,10 @@ impl Layer {
         }
     }
 
-    /// See [`crate::reassembly::FlowState::at_stake`]: a TLS connection has
-    /// nothing at stake but what its decrypted HTTP has.
+    /// See [`FlowState::at_stake`]: a TLS connection has nothing at stake
+    /// but what its decrypted HTTP has.
     pub fn at_stake(&self) -> bool {
-        use crate::reassembly::FlowState;
-        match self {
-            Layer::Tls(s) => s.inner().at_stake(),
-            Layer::H2(_) => true,
-        }
+        self.http().is_none_or(FlowState::at_stake)
     }
 
     pub fn buffered_bytes(&self) -> usize {
