@@ -139,6 +139,72 @@ fn late_copy_of_an_answered_request_is_not_a_second_attempt() {
     assert_eq!(recs[0].status, Some(426));
 }
 
+/// Slow clients (and slow servers) that send their heads a byte per segment,
+/// interleaved: a request with a 16 KiB cookie, one with a 4 KiB target,
+/// and a plain request before each; every attempt is found with its whole
+/// head, answered by its own byte-by-byte response.
+#[test]
+fn heads_sent_a_byte_per_segment_are_read_whole() {
+    let mut cap = Cap::new();
+    let long_cookie = ws_request(
+        "/cookie",
+        &format!(
+            "Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 8\r\nCookie: {}\r\n",
+            "c".repeat(16 * 1024)
+        ),
+    );
+    let long_target = request(&format!("/target?{}", "t".repeat(4096)));
+    let mut conns: Vec<(Conn, Vec<u8>, Vec<u8>)> = [(40_010, long_cookie), (40_011, long_target)]
+        .into_iter()
+        .map(|(port, ws)| {
+            let c = Conn::open(&mut cap, ([10, 0, 0, 1], port), SERVER);
+            let mut req = b"GET /plain HTTP/1.1\r\nHost: app.example\r\n\r\n".to_vec();
+            req.extend_from_slice(&ws);
+            let mut resp = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec();
+            resp.extend_from_slice(REFUSAL);
+            (c, req, resp)
+        })
+        .collect();
+    let longest = conns
+        .iter()
+        .map(|(_, q, r)| q.len().max(r.len()))
+        .max()
+        .unwrap_or(0);
+    for i in 0..longest {
+        for (c, req, _) in conns.iter_mut() {
+            if let Some(b) = req.get(i) {
+                c.client(&mut cap, &[*b]);
+            }
+        }
+    }
+    for i in 0..longest {
+        for (c, _, resp) in conns.iter_mut() {
+            if let Some(b) = resp.get(i) {
+                c.server(&mut cap, &[*b]);
+            }
+        }
+    }
+    for (c, _, _) in conns.iter_mut() {
+        c.close(&mut cap);
+    }
+    let recs = attempts(cap.buf);
+    let mut found = targets(&recs);
+    found.sort_unstable();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found[0], "/cookie");
+    // (The record shortens a target this long; the head was read whole.)
+    assert!(found[1].starts_with("/target?tttt"), "{}", found[1]);
+    for r in &recs {
+        assert_eq!(r.status, Some(426), "{}", r.target);
+        assert_eq!(
+            r.cause.code(),
+            "unsupported-sec-websocket-version",
+            "{}",
+            r.target
+        );
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 

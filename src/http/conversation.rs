@@ -132,9 +132,95 @@ struct Direction {
     /// Some payload of this direction was read (its first bytes are where
     /// HTTP/2 shows itself mid-connection).
     read_any: bool,
+    /// Length of `buf` when it was last known to be a head that is
+    /// well-formed so far and not ended (0: not known). Bytes appended to it
+    /// need parsing again only when they could end the head or make it
+    /// malformed; without this, a head sent a byte per segment would be
+    /// parsed from its start once per byte, quadratic in its size.
+    unended_len: u32,
+    /// Line ends in `buf` at `unended_len` (0: the start line is not whole).
+    unended_lines: u32,
+    /// Length of `buf` at the parser's last look.
+    parsed_len: u32,
 }
 
 impl Direction {
+    /// Replace the head buffer: what the parser knew of the old one is void.
+    fn set_buf(&mut self, bytes: Vec<u8>) {
+        self.buf = bytes;
+        self.unended_len = 0;
+    }
+
+    /// The head parser found `buf` well-formed so far and not ended.
+    fn note_unended(&mut self, buf: &[u8]) {
+        self.unended_len = 0;
+        if let (Ok(len), Ok(lines)) = (
+            u32::try_from(buf.len()),
+            u32::try_from(memchr::memchr_iter(b'\n', buf).count()),
+        ) {
+            self.unended_len = len;
+            self.unended_lines = lines;
+            self.parsed_len = len;
+        }
+    }
+
+    /// Whether `buf`, known unended at `prev` bytes, may wait for more bytes
+    /// without being parsed again.
+    ///
+    /// Once the start line is whole this is exact for the parser as
+    /// configured here (invalid header lines skipped): only an empty line
+    /// ends a head, and only a NUL, a CR not followed by LF, or more header
+    /// lines than it has room for make it refuse one. A start line still
+    /// being read is parsed again at its line end or when its bytes have
+    /// doubled since the last look, so a malformed one is refused a little
+    /// later than its first bad byte, after at most a few dozen looks.
+    fn still_unended(&mut self, prev: usize, max_head: usize) -> bool {
+        if prev == 0 || self.unended_len as usize != prev || self.buf.len() > max_head {
+            return false;
+        }
+        let Ok(len) = u32::try_from(self.buf.len()) else {
+            return false;
+        };
+        if self.unended_lines == 0 {
+            let line_ends = memchr::memchr(b'\n', &self.buf[prev..]).is_some();
+            if line_ends || len / 2 >= self.parsed_len {
+                return false;
+            }
+            self.unended_len = len;
+            return true;
+        }
+        let from = prev.saturating_sub(2);
+        let window = &self.buf[from..];
+        if memchr::memchr(0, window).is_some() {
+            return false;
+        }
+        for i in memchr::memchr_iter(b'\r', window) {
+            if window.get(i + 1).is_some_and(|&b| b != b'\n') {
+                return false;
+            }
+        }
+        let mut lines = self.unended_lines;
+        for i in memchr::memchr_iter(b'\n', window) {
+            let ends = match window.get(i + 1) {
+                Some(b'\n') => true,
+                Some(b'\r') => window.get(i + 2) == Some(&b'\n'),
+                _ => false,
+            };
+            if ends {
+                return false;
+            }
+            if from + i >= prev {
+                lines += 1;
+            }
+        }
+        if lines as usize >= head::MAX_RESPONSE_HEADERS {
+            return false;
+        }
+        self.unended_len = len;
+        self.unended_lines = lines;
+        true
+    }
+
     /// A head is half read (it may be an attempt's), or the body of an
     /// attempt's answer is.
     fn mid_attempt(&self) -> bool {
@@ -155,6 +241,9 @@ impl Default for Direction {
             spoke_http: false,
             engine_io_body: false,
             read_any: false,
+            unended_len: 0,
+            unended_lines: 0,
+            parsed_len: 0,
         }
     }
 }
@@ -325,7 +414,7 @@ impl FlowState for Conversation {
         let before = self.buffered_bytes();
         for d in self.dirs.iter_mut() {
             if !d.buf.is_empty() {
-                d.buf = Vec::new();
+                d.set_buf(Vec::new());
                 d.state = State::Resync;
             }
         }
@@ -535,7 +624,7 @@ impl Conversation {
             s.on_gap(d);
         }
         let dir = &mut self.dirs[d];
-        dir.buf = Vec::new();
+        dir.set_buf(Vec::new());
         self.gap = true;
         if let State::Body { attempt, reader } = &mut dir.state {
             emit_with_body(attempt, reader, out);
@@ -660,7 +749,7 @@ impl Conversation {
                         Some(i) if i < carried.len() => {
                             // The message began in the carried bytes (at the
                             // time kept with them): parse on as a split head.
-                            dir.buf = carried[i..].to_vec();
+                            dir.set_buf(carried[i..].to_vec());
                             dir.state = State::Head;
                         }
                         Some(i) => {
@@ -761,6 +850,9 @@ impl Conversation {
                         let room = (out.limits.max_head + 1).saturating_sub(prev);
                         let take = room.min(data.len());
                         dir.buf.extend_from_slice(&data[..take]);
+                        if dir.still_unended(prev, out.limits.max_head) {
+                            return;
+                        }
                         let buf = std::mem::take(&mut self.dirs[d].buf);
                         match self.parse_head(d, &buf, out) {
                             Step::Consumed(n) => {
@@ -796,7 +888,7 @@ impl Conversation {
     fn head_too_large(&mut self, d: Side, bytes: &[u8], out: &mut Sink<'_>) {
         out.stats.heads_too_large += 1;
         let dir = &mut self.dirs[d];
-        dir.buf = Vec::new();
+        dir.set_buf(Vec::new());
         dir.state = State::Resync;
         let is_request = dir.role != Role::Responses && !bytes.starts_with(b"HTTP/");
         if is_request {
@@ -833,13 +925,14 @@ impl Conversation {
 
     fn parse_head(&mut self, d: Side, buf: &[u8], out: &mut Sink<'_>) -> Step {
         let dir = &mut self.dirs[d];
+        dir.unended_len = 0;
         if buf.len() < 5 && dir.role == Role::Unknown {
             return Step::NeedMore;
         }
         if !dir.spoke_http && looks_like_tls(buf) {
             // TLS from the first byte: nothing to parse here, ever.
             dir.state = State::Done;
-            dir.buf = Vec::new();
+            dir.set_buf(Vec::new());
             out.stats.non_http_directions += 1;
             if dir.role != Role::Responses && buf.first() == Some(&0x16) {
                 // From here on a TLS layer reads both directions.
@@ -871,7 +964,10 @@ impl Conversation {
 
     fn parse_request_head(&mut self, d: Side, buf: &[u8], out: &mut Sink<'_>) -> Step {
         match head::parse_request(buf) {
-            Parsed::Partial => Step::NeedMore,
+            Parsed::Partial => {
+                self.dirs[d].note_unended(buf);
+                Step::NeedMore
+            }
             // More header lines than the parser holds: a head too large for the
             // analyzer, read leniently (an attempt among them is still reported),
             // once it is complete or past the head limit.
@@ -883,7 +979,10 @@ impl Conversation {
                         self.dirs[d].state = State::Head;
                         Step::Consumed(end + 4)
                     }
-                    None => Step::NeedMore,
+                    None => {
+                        self.dirs[d].note_unended(buf);
+                        Step::NeedMore
+                    }
                 }
             }
             Parsed::Invalid(_) => self.not_http(d, out),
@@ -982,7 +1081,10 @@ impl Conversation {
     fn parse_response_head(&mut self, d: Side, buf: &[u8], out: &mut Sink<'_>) -> Step {
         let keep = matches!(self.pending.front(), Some(Pending::Attempt(_)));
         match head::parse_response(buf, keep) {
-            Parsed::Partial => Step::NeedMore,
+            Parsed::Partial => {
+                self.dirs[d].note_unended(buf);
+                Step::NeedMore
+            }
             Parsed::Invalid(_) => self.not_http(d, out),
             Parsed::Complete((peek, owned), n) => {
                 let ts = self.dirs[d].msg_ts;
@@ -1031,7 +1133,7 @@ impl Conversation {
                     self.upgraded = true;
                     for dir in self.dirs.iter_mut() {
                         dir.state = State::Done;
-                        dir.buf = Vec::new();
+                        dir.set_buf(Vec::new());
                     }
                     self.fail_pending(Ending::Superseded, None, out);
                     if let Some(a) = attempt {
@@ -1095,7 +1197,7 @@ impl Conversation {
     /// at all (TLS, SSH…) and is given up; a known HTTP direction lost its place.
     fn not_http(&mut self, d: Side, out: &mut Sink<'_>) -> Step {
         let dir = &mut self.dirs[d];
-        dir.buf = Vec::new();
+        dir.set_buf(Vec::new());
         if dir.role == Role::Unknown {
             dir.state = State::Done;
             out.stats.non_http_directions += 1;
@@ -1193,10 +1295,10 @@ fn keep_cut_start_line(dir: &mut Direction, data: &[u8], ts: Timestamp) {
     let from = memchr::memrchr(b'\n', data).map_or(0, |i| i + 1);
     let tail = &data[from..];
     if !could_start_message(tail, dir.role) {
-        dir.buf = Vec::new();
+        dir.set_buf(Vec::new());
         return;
     }
-    dir.buf = tail.to_vec();
+    dir.set_buf(tail.to_vec());
     dir.msg_ts = ts;
 }
 
@@ -1665,6 +1767,171 @@ mod tests {
             find_message_start(b"body text HTTP/1.1 in prose", Role::Responses),
             None
         );
+    }
+
+    fn looks() -> usize {
+        head::LOOKS.with(|n| n.get())
+    }
+
+    #[test]
+    fn a_head_sent_a_byte_per_segment_is_parsed_a_few_times_not_per_byte() {
+        let mut req = b"GET /ws?".to_vec();
+        req.extend_from_slice(&[b'q'; 3000]);
+        req.extend_from_slice(b" HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nCookie: ");
+        req.extend_from_slice(&[b'c'; 20_000]);
+        req.extend_from_slice(b"\r\n\r\n");
+        let mut h = Harness::new();
+        let before = looks();
+        for b in req.chunks(1) {
+            h.feed(CLIENT, b);
+        }
+        let resp = b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n\r\n";
+        for b in resp.chunks(1) {
+            h.feed(SERVER, b);
+        }
+        let n = looks() - before;
+        assert!(
+            n <= 40,
+            "{} bytes looked at {n} times",
+            req.len() + resp.len()
+        );
+        assert_eq!(h.attempts.len(), 1);
+        let a = &h.attempts[0];
+        assert_eq!(a.request.target.len(), 3004);
+        assert_eq!(
+            a.request.header("cookie").map(|c| c.value.len()),
+            Some(20_000)
+        );
+        assert_eq!(a.response.as_ref().map(|r| r.status), Some(431));
+        assert_eq!(h.stats.resyncs, 0);
+    }
+
+    #[test]
+    fn a_head_turned_malformed_byte_by_byte_is_refused_where_it_breaks() {
+        // A NUL or a bare CR in a header line makes the parser refuse the
+        // head: it must do so at that byte, as when it looked at every byte,
+        // and resynchronise on the request that follows it.
+        for bad in [&b"\0"[..], b"\rx"] {
+            let mut h = Harness::new();
+            h.feed(CLIENT, b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+            let mut bytes = b"GET /b/".to_vec();
+            bytes.extend_from_slice(&[b'p'; 120]);
+            bytes.extend_from_slice(b" HTTP/1.1\r\nX-Junk: ab");
+            bytes.extend_from_slice(bad);
+            bytes.extend_from_slice(b"\r\n");
+            bytes.extend_from_slice(WS_REQ);
+            for b in bytes.chunks(1) {
+                h.feed(CLIENT, b);
+            }
+            h.feed(SERVER, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            h.feed(
+                SERVER,
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+            );
+            assert_eq!(h.stats.resyncs, 1, "{bad:?}");
+            assert_eq!(h.attempts.len(), 1, "{bad:?}");
+            assert_eq!(h.attempts[0].request.target, "/ws");
+        }
+    }
+
+    /// The verdict the head parser gives `bytes`: complete, more needed, or
+    /// refused (a request with too many header lines only waits for its end).
+    fn verdict(bytes: &[u8], response: bool) -> &'static str {
+        if response {
+            match head::parse_response(bytes, false) {
+                Parsed::Complete(..) => "complete",
+                Parsed::Partial => "partial",
+                Parsed::Invalid(_) => "refused",
+            }
+        } else {
+            match head::parse_request(bytes) {
+                Parsed::Complete(..) => "complete",
+                Parsed::Partial | Parsed::Invalid(head::TOO_MANY_HEADERS) => "partial",
+                Parsed::Invalid(_) => "refused",
+            }
+        }
+    }
+
+    #[test]
+    fn a_response_past_the_parsers_header_room_is_looked_at_again() {
+        let mut dir = Direction {
+            buf: b"HTTP/1.1 200 OK\r\n".to_vec(),
+            ..Direction::default()
+        };
+        let first = dir.buf.clone();
+        dir.note_unended(&first);
+        let mut refused = false;
+        for _ in 0..head::MAX_RESPONSE_HEADERS + 10 {
+            let prev = dir.buf.len();
+            dir.buf.extend_from_slice(b"X-H: v\r\n");
+            if dir.still_unended(prev, 1 << 20) {
+                assert_eq!(verdict(&dir.buf, true), "partial", "at {prev}");
+                continue;
+            }
+            match verdict(&dir.buf, true) {
+                "partial" => {
+                    let buf = dir.buf.clone();
+                    dir.note_unended(&buf);
+                }
+                _ => {
+                    refused = true;
+                    break;
+                }
+            }
+        }
+        assert!(refused);
+    }
+
+    proptest::proptest! {
+        /// Whenever a head is left to wait without a look, the parser would
+        /// have said "more bytes" had it looked.
+        #[test]
+        fn a_head_left_waiting_is_one_the_parser_would_leave_waiting(
+            response in proptest::bool::ANY,
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    &b"a"[..], b"Host", b":", b" ", b"\t", b"\r", b"\n", b"\r\n",
+                    b"\0", b"\x01", b"\x7f", b"\xc3", b"X-H: v\r\n", b"/", b"?",
+                ]),
+                0..60,
+            ),
+            cuts in proptest::collection::vec(1usize..8, 1..40),
+        ) {
+            let mut bytes = if response {
+                b"HTTP/1.1 200 OK".to_vec()
+            } else {
+                b"GET /p".to_vec()
+            };
+            for p in &pieces {
+                bytes.extend_from_slice(p);
+            }
+            let mut dir = Direction::default();
+            let mut at = 0;
+            for cut in cuts.iter().copied().chain(std::iter::repeat(1)) {
+                if at >= bytes.len() {
+                    break;
+                }
+                let end = (at + cut).min(bytes.len());
+                let prev = dir.buf.len();
+                dir.buf.extend_from_slice(&bytes[at..end]);
+                at = end;
+                if dir.still_unended(prev, 64 * 1024) {
+                    // A start line still being read may turn malformed
+                    // unseen for a while; header lines may not.
+                    if dir.unended_lines > 0 {
+                        proptest::prop_assert_eq!(verdict(&dir.buf, response), "partial");
+                    }
+                    continue;
+                }
+                match verdict(&dir.buf, response) {
+                    "partial" => {
+                        let buf = dir.buf.clone();
+                        dir.note_unended(&buf);
+                    }
+                    _ => break,
+                }
+            }
+        }
     }
 
     #[test]

@@ -117,6 +117,12 @@ pub enum Parsed<T> {
     Invalid(&'static str),
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Heads parsed on this thread: tests bound how often a head is looked at.
+    pub(crate) static LOOKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 fn owned_headers(hs: &[httparse::Header<'_>]) -> Vec<Header> {
     hs.iter()
         .filter(|h| !h.name.is_empty())
@@ -155,6 +161,8 @@ pub struct RequestPeek {
 /// Parse a request head. `want_owned` decides, from the peek, whether to build
 /// the owned head (only upgrade attempts are kept).
 pub fn parse_request(buf: &[u8]) -> Parsed<(RequestPeek, Option<RequestHead>)> {
+    #[cfg(test)]
+    LOOKS.with(|n| n.set(n.get() + 1));
     let mut hbuf = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut hbuf);
     match parser_config().parse_request(&mut req, buf) {
@@ -261,11 +269,13 @@ pub struct ResponsePeek {
 
 /// Headers tried for a response with more than [`MAX_HEADERS`]: servers and
 /// proxies that decorate answers generously must not make the answer unreadable.
-const MAX_RESPONSE_HEADERS: usize = 1024;
+pub(crate) const MAX_RESPONSE_HEADERS: usize = 1024;
 
 /// Parse a response head; the owned head is built only when `keep` says so (the
 /// response pairs with an upgrade attempt).
 pub fn parse_response(buf: &[u8], keep: bool) -> Parsed<(ResponsePeek, Option<ResponseHead>)> {
+    #[cfg(test)]
+    LOOKS.with(|n| n.set(n.get() + 1));
     let mut hbuf = [httparse::EMPTY_HEADER; MAX_HEADERS];
     match parse_response_with(buf, keep, &mut hbuf) {
         // Rare: retry once with room for more headers (the only allocation).
