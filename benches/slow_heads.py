@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Write a capture of WebSocket upgrade requests whose heads arrive in tiny
+segments, as a slow client (or a slowloris) sends them, each refused with a
+400. Measures what a head costs when it comes a byte at a time.
+
+usage: slow_heads.py SEGMENT_BYTES PAD_BYTES OUT.pcap [CONNECTIONS]
+
+Each of CONNECTIONS connections (default 1, one after another) sends a
+request with an `X-Pad` header of PAD_BYTES, SEGMENT_BYTES per segment.
+"""
+import struct
+import sys
+
+
+def checksum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xFFFF)
+    s += s >> 16
+    return (~s) & 0xFFFF
+
+
+def main():
+    if len(sys.argv) not in (4, 5):
+        sys.exit(__doc__.strip().splitlines()[-4])
+    seg, pad, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    conns = int(sys.argv[4]) if len(sys.argv) == 5 else 1
+    f = open(out, "wb")
+    f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+    clock = [1_000_000]
+
+    def packet(src, dst, sport, dport, seq, ack, flags, payload):
+        tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0)
+        tcp += payload
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0,
+                         bytes(src), bytes(dst))
+        ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+        frame = b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + tcp
+        clock[0] += 10
+        f.write(struct.pack("<IIII", clock[0] // 1_000_000, clock[0] % 1_000_000,
+                            len(frame), len(frame)) + frame)
+
+    for c in range(conns):
+        client, server = [10, 0, (c >> 8) & 255, c & 255], [10, 0, 0, 80]
+        cport, sport = 40000 + c % 20000, 8080
+        req = (b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+               b"X-Pad: " + b"a" * pad + b"\r\n\r\n")
+        cs, ss = 1000, 5000
+        packet(client, server, cport, sport, cs, 0, 0x02, b"")
+        packet(server, client, sport, cport, ss, cs + 1, 0x12, b"")
+        cs, ss = cs + 1, ss + 1
+        packet(client, server, cport, sport, cs, ss, 0x10, b"")
+        for i in range(0, len(req), seg):
+            packet(client, server, cport, sport, cs + i, ss, 0x18, req[i:i + seg])
+        cs += len(req)
+        resp = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        packet(server, client, sport, cport, ss, cs, 0x18, resp)
+        ss += len(resp)
+        packet(server, client, sport, cport, ss, cs, 0x11, b"")
+        packet(client, server, cport, sport, cs, ss + 1, 0x11, b"")
+
+
+if __name__ == "__main__":
+    main()
