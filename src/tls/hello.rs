@@ -31,33 +31,42 @@ const HRR_RANDOM: [u8; 32] = [
 #[derive(Debug, Default)]
 pub struct HandshakeReader {
     buf: Vec<u8>,
+    /// Bytes of `buf` already handed out. Kept as an offset rather than
+    /// drained message by message: a record of thousands of empty messages
+    /// would otherwise move the rest of the record once per message.
+    start: usize,
 }
 
 impl HandshakeReader {
     pub fn push(&mut self, fragment: &[u8]) {
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
         self.buf.extend_from_slice(fragment);
     }
 
     /// Bytes of messages not yet whole.
     pub fn pending(&self) -> usize {
-        self.buf.len()
+        self.buf.len() - self.start
     }
 
     /// The next whole message: its type and body.
     pub fn next_message(&mut self) -> Result<Option<(u8, Vec<u8>)>, TlsError> {
-        let Some(h) = self.buf.get(..4) else {
+        let rest = &self.buf[self.start..];
+        let Some(h) = rest.get(..4) else {
             return Ok(None);
         };
         let len = usize::from(h[1]) << 16 | usize::from(h[2]) << 8 | usize::from(h[3]);
         if len > MAX_MESSAGE {
             return Err(TlsError::MessageTooLarge { len });
         }
-        if self.buf.len() < 4 + len {
+        let Some(body) = rest.get(4..4 + len) else {
             return Ok(None);
-        }
+        };
         let kind = h[0];
-        let body = self.buf[4..4 + len].to_vec();
-        self.buf.drain(..4 + len);
+        let body = body.to_vec();
+        self.start += 4 + len;
         Ok(Some((kind, body)))
     }
 }
@@ -298,5 +307,27 @@ mod tests {
         assert_eq!(r.next_message().unwrap(), None);
         r.push(&[11, 0xff, 0xff, 0xff]);
         assert!(r.next_message().is_err());
+    }
+
+    #[test]
+    fn a_record_of_thousands_of_empty_messages_is_read_in_one_pass() {
+        let mut r = HandshakeReader::default();
+        let mut fragment = [0u8, 0, 0, 0].repeat(4096);
+        // A message cut by the end of the fragment, finished by the next.
+        fragment.extend_from_slice(&[1, 0, 0, 2, 7]);
+        r.push(&fragment);
+        for _ in 0..4096 {
+            assert_eq!(r.next_message().unwrap(), Some((0, vec![])));
+        }
+        assert_eq!(r.next_message().unwrap(), None);
+        assert_eq!(r.pending(), 5);
+        // Handed out by moving an offset, not the rest of the record: the
+        // bytes read stay where they were until the next fragment comes.
+        assert_eq!(r.buf.len(), fragment.len());
+        r.push(&[8, 2, 0, 0, 1, 6]);
+        assert_eq!(r.buf.len(), 11);
+        assert_eq!(r.next_message().unwrap(), Some((1, vec![7, 8])));
+        assert_eq!(r.next_message().unwrap(), Some((2, vec![6])));
+        assert_eq!(r.pending(), 0);
     }
 }
