@@ -8,17 +8,9 @@ usage: slow_heads.py SEGMENT_BYTES PAD_BYTES OUT.pcap [CONNECTIONS]
 Each of CONNECTIONS connections (default 1, one after another) sends a
 request with an `X-Pad` header of PAD_BYTES, SEGMENT_BYTES per segment.
 """
-import struct
 import sys
 
-
-def checksum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    s = (s >> 16) + (s & 0xFFFF)
-    s += s >> 16
-    return (~s) & 0xFFFF
+from tcp_pcap import Writer
 
 
 def main():
@@ -26,20 +18,8 @@ def main():
         sys.exit(__doc__.strip().splitlines()[-4])
     seg, pad, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     conns = int(sys.argv[4]) if len(sys.argv) == 5 else 1
-    f = open(out, "wb")
-    f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-    clock = [1_000_000]
-
-    def packet(src, dst, sport, dport, seq, ack, flags, payload):
-        tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0)
-        tcp += payload
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0,
-                         bytes(src), bytes(dst))
-        ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
-        frame = b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + tcp
-        clock[0] += 10
-        f.write(struct.pack("<IIII", clock[0] // 1_000_000, clock[0] % 1_000_000,
-                            len(frame), len(frame)) + frame)
+    w = Writer(out)
+    packet = w.packet
 
     for c in range(conns):
         client, server = [10, 0, (c >> 8) & 255, c & 255], [10, 0, 0, 80]
@@ -60,6 +40,7 @@ def main():
         ss += len(resp)
         packet(server, client, sport, cport, ss, cs, 0x11, b"")
         packet(client, server, cport, sport, cs, ss + 1, 0x11, b"")
+    w.close()
 
 
 if __name__ == "__main__":
