@@ -158,7 +158,7 @@ fn carries_connection_upgrade(a: &Attempt) -> bool {
 fn header_text(a: &Attempt, name: &str) -> String {
     a.request
         .header(name)
-        .map_or("(none)".to_string(), |h| rules::show(&h.value))
+        .map_or("(none)".to_string(), |h| rules::show(h.value))
 }
 
 impl Correlator {
@@ -244,7 +244,7 @@ impl Correlator {
     /// with the same WebSocket version and User-Agent.
     fn keyless_client_leg(&self, b: &Judged) -> Option<u64> {
         let same = |x: &Attempt, y: &Attempt, h: &str| {
-            x.request.header(h).map(|v| &v.value) == y.request.header(h).map(|v| &v.value)
+            x.request.header(h).map(|v| v.value) == y.request.header(h).map(|v| v.value)
         };
         // The backend leg nests inside the client leg (see `proxied_by`), and
         // the proxy connects from the address the client connected to: two
@@ -802,7 +802,7 @@ fn nested_with_key(client: &Attempt, backend: &Attempt) -> bool {
         .request
         .header("sec-websocket-key")
         .is_some_and(|k| {
-            grammar::websocket_key(&k.value) == grammar::KeyForm::Valid
+            grammar::websocket_key(k.value) == grammar::KeyForm::Valid
                 && k.value.trim_ascii() != RFC_SAMPLE_KEY
         });
     let window = if random_key {
@@ -922,7 +922,7 @@ fn pair(x: &mut Judged, y: &mut Judged) {
         .response
         .as_ref()
         .and_then(|r| r.header("server"))
-        .map(|h| h.value.clone());
+        .map(|h| h.value.to_vec());
     client.proxy = answer_family(&client.attempt, relayed.as_deref())
         .or_else(|| proxy::request_family(&backend.attempt.request));
     backend.proxy = client.proxy;
@@ -1050,7 +1050,7 @@ fn rewritten(
     let origin = c
         .request
         .header("origin")
-        .and_then(|h| origin_authority(&h.value))?;
+        .and_then(|h| origin_authority(h.value))?;
     let (ch, bh) = (host_authority(c)?, host_authority(b)?);
     let refused_origin = matches!(
         backend.verdict.cause,
@@ -1120,7 +1120,7 @@ fn proxy_page_refusal(j: &mut Judged) {
     {
         return;
     }
-    let origin = a.request.header("origin").map(|h| h.value.clone());
+    let origin = a.request.header("origin").map(|h| h.value.to_vec());
     let same_origin = origin
         .as_deref()
         .and_then(origin_authority)
@@ -1291,7 +1291,7 @@ mod tests {
                 minor_version: 1,
                 status,
                 reason: "Bad Request".into(),
-                headers: Vec::new(),
+                headers: Default::default(),
                 head_len: 50,
             }),
             response_ts: Some(t(resp_ms)),
@@ -1862,7 +1862,7 @@ mod tests {
         let key = a
             .request
             .header("sec-websocket-key")
-            .map(|h| h.value.clone());
+            .map(|h| h.value.to_vec());
         if let Some(r) = a.response.as_mut() {
             r.status = 101;
             r.reason = "Switching Protocols".into();

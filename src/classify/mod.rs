@@ -410,19 +410,19 @@ pub fn classify(a: &Attempt) -> Verdict {
                 "Origin {} refused; {said}",
                 a.request
                     .header("origin")
-                    .map_or("(none)".to_string(), |h| rules::show(&h.value))
+                    .map_or("(none)".to_string(), |h| rules::show(h.value))
             ),
             Cause::SubprotocolRejected => format!(
                 "Sec-WebSocket-Protocol {} refused; {said}",
                 a.request
                     .header("sec-websocket-protocol")
-                    .map_or("(none)".to_string(), |h| rules::show(&h.value))
+                    .map_or("(none)".to_string(), |h| rules::show(h.value))
             ),
             Cause::ExtensionParamsRejected => format!(
                 "Sec-WebSocket-Extensions {} refused; {said}",
                 a.request
                     .header("sec-websocket-extensions")
-                    .map_or("(none)".to_string(), |h| rules::show(&h.value))
+                    .map_or("(none)".to_string(), |h| rules::show(h.value))
             ),
             Cause::SessionNotSticky | Cause::EngineIoVersionMismatch => {
                 engine_io::refusal_evidence(&a.request.target, c, &said)
@@ -505,7 +505,7 @@ fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verd
             Some("Origin"),
             format!(
                 "a bare {status} to an otherwise valid request: a guess between origin-rejected (Origin {}) and {}; {said}",
-                origin.map_or(String::new(), |h| rules::show(&h.value)),
+                origin.map_or(String::new(), |h| rules::show(h.value)),
                 bare_refusal_candidates(a)
             ),
             Confidence::Low,
@@ -515,7 +515,7 @@ fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verd
             Some("Sec-WebSocket-Protocol"),
             format!(
                 "Sec-WebSocket-Protocol {} refused (the request is otherwise valid); {said}",
-                proto.map_or(String::new(), |h| rules::show(&h.value))
+                proto.map_or(String::new(), |h| rules::show(h.value))
             ),
             Confidence::Medium,
         ),
@@ -591,7 +591,7 @@ fn bare_refusal_candidates(a: &Attempt) -> String {
     if let Some(p) = a.request.header("sec-websocket-protocol") {
         c.push(format!(
             "subprotocol-rejected (offered {})",
-            rules::show(&p.value)
+            rules::show(p.value)
         ));
     }
     if a.body_excerpt
@@ -665,7 +665,7 @@ fn not_upgraded(
         .response
         .as_ref()
         .and_then(|r| r.header("location"))
-        .map(|h| rules::show(&h.value));
+        .map(|h| rules::show(h.value));
     let ev = match loc {
         Some(l) => format!(
             "a valid upgrade was redirected to {l} (WebSocket clients do not follow redirects); {said}"
@@ -732,7 +732,7 @@ fn switching_protocols(
     }
     let mut problems: Vec<(Cause, &'static str, String)> = Vec::new();
     if let Some(key) = a.request.header("sec-websocket-key") {
-        let want = expected_accept(&key.value);
+        let want = expected_accept(key.value);
         match resp.header("sec-websocket-accept") {
             None => problems.push((
                 Cause::InvalidSecWebSocketAccept,
@@ -744,7 +744,7 @@ fn switching_protocols(
                 "Sec-WebSocket-Accept",
                 format!(
                     "Sec-WebSocket-Accept {} does not match the key (expected '{want}')",
-                    rules::show(&h.value)
+                    rules::show(h.value)
                 ),
             )),
             _ => {}
@@ -775,7 +775,7 @@ fn switching_protocols(
                 "Sec-WebSocket-Protocol",
                 format!(
                     "server chose subprotocol {} that the client did not offer",
-                    rules::show(&p.value)
+                    rules::show(p.value)
                 ),
             ));
         }

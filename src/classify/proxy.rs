@@ -112,7 +112,7 @@ pub fn family(
     {
         return Some(f);
     }
-    let server = resp.header("server").map(|h| h.value.as_slice());
+    let server = resp.header("server").map(|h| h.value);
     let own_server = server.filter(|s| Some(*s) != relayed_server);
     own_server
         .and_then(|s| by_name(&crate::text::lossy(s)))

@@ -92,7 +92,7 @@ pub fn check_request(req: &RequestHead) -> Vec<Defect> {
             "request has no Sec-WebSocket-Key header".to_string(),
         )),
         Some(h) => {
-            let what = match grammar::websocket_key(&h.value) {
+            let what = match grammar::websocket_key(h.value) {
                 KeyForm::Valid if req.count("sec-websocket-key") > 1 => {
                     Some("is sent more than once".to_string())
                 }
@@ -105,7 +105,7 @@ pub fn check_request(req: &RequestHead) -> Vec<Defect> {
                 out.push(defect(
                     Cause::InvalidSecWebSocketKey,
                     Some("Sec-WebSocket-Key"),
-                    format!("Sec-WebSocket-Key {} {what}", show(&h.value)),
+                    format!("Sec-WebSocket-Key {} {what}", show(h.value)),
                 ));
             }
         }
@@ -157,7 +157,7 @@ pub fn largest_header(req: &RequestHead) -> (String, usize) {
         .max_by_key(|h| h.value.len())
         .map(|h| {
             (
-                canonical(&h.name).map_or(h.name.clone(), str::to_string),
+                canonical(h.name).unwrap_or(h.name).to_string(),
                 h.value.len(),
             )
         })
@@ -189,7 +189,6 @@ pub fn canonical(name: &str) -> Option<&'static str> {
 mod tests {
     use super::*;
     use crate::classify::test_heads::{request as req, with_value};
-    use crate::http::head::Header;
 
     const GOOD: &[(&str, &str)] = &[
         ("Host", "x"),
@@ -255,10 +254,7 @@ mod tests {
     #[test]
     fn oversized_head_names_the_largest_header() {
         let mut r = req("GET", 1, GOOD);
-        r.headers.push(Header {
-            name: "cookie".into(),
-            value: vec![b'a'; 20000],
-        });
+        r.headers.push("cookie", &[b'a'; 20000]);
         r.head_len = 20300;
         let d = check_request(&r);
         assert_eq!(d.len(), 1);

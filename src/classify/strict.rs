@@ -37,7 +37,7 @@ fn unusual_spellings(req: &RequestHead, topic: Topic) -> Vec<(&'static str, Stri
                     "Connection",
                     format!(
                         "Connection {} (a token list containing upgrade, as RFC 9110 §7.6.1 allows)",
-                        rules::show(&h.value)
+                        rules::show(h.value)
                     ),
                 ));
             }
@@ -50,7 +50,7 @@ fn unusual_spellings(req: &RequestHead, topic: Topic) -> Vec<(&'static str, Stri
                     "Upgrade",
                     format!(
                         "Upgrade {} (the protocol token is case-insensitive, RFC 6455 §4.2.1)",
-                        rules::show(&h.value)
+                        rules::show(h.value)
                     ),
                 ));
             }
@@ -127,7 +127,7 @@ impl Spelling {
             upgrade: raw("upgrade"),
             names: COMPARED
                 .iter()
-                .filter_map(|n| req.header(n).map(|h| h.name.clone()))
+                .filter_map(|n| req.header(n).map(|h| h.name.to_string()))
                 .collect(),
         }
     }

@@ -2,17 +2,11 @@
 //! the rules, the proxy pages and the correlator all judge the same
 //! `RequestHead`/`Header` values the HTTP layer parses.
 
-use crate::http::head::Header;
-use crate::http::RequestHead;
+use crate::http::{HeaderList, RequestHead};
 
 /// The headers in the order given, values as bytes.
-pub fn headers(hs: &[(&str, &str)]) -> Vec<Header> {
-    hs.iter()
-        .map(|(n, v)| Header {
-            name: n.to_string(),
-            value: v.as_bytes().to_vec(),
-        })
-        .collect()
+pub fn headers(hs: &[(&str, &str)]) -> HeaderList {
+    hs.iter().map(|(n, v)| (*n, v.as_bytes())).collect()
 }
 
 /// An HTTP/1.`minor` request for `/ws` whose whole head was seen.

@@ -127,7 +127,7 @@ impl Attempt {
                 method: "GET".into(),
                 target: target.into(),
                 minor_version: 1,
-                headers: Vec::new(),
+                headers: Default::default(),
                 head_len: 0,
                 cut_short: false,
             }),

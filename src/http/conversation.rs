@@ -382,12 +382,7 @@ const MAX_PENDING_ENTRIES: usize = 1024;
 const SHED_VALUE_LEN: usize = 256;
 
 fn attempt_bytes(a: &Attempt) -> usize {
-    a.request
-        .headers
-        .iter()
-        .map(|h| h.value.capacity() + h.name.capacity() + 48)
-        .sum::<usize>()
-        + a.request.target.capacity()
+    a.request.headers.heap_bytes() + a.request.target.capacity()
 }
 
 impl FlowState for Conversation {
@@ -421,12 +416,9 @@ impl FlowState for Conversation {
         for p in self.pending.iter_mut() {
             if let Pending::Attempt(a) = p {
                 // Still this connection's own (not yet reported): no copy.
-                for h in std::sync::Arc::make_mut(&mut a.request).headers.iter_mut() {
-                    if h.value.len() > SHED_VALUE_LEN {
-                        h.value.truncate(SHED_VALUE_LEN);
-                        h.value.shrink_to_fit();
-                    }
-                }
+                std::sync::Arc::make_mut(&mut a.request)
+                    .headers
+                    .cut_values(SHED_VALUE_LEN);
             }
         }
         before.saturating_sub(self.buffered_bytes())
@@ -1344,7 +1336,7 @@ fn lenient_request(bytes: &[u8], max: usize) -> Option<RequestHead> {
     let target = parts.next()?.to_string();
     let version = parts.next()?;
     let minor_version = if version.trim() == "HTTP/1.0" { 0 } else { 1 };
-    let mut headers = Vec::new();
+    let mut headers = head::HeaderList::new();
     let all: Vec<&[u8]> = lines.collect();
     // The last line may be cut mid-way; keep it (its value is what makes the head
     // too large) but mark the head as cut short.
@@ -1359,10 +1351,7 @@ fn lenient_request(bytes: &[u8], max: usize) -> Option<RequestHead> {
             while let [b' ' | b'\t', rest @ ..] = v {
                 v = rest;
             }
-            headers.push(head::Header {
-                name,
-                value: v.to_vec(),
-            });
+            headers.push(&name, v);
         }
     }
     let req = RequestHead {
@@ -1377,7 +1366,7 @@ fn lenient_request(bytes: &[u8], max: usize) -> Option<RequestHead> {
         h.name.len() > 14 && h.name.as_bytes()[..14].eq_ignore_ascii_case(b"sec-websocket-")
     }) || req
         .header("upgrade")
-        .is_some_and(|h| head::contains_token(&h.value, b"websocket"));
+        .is_some_and(|h| head::contains_token(h.value, b"websocket"));
     ws.then_some(req)
 }
 

@@ -1,8 +1,6 @@
 //! HTTP/1.x message heads: parsed with httparse, kept as owned values only for the
 //! few requests that are WebSocket upgrade attempts (and their responses).
 
-use serde::Serialize;
-
 /// Headers httparse may fill in one head. Real browsers send ~20; a head with more
 /// than this is still analysed, with the excess counted as "too many headers".
 pub const MAX_HEADERS: usize = 128;
@@ -12,24 +10,124 @@ pub const MAX_HEADERS: usize = 128;
 pub const TOO_MANY_HEADERS: &str = "too many headers";
 
 /// One header as sent: the name in its original case, the raw value bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Header {
-    pub name: String,
-    pub value: Vec<u8>,
+/// Borrowed from the [`HeaderList`] of its head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    pub name: &'a str,
+    pub value: &'a [u8],
 }
 
-impl Header {
-    pub fn value_str(&self) -> std::borrow::Cow<'_, str> {
-        crate::text::lossy(&self.value)
+impl<'a> Header<'a> {
+    pub fn value_str(&self) -> std::borrow::Cow<'a, str> {
+        crate::text::lossy(self.value)
+    }
+}
+
+/// The headers of one head, in order. Names and values each live in one
+/// buffer: a head kept for an upgrade attempt holds three allocations, not two
+/// per header. Attempts are built on a flow worker and dropped on the
+/// reporter, so every allocation is also a free on another thread; under a
+/// storm of short handshakes those were a quarter of a worker's instructions
+/// and most of an attempt's memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderList {
+    names: String,
+    values: Vec<u8>,
+    /// Per header, where its name ends in `names` and its value in `values`.
+    ends: Vec<(usize, usize)>,
+}
+
+impl HeaderList {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn push(&mut self, name: &str, value: &[u8]) {
+        self.names.push_str(name);
+        self.values.extend_from_slice(value);
+        self.ends.push((self.names.len(), self.values.len()));
+    }
+
+    /// The header at `i`, if there is one.
+    pub fn get(&self, i: usize) -> Option<Header<'_>> {
+        Some(self.at(i, *self.ends.get(i)?))
+    }
+
+    /// The header at `i`, whose ends are `ends`.
+    fn at(&self, i: usize, (name_end, value_end): (usize, usize)) -> Header<'_> {
+        let (name_start, value_start) = match i.checked_sub(1) {
+            Some(p) => self.ends.get(p).copied().unwrap_or((0, 0)),
+            None => (0, 0),
+        };
+        Header {
+            name: self.names.get(name_start..name_end).unwrap_or(""),
+            value: self.values.get(value_start..value_end).unwrap_or(&[]),
+        }
+    }
+
+    pub fn iter(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = Header<'_>> + ExactSizeIterator + Clone + '_ {
+        self.ends
+            .iter()
+            .enumerate()
+            .map(|(i, &ends)| self.at(i, ends))
+    }
+
+    /// Heap bytes held, for memory budgets.
+    pub fn heap_bytes(&self) -> usize {
+        self.names.capacity()
+            + self.values.capacity()
+            + self.ends.capacity() * std::mem::size_of::<(usize, usize)>()
+    }
+
+    /// Cut every value longer than `max` to its first `max` bytes, and give
+    /// back the memory that frees.
+    pub fn cut_values(&mut self, max: usize) {
+        if self.iter().all(|h| h.value.len() <= max) {
+            return;
+        }
+        let mut cut = HeaderList {
+            names: std::mem::take(&mut self.names),
+            values: Vec::new(),
+            ends: Vec::with_capacity(self.len()),
+        };
+        let mut start = 0;
+        for &(name_end, value_end) in &self.ends {
+            let value = self.values.get(start..value_end).unwrap_or(&[]);
+            cut.values.extend_from_slice(&value[..value.len().min(max)]);
+            cut.ends.push((name_end, cut.values.len()));
+            start = value_end;
+        }
+        cut.values.shrink_to_fit();
+        *self = cut;
+    }
+}
+
+impl<'a> FromIterator<(&'a str, &'a [u8])> for HeaderList {
+    fn from_iter<I: IntoIterator<Item = (&'a str, &'a [u8])>>(iter: I) -> Self {
+        let mut list = HeaderList::new();
+        for (name, value) in iter {
+            list.push(name, value);
+        }
+        list
     }
 }
 
 /// Lookups shared by requests and responses.
 pub trait Headers {
-    fn headers(&self) -> &[Header];
+    fn headers(&self) -> &HeaderList;
 
     /// The first header of that name (case-insensitive).
-    fn header(&self, name: &str) -> Option<&Header> {
+    fn header(&self, name: &str) -> Option<Header<'_>> {
         self.headers()
             .iter()
             .find(|h| h.name.eq_ignore_ascii_case(name))
@@ -45,10 +143,10 @@ pub trait Headers {
             .filter(|h| h.name.eq_ignore_ascii_case(name))
         {
             match out.as_mut() {
-                None => out = Some(h.value.clone()),
+                None => out = Some(h.value.to_vec()),
                 Some(v) => {
                     v.extend_from_slice(b", ");
-                    v.extend_from_slice(&h.value);
+                    v.extend_from_slice(h.value);
                 }
             }
         }
@@ -70,7 +168,7 @@ pub struct RequestHead {
     pub target: String,
     /// Minor version of HTTP/1.x (0 or 1).
     pub minor_version: u8,
-    pub headers: Vec<Header>,
+    pub headers: HeaderList,
     /// Bytes of the head including the final CRLFCRLF.
     pub head_len: usize,
     /// Set when the head exceeded the analyzer's head limit and was cut: the
@@ -79,7 +177,7 @@ pub struct RequestHead {
 }
 
 impl Headers for RequestHead {
-    fn headers(&self) -> &[Header] {
+    fn headers(&self) -> &HeaderList {
         &self.headers
     }
 }
@@ -96,12 +194,12 @@ pub struct ResponseHead {
     pub minor_version: u8,
     pub status: u16,
     pub reason: String,
-    pub headers: Vec<Header>,
+    pub headers: HeaderList,
     pub head_len: usize,
 }
 
 impl Headers for ResponseHead {
-    fn headers(&self) -> &[Header] {
+    fn headers(&self) -> &HeaderList {
         &self.headers
     }
 }
@@ -123,14 +221,17 @@ thread_local! {
     pub(crate) static LOOKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-fn owned_headers(hs: &[httparse::Header<'_>]) -> Vec<Header> {
-    hs.iter()
-        .filter(|h| !h.name.is_empty())
-        .map(|h| Header {
-            name: h.name.to_string(),
-            value: h.value.to_vec(),
-        })
-        .collect()
+fn owned_headers(hs: &[httparse::Header<'_>]) -> HeaderList {
+    let kept = || hs.iter().filter(|h| !h.name.is_empty());
+    let mut list = HeaderList {
+        names: String::with_capacity(kept().map(|h| h.name.len()).sum()),
+        values: Vec::with_capacity(kept().map(|h| h.value.len()).sum()),
+        ends: Vec::with_capacity(kept().count()),
+    };
+    for h in kept() {
+        list.push(h.name, h.value);
+    }
+    list
 }
 
 fn parser_config() -> httparse::ParserConfig {
@@ -342,5 +443,65 @@ mod response_tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod header_list_tests {
+    use super::*;
+
+    fn pairs(list: &HeaderList) -> Vec<(&str, &[u8])> {
+        list.iter().map(|h| (h.name, h.value)).collect()
+    }
+
+    #[test]
+    fn a_parsed_head_keeps_every_header_in_order_as_sent() {
+        let head = b"GET /ws HTTP/1.1\r\nHost: a\r\nX-Empty:\r\nupgrade: websocket\r\n\
+            Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-Empty: \r\n\
+            Cookie: a=1; b=\xff\r\nHost: b\r\n\r\n";
+        let Parsed::Complete((_, Some(req)), _) = parse_request(head) else {
+            panic!("not parsed");
+        };
+        let want: Vec<(&str, &[u8])> = vec![
+            ("Host", b"a"),
+            ("X-Empty", b""),
+            ("upgrade", b"websocket"),
+            ("Sec-WebSocket-Key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+            ("X-Empty", b""),
+            ("Cookie", b"a=1; b=\xff"),
+            ("Host", b"b"),
+        ];
+        assert_eq!(pairs(&req.headers), want);
+        let back: Vec<_> = req.headers.iter().rev().map(|h| h.name).collect();
+        assert_eq!(back.first(), Some(&"Host"));
+        assert_eq!(back.last(), Some(&"Host"));
+        assert_eq!(req.headers.iter().len(), 7);
+        assert_eq!(req.headers.get(6).map(|h| h.value), Some(&b"b"[..]));
+        assert_eq!(req.headers.get(7), None);
+        assert_eq!(req.header("HOST").map(|h| h.value), Some(&b"a"[..]));
+        assert_eq!(req.header_joined("host"), Some(b"a, b".to_vec()));
+        assert_eq!(req.count("x-empty"), 2);
+    }
+
+    #[test]
+    fn long_values_are_cut_and_the_rest_kept() {
+        let long = vec![b'x'; 1000];
+        let mut list: HeaderList = [("A", &b"short"[..]), ("Cookie", &long), ("B", b"")]
+            .into_iter()
+            .collect();
+        let before = list.heap_bytes();
+        list.cut_values(16);
+        assert_eq!(
+            pairs(&list),
+            vec![
+                ("A", &b"short"[..]),
+                ("Cookie", &[b'x'; 16][..]),
+                ("B", b"")
+            ]
+        );
+        assert!(list.heap_bytes() < before - 900, "{}", list.heap_bytes());
+        let cut = list.clone();
+        list.cut_values(16);
+        assert_eq!(list, cut);
     }
 }

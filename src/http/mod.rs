@@ -19,5 +19,5 @@ pub use attempt::{AfterUpgrade, Attempt, Ending, H2Info, PacketNumbers, TlsInfo}
 pub use connection::Connection;
 pub use conversation::{Conversation, HttpLimits, HttpStats, TlsSighting};
 pub use engine_io::SidIssued;
-pub use head::{Header, Headers, RequestHead, ResponseHead};
+pub use head::{Header, HeaderList, Headers, RequestHead, ResponseHead};
 pub use opening::{ConnectFailed, ConnectFailure};

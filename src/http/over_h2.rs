@@ -4,7 +4,7 @@
 
 use super::attempt::{Attempt, Ending, H2Info, PacketNumbers};
 use super::conversation::Sink;
-use super::head::{Header, RequestHead, ResponseHead};
+use super::head::{HeaderList, RequestHead, ResponseHead};
 use crate::capture::Timestamp;
 use crate::decode::{BySide, Endpoint, Side};
 use crate::h2::fields::Fields;
@@ -113,20 +113,11 @@ impl OverH2 {
             minor_version: 1,
             status: a.status.unwrap_or(0),
             reason: String::new(),
-            headers: regular(f),
+            headers: regular(f, None),
             head_len: 0,
         });
-        let mut headers = regular(&a.request);
         // `:authority` is HTTP/2's Host.
-        if let Some(host) = a.request.get(":authority") {
-            headers.insert(
-                0,
-                Header {
-                    name: "host".into(),
-                    value: host.as_bytes().to_vec(),
-                },
-            );
-        }
+        let headers = regular(&a.request, a.request.get(":authority"));
         let head_len = a
             .request
             .list
@@ -172,14 +163,16 @@ impl OverH2 {
     }
 }
 
-/// The fields that are not pseudo-headers, as HTTP/1.1-style headers.
-fn regular(f: &Fields) -> Vec<Header> {
-    f.list
-        .iter()
-        .filter(|(n, _)| !n.starts_with(':'))
-        .map(|(n, v)| Header {
-            name: n.clone(),
-            value: v.as_bytes().to_vec(),
-        })
+/// The fields that are not pseudo-headers, as HTTP/1.1-style headers, after
+/// `host` when there is one.
+fn regular(f: &Fields, host: Option<&str>) -> HeaderList {
+    let host = host.map(|h| ("host", h.as_bytes()));
+    host.into_iter()
+        .chain(
+            f.list
+                .iter()
+                .filter(|(n, _)| !n.starts_with(':'))
+                .map(|(n, v)| (n.as_str(), v.as_bytes())),
+        )
         .collect()
 }

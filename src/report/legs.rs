@@ -31,13 +31,13 @@ impl LegView {
             .headers
             .iter()
             .map(|h| {
-                let v = printable(&h.value, 200);
+                let v = printable(h.value, 200);
                 let v = if redact {
                     redact::scrub(v, &secrets)
                 } else {
                     v
                 };
-                (h.name.clone(), v)
+                (h.name.to_string(), v)
             })
             .collect();
         LegView {

@@ -185,7 +185,7 @@ impl Record {
         let hv = |name: &str| {
             a.request
                 .header(name)
-                .map(|h| clean(printable(&h.value, 200)))
+                .map(|h| clean(printable(h.value, 200)))
         };
         let target = if redact {
             redact::redact_target(&a.request.target)
@@ -228,7 +228,7 @@ impl Record {
             peer: j.peer.clone(),
             server_software: resp
                 .and_then(|r| r.header("server"))
-                .map(|h| clean(printable(&h.value, 100))),
+                .map(|h| clean(printable(h.value, 100))),
             body_excerpt,
             confidence: v.confidence,
             kind: if session.is_some() {
@@ -239,7 +239,7 @@ impl Record {
             ws_key: a
                 .request
                 .header("sec-websocket-key")
-                .map(|h| printable(&h.value, 64)),
+                .map(|h| printable(h.value, 64)),
             proxy: j.proxy,
             tls: a.tls.as_ref().is_some_and(|t| t.decrypted),
             sni: a
