@@ -1,7 +1,7 @@
 //! The summary that ends every run (and is printed on Ctrl-C): what was found,
 //! and how far the analysis can be trusted (damage, gaps, limits hit, drops).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use super::record::Record;
@@ -16,9 +16,9 @@ pub struct Summary {
     pub by_outcome: BTreeMap<String, u64>,
     pub by_cause: BTreeMap<String, u64>,
     /// Server endpoint → (attempts, not accepted).
-    pub by_server: BTreeMap<String, (u64, u64)>,
+    pub by_server: Tally,
     /// Client address (without port) → (attempts, not accepted).
-    pub by_client: BTreeMap<String, (u64, u64)>,
+    pub by_client: Tally,
     /// Abnormal ends of accepted sessions (`--sessions`), by cause.
     pub session_ends: BTreeMap<String, u64>,
     pub capture: CaptureStats,
@@ -32,8 +32,16 @@ pub struct Summary {
     pub incomplete: Option<String>,
 }
 
-/// The `limit` entries with the most refusals (then the most attempts), as
-/// aligned rows, and how many more there are.
+/// Attempts and refusals per server endpoint or client address. Hashed, not
+/// ordered: under a storm of clients each attempt looks up its own address
+/// among up to [`MAX_TALLIED`], and only the top rows are ever shown, sorted
+/// then.
+pub type Tally = HashMap<String, (u64, u64), foldhash::fast::RandomState>;
+
+/// Server endpoints and client addresses tallied at most: a scan from many
+/// addresses, or of many ports, must not grow the summary forever.
+const MAX_TALLIED: usize = 100_000;
+
 /// Update the counter of `key`, a new one if absent. The key is copied only
 /// then: nearly every attempt counts under keys seen before.
 fn bump<V: Default>(map: &mut BTreeMap<String, V>, key: &str, update: impl FnOnce(&mut V)) {
@@ -43,20 +51,40 @@ fn bump<V: Default>(map: &mut BTreeMap<String, V>, key: &str, update: impl FnOnc
     }
 }
 
-fn top_table(s: &mut String, what: &str, map: &BTreeMap<String, (u64, u64)>, limit: usize) {
+/// Count an attempt (`bad` when not accepted) under `key`, unless the tally
+/// is full and `key` new.
+fn tally(map: &mut Tally, key: &str, bad: bool) {
+    let full = map.len() >= MAX_TALLIED;
+    let e = match map.get_mut(key) {
+        Some(e) => e,
+        None if !full => map.entry(key.to_string()).or_default(),
+        None => return,
+    };
+    e.0 += 1;
+    e.1 += u64::from(bad);
+}
+
+/// The `limit` entries with the most refusals (then the most attempts), as
+/// aligned rows, and how many more there are.
+fn top_table(s: &mut String, what: &str, map: &Tally, limit: usize) {
     let _ = writeln!(s, "  by {what} (attempts, not accepted):");
     let mut rows: Vec<_> = map.iter().collect();
-    rows.sort_by(|a, b| {
+    let order = |a: &(&String, &(u64, u64)), b: &(&String, &(u64, u64))| {
         b.1 .1
             .cmp(&a.1 .1)
             .then(b.1 .0.cmp(&a.1 .0))
             .then(a.0.cmp(b.0))
-    });
-    for (k, (n, bad)) in rows.iter().take(limit) {
+    };
+    if rows.len() > limit {
+        rows.select_nth_unstable_by(limit, order);
+    }
+    let top = &mut rows[..limit.min(map.len())];
+    top.sort_by(order);
+    for (k, (n, bad)) in top.iter() {
         let _ = writeln!(s, "    {k:<34} {n:>8} {bad:>8}");
     }
-    if rows.len() > limit {
-        let _ = writeln!(s, "    … and {} more", rows.len() - limit);
+    if map.len() > limit {
+        let _ = writeln!(s, "    … and {} more", map.len() - limit);
     }
 }
 
@@ -69,20 +97,13 @@ impl Summary {
         self.attempts += 1;
         bump(&mut self.by_outcome, r.outcome.code(), |n| *n += 1);
         bump(&mut self.by_cause, r.cause.code(), |n| *n += 1);
-        let bad = u64::from(r.outcome != crate::classify::Outcome::Accepted);
-        let add = |e: &mut (u64, u64)| {
-            e.0 += 1;
-            e.1 += bad;
-        };
-        bump(&mut self.by_server, &r.server, add);
-        // Bounded: a scan from many addresses must not grow the summary forever.
+        let bad = r.outcome != crate::classify::Outcome::Accepted;
+        tally(&mut self.by_server, &r.server, bad);
         let client = r
             .client
             .rsplit_once(':')
             .map_or(r.client.as_str(), |(ip, _)| ip);
-        if self.by_client.len() < 100_000 || self.by_client.contains_key(client) {
-            bump(&mut self.by_client, client, add);
-        }
+        tally(&mut self.by_client, client, bad);
     }
 
     pub fn rejected(&self) -> u64 {
@@ -236,5 +257,46 @@ impl Summary {
             );
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_top_rows_are_the_most_refused_then_the_busiest_then_by_name() {
+        let mut t = Tally::default();
+        for i in 0..25u64 {
+            let key = format!("10.0.0.{i}");
+            for n in 0..(i % 5 + 1) {
+                tally(&mut t, &key, n < i % 3);
+            }
+        }
+        let mut s = String::new();
+        top_table(&mut s, "client", &t, 10);
+        let mut all: Vec<_> = t.iter().collect();
+        all.sort_by(|a, b| (b.1 .1, b.1 .0, a.0).cmp(&(a.1 .1, a.1 .0, b.0)));
+        let mut want = String::from("  by client (attempts, not accepted):\n");
+        for (k, (n, bad)) in all.iter().take(10) {
+            want += &format!("    {k:<34} {n:>8} {bad:>8}\n");
+        }
+        want += "    … and 15 more\n";
+        assert_eq!(s, want);
+        // 10.0.0.4 and 10.0.0.19 tie in both counts: broken by name.
+        let (a, b) = (s.find("10.0.0.19 "), s.find("10.0.0.4 "));
+        assert!(a.is_some() && a < b, "{s}");
+    }
+
+    #[test]
+    fn a_full_tally_still_counts_the_keys_it_has() {
+        let mut t = Tally::default();
+        for i in 0..MAX_TALLIED + 5 {
+            tally(&mut t, &i.to_string(), false);
+        }
+        assert_eq!(t.len(), MAX_TALLIED);
+        tally(&mut t, "7", true);
+        assert_eq!(t.get("7"), Some(&(2, 1)));
+        assert_eq!(t.get(&(MAX_TALLIED + 1).to_string()), None);
     }
 }
