@@ -80,11 +80,11 @@ pub struct Correlator {
     /// Held attempts by key; several when unrelated clients send one constant
     /// key.
     by_key: HashMap<Vec<u8>, Vec<u64>>,
-    accepted_origins: HashMap<String, Vec<String>>,
+    accepted_origins: HashMap<Endpoint, Vec<String>>,
     /// How accepted requests spelled Origin, path, Upgrade, Connection and
     /// the header names, per server endpoint: a refusal that differs from
     /// one of them only in a spelling the RFCs allow is a strict server's.
-    accepted_spellings: HashMap<String, Vec<Spelling>>,
+    accepted_spellings: HashMap<Endpoint, Vec<Spelling>>,
     /// Which server issued recent Engine.IO session ids.
     sids: SidMemory,
     /// Recent TLS connections by server address, newest last, for backend
@@ -565,7 +565,7 @@ impl Correlator {
         if j.verdict.cause == Cause::SessionNotSticky {
             self.name_sid_issuer(j);
         }
-        let server = j.attempt.server.to_string();
+        let server = j.attempt.server;
         let origin = j
             .attempt
             .request
@@ -575,10 +575,12 @@ impl Correlator {
             if self.accepted_spellings.len() < MAX_ENDPOINTS
                 || self.accepted_spellings.contains_key(&server)
             {
-                let sp = Spelling::of(&j.attempt.request);
-                let list = self.accepted_spellings.entry(server.clone()).or_default();
-                if !list.contains(&sp) && list.len() < MAX_ORIGINS {
-                    list.push(sp);
+                // Nearly every accepted request is spelled like one before it:
+                // compared in place, built only when new.
+                let req = &j.attempt.request;
+                let list = self.accepted_spellings.entry(server).or_default();
+                if list.len() < MAX_ORIGINS && !list.iter().any(|sp| sp.same_as(req)) {
+                    list.push(Spelling::of(req));
                 }
             }
             if let Some(o) = origin {
@@ -631,7 +633,7 @@ impl Correlator {
     /// A guessed refusal of a valid request, set against the requests this
     /// endpoint accepted: one that differs only in a spelling the RFCs allow is
     /// `strict-server`. Whether the verdict changed.
-    fn compare_spelling(&self, j: &mut Judged, server: &str) -> bool {
+    fn compare_spelling(&self, j: &mut Judged, server: &Endpoint) -> bool {
         let v = &j.verdict;
         if v.outcome != Outcome::Rejected
             || !v.defects.is_empty()
@@ -661,7 +663,7 @@ impl Correlator {
 
     /// A guessed Origin refusal at an endpoint that accepted the same Origin
     /// on the same path: the refusal is about something else.
-    fn origin_accepted_here(&self, j: &mut Judged, server: &str) {
+    fn origin_accepted_here(&self, j: &mut Judged, server: &Endpoint) {
         if j.verdict.cause != Cause::OriginRejected || j.verdict.confidence == Confidence::High {
             return;
         }

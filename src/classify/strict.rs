@@ -132,6 +132,19 @@ impl Spelling {
         }
     }
 
+    /// Whether `req` is spelled as `self`: `Spelling::of(req) == *self`,
+    /// without building it.
+    pub fn same_as(&self, req: &RequestHead) -> bool {
+        let raw = |n: &str| req.header(n).map(|h| h.value.trim_ascii());
+        self.origin.as_deref() == raw("origin")
+            && self.target_path == req.target.split('?').next().unwrap_or("")
+            && self.connection.as_deref() == raw("connection")
+            && self.upgrade.as_deref() == raw("upgrade")
+            && self.names.iter().map(String::as_str).eq(COMPARED
+                .iter()
+                .filter_map(|n| req.header(n).map(|h| h.name)))
+    }
+
     /// The one header in which `self` (refused) differs from `ok` (accepted),
     /// when the two are otherwise alike: same Origin and path.
     pub fn only_difference(&self, ok: &Spelling) -> Option<(&'static str, String)> {
@@ -223,5 +236,35 @@ mod tests {
             &format!("{BASE}Connection: Upgrade\r\n\r\n").replace("http://a", "http://b")
         ));
         assert_eq!(other_origin.only_difference(&ok), None);
+    }
+
+    #[test]
+    fn a_spelling_compared_in_place_agrees_with_one_built() {
+        let heads = [
+            format!("{BASE}Connection: Upgrade\r\n\r\n"),
+            format!("{BASE}Connection:  Upgrade \r\n\r\n"),
+            format!("{BASE}Connection: keep-alive, Upgrade\r\n\r\n"),
+            format!("{BASE}connection: Upgrade\r\n\r\n"),
+            format!("{BASE}Connection: Upgrade\r\n\r\n").replace("http://a", "http://b"),
+            format!("{BASE}Connection: Upgrade\r\n\r\n").replace("/ws", "/ws?x=1"),
+            format!("{BASE}Connection: Upgrade\r\n\r\n").replace("/ws", "/other"),
+            format!("{BASE}Connection: Upgrade\r\n\r\n")
+                .replace("Upgrade: websocket", "Upgrade: WebSocket"),
+            format!("{BASE}\r\n"),
+            "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                .to_string(),
+        ];
+        let reqs: Vec<RequestHead> = heads.iter().map(|h| req(h)).collect();
+        let mut alike = 0;
+        for a in &reqs {
+            let sa = Spelling::of(a);
+            for b in &reqs {
+                let same = sa == Spelling::of(b);
+                alike += usize::from(same);
+                assert_eq!(sa.same_as(b), same, "{sa:?} against {:?}", Spelling::of(b));
+            }
+        }
+        // The query string and surrounding blanks do not count.
+        assert_eq!(alike, reqs.len() + 6);
     }
 }
