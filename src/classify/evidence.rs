@@ -731,9 +731,10 @@ pub fn lookup_for(
 ) -> Option<&'static Row> {
     let proxy_page = is_proxy_page(body);
     let server = server_header.unwrap_or("").to_ascii_lowercase();
+    let maybe_nginx = server.is_empty() || server.contains("nginx");
     let fits = |r: &Row| {
         !(proxy_page && r.server == "*" && r.topic == Topic::Origin)
-            && (r.server != "nginx" || server.is_empty() || server.contains("nginx"))
+            && (r.server != "nginx" || maybe_nginx)
     };
     first_row(status, reason, body, fits)
 }

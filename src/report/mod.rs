@@ -79,6 +79,10 @@ pub struct Reporter<W: Write> {
     /// The aggregates of the HTML report (`--report`).
     incident: Option<html::Incident>,
     pub summary: Summary,
+    /// The JSON line being written, reused: serde_json writes a record in
+    /// dozens of small pieces, which cost less appended to a Vec than each
+    /// passed through the output's writer.
+    line: Vec<u8>,
 }
 
 impl<W: Write> Reporter<W> {
@@ -95,6 +99,7 @@ impl<W: Write> Reporter<W> {
             annotations: None,
             incident: None,
             summary: Summary::default(),
+            line: Vec::new(),
         }
     }
 
@@ -173,12 +178,16 @@ impl<W: Write> Reporter<W> {
         }
         match self.format {
             Format::Json => {
-                serde_json::to_writer(&mut self.out, r)?;
-                self.out.write_all(b"\n")?;
+                self.line.clear();
+                serde_json::to_writer(&mut self.line, r)?;
+                self.line.push(b'\n');
+                self.out.write_all(&self.line)?;
             }
             Format::Ecs => {
-                serde_json::to_writer(&mut self.out, &ecs::document(r))?;
-                self.out.write_all(b"\n")?;
+                self.line.clear();
+                serde_json::to_writer(&mut self.line, &ecs::document(r))?;
+                self.line.push(b'\n');
+                self.out.write_all(&self.line)?;
             }
             Format::Text if self.blocks.is_some() => {
                 if let Some(b) = &mut self.blocks {
