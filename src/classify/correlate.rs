@@ -72,10 +72,21 @@ const MAX_ENDPOINTS: usize = 4096;
 /// Attempts held at once; past this the oldest are released early, so memory
 /// stays bounded under a flood of attempts.
 const MAX_HELD: usize = 65_536;
+/// Bytes of held attempts (their own and their heap's), past which the oldest
+/// are released early too. A browser's handshake takes about 2 KiB held,
+/// several times that with large cookies: a storm of 100 000 attempts a
+/// second of packet time, held 500 ms each, would otherwise keep 100 MB or
+/// more. 4 MiB holds some 2000 browser handshakes, over 100 ms of such a
+/// storm, where a proxy forwards in milliseconds. Released early, an
+/// attempt still pairs with a leg that completes later (see `recent`),
+/// though only that leg's record can then say so.
+const MAX_HELD_BYTES: usize = 4 << 20;
 
 #[derive(Default)]
 pub struct Correlator {
     held: BTreeMap<u64, Judged>,
+    /// What the held attempts take, by `held_cost`.
+    held_bytes: usize,
     next_id: u64,
     /// Held attempts by key; several when unrelated clients send one constant
     /// key.
@@ -104,6 +115,8 @@ pub struct Correlator {
     /// completes late (a slow client side) still finds its peer, though only
     /// the late leg can still be corrected.
     recent: HashMap<Vec<u8>, Vec<(u64, Judged)>>,
+    /// What the attempts in `recent` take, by `held_cost`.
+    recent_bytes: usize,
     /// The same attempts oldest first, for forgetting them: backend legs
     /// apart from the rest (see `remember_recent`).
     recent_order: VecDeque<(u64, Timestamp, Vec<u8>)>,
@@ -124,6 +137,22 @@ type Opened = (Leg, Option<String>, Option<&'static str>);
 
 /// Released attempts remembered for late legs.
 const MAX_RECENT: usize = 4096;
+/// Attempts found by one key, held or recent, at most: the newest. A random
+/// key is sent by one client and forwarded once; a key shared by more is a
+/// constant one (clients that hard-code the RFC's sample key exist), and a
+/// storm of them made every new attempt check every held one with its key,
+/// quadratic in the storm (16 s for 30 000 handshakes). A proxy forwards in
+/// moments, so its other leg is among the newest.
+const MAX_SAME_KEY: usize = 64;
+/// Bytes of those, by `held_cost`: a slimmed attempt keeps its request,
+/// and requests with large cookies would make 4096 of them tens of MB.
+const MAX_RECENT_BYTES: usize = 4 << 20;
+
+/// What a held attempt counts against `MAX_HELD_BYTES`: the same whenever
+/// asked, since a held attempt is not changed.
+fn held_cost(j: &Judged) -> usize {
+    std::mem::size_of::<(u64, Judged)>() + j.attempt.heap_bytes() + j.verdict.evidence.capacity()
+}
 
 fn key_of(a: &Attempt) -> Option<Vec<u8>> {
     a.request
@@ -293,7 +322,7 @@ impl Correlator {
                     .copied()
                     .find(|i| held.get(i).is_some_and(|o| is_other_leg(o, &j)))
             });
-            if let Some(mut other) = other_id.and_then(|i| self.held.remove(&i)) {
+            if let Some(mut other) = other_id.and_then(|i| self.unhold(i)) {
                 self.forget_key(&key, other_id);
                 pair(&mut other, &mut j);
                 let mut out = vec![other, j];
@@ -308,13 +337,18 @@ impl Correlator {
                 Some(list.remove(pos).1)
             });
             if let Some(mut other) = late.flatten() {
+                self.recent_bytes = self.recent_bytes.saturating_sub(held_cost(&other));
                 pair(&mut other, &mut j);
                 self.compare(&mut j);
                 return vec![j];
             }
-            self.by_key.entry(key).or_default().push(id);
+            let ids = self.by_key.entry(key).or_default();
+            ids.push(id);
+            if ids.len() > MAX_SAME_KEY {
+                ids.remove(0);
+            }
         } else if let Some(other_id) = self.keyless_client_leg(&j) {
-            if let Some(mut other) = self.held.remove(&other_id) {
+            if let Some(mut other) = self.unhold(other_id) {
                 pair(&mut other, &mut j);
                 for x in [&mut other, &mut j] {
                     if x.verdict.confidence == Confidence::High {
@@ -329,14 +363,25 @@ impl Correlator {
                 return out;
             }
         }
+        self.held_bytes += held_cost(&j);
         self.held.insert(id, j);
         let mut out = Vec::new();
-        while self.held.len() > MAX_HELD {
-            if let Some((id, j)) = self.held.pop_first() {
-                out.push(self.finish(id, j));
+        while self.held.len() > MAX_HELD || self.held_bytes > MAX_HELD_BYTES {
+            let Some(&oldest) = self.held.keys().next() else {
+                break;
+            };
+            if let Some(j) = self.unhold(oldest) {
+                out.push(self.finish(oldest, j));
             }
         }
         out
+    }
+
+    /// Take an attempt out of `held`.
+    fn unhold(&mut self, id: u64) -> Option<Judged> {
+        let j = self.held.remove(&id)?;
+        self.held_bytes = self.held_bytes.saturating_sub(held_cost(&j));
+        Some(j)
     }
 
     /// Release what has waited long enough at packet time `now` (all when
@@ -354,7 +399,7 @@ impl Correlator {
         let ready: Vec<u64> = ready.into_iter().map(|(_, id)| id).collect();
         let mut out = Vec::with_capacity(ready.len());
         for id in ready {
-            if let Some(j) = self.held.remove(&id) {
+            if let Some(j) = self.unhold(id) {
                 out.push(self.finish(id, j));
             }
         }
@@ -392,9 +437,18 @@ impl Correlator {
     }
 
     fn forget_recent(&mut self, id: u64, key: &[u8]) {
-        edit_list(&mut self.recent, key, Vec::is_empty, |list| {
-            list.retain(|(i, _)| *i != id)
+        let freed = edit_list(&mut self.recent, key, Vec::is_empty, |list| {
+            let mut freed = 0;
+            list.retain(|(i, j)| {
+                let keep = *i != id;
+                if !keep {
+                    freed += held_cost(j);
+                }
+                keep
+            });
+            freed
         });
+        self.recent_bytes = self.recent_bytes.saturating_sub(freed.unwrap_or(0));
     }
 
     /// Keep a lone attempt for a leg that may still complete. When that
@@ -409,19 +463,29 @@ impl Correlator {
         } else {
             self.recent_order.push_back(entry);
         }
+        let kept = slim(j);
+        self.recent_bytes += held_cost(&kept);
         // Nearly every key has one attempt: no room reserved for more.
-        self.recent
+        let same_key = self
+            .recent
             .entry(key)
-            .or_insert_with(|| Vec::with_capacity(1))
-            .push((id, slim(j)));
-        if self.recent_order.len() + self.recent_backends.len() > MAX_RECENT {
+            .or_insert_with(|| Vec::with_capacity(1));
+        same_key.push((id, kept));
+        if same_key.len() > MAX_SAME_KEY {
+            let (_, dropped) = same_key.remove(0);
+            self.recent_bytes = self.recent_bytes.saturating_sub(held_cost(&dropped));
+        }
+        while self.recent_order.len() + self.recent_backends.len() > MAX_RECENT
+            || self.recent_bytes > MAX_RECENT_BYTES
+        {
             let oldest = match self.recent_order.pop_front() {
                 Some(e) => Some(e),
                 None => self.recent_backends.pop_front(),
             };
-            if let Some((id, _, key)) = oldest {
-                self.forget_recent(id, &key);
-            }
+            let Some((id, _, key)) = oldest else {
+                break;
+            };
+            self.forget_recent(id, &key);
         }
     }
 
@@ -785,11 +849,19 @@ fn sort(v: &mut [Judged]) {
     });
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Pairs of attempts compared as legs on this thread: tests bound it.
+    static LEG_CHECKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// Two attempts with the same key are legs of one attempt when they are on
 /// different connections to different servers, moments apart, and one nests
 /// inside the other as a proxied exchange does. Broken clients that send a
 /// constant key do exist, so the key alone is not enough.
 fn is_other_leg(a: &Judged, b: &Judged) -> bool {
+    #[cfg(test)]
+    LEG_CHECKS.with(|n| n.set(n.get() + 1));
     a.attempt.server != b.attempt.server
         && a.attempt.client != b.attempt.client
         && (nested_with_key(&a.attempt, &b.attempt) || nested_with_key(&b.attempt, &a.attempt))
@@ -1402,6 +1474,103 @@ mod tests {
     }
 
     #[test]
+    fn attempts_with_large_heads_are_held_and_remembered_within_their_byte_budgets() {
+        let cookie = "c".repeat(4000);
+        let mut c = Correlator::new();
+        let mut out = Vec::new();
+        let n = 5000;
+        for i in 0..n {
+            let key = format!("{i:021}A==");
+            let hs = [
+                ("Host", "app"),
+                ("Upgrade", "websocket"),
+                ("Connection", "Upgrade"),
+                ("Cookie", cookie.as_str()),
+                ("Sec-WebSocket-Key", key.as_str()),
+                ("Sec-WebSocket-Version", "13"),
+            ];
+            let client = format!("10.1.{}.{}:5000", i / 250, i % 250);
+            // All within the hold: only the budget releases them.
+            out.extend(c.push(attempt(
+                &client,
+                "10.0.0.2:8080",
+                i / 100,
+                i / 100 + 1,
+                400,
+                1,
+                &hs,
+            )));
+            assert!(c.held_bytes <= MAX_HELD_BYTES, "{} held", c.held_bytes);
+            assert!(
+                c.recent_bytes <= MAX_RECENT_BYTES,
+                "{} recent",
+                c.recent_bytes
+            );
+        }
+        assert!(out.len() > n as usize / 2, "{} released early", out.len());
+        let remembered: usize = c.recent.values().flatten().map(|(_, j)| held_cost(j)).sum();
+        assert_eq!(c.recent_bytes, remembered);
+        out.extend(c.release(None));
+        assert_eq!(c.held_bytes, 0);
+        assert!(c.held.is_empty());
+        let mut targets: Vec<_> = out.iter().map(|j| j.attempt.client).collect();
+        targets.sort();
+        targets.dedup();
+        assert_eq!(targets.len(), n as usize, "each attempt once");
+    }
+
+    #[test]
+    fn a_storm_sharing_one_key_compares_each_attempt_with_a_few_and_still_pairs_legs() {
+        let sample = |hs: &[(&'static str, &'static str)]| -> Vec<(&'static str, &'static str)> {
+            hs.iter()
+                .map(|&(n, v)| match n {
+                    "Sec-WebSocket-Key" => (n, "dGhlIHNhbXBsZSBub25jZQ=="),
+                    _ => (n, v),
+                })
+                .collect()
+        };
+        let (full, stripped) = (sample(FULL), sample(STRIPPED));
+        let storm = 3000;
+        let mut c = Correlator::new();
+        let mut out = Vec::new();
+        LEG_CHECKS.with(|n| n.set(0));
+        for i in 0..storm {
+            let client = format!("10.1.{}.{}:5000", i / 250, i % 250);
+            let a = attempt(&client, "10.0.0.2:8080", i, i + 1, 400, 1, &full);
+            out.extend(c.push(a));
+            if i == 2000 {
+                let backend = attempt(
+                    "10.0.0.1:6000",
+                    "10.0.0.2:8080",
+                    i + 5,
+                    i + 20,
+                    400,
+                    0,
+                    &stripped,
+                );
+                let client = attempt("10.0.0.9:5000", "10.0.0.1:443", i, i + 30, 400, 1, &full);
+                out.extend(c.push(backend));
+                out.extend(c.push(client));
+            }
+        }
+        out.extend(c.release(None));
+        let checks = LEG_CHECKS.with(|n| n.get());
+        assert!(
+            checks <= (storm as usize + 2) * 2 * MAX_SAME_KEY,
+            "{checks} comparisons"
+        );
+        assert_eq!(out.len(), storm as usize + 2);
+        let legs: Vec<_> = out.iter().filter(|j| j.leg != Leg::Direct).collect();
+        assert_eq!(
+            legs.len(),
+            2,
+            "{:?}",
+            legs.iter().map(|j| j.leg).collect::<Vec<_>>()
+        );
+        assert!(legs.iter().all(|j| j.peer.is_some()));
+    }
+
+    #[test]
     fn a_client_leg_answered_seconds_after_its_backend_leg_is_paired() {
         // The proxy's answer reached the client 6 s after the backend's
         // (resent to a lossy client); the backend leg was released alone.
@@ -1502,12 +1671,14 @@ mod tests {
         let keys: Vec<String> = (0..MAX_RECENT + 10)
             .map(|i| format!("key{i:08}=="))
             .collect();
+        // Some go before their hold is over, past the held attempts' budget.
+        let mut released = Vec::new();
         for (i, k) in keys.iter().enumerate() {
             let hs = with_value(FULL, "Sec-WebSocket-Key", k);
             let client = format!("10.1.{}.{}:7000", i / 250, i % 250);
-            c.push(attempt(&client, "10.0.0.3:80", 100, 200, 400, 1, &hs));
+            released.extend(c.push(attempt(&client, "10.0.0.3:80", 100, 200, 400, 1, &hs)));
         }
-        let released = c.release(Some(t(1000)));
+        released.extend(c.release(Some(t(1000))));
         assert_eq!(released.len(), MAX_RECENT + 10);
         late_client_leg_is_paired(&mut c);
     }

@@ -114,6 +114,41 @@ pub struct TlsInfo {
     pub decrypted: bool,
 }
 
+impl Attempt {
+    /// Heap bytes the attempt holds, approximately (allocator overhead is
+    /// not counted), for the memory budgets of the stages that keep
+    /// attempts. The request counts in full although it may be shared.
+    pub fn heap_bytes(&self) -> usize {
+        let r = &self.request;
+        let request = std::mem::size_of::<RequestHead>()
+            + r.headers.heap_bytes()
+            + r.method.capacity()
+            + r.target.capacity();
+        let response = self
+            .response
+            .as_ref()
+            .map_or(0, |r| r.headers.heap_bytes() + r.reason.capacity());
+        let after = self.after_upgrade.as_ref().map_or(0, |a| {
+            std::mem::size_of::<AfterUpgrade>()
+                + a.server_close.as_ref().map_or(0, |(_, t)| t.capacity())
+                + a.server_http.as_ref().map_or(0, Vec::capacity)
+        });
+        request
+            + response
+            + after
+            + self.interim.capacity() * std::mem::size_of::<u16>()
+            + self.body_excerpt.as_ref().map_or(0, Vec::capacity)
+            + self
+                .tls
+                .as_ref()
+                .map_or(0, |_| std::mem::size_of::<TlsInfo>())
+            + self
+                .h2
+                .as_ref()
+                .map_or(0, |_| std::mem::size_of::<H2Info>())
+    }
+}
+
 #[cfg(test)]
 impl Attempt {
     /// A bare `GET target` from `client` to `server` at 100 s, unanswered:
