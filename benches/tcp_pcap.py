@@ -1,6 +1,6 @@
 """A minimal classic-pcap writer of Ethernet/IPv4/TCP packets, for the bench
 scripts that build captures of one traffic pattern (slow_heads.py,
-tls_empty_messages.py)."""
+tls_empty_messages.py, handshake_storm.py)."""
 import struct
 
 

@@ -274,7 +274,7 @@ pub fn run(
     sink: &mut dyn Sink,
 ) -> RunStats {
     let n = cfg.workers.max(1);
-    let (report_tx, report_rx) = bounded::<Report>(n * 4);
+    let (report_tx, report_rx) = bounded::<Report>(n * 2);
     let mut batch_txs = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
     #[cfg(any(test, feature = "fault-injection"))]

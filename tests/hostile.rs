@@ -375,6 +375,110 @@ fn a_flood_of_unfinished_heads_stays_within_the_memory_budget() {
     eprintln!("head flood: peak RSS {} KiB", r.max_rss_kib);
 }
 
+/// Handshakes in the storm: each a connection of its own from its own
+/// address, as after an outage when every client reconnects at once.
+const STORM: u32 = if cfg!(debug_assertions) {
+    8_000
+} else {
+    30_000
+};
+
+/// A browser's upgrade request with a 4 KB cookie, and its answer by `i % 4`:
+/// accepted, 400 with a text, 403, or 426 to a version-8 request. One
+/// attempt every 8 µs of packet time: the whole storm would fit in the
+/// correlator's hold of 500 ms, and the reporter falls behind the workers.
+fn build_handshake_storm() -> Vec<u8> {
+    use base64::Engine as _;
+    use sha1::Digest as _;
+    let mut cap = Cap::new();
+    let cookie = format!("session=0123456789; prefs={}", "p".repeat(4000));
+    for i in 0..STORM {
+        let c = (
+            [172, 16 + (i >> 16) as u8, (i >> 8) as u8, i as u8],
+            40_000 + (i % 20_000) as u16,
+        );
+        let key = format!("{i:021}A==");
+        let version = if i % 4 == 3 { 8 } else { 13 };
+        let mut conn = Conn::open(&mut cap, c, SERVER);
+        conn.client(
+            &mut cap,
+            &ws_request(
+                &format!("/storm/{i}"),
+                &format!(
+                    "User-Agent: Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0\r\n\
+                     Origin: https://app.example\r\nCookie: {cookie}\r\n\
+                     Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: {version}\r\n"
+                ),
+            ),
+        );
+        let answer = match i % 4 {
+            0 => {
+                let accept = base64::engine::general_purpose::STANDARD.encode(sha1::Sha1::digest(
+                    format!("{key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11"),
+                ));
+                format!(
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                     Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+                )
+            }
+            1 => "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n\
+                  Content-Length: 11\r\n\r\nBad Request"
+                .to_string(),
+            2 => "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_string(),
+            _ => "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n\
+                  Content-Length: 0\r\n\r\n"
+                .to_string(),
+        };
+        conn.server(&mut cap, answer.as_bytes());
+        conn.close(&mut cap);
+    }
+    cap.buf
+}
+
+#[test]
+fn a_storm_of_handshakes_is_reported_whole_within_the_memory_budget() {
+    let p = scratch().join(format!("handshake-storm-{STORM}.pcap"));
+    build_quietly(&p, build_handshake_storm);
+    let r = run(&["-r", p.to_str().unwrap(), "--json"]);
+    assert!(r.ok, "exit {:?}: {}", r.code, r.stderr);
+    let recs = parse_json_lines(&r.stdout);
+    let refused = (STORM - STORM.div_ceil(4)) as usize;
+    assert_eq!(recs.len(), refused, "{}", r.stderr);
+    let mut seen = std::collections::HashSet::new();
+    for rec in &recs {
+        let target = rec["target"].as_str().unwrap_or_default();
+        let i: u32 = target
+            .strip_prefix("/storm/")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{rec}"));
+        assert!(seen.insert(i), "{target} twice");
+        // A bare 403 or 400 to a valid request is a guess; a 426 naming the
+        // version is not.
+        let (status, causes): (u16, &[&str]) = match i % 4 {
+            1 => (400, &["unknown"]),
+            2 => (403, &["origin-rejected", "unauthorized"]),
+            3 => (426, &["unsupported-sec-websocket-version"]),
+            _ => panic!("an accepted attempt printed without --all: {rec}"),
+        };
+        assert_eq!(rec["status"], status, "{rec}");
+        let cause = rec["cause"].as_str().unwrap_or_default();
+        assert!(causes.contains(&cause), "{rec}");
+        assert_eq!(rec["leg"], "direct", "{rec}");
+        assert!(!target.contains("0123456789") && !rec.to_string().contains("0123456789"));
+    }
+    assert!(
+        r.stderr.contains(&format!("upgrade attempts: {STORM}\n")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.max_rss_kib <= MAX_RSS_KIB,
+        "peak RSS {} KiB above {MAX_RSS_KIB} KiB",
+        r.max_rss_kib
+    );
+    eprintln!("handshake storm: peak RSS {} KiB", r.max_rss_kib);
+}
+
 #[test]
 fn attacks_give_the_same_attempts_whatever_the_worker_count() {
     let cap = hostile_capture();
