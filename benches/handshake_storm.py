@@ -29,7 +29,6 @@ def main():
     conns, out = int(args[0]), args[1]
     pad = b"; pad=" + b"p" * int(args[2]) if len(args) == 3 else b""
     w = Writer(out)
-    packet = w.packet
     for c in range(conns):
         client, server = [10, (c >> 16) & 255, (c >> 8) & 255, c & 255], [10, 255, 0, 80]
         cport, sport = 40000 + c % 20000, 8080
@@ -59,17 +58,7 @@ def main():
         else:
             resp = (b"HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n"
                     b"Content-Length: 0\r\nConnection: close\r\n\r\n")
-        cs, ss = 1000, 5000
-        packet(client, server, cport, sport, cs, 0, 0x02, b"")
-        packet(server, client, sport, cport, ss, cs + 1, 0x12, b"")
-        cs, ss = cs + 1, ss + 1
-        packet(client, server, cport, sport, cs, ss, 0x10, b"")
-        packet(client, server, cport, sport, cs, ss, 0x18, req)
-        cs += len(req)
-        packet(server, client, sport, cport, ss, cs, 0x18, resp)
-        ss += len(resp)
-        packet(server, client, sport, cport, ss, cs, 0x11, b"")
-        packet(client, server, cport, sport, cs, ss + 1, 0x11, b"")
+        w.exchange(client, server, cport, sport, req, resp)
     w.close()
 
 

@@ -19,27 +19,14 @@ def main():
     seg, pad, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     conns = int(sys.argv[4]) if len(sys.argv) == 5 else 1
     w = Writer(out)
-    packet = w.packet
-
     for c in range(conns):
         client, server = [10, 0, (c >> 8) & 255, c & 255], [10, 0, 0, 80]
         cport, sport = 40000 + c % 20000, 8080
         req = (b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
                b"X-Pad: " + b"a" * pad + b"\r\n\r\n")
-        cs, ss = 1000, 5000
-        packet(client, server, cport, sport, cs, 0, 0x02, b"")
-        packet(server, client, sport, cport, ss, cs + 1, 0x12, b"")
-        cs, ss = cs + 1, ss + 1
-        packet(client, server, cport, sport, cs, ss, 0x10, b"")
-        for i in range(0, len(req), seg):
-            packet(client, server, cport, sport, cs + i, ss, 0x18, req[i:i + seg])
-        cs += len(req)
         resp = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        packet(server, client, sport, cport, ss, cs, 0x18, resp)
-        ss += len(resp)
-        packet(server, client, sport, cport, ss, cs, 0x11, b"")
-        packet(client, server, cport, sport, cs, ss + 1, 0x11, b"")
+        w.exchange(client, server, cport, sport, req, resp, seg)
     w.close()
 
 

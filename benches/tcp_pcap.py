@@ -32,5 +32,22 @@ class Writer:
         self.f.write(struct.pack("<IIII", self.clock // 1_000_000, self.clock % 1_000_000,
                                  len(frame), len(frame)) + frame)
 
+    def exchange(self, client, server, cport, sport, req, resp, seg=None):
+        """One connection: handshake, the request (in pieces of `seg` bytes,
+        or one segment), the response, and a FIN each way."""
+        cs, ss = 1000, 5000
+        self.packet(client, server, cport, sport, cs, 0, 0x02, b"")
+        self.packet(server, client, sport, cport, ss, cs + 1, 0x12, b"")
+        cs, ss = cs + 1, ss + 1
+        self.packet(client, server, cport, sport, cs, ss, 0x10, b"")
+        step = seg or max(len(req), 1)
+        for i in range(0, len(req), step):
+            self.packet(client, server, cport, sport, cs + i, ss, 0x18, req[i:i + step])
+        cs += len(req)
+        self.packet(server, client, sport, cport, ss, cs, 0x18, resp)
+        ss += len(resp)
+        self.packet(server, client, sport, cport, ss, cs, 0x11, b"")
+        self.packet(client, server, cport, sport, cs, ss + 1, 0x11, b"")
+
     def close(self):
         self.f.close()

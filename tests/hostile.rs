@@ -249,6 +249,27 @@ fn run(args: &[&str]) -> Run {
     run_in(args, None)
 }
 
+/// Build the capture `name` with `build`, read it with `--json`, and check
+/// that the run succeeded: the run and its records.
+fn built_and_read(name: &str, build: fn() -> Vec<u8>) -> (Run, Vec<Value>) {
+    let p = scratch().join(name);
+    build_quietly(&p, build);
+    let r = run(&["-r", p.to_str().unwrap(), "--json"]);
+    assert!(r.ok, "exit {:?}: {}", r.code, r.stderr);
+    let recs = parse_json_lines(&r.stdout);
+    (r, recs)
+}
+
+/// The run's peak RSS is within the budget; printed with `--nocapture`.
+fn assert_within_memory_budget(r: &Run, what: &str) {
+    assert!(
+        r.max_rss_kib <= MAX_RSS_KIB,
+        "{what}: peak RSS {} KiB above {MAX_RSS_KIB} KiB",
+        r.max_rss_kib
+    );
+    eprintln!("{what}: peak RSS {} KiB", r.max_rss_kib);
+}
+
 fn by_target<'a>(recs: &'a [Value], target: &str) -> &'a Value {
     let found: Vec<&Value> = recs.iter().filter(|r| r["target"] == target).collect();
     assert_eq!(found.len(), 1, "attempts for {target}: {found:#?}");
@@ -305,12 +326,7 @@ fn attacks_hide_no_attempt_and_memory_stays_bounded() {
         .unwrap_or_else(|| panic!("no flow count in:\n{s}"));
     assert!(flows >= u64::from(FLOOD), "flows {flows}:\n{s}");
 
-    assert!(
-        r.max_rss_kib <= MAX_RSS_KIB,
-        "peak RSS {} KiB above {MAX_RSS_KIB} KiB",
-        r.max_rss_kib
-    );
-    eprintln!("hostile capture: peak RSS {} KiB", r.max_rss_kib);
+    assert_within_memory_budget(&r, "hostile capture");
 }
 
 /// Flows that each open with the start of a head and never finish it: every
@@ -355,11 +371,7 @@ fn build_head_flood() -> Vec<u8> {
 
 #[test]
 fn a_flood_of_unfinished_heads_stays_within_the_memory_budget() {
-    let p = scratch().join(format!("head-flood-{HEAD_FLOOD}.pcap"));
-    build_quietly(&p, build_head_flood);
-    let r = run(&["-r", p.to_str().unwrap(), "--json"]);
-    assert!(r.ok, "exit {:?}: {}", r.code, r.stderr);
-    let recs = parse_json_lines(&r.stdout);
+    let (r, recs) = built_and_read(&format!("head-flood-{HEAD_FLOOD}.pcap"), build_head_flood);
     let h = by_target(&recs, "/h");
     assert_eq!(h["cause"], "unsupported-sec-websocket-version", "{h}");
     assert!(
@@ -367,12 +379,7 @@ fn a_flood_of_unfinished_heads_stays_within_the_memory_budget() {
         "{}",
         r.stderr
     );
-    assert!(
-        r.max_rss_kib <= MAX_RSS_KIB,
-        "peak RSS {} KiB above {MAX_RSS_KIB} KiB",
-        r.max_rss_kib
-    );
-    eprintln!("head flood: peak RSS {} KiB", r.max_rss_kib);
+    assert_within_memory_budget(&r, "head flood");
 }
 
 /// Handshakes in the storm: each a connection of its own from its own
@@ -437,11 +444,10 @@ fn build_handshake_storm() -> Vec<u8> {
 
 #[test]
 fn a_storm_of_handshakes_is_reported_whole_within_the_memory_budget() {
-    let p = scratch().join(format!("handshake-storm-{STORM}.pcap"));
-    build_quietly(&p, build_handshake_storm);
-    let r = run(&["-r", p.to_str().unwrap(), "--json"]);
-    assert!(r.ok, "exit {:?}: {}", r.code, r.stderr);
-    let recs = parse_json_lines(&r.stdout);
+    let (r, recs) = built_and_read(
+        &format!("handshake-storm-{STORM}.pcap"),
+        build_handshake_storm,
+    );
     let refused = (STORM - STORM.div_ceil(4)) as usize;
     assert_eq!(recs.len(), refused, "{}", r.stderr);
     let mut seen = std::collections::HashSet::new();
@@ -471,12 +477,7 @@ fn a_storm_of_handshakes_is_reported_whole_within_the_memory_budget() {
         "{}",
         r.stderr
     );
-    assert!(
-        r.max_rss_kib <= MAX_RSS_KIB,
-        "peak RSS {} KiB above {MAX_RSS_KIB} KiB",
-        r.max_rss_kib
-    );
-    eprintln!("handshake storm: peak RSS {} KiB", r.max_rss_kib);
+    assert_within_memory_budget(&r, "handshake storm");
 }
 
 #[test]

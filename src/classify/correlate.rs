@@ -1404,6 +1404,12 @@ mod tests {
         ("Sec-WebSocket-Version", "13"),
     ];
 
+    /// `hs` with the RFC 6455 sample key, which clients that hard-code a key
+    /// send: it links no legs by itself.
+    fn sample_key(hs: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        with_value(hs, "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+    }
+
     fn run(attempts: Vec<Attempt>) -> Vec<Judged> {
         let mut c = Correlator::new();
         let mut out = Vec::new();
@@ -1448,15 +1454,7 @@ mod tests {
         assert_eq!((out[0].leg, out[1].leg), (Leg::Client, Leg::Backend));
         assert_eq!(out[0].verdict.cause, Cause::ProxyStrippedUpgrade);
         // The RFC's sample key links nothing: the legs must be moments apart.
-        let sample = |hs: &[(&'static str, &'static str)]| -> Vec<(&'static str, &'static str)> {
-            hs.iter()
-                .map(|&(n, v)| match n {
-                    "Sec-WebSocket-Key" => (n, "dGhlIHNhbXBsZSBub25jZQ=="),
-                    _ => (n, v),
-                })
-                .collect()
-        };
-        let (full, stripped) = (sample(FULL), sample(STRIPPED));
+        let (full, stripped) = (sample_key(FULL), sample_key(STRIPPED));
         for (forwarded_ms, paired) in [(8_005, false), (3_005, true)] {
             let client = attempt("10.0.0.9:5000", "10.0.0.1:443", 0, 8_030, 400, 1, &full);
             let backend = attempt(
@@ -1521,15 +1519,7 @@ mod tests {
 
     #[test]
     fn a_storm_sharing_one_key_compares_each_attempt_with_a_few_and_still_pairs_legs() {
-        let sample = |hs: &[(&'static str, &'static str)]| -> Vec<(&'static str, &'static str)> {
-            hs.iter()
-                .map(|&(n, v)| match n {
-                    "Sec-WebSocket-Key" => (n, "dGhlIHNhbXBsZSBub25jZQ=="),
-                    _ => (n, v),
-                })
-                .collect()
-        };
-        let (full, stripped) = (sample(FULL), sample(STRIPPED));
+        let (full, stripped) = (sample_key(FULL), sample_key(STRIPPED));
         let storm = 3000;
         let mut c = Correlator::new();
         let mut out = Vec::new();
