@@ -381,10 +381,6 @@ const MAX_PENDING_ENTRIES: usize = 1024;
 /// every check the classifier makes on keys, versions and tokens.
 const SHED_VALUE_LEN: usize = 256;
 
-fn attempt_bytes(a: &Attempt) -> usize {
-    a.request.headers.heap_bytes() + a.request.target.capacity()
-}
-
 impl FlowState for Conversation {
     /// Head buffers plus the attempts waiting for an answer (their owned
     /// heads), so a peer pipelining huge upgrade requests is held to the
@@ -395,7 +391,7 @@ impl FlowState for Conversation {
             .pending
             .iter()
             .map(|p| match p {
-                Pending::Attempt(a) => attempt_bytes(a),
+                Pending::Attempt(a) => a.heap_bytes(),
                 Pending::Plain { .. } | Pending::EngineIoHandshake => 0,
             })
             .sum();
