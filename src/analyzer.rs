@@ -57,6 +57,10 @@ struct HttpOut {
     limits: HttpLimits,
     stats: HttpStats,
     attempts: Vec<Attempt>,
+    /// How many of `attempts` are in `attempt_bytes`: they are counted once
+    /// each, as the caller asks, not on every push.
+    counted: usize,
+    attempt_bytes: usize,
     tls: Vec<TlsSighting>,
     sids: Vec<SidIssued>,
     sessions: Vec<SessionEnd>,
@@ -97,6 +101,8 @@ impl FlowAnalyzer {
                 limits: http,
                 stats: HttpStats::default(),
                 attempts: Vec::new(),
+                counted: 0,
+                attempt_bytes: 0,
                 tls: Vec::new(),
                 sids: Vec::new(),
                 sessions: Vec::new(),
@@ -274,7 +280,25 @@ impl FlowAnalyzer {
 
     /// The attempts completed since the last call, in completion order.
     pub fn take_attempts(&mut self) -> Vec<Attempt> {
+        self.http.counted = 0;
+        self.http.attempt_bytes = 0;
         std::mem::take(&mut self.http.attempts)
+    }
+
+    /// Heap bytes of the attempts completed since the last take. A tick's
+    /// packets can complete attempts without bound (requests pipelined on one
+    /// connection, a few dozen bytes each on the wire, a few hundred held),
+    /// so the worker hands them over early past a budget.
+    pub fn completed_bytes(&mut self) -> usize {
+        let h = &mut self.http;
+        if h.counted < h.attempts.len() {
+            h.attempt_bytes += h.attempts[h.counted..]
+                .iter()
+                .map(Attempt::heap_bytes)
+                .sum::<usize>();
+            h.counted = h.attempts.len();
+        }
+        h.attempt_bytes
     }
 
     /// The TLS connections seen since the last call.
@@ -328,6 +352,11 @@ mod tests {
         }
     }
 
+    /// An upgrade request, and the answer that refuses it.
+    const REFUSED_REQUEST: &[u8] =
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    const BARE_400: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+
     /// Packet `no` of a capture, `no` nanoseconds into it.
     fn numbered<'a>(
         no: u64,
@@ -352,9 +381,7 @@ mod tests {
     fn a_refused_upgrade_comes_out_of_its_segments() {
         let (c, s) = (ep(1, 40000), ep(2, 80));
         let mut a = FlowAnalyzer::new(Limits::default(), HttpLimits::default());
-        let req =
-            b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
-        let resp = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+        let (req, resp) = (REFUSED_REQUEST, BARE_400);
         let mut no = 0;
         let mut seg = |a: &mut FlowAnalyzer, src, dst, seq, flags, payload: &[u8]| {
             no += 1;
@@ -377,6 +404,36 @@ mod tests {
     }
 
     #[test]
+    fn completed_bytes_count_each_attempt_once_until_taken() {
+        let (c, s) = (ep(1, 40000), ep(2, 80));
+        let mut a = FlowAnalyzer::new(Limits::default(), HttpLimits::default());
+        let (req, resp) = (REFUSED_REQUEST, BARE_400);
+        let (syn, ack) = (TcpFlags::SYN, TcpFlags::ACK);
+        a.segment(&numbered(1, c, s, 100, syn, b""));
+        a.segment(&numbered(2, s, c, 500, syn | ack, b""));
+        assert_eq!(a.completed_bytes(), 0);
+        let (mut cs, mut ss) = (101u32, 501u32);
+        let mut sizes = Vec::new();
+        for round in 0..3u64 {
+            a.segment(&numbered(3 + 2 * round, c, s, cs, ack, req));
+            a.segment(&numbered(4 + 2 * round, s, c, ss, ack, resp));
+            cs += req.len() as u32;
+            ss += resp.len() as u32;
+            let sum: usize = a.http.attempts.iter().map(Attempt::heap_bytes).sum();
+            // Asked twice, counted once.
+            assert_eq!(a.completed_bytes(), sum);
+            assert_eq!(a.completed_bytes(), sum);
+            sizes.push(sum);
+        }
+        assert!(sizes[0] > 0 && sizes[0] < sizes[1] && sizes[1] < sizes[2]);
+        assert_eq!(a.take_attempts().len(), 3);
+        assert_eq!(a.completed_bytes(), 0, "taken attempts are not counted");
+        a.segment(&numbered(9, c, s, cs, ack, req));
+        a.segment(&numbered(10, s, c, ss, ack, resp));
+        assert_eq!(a.completed_bytes(), sizes[0]);
+    }
+
+    #[test]
     fn a_full_table_keeps_the_request_waiting_for_its_answer() {
         let limits = Limits {
             max_flows: 8,
@@ -384,9 +441,7 @@ mod tests {
         };
         let mut a = FlowAnalyzer::new(limits, HttpLimits::default());
         let (c, s) = (ep(1, 40000), ep(2, 80));
-        let req =
-            b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
-        let resp = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+        let (req, resp) = (REFUSED_REQUEST, BARE_400);
         let (syn, ack) = (TcpFlags::SYN, TcpFlags::ACK);
         a.segment(&numbered(1, c, s, 100, syn, b""));
         a.segment(&numbered(2, s, c, 500, syn | ack, b""));

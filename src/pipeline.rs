@@ -172,6 +172,9 @@ impl Batch {
 
 struct Report {
     tick: u64,
+    /// Part of its tick, handed over early (see [`MAX_COMPLETED_BYTES`]): more
+    /// reports of the same tick follow from this worker, the last one whole.
+    early: bool,
     time: Timestamp,
     attempts: Vec<Attempt>,
     tls: Vec<TlsSighting>,
@@ -332,6 +335,8 @@ pub fn run(
 
     let mut correlator = Correlator::new();
     let mut pending: BTreeMap<u64, TickParts> = Default::default();
+    // The tick judged next: every earlier one is done.
+    let mut next_tick = 0u64;
     let mut totals = Totals::default();
     let mut output_error: Option<std::io::Error> = None;
     let mut emitted = 0u64;
@@ -371,17 +376,31 @@ pub fn run(
                 sids: Vec::new(),
                 sessions: Vec::new(),
             });
-            e.reports += 1;
+            if !r.early {
+                e.reports += 1;
+                e.time = r.time;
+            }
             e.attempts.extend(r.attempts);
             e.tls.extend(r.tls);
             e.connects.extend(r.connects);
             e.sids.extend(r.sids);
             e.sessions.extend(r.sessions);
+            // An early part of the tick being judged is judged now, or the
+            // reporter would hold what the worker let go of. With one worker
+            // the result is the same as judging the whole tick at once: its
+            // attempts complete in packet order, so the parts are already in
+            // the order the tick's sort gives. With several, a tick that
+            // large comes out in the order its parts arrived.
+            if r.early && r.tick == next_tick {
+                let js = judge_early(&mut correlator, e);
+                out(js, &mut output_error);
+            }
             // Ticks complete in order, since each worker reports them in order.
             while let Some(entry) = pending.first_entry() {
                 if entry.get().reports < n {
                     break;
                 }
+                next_tick = *entry.key() + 1;
                 let js = judge_tick(&mut correlator, entry.remove());
                 out(js, &mut output_error);
             }
@@ -445,16 +464,31 @@ struct TickParts {
     sessions: Vec<SessionEnd>,
 }
 
-fn judge_tick(correlator: &mut Correlator, parts: TickParts) -> Vec<Judged> {
-    let TickParts {
-        time,
-        mut attempts,
-        mut tls,
-        mut connects,
-        mut sids,
-        mut sessions,
-        ..
-    } = parts;
+fn judge_tick(correlator: &mut Correlator, mut parts: TickParts) -> Vec<Judged> {
+    let mut js = judge_attempts(correlator, &mut parts);
+    js.extend(correlator.release(Some(parts.time)));
+    correlator.note_opened(&js);
+    let mut sessions = parts.sessions;
+    sessions.sort_by_key(|s| (s.completed_at, s.ended, s.attempt.client, s.attempt.server));
+    js.extend(sessions.into_iter().map(|s| correlator.judge_session(s)));
+    js
+}
+
+/// The attempts a tick has gathered so far, judged before the tick ends; what
+/// comes later in the tick is judged after them.
+fn judge_early(correlator: &mut Correlator, parts: &mut TickParts) -> Vec<Judged> {
+    let js = judge_attempts(correlator, parts);
+    correlator.note_opened(&js);
+    js
+}
+
+/// The sightings, then the attempts, that `parts` holds (taking them), each
+/// in a fixed order.
+fn judge_attempts(correlator: &mut Correlator, parts: &mut TickParts) -> Vec<Judged> {
+    let mut tls = std::mem::take(&mut parts.tls);
+    let mut connects = std::mem::take(&mut parts.connects);
+    let mut sids = std::mem::take(&mut parts.sids);
+    let mut attempts = std::mem::take(&mut parts.attempts);
     tls.sort_by_key(|t| (t.ts, t.client, t.server));
     for t in tls {
         correlator.note_tls(t);
@@ -480,10 +514,6 @@ fn judge_tick(correlator: &mut Correlator, parts: TickParts) -> Vec<Judged> {
     for a in attempts {
         js.extend(correlator.push(a));
     }
-    js.extend(correlator.release(Some(time)));
-    correlator.note_opened(&js);
-    sessions.sort_by_key(|s| (s.completed_at, s.ended, s.attempt.client, s.attempt.server));
-    js.extend(sessions.into_iter().map(|s| correlator.judge_session(s)));
     js
 }
 
@@ -769,6 +799,13 @@ const PREFETCH_GROUP: usize = 16;
 /// Batches waiting for each worker.
 const QUEUED_PARTS: usize = 3;
 
+/// Completed attempts a worker holds within a tick, in heap bytes, before it
+/// reports them early. A tick is 8192 packets, and on one connection with
+/// pipelined requests those complete an attempt every few dozen bytes of
+/// input: 8 MB of such a capture held 100 MB of attempts in one report.
+/// A browser's handshake storm reaches a few MiB a tick.
+const MAX_COMPLETED_BYTES: usize = 1 << 20;
+
 /// Batches whose buffers grew beyond this are not returned for reuse, so a
 /// burst does not keep its memory for the rest of the run.
 const MAX_REUSED_BATCH_BYTES: usize = 16 << 20;
@@ -828,6 +865,22 @@ fn worker(
                 payload: batch.payload(p),
             };
             w.segment_of(&seg, key, *side);
+            if w.completed_bytes() >= MAX_COMPLETED_BYTES {
+                let early = Report {
+                    tick: batch.tick,
+                    early: true,
+                    time: batch.time,
+                    attempts: w.take_attempts(),
+                    tls: w.take_tls(),
+                    connects: w.take_connects(),
+                    sids: w.take_sids(),
+                    sessions: Vec::new(),
+                    done: None,
+                };
+                if tx.send(early).is_err() {
+                    return;
+                }
+            }
         }
         for (_, text) in secrets {
             in_band.add(text);
@@ -863,6 +916,7 @@ fn worker(
         };
         let report = Report {
             tick: batch.tick,
+            early: false,
             time: batch.time,
             attempts: w.take_attempts(),
             tls: w.take_tls(),

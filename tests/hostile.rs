@@ -480,6 +480,67 @@ fn a_storm_of_handshakes_is_reported_whole_within_the_memory_budget() {
     assert_within_memory_budget(&r, "handshake storm");
 }
 
+/// Upgrade requests pipelined on one connection, answered the same way:
+/// 20 to a client segment, and a tick's 8192 packets complete more than
+/// 40 000 attempts.
+const PIPELINED: u32 = if cfg!(debug_assertions) {
+    10_000
+} else {
+    40_000
+};
+
+/// One connection whose client sends its upgrade requests 20 at a time, each
+/// to its own target, and whose server refuses each batch with as many bare
+/// 400s, a few dozen bytes of input per attempt.
+fn build_pipelined_requests() -> Vec<u8> {
+    let mut cap = Cap::new();
+    let mut conn = Conn::open(&mut cap, ([172, 16, 0, 1], 40_000), SERVER);
+    for first in (0..PIPELINED).step_by(20) {
+        let mut requests = Vec::new();
+        let mut answers = Vec::new();
+        for i in first..first + 20 {
+            requests.extend(ws_request(
+                &format!("/pipe/{i}"),
+                &format!("Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n"),
+            ));
+            answers.extend_from_slice(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        }
+        conn.client(&mut cap, &requests);
+        conn.server(&mut cap, &answers);
+    }
+    conn.close(&mut cap);
+    cap.buf
+}
+
+#[test]
+fn pipelined_requests_are_reported_whole_within_the_memory_budget() {
+    let (r, recs) = built_and_read(
+        &format!("pipelined-{PIPELINED}.pcap"),
+        build_pipelined_requests,
+    );
+    assert_eq!(recs.len(), PIPELINED as usize, "{}", r.stderr);
+    // In the order they were sent, although thousands of them complete in
+    // one tick and are handed over in parts.
+    for (i, rec) in recs.iter().enumerate() {
+        assert_eq!(rec["target"], format!("/pipe/{i}"), "{rec}");
+        assert_eq!(rec["status"], 400, "{rec}");
+        assert_eq!(rec["outcome"], "rejected", "{rec}");
+    }
+    assert!(
+        r.stderr
+            .contains(&format!("upgrade attempts: {PIPELINED}\n")),
+        "{}",
+        r.stderr
+    );
+    assert_within_memory_budget(&r, "pipelined requests");
+    // The connection is one worker's: the parts it hands over early come out
+    // as they would from one worker.
+    let p = scratch().join(format!("pipelined-{PIPELINED}.pcap"));
+    let two = run(&["-r", p.to_str().unwrap(), "--json", "--workers", "2"]);
+    assert!(two.ok, "{}", two.stderr);
+    assert!(two.stdout == r.stdout, "--workers 2 differs");
+}
+
 #[test]
 fn attacks_give_the_same_attempts_whatever_the_worker_count() {
     let cap = hostile_capture();
