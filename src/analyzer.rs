@@ -404,6 +404,45 @@ mod tests {
     }
 
     #[test]
+    fn settled_websocket_connections_fill_the_table_without_evictions() {
+        // Held with their conversations, 16 upgraded connections weigh twice
+        // what 16 slots allow; settled, each is its entry alone.
+        let limits = Limits {
+            max_flows: 16,
+            ..Limits::default()
+        };
+        let mut a = FlowAnalyzer::new(limits, HttpLimits::default());
+        let req = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        let accept = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+        let (syn, ack) = (TcpFlags::SYN, TcpFlags::ACK);
+        let s = ep(2, 80);
+        let mut no = 0u64;
+        let mut seg = |a: &mut FlowAnalyzer, secs: i64, src, dst, seq, flags, payload: &[u8]| {
+            no += 1;
+            a.segment(&Segment {
+                ts: Timestamp::new(secs, no as u32),
+                ..numbered(no, src, dst, seq, flags, payload)
+            });
+            no
+        };
+        for i in 0..16u16 {
+            let (c, secs) = (ep(1, 40000 + i), 1_700_000_000 + i64::from(i));
+            seg(&mut a, secs, c, s, 100, syn, b"");
+            seg(&mut a, secs, s, c, 500, syn | ack, b"");
+            seg(&mut a, secs, c, s, 101, ack, req);
+            let last = seg(&mut a, secs, s, c, 501, ack, accept);
+            // A frame each way after the watch: read by nobody.
+            a.advance(Timestamp::new(secs, 900_000_000), last);
+            let (cs, ss) = (101 + req.len() as u32, 501 + accept.len() as u32);
+            seg(&mut a, secs + 1, c, s, cs, ack, b"\x81\x02hi");
+            seg(&mut a, secs + 1, s, c, ss, ack, b"\x81\x02ho");
+        }
+        assert_eq!(a.take_attempts().len(), 16);
+        assert_eq!(a.flows_evicted(), 0);
+        assert_eq!(a.flows_tracked(), 16);
+    }
+
+    #[test]
     fn completed_bytes_count_each_attempt_once_until_taken() {
         let (c, s) = (ep(1, 40000), ep(2, 80));
         let mut a = FlowAnalyzer::new(Limits::default(), HttpLimits::default());

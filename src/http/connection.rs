@@ -12,7 +12,7 @@ use super::opening::{ConnectFailed, Opening};
 use super::over_h2::OverH2;
 use super::secure::Secure;
 use crate::capture::Timestamp;
-use crate::decode::{Endpoint, Side, TcpFlags};
+use crate::decode::{BySide, Endpoint, Side, TcpFlags};
 use crate::reassembly::{Chunk, FlowState};
 
 #[derive(Debug, Default)]
@@ -23,6 +23,11 @@ pub struct Connection {
     layer: Option<Box<Layer>>,
     /// The TCP opening, for a connect that failed before any byte.
     opening: Opening,
+    /// Set, with the FINs seen by side, once the conversation has settled
+    /// (see [`Conversation::settled`]) and was dropped: a WebSocket
+    /// connection then costs the table its entry alone for the rest of its
+    /// life, and its packets touch nothing else.
+    settled: Option<BySide<bool>>,
 }
 
 /// The HTTP/1.x reader, built on the first chunk: until then a connection
@@ -59,6 +64,9 @@ impl Connection {
 impl Connection {
     /// See [`Conversation::note_packet`]; once a layer took over, only it.
     pub fn note_packet(&mut self, d: Side, src: Endpoint, dst: Endpoint, syn: bool, ack: bool) {
+        if self.settled.is_some() {
+            return;
+        }
         match (&mut self.layer, &mut self.http.talking) {
             (Some(l), _) => l.note_packet(d, src, dst),
             (None, Some(c)) => c.note_packet(d, src, dst, syn, ack),
@@ -78,6 +86,9 @@ impl Connection {
     }
 
     pub fn is_upgraded(&self) -> bool {
+        if self.settled.is_some() {
+            return true;
+        }
         match &self.layer {
             Some(l) => l.is_upgraded(),
             None => self.http.get().is_some_and(Conversation::is_upgraded),
@@ -85,6 +96,9 @@ impl Connection {
     }
 
     pub fn wants_bytes(&self, d: Side) -> bool {
+        if self.settled.is_some() {
+            return false;
+        }
         match &self.layer {
             Some(l) => l.wants_bytes(d),
             None => self.http.get().is_none_or(|c| c.wants_bytes(d)),
@@ -103,13 +117,25 @@ impl Connection {
             Some(l) => l.release_watch(now, out),
             None => {
                 if let Some(c) = &mut self.http.talking {
-                    c.release_watch(now, out)
+                    c.release_watch(now, out);
+                    self.settle();
                 }
             }
         }
     }
 
+    /// Drop the conversation once it has settled.
+    fn settle(&mut self) {
+        if let Some(fins) = self.http.get().and_then(Conversation::settled) {
+            self.http.talking = None;
+            self.settled = Some(fins);
+        }
+    }
+
     pub fn is_finished(&self) -> bool {
+        if let Some(fins) = &self.settled {
+            return fins.iter().all(|&f| f);
+        }
         match &self.layer {
             Some(l) => l.is_finished(),
             None => self.http.get().is_some_and(Conversation::is_finished),
@@ -117,6 +143,12 @@ impl Connection {
     }
 
     pub fn on_chunk(&mut self, d: Side, chunk: Chunk<'_>, ts: Timestamp, out: &mut Sink<'_>) {
+        if let Some(fins) = &mut self.settled {
+            if let Chunk::Fin = chunk {
+                fins[d] = true;
+            }
+            return;
+        }
         match &mut self.layer {
             Some(l) => l.on_chunk(d, chunk, ts, out),
             None => {
@@ -128,12 +160,18 @@ impl Connection {
                     // reader would only cost the table its size, for each
                     // of what can be tens of thousands of TLS connections.
                     self.http.talking = None;
+                } else {
+                    self.settle();
                 }
             }
         }
     }
 
+    /// A settled connection has nothing left to report.
     pub fn on_reset(&mut self, d: Side, ts: Timestamp, out: &mut Sink<'_>) {
+        if self.settled.is_some() {
+            return;
+        }
         match &mut self.layer {
             Some(l) => l.on_reset(d, ts, out),
             None => self.http.talking().on_reset(d, ts, out),
@@ -141,6 +179,9 @@ impl Connection {
     }
 
     pub fn finish(&mut self, ending: super::Ending, out: &mut Sink<'_>) {
+        if self.settled.is_some() {
+            return;
+        }
         match &mut self.layer {
             Some(l) => l.finish(ending, out),
             None => self.http.talking().finish(ending, out),

@@ -598,6 +598,19 @@ impl Conversation {
         self.dirs.iter().all(|d| d.fin) && self.pending_attempts == 0 && self.watch.is_none()
     }
 
+    /// Upgraded, its attempt reported, no session followed: nothing the
+    /// connection carries from here on changes what is reported, and only
+    /// its FINs (by side) are left to know, to end it.
+    pub fn settled(&self) -> Option<BySide<bool>> {
+        let settled = self.upgraded
+            && self.watch.is_none()
+            && self.session.is_none()
+            && self.pending_attempts == 0
+            && self.pending.is_empty()
+            && self.dirs.iter().all(|d| matches!(d.state, State::Done));
+        settled.then(|| BySide([self.dirs[Side::Lo].fin, self.dirs[Side::Hi].fin]))
+    }
+
     /// Feed one in-order chunk of direction `d`.
     pub fn on_chunk(&mut self, d: Side, chunk: Chunk<'_>, ts: Timestamp, out: &mut Sink<'_>) {
         match chunk {
@@ -1449,6 +1462,53 @@ mod tests {
         assert_eq!(a.response.as_ref().map(|r| r.status), Some(400));
         assert_eq!(a.body_excerpt.as_deref(), Some(&b"bad"[..]));
         assert_eq!(a.request.target, "/ws");
+    }
+
+    #[test]
+    fn an_upgraded_connection_settles_once_its_watch_is_over() {
+        use crate::reassembly::FlowState;
+        const ACCEPT: &[u8] =
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+        let mut h = Harness::new();
+        h.feed(CLIENT, WS_REQ);
+        h.feed(SERVER, ACCEPT);
+        // Watched: the conversation stays, and wants the server's frames.
+        assert!(h.conv.conversation().is_some());
+        assert!(h.conv.wants_bytes(SERVER));
+        assert!(h.conv.at_stake());
+        h.release(Timestamp::new(5, 0));
+        assert_eq!(h.attempts.len(), 1);
+        // Settled: the table holds the entry alone, and nothing it carries
+        // is read or reported.
+        assert!(h.conv.conversation().is_none());
+        assert_eq!(h.conv.structure_bytes(), 0);
+        assert!(h.conv.is_upgraded());
+        assert!(!h.conv.wants_bytes(CLIENT) && !h.conv.wants_bytes(SERVER));
+        assert!(!h.conv.at_stake());
+        h.feed(CLIENT, WS_REQ);
+        h.feed(SERVER, b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        h.conv.note_packet(CLIENT, ep(5000), ep(80), false, true);
+        assert!(h.conv.conversation().is_none(), "not built again");
+        assert_eq!(h.attempts.len(), 1);
+        // Its FINs still end it, and its end reports nothing more.
+        h.fin(SERVER);
+        assert!(!h.conv.is_finished());
+        h.fin(CLIENT);
+        assert!(h.conv.is_finished());
+        h.with(|c, s| {
+            c.on_reset(SERVER, Timestamp::new(6, 0), s);
+            c.finish(super::super::Ending::CaptureEnded, s);
+        });
+        assert_eq!(h.attempts.len(), 1);
+        assert!(h.conv.conversation().is_none());
+
+        // A session followed to its end (`--sessions`) keeps the conversation.
+        let mut h = Harness::new();
+        h.limits.sessions = true;
+        h.feed(CLIENT, WS_REQ);
+        h.feed(SERVER, ACCEPT);
+        h.release(Timestamp::new(5, 0));
+        assert!(h.conv.conversation().is_some());
     }
 
     #[test]
