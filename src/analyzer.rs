@@ -144,6 +144,11 @@ impl FlowAnalyzer {
         if self.table.is_late_copy(k, d, p.seq, len, p.flags.syn()) {
             return;
         }
+        if p.flags.syn() && !p.flags.ack() {
+            if let Some(old) = self.table.take_reused(k, d, p.seq) {
+                self.finish_flow(old, Ending::PortReused, p.no);
+            }
+        }
         let mut evicted: Vec<(Box<Flow<Connection>>, EvictReason)> = Vec::new();
         let limits = *self.table.limits();
         let mut sink = self.http.sink(p.no);
@@ -357,6 +362,18 @@ mod tests {
         b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
     const BARE_400: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
 
+    /// An analyzer that has seen one connection open (packets 1 and 2: the
+    /// client's SYN with sequence number 100, the server's SYN-ACK with 500),
+    /// and the connection's client and server.
+    fn opened() -> (FlowAnalyzer, Endpoint, Endpoint) {
+        let (c, s) = (ep(1, 40000), ep(2, 80));
+        let mut a = FlowAnalyzer::new(Limits::default(), HttpLimits::default());
+        let (syn, ack) = (TcpFlags::SYN, TcpFlags::ACK);
+        a.segment(&numbered(1, c, s, 100, syn, b""));
+        a.segment(&numbered(2, s, c, 500, syn | ack, b""));
+        (a, c, s)
+    }
+
     /// Packet `no` of a capture, `no` nanoseconds into it.
     fn numbered<'a>(
         no: u64,
@@ -443,13 +460,42 @@ mod tests {
     }
 
     #[test]
-    fn completed_bytes_count_each_attempt_once_until_taken() {
-        let (c, s) = (ep(1, 40000), ep(2, 80));
-        let mut a = FlowAnalyzer::new(Limits::default(), HttpLimits::default());
+    fn a_new_connection_on_the_same_ports_ends_the_old_one() {
+        let (mut a, c, s) = opened();
         let (req, resp) = (REFUSED_REQUEST, BARE_400);
         let (syn, ack) = (TcpFlags::SYN, TcpFlags::ACK);
-        a.segment(&numbered(1, c, s, 100, syn, b""));
-        a.segment(&numbered(2, s, c, 500, syn | ack, b""));
+        // The first connection's request is never answered, and its end is
+        // not in the capture.
+        a.segment(&numbered(3, c, s, 101, ack, req));
+        // A retransmitted SYN is the same connection.
+        a.segment(&numbered(4, c, s, 100, syn, b""));
+        assert!(a.take_attempts().is_empty());
+        // Another initial sequence number: a new connection on those ports.
+        a.segment(&numbered(5, c, s, 90_000, syn, b""));
+        let old = a.take_attempts();
+        assert_eq!(old.len(), 1);
+        assert_eq!(old[0].ending, Ending::PortReused);
+        assert_eq!(old[0].completed_at, 5);
+        a.segment(&numbered(6, s, c, 7_000, syn | ack, b""));
+        a.segment(&numbered(7, c, s, 90_001, ack, req));
+        a.segment(&numbered(8, s, c, 7_001, ack, resp));
+        let new = a.take_attempts();
+        assert_eq!(
+            new.len(),
+            1,
+            "the new connection's request is read from its start"
+        );
+        assert_eq!(new[0].response.as_ref().map(|r| r.status), Some(400));
+        assert_eq!(a.totals().reassembly.port_reuses, 1);
+        assert_eq!(a.totals().reassembly.gaps, 0);
+        assert_eq!(a.totals().flows, 2);
+    }
+
+    #[test]
+    fn completed_bytes_count_each_attempt_once_until_taken() {
+        let (mut a, c, s) = opened();
+        let (req, resp) = (REFUSED_REQUEST, BARE_400);
+        let ack = TcpFlags::ACK;
         assert_eq!(a.completed_bytes(), 0);
         let (mut cs, mut ss) = (101u32, 501u32);
         let mut sizes = Vec::new();

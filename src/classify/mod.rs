@@ -324,7 +324,9 @@ pub fn classify(a: &Attempt) -> Verdict {
     };
     let outcome_if_unanswered = match a.ending {
         Ending::Answered => None,
-        Ending::ServerClosed | Ending::Expired | Ending::Superseded => Some(Outcome::NoResponse),
+        Ending::ServerClosed | Ending::Expired | Ending::Superseded | Ending::PortReused => {
+            Some(Outcome::NoResponse)
+        }
         Ending::Reset { .. } => Some(Outcome::Reset),
         Ending::CaptureEnded | Ending::Evicted => Some(Outcome::Incomplete),
     };
@@ -685,6 +687,7 @@ fn unanswered(a: &Attempt, outcome: Outcome, defects: Vec<Defect>) -> Verdict {
             "the connection switched protocols on an earlier request; this one was never answered"
         }
         Ending::Evicted => "flow evicted (flow table full) before an answer",
+        Ending::PortReused => "a new connection reused the ports before an answer",
         Ending::CaptureEnded | Ending::Answered => "capture ended before an answer",
     };
     // A request that broke a rule and got no answer was most likely dropped for

@@ -25,6 +25,8 @@ pub enum Ending {
     /// The server switched the connection to another protocol on an earlier
     /// pipelined request, so this one can never get an HTTP answer.
     Superseded,
+    /// A new connection opened on the same ports before an answer was seen.
+    PortReused,
 }
 
 /// What happened on the connection right after a `101`: the signs of a

@@ -79,6 +79,10 @@ pub struct ReassemblyStats {
     /// already ended (FIN both ways or reset) and left the table: dropped,
     /// never taken for a new connection.
     pub late_segments: u64,
+    /// Connections opened (a SYN with a new initial sequence number) on the
+    /// ports of one still in the table, whose end was not seen: the old one
+    /// was ended there.
+    pub port_reuses: u64,
     /// Overlapping bytes whose content differed from what was kept (first copy
     /// wins, as most end hosts do; the differing copy is counted and dropped).
     pub overlap_conflicts: u64,
@@ -103,6 +107,7 @@ impl ReassemblyStats {
         self.retransmitted_segments += o.retransmitted_segments;
         self.out_of_window_segments += o.out_of_window_segments;
         self.late_segments += o.late_segments;
+        self.port_reuses += o.port_reuses;
         self.overlap_conflicts += o.overlap_conflicts;
         self.gaps += o.gaps;
         self.gap_bytes += o.gap_bytes;

@@ -89,6 +89,12 @@ impl Stream {
         }
     }
 
+    /// Whether this direction began with another initial sequence number than
+    /// `isn` (a retransmitted SYN has the same one).
+    pub fn began_elsewhere(&self, isn: u32) -> bool {
+        self.origin.is_some_and(|o| o != isn.wrapping_add(1))
+    }
+
     /// Feed one segment (payload may be empty, e.g. a bare FIN). In-order bytes,
     /// gaps and the FIN go to `sink`, in stream order.
     ///

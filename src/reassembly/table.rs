@@ -300,6 +300,20 @@ impl<V: FlowState> FlowTable<V> {
         late
     }
 
+    /// Take out the flow a SYN (without ACK) from side `d` reopens with a new
+    /// initial sequence number: a new connection on the ports of one whose end
+    /// the capture did not show (lost, or a proxy reusing its ports at once).
+    /// Left in place, the new connection's bytes would land a random distance
+    /// into the old stream, as a gap of up to 2 GiB or as segments out of the
+    /// window, and its attempts would be lost.
+    pub fn take_reused(&mut self, k: &Hashed, d: Side, isn: u32) -> Option<Box<Flow<V>>> {
+        if !self.map.get(k)?.dirs[d].began_elsewhere(isn) {
+            return None;
+        }
+        self.stats.port_reuses += 1;
+        self.remove(&k.key)
+    }
+
     fn remember_closed(&mut self, k: &Hashed, end: [Option<u32>; 2], now: Timestamp) {
         while self.closed_order.len() >= CLOSED_REMEMBERED {
             self.forget_oldest_closed();

@@ -210,6 +210,11 @@ impl Summary {
         );
         note(
             &mut notes,
+            r.port_reuses,
+            "connections reusing the ports of one not seen to end",
+        );
+        note(
+            &mut notes,
             r.overlap_conflicts,
             "overlapping bytes that differed (first copy kept)",
         );
