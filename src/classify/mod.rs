@@ -225,6 +225,16 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome, in the order reports list them.
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Accepted,
+        Outcome::Rejected,
+        Outcome::NoResponse,
+        Outcome::Reset,
+        Outcome::Incomplete,
+        Outcome::AbnormalEnd,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Outcome::Accepted => "accepted",

@@ -22,14 +22,7 @@ use crate::classify::Outcome;
 const MAX_BINS: i64 = 120;
 /// Distinct findings shown in full; the rest are counted.
 const MAX_FINDINGS: usize = 100;
-const OUTCOMES: [Outcome; 6] = [
-    Outcome::Accepted,
-    Outcome::Rejected,
-    Outcome::NoResponse,
-    Outcome::Reset,
-    Outcome::Incomplete,
-    Outcome::AbnormalEnd,
-];
+const OUTCOMES: [Outcome; 6] = Outcome::ALL;
 const PALETTE: [&str; 10] = [
     "#d62728", "#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
     "#7f7f7f", "#2ca02c",

@@ -6,6 +6,7 @@ pub mod blocks;
 pub mod ecs;
 pub mod gauges;
 pub mod html;
+pub mod json_line;
 pub mod legs;
 pub mod metrics;
 pub mod pcap_out;
@@ -79,9 +80,9 @@ pub struct Reporter<W: Write> {
     /// The aggregates of the HTML report (`--report`).
     incident: Option<html::Incident>,
     pub summary: Summary,
-    /// The JSON line being written, reused: serde_json writes a record in
-    /// dozens of small pieces, which cost less appended to a Vec than each
-    /// passed through the output's writer.
+    /// The JSON line being written, reused: a record is written in dozens of
+    /// small pieces, which cost less appended to a Vec than each passed
+    /// through the output's writer.
     line: Vec<u8>,
 }
 
@@ -179,7 +180,7 @@ impl<W: Write> Reporter<W> {
         match self.format {
             Format::Json => {
                 self.line.clear();
-                serde_json::to_writer(&mut self.line, r)?;
+                json_line::write(&mut self.line, r);
                 self.line.push(b'\n');
                 self.out.write_all(&self.line)?;
             }

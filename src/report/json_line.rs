@@ -1,0 +1,357 @@
+//! A record as the contract's JSON line, written field by field into a byte
+//! buffer. serde_json produces the same bytes, but through a call per key
+//! and per value and a byte-at-a-time escaping loop: on a storm of
+//! handshakes that was a seventh of the reporter's instructions, and the
+//! reporter is the thread that sets the pace there. The derived `Serialize`
+//! stays the reference: the tests hold this writer to its bytes.
+
+use super::record::{Kind, Record};
+use crate::classify::{Confidence, Outcome};
+
+/// Append `r` as one JSON object (no newline), byte for byte what
+/// `serde_json::to_writer` writes for it.
+pub fn write(out: &mut Vec<u8>, r: &Record) {
+    out.extend_from_slice(b"{\"ts\":");
+    string(out, &r.ts);
+    out.extend_from_slice(b",\"client\":");
+    string(out, &r.client);
+    out.extend_from_slice(b",\"server\":");
+    string(out, &r.server);
+    out.extend_from_slice(b",\"method\":");
+    string(out, &r.method);
+    out.extend_from_slice(b",\"target\":");
+    string(out, &r.target);
+    out.extend_from_slice(b",\"http_version\":");
+    string(out, &r.http_version);
+    out.extend_from_slice(b",\"host\":");
+    opt_string(out, r.host.as_deref());
+    out.extend_from_slice(b",\"origin\":");
+    opt_string(out, r.origin.as_deref());
+    out.extend_from_slice(b",\"status\":");
+    opt_number(out, r.status.map(u32::from));
+    out.extend_from_slice(b",\"reason\":");
+    opt_string(out, r.reason.as_deref());
+    out.extend_from_slice(b",\"outcome\":");
+    string(out, outcome(r.outcome));
+    out.extend_from_slice(b",\"cause\":");
+    string(out, r.cause.code());
+    out.extend_from_slice(b",\"header\":");
+    opt_string(out, r.header);
+    out.extend_from_slice(b",\"evidence\":");
+    string(out, &r.evidence);
+    out.extend_from_slice(b",\"fix\":");
+    opt_string(out, r.fix);
+    out.extend_from_slice(b",\"leg\":");
+    string(out, r.leg);
+    out.extend_from_slice(b",\"peer\":");
+    opt_string(out, r.peer.as_deref());
+    out.extend_from_slice(b",\"server_software\":");
+    opt_string(out, r.server_software.as_deref());
+    out.extend_from_slice(b",\"body_excerpt\":");
+    opt_string(out, r.body_excerpt.as_deref());
+    out.extend_from_slice(b",\"confidence\":");
+    string(out, confidence(r.confidence));
+    out.extend_from_slice(b",\"kind\":");
+    string(out, kind(r.kind));
+    out.extend_from_slice(b",\"ws_key\":");
+    opt_string(out, r.ws_key.as_deref());
+    out.extend_from_slice(b",\"proxy\":");
+    opt_string(out, r.proxy);
+    out.extend_from_slice(if r.tls {
+        b",\"tls\":true"
+    } else {
+        b",\"tls\":false"
+    });
+    out.extend_from_slice(b",\"sni\":");
+    opt_string(out, r.sni.as_deref());
+    out.extend_from_slice(b",\"alpn\":");
+    opt_string(out, r.alpn.as_deref());
+    out.extend_from_slice(b",\"stream_id\":");
+    opt_number(out, r.stream_id);
+    out.extend_from_slice(b",\"ended_by\":");
+    opt_string(out, r.ended_by);
+    out.extend_from_slice(b",\"end\":");
+    opt_string(out, r.end);
+    out.extend_from_slice(b",\"close_code\":");
+    opt_number(out, r.close_code.map(u32::from));
+    out.extend_from_slice(b",\"close_reason\":");
+    opt_string(out, r.close_reason.as_deref());
+    out.extend_from_slice(b",\"duration_secs\":");
+    opt_float(out, r.duration_secs);
+    out.extend_from_slice(b",\"idle_secs\":");
+    opt_float(out, r.idle_secs);
+    out.push(b'}');
+}
+
+fn outcome(o: Outcome) -> &'static str {
+    o.code()
+}
+
+fn confidence(c: Confidence) -> &'static str {
+    match c {
+        Confidence::Low => "low",
+        Confidence::Medium => "medium",
+        Confidence::High => "high",
+    }
+}
+
+fn kind(k: Kind) -> &'static str {
+    match k {
+        Kind::Handshake => "handshake",
+        Kind::SessionEnd => "session_end",
+    }
+}
+
+fn opt_string(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => string(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+fn opt_number(out: &mut Vec<u8>, n: Option<u32>) {
+    let Some(mut n) = n else {
+        out.extend_from_slice(b"null");
+        return;
+    };
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// Seconds of a session end: rare (one per abnormal end under `--sessions`),
+/// so serde_json's own float formatting is used, shortest round-trip form
+/// and `null` for what JSON cannot hold.
+fn opt_float(out: &mut Vec<u8>, x: Option<f64>) {
+    match x.map(|x| serde_json::to_string(&x)) {
+        Some(Ok(text)) => out.extend_from_slice(text.as_bytes()),
+        Some(Err(_)) | None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// Whether any byte of the word is a control character, `"` or `\`: the
+/// bytes JSON strings must escape. Bytewise comparisons done on eight at
+/// once (the classic "has a byte less than n" and "has a zero byte" tests).
+fn word_needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGHS != 0;
+    below_space || has_zero(w ^ (ONES * u64::from(b'"'))) || has_zero(w ^ (ONES * u64::from(b'\\')))
+}
+
+fn byte_needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// `s` as a JSON string: serde_json's escapes (short forms for the five
+/// that have one, `\u00xx` in lower-case hex for the other control
+/// characters), everything else as it is.
+fn string(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            if !word_needs_escape(u64::from_le_bytes(word)) {
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes[i];
+        if byte_needs_escape(b) {
+            out.extend_from_slice(&bytes[run..i]);
+            escape(out, b);
+            run = i + 1;
+        }
+        i += 1;
+    }
+    out.extend_from_slice(&bytes[run..]);
+    out.push(b'"');
+}
+
+fn escape(out: &mut Vec<u8>, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match b {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0c => out.extend_from_slice(b"\\f"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        _ => out.extend_from_slice(&[
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[usize::from(b >> 4)],
+            HEX[usize::from(b & 0xf)],
+        ]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::Cause;
+    use proptest::prelude::*;
+
+    fn serde_bytes(r: &Record) -> Vec<u8> {
+        serde_json::to_vec(r).expect("a record serializes")
+    }
+
+    fn ours(r: &Record) -> Vec<u8> {
+        let mut out = Vec::new();
+        write(&mut out, r);
+        out
+    }
+
+    fn base() -> Record {
+        Record {
+            ts: "2026-12-02T03:39:13.000001Z".into(),
+            client: "10.0.0.1:40000".into(),
+            server: "[2001:db8::1]:443".into(),
+            method: "GET".into(),
+            target: "/chat?x=1".into(),
+            http_version: "HTTP/1.1".into(),
+            host: None,
+            origin: None,
+            status: None,
+            reason: None,
+            outcome: Outcome::Accepted,
+            cause: Cause::Ok,
+            header: None,
+            evidence: String::new(),
+            fix: None,
+            leg: "direct",
+            peer: None,
+            server_software: None,
+            body_excerpt: None,
+            confidence: Confidence::High,
+            kind: Kind::Handshake,
+            ws_key: None,
+            proxy: None,
+            tls: false,
+            sni: None,
+            alpn: None,
+            stream_id: None,
+            ended_by: None,
+            end: None,
+            close_code: None,
+            close_reason: None,
+            duration_secs: None,
+            idle_secs: None,
+        }
+    }
+
+    #[test]
+    fn every_cause_outcome_confidence_and_kind_is_spelled_as_serde_spells_it() {
+        for &cause in Cause::ALL {
+            for outcome in Outcome::ALL {
+                for confidence in [Confidence::Low, Confidence::Medium, Confidence::High] {
+                    for kind in [Kind::Handshake, Kind::SessionEnd] {
+                        let r = Record {
+                            cause,
+                            outcome,
+                            confidence,
+                            kind,
+                            ..base()
+                        };
+                        assert_eq!(ours(&r), serde_bytes(&r));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_field_present_is_written_in_the_contracts_order() {
+        let r = Record {
+            host: Some("h".into()),
+            origin: Some("o".into()),
+            status: Some(65535),
+            reason: Some("Bad \"Request\"".into()),
+            header: Some("Sec-WebSocket-Key"),
+            evidence: "tab\there, nul\0, del\u{7f}, é, 😀, back\\slash".into(),
+            fix: Some("send it"),
+            peer: Some("a>b".into()),
+            server_software: Some("nginx".into()),
+            body_excerpt: Some("line\r\nnext\u{1b}[0m".into()),
+            ws_key: Some("dGhlIHNhbXBsZSBub25jZQ==".into()),
+            proxy: Some("nginx"),
+            tls: true,
+            sni: Some("example.test".into()),
+            alpn: Some("http/1.1".into()),
+            stream_id: Some(u32::MAX),
+            ended_by: Some("server"),
+            end: Some("close-frame"),
+            close_code: Some(0),
+            close_reason: Some("bye".into()),
+            duration_secs: Some(1.0),
+            idle_secs: Some(0.125),
+            ..base()
+        };
+        assert_eq!(ours(&r), serde_bytes(&r));
+    }
+
+    #[test]
+    fn floats_json_cannot_hold_are_null() {
+        let r = Record {
+            duration_secs: Some(f64::NAN),
+            idle_secs: Some(f64::INFINITY),
+            ..base()
+        };
+        assert_eq!(ours(&r), serde_bytes(&r));
+    }
+
+    proptest! {
+        /// Any text (every control character, quotes, backslashes and
+        /// multi-byte characters at every offset of the eight-byte words) and
+        /// any number come out as serde_json writes them.
+        #[test]
+        fn any_record_is_written_as_serde_json_writes_it(
+            texts in proptest::collection::vec(
+                proptest::string::string_regex("[\\x00-\\x7f\"\\\\é😀]{0,40}").expect("regex"),
+                12,
+            ),
+            status in proptest::option::of(any::<u16>()),
+            stream in proptest::option::of(any::<u32>()),
+            secs in proptest::option::of(any::<f64>()),
+        ) {
+            let r = Record {
+                ts: texts[0].clone(),
+                client: texts[1].clone(),
+                server: texts[2].clone(),
+                method: texts[3].clone(),
+                target: texts[4].clone(),
+                http_version: texts[5].clone(),
+                host: Some(texts[6].clone()),
+                reason: Some(texts[7].clone()),
+                evidence: texts[8].clone(),
+                body_excerpt: Some(texts[9].clone()),
+                sni: Some(texts[10].clone()),
+                close_reason: Some(texts[11].clone()),
+                status,
+                close_code: status,
+                stream_id: stream,
+                duration_secs: secs,
+                idle_secs: secs.map(|s| s / 3.0),
+                ..base()
+            };
+            prop_assert_eq!(ours(&r), serde_bytes(&r));
+        }
+    }
+}
