@@ -137,7 +137,16 @@ fn ipv6_in(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
                 (usize::from(u8_at(body, 1, "short IPv6 extension header")?) + 1) * 8
             }
             PROTO_AH => (usize::from(u8_at(body, 1, "short IPv6 extension header")?) + 2) * 4,
-            PROTO_FRAGMENT => return Ok(Decoded::Fragment),
+            // An atomic fragment (offset 0, no more to come; RFC 6946) is the
+            // whole packet: senders add the header after an ICMPv6 "packet
+            // too big" naming an MTU below 1280, and a receiver reads on.
+            PROTO_FRAGMENT => {
+                let offset_and_more = be16(body, 2, "short IPv6 fragment header")?;
+                if offset_and_more & 0xfff9 != 0 {
+                    return Ok(Decoded::Fragment);
+                }
+                8
+            }
             _ => return transport(next, src, dst, body, ctx.cut(cut)),
         };
         next = u8_at(body, 0, "")?;

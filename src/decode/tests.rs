@@ -103,6 +103,17 @@ fn ipv6_and_extension_headers() {
         decode(LinkType::IPV6, &frag, frag.len() as u32),
         Decoded::Fragment
     ));
+    // A fragment header with offset 0 and no more fragments: the whole packet
+    // (an atomic fragment), read on. The reserved bits do not matter.
+    let mut atomic = frag.clone();
+    atomic[40 + 2..40 + 4].copy_from_slice(&[0, 0b110]);
+    expect_get(LinkType::IPV6, &atomic);
+    // A first fragment (offset 0, more to come) is still a fragment.
+    atomic[40 + 3] = 1;
+    assert!(matches!(
+        decode(LinkType::IPV6, &atomic, atomic.len() as u32),
+        Decoded::Fragment
+    ));
 }
 
 #[test]
