@@ -30,6 +30,8 @@ pub struct Segment<'a> {
     pub src: Endpoint,
     pub dst: Endpoint,
     pub seq: u32,
+    /// The acknowledgement number, when the ACK flag is set.
+    pub ack: Option<u32>,
     pub flags: TcpFlags,
     pub payload: &'a [u8],
 }
@@ -177,6 +179,15 @@ impl FlowAnalyzer {
                     p.seq
                 };
                 if !payload.is_empty() || p.flags.fin() {
+                    // What this segment acknowledges first: a hole the other
+                    // side's stream can no longer fill is given up before
+                    // this segment's bytes (an answer, perhaps) are read.
+                    if let Some(ack) = p.ack {
+                        let o = d.other();
+                        dirs[o].acknowledged(ack, stream_stats, &mut |c| {
+                            state.on_chunk(o, c, ts, &mut sink)
+                        });
+                    }
                     dirs[d].push(
                         seq,
                         payload,
@@ -389,9 +400,95 @@ mod tests {
             src,
             dst,
             seq,
+            ack: None,
             flags: TcpFlags(flags),
             payload,
         }
+    }
+
+    const UPGRADE: &[u8] = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    const FORBIDDEN: &[u8] = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n";
+
+    /// A message whose body the capture lost 16 bytes of: (what was captured
+    /// before the hole, the hole's length, what was captured after it). After
+    /// the hole the body quotes `quoted`, text that a search for the next
+    /// message would take for one.
+    fn body_with_a_hole(head: &str, quoted: &[u8]) -> (Vec<u8>, u32, Vec<u8>) {
+        let len = 32 + quoted.len();
+        let mut before = format!("{head}Content-Length: {len}\r\n\r\n").into_bytes();
+        before.extend_from_slice(&[b'a'; 16]);
+        (before, 16, quoted.to_vec())
+    }
+
+    /// One connection as (sent by the client?, bytes, bytes lost before
+    /// them), each segment acknowledging all the other side sent, captured
+    /// or not; the attempts found after each segment, then at the end.
+    fn conversation(parts: &[(bool, &[u8], u32)]) -> Vec<Vec<Attempt>> {
+        let (c, s) = (ep(1, 40000), ep(2, 80));
+        let mut a = FlowAnalyzer::new(Limits::default(), HttpLimits::default());
+        let (syn, ack) = (TcpFlags::SYN, TcpFlags::ACK);
+        a.segment(&numbered(1, c, s, 100, syn, b""));
+        a.segment(&Segment {
+            ack: Some(101),
+            ..numbered(2, s, c, 500, syn | ack, b"")
+        });
+        let mut next = [101u32, 501u32];
+        let mut found = Vec::new();
+        for (no, &(from_client, bytes, lost)) in (3..).zip(parts) {
+            let (me, them) = if from_client { (0, 1) } else { (1, 0) };
+            let (src, dst) = if from_client { (c, s) } else { (s, c) };
+            next[me] = next[me].wrapping_add(lost);
+            a.segment(&Segment {
+                ack: Some(next[them]),
+                ..numbered(no, src, dst, next[me], ack, bytes)
+            });
+            next[me] = next[me].wrapping_add(bytes.len() as u32);
+            found.push(a.take_attempts());
+        }
+        a.finish();
+        found.push(a.take_attempts());
+        found
+    }
+
+    #[test]
+    fn bytes_the_capture_missed_inside_a_request_body_lose_no_attempt() {
+        // A POST whose body lost 16 bytes, then an upgrade; the server's
+        // answers acknowledge everything the client sent.
+        let fake = String::from_utf8_lossy(UPGRADE).replace("/ws", "/fake");
+        let (before, lost, after) =
+            body_with_a_hole("POST /upload HTTP/1.1\r\nHost: x\r\n", fake.as_bytes());
+        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        let found = conversation(&[
+            (true, &before, 0),
+            (true, &after, lost),
+            (true, UPGRADE, 0),
+            (false, ok, 0),
+            (false, FORBIDDEN, 0),
+        ]);
+        let all: Vec<&Attempt> = found.iter().flatten().collect();
+        assert_eq!(all.len(), 1, "{all:#?}");
+        assert_eq!(all[0].request.target, "/ws");
+        assert_eq!(all[0].response.as_ref().map(|r| r.status), Some(403));
+        // Found when its answer was read, not at the end of the capture.
+        assert_eq!(found[4].len(), 1);
+    }
+
+    #[test]
+    fn bytes_the_capture_missed_inside_a_response_body_lose_no_answer() {
+        // The body quotes a 101 after the hole; the upgrade is refused.
+        let switched = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+        let (before, lost, after) = body_with_a_hole("HTTP/1.1 200 OK\r\n", switched);
+        let found = conversation(&[
+            (true, b"GET /page HTTP/1.1\r\nHost: x\r\n\r\n", 0),
+            (false, &before, 0),
+            (false, &after, lost),
+            (true, UPGRADE, 0),
+            (false, FORBIDDEN, 0),
+        ]);
+        let all: Vec<&Attempt> = found.iter().flatten().collect();
+        assert_eq!(all.len(), 1, "{all:#?}");
+        assert_eq!(all[0].response.as_ref().map(|r| r.status), Some(403));
+        assert_eq!(found[4].len(), 1);
     }
 
     #[test]
@@ -584,6 +681,7 @@ mod tests {
             src: c,
             dst: s,
             seq: 1,
+            ack: None,
             flags: TcpFlags(TcpFlags::SYN),
             payload: b"",
         });
@@ -593,6 +691,7 @@ mod tests {
             src: c,
             dst: s,
             seq: 2,
+            ack: None,
             flags: TcpFlags(TcpFlags::ACK),
             payload: b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
         });

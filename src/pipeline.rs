@@ -86,6 +86,7 @@ struct Pkt {
     src: Endpoint,
     dst: Endpoint,
     seq: u32,
+    ack: u32,
     flags: TcpFlags,
     /// Index into `Batch::blocks`, or `IN_ARENA`.
     block: u32,
@@ -726,6 +727,7 @@ fn capture_loop(
                                 src: seg.src,
                                 dst: seg.dst,
                                 seq: seg.seq,
+                                ack: seg.ack,
                                 flags: seg.flags,
                                 block,
                                 off,
@@ -861,6 +863,7 @@ fn worker(
                 src: p.src,
                 dst: p.dst,
                 seq: p.seq,
+                ack: p.flags.ack().then_some(p.ack),
                 flags: p.flags,
                 payload: batch.payload(p),
             };

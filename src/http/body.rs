@@ -40,6 +40,8 @@ pub struct BodyReader {
     /// The chunked framing broke its own rules; the rest of the stream cannot be
     /// trusted and the caller resynchronises.
     pub malformed: bool,
+    /// Bytes of the body were lost: the excerpt keeps what came before.
+    excerpt_cut: bool,
 }
 
 impl BodyReader {
@@ -74,6 +76,7 @@ impl BodyReader {
             framing,
             excerpt: keep.then(Vec::new),
             malformed: false,
+            excerpt_cut: false,
         }
     }
 
@@ -85,18 +88,47 @@ impl BodyReader {
         self.framing == Framing::UntilClose
     }
 
-    /// The excerpt is full: nothing more to learn from this body.
+    /// The excerpt is full (or cut by lost bytes): nothing more to learn from
+    /// this body.
     pub fn excerpt_full(&self) -> bool {
         self.excerpt
             .as_ref()
-            .is_some_and(|e| e.len() >= EXCERPT_LEN)
+            .is_some_and(|e| self.excerpt_cut || e.len() >= EXCERPT_LEN)
     }
 
     pub fn take_excerpt(&mut self) -> Option<Vec<u8>> {
         self.excerpt.take()
     }
 
+    /// `n` bytes of the stream were lost here (a hole the capture never
+    /// filled). When the framing says they are all body (inside a
+    /// Content-Length body or one chunk's data, ending at most where it ends,
+    /// or a body that runs until close), they count as read and true is
+    /// returned: the next message starts where the framing says, as if the
+    /// bytes had been seen. Otherwise the hole may have swallowed the end of
+    /// the body and the start of what follows, and false is returned. The
+    /// excerpt stops at the hole either way: text on both sides of it would
+    /// read as one.
+    pub fn skip_lost(&mut self, n: u64) -> bool {
+        self.excerpt_cut = true;
+        let next = match self.framing {
+            Framing::Length(rem) if n < rem => Framing::Length(rem - n),
+            Framing::Length(rem) if n == rem => Framing::Done,
+            Framing::Chunked(Chunked::Data(rem)) if n < rem => {
+                Framing::Chunked(Chunked::Data(rem - n))
+            }
+            Framing::Chunked(Chunked::Data(rem)) if n == rem => Framing::Chunked(Chunked::DataEnd),
+            Framing::UntilClose => Framing::UntilClose,
+            _ => return false,
+        };
+        self.framing = next;
+        true
+    }
+
     fn keep(&mut self, data: &[u8]) {
+        if self.excerpt_cut {
+            return;
+        }
         if let Some(e) = self.excerpt.as_mut() {
             let room = EXCERPT_LEN.saturating_sub(e.len());
             e.extend_from_slice(&data[..room.min(data.len())]);
@@ -224,6 +256,48 @@ mod tests {
             }
         }
         total
+    }
+
+    #[test]
+    fn lost_bytes_inside_a_length_body_are_read_past() {
+        let mut r = BodyReader::length(10, true);
+        assert_eq!(r.consume(b"abc"), 3);
+        assert!(r.skip_lost(4));
+        // The excerpt stops at the hole; the body ends where its length says.
+        assert!(r.excerpt_full());
+        assert_eq!(r.consume(b"hijGET"), 3);
+        assert!(r.is_done());
+        assert_eq!(r.take_excerpt(), Some(b"abc".to_vec()));
+        // A hole ending exactly at the body's end ends it.
+        let mut r = BodyReader::length(5, false);
+        assert!(r.skip_lost(5));
+        assert!(r.is_done());
+        // One running past it may hold the next message's start.
+        let mut r = BodyReader::length(5, false);
+        assert!(!r.skip_lost(6));
+    }
+
+    #[test]
+    fn lost_bytes_inside_one_chunk_are_read_past() {
+        let mut r = BodyReader::chunked(false);
+        assert_eq!(r.consume(b"a\r\nxy"), 5);
+        assert!(r.skip_lost(8));
+        assert_eq!(r.consume(b"\r\n0\r\n\r\nGET"), 7);
+        assert!(r.is_done() && !r.malformed);
+        // Past the chunk's data the framing is unknown.
+        let mut r = BodyReader::chunked(false);
+        assert_eq!(r.consume(b"2\r\n"), 3);
+        assert!(!r.skip_lost(3));
+        // Inside a size line too.
+        let mut r = BodyReader::chunked(false);
+        assert!(!r.skip_lost(1));
+    }
+
+    #[test]
+    fn lost_bytes_of_a_body_until_close_are_body() {
+        let mut r = BodyReader::until_close(false);
+        assert!(r.skip_lost(1 << 20));
+        assert!(r.is_until_close());
     }
 
     #[test]

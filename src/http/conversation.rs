@@ -61,6 +61,9 @@ pub struct HttpStats {
     /// Times a direction lost its place (gap, garbage) and searched for the next
     /// message start.
     pub resyncs: u64,
+    /// Holes in the capture that fell inside a body whose framing says where
+    /// it ends: read past without losing the place.
+    pub gaps_in_bodies: u64,
     /// Connection directions that carried no HTTP (TLS, other protocols).
     pub non_http_directions: u64,
     /// Attempts dropped because too many were pending on one connection.
@@ -81,6 +84,7 @@ impl HttpStats {
         self.unpaired_responses += o.unpaired_responses;
         self.heads_too_large += o.heads_too_large;
         self.resyncs += o.resyncs;
+        self.gaps_in_bodies += o.gaps_in_bodies;
         self.non_http_directions += o.non_http_directions;
         self.attempts_dropped += o.attempts_dropped;
         self.upgrades += o.upgrades;
@@ -615,16 +619,27 @@ impl Conversation {
     pub fn on_chunk(&mut self, d: Side, chunk: Chunk<'_>, ts: Timestamp, out: &mut Sink<'_>) {
         match chunk {
             Chunk::Data(data) => self.on_data(d, data, ts, out),
-            Chunk::Gap(_) => self.on_gap(d, out),
+            Chunk::Gap(n) => self.on_gap(d, n, out),
             Chunk::Fin => self.on_fin(d, ts, out),
         }
     }
 
-    fn on_gap(&mut self, d: Side, out: &mut Sink<'_>) {
+    fn on_gap(&mut self, d: Side, n: u64, out: &mut Sink<'_>) {
         if let Some(s) = self.session.as_mut() {
             s.on_gap(d);
         }
         let dir = &mut self.dirs[d];
+        // Lost bytes inside a body whose framing says where it ends: the
+        // next head is found there, as a receiver that got them would. A
+        // search for the next head instead would read the body's text
+        // (which may quote a whole request) as messages.
+        if let State::Body { reader, .. } = &mut dir.state {
+            if reader.skip_lost(n) {
+                out.stats.gaps_in_bodies += 1;
+                self.after_body_bytes(d, out);
+                return;
+            }
+        }
         dir.set_buf(Vec::new());
         self.gap = true;
         if let State::Body { attempt, reader } = &mut dir.state {
@@ -633,6 +648,43 @@ impl Conversation {
         if !matches!(dir.state, State::Done) {
             dir.state = State::Resync;
             out.stats.resyncs += 1;
+        }
+    }
+
+    /// A body read on (bytes seen or lost): its attempt is reported once the
+    /// body ends or its excerpt is complete, an Engine.IO handshake's session
+    /// id is noted, and the next head is looked for after a body's end.
+    fn after_body_bytes(&mut self, d: Side, out: &mut Sink<'_>) {
+        let dir = &mut self.dirs[d];
+        let State::Body { reader, attempt } = &mut dir.state else {
+            return;
+        };
+        let finished = reader.is_done();
+        let malformed = reader.malformed;
+        if attempt.is_some() && (finished || reader.excerpt_full()) {
+            emit_with_body(attempt, reader, out);
+        }
+        if dir.engine_io_body && (finished || reader.excerpt_full()) {
+            dir.engine_io_body = false;
+            let sid = reader
+                .take_excerpt()
+                .and_then(|b| engine_io::sid_in_handshake(&b));
+            if let (Some(sid), Some((server, client))) = (sid, dir.ends) {
+                out.sids.push(SidIssued {
+                    ts: dir.msg_ts,
+                    client,
+                    server,
+                    sid,
+                });
+            }
+        }
+        if finished {
+            dir.state = if malformed {
+                out.stats.resyncs += 1;
+                State::Resync
+            } else {
+                State::Head
+            };
         }
     }
 
@@ -799,36 +851,10 @@ impl Conversation {
                         return;
                     }
                 },
-                State::Body { reader, attempt } => {
+                State::Body { reader, .. } => {
                     let used = reader.consume(data);
                     data = &data[used..];
-                    let finished = reader.is_done();
-                    let malformed = reader.malformed;
-                    if attempt.is_some() && (finished || reader.excerpt_full()) {
-                        emit_with_body(attempt, reader, out);
-                    }
-                    if dir.engine_io_body && (finished || reader.excerpt_full()) {
-                        dir.engine_io_body = false;
-                        let sid = reader
-                            .take_excerpt()
-                            .and_then(|b| engine_io::sid_in_handshake(&b));
-                        if let (Some(sid), Some((server, client))) = (sid, dir.ends) {
-                            out.sids.push(SidIssued {
-                                ts: dir.msg_ts,
-                                client,
-                                server,
-                                sid,
-                            });
-                        }
-                    }
-                    if finished {
-                        dir.state = if malformed {
-                            out.stats.resyncs += 1;
-                            State::Resync
-                        } else {
-                            State::Head
-                        };
-                    }
+                    self.after_body_bytes(d, out);
                 }
                 State::Head => {
                     if dir.buf.is_empty() {

@@ -89,6 +89,9 @@ pub struct ReassemblyStats {
     /// Holes skipped, and the bytes they covered.
     pub gaps: u64,
     pub gap_bytes: u64,
+    /// Acknowledgements of bytes the capture never held: the holes below
+    /// them were given up at once (see [`Stream::acknowledged`]).
+    pub acked_unseen: u64,
     /// Times a direction hit its buffer cap and its hole was given up.
     pub buffer_caps_hit: u64,
     /// Flows evicted because the table was full, expired idle, and shed for memory.
@@ -108,6 +111,7 @@ impl ReassemblyStats {
         self.out_of_window_segments += o.out_of_window_segments;
         self.late_segments += o.late_segments;
         self.port_reuses += o.port_reuses;
+        self.acked_unseen += o.acked_unseen;
         self.overlap_conflicts += o.overlap_conflicts;
         self.gaps += o.gaps;
         self.gap_bytes += o.gap_bytes;

@@ -175,6 +175,54 @@ impl Stream {
         self.maybe_fin(sink);
     }
 
+    /// The other side acknowledged every byte of this direction before `ack`
+    /// (a segment that carries data or a FIN, read before its bytes). A hole
+    /// below that point will never be filled: the receiver got those bytes,
+    /// the sender will not send them again, and only the capture missed them
+    /// (a kernel drop, a lossy tap). It is given up now, so the bytes buffered
+    /// after it (the next request) are read before the answer this segment
+    /// may carry, not at the end of the capture. Wireshark marks such a
+    /// segment "ACKed unseen segment"; Zeek skips the hole the same way. A
+    /// direction with nothing buffered has no hole to give up.
+    pub fn acknowledged(
+        &mut self,
+        ack: u32,
+        stats: &mut ReassemblyStats,
+        sink: &mut dyn FnMut(Chunk<'_>),
+    ) {
+        let fin_at = self.fin_at.get();
+        let waiting = !self.ooo.is_empty() || fin_at.is_some_and(|f| f > self.next);
+        if self.discarding || self.fin_sent || !waiting {
+            return;
+        }
+        let Some(origin) = self.origin else {
+            return;
+        };
+        let next_seq = origin.wrapping_add(self.next as u32);
+        let distance = i128::from(ack.wrapping_sub(next_seq) as i32);
+        if distance <= 0 || distance > MAX_DISTANCE {
+            return;
+        }
+        // The FIN takes a sequence number of its own: an acknowledgement of
+        // it covers the bytes up to it.
+        let acked = fin_at.map_or(self.next + distance as u64, |f| {
+            f.min(self.next + distance as u64)
+        });
+        if self.next < acked {
+            stats.acked_unseen += 1;
+        }
+        while self.next < acked {
+            match self.ooo.keys().next() {
+                Some(&k) if k <= acked => self.give_up_first_hole(stats, sink),
+                // The acknowledgement ends inside the hole (or only the FIN
+                // waits behind it): its start is lost, the rest may still
+                // come.
+                _ => self.gap(acked - self.next, stats, sink),
+            }
+        }
+        self.maybe_fin(sink);
+    }
+
     /// Give up on any hole now (connection closing/RST, flow evicted, capture
     /// ended): emit Gap for each hole and deliver everything buffered, in order.
     pub fn flush(&mut self, stats: &mut ReassemblyStats, sink: &mut dyn FnMut(Chunk<'_>)) {
@@ -555,6 +603,13 @@ mod tests {
             self
         }
 
+        fn ack(&mut self, ack: u32) -> &mut Self {
+            let out = &mut self.out;
+            self.s
+                .acknowledged(ack, &mut self.stats, &mut |c| Rig::record(out, c));
+            self
+        }
+
         fn take(&mut self) -> Vec<Out> {
             std::mem::take(&mut self.out)
         }
@@ -586,6 +641,56 @@ mod tests {
         assert_eq!(seen, vec![payload.as_ptr()]);
         assert_eq!(s.bytes_seen(), payload.len() as u64);
         assert_eq!(s.buffered(), 0);
+    }
+
+    #[test]
+    fn an_acknowledged_hole_is_given_up_at_once() {
+        let mut r = Rig::new();
+        r.s.syn(1000);
+        // Bytes 4..10 never captured; the receiver acknowledges up to 14.
+        r.push(1001, b"abcd", false).push(1011, b"klmn", false);
+        assert_eq!(r.take(), vec![data(b"abcd")]);
+        r.ack(1001 + 14);
+        assert_eq!(r.take(), vec![Out::Gap(6), data(b"klmn")]);
+        assert_eq!((r.stats.gaps, r.stats.acked_unseen), (1, 1));
+        assert_eq!(r.s.buffered(), 0);
+        // A late copy of the lost bytes is a retransmission now.
+        r.push(1005, b"efghij", false);
+        assert_eq!(r.take(), vec![]);
+        assert_eq!(r.stats.retransmitted_segments, 1);
+    }
+
+    #[test]
+    fn an_acknowledgement_inside_a_hole_gives_up_only_what_it_covers() {
+        let mut r = Rig::new();
+        r.s.syn(1000);
+        r.push(1001, b"ab", false).push(1011, b"kl", false);
+        // Received up to 6: bytes 2..6 are lost, 6..10 may still come.
+        r.ack(1001 + 6);
+        assert_eq!(r.take(), vec![data(b"ab"), Out::Gap(4)]);
+        r.push(1007, b"ghij", false);
+        assert_eq!(r.take(), vec![data(b"ghijkl")]);
+        assert_eq!(r.stats.acked_unseen, 1);
+    }
+
+    #[test]
+    fn acknowledgements_that_cover_no_hole_change_nothing() {
+        let mut r = Rig::new();
+        r.s.syn(1000);
+        // Nothing buffered: an acknowledgement past the delivered point (of
+        // bytes yet to be captured) gives nothing up.
+        r.push(1001, b"abcd", false).ack(1001 + 10);
+        r.push(1005, b"ef", false);
+        assert_eq!(r.take(), vec![data(b"abcdef")]);
+        // A hole, and acknowledgements at, below or far from the delivered
+        // point.
+        r.push(1011, b"kl", false);
+        for ack in [1007, 1003, 1007u32.wrapping_add(1 << 31)] {
+            r.ack(ack);
+        }
+        assert_eq!(r.take(), vec![]);
+        assert_eq!(r.stats.acked_unseen, 0);
+        assert_eq!(r.s.buffered(), 2 + ISLAND_COST);
     }
 
     #[test]
@@ -997,6 +1102,50 @@ mod tests {
                 prop_assert_eq!(r.s.buffered(), 0);
             }
 
+            /// The same loss, given up when the receiver acknowledges the
+            /// whole stream (its FIN too) instead of at the end of the capture.
+            #[test]
+            fn a_lost_segment_acknowledged_becomes_a_gap_without_a_flush(
+                bytes in proptest::collection::vec(any::<u8>(), 1..3000),
+                isn in isn(),
+                cuts in proptest::collection::vec(any::<Index>(), 0..48),
+                lost in any::<Index>(),
+                seed in any::<u64>(),
+            ) {
+                let len = bytes.len();
+                let all = pieces(len, &cuts);
+                let lost = lost.index(all.len());
+                let (a, b) = all[lost];
+                let mut segs: Vec<(usize, usize, bool)> = all
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, _)| i != lost)
+                    .map(|(_, &(x, y))| (x, y, false))
+                    .collect();
+                segs.push((len, len, true));
+                shuffle(&mut segs, seed);
+
+                let mut r = replay(isn, &bytes, &segs);
+                let delivered_before: u64 = r.out.iter().map(|c| match c {
+                    Out::Data(d) => d.len() as u64,
+                    _ => 0,
+                }).sum();
+                prop_assert_eq!(delivered_before, a as u64);
+                r.ack(isn.wrapping_add(len as u32).wrapping_add(2));
+                let mut want = Vec::new();
+                if a > 0 {
+                    want.push(Out::Data(bytes[..a].to_vec()));
+                }
+                want.push(Out::Gap((b - a) as u64));
+                if b < len {
+                    want.push(Out::Data(bytes[b..].to_vec()));
+                }
+                want.push(Out::Fin);
+                prop_assert_eq!(&r.out, &want);
+                prop_assert_eq!(r.stats.acked_unseen, 1);
+                prop_assert_eq!(r.s.buffered(), 0);
+            }
+
             #[test]
             fn arbitrary_input_never_breaks_the_invariants(
                 isn in isn(),
@@ -1018,6 +1167,8 @@ mod tests {
                         2 => r.s.discard(),
                         3 => r.s.syn(wild),
                         4 => { r.push(wild, &payload, fin); }
+                        5 => { r.ack(wild); }
+                        6 => { r.ack(isn.wrapping_add(near as u32)); }
                         _ => { r.push(isn.wrapping_add(near as u32), &payload, fin); }
                     }
                     prop_assert!(r.s.buffered() <= limits.max_buffer_per_direction);

@@ -201,6 +201,11 @@ impl Summary {
         );
         note(&mut notes, r.gaps, "gaps in TCP streams");
         note(&mut notes, r.gap_bytes, "bytes lost in gaps");
+        note(
+            &mut notes,
+            r.acked_unseen,
+            "acknowledgements of bytes never captured",
+        );
         note(&mut notes, r.out_of_order_segments, "out-of-order segments");
         note(&mut notes, r.retransmitted_segments, "retransmissions");
         note(
@@ -228,6 +233,11 @@ impl Summary {
         note(&mut notes, r.flows_shed, "flows shed for memory");
         note(&mut notes, h.heads_too_large, "heads too large");
         note(&mut notes, h.resyncs, "HTTP resynchronisations");
+        note(
+            &mut notes,
+            h.gaps_in_bodies,
+            "holes read past inside message bodies",
+        );
         note(
             &mut notes,
             h.unpaired_responses,

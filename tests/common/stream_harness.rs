@@ -73,6 +73,9 @@ pub fn run(data: &[u8]) {
             src: ends[d],
             dst: ends[1 - d],
             seq,
+            // Near what the other side sent, so acknowledgements land below,
+            // inside and above its holes.
+            ack: (flags & TcpFlags::ACK != 0).then(|| cursor[1 - d].wrapping_add(jitter as u32)),
             flags: TcpFlags(flags & !SHED),
             payload,
         });
