@@ -135,17 +135,28 @@ pub fn check_request(req: &RequestHead) -> Vec<Defect> {
     }
     if req.head_len > COMMON_HEAD_LIMIT || req.cut_short {
         let (name, len) = largest_header(req);
-        out.push(defect(
-            Cause::HeaderTooLarge,
-            canonical(&name),
-            format!(
-                "request head is {}{} bytes; its {} header alone is {} bytes",
-                if req.cut_short { "more than " } else { "" },
-                req.head_len,
-                name,
-                len
-            ),
-        ));
+        let more = if req.cut_short { "more than " } else { "" };
+        // A long query string (a token in the URL) makes the head large with
+        // no header to blame: the request line is what to shorten.
+        let (header, evidence) = if req.target.len() > len {
+            (
+                None,
+                format!(
+                    "request head is {more}{} bytes; its request target alone is {} bytes",
+                    req.head_len,
+                    req.target.len()
+                ),
+            )
+        } else {
+            (
+                canonical(&name),
+                format!(
+                    "request head is {more}{} bytes; its {name} header alone is {len} bytes",
+                    req.head_len
+                ),
+            )
+        };
+        out.push(defect(Cause::HeaderTooLarge, header, evidence));
     }
     out
 }
@@ -260,5 +271,21 @@ mod tests {
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].cause, Cause::HeaderTooLarge);
         assert_eq!(d[0].header, Some("Cookie"));
+    }
+
+    #[test]
+    fn oversized_head_from_a_long_target_names_no_header() {
+        let mut r = req("GET", 1, GOOD);
+        r.target = format!("/ws?token={}", "a".repeat(9000));
+        r.head_len = 9300;
+        let d = check_request(&r);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].cause, Cause::HeaderTooLarge);
+        assert_eq!(d[0].header, None);
+        assert!(
+            d[0].evidence.contains("request target alone is 9010 bytes"),
+            "{}",
+            d[0].evidence
+        );
     }
 }
