@@ -178,6 +178,17 @@ fn building() -> std::sync::MutexGuard<'static, ()> {
     BUILDING.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Held by each test for its whole run: the tests here run one at a time.
+/// The peak RSS that `wait4` reports for a child includes this process's
+/// resident memory when the child was started (see `forget_own_peak`), so
+/// another test holding its parsed output (100 MB for 40 000 records) while
+/// a budgeted child starts makes that child look twice its size.
+static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    ALONE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Write the capture `build` makes to `path`, and give its memory back.
 fn build_quietly(path: &Path, build: fn() -> Vec<u8>) {
     let _quiet = building();
@@ -280,6 +291,7 @@ fn by_target<'a>(recs: &'a [Value], target: &str) -> &'a Value {
 
 #[test]
 fn attacks_hide_no_attempt_and_memory_stays_bounded() {
+    let _alone = alone();
     let cap = hostile_capture();
     let r = run(&["-r", cap.to_str().unwrap(), "--json", "--all"]);
     assert!(r.ok, "exit {:?}: {}", r.code, r.stderr);
@@ -371,6 +383,7 @@ fn build_head_flood() -> Vec<u8> {
 
 #[test]
 fn a_flood_of_unfinished_heads_stays_within_the_memory_budget() {
+    let _alone = alone();
     let (r, recs) = built_and_read(&format!("head-flood-{HEAD_FLOOD}.pcap"), build_head_flood);
     let h = by_target(&recs, "/h");
     assert_eq!(h["cause"], "unsupported-sec-websocket-version", "{h}");
@@ -444,6 +457,7 @@ fn build_handshake_storm() -> Vec<u8> {
 
 #[test]
 fn a_storm_of_handshakes_is_reported_whole_within_the_memory_budget() {
+    let _alone = alone();
     let (r, recs) = built_and_read(
         &format!("handshake-storm-{STORM}.pcap"),
         build_handshake_storm,
@@ -514,6 +528,7 @@ fn build_pipelined_requests() -> Vec<u8> {
 
 #[test]
 fn pipelined_requests_are_reported_whole_within_the_memory_budget() {
+    let _alone = alone();
     let (r, recs) = built_and_read(
         &format!("pipelined-{PIPELINED}.pcap"),
         build_pipelined_requests,
@@ -543,6 +558,7 @@ fn pipelined_requests_are_reported_whole_within_the_memory_budget() {
 
 #[test]
 fn attacks_give_the_same_attempts_whatever_the_worker_count() {
+    let _alone = alone();
     let cap = hostile_capture();
     let cap = cap.to_str().unwrap();
     let first = run(&["-r", cap, "--json", "--all", "--workers", "2"]);
@@ -599,6 +615,7 @@ const SECRETS: &[&str] = &[
 
 #[test]
 fn no_secret_is_printed_unless_asked() {
+    let _alone = alone();
     let cap = secrets_capture();
     let cap = cap.to_str().unwrap();
     for args in [vec!["-r", cap, "--all"], vec!["-r", cap, "--all", "--json"]] {
@@ -632,6 +649,7 @@ fn no_secret_is_printed_unless_asked() {
 
 #[test]
 fn written_refusals_hold_no_secret_unless_asked() {
+    let _alone = alone();
     let cap = secrets_capture();
     let cap = cap.to_str().unwrap();
     let out = scratch().join("secrets-rejected.pcap");
@@ -671,6 +689,7 @@ fn fixture(name: &str) -> String {
 
 #[test]
 fn busy_capture_output_is_identical_across_runs_and_workers() {
+    let _alone = alone();
     let busy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures/aiohttp__busy.pcap");
     let path = if busy.is_file() {
         busy.to_string_lossy().into_owned()
@@ -723,6 +742,7 @@ fn many_attempts(n: u16, filler: u32) -> Vec<u8> {
 
 #[test]
 fn closed_stdout_ends_quietly_with_success() {
+    let _alone = alone();
     let p = scratch().join("many.pcap");
     std::fs::write(&p, many_attempts(3000, 10)).unwrap();
     for format in ["--json", "--format=text"] {
@@ -750,6 +770,7 @@ fn closed_stdout_ends_quietly_with_success() {
 
 #[test]
 fn interrupt_during_read_prints_findings_and_summary() {
+    let _alone = alone();
     // The capture comes through stdin and stays open: Ctrl-C arrives while the
     // program is still reading, with no race against the end of the file.
     let bytes = many_attempts(40, 20_000);
@@ -785,6 +806,7 @@ fn interrupt_during_read_prints_findings_and_summary() {
 
 #[test]
 fn reading_a_capture_writes_no_file() {
+    let _alone = alone();
     let dir = scratch().join("empty-cwd");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
