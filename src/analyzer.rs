@@ -407,6 +407,7 @@ mod tests {
     }
 
     const UPGRADE: &[u8] = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    const SWITCHED: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
     const FORBIDDEN: &[u8] = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n";
 
     /// A message whose body the capture lost 16 bytes of: (what was captured
@@ -424,14 +425,8 @@ mod tests {
     /// them), each segment acknowledging all the other side sent, captured
     /// or not; the attempts found after each segment, then at the end.
     fn conversation(parts: &[(bool, &[u8], u32)]) -> Vec<Vec<Attempt>> {
-        let (c, s) = (ep(1, 40000), ep(2, 80));
-        let mut a = FlowAnalyzer::new(Limits::default(), HttpLimits::default());
-        let (syn, ack) = (TcpFlags::SYN, TcpFlags::ACK);
-        a.segment(&numbered(1, c, s, 100, syn, b""));
-        a.segment(&Segment {
-            ack: Some(101),
-            ..numbered(2, s, c, 500, syn | ack, b"")
-        });
+        let (mut a, c, s) = opened();
+        let ack = TcpFlags::ACK;
         let mut next = [101u32, 501u32];
         let mut found = Vec::new();
         for (no, &(from_client, bytes, lost)) in (3..).zip(parts) {
@@ -526,8 +521,8 @@ mod tests {
             ..Limits::default()
         };
         let mut a = FlowAnalyzer::new(limits, HttpLimits::default());
-        let req = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-        let accept = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+        let req = UPGRADE;
+        let accept = SWITCHED;
         let (syn, ack) = (TcpFlags::SYN, TcpFlags::ACK);
         let s = ep(2, 80);
         let mut no = 0u64;
@@ -705,8 +700,8 @@ mod tests {
     fn a_websocket_session_that_closes_leaves_the_table() {
         let (c, s) = (ep(1, 40000), ep(2, 80));
         let mut a = FlowAnalyzer::new(Limits::default(), HttpLimits::default());
-        let req = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-        let resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+        let req = UPGRADE;
+        let resp = SWITCHED;
         let (syn, ack, fin) = (TcpFlags::SYN, TcpFlags::ACK, TcpFlags::FIN);
         let t = |secs: i64| Timestamp::new(1_700_000_000 + secs, 0);
         let mut no = 0;

@@ -169,20 +169,12 @@ fn forget_own_peak() {
     std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak RSS of the test process");
 }
 
-/// Held while a big capture is built in this process and while a child is
-/// started, so that no child starts while another test's building holds
-/// memory that would be charged to it (see `forget_own_peak`).
-static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn building() -> std::sync::MutexGuard<'static, ()> {
-    BUILDING.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// Held by each test for its whole run: the tests here run one at a time.
 /// The peak RSS that `wait4` reports for a child includes this process's
 /// resident memory when the child was started (see `forget_own_peak`), so
-/// another test holding its parsed output (100 MB for 40 000 records) while
-/// a budgeted child starts makes that child look twice its size.
+/// another test building a capture or holding its parsed output (100 MB for
+/// 40 000 records) while a budgeted child starts makes that child look
+/// twice its size.
 static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn alone() -> std::sync::MutexGuard<'static, ()> {
@@ -191,7 +183,6 @@ fn alone() -> std::sync::MutexGuard<'static, ()> {
 
 /// Write the capture `build` makes to `path`, and give its memory back.
 fn build_quietly(path: &Path, build: fn() -> Vec<u8>) {
-    let _quiet = building();
     std::fs::write(path, build()).unwrap();
     // SAFETY: plain glibc call, no pointers.
     unsafe { libc::malloc_trim(0) };
@@ -217,10 +208,8 @@ fn run_in(args: &[&str], cwd: Option<&Path>) -> Run {
     if let Some(d) = cwd {
         cmd.current_dir(d);
     }
-    let quiet = building();
     forget_own_peak();
     let mut child = cmd.spawn().expect("spawn wshs-sniff");
-    drop(quiet);
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();
     let t_out = std::thread::spawn(move || {

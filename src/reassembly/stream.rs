@@ -113,8 +113,7 @@ impl Stream {
             return;
         }
         let origin = *self.origin.get_or_insert(seq);
-        let next_seq = origin.wrapping_add(self.next as u32);
-        let distance = i128::from(seq.wrapping_sub(next_seq) as i32);
+        let distance = self.distance(origin, seq);
         if distance.abs() > MAX_DISTANCE {
             stats.out_of_window_segments += 1;
             return;
@@ -198,8 +197,7 @@ impl Stream {
         let Some(origin) = self.origin else {
             return;
         };
-        let next_seq = origin.wrapping_add(self.next as u32);
-        let distance = i128::from(ack.wrapping_sub(next_seq) as i32);
+        let distance = self.distance(origin, ack);
         if distance <= 0 || distance > MAX_DISTANCE {
             return;
         }
@@ -221,6 +219,13 @@ impl Stream {
             }
         }
         self.maybe_fin(sink);
+    }
+
+    /// How far sequence number `seq` lies from the next byte to deliver:
+    /// the signed 32-bit distance, so wrapping past 2^32 needs no case.
+    fn distance(&self, origin: u32, seq: u32) -> i128 {
+        let next_seq = origin.wrapping_add(self.next as u32);
+        i128::from(seq.wrapping_sub(next_seq) as i32)
     }
 
     /// Give up on any hole now (connection closing/RST, flow evicted, capture

@@ -6,7 +6,6 @@
 //! stays the reference: the tests hold this writer to its bytes.
 
 use super::record::{Kind, Record};
-use crate::classify::{Confidence, Outcome};
 
 /// Append `r` as one JSON object (no newline), byte for byte what
 /// `serde_json::to_writer` writes for it.
@@ -32,7 +31,7 @@ pub fn write(out: &mut Vec<u8>, r: &Record) {
     out.extend_from_slice(b",\"reason\":");
     opt_string(out, r.reason.as_deref());
     out.extend_from_slice(b",\"outcome\":");
-    string(out, outcome(r.outcome));
+    string(out, r.outcome.code());
     out.extend_from_slice(b",\"cause\":");
     string(out, r.cause.code());
     out.extend_from_slice(b",\"header\":");
@@ -50,7 +49,7 @@ pub fn write(out: &mut Vec<u8>, r: &Record) {
     out.extend_from_slice(b",\"body_excerpt\":");
     opt_string(out, r.body_excerpt.as_deref());
     out.extend_from_slice(b",\"confidence\":");
-    string(out, confidence(r.confidence));
+    string(out, r.confidence_str());
     out.extend_from_slice(b",\"kind\":");
     string(out, kind(r.kind));
     out.extend_from_slice(b",\"ws_key\":");
@@ -81,18 +80,6 @@ pub fn write(out: &mut Vec<u8>, r: &Record) {
     out.extend_from_slice(b",\"idle_secs\":");
     opt_float(out, r.idle_secs);
     out.push(b'}');
-}
-
-fn outcome(o: Outcome) -> &'static str {
-    o.code()
-}
-
-fn confidence(c: Confidence) -> &'static str {
-    match c {
-        Confidence::Low => "low",
-        Confidence::Medium => "medium",
-        Confidence::High => "high",
-    }
 }
 
 fn kind(k: Kind) -> &'static str {
@@ -206,7 +193,7 @@ fn escape(out: &mut Vec<u8>, b: u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::Cause;
+    use crate::classify::{Cause, Confidence, Outcome};
     use proptest::prelude::*;
 
     fn serde_bytes(r: &Record) -> Vec<u8> {

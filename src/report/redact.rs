@@ -68,7 +68,7 @@ pub fn redact_target(target: &str) -> String {
     let parts: Vec<String> = query
         .split('&')
         .map(|kv| match kv.split_once('=') {
-            Some((k, v)) if is_secret_param(k) && !v.is_empty() => format!("{k}={MASK}"),
+            Some((k, _)) if masked(kv) => format!("{k}={MASK}"),
             _ => kv.to_string(),
         })
         .collect();
