@@ -52,7 +52,7 @@ impl Default for Limits {
             max_buffer_per_direction: 256 * 1024,
             max_flows: 100_000,
             idle_timeout_secs: 120,
-            // A full table of 100 000 flows takes about 30 MiB; with this
+            // A full table of 100 000 flows takes about 25 MiB; with this
             // budget the process stays under 64 MiB under the floods of
             // tests/hostile.rs. Tens of thousands of connections with their
             // HTTP state built take it to 80-100 MB (BENCHMARKS.md), bounded

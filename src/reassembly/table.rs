@@ -46,7 +46,7 @@ pub trait FlowState: Default {
 }
 
 /// The table's per-connection memory, in bytes per `max_flows` slot: a
-/// connection before its first byte of payload costs about 330 (its boxed
+/// connection before its first byte of payload costs about 290 (its boxed
 /// entry, its share of the index), so a full table of those fits, while
 /// connections whose protocol state is built cost twice that and fewer of
 /// them are kept (the idlest are evicted as when the table is full).
