@@ -16,7 +16,8 @@ use crate::decode::{Endpoint, FlowKey, Side, TcpFlags};
 use crate::http::conversation::Sink;
 use crate::http::session::SessionEnd;
 use crate::http::{
-    Attempt, ConnectFailed, Connection, Ending, HttpLimits, HttpStats, SidIssued, TlsSighting,
+    Attempt, ConnectFailed, Connection, Ending, HttpLimits, HttpStats, PacketFlags, SidIssued,
+    TlsSighting,
 };
 use crate::reassembly::table::EvictReason;
 use crate::reassembly::{Flow, FlowTable, Hashed, Limits, ReassemblyStats};
@@ -168,7 +169,12 @@ impl FlowAnalyzer {
                 if let Some(f) = state.note_opening(d, (p.src, p.dst), p.flags, p.ts) {
                     connects.push(f);
                 }
-                state.note_packet(d, p.src, p.dst, p.flags.syn(), p.flags.ack());
+                let flags = PacketFlags {
+                    syn: p.flags.syn(),
+                    ack: p.flags.ack(),
+                    carries: !payload.is_empty() || p.flags.fin(),
+                };
+                state.note_packet(d, p.src, p.dst, flags);
                 if p.flags.syn() {
                     dirs[d].syn(p.seq);
                 }

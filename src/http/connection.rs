@@ -15,6 +15,15 @@ use crate::capture::Timestamp;
 use crate::decode::{BySide, Endpoint, Side, TcpFlags};
 use crate::reassembly::{Chunk, FlowState};
 
+/// What [`Connection::note_packet`] reads of a packet besides its endpoints.
+#[derive(Debug, Clone, Copy)]
+pub struct PacketFlags {
+    pub syn: bool,
+    pub ack: bool,
+    /// Payload or a FIN: something its stream may deliver.
+    pub carries: bool,
+}
+
 #[derive(Debug, Default)]
 pub struct Connection {
     http: Http,
@@ -30,8 +39,9 @@ pub struct Connection {
     settled: Option<BySide<bool>>,
 }
 
-/// The HTTP/1.x reader, built on the first chunk: until then a connection
-/// costs the flow table a few dozen bytes (see [`BeforePayload`]).
+/// The HTTP/1.x reader, built at the first packet that carries bytes or a
+/// FIN (whatever a stream delivers comes after one): until then a
+/// connection costs the flow table a few bytes (see [`BeforePayload`]).
 #[derive(Debug, Default)]
 struct Http {
     before: BeforePayload,
@@ -39,11 +49,19 @@ struct Http {
 }
 
 impl Http {
-    /// The conversation, built now if the connection had no byte yet.
-    fn talking(&mut self) -> &mut Conversation {
+    /// The conversation, built now if the connection had no byte yet; `now`
+    /// is the packet being read, which gives the endpoints.
+    fn talking_at(&mut self, now: Option<(Side, Endpoint, Endpoint)>) -> &mut Conversation {
         let before = &mut self.before;
         self.talking
-            .get_or_insert_with(|| Box::new(std::mem::take(before).into_conversation()))
+            .get_or_insert_with(|| Box::new(std::mem::take(before).into_conversation(now)))
+    }
+
+    /// The conversation for what a stream delivers: built at the packet
+    /// that carried it (see [`Connection::note_packet`]), so never here
+    /// but for a caller that skipped that; its endpoints are then unknown.
+    fn talking(&mut self) -> &mut Conversation {
+        self.talking_at(None)
     }
 
     /// The conversation if it exists: a connection without one has no
@@ -63,14 +81,22 @@ impl Connection {
 
 impl Connection {
     /// See [`Conversation::note_packet`]; once a layer took over, only it.
-    pub fn note_packet(&mut self, d: Side, src: Endpoint, dst: Endpoint, syn: bool, ack: bool) {
+    /// A packet that `carries` bytes or a FIN builds the conversation,
+    /// before its stream delivers anything.
+    pub fn note_packet(&mut self, d: Side, src: Endpoint, dst: Endpoint, p: PacketFlags) {
         if self.settled.is_some() {
             return;
         }
+        let PacketFlags { syn, ack, carries } = p;
         match (&mut self.layer, &mut self.http.talking) {
             (Some(l), _) => l.note_packet(d, src, dst),
             (None, Some(c)) => c.note_packet(d, src, dst, syn, ack),
-            (None, None) => self.http.before.note_packet(d, src, dst, syn, ack),
+            (None, None) => {
+                self.http.before.note_packet(d, syn, ack);
+                if carries {
+                    self.http.talking_at(Some((d, src, dst)));
+                }
+            }
         }
     }
 
@@ -174,7 +200,12 @@ impl Connection {
         }
         match &mut self.layer {
             Some(l) => l.on_reset(d, ts, out),
-            None => self.http.talking().on_reset(d, ts, out),
+            // Nothing was ever read: nothing to report.
+            None => {
+                if let Some(c) = self.http.talking.as_deref_mut() {
+                    c.on_reset(d, ts, out);
+                }
+            }
         }
     }
 
@@ -184,7 +215,11 @@ impl Connection {
         }
         match &mut self.layer {
             Some(l) => l.finish(ending, out),
-            None => self.http.talking().finish(ending, out),
+            None => {
+                if let Some(c) = self.http.talking.as_deref_mut() {
+                    c.finish(ending, out);
+                }
+            }
         }
     }
 

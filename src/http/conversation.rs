@@ -1432,8 +1432,8 @@ mod tests {
     impl Harness {
         fn new() -> Self {
             let mut conv = super::super::Connection::default();
-            conv.note_packet(CLIENT, ep(5000), ep(80), true, false);
-            conv.note_packet(SERVER, ep(80), ep(5000), true, true);
+            conv.note_packet(CLIENT, ep(5000), ep(80), flags(true, false, false));
+            conv.note_packet(SERVER, ep(80), ep(5000), flags(true, true, false));
             Harness {
                 conv,
                 attempts: Vec::new(),
@@ -1461,14 +1461,30 @@ mod tests {
             self.feed_at(d, data, Timestamp::new(1, 0));
         }
         fn feed_at(&mut self, d: Side, data: &[u8], ts: Timestamp) {
+            self.carrying(d);
             self.with(|c, s| c.on_chunk(d, Chunk::Data(data), ts, s));
+        }
+        /// The packet that carries what a stream delivers next, as the
+        /// analyzer notes it first.
+        fn carrying(&mut self, d: Side) {
+            let (src, dst) = if d == CLIENT {
+                (ep(5000), ep(80))
+            } else {
+                (ep(80), ep(5000))
+            };
+            self.conv.note_packet(d, src, dst, flags(false, true, true));
         }
         fn release(&mut self, now: Timestamp) {
             self.with(|c, s| c.release_watch(now, s));
         }
         fn fin(&mut self, d: Side) {
+            self.carrying(d);
             self.with(|c, s| c.on_chunk(d, Chunk::Fin, Timestamp::new(2, 0), s));
         }
+    }
+
+    fn flags(syn: bool, ack: bool, carries: bool) -> super::super::PacketFlags {
+        super::super::PacketFlags { syn, ack, carries }
     }
 
     const WS_REQ: &[u8] = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
@@ -1513,7 +1529,8 @@ mod tests {
         assert!(!h.conv.at_stake());
         h.feed(CLIENT, WS_REQ);
         h.feed(SERVER, b"HTTP/1.1 400 Bad Request\r\n\r\n");
-        h.conv.note_packet(CLIENT, ep(5000), ep(80), false, true);
+        h.conv
+            .note_packet(CLIENT, ep(5000), ep(80), flags(false, true, false));
         assert!(h.conv.conversation().is_none(), "not built again");
         assert_eq!(h.attempts.len(), 1);
         // Its FINs still end it, and its end reports nothing more.
@@ -1809,7 +1826,8 @@ mod tests {
                 h.conv.structure_bytes(),
                 std::mem::size_of::<super::super::layer::Layer>() + 16
             );
-            h.conv.note_packet(CLIENT, ep(5000), ep(80), false, true);
+            h.conv
+                .note_packet(CLIENT, ep(5000), ep(80), flags(false, true, false));
             assert!(h.conv.conversation().is_none());
         }
     }

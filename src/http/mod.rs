@@ -16,7 +16,7 @@ pub mod session;
 pub mod ws_frame;
 
 pub use attempt::{AfterUpgrade, Attempt, Ending, H2Info, PacketNumbers, TlsInfo};
-pub use connection::Connection;
+pub use connection::{Connection, PacketFlags};
 pub use conversation::{Conversation, HttpLimits, HttpStats, TlsSighting};
 pub use engine_io::SidIssued;
 pub use head::{Header, HeaderList, Headers, RequestHead, ResponseHead};

@@ -5,7 +5,7 @@
 //! the TLS facts.
 
 use super::attempt::TlsInfo;
-use super::connection::Connection;
+use super::connection::{Connection, PacketFlags};
 use super::conversation::Sink;
 use crate::capture::Timestamp;
 use crate::decode::{BySide, Endpoint, Side};
@@ -28,6 +28,16 @@ pub struct Secure {
     opened: bool,
 }
 
+/// What the plaintext connection hears of each packet: a SYN from its
+/// client (a SYN-ACK from the server), and bytes to come.
+fn plaintext_opening(d: Side, client_dir: Side) -> PacketFlags {
+    PacketFlags {
+        syn: true,
+        ack: d != client_dir,
+        carries: true,
+    }
+}
+
 impl Secure {
     /// `client_dir` spoke TLS first; `ends` are the two directions'
     /// (sender, receiver) as far as known.
@@ -36,7 +46,7 @@ impl Secure {
         for d in Side::BOTH {
             if let Some((src, dst)) = &ends[d] {
                 // The plaintext starts at its first byte in both directions.
-                inner.note_packet(d, *src, *dst, true, d != client_dir);
+                inner.note_packet(d, *src, *dst, plaintext_opening(d, client_dir));
             }
         }
         Secure {
@@ -51,7 +61,7 @@ impl Secure {
 
     pub fn note_packet(&mut self, d: Side, src: Endpoint, dst: Endpoint) {
         self.inner
-            .note_packet(d, src, dst, true, d != self.client_dir);
+            .note_packet(d, src, dst, plaintext_opening(d, self.client_dir));
     }
 
     fn peer(&self, d: Side) -> Peer {
