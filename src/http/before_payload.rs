@@ -1,10 +1,11 @@
 //! A connection before its first byte of payload: what its packets' flags
-//! said, kept in a few dozen bytes instead of a whole [`Conversation`].
+//! said, kept in four bytes instead of a whole [`Conversation`].
 //!
 //! Most flows a busy or hostile capture holds never carry a byte (SYN
 //! floods, port scans, connections refused by a reset), and a table of a
 //! hundred thousand of them must fit the memory budget. The conversation is
-//! built when the first chunk arrives, by replaying the flags it missed.
+//! built at the first packet that carries bytes, by replaying the flags it
+//! missed.
 //!
 //! The replay keeps each distinct (direction, SYN, ACK) combination once, in
 //! the order it was first seen: what [`Conversation::note_packet`] does with a
