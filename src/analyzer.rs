@@ -12,15 +12,16 @@
 use std::collections::VecDeque;
 
 use crate::capture::Timestamp;
-use crate::decode::{Endpoint, FlowKey, Side, TcpFlags};
+use crate::decode::{BySide, Endpoint, FlowKey, Side, TcpFlags};
 use crate::http::conversation::Sink;
 use crate::http::session::SessionEnd;
 use crate::http::{
     Attempt, ConnectFailed, Connection, Ending, HttpLimits, HttpStats, PacketFlags, SidIssued,
     TlsSighting,
 };
+use crate::reassembly::early::{Carried, Early, MAX_HELD};
 use crate::reassembly::table::EvictReason;
-use crate::reassembly::{Flow, FlowTable, Hashed, Limits, ReassemblyStats};
+use crate::reassembly::{Flow, FlowTable, Hashed, Limits, ReassemblyStats, Stream};
 
 /// One TCP segment as the analyzer needs it.
 #[derive(Debug, Clone, Copy)]
@@ -165,7 +166,9 @@ impl FlowAnalyzer {
             p.ts,
             &mut |_, f, why| evicted.push((f, why)),
             |flow, inserted| {
-                let Flow { dirs, state, .. } = flow;
+                let Flow {
+                    dirs, state, early, ..
+                } = flow;
                 if let Some(f) = state.note_opening(d, (p.src, p.dst), p.flags, p.ts) {
                     connects.push(f);
                 }
@@ -177,6 +180,12 @@ impl FlowAnalyzer {
                 state.note_packet(d, p.src, p.dst, flags);
                 if p.flags.syn() {
                     dirs[d].syn(p.seq);
+                    // A SYN-ACK acknowledges the client's SYN: where the
+                    // client's bytes start, even when its SYN comes later
+                    // (two taps merged with their clocks apart) or never.
+                    if let Some(ack) = p.ack {
+                        dirs[d.other()].syn(ack.wrapping_sub(1));
+                    }
                 }
                 let ts = p.ts;
                 let seq = if p.flags.syn() {
@@ -184,24 +193,47 @@ impl FlowAnalyzer {
                 } else {
                     p.seq
                 };
-                if !payload.is_empty() || p.flags.fin() {
-                    // What this segment acknowledges first: a hole the other
-                    // side's stream can no longer fill is given up before
-                    // this segment's bytes (an answer, perhaps) are read.
-                    if let Some(ack) = p.ack {
-                        let o = d.other();
-                        dirs[o].acknowledged(ack, stream_stats, &mut |c| {
-                            state.on_chunk(o, c, ts, &mut sink)
-                        });
+                let to_hold =
+                    || payload.len() <= MAX_HELD && p.ack.is_some_and(|a| dirs[d.other()].lacks(a));
+                if early.is_none() && !(flags.carries && to_hold()) {
+                    // The common case: nothing held, nothing to hold.
+                    if flags.carries {
+                        // What this segment acknowledges first: a hole the
+                        // other side's stream can no longer fill is given up
+                        // before this segment's bytes (an answer, perhaps)
+                        // are read.
+                        if let Some(ack) = p.ack {
+                            let o = d.other();
+                            dirs[o].acknowledged(ack, stream_stats, &mut |c| {
+                                state.on_chunk(o, c, ts, &mut sink)
+                            });
+                        }
+                        dirs[d].push(
+                            seq,
+                            payload,
+                            p.flags.fin(),
+                            &limits,
+                            stream_stats,
+                            &mut |c| state.on_chunk(d, c, ts, &mut sink),
+                        );
                     }
-                    dirs[d].push(
+                } else {
+                    let carried = flags.carries.then_some(Carried {
                         seq,
+                        ack: p.ack,
+                        fin: p.flags.fin(),
+                        ts,
+                        no: p.no,
                         payload,
-                        p.flags.fin(),
-                        &limits,
-                        stream_stats,
-                        &mut |c| state.on_chunk(d, c, ts, &mut sink),
-                    );
+                    });
+                    Reader {
+                        dirs: &mut *dirs,
+                        state: &mut *state,
+                        limits: &limits,
+                        stats: &mut *stream_stats,
+                        sink: &mut sink,
+                    }
+                    .with_early(early, d, p, carried);
                 }
                 let mut remove = false;
                 if p.flags.rst() {
@@ -236,8 +268,19 @@ impl FlowAnalyzer {
 
     fn finish_flow(&mut self, mut f: Box<Flow<Connection>>, ending: Ending, no: u64) {
         let ts = f.last_seen;
-        let Flow { dirs, state, .. } = &mut *f;
+        let limits = *self.table.limits();
+        let Flow {
+            dirs, state, early, ..
+        } = &mut *f;
         let mut sink = self.http.sink(no);
+        Reader {
+            dirs,
+            state,
+            limits: &limits,
+            stats: &mut self.stream_stats,
+            sink: &mut sink,
+        }
+        .release(early);
         for (i, dir) in dirs.sides_mut() {
             dir.flush(&mut self.stream_stats, &mut |c| {
                 state.on_chunk(i, c, ts, &mut sink)
@@ -296,6 +339,7 @@ impl FlowAnalyzer {
             for dir in flow.dirs.iter_mut() {
                 dir.shed();
             }
+            flow.early = None;
             self.table.account(key);
         }
     }
@@ -360,6 +404,103 @@ impl FlowAnalyzer {
             http: self.http.stats,
             flows: self.flows,
         }
+    }
+}
+
+/// One flow's streams and state while a segment is read into them.
+struct Reader<'r, 's> {
+    dirs: &'r mut BySide<Stream>,
+    state: &'r mut Connection,
+    limits: &'r Limits,
+    stats: &'r mut ReassemblyStats,
+    sink: &'r mut Sink<'s>,
+}
+
+impl Reader<'_, '_> {
+    /// What the segment's ACK says of the other direction first (a hole it
+    /// covers is given up, so the bytes behind it, the next request
+    /// perhaps, are read before the answer this segment may carry), then
+    /// its own bytes.
+    fn segment(&mut self, d: Side, c: Carried<'_>) {
+        let Reader {
+            dirs,
+            state,
+            limits,
+            stats,
+            sink,
+        } = self;
+        let ts = c.ts;
+        if let Some(ack) = c.ack {
+            let o = d.other();
+            dirs[o].acknowledged(ack, stats, &mut |ch| state.on_chunk(o, ch, ts, sink));
+        }
+        dirs[d].push(c.seq, c.payload, c.fin, limits, stats, &mut |ch| {
+            state.on_chunk(d, ch, ts, sink)
+        });
+    }
+
+    /// Packet `p` of a connection that holds segments, or whose segment
+    /// `carried` (its bytes, if any) must be held (see `reassembly::early`).
+    #[inline(never)]
+    fn with_early(
+        &mut self,
+        early: &mut Option<Box<Early>>,
+        d: Side,
+        p: &Segment<'_>,
+        carried: Option<Carried<'_>>,
+    ) {
+        // A packet of the side the held segments wait for, at or beyond what
+        // they acknowledge: they answer bytes before it.
+        if early
+            .as_deref()
+            .is_some_and(|e| e.side() == d.other() && e.answers_before(p.seq))
+        {
+            self.release(early);
+        }
+        if let Some(c) = carried {
+            let lacking = |a: u32| self.dirs[d.other()].lacks(a);
+            match early {
+                Some(e) if e.side() == d && e.has_room(c.payload.len()) => e.hold(c),
+                None if c.payload.len() <= MAX_HELD && c.ack.is_some_and(lacking) => {
+                    *early = c.ack.map(|a| Box::new(Early::new(d, a, c)));
+                }
+                _ => {
+                    let c = match early {
+                        // Behind held segments of its own side: those first.
+                        Some(e) if e.side() == d => {
+                            self.release(early);
+                            c
+                        }
+                        // Its acknowledgement of the held side's bytes waits
+                        // with them.
+                        Some(_) => Carried { ack: None, ..c },
+                        None => c,
+                    };
+                    self.segment(d, c);
+                }
+            }
+        }
+        // The other side caught up (or shows the bytes were lost), or the
+        // time is up: the held segments are read.
+        if let Some(e) = early.as_deref() {
+            if p.flags.rst() || e.overdue(p.ts) || !self.dirs[e.side().other()].lacks(e.ack()) {
+                self.release(early);
+            }
+        }
+    }
+
+    /// Read the held segments, each as of its own packet.
+    fn release(&mut self, early: &mut Option<Box<Early>>) {
+        let Some(e) = early.take() else {
+            return;
+        };
+        let side = e.side();
+        let no = self.sink.packet_no;
+        for held in e.into_held() {
+            self.sink.packet_no = held.no;
+            self.segment(side, held.carried());
+        }
+        self.sink.packet_no = no;
     }
 }
 
@@ -449,6 +590,92 @@ mod tests {
         a.finish();
         found.push(a.take_attempts());
         found
+    }
+
+    /// Packet `no` from `src`, at `ms` milliseconds, acknowledging `ack`.
+    fn acking<'a>(
+        no: u64,
+        ms: u32,
+        (src, dst): (Endpoint, Endpoint),
+        seq: u32,
+        ack: u32,
+        payload: &'a [u8],
+    ) -> Segment<'a> {
+        Segment {
+            ts: Timestamp::new(1_700_000_000, ms * 1_000_000),
+            ack: Some(ack),
+            ..numbered(no, src, dst, seq, TcpFlags::ACK, payload)
+        }
+    }
+
+    #[test]
+    fn an_answer_stamped_before_its_request_is_read_after_it() {
+        // Two taps merged: the 403 is stamped before the request's second
+        // segment, and its ACK covers the whole request.
+        let (mut a, c, s) = opened();
+        let end = 101 + UPGRADE.len() as u32;
+        a.segment(&acking(3, 1, (s, c), 501, end, FORBIDDEN));
+        assert!(a.take_attempts().is_empty());
+        a.segment(&acking(4, 1, (c, s), 101, 501, &UPGRADE[..40]));
+        assert!(a.take_attempts().is_empty());
+        a.segment(&acking(5, 1, (c, s), 141, 501, &UPGRADE[40..]));
+        let found = a.take_attempts();
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].request.target, "/ws");
+        assert_eq!(found[0].response.as_ref().map(|r| r.status), Some(403));
+        a.finish();
+        assert!(a.take_attempts().is_empty());
+        assert_eq!(a.totals().http.unpaired_responses, 0);
+    }
+
+    #[test]
+    fn an_answer_stamped_before_the_clients_syn_is_read_after_its_request() {
+        // The server's tap runs 5 ms behind: its SYN-ACK and its 403 come
+        // before the client's SYN. The SYN-ACK says where the client's
+        // bytes start.
+        let (c, s) = (ep(1, 40000), ep(2, 80));
+        let mut a = FlowAnalyzer::new(Limits::default(), HttpLimits::default());
+        let end = 101 + UPGRADE.len() as u32;
+        let synack = TcpFlags::SYN | TcpFlags::ACK;
+        a.segment(&Segment {
+            ack: Some(101),
+            ..numbered(1, s, c, 500, synack, b"")
+        });
+        a.segment(&acking(2, 1, (s, c), 501, end, FORBIDDEN));
+        a.segment(&numbered(3, c, s, 100, TcpFlags::SYN, b""));
+        a.segment(&acking(4, 2, (c, s), 101, 501, UPGRADE));
+        let found = a.take_attempts();
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].response.as_ref().map(|r| r.status), Some(403));
+    }
+
+    #[test]
+    fn an_answer_to_bytes_never_captured_waits_no_longer_than_its_hold_time() {
+        // The 403 acknowledges 10 bytes more than the capture holds.
+        let (mut a, c, s) = opened();
+        let end = 101 + UPGRADE.len() as u32;
+        a.segment(&acking(3, 1, (c, s), 101, 501, UPGRADE));
+        a.segment(&acking(4, 2, (s, c), 501, end + 10, FORBIDDEN));
+        a.segment(&acking(
+            5,
+            50,
+            (c, s),
+            end,
+            501 + FORBIDDEN.len() as u32,
+            b"",
+        ));
+        assert!(a.take_attempts().is_empty(), "still waiting");
+        a.segment(&acking(
+            6,
+            103,
+            (c, s),
+            end,
+            501 + FORBIDDEN.len() as u32,
+            b"",
+        ));
+        let found = a.take_attempts();
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].response.as_ref().map(|r| r.status), Some(403));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! expires idle ones in packet time and sheds buffered bytes above
 //! [`Limits::max_total_buffered`], so memory is bounded whatever the traffic.
 
+pub mod early;
 mod flow_map;
 pub mod stream;
 pub mod table;

@@ -235,6 +235,38 @@ impl Stream {
         self.maybe_fin(sink);
     }
 
+    /// Whether `ack` acknowledges bytes this direction has not shown: beyond
+    /// all it delivered (its FIN included), with nothing buffered beyond
+    /// them either. Nothing shown beyond means the bytes may still come (a
+    /// merged capture's clock skew put the acknowledgement first); bytes
+    /// shown beyond mean a hole the capture lost, which
+    /// [`Stream::acknowledged`] gives up. Of a direction that showed nothing
+    /// yet, not even its SYN, nothing can be said: every connection a
+    /// capture picks up mid-way starts so, and holding their first segments
+    /// would cost more than the few skewed captures whose answer comes
+    /// before the client's SYN.
+    #[inline]
+    pub fn lacks(&self, ack: u32) -> bool {
+        let Some(origin) = self.origin else {
+            return false;
+        };
+        // Most acknowledgements are of what was shown: settled in one
+        // comparison.
+        let distance = self.distance(origin, ack);
+        if distance <= 0 || distance > MAX_DISTANCE {
+            return false;
+        }
+        let fin_at = self.fin_at.get();
+        if self.ooo.is_some()
+            || self.lost_to.get().is_some()
+            || fin_at.is_some_and(|f| f > self.next)
+        {
+            return false;
+        }
+        // The FIN takes a sequence number of its own.
+        distance > i128::from(fin_at.is_some())
+    }
+
     /// The out-of-order islands, empty when nothing waits.
     fn islands(&self) -> &BTreeMap<u64, Vec<u8>> {
         self.ooo.as_ref().map_or(&NO_ISLANDS, |i| &i.map)
@@ -1004,6 +1036,31 @@ mod tests {
         r.s.shed();
         r.push(9, b"ij", false);
         assert_eq!(r.take(), vec![data(b"ab"), Out::Gap(6), data(b"ij")]);
+    }
+
+    #[test]
+    fn an_acknowledgement_beyond_what_was_shown_is_lacking() {
+        let mut r = Rig::new();
+        r.s.syn(1000);
+        assert!(!r.s.lacks(1001), "nothing sent, nothing lacking");
+        assert!(r.s.lacks(1011), "ten bytes acknowledged, none shown");
+        r.push(1001, b"GET / HTTP", false);
+        assert!(!r.s.lacks(1011));
+        assert!(r.s.lacks(1012));
+        // Bytes shown beyond the acknowledged ones: a hole, not a wait.
+        r.push(1020, b"xyz", false);
+        assert!(!r.s.lacks(1015));
+        // Its FIN counts as one sequence number.
+        let mut f = Rig::new();
+        f.s.syn(1000);
+        f.push(1001, b"abc", true);
+        assert!(!f.s.lacks(1005));
+        assert!(f.s.lacks(1006));
+        // Stale or far-off numbers are not lacking.
+        assert!(!f.s.lacks(900));
+        assert!(!f.s.lacks(1001u32.wrapping_add(1 << 31)));
+        // Nothing shown at all: nothing can be said.
+        assert!(!Stream::default().lacks(5));
     }
 
     #[test]

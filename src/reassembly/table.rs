@@ -10,6 +10,7 @@
 //! chain and turn each lookup into a scan. Nothing iterates the map in its own
 //! order on the way to the output (every scan sorts what it collects).
 
+use super::early::Early;
 use super::flow_map::FlowMap;
 pub use super::flow_map::Hashed;
 use super::{Limits, ReassemblyStats, Stream};
@@ -100,6 +101,8 @@ pub struct Flow<V> {
     /// last `account`: kept here so that choosing what to evict reads the
     /// flows, not their states.
     at_stake: bool,
+    /// Segments waiting for the bytes they acknowledge (see `early`).
+    pub early: Option<Box<Early>>,
 }
 
 impl<V: FlowState> Flow<V> {
@@ -113,6 +116,7 @@ impl<V: FlowState> Flow<V> {
             charged: 0,
             weight: 0,
             at_stake: false,
+            early: None,
         }
     }
 
@@ -120,6 +124,7 @@ impl<V: FlowState> Flow<V> {
         self.dirs[Side::Lo].buffered()
             + self.dirs[Side::Hi].buffered()
             + self.state.buffered_bytes()
+            + self.early.as_ref().map_or(0, |e| e.bytes())
     }
 }
 
@@ -249,6 +254,7 @@ impl<V: FlowState> FlowTable<V> {
     /// flow is then accounted as [`account`](Self::account) would, on the same
     /// entry; a flow not kept is removed. One hash lookup per packet instead of
     /// two (the second only for flows that end).
+    #[inline(always)]
     pub fn update<R>(
         &mut self,
         k: &Hashed,
@@ -527,6 +533,8 @@ impl<V: FlowState> FlowTable<V> {
                 flow.dirs[Side::Lo].shed();
                 flow.dirs[Side::Hi].shed();
                 flow.state.shed();
+                // Lost, like shed stream bytes: a hole in their stream.
+                flow.early = None;
                 let now = flow.holding();
                 self.total = self.total.saturating_sub(flow.charged) + now;
                 flow.charged = now;
