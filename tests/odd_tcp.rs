@@ -139,6 +139,25 @@ fn late_copy_of_an_answered_request_is_not_a_second_attempt() {
     assert_eq!(recs[0].status, Some(426));
 }
 
+#[test]
+fn a_second_taps_copy_of_a_whole_connection_is_not_a_second_attempt() {
+    // Two taps merged: the second one's copy of the connection, the same
+    // packets 1 ms later, begins after the first copy closed. Its SYN has
+    // the first one's initial sequence number: a copy, not a new
+    // connection on the same ports.
+    let mut cap = Cap::new();
+    for _ in 0..2 {
+        let mut c = Conn::open(&mut cap, CLIENT, SERVER);
+        c.client(&mut cap, &request("/once"));
+        c.server(&mut cap, REFUSAL);
+        c.close(&mut cap);
+        cap.usecs += 1000;
+    }
+    let recs = attempts(cap.buf);
+    assert_eq!(targets(&recs), ["/once"], "{recs:#?}");
+    assert_eq!(recs[0].status, Some(426));
+}
+
 /// Slow clients (and slow servers) that send their heads a byte per segment,
 /// interleaved: a request with a 16 KiB cookie, one with a 4 KiB target,
 /// and a plain request before each; every attempt is found with its whole

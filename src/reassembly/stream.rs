@@ -341,6 +341,12 @@ impl Stream {
         self.next
     }
 
+    /// The sequence number of this direction's first byte (its SYN's plus
+    /// one); `None` before its first SYN or segment.
+    pub fn start_seq(&self) -> Option<u32> {
+        self.origin
+    }
+
     /// The sequence number just past everything this direction sent, its FIN
     /// included; `None` before its first SYN or segment.
     pub fn end_seq(&self) -> Option<u32> {

@@ -140,6 +140,8 @@ const CLOSED_REMEMBERED: usize = 4096;
 struct Closed {
     at: Timestamp,
     end: [Option<u32>; 2],
+    /// Where each direction's bytes started (its SYN's number plus one).
+    start: [Option<u32>; 2],
 }
 
 /// Segments this far (in sequence space) at or below a closed direction's end
@@ -273,8 +275,19 @@ impl<V: FlowState> FlowTable<V> {
             }
         } else {
             let end = [flow.dirs[Side::Lo].end_seq(), flow.dirs[Side::Hi].end_seq()];
+            let start = [
+                flow.dirs[Side::Lo].start_seq(),
+                flow.dirs[Side::Hi].start_seq(),
+            ];
             self.remove(&key);
-            self.remember_closed(k, end, now);
+            self.remember_closed(
+                k,
+                Closed {
+                    at: now,
+                    end,
+                    start,
+                },
+            );
         }
         r
     }
@@ -283,21 +296,28 @@ impl<V: FlowState> FlowTable<V> {
     /// its FIN) is a late copy from a connection that already ended and left
     /// the table: a retransmission of an answered request arriving after the
     /// FINs must not open a "new" connection picked up mid-way and be taken for
-    /// a second attempt. A SYN, or bytes beyond where the old connection
-    /// ended, start a new connection on the same ports: the memory is dropped.
+    /// a second attempt. A SYN with another initial sequence number, or bytes
+    /// beyond where the old connection ended, start a new connection on the
+    /// same ports: the memory is dropped. A SYN with the old one's number is a
+    /// copy of it (a new connection on the same ports must start above the
+    /// old one's sequence numbers): a second tap's copy of a whole connection,
+    /// merged in after the first copy ended, is not a second connection.
     pub fn is_late_copy(&mut self, k: &Hashed, d: Side, seq: u32, len: u32, syn: bool) -> bool {
         let Ok(entry) = self.closed.find_entry(k.hash(), |(key, _)| *key == k.key) else {
             return false;
         };
         let c = &entry.get().1;
-        let late = !syn
-            && c.end.get(d.index()).copied().flatten().is_some_and(|end| {
+        let late = if syn {
+            c.start[d.index()] == Some(seq.wrapping_add(1))
+        } else {
+            c.end.get(d.index()).copied().flatten().is_some_and(|end| {
                 let past_end = i64::from(seq.wrapping_add(len).wrapping_sub(end) as i32);
                 past_end <= 0 && past_end > -LATE_WINDOW
-            });
+            })
+        };
         if late {
             // The last ACK of a close is late too, and too usual to count.
-            if len > 0 {
+            if len > 0 || syn {
                 self.stats.late_segments += 1;
             }
         } else {
@@ -320,7 +340,8 @@ impl<V: FlowState> FlowTable<V> {
         self.remove(&k.key)
     }
 
-    fn remember_closed(&mut self, k: &Hashed, end: [Option<u32>; 2], now: Timestamp) {
+    fn remember_closed(&mut self, k: &Hashed, closed: Closed) {
+        let now = closed.at;
         while self.closed_order.len() >= CLOSED_REMEMBERED {
             self.forget_oldest_closed();
         }
@@ -328,7 +349,6 @@ impl<V: FlowState> FlowTable<V> {
         let entry = self
             .closed
             .entry(k.hash(), |(key, _)| *key == k.key, |(key, _)| map.hash(key));
-        let closed = Closed { at: now, end };
         match entry {
             Entry::Occupied(mut e) => e.get_mut().1 = closed,
             Entry::Vacant(e) => {
