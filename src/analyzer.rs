@@ -193,47 +193,26 @@ impl FlowAnalyzer {
                 } else {
                     p.seq
                 };
-                let to_hold =
-                    || payload.len() <= MAX_HELD && p.ack.is_some_and(|a| dirs[d.other()].lacks(a));
-                if early.is_none() && !(flags.carries && to_hold()) {
+                let carried = flags.carries.then_some(Carried {
+                    seq,
+                    ack: p.ack,
+                    fin: p.flags.fin(),
+                    ts,
+                    no: p.no,
+                    payload,
+                });
+                let mut read = Reader {
+                    dirs: &mut *dirs,
+                    state: &mut *state,
+                    limits: &limits,
+                    stats: &mut *stream_stats,
+                    sink: &mut sink,
+                };
+                match carried {
                     // The common case: nothing held, nothing to hold.
-                    if flags.carries {
-                        // What this segment acknowledges first: a hole the
-                        // other side's stream can no longer fill is given up
-                        // before this segment's bytes (an answer, perhaps)
-                        // are read.
-                        if let Some(ack) = p.ack {
-                            let o = d.other();
-                            dirs[o].acknowledged(ack, stream_stats, &mut |c| {
-                                state.on_chunk(o, c, ts, &mut sink)
-                            });
-                        }
-                        dirs[d].push(
-                            seq,
-                            payload,
-                            p.flags.fin(),
-                            &limits,
-                            stream_stats,
-                            &mut |c| state.on_chunk(d, c, ts, &mut sink),
-                        );
-                    }
-                } else {
-                    let carried = flags.carries.then_some(Carried {
-                        seq,
-                        ack: p.ack,
-                        fin: p.flags.fin(),
-                        ts,
-                        no: p.no,
-                        payload,
-                    });
-                    Reader {
-                        dirs: &mut *dirs,
-                        state: &mut *state,
-                        limits: &limits,
-                        stats: &mut *stream_stats,
-                        sink: &mut sink,
-                    }
-                    .with_early(early, d, p, carried);
+                    Some(c) if early.is_none() && !read.to_hold(d, &c) => read.segment(d, c),
+                    None if early.is_none() => {}
+                    _ => read.with_early(early, d, p, carried),
                 }
                 let mut remove = false;
                 if p.flags.rst() {
@@ -421,6 +400,7 @@ impl Reader<'_, '_> {
     /// covers is given up, so the bytes behind it, the next request
     /// perhaps, are read before the answer this segment may carry), then
     /// its own bytes.
+    #[inline(always)]
     fn segment(&mut self, d: Side, c: Carried<'_>) {
         let Reader {
             dirs,
@@ -437,6 +417,13 @@ impl Reader<'_, '_> {
         dirs[d].push(c.seq, c.payload, c.fin, limits, stats, &mut |ch| {
             state.on_chunk(d, ch, ts, sink)
         });
+    }
+
+    /// Whether segment `c` of side `d` acknowledges bytes the other side has
+    /// not shown, and fits to be held until they come.
+    #[inline(always)]
+    fn to_hold(&self, d: Side, c: &Carried<'_>) -> bool {
+        c.payload.len() <= MAX_HELD && c.ack.is_some_and(|a| self.dirs[d.other()].lacks(a))
     }
 
     /// Packet `p` of a connection that holds segments, or whose segment
@@ -458,12 +445,10 @@ impl Reader<'_, '_> {
             self.release(early);
         }
         if let Some(c) = carried {
-            let lacking = |a: u32| self.dirs[d.other()].lacks(a);
+            let hold = early.is_none() && self.to_hold(d, &c);
             match early {
                 Some(e) if e.side() == d && e.has_room(c.payload.len()) => e.hold(c),
-                None if c.payload.len() <= MAX_HELD && c.ack.is_some_and(lacking) => {
-                    *early = c.ack.map(|a| Box::new(Early::new(d, a, c)));
-                }
+                None if hold => *early = c.ack.map(|a| Box::new(Early::new(d, a, c))),
                 _ => {
                     let c = match early {
                         // Behind held segments of its own side: those first.

@@ -204,8 +204,7 @@ impl Stream {
         sink: &mut dyn FnMut(Chunk<'_>),
     ) {
         let fin_at = self.fin_at.get();
-        let waiting = self.ooo.is_some() || fin_at.is_some_and(|f| f > self.next);
-        if self.discarding || self.fin_sent || !waiting {
+        if self.discarding || self.fin_sent || !self.waits_behind_a_hole() {
             return;
         }
         let Some(origin) = self.origin else {
@@ -256,15 +255,16 @@ impl Stream {
         if distance <= 0 || distance > MAX_DISTANCE {
             return false;
         }
-        let fin_at = self.fin_at.get();
-        if self.ooo.is_some()
-            || self.lost_to.get().is_some()
-            || fin_at.is_some_and(|f| f > self.next)
-        {
+        if self.waits_behind_a_hole() || self.lost_to.get().is_some() {
             return false;
         }
         // The FIN takes a sequence number of its own.
-        distance > i128::from(fin_at.is_some())
+        distance > i128::from(self.fin_at.get().is_some())
+    }
+
+    /// Bytes or a FIN were shown beyond the delivered point: there is a hole.
+    fn waits_behind_a_hole(&self) -> bool {
+        self.ooo.is_some() || self.fin_at.get().is_some_and(|f| f > self.next)
     }
 
     /// The out-of-order islands, empty when nothing waits.
