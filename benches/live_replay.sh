@@ -4,9 +4,11 @@
 #
 #   sudo benches/live_replay.sh [--size 200M] [--seed 7] \
 #       [--rates "10000 25000 50000 100000 200000 400000 top"] \
-#       [--buffers "default 65536"] [--offloads "on off"] [--timer gtod] [--keep]
+#       [--buffers "default 65536"] [--offloads "on off"] [--timer gtod] [--keep] \
+#       [--capture FILE]
 #
-# Needs root. Generates a busy-host capture (examples/gen_capture.rs), makes it
+# Needs root. Generates a busy-host capture (examples/gen_capture.rs), or
+# takes FILE (--capture: another generator's, a handshake storm), makes it
 # safe to put on a wire: IPv6 (also VLAN-tagged IPv6) dropped, VLAN tags
 # stripped, every IPv4 address rewritten into 127.0.0.0/8 and MACs into
 # locally administered ones, then checks that nothing but 127/8 <-> 127/8 IPv4
@@ -43,6 +45,7 @@ BUFFERS="default 65536"
 OFFLOADS="on off"
 TIMER=gtod
 KEEP=0
+CAPTURE=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE="$2"; shift 2 ;;
@@ -52,7 +55,8 @@ while [ $# -gt 0 ]; do
     --offloads) OFFLOADS="$2"; shift 2 ;;
     --timer) TIMER="$2"; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    *) echo "usage: $0 [--size 200M] [--seed 7] [--rates \"50000 ... top\"] [--buffers \"default 65536\"] [--offloads \"on off\"] [--timer gtod|nano] [--keep]" >&2; exit 1 ;;
+    --capture) CAPTURE="$2"; shift 2 ;;
+    *) echo "usage: $0 [--size 200M] [--seed 7] [--rates \"50000 ... top\"] [--buffers \"default 65536\"] [--offloads \"on off\"] [--timer gtod|nano] [--keep] [--capture FILE]" >&2; exit 1 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "$0: needs root (network namespaces, live capture)" >&2; exit 1; }
@@ -105,7 +109,12 @@ trap 'exit 130' INT TERM
 
 # --- the capture, made safe to replay -------------------------------------
 . benches/support/sanitise.sh
-generate_replay_capture "$GEN" "$SIZE" "$SEED" "$WORK"
+if [ -n "$CAPTURE" ]; then
+  echo "replaying $CAPTURE (no ground truth: attempts are compared with the offline read only)" >&2
+  sanitise_for_replay "$CAPTURE" "$WORK/replay.pcap"
+else
+  generate_replay_capture "$GEN" "$SIZE" "$SEED" "$WORK"
+fi
 CAP="$WORK/replay.pcap"
 PKTS=$(tcpdump -r "$CAP" -nn 2>/dev/null | wc -l)
 MAXLEN=$(tcpdump -r "$CAP" -nn -e 2>/dev/null | awk '{for(i=1;i<NF;i++) if($i=="length"){sub(":","",$(i+1)); print $(i+1); break}}' | sort -n | tail -1)
@@ -138,7 +147,7 @@ miss, extra = sum((a - b).values()), sum((b - a).values())
 print(f"{miss} missing, {extra} extra")' "$1" "$2"; }
 OFFLINE_CAUSES=$(causes "$WORK/offline.jsonl")
 echo "offline: $(wc -l < "$WORK/offline.jsonl") attempts: $OFFLINE_CAUSES" >&2
-python3 - "$WORK/truth.jsonl" "$WORK/offline.jsonl" >&2 <<'PY'
+[ -n "$CAPTURE" ] || python3 - "$WORK/truth.jsonl" "$WORK/offline.jsonl" >&2 <<'PY'
 import json, sys, collections
 truth = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 v4 = collections.Counter(t.get("cause") or "accepted" for t in truth

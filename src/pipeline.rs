@@ -8,7 +8,6 @@
 //! every tick, so the reporter merges exactly the attempts completed in a tick and
 //! orders them by the global number of the packet that completed them.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,7 +17,9 @@ use std::time::Duration;
 use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::analyzer::{FlowAnalyzer, Segment, Totals};
-use crate::capture::{BpfFilter, CaptureStats, Next, PacketSource, SharedBytes, Timestamp};
+use crate::capture::{
+    BpfFilter, CaptureStats, Next, PacketSource, RawPacket, SharedBytes, Timestamp,
+};
 use crate::classify::correlate::{Correlator, Judged};
 use crate::coarse_clock::CoarseInstant;
 use crate::decode::{self, Decoded, Endpoint, FlowKey, Side, TcpFlags};
@@ -533,251 +534,315 @@ fn capture_loop(
     stop: Arc<AtomicBool>,
     gauges: Arc<Gauges>,
 ) -> RunStats {
-    let Reading {
-        tick_packets,
-        filter,
-        fault,
-    } = reading;
-    let n = txs.len();
-    let mut last_kernel_check = CoarseInstant::now();
-    let publish = |feed: &mut Box<dyn PacketSource>,
-                   stats: &RunStats,
-                   last_kernel_check: &mut CoarseInstant| {
-        let g = &gauges;
-        g.packets.store(stats.capture.packets, Ordering::Relaxed);
-        g.bytes.store(stats.capture.bytes, Ordering::Relaxed);
+    let mut c = Capturing::new(txs, free, reading, feed.is_live(), gauges);
+    // A filter that does not compile reads nothing.
+    while !c.done && !stop.load(Ordering::Relaxed) {
+        // A source hands over everything it has ready in one call (a live
+        // capture: the packets of its kernel blocks, read in place); the
+        // gauges and the kernel's counters are read between calls.
+        if let Err(e) = feed.each_ready(&mut |next| c.take(next)) {
+            c.stats.capture.damage.push(e.to_string());
+            c.stats.fail(e);
+            // A live capture (or its recording) that fails does not
+            // recover; a damaged file ends, and the next one goes on.
+            if c.live {
+                break;
+            }
+        }
+        if c.publish_due {
+            c.publish_due = false;
+            c.publish(&mut feed);
+        }
+    }
+    c.publish(&mut feed);
+    if let Some(k) = feed.kernel_stats() {
+        c.gauges
+            .kernel_received
+            .store(k.received, Ordering::Relaxed);
+        c.gauges.kernel_dropped.store(k.dropped, Ordering::Relaxed);
+        c.stats.capture.kernel_received = Some(k.received);
+        c.stats.capture.kernel_dropped = Some(k.dropped);
+        c.stats.capture.if_dropped = Some(k.dropped_by_interface);
+    }
+    c.stats.interrupted = stop.load(Ordering::Relaxed);
+    let last_ts = c.last_ts;
+    c.send_tick(last_ts, true);
+    c.stats
+}
+
+/// The capture thread between two packets: the batches being filled, one per
+/// worker, and where the current tick and part stand.
+struct Capturing {
+    txs: Vec<Sender<Batch>>,
+    free: Receiver<Batch>,
+    /// Batches come back from the workers still holding their input blocks.
+    /// Each new batch first takes every returned one and lets go of its
+    /// blocks, so a block goes back to the reader's pool as soon as no batch
+    /// in flight reads it (idle batches would otherwise keep the reader
+    /// allocating new ones).
+    spare: Vec<Batch>,
+    batches: Vec<Batch>,
+    filter: Option<BpfFilter>,
+    fault: FaultHook,
+    tick_packets: u64,
+    live: bool,
+    gauges: Arc<Gauges>,
+    stats: RunStats,
+    tick: u64,
+    in_tick: u64,
+    in_part: u64,
+    in_part_bytes: usize,
+    secrets_held: usize,
+    last_ts: Timestamp,
+    last_ts_wall: CoarseInstant,
+    last_tick_wall: CoarseInstant,
+    last_kernel_check: CoarseInstant,
+    /// A tick went out: the gauges are refreshed once the source returns.
+    publish_due: bool,
+    /// Nothing more is read: a worker is gone, or the filter cannot apply.
+    done: bool,
+}
+
+impl Capturing {
+    fn new(
+        txs: Vec<Sender<Batch>>,
+        free: Receiver<Batch>,
+        reading: Reading,
+        live: bool,
+        gauges: Arc<Gauges>,
+    ) -> Capturing {
+        let Reading {
+            tick_packets,
+            filter,
+            fault,
+        } = reading;
+        let mut stats = RunStats::default();
+        let filter = match filter.as_deref().map(BpfFilter::new).transpose() {
+            Ok(f) => f,
+            Err(e) => {
+                stats.fail(e);
+                None
+            }
+        };
+        let done = stats.error.is_some();
+        let n = txs.len();
+        let mut c = Capturing {
+            txs,
+            free,
+            spare: Vec::new(),
+            batches: Vec::with_capacity(n),
+            filter,
+            fault,
+            tick_packets,
+            live,
+            gauges,
+            stats,
+            tick: 0,
+            in_tick: 0,
+            in_part: 0,
+            in_part_bytes: 0,
+            secrets_held: 0,
+            last_ts: Timestamp::default(),
+            last_ts_wall: CoarseInstant::now(),
+            last_tick_wall: CoarseInstant::now(),
+            last_kernel_check: CoarseInstant::now(),
+            publish_due: false,
+            done,
+        };
+        for _ in 0..n {
+            let b = c.new_batch(0);
+            c.batches.push(b);
+        }
+        c
+    }
+
+    fn new_batch(&mut self, tick: u64) -> Batch {
+        while let Ok(mut b) = self.free.try_recv() {
+            b.blocks.clear();
+            self.spare.push(b);
+        }
+        new_or_reused(self.spare.pop(), tick)
+    }
+
+    fn publish(&mut self, feed: &mut Box<dyn PacketSource>) {
+        let g = &self.gauges;
+        g.packets
+            .store(self.stats.capture.packets, Ordering::Relaxed);
+        g.bytes.store(self.stats.capture.bytes, Ordering::Relaxed);
         let (pos, total) = feed.progress();
         g.position.store(pos, Ordering::Relaxed);
         if let Some(t) = total {
             g.total.store(t, Ordering::Relaxed);
         }
-        if feed.is_live() && last_kernel_check.elapsed() >= Duration::from_secs(1) {
-            *last_kernel_check = CoarseInstant::now();
+        if self.live && self.last_kernel_check.elapsed() >= Duration::from_secs(1) {
+            self.last_kernel_check = CoarseInstant::now();
             if let Some(k) = feed.kernel_stats() {
                 g.kernel_received.store(k.received, Ordering::Relaxed);
                 g.kernel_dropped.store(k.dropped, Ordering::Relaxed);
             }
         }
-    };
-    let mut stats = RunStats::default();
-    let mut filter = match filter.as_deref().map(BpfFilter::new).transpose() {
-        Ok(f) => f,
-        Err(e) => {
-            stats.fail(e);
-            None
-        }
-    };
-    // Batches come back from the workers still holding their input blocks.
-    // Each new batch first takes every returned one and lets go of its
-    // blocks, so a block goes back to the reader's pool as soon as no batch in
-    // flight reads it (idle batches would otherwise keep the reader allocating
-    // new ones).
-    let spare: RefCell<Vec<Batch>> = RefCell::new(Vec::new());
-    let new_batch = |tick: u64| {
-        let mut spare = spare.borrow_mut();
-        while let Ok(mut b) = free.try_recv() {
-            b.blocks.clear();
-            spare.push(b);
-        }
-        new_or_reused(spare.pop(), tick)
-    };
-    let mut batches: Vec<Batch> = (0..n).map(|_| new_batch(0)).collect();
-    let mut tick = 0u64;
-    let mut in_tick = 0u64;
-    let mut last_ts = Timestamp::default();
-    let mut last_ts_wall = CoarseInstant::now();
-    let mut last_tick_wall = CoarseInstant::now();
-    let live = feed.is_live();
-    let send_tick =
-        |batches: &mut Vec<Batch>, tick: &mut u64, time: Timestamp, last: bool| -> bool {
-            let mut ok = true;
-            for (i, b) in batches.iter_mut().enumerate() {
-                let mut full = std::mem::replace(b, new_batch(*tick + 1));
-                full.time = time;
-                full.ends_tick = true;
-                full.last = last;
-                if txs[i].send(full).is_err() {
-                    ok = false;
-                }
-            }
-            *tick += 1;
-            ok
-        };
-    // A part of a tick: only workers with packets get one, and none reports.
-    let send_part = |batches: &mut Vec<Batch>, tick: u64| -> bool {
+    }
+
+    /// Every worker gets its batch, which ends the tick; false when a worker
+    /// is gone.
+    fn send_tick(&mut self, time: Timestamp, last: bool) -> bool {
         let mut ok = true;
-        for (i, b) in batches.iter_mut().enumerate() {
+        for i in 0..self.batches.len() {
+            let fresh = self.new_batch(self.tick + 1);
+            let mut full = std::mem::replace(&mut self.batches[i], fresh);
+            full.time = time;
+            full.ends_tick = true;
+            full.last = last;
+            if self.txs[i].send(full).is_err() {
+                ok = false;
+            }
+        }
+        self.tick += 1;
+        self.in_tick = 0;
+        self.in_part = 0;
+        self.in_part_bytes = 0;
+        self.last_tick_wall = CoarseInstant::now();
+        self.publish_due = true;
+        ok
+    }
+
+    /// A part of a tick: only workers with packets get one, and none reports.
+    fn send_part(&mut self) -> bool {
+        self.in_part = 0;
+        self.in_part_bytes = 0;
+        let mut ok = true;
+        for i in 0..self.batches.len() {
+            let b = &self.batches[i];
             if b.pkts.is_empty() && b.secrets.is_empty() {
                 continue;
             }
-            let part = std::mem::replace(b, new_batch(tick));
-            if txs[i].send(part).is_err() {
+            let fresh = self.new_batch(self.tick);
+            let part = std::mem::replace(&mut self.batches[i], fresh);
+            if self.txs[i].send(part).is_err() {
                 ok = false;
             }
         }
         ok
-    };
-    let mut in_part = 0u64;
-    let mut in_part_bytes = 0usize;
-    let mut secrets_held = 0usize;
-    // A filter that does not compile reads nothing.
-    let unusable_filter = stats.error.is_some();
-    loop {
-        if stop.load(Ordering::Relaxed) || unusable_filter {
-            break;
+    }
+
+    /// Take what the source handed over; false once nothing more should be
+    /// read.
+    fn take(&mut self, next: Next<'_>) -> bool {
+        if self.done {
+            return false;
         }
-        let next = match feed.next() {
-            Ok(n) => n,
-            Err(e) => {
-                stats.capture.damage.push(e.to_string());
-                stats.fail(e);
-                // A live capture (or its recording) that fails does not
-                // recover; a damaged file ends, and the next one goes on.
-                if live {
-                    break;
-                }
-                continue;
+        let go_on = match next {
+            Next::End => false,
+            Next::Secrets(text) => self.secrets(text),
+            Next::Idle => {
+                // Packet time moves on with the wall clock while the wire is
+                // quiet, so waiting attempts are released.
+                !(self.live && self.last_tick_wall.elapsed() >= Duration::from_millis(100))
+                    || self.send_tick(self.last_ts + self.last_ts_wall.elapsed(), false)
+            }
+            Next::Packet(p) => self.packet(p),
+        };
+        self.done = !go_on;
+        go_on
+    }
+
+    /// Every worker learns them at this point of its packets.
+    fn secrets(&mut self, text: &[u8]) -> bool {
+        if self.secrets_held + text.len() > MAX_IN_BAND_SECRETS {
+            self.stats.capture.secrets_ignored += text.len() as u64;
+            return true;
+        }
+        self.secrets_held += text.len();
+        for b in self.batches.iter_mut() {
+            b.secrets.push((b.pkts.len(), text.to_vec()));
+        }
+        // Secrets with no packets after them still leave in parts.
+        self.in_part_bytes += text.len();
+        self.in_part_bytes < PART_BYTES || self.send_part()
+    }
+
+    fn packet(&mut self, p: RawPacket<'_>) -> bool {
+        let no = self.stats.capture.packets;
+        inject!(self.fault, Capture, no);
+        let cs = &mut self.stats.capture;
+        cs.packets += 1;
+        cs.bytes += p.orig_len as u64;
+        self.in_part_bytes += p.data.len();
+        if p.ts > self.last_ts {
+            self.last_ts = p.ts;
+        }
+        if self.live {
+            self.last_ts_wall = CoarseInstant::now();
+        }
+        let keep = match self.filter.as_mut().map(|f| f.matches(p.linktype, p.data)) {
+            None | Some(Ok(true)) => true,
+            Some(Ok(false)) => false,
+            // A filter that cannot apply ends the run: letting every
+            // packet through would answer about the wrong traffic.
+            Some(Err(e)) => {
+                self.stats.fail(e);
+                return false;
             }
         };
-        match next {
-            Next::End => break,
-            // Every worker learns them at this point of its packets.
-            Next::Secrets(text) => {
-                if secrets_held + text.len() > MAX_IN_BAND_SECRETS {
-                    stats.capture.secrets_ignored += text.len() as u64;
-                    continue;
+        let cs = &mut self.stats.capture;
+        if !keep {
+            cs.filtered_out += 1;
+        } else {
+            match decode::decode(p.linktype, p.data, p.orig_len) {
+                Decoded::Tcp(seg) if seg.is_bare_ack() => {
+                    // Nothing the analysis reads is in it (the kernel
+                    // filter leaves these out of a live capture): the
+                    // flow lookup it would cost is the workers'
+                    // largest expense, and a third of the packets.
+                    cs.tcp_packets += 1;
                 }
-                secrets_held += text.len();
-                for b in batches.iter_mut() {
-                    b.secrets.push((b.pkts.len(), text.to_vec()));
-                }
-                // Secrets with no packets after them still leave in parts.
-                in_part_bytes += text.len();
-                if in_part_bytes >= PART_BYTES {
-                    in_part = 0;
-                    in_part_bytes = 0;
-                    if !send_part(&mut batches, tick) {
-                        break;
+                Decoded::Tcp(seg) => {
+                    cs.tcp_packets += 1;
+                    if seg.truncated {
+                        cs.truncated += 1;
                     }
+                    // One worker (the default on two cores) needs no shard.
+                    let n = self.batches.len();
+                    let w = if n == 1 {
+                        0
+                    } else {
+                        let (key, _) = FlowKey::of(seg.src, seg.dst);
+                        (key.shard_hash() % n as u64) as usize
+                    };
+                    let b = &mut self.batches[w];
+                    let (block, off) = b.place(seg.payload, p.backing);
+                    b.pkts.push(Pkt {
+                        no,
+                        ts: p.ts,
+                        src: seg.src,
+                        dst: seg.dst,
+                        seq: seg.seq,
+                        ack: seg.ack,
+                        flags: seg.flags,
+                        block,
+                        off,
+                        len: seg.payload.len() as u32,
+                    });
                 }
-            }
-            Next::Idle => {
-                if live && last_tick_wall.elapsed() >= Duration::from_millis(100) {
-                    // Packet time moves on with the wall clock while the wire is
-                    // quiet, so waiting attempts are released.
-                    let now = last_ts + last_ts_wall.elapsed();
-                    if !send_tick(&mut batches, &mut tick, now, false) {
-                        break;
-                    }
-                    in_tick = 0;
-                    last_tick_wall = CoarseInstant::now();
-                    publish(&mut feed, &stats, &mut last_kernel_check);
-                }
-            }
-            Next::Packet(p) => {
-                let no = stats.capture.packets;
-                inject!(fault, Capture, no);
-                stats.capture.packets += 1;
-                stats.capture.bytes += p.orig_len as u64;
-                in_part_bytes += p.data.len();
-                if p.ts > last_ts {
-                    last_ts = p.ts;
-                }
-                if live {
-                    last_ts_wall = CoarseInstant::now();
-                }
-                let keep = match filter.as_mut().map(|f| f.matches(p.linktype, p.data)) {
-                    None | Some(Ok(true)) => true,
-                    Some(Ok(false)) => false,
-                    // A filter that cannot apply ends the run: letting every
-                    // packet through would answer about the wrong traffic.
-                    Some(Err(e)) => {
-                        stats.fail(e);
-                        break;
-                    }
-                };
-                if !keep {
-                    stats.capture.filtered_out += 1;
-                } else {
-                    match decode::decode(p.linktype, p.data, p.orig_len) {
-                        Decoded::Tcp(seg) if seg.is_bare_ack() => {
-                            // Nothing the analysis reads is in it (the kernel
-                            // filter leaves these out of a live capture): the
-                            // flow lookup it would cost is the workers'
-                            // largest expense, and a third of the packets.
-                            stats.capture.tcp_packets += 1;
-                        }
-                        Decoded::Tcp(seg) => {
-                            stats.capture.tcp_packets += 1;
-                            if seg.truncated {
-                                stats.capture.truncated += 1;
-                            }
-                            // One worker (the default on two cores) needs no shard.
-                            let w = if n == 1 {
-                                0
-                            } else {
-                                let (key, _) = FlowKey::of(seg.src, seg.dst);
-                                (key.shard_hash() % n as u64) as usize
-                            };
-                            let b = &mut batches[w];
-                            let (block, off) = b.place(seg.payload, p.backing);
-                            b.pkts.push(Pkt {
-                                no,
-                                ts: p.ts,
-                                src: seg.src,
-                                dst: seg.dst,
-                                seq: seg.seq,
-                                ack: seg.ack,
-                                flags: seg.flags,
-                                block,
-                                off,
-                                len: seg.payload.len() as u32,
-                            });
-                        }
-                        Decoded::Other => {}
-                        Decoded::Fragment => stats.capture.fragments += 1,
-                        Decoded::UnsupportedLink(_) => stats.capture.unsupported_link += 1,
-                        Decoded::Malformed(m) => stats.capture.note_malformed(no + 1, m),
-                    }
-                }
-                in_tick += 1;
-                let due = in_tick >= tick_packets
-                    || (live && last_tick_wall.elapsed() >= Duration::from_millis(100));
-                if due {
-                    if !send_tick(&mut batches, &mut tick, last_ts, false) {
-                        break;
-                    }
-                    in_tick = 0;
-                    in_part = 0;
-                    in_part_bytes = 0;
-                    last_tick_wall = CoarseInstant::now();
-                    publish(&mut feed, &stats, &mut last_kernel_check);
-                } else {
-                    in_part += 1;
-                    if in_part >= PART_PACKETS || in_part_bytes >= PART_BYTES {
-                        in_part = 0;
-                        in_part_bytes = 0;
-                        if !send_part(&mut batches, tick) {
-                            break;
-                        }
-                    }
-                }
+                Decoded::Other => {}
+                Decoded::Fragment => cs.fragments += 1,
+                Decoded::UnsupportedLink(_) => cs.unsupported_link += 1,
+                Decoded::Malformed(m) => cs.note_malformed(no + 1, m),
             }
         }
+        self.in_tick += 1;
+        let due = self.in_tick >= self.tick_packets
+            || (self.live && self.last_tick_wall.elapsed() >= Duration::from_millis(100));
+        if due {
+            return self.send_tick(self.last_ts, false);
+        }
+        self.in_part += 1;
+        if self.in_part >= PART_PACKETS || self.in_part_bytes >= PART_BYTES {
+            return self.send_part();
+        }
+        true
     }
-    publish(&mut feed, &stats, &mut last_kernel_check);
-    if let Some(k) = feed.kernel_stats() {
-        gauges.kernel_received.store(k.received, Ordering::Relaxed);
-        gauges.kernel_dropped.store(k.dropped, Ordering::Relaxed);
-        stats.capture.kernel_received = Some(k.received);
-        stats.capture.kernel_dropped = Some(k.dropped);
-        stats.capture.if_dropped = Some(k.dropped_by_interface);
-    }
-    stats.interrupted = stop.load(Ordering::Relaxed);
-    send_tick(&mut batches, &mut tick, last_ts, true);
-    stats
 }
-
 /// Packets per part of a tick (see `Batch::ends_tick`): the input of about
 /// 2048 packets, a couple of MiB, is held per batch in flight instead of a
 /// whole tick's.

@@ -1,7 +1,7 @@
 //! Live capture through libpcap (the `pcap` crate): the first way users run the
 //! tool, on the server host while the incident happens.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::Duration;
 
 use super::{CaptureError, KernelStats, LinkType, Next, PacketSource, RawPacket, Timestamp};
@@ -10,6 +10,9 @@ use crate::coarse_clock::CoarseInstant;
 /// Longest a captured packet waits in a partly filled kernel block before it
 /// is handed to us (libpcap's packet buffer timeout).
 const BLOCK_TIMEOUT_MS: i32 = 100;
+
+/// Packets handed over per call at most: about what a kernel block holds.
+const DISPATCH_PACKETS: usize = 1024;
 
 /// How to open the interface.
 #[derive(Debug, Clone)]
@@ -149,51 +152,93 @@ pub fn list_interfaces() -> Result<Vec<(String, Option<String>)>, LiveError> {
         .map_err(|e| LiveError::List { msg: e.to_string() })
 }
 
+impl LiveSource {
+    /// Nothing to read: wait until something is, or 100 ms pass.
+    fn wait(fd: RawFd, iface: &str) -> Result<Next<'static>, CaptureError> {
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd for the duration of the call.
+        let r = unsafe { libc::poll(&mut pfd, 1, 100) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(CaptureError::Live {
+                    iface: iface.to_string(),
+                    what: e.to_string(),
+                });
+            }
+        }
+        Ok(Next::Idle)
+    }
+
+    fn failed(iface: &str, e: pcap::Error) -> CaptureError {
+        CaptureError::Live {
+            iface: iface.to_string(),
+            what: e
+                .to_string()
+                .trim_start_matches("libpcap error: ")
+                .to_string(),
+        }
+    }
+
+    fn raw<'a>(linktype: LinkType, p: &pcap::Packet<'a>) -> RawPacket<'a> {
+        RawPacket {
+            ts: Timestamp::new(p.header.ts.tv_sec, (p.header.ts.tv_usec as u32) * 1000),
+            linktype,
+            data: p.data,
+            orig_len: p.header.len,
+            backing: None,
+        }
+    }
+}
+
 impl PacketSource for LiveSource {
     fn next(&mut self) -> Result<Next<'_>, CaptureError> {
         if self.deadline.is_some_and(|d| CoarseInstant::now() >= d) {
             return Ok(Next::End);
         }
         self.check_drops();
-        let fd = self.cap.as_raw_fd();
+        let (fd, linktype, iface) = (self.cap.as_raw_fd(), self.linktype, &self.iface);
         match self.cap.next_packet() {
-            Ok(p) => {
-                let ts = Timestamp::new(p.header.ts.tv_sec, (p.header.ts.tv_usec as u32) * 1000);
-                Ok(Next::Packet(RawPacket {
-                    ts,
-                    linktype: self.linktype,
-                    data: p.data,
-                    orig_len: p.header.len,
-                    backing: None,
-                }))
+            Ok(p) => Ok(Next::Packet(LiveSource::raw(linktype, &p))),
+            Err(pcap::Error::TimeoutExpired) => LiveSource::wait(fd, iface),
+            Err(e) => Err(LiveSource::failed(iface, e)),
+        }
+    }
+
+    /// Every packet of the ring's ready blocks, read where the kernel put
+    /// it: `next` has libpcap copy each one out of the ring first, since a
+    /// block goes back to the kernel once its last packet is handed over.
+    fn each_ready(&mut self, take: &mut dyn FnMut(Next<'_>) -> bool) -> Result<(), CaptureError> {
+        if self.deadline.is_some_and(|d| CoarseInstant::now() >= d) {
+            take(Next::End);
+            return Ok(());
+        }
+        self.check_drops();
+        let linktype = self.linktype;
+        let mut open = true;
+        // At most one block's worth per call, so the caller looks at the
+        // clock, Ctrl-C and the kernel's counters between blocks even when
+        // the ring stays full.
+        let read = self.cap.dispatch(Some(DISPATCH_PACKETS), |p| {
+            // libpcap cannot be stopped from inside its loop through this
+            // API: what follows a refusal is left unread.
+            if open {
+                open = take(Next::Packet(LiveSource::raw(linktype, &p)));
             }
-            Err(pcap::Error::TimeoutExpired) => {
-                // Nothing to read: wait until something is, or 100 ms pass.
-                let mut pfd = libc::pollfd {
-                    fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd for the duration of the call.
-                let r = unsafe { libc::poll(&mut pfd, 1, 100) };
-                if r < 0 {
-                    let e = std::io::Error::last_os_error();
-                    if e.kind() != std::io::ErrorKind::Interrupted {
-                        return Err(CaptureError::Live {
-                            iface: self.iface.clone(),
-                            what: e.to_string(),
-                        });
-                    }
+        });
+        match read {
+            Ok(0) => {
+                if open {
+                    take(LiveSource::wait(self.cap.as_raw_fd(), &self.iface)?);
                 }
-                Ok(Next::Idle)
+                Ok(())
             }
-            Err(e) => Err(CaptureError::Live {
-                iface: self.iface.clone(),
-                what: e
-                    .to_string()
-                    .trim_start_matches("libpcap error: ")
-                    .to_string(),
-            }),
+            Ok(_) => Ok(()),
+            Err(e) => Err(LiveSource::failed(&self.iface, e)),
         }
     }
 

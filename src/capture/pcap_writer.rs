@@ -119,6 +119,33 @@ impl<S: PacketSource> PacketSource for PcapWriter<S> {
         }
     }
 
+    fn each_ready(&mut self, take: &mut dyn FnMut(Next<'_>) -> bool) -> Result<(), CaptureError> {
+        if let Some(e) = self.failed.take() {
+            return Err(self.error(e));
+        }
+        let (file, linktype, failed) = (&mut self.file, self.linktype, &mut self.failed);
+        // What could not be written is not analysed either: the recording
+        // and the report stay about the same packets.
+        self.inner.each_ready(&mut |next| {
+            let written = match &next {
+                Next::Packet(p) if p.linktype == linktype => file.write_packet(p),
+                Next::End => file.flush(),
+                _ => Ok(()),
+            };
+            match written {
+                Ok(()) => take(next),
+                Err(e) => {
+                    *failed = Some(e);
+                    false
+                }
+            }
+        })?;
+        match self.failed.take() {
+            Some(e) => Err(self.error(e)),
+            None => Ok(()),
+        }
+    }
+
     /// Flushed here too (about once a second), so the file can be read while
     /// the capture goes on.
     fn kernel_stats(&mut self) -> Option<KernelStats> {
@@ -142,7 +169,8 @@ mod tests {
     use super::*;
     use crate::capture::{FileSource, Timestamp};
 
-    /// A source of two packets.
+    /// A source of two packets, handed over one at a time (`next`) or both
+    /// in one call (`each_ready`, as a live capture hands over its ring).
     struct Two(u32);
 
     impl PacketSource for Two {
@@ -159,33 +187,89 @@ mod tests {
                 backing: None,
             }))
         }
+
+        fn each_ready(
+            &mut self,
+            take: &mut dyn FnMut(Next<'_>) -> bool,
+        ) -> Result<(), CaptureError> {
+            loop {
+                let next = self.next()?;
+                let end = matches!(next, Next::End);
+                if !take(next) || end {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Reads `w` to its end or its first error, one packet per call or all
+    /// that is ready per call: the packets it passed on, and the error.
+    fn drain(w: &mut PcapWriter<Two>, batched: bool) -> (usize, Option<CaptureError>) {
+        let mut seen = 0;
+        let mut ended = false;
+        for _ in 0..10 {
+            let r = if batched {
+                w.each_ready(&mut |n| match n {
+                    Next::Packet(_) => {
+                        seen += 1;
+                        true
+                    }
+                    Next::End => {
+                        ended = true;
+                        false
+                    }
+                    _ => true,
+                })
+            } else {
+                match w.next() {
+                    Ok(Next::Packet(_)) => {
+                        seen += 1;
+                        Ok(())
+                    }
+                    Ok(Next::End) => {
+                        ended = true;
+                        Ok(())
+                    }
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            };
+            if let Err(e) = r {
+                return (seen, Some(e));
+            }
+            if ended {
+                break;
+            }
+        }
+        assert!(ended, "the source ends");
+        (seen, None)
     }
 
     #[test]
     fn what_passes_through_is_recorded_and_reads_back() {
-        let path = std::env::temp_dir().join(format!("wshs-pcap-writer-{}", std::process::id()));
-        let path = path.to_string_lossy().into_owned();
-        let mut w = PcapWriter::create(Two(0), &path, LinkType::RAW, 4).expect("creates");
-        let mut seen = 0;
-        while let Ok(Next::Packet(_)) = w.next() {
-            seen += 1;
+        for batched in [false, true] {
+            let path = std::env::temp_dir()
+                .join(format!("wshs-pcap-writer-{}-{batched}", std::process::id()));
+            let path = path.to_string_lossy().into_owned();
+            let mut w = PcapWriter::create(Two(0), &path, LinkType::RAW, 4).expect("creates");
+            let (seen, err) = drain(&mut w, batched);
+            assert_eq!((seen, err.is_none()), (2, true), "batched {batched}");
+            drop(w);
+            let mut back = FileSource::open(&path).expect("reads back");
+            let p = back.next_packet().expect("first").expect("a packet");
+            assert_eq!(
+                (p.ts, p.linktype, p.data, p.orig_len),
+                (
+                    Timestamp::new(1_700_000_001, 5),
+                    LinkType::RAW,
+                    &b"\x45pac"[..],
+                    1500
+                )
+            );
+            assert!(back.next_packet().expect("second").is_some());
+            assert!(back.next_packet().expect("end").is_none());
+            let _ = std::fs::remove_file(&path);
         }
-        assert_eq!(seen, 2);
-        drop(w);
-        let mut back = FileSource::open(&path).expect("reads back");
-        let p = back.next_packet().expect("first").expect("a packet");
-        assert_eq!(
-            (p.ts, p.linktype, p.data, p.orig_len),
-            (
-                Timestamp::new(1_700_000_001, 5),
-                LinkType::RAW,
-                &b"\x45pac"[..],
-                1500
-            )
-        );
-        assert!(back.next_packet().expect("second").is_some());
-        assert!(back.next_packet().expect("end").is_none());
-        let _ = std::fs::remove_file(&path);
     }
 
     #[test]
@@ -193,19 +277,11 @@ mod tests {
         if !std::path::Path::new("/dev/full").exists() {
             return;
         }
-        let mut w = PcapWriter::create(Two(0), "/dev/full", LinkType::RAW, 4).expect("opens");
-        let mut err = None;
-        loop {
-            match w.next() {
-                Ok(Next::End) => break,
-                Ok(_) => {}
-                Err(e) => {
-                    err = Some(e);
-                    break;
-                }
-            }
+        for batched in [false, true] {
+            let mut w = PcapWriter::create(Two(0), "/dev/full", LinkType::RAW, 4).expect("opens");
+            let (_, err) = drain(&mut w, batched);
+            let e = err.expect("the write fails");
+            assert!(matches!(e, CaptureError::Write { .. }), "{e}");
         }
-        let e = err.expect("the write fails");
-        assert!(matches!(e, CaptureError::Write { .. }), "{e}");
     }
 }

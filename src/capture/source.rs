@@ -29,6 +29,15 @@ pub trait PacketSource: Send {
     /// a finished source answers `End`.
     fn next(&mut self) -> Result<Next<'_>, CaptureError>;
 
+    /// Hand `take` what is ready now, in order, until it answers false. The
+    /// default hands over one `next`; a source that can lend its packets
+    /// only while a call lasts (libpcap's ring, read in place instead of
+    /// copied out packet by packet) hands over all it has.
+    fn each_ready(&mut self, take: &mut dyn FnMut(Next<'_>) -> bool) -> Result<(), CaptureError> {
+        take(self.next()?);
+        Ok(())
+    }
+
     /// Kernel counters, for live capture.
     fn kernel_stats(&mut self) -> Option<KernelStats> {
         None
@@ -48,6 +57,9 @@ pub trait PacketSource: Send {
 impl<S: PacketSource + ?Sized> PacketSource for Box<S> {
     fn next(&mut self) -> Result<Next<'_>, CaptureError> {
         (**self).next()
+    }
+    fn each_ready(&mut self, take: &mut dyn FnMut(Next<'_>) -> bool) -> Result<(), CaptureError> {
+        (**self).each_ready(take)
     }
     fn kernel_stats(&mut self) -> Option<KernelStats> {
         (**self).kernel_stats()
