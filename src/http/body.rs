@@ -84,6 +84,14 @@ impl BodyReader {
         self.framing == Framing::Done
     }
 
+    /// Bytes a Content-Length body has still to come (0 for other framings).
+    pub fn length_left(&self) -> u64 {
+        match self.framing {
+            Framing::Length(n) => n,
+            _ => 0,
+        }
+    }
+
     pub fn is_until_close(&self) -> bool {
         self.framing == Framing::UntilClose
     }

@@ -64,6 +64,10 @@ pub struct HttpStats {
     /// Holes in the capture that fell inside a body whose framing says where
     /// it ends: read past without losing the place.
     pub gaps_in_bodies: u64,
+    /// Heads a hole cut: a request's is not reported but keeps its place
+    /// for its answer; a response's answers its request with the lines
+    /// that came.
+    pub heads_cut_by_holes: u64,
     /// Connection directions that carried no HTTP (TLS, other protocols).
     pub non_http_directions: u64,
     /// Attempts dropped because too many were pending on one connection.
@@ -85,6 +89,7 @@ impl HttpStats {
         self.heads_too_large += o.heads_too_large;
         self.resyncs += o.resyncs;
         self.gaps_in_bodies += o.gaps_in_bodies;
+        self.heads_cut_by_holes += o.heads_cut_by_holes;
         self.non_http_directions += o.non_http_directions;
         self.attempts_dropped += o.attempts_dropped;
         self.upgrades += o.upgrades;
@@ -146,6 +151,9 @@ struct Direction {
     unended_lines: u32,
     /// Length of `buf` at the parser's last look.
     parsed_len: u32,
+    /// Bytes after a hole that no message can start in (see
+    /// [`declared_request_body`]), still to pass over while resynchronising.
+    resync_skip: u64,
 }
 
 impl Direction {
@@ -248,6 +256,7 @@ impl Default for Direction {
             unended_len: 0,
             unended_lines: 0,
             parsed_len: 0,
+            resync_skip: 0,
         }
     }
 }
@@ -640,7 +649,49 @@ impl Conversation {
                 return;
             }
         }
+        // A request head cut by the hole, whose lines before it declare a
+        // body: the head ends in the hole or after it, and its body follows,
+        // so no request starts in the first bytes after the hole that the
+        // body takes up at the least. A search there would read the body's
+        // text (which may quote a whole request) as requests.
+        // The request is lost, but not its place: the server answers it, and
+        // that answer must not be taken for the next request's.
+        let cut = match &dir.state {
+            State::Head if dir.role != Role::Responses => cut_request(&dir.buf),
+            _ => None,
+        };
+        let floor = match (&dir.state, cut) {
+            (State::Resync, _) => dir.resync_skip,
+            (_, Some(c)) => c.body,
+            _ => 0,
+        };
+        // A response head cut by the hole, whose status line came whole:
+        // its request was answered, with that status and the header lines
+        // that came, and the next response answers the next request.
+        let answer = match &dir.state {
+            State::Head if dir.role != Role::Requests => cut_response(&dir.buf),
+            _ => None,
+        };
+        dir.resync_skip = floor.saturating_sub(n);
         dir.set_buf(Vec::new());
+        if let Some(c) = cut {
+            out.stats.heads_cut_by_holes += 1;
+            self.requests_seen += 1;
+            self.queue_plain(c.head_method);
+        }
+        if let Some(head) = answer {
+            out.stats.heads_cut_by_holes += 1;
+            self.gap = true;
+            // Whatever the parser makes of it, the bytes after the hole are
+            // searched for the next head below.
+            let _ = self.parse_response_head(d, &head, out);
+            // As for a request: the body its lines declare follows the head.
+            let dir = &mut self.dirs[d];
+            if let State::Body { reader, .. } = &dir.state {
+                dir.resync_skip = reader.length_left().saturating_sub(n);
+            }
+        }
+        let dir = &mut self.dirs[d];
         self.gap = true;
         if let State::Body { attempt, reader } = &mut dir.state {
             emit_with_body(attempt, reader, out);
@@ -761,6 +812,12 @@ impl Conversation {
     fn on_data(&mut self, d: Side, mut data: &[u8], ts: Timestamp, out: &mut Sink<'_>) {
         while !data.is_empty() {
             let dir = &mut self.dirs[d];
+            if dir.resync_skip > 0 && matches!(dir.state, State::Resync) {
+                let n = dir.resync_skip.min(data.len() as u64);
+                dir.resync_skip -= n;
+                data = &data[n as usize..];
+                continue;
+            }
             match &mut dir.state {
                 State::Done => {
                     if let Some(s) = self.session.as_mut() {
@@ -1309,6 +1366,75 @@ fn find_message_start(data: &[u8], role: Role) -> Option<usize> {
     None
 }
 
+/// What the whole lines of a request head cut short by a hole say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CutRequest {
+    head_method: bool,
+    /// The body length they declare (0 when none, or none that is sure): a
+    /// Content-Length, unless a Transfer-Encoding overrides it or an Expect
+    /// lets the server refuse the body before it is sent. Lines the hole
+    /// took may have said otherwise; only what the client had already sent
+    /// is read.
+    body: u64,
+}
+
+/// `None` unless `head` starts with a whole request line.
+fn cut_request(head: &[u8]) -> Option<CutRequest> {
+    let first_end = memchr::memchr(b'\n', head)?;
+    if find_message_start(&head[..first_end + 1], Role::Requests) != Some(0) {
+        return None;
+    }
+    let head_method = head.starts_with(b"HEAD ");
+    // A line cut right after its CR is whole: no header value holds a CR.
+    let whole = match head.last() {
+        Some(b'\r') => &head[first_end + 1..],
+        _ => &head[first_end + 1..memchr::memrchr(b'\n', head).unwrap_or(first_end) + 1],
+    };
+    let mut length = None;
+    let unsure = Some(CutRequest {
+        head_method,
+        body: 0,
+    });
+    for line in whole.split(|&b| b == b'\n') {
+        let Some(colon) = memchr::memchr(b':', line) else {
+            continue;
+        };
+        let name = &line[..colon];
+        let value = line[colon + 1..].trim_ascii();
+        if name.eq_ignore_ascii_case(b"transfer-encoding") || name.eq_ignore_ascii_case(b"expect") {
+            return unsure;
+        }
+        if name.eq_ignore_ascii_case(b"content-length") {
+            let parsed = std::str::from_utf8(value)
+                .ok()
+                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|v| v.parse::<u64>().ok());
+            match (length, parsed) {
+                (_, None) => return unsure,
+                (Some(a), Some(b)) if a != b => return unsure,
+                (_, b) => length = b,
+            }
+        }
+    }
+    Some(CutRequest {
+        head_method,
+        body: length.unwrap_or(0),
+    })
+}
+
+/// A response head cut short by a hole, ended after its last whole line, when
+/// its status line is whole and does not switch protocols (a 101 read from
+/// part of its head would be judged on headers the hole may have taken).
+fn cut_response(head: &[u8]) -> Option<Vec<u8>> {
+    let last_end = memchr::memrchr(b'\n', head)?;
+    if find_message_start(head, Role::Responses) != Some(0) || head.get(9..12) == Some(b"101") {
+        return None;
+    }
+    let mut whole = head[..last_end + 1].to_vec();
+    whole.extend_from_slice(b"\r\n");
+    Some(whole)
+}
+
 /// Longest start line carried over to the next chunk while resynchronising:
 /// real request lines are far shorter (servers refuse targets past 8 KiB), and
 /// a flow of junk must not hold more than this.
@@ -1481,6 +1607,10 @@ mod tests {
             self.carrying(d);
             self.with(|c, s| c.on_chunk(d, Chunk::Fin, Timestamp::new(2, 0), s));
         }
+        /// `n` bytes the capture lost, given up by the stream.
+        fn gap(&mut self, d: Side, n: u64) {
+            self.with(|c, s| c.on_chunk(d, Chunk::Gap(n), Timestamp::new(1, 0), s));
+        }
     }
 
     fn flags(syn: bool, ack: bool, carries: bool) -> super::super::PacketFlags {
@@ -1488,6 +1618,198 @@ mod tests {
     }
 
     const WS_REQ: &[u8] = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+    /// A POST whose body quotes upgrade requests, then an upgrade request,
+    /// with `lost` bytes of the client's stream lost from `before` bytes
+    /// before the POST's head ends; the server answers both. What the
+    /// conversation reported, as (target, status).
+    fn post_quoting_requests_then_upgrade(
+        before: usize,
+        lost: usize,
+    ) -> Vec<(String, Option<u16>)> {
+        let quoted = b"GET /fake HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        let body = quoted.repeat(3);
+        let mut client = format!(
+            "POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        let at = client.len() - before;
+        client.extend_from_slice(&body);
+        client.extend_from_slice(&WS_REQ.replace("/ws HTTP".as_bytes(), "/chat HTTP".as_bytes()));
+        let mut h = Harness::new();
+        h.feed(CLIENT, &client[..at]);
+        h.gap(CLIENT, lost as u64);
+        h.feed(CLIENT, &client[at + lost..]);
+        h.feed(
+            SERVER,
+            b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+        );
+        h.fin(CLIENT);
+        h.fin(SERVER);
+        h.attempts
+            .iter()
+            .map(|a| {
+                (
+                    a.request.target.clone(),
+                    a.response.as_ref().map(|r| r.status),
+                )
+            })
+            .collect()
+    }
+
+    trait Replace {
+        fn replace(&self, from: &[u8], to: &[u8]) -> Vec<u8>;
+    }
+
+    impl Replace for &[u8] {
+        fn replace(&self, from: &[u8], to: &[u8]) -> Vec<u8> {
+            let at = memchr::memmem::find(self, from).expect("present");
+            [&self[..at], to, &self[at + from.len()..]].concat()
+        }
+    }
+
+    #[test]
+    fn a_hole_in_a_request_head_keeps_its_declared_body_from_being_read_as_requests() {
+        // The hole takes the head's last byte and the body's first ones,
+        // or the head's blank line and more, or just the head's end.
+        for (before, lost) in [(1, 20), (3, 40), (2, 2), (1, 200)] {
+            assert_eq!(
+                post_quoting_requests_then_upgrade(before, lost),
+                vec![("/chat".to_string(), Some(400))],
+                "hole of {lost} from {before} before the head's end"
+            );
+        }
+    }
+
+    #[test]
+    fn a_hole_in_a_response_head_answers_its_own_request_not_the_next() {
+        let chat = WS_REQ.replace("/ws HTTP".as_bytes(), "/chat HTTP".as_bytes());
+        let plain = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+        // The refusal's body quotes a response, and ends its last line.
+        let quoting = b"quoted:\nHTTP/1.1 200 OK\r\nX: y\r\n\r\nend of the page.\n";
+        let refusal = [
+            format!(
+                "HTTP/1.1 403 Forbidden\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n",
+                quoting.len()
+            )
+            .as_bytes(),
+            quoting,
+        ]
+        .concat();
+        let bad = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+        // (requests, responses, hole in the responses: from, length, what
+        // the attempts must be)
+        type Case = (
+            Vec<u8>,
+            Vec<u8>,
+            usize,
+            usize,
+            Vec<(&'static str, Option<u16>)>,
+        );
+        let plain_then_attempt: Case = (
+            [&b"GET /api HTTP/1.1\r\nHost: x\r\n\r\n"[..], &chat].concat(),
+            [&plain[..], bad].concat(),
+            20,
+            40,
+            vec![("/chat", Some(400))],
+        );
+        // The hole takes the end of the refusal's head (from inside its
+        // Content-Type line) and the first bytes of its body, or the whole
+        // body as well.
+        let head_end = refusal.len() - quoting.len();
+        let attempt_then_attempt = |lost| {
+            (
+                [WS_REQ, &chat].concat(),
+                [&refusal[..], bad].concat(),
+                head_end - 10,
+                lost,
+                vec![("/ws", Some(403)), ("/chat", Some(400))],
+            )
+        };
+        for (requests, responses, from, lost, want) in [
+            plain_then_attempt,
+            attempt_then_attempt(14),
+            attempt_then_attempt(10 + quoting.len()),
+        ] {
+            let mut h = Harness::new();
+            h.feed(CLIENT, &requests);
+            h.feed(SERVER, &responses[..from]);
+            h.gap(SERVER, lost as u64);
+            h.feed(SERVER, &responses[from + lost..]);
+            h.fin(CLIENT);
+            h.fin(SERVER);
+            let got: Vec<_> = h
+                .attempts
+                .iter()
+                .map(|a| {
+                    (
+                        a.request.target.as_str(),
+                        a.response.as_ref().map(|r| r.status),
+                    )
+                })
+                .collect();
+            assert_eq!(got, want, "hole of {lost} from {from}");
+            assert_eq!(h.stats.heads_cut_by_holes, 1);
+        }
+    }
+
+    #[test]
+    fn a_request_head_cut_short_declares_only_a_sure_body_length() {
+        let body = |s: &str| cut_request(s.as_bytes()).map(|c| c.body);
+        assert_eq!(
+            body("POST / HTTP/1.1\r\nContent-Length: 12\r\nHost: x\r\n\r"),
+            Some(12)
+        );
+        assert_eq!(
+            body("PUT /a HTTP/1.1\r\ncontent-length:7\r\nX-A: b"),
+            Some(7)
+        );
+        // The line itself cut: its value may be longer, unless its CR came.
+        assert_eq!(body("POST / HTTP/1.1\r\nContent-Length: 12"), Some(0));
+        assert_eq!(body("POST / HTTP/1.1\r\nContent-Length: 12\r"), Some(12));
+        assert_eq!(
+            body("POST / HTTP/1.1\r\nContent-Length: 12\r\nTransfer-Encoding: chunked\r\n"),
+            Some(0)
+        );
+        assert_eq!(
+            body("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 12\r\n"),
+            Some(0)
+        );
+        assert_eq!(
+            body("POST / HTTP/1.1\r\nContent-Length: 12\r\nContent-Length: 13\r\n"),
+            Some(0)
+        );
+        assert_eq!(body("POST / HTTP/1.1\r\nContent-Length: 1x\r\n"), Some(0));
+        assert_eq!(body("GET / HTTP/1.1\r\nHost: x\r\n"), Some(0));
+        assert_eq!(
+            cut_request(b"HEAD /a HTTP/1.1\r\nHost: x"),
+            Some(CutRequest {
+                head_method: true,
+                body: 0
+            })
+        );
+        // Not a request line, or not a whole one.
+        assert_eq!(body("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n"), None);
+        assert_eq!(body("garbage\r\nContent-Length: 12\r\n"), None);
+        assert_eq!(body("POST / HTTP/1"), None);
+    }
+
+    #[test]
+    fn a_response_head_cut_short_is_ended_after_its_whole_lines() {
+        assert_eq!(
+            cut_response(b"HTTP/1.1 403 Forbidden\r\nServer: x\r\nContent-Le").as_deref(),
+            Some(&b"HTTP/1.1 403 Forbidden\r\nServer: x\r\n\r\n"[..])
+        );
+        // A 101's headers decide its verdict; a status line not whole, or
+        // not a status line, says nothing.
+        assert_eq!(
+            cut_response(b"HTTP/1.1 101 Switching Protocols\r\nUpg"),
+            None
+        );
+        assert_eq!(cut_response(b"HTTP/1.1 403 Forb"), None);
+        assert_eq!(cut_response(b"GET / HTTP/1.1\r\nHost: x\r\n"), None);
+    }
 
     #[test]
     fn head_split_over_many_segments_is_parsed() {

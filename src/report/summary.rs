@@ -240,6 +240,11 @@ impl Summary {
         );
         note(
             &mut notes,
+            h.heads_cut_by_holes,
+            "heads cut by holes (requests kept in place, answers read from the lines that came)",
+        );
+        note(
+            &mut notes,
             h.unpaired_responses,
             "responses without a request",
         );
