@@ -657,6 +657,15 @@ impl Conversation {
         // The request is lost, but not its place: the server answers it, and
         // that answer must not be taken for the next request's.
         let cut = match &dir.state {
+            // A hole where a request was to start, in a direction known to
+            // send requests, large enough to hold one: a request was lost
+            // whole (a keep-alive probe or a stray byte is far shorter).
+            State::Head if dir.role == Role::Requests && dir.buf.is_empty() => {
+                (n >= SHORTEST_REQUEST).then_some(CutRequest {
+                    head_method: false,
+                    body: 0,
+                })
+            }
             State::Head if dir.role != Role::Responses => cut_request(&dir.buf),
             _ => None,
         };
@@ -1366,6 +1375,10 @@ fn find_message_start(data: &[u8], role: Role) -> Option<usize> {
     None
 }
 
+/// Bytes of the shortest request a server answers (`GET / HTTP/1.0`, CRLF,
+/// CRLF).
+const SHORTEST_REQUEST: u64 = 18;
+
 /// What the whole lines of a request head cut short by a hole say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct CutRequest {
@@ -1680,6 +1693,36 @@ mod tests {
                 "hole of {lost} from {before} before the head's end"
             );
         }
+    }
+
+    #[test]
+    fn a_request_lost_whole_keeps_its_place_for_its_answer() {
+        let answers = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\nHTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+        let lost = b"GET /gone HTTP/1.1\r\nHost: x\r\n\r\n";
+        let mut h = Harness::new();
+        h.feed(CLIENT, b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+        h.gap(CLIENT, lost.len() as u64);
+        h.feed(CLIENT, WS_REQ);
+        h.feed(SERVER, answers);
+        let got: Vec<_> = h
+            .attempts
+            .iter()
+            .map(|a| a.response.as_ref().map(|r| r.status))
+            .collect();
+        assert_eq!(got, vec![Some(400)]);
+        // A byte or two lost between requests (a probe's) is not a request.
+        let mut h = Harness::new();
+        h.feed(CLIENT, b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+        h.gap(CLIENT, 1);
+        h.feed(CLIENT, WS_REQ);
+        let two = memchr::memmem::find(answers, b"HTTP/1.1 400").expect("third answer");
+        h.feed(SERVER, &answers[..two]);
+        let got: Vec<_> = h
+            .attempts
+            .iter()
+            .map(|a| a.response.as_ref().map(|r| r.status))
+            .collect();
+        assert_eq!(got, vec![Some(404)]);
     }
 
     #[test]
