@@ -127,6 +127,15 @@ impl LiveSource {
         self.linktype
     }
 
+    /// Whether `--duration` has run out; if not, drops are checked on.
+    fn over(&mut self) -> bool {
+        if self.deadline.is_some_and(|d| CoarseInstant::now() >= d) {
+            return true;
+        }
+        self.check_drops();
+        false
+    }
+
     /// Warn once per second at most when the kernel starts dropping packets.
     fn check_drops(&mut self) {
         if self.last_stats_check.elapsed() < Duration::from_secs(1) {
@@ -197,10 +206,9 @@ impl LiveSource {
 
 impl PacketSource for LiveSource {
     fn next(&mut self) -> Result<Next<'_>, CaptureError> {
-        if self.deadline.is_some_and(|d| CoarseInstant::now() >= d) {
+        if self.over() {
             return Ok(Next::End);
         }
-        self.check_drops();
         let (fd, linktype, iface) = (self.cap.as_raw_fd(), self.linktype, &self.iface);
         match self.cap.next_packet() {
             Ok(p) => Ok(Next::Packet(LiveSource::raw(linktype, &p))),
@@ -213,11 +221,10 @@ impl PacketSource for LiveSource {
     /// it: `next` has libpcap copy each one out of the ring first, since a
     /// block goes back to the kernel once its last packet is handed over.
     fn each_ready(&mut self, take: &mut dyn FnMut(Next<'_>) -> bool) -> Result<(), CaptureError> {
-        if self.deadline.is_some_and(|d| CoarseInstant::now() >= d) {
+        if self.over() {
             take(Next::End);
             return Ok(());
         }
-        self.check_drops();
         let linktype = self.linktype;
         let mut open = true;
         // At most one block's worth per call, so the caller looks at the

@@ -152,7 +152,8 @@ struct Direction {
     /// Length of `buf` at the parser's last look.
     parsed_len: u32,
     /// Bytes after a hole that no message can start in (see
-    /// [`declared_request_body`]), still to pass over while resynchronising.
+    /// [`Conversation::head_cut_by_hole`]), still to pass over while
+    /// resynchronising.
     resync_skip: u64,
 }
 
@@ -649,14 +650,30 @@ impl Conversation {
                 return;
             }
         }
-        // A request head cut by the hole, whose lines before it declare a
-        // body: the head ends in the hole or after it, and its body follows,
-        // so no request starts in the first bytes after the hole that the
-        // body takes up at the least. A search there would read the body's
-        // text (which may quote a whole request) as requests.
-        // The request is lost, but not its place: the server answers it, and
-        // that answer must not be taken for the next request's.
-        let cut = match &dir.state {
+        self.head_cut_by_hole(d, n, out);
+        let dir = &mut self.dirs[d];
+        dir.set_buf(Vec::new());
+        self.gap = true;
+        if let State::Body { attempt, reader } = &mut dir.state {
+            emit_with_body(attempt, reader, out);
+        }
+        if !matches!(dir.state, State::Done) {
+            dir.state = State::Resync;
+            out.stats.resyncs += 1;
+        }
+    }
+
+    /// A hole where a head was being read, or was to start. The message is
+    /// lost, but not its place: the answer to a lost request, or a cut
+    /// response's answer to its own request, must not be paired with the
+    /// next request. And when the lines that came declare a body, the head
+    /// ends in the hole or after it and that body follows, so no message
+    /// starts in as many bytes after the hole, less the lost ones: a search
+    /// there would read the body's text (which may quote a whole message)
+    /// as messages. The head buffer is left for the caller to drop.
+    fn head_cut_by_hole(&mut self, d: Side, n: u64, out: &mut Sink<'_>) {
+        let dir = &self.dirs[d];
+        let lost_request = match &dir.state {
             // A hole where a request was to start, in a direction known to
             // send requests, large enough to hold one: a request was lost
             // whole (a keep-alive probe or a stray byte is far shorter).
@@ -669,46 +686,34 @@ impl Conversation {
             State::Head if dir.role != Role::Responses => cut_request(&dir.buf),
             _ => None,
         };
-        let floor = match (&dir.state, cut) {
-            (State::Resync, _) => dir.resync_skip,
-            (_, Some(c)) => c.body,
-            _ => 0,
-        };
-        // A response head cut by the hole, whose status line came whole:
-        // its request was answered, with that status and the header lines
-        // that came, and the next response answers the next request.
+        // A response whose status line came whole answers its request, with
+        // the header lines that came.
         let answer = match &dir.state {
             State::Head if dir.role != Role::Requests => cut_response(&dir.buf),
             _ => None,
         };
-        dir.resync_skip = floor.saturating_sub(n);
-        dir.set_buf(Vec::new());
-        if let Some(c) = cut {
+        // A hole while searching: the lost bytes count toward the skip.
+        let mut body = match &dir.state {
+            State::Resync => dir.resync_skip,
+            _ => 0,
+        };
+        if let Some(c) = lost_request {
             out.stats.heads_cut_by_holes += 1;
             self.requests_seen += 1;
             self.queue_plain(c.head_method);
+            body = c.body;
         }
         if let Some(head) = answer {
             out.stats.heads_cut_by_holes += 1;
             self.gap = true;
             // Whatever the parser makes of it, the bytes after the hole are
-            // searched for the next head below.
+            // searched for the next head.
             let _ = self.parse_response_head(d, &head, out);
-            // As for a request: the body its lines declare follows the head.
-            let dir = &mut self.dirs[d];
-            if let State::Body { reader, .. } = &dir.state {
-                dir.resync_skip = reader.length_left().saturating_sub(n);
+            if let State::Body { reader, .. } = &self.dirs[d].state {
+                body = reader.length_left();
             }
         }
-        let dir = &mut self.dirs[d];
-        self.gap = true;
-        if let State::Body { attempt, reader } = &mut dir.state {
-            emit_with_body(attempt, reader, out);
-        }
-        if !matches!(dir.state, State::Done) {
-            dir.state = State::Resync;
-            out.stats.resyncs += 1;
-        }
+        self.dirs[d].resync_skip = body.saturating_sub(n);
     }
 
     /// A body read on (bytes seen or lost): its attempt is reported once the
@@ -1412,17 +1417,12 @@ fn cut_request(head: &[u8]) -> Option<CutRequest> {
         let Some(colon) = memchr::memchr(b':', line) else {
             continue;
         };
-        let name = &line[..colon];
-        let value = line[colon + 1..].trim_ascii();
+        let (name, value) = (&line[..colon], &line[colon + 1..]);
         if name.eq_ignore_ascii_case(b"transfer-encoding") || name.eq_ignore_ascii_case(b"expect") {
             return unsure;
         }
         if name.eq_ignore_ascii_case(b"content-length") {
-            let parsed = std::str::from_utf8(value)
-                .ok()
-                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|v| v.parse::<u64>().ok());
-            match (length, parsed) {
+            match (length, head::parse_decimal(value)) {
                 (_, None) => return unsure,
                 (Some(a), Some(b)) if a != b => return unsure,
                 (_, b) => length = b,
@@ -1624,6 +1624,21 @@ mod tests {
         fn gap(&mut self, d: Side, n: u64) {
             self.with(|c, s| c.on_chunk(d, Chunk::Gap(n), Timestamp::new(1, 0), s));
         }
+        /// Each attempt reported so far, as (target, status).
+        fn answered(&self) -> Vec<(&str, Option<u16>)> {
+            self.attempts
+                .iter()
+                .map(|a| {
+                    (
+                        a.request.target.as_str(),
+                        a.response.as_ref().map(|r| r.status),
+                    )
+                })
+                .collect()
+        }
+        fn statuses(&self) -> Vec<Option<u16>> {
+            self.answered().into_iter().map(|(_, s)| s).collect()
+        }
     }
 
     fn flags(syn: bool, ack: bool, carries: bool) -> super::super::PacketFlags {
@@ -1660,14 +1675,9 @@ mod tests {
         );
         h.fin(CLIENT);
         h.fin(SERVER);
-        h.attempts
-            .iter()
-            .map(|a| {
-                (
-                    a.request.target.clone(),
-                    a.response.as_ref().map(|r| r.status),
-                )
-            })
+        h.answered()
+            .into_iter()
+            .map(|(target, status)| (target.to_string(), status))
             .collect()
     }
 
@@ -1704,12 +1714,7 @@ mod tests {
         h.gap(CLIENT, lost.len() as u64);
         h.feed(CLIENT, WS_REQ);
         h.feed(SERVER, answers);
-        let got: Vec<_> = h
-            .attempts
-            .iter()
-            .map(|a| a.response.as_ref().map(|r| r.status))
-            .collect();
-        assert_eq!(got, vec![Some(400)]);
+        assert_eq!(h.statuses(), vec![Some(400)]);
         // A byte or two lost between requests (a probe's) is not a request.
         let mut h = Harness::new();
         h.feed(CLIENT, b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -1717,12 +1722,7 @@ mod tests {
         h.feed(CLIENT, WS_REQ);
         let two = memchr::memmem::find(answers, b"HTTP/1.1 400").expect("third answer");
         h.feed(SERVER, &answers[..two]);
-        let got: Vec<_> = h
-            .attempts
-            .iter()
-            .map(|a| a.response.as_ref().map(|r| r.status))
-            .collect();
-        assert_eq!(got, vec![Some(404)]);
+        assert_eq!(h.statuses(), vec![Some(404)]);
     }
 
     #[test]
@@ -1782,17 +1782,7 @@ mod tests {
             h.feed(SERVER, &responses[from + lost..]);
             h.fin(CLIENT);
             h.fin(SERVER);
-            let got: Vec<_> = h
-                .attempts
-                .iter()
-                .map(|a| {
-                    (
-                        a.request.target.as_str(),
-                        a.response.as_ref().map(|r| r.status),
-                    )
-                })
-                .collect();
-            assert_eq!(got, want, "hole of {lost} from {from}");
+            assert_eq!(h.answered(), want, "hole of {lost} from {from}");
             assert_eq!(h.stats.heads_cut_by_holes, 1);
         }
     }

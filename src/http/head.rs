@@ -335,7 +335,7 @@ fn framing_header(h: &httparse::Header<'_>, content_length: &mut Option<u64>, ch
     }
 }
 
-fn parse_decimal(v: &[u8]) -> Option<u64> {
+pub(super) fn parse_decimal(v: &[u8]) -> Option<u64> {
     let v = trim(v);
     if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
         return None;
