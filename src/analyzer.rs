@@ -334,16 +334,25 @@ impl FlowAnalyzer {
     /// packets can complete attempts without bound (requests pipelined on one
     /// connection, a few dozen bytes each on the wire, a few hundred held),
     /// so the worker hands them over early past a budget.
+    ///
+    /// Asked after every packet, and nearly always answered from the count
+    /// kept: the counting itself stays out of line.
+    #[inline]
     pub fn completed_bytes(&mut self) -> usize {
-        let h = &mut self.http;
-        if h.counted < h.attempts.len() {
-            h.attempt_bytes += h.attempts[h.counted..]
-                .iter()
-                .map(Attempt::heap_bytes)
-                .sum::<usize>();
-            h.counted = h.attempts.len();
+        if self.http.counted < self.http.attempts.len() {
+            self.count_completed();
         }
-        h.attempt_bytes
+        self.http.attempt_bytes
+    }
+
+    #[cold]
+    fn count_completed(&mut self) {
+        let h = &mut self.http;
+        h.attempt_bytes += h.attempts[h.counted..]
+            .iter()
+            .map(Attempt::heap_bytes)
+            .sum::<usize>();
+        h.counted = h.attempts.len();
     }
 
     /// The TLS connections seen since the last call.

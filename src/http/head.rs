@@ -1,6 +1,8 @@
 //! HTTP/1.x message heads: parsed with httparse, kept as owned values only for the
 //! few requests that are WebSocket upgrade attempts (and their responses).
 
+use std::borrow::Cow;
+
 /// Headers httparse may fill in one head. Real browsers send ~20; a head with more
 /// than this is still analysed, with the excess counted as "too many headers".
 pub const MAX_HEADERS: usize = 128;
@@ -154,12 +156,14 @@ pub trait Headers {
 
     /// All values of that name joined with ", ", as RFC 9110 §5.3 allows for list
     /// headers sent more than once.
-    fn header_joined(&self, name: &str) -> Option<Vec<u8>> {
-        let mut out: Option<Vec<u8>> = None;
+    fn header_joined(&self, name: &str) -> Option<Cow<'_, [u8]>> {
+        let mut out: Option<Cow<'_, [u8]>> = None;
         for h in self.headers().named(name) {
             match out.as_mut() {
-                None => out = Some(h.value.to_vec()),
+                // Nearly every header comes once: its value is lent, not copied.
+                None => out = Some(Cow::Borrowed(h.value)),
                 Some(v) => {
+                    let v = v.to_mut();
                     v.extend_from_slice(b", ");
                     v.extend_from_slice(h.value);
                 }
@@ -491,7 +495,7 @@ mod header_list_tests {
         assert_eq!(req.headers.get(6).map(|h| h.value), Some(&b"b"[..]));
         assert_eq!(req.headers.get(7), None);
         assert_eq!(req.header("HOST").map(|h| h.value), Some(&b"a"[..]));
-        assert_eq!(req.header_joined("host"), Some(b"a, b".to_vec()));
+        assert_eq!(req.header_joined("host").as_deref(), Some(&b"a, b"[..]));
         assert_eq!(req.count("x-empty"), 2);
     }
 
