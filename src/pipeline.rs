@@ -503,14 +503,8 @@ fn judge_attempts(correlator: &mut Correlator, parts: &mut TickParts) -> Vec<Jud
     for s in sids {
         correlator.note_sid(s);
     }
-    attempts.sort_by(|a, b| {
-        (a.completed_at, a.ts, a.client, a.server, a.request_index).cmp(&(
-            b.completed_at,
-            b.ts,
-            b.client,
-            b.server,
-            b.request_index,
-        ))
+    crate::order::sort_by_key_moving_once(&mut attempts, |a| {
+        (a.completed_at, a.ts, a.client, a.server, a.request_index)
     });
     let mut js = Vec::new();
     for a in attempts {

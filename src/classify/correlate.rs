@@ -7,7 +7,13 @@
 //! arrive, then released in a deterministic order.
 
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+/// The correlator's maps are keyed by what peers send (keys, addresses):
+/// hashed with a per-run random seed, as the flow table is, and with
+/// foldhash instead of SipHash, which was a twentieth of the reporter's
+/// instructions on a capture of many handshakes.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -832,20 +838,10 @@ fn slim(j: &mut Judged) -> Judged {
     s
 }
 
-fn sort(v: &mut [Judged]) {
-    v.sort_by(|a, b| {
-        (
-            a.attempt.ts,
-            a.attempt.client,
-            a.attempt.server,
-            a.attempt.request_index,
-        )
-            .cmp(&(
-                b.attempt.ts,
-                b.attempt.client,
-                b.attempt.server,
-                b.attempt.request_index,
-            ))
+fn sort(v: &mut Vec<Judged>) {
+    crate::order::sort_by_key_moving_once(v, |j| {
+        let a = &j.attempt;
+        (a.ts, a.client, a.server, a.request_index)
     });
 }
 

@@ -763,12 +763,13 @@ fn first_row(
 ) -> Option<&'static Row> {
     let in_body = TEXTS.in_text(body);
     let reason = reason.to_ascii_lowercase();
-    TABLE
+    ROWS_BY_STATUS
+        .for_status(status)
         .iter()
-        .zip(LOWERCASE_TEXTS.iter())
-        .enumerate()
-        .find_map(|(i, (r, text))| {
-            if r.status.is_some_and(|s| s != status) || !fits(r) {
+        .map(|&i| usize::from(i))
+        .find_map(|i| {
+            let (r, text) = (TABLE.get(i)?, LOWERCASE_TEXTS.get(i)?);
+            if !fits(r) {
                 return None;
             }
             let matched = if text.is_empty() {
@@ -779,6 +780,52 @@ fn first_row(
             matched.then_some(r)
         })
 }
+
+/// For each status the table names, the rows that can apply to it (that
+/// status's and the status-free ones), in table order; the status-free rows
+/// alone for any other. A refusal is looked up against a few rows instead of
+/// all of them, with the same first match.
+struct RowsByStatus {
+    by_status: Vec<(u16, Vec<u16>)>,
+    any_status: Vec<u16>,
+}
+
+impl RowsByStatus {
+    fn new(table: &[Row]) -> RowsByStatus {
+        let index = |i: usize| u16::try_from(i).unwrap_or(u16::MAX);
+        let any_status: Vec<u16> = (0..table.len())
+            .filter(|&i| table[i].status.is_none())
+            .map(index)
+            .collect();
+        let mut statuses: Vec<u16> = table.iter().filter_map(|r| r.status).collect();
+        statuses.sort_unstable();
+        statuses.dedup();
+        let by_status = statuses
+            .into_iter()
+            .map(|s| {
+                let rows = (0..table.len())
+                    .filter(|&i| table[i].status.is_none_or(|t| t == s))
+                    .map(index)
+                    .collect();
+                (s, rows)
+            })
+            .collect();
+        RowsByStatus {
+            by_status,
+            any_status,
+        }
+    }
+
+    fn for_status(&self, status: u16) -> &[u16] {
+        match self.by_status.binary_search_by_key(&status, |(s, _)| *s) {
+            Ok(at) => &self.by_status[at].1,
+            Err(_) => &self.any_status,
+        }
+    }
+}
+
+static ROWS_BY_STATUS: std::sync::LazyLock<RowsByStatus> =
+    std::sync::LazyLock::new(|| RowsByStatus::new(TABLE));
 
 /// Name the server software from the `Server` header or its message style:
 /// a check that the evidence table tells the servers of the fixtures apart.
@@ -809,6 +856,52 @@ fn server_family(server_header: Option<&str>, body: &[u8]) -> Option<&'static st
 
 #[cfg(test)]
 mod tests {
+
+    /// `first_row` as the table defines it: every row in order.
+    fn first_row_of_all(status: u16, reason: &str, body: &[u8]) -> Option<&'static Row> {
+        let in_body = TEXTS.in_text(body);
+        let reason = reason.to_ascii_lowercase();
+        TABLE
+            .iter()
+            .enumerate()
+            .find(|&(i, r)| {
+                let text = &LOWERCASE_TEXTS[i];
+                r.status.is_none_or(|s| s == status)
+                    && if text.is_empty() {
+                        r.status.is_some()
+                    } else {
+                        in_body.has(i) || (r.in_reason && reason.contains(text.as_str()))
+                    }
+            })
+            .map(|(_, r)| r)
+    }
+
+    #[test]
+    fn rows_by_status_find_the_row_a_walk_of_the_table_finds() {
+        let mut statuses: Vec<u16> = TABLE.iter().filter_map(|r| r.status).collect();
+        statuses.extend([100, 200, 299, 400, 401, 403, 418, 426, 500, 999]);
+        let mut found = 0;
+        for status in statuses {
+            for r in TABLE {
+                for (reason, body) in [
+                    (r.text, &b""[..]),
+                    ("", r.text.as_bytes()),
+                    ("x", &b"y"[..]),
+                ] {
+                    let want = first_row_of_all(status, reason, body);
+                    let got = lookup(status, reason, body);
+                    assert_eq!(
+                        got.map(|r| r as *const Row),
+                        want.map(|r| r as *const Row),
+                        "status {status}, reason {reason:?}, body {:?}",
+                        String::from_utf8_lossy(body)
+                    );
+                    found += usize::from(got.is_some());
+                }
+            }
+        }
+        assert!(found > TABLE.len(), "the rows' own texts find rows");
+    }
     use super::*;
 
     /// Each (status, reason, body) must find a row of `server` with `topic`.

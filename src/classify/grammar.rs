@@ -60,18 +60,27 @@ pub fn upgrade_list(value: &[u8]) -> Option<Vec<&[u8]>> {
 
 /// Whether a list value names `tok`, case-insensitively. Values that break the
 /// grammar are searched element by element anyway, as lenient servers do.
+///
+/// Neither list grammar has quoted strings, so a value that follows it has
+/// no comma inside an element: its elements are what lies between commas,
+/// OWS trimmed, and one split answers for both kinds of value without
+/// building the list (the classifier asks this a dozen times an attempt).
 pub fn list_has(value: &[u8], tok: &str, upgrade: bool) -> bool {
-    let parsed = if upgrade {
-        upgrade_list(value)
-    } else {
-        token_list(value)
-    };
-    match parsed {
-        Some(items) => items.iter().any(|t| t.eq_ignore_ascii_case(tok.as_bytes())),
-        None => value
-            .split(|b| *b == b',')
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(tok.as_bytes())),
+    if tok.is_empty() {
+        // Only a value that breaks the grammar has empty elements to find.
+        let parsed = if upgrade {
+            upgrade_list(value)
+        } else {
+            token_list(value)
+        };
+        return parsed.is_none()
+            && value
+                .split(|b| *b == b',')
+                .any(|t| t.trim_ascii().is_empty());
     }
+    value
+        .split(|b| *b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(tok.as_bytes()))
 }
 
 /// What a `Sec-WebSocket-Key` value is.
@@ -198,6 +207,41 @@ pub fn extension_list(value: &[u8]) -> Option<Vec<Extension>> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    /// `list_has` as the grammar defines it: the parsed elements, or every
+    /// comma-separated one of a value that does not parse.
+    fn list_has_by_parsing(value: &[u8], tok: &str, upgrade: bool) -> bool {
+        let parsed = if upgrade {
+            upgrade_list(value)
+        } else {
+            token_list(value)
+        };
+        match parsed {
+            Some(items) => items.iter().any(|t| t.eq_ignore_ascii_case(tok.as_bytes())),
+            None => value
+                .split(|b| *b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(tok.as_bytes())),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn list_has_answers_as_the_parsed_list(
+            value in proptest::collection::vec(
+                prop_oneof![Just(b','), Just(b' '), Just(b'\t'), Just(b'/'), Just(b'"'),
+                            Just(b'\r'), Just(b'w'), Just(b'W'), Just(b'u'), Just(b'a'), Just(0xc3u8)],
+                0..24),
+            tok in prop_oneof![Just(""), Just("w"), Just("wa"), Just("u/a"), Just("W")],
+            upgrade in any::<bool>(),
+        ) {
+            prop_assert_eq!(
+                list_has(&value, tok, upgrade),
+                list_has_by_parsing(&value, tok, upgrade)
+            );
+        }
+    }
+
     use super::*;
 
     #[test]
