@@ -8,12 +8,6 @@
 
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, VecDeque};
-
-/// The correlator's maps are keyed by what peers send (keys, addresses):
-/// hashed with a per-run random seed, as the flow table is, and with
-/// foldhash instead of SipHash, which was a twentieth of the reporter's
-/// instructions on a capture of many handshakes.
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -26,6 +20,12 @@ use crate::capture::Timestamp;
 use crate::decode::Endpoint;
 use crate::http::session::{EndedBy, SessionEnd};
 use crate::http::{Attempt, ConnectFailed, ConnectFailure, Headers, SidIssued, TlsSighting};
+
+/// The correlator's maps are keyed by what peers send (keys, addresses):
+/// hashed as the flow table hashes its keys, with a per-run seed, instead of
+/// with SipHash, which was a twentieth of the reporter's instructions on a
+/// capture of many handshakes.
+type HashMap<K, V> = std::collections::HashMap<K, V, crate::reassembly::table::FlowHasher>;
 
 /// Which side of a proxy an attempt was seen on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -792,27 +792,21 @@ struct RowsByStatus {
 
 impl RowsByStatus {
     fn new(table: &[Row]) -> RowsByStatus {
-        let index = |i: usize| u16::try_from(i).unwrap_or(u16::MAX);
-        let any_status: Vec<u16> = (0..table.len())
-            .filter(|&i| table[i].status.is_none())
-            .map(index)
-            .collect();
+        // The rows that apply to `status` (`None`: a status no row names).
+        let rows = |status: Option<u16>| -> Vec<u16> {
+            table
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.status.is_none() || r.status == status)
+                .map(|(i, _)| u16::try_from(i).unwrap_or(u16::MAX))
+                .collect()
+        };
         let mut statuses: Vec<u16> = table.iter().filter_map(|r| r.status).collect();
         statuses.sort_unstable();
         statuses.dedup();
-        let by_status = statuses
-            .into_iter()
-            .map(|s| {
-                let rows = (0..table.len())
-                    .filter(|&i| table[i].status.is_none_or(|t| t == s))
-                    .map(index)
-                    .collect();
-                (s, rows)
-            })
-            .collect();
         RowsByStatus {
-            by_status,
-            any_status,
+            by_status: statuses.into_iter().map(|s| (s, rows(Some(s)))).collect(),
+            any_status: rows(None),
         }
     }
 

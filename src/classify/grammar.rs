@@ -207,6 +207,7 @@ pub fn extension_list(value: &[u8]) -> Option<Vec<Extension>> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use proptest::prelude::*;
 
     /// `list_has` as the grammar defines it: the parsed elements, or every
@@ -241,8 +242,6 @@ mod tests {
             );
         }
     }
-
-    use super::*;
 
     #[test]
     fn connection_lists() {
