@@ -160,13 +160,26 @@ fn hostile_capture() -> &'static Path {
 }
 
 /// A child is started by vfork, sharing this process's memory until it
-/// execs, and the kernel charges the peak of that shared memory to the
-/// child's `ru_maxrss`: without this, the child's peak is at least this test
-/// process's own (which built a 180 MB capture), whatever the tool used.
-/// Resetting our high-water mark to our current size (Linux 4.0's
-/// `clear_refs` value 5) makes the child's figure its own.
-fn forget_own_peak() {
+/// execs, and the kernel charges the high-water mark of that shared memory to
+/// the child's `ru_maxrss`: the child's figure is at least this test
+/// process's resident size at the spawn, whatever the tool used. Earlier
+/// tests leave tens of MB freed but still resident in this process's malloc
+/// arenas (a 180 MB capture built, 100 MB of parsed output), and which test
+/// ran just before depends on thread timing. So: hand freed memory back to
+/// the kernel, reset our high-water mark to our current size (Linux 4.0's
+/// `clear_refs` value 5), and return that size, which the budget check
+/// requires to be well below the budget so that a figure above it can only be
+/// the child's own.
+fn forget_own_peak() -> i64 {
+    // SAFETY: plain glibc call, no pointers.
+    unsafe { libc::malloc_trim(0) };
     std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak RSS of the test process");
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/self/status")
 }
 
 /// Held by each test for its whole run: the tests here run one at a time.
@@ -180,6 +193,27 @@ static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn alone() -> std::sync::MutexGuard<'static, ()> {
     ALONE.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// One malloc arena for this whole test process, set before `main` starts any
+/// thread. glibc gives each thread its own arena and trims a thread arena's
+/// freed top only when a large block is freed there, which `malloc_trim`
+/// does not do: parsed output that an earlier test freed (tens of MB) then
+/// stays resident, under the next child's figure (see `forget_own_peak`). In
+/// the main arena, `malloc_trim` hands all of it back. Fixed mmap and trim
+/// thresholds stop glibc raising them (to 32 and 64 MB) after a large free.
+#[used]
+#[link_section = ".init_array"]
+static MALLOC_GIVES_BACK: extern "C" fn() = {
+    extern "C" fn one_arena() {
+        // SAFETY: plain glibc calls, no pointers, before any thread exists.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 20);
+        }
+    }
+    one_arena
+};
 
 /// Write the capture `build` makes to `path`, and give its memory back.
 fn build_quietly(path: &Path, build: fn() -> Vec<u8>) {
@@ -197,6 +231,9 @@ struct Run {
     stderr: String,
     /// Peak resident set of the child, KiB.
     max_rss_kib: i64,
+    /// Resident set of this test process when the child was started, KiB: a
+    /// floor under `max_rss_kib` (see `forget_own_peak`).
+    own_rss_kib: i64,
 }
 
 /// Run the binary to completion, collecting its output and, through `wait4`, the
@@ -208,7 +245,7 @@ fn run_in(args: &[&str], cwd: Option<&Path>) -> Run {
     if let Some(d) = cwd {
         cmd.current_dir(d);
     }
-    forget_own_peak();
+    let own_rss_kib = forget_own_peak();
     let mut child = cmd.spawn().expect("spawn wshs-sniff");
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();
@@ -242,6 +279,7 @@ fn run_in(args: &[&str], cwd: Option<&Path>) -> Run {
         stdout,
         stderr,
         max_rss_kib: ru.ru_maxrss,
+        own_rss_kib,
     }
 }
 
@@ -262,6 +300,12 @@ fn built_and_read(name: &str, build: fn() -> Vec<u8>) -> (Run, Vec<Value>) {
 
 /// The run's peak RSS is within the budget; printed with `--nocapture`.
 fn assert_within_memory_budget(r: &Run, what: &str) {
+    assert!(
+        r.own_rss_kib <= MAX_RSS_KIB / 4,
+        "{what}: the test process held {} KiB when the child started, so the \
+         child's peak figure could be ours, not its own",
+        r.own_rss_kib
+    );
     assert!(
         r.max_rss_kib <= MAX_RSS_KIB,
         "{what}: peak RSS {} KiB above {MAX_RSS_KIB} KiB",
