@@ -31,7 +31,10 @@
 # packets are then replayed at the same rate to `tcpdump -w /dev/null`, the
 # peer: its kernel drops and CPU seconds per million packets sent go beside
 # wshs-sniff's (per packet on the wire, whatever each one's kernel filter
-# let through: wshs-sniff's leaves out bare ACKs). tcpreplay paces packets with --timer (gtod, its default,
+# let through: wshs-sniff's leaves out bare ACKs), once for the whole run and
+# once for the steady state alone (CPU used while the replay runs, read from
+# /proc: without the start, where the kernel zeroes wshs-sniff's 32 MiB ring,
+# and without the end-of-run report). tcpreplay paces packets with --timer (gtod, its default,
 # spins on the clock and keeps a core busy; nano sleeps).
 # Every wait is bounded; the namespaces (and any process this script started)
 # are removed on exit. Nothing is sent on the host's interfaces.
@@ -161,6 +164,18 @@ PY
 # starts with a "Command exited with non-zero status" line when it did).
 cpu_of() { awk 'NF == 2 && $1 ~ /^[0-9.]+$/ { c = $1 + $2 } END { if (c == "") print "?"; else printf "%.2f", c }' "$1" 2>/dev/null || echo "?"; }
 
+# CPU seconds a running process has used so far, all its threads: the sum of
+# the first field of /proc/PID/task/*/schedstat (nanoseconds on a CPU).
+# Sampled when the replay starts and shortly after it ends, the difference is
+# the CPU of the steady state, without the start (the kernel zeroing a 32 MiB
+# ring is about 0.02-0.1 s on this kind of machine) or the end-of-run report.
+task_cpu() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%.4f", t / 1e9 }'; }
+# The newest process with this command name (the first 15 characters), in
+# whatever namespace: the one this script just started.
+newest() { pgrep -n -x "$(basename "$1" | cut -c1-15)"; }
+# Seconds between two task_cpu samples, or "?".
+cpu_between() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "?"; else printf "%.3f", b - a }'; }
+
 # Prefixes each line read from stdin with the wall time it arrived.
 STAMP='
 import sys, time
@@ -182,8 +197,8 @@ ip -n "$NS_B" link set lo up
 
 # --- the runs ---------------------------------------------------------------
 cat /proc/loadavg > "$WORK/load.txt"
-printf '| offloads | -B KiB | asked pps | tcpreplay pps | tcpreplay Mbps | kernel received | kernel dropped | packets seen | attempts | tcpreplay CPU s | wshs-sniff CPU s | attempts vs offline | latency s median / p99 / max | over 1 s | latency measured on | tcpdump -w /dev/null: tcpreplay pps, kernel dropped, CPU s | CPU s per M packets sent: wshs-sniff / tcpdump |\n'
-printf '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|---|\n'
+printf '| offloads | -B KiB | asked pps | tcpreplay pps | tcpreplay Mbps | kernel received | kernel dropped | packets seen | attempts | tcpreplay CPU s | wshs-sniff CPU s | attempts vs offline | latency s median / p99 / max | over 1 s | latency measured on | tcpdump -w /dev/null: tcpreplay pps, kernel dropped, CPU s | CPU s per M packets sent: wshs-sniff / tcpdump | the same while the replay runs (steady state): wshs-sniff / tcpdump |\n'
+printf '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|---|---|\n'
 for off in $OFFLOADS; do
   ip netns exec "$NS_B" ethtool -K vethB tso "$off" gso "$off" gro "$off" 2>/dev/null || true
   ip netns exec "$NS_A" ethtool -K vethA tso "$off" gso "$off" gro "$off" 2>/dev/null || true
@@ -225,8 +240,14 @@ for off in $OFFLOADS; do
       kill -0 "$RESP_PID" 2>/dev/null || { echo "$0: tcpdump did not start:" >&2; cat "$WORK/$tag.resp.err" >&2; exit 1; }
       sleep 0.1
     done
+    spid=$(newest "$BIN" || true)
+    s0=$([ -n "$spid" ] && task_cpu "$spid")
     ip netns exec "$NS_A" /usr/bin/time -f '%U %S' -o "$WORK/$tag.replay.time" \
       timeout $(( secs + 30 )) tcpreplay -i vethA --timer="$TIMER" "${rflag[@]}" "$CAP" > "$WORK/$tag.replay" 2>&1 || true
+    # Packets still in a kernel block are handed over within 100 ms.
+    sleep 0.3
+    s1=$([ -n "$spid" ] && task_cpu "$spid")
+    steady=$(cpu_between "$s0" "$s1")
     wait "$SNIFF_PID" || true
     SNIFF_PID=""
     kill -INT "$RESP_PID" 2>/dev/null || true
@@ -262,18 +283,24 @@ for off in $OFFLOADS; do
       kill -0 "$RESP_PID" 2>/dev/null || { echo "$0: tcpdump did not start:" >&2; cat "$WORK/$tag.td.err" >&2; exit 1; }
       sleep 0.1
     done
+    tpid=$(newest tcpdump || true)
+    t0=$([ -n "$tpid" ] && task_cpu "$tpid")
     ip netns exec "$NS_A" timeout $(( secs + 30 )) tcpreplay -i vethA --timer="$TIMER" "${rflag[@]}" "$CAP" \
       > "$WORK/$tag.td.replay" 2>&1 || true
+    sleep 0.3
+    t1=$([ -n "$tpid" ] && task_cpu "$tpid")
+    td_steady=$(cpu_between "$t0" "$t1")
     wait "$RESP_PID" 2>/dev/null || true
     RESP_PID=""
     td_pps=$(sed -n 's/.*Rated: .*Bps, *\([0-9.]*\) Mbps, *\([0-9.]*\) pps.*/\2/p' "$WORK/$tag.td.replay" | head -1)
     td_drop=$(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$WORK/$tag.td.err")
     td_cpu=$(cpu_of "$WORK/$tag.td.time")
     per_m() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0 && c != "?") printf "%.2f", c * 1e6 / n; else printf "?" }'; }
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s | %s | %s, %s, %s | %s / %s |\n' \
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s | %s | %s, %s, %s | %s / %s | %s / %s |\n' \
       "$off" "$buf" "$rate" "${rpps:-?}" "${rmbps:-?}" "${krecv:-?}" "${kdrop:-?}" "${seen:-?}" "$attempts" "$rcpu" "$scpu" "$same" \
       "$lmed" "$lp99" "$lmax" "$lover" "$lon" "${td_pps:-?}" "${td_drop:-?}" "$td_cpu" \
-      "$(per_m "$scpu" "$PKTS")" "$(per_m "$td_cpu" "$PKTS")"
+      "$(per_m "$scpu" "$PKTS")" "$(per_m "$td_cpu" "$PKTS")" \
+      "$(per_m "$steady" "$PKTS")" "$(per_m "$td_steady" "$PKTS")"
   done
   done
 done
