@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use super::engine_io::{self, SidMemory};
 use super::session_end::SessionJudge;
-use super::strict::Spelling;
+use super::strict::{Spelled, Spelling};
 use super::{classify, grammar, proxy, rules, Cause, Confidence, Outcome, Verdict};
 use crate::capture::Timestamp;
 use crate::decode::Endpoint;
@@ -647,10 +647,10 @@ impl Correlator {
             {
                 // Nearly every accepted request is spelled like one before it:
                 // compared in place, built only when new.
-                let req = &j.attempt.request;
+                let sp = Spelled::of(&j.attempt.request);
                 let list = self.accepted_spellings.entry(server).or_default();
-                if list.len() < MAX_ORIGINS && !list.iter().any(|sp| sp.same_as(req)) {
-                    list.push(Spelling::of(req));
+                if list.len() < MAX_ORIGINS && !list.iter().any(|ok| sp.same_as(ok)) {
+                    list.push(sp.to_owned_spelling());
                 }
             }
             if let Some(o) = origin {
@@ -718,7 +718,7 @@ impl Correlator {
         let Some(list) = self.accepted_spellings.get(server) else {
             return false;
         };
-        let sp = Spelling::of(&j.attempt.request);
+        let sp = Spelled::of(&j.attempt.request);
         let said = status_said(&j.attempt);
         if let Some((header, ev)) = list.iter().find_map(|ok| sp.only_difference(ok)) {
             let v = &mut j.verdict;
@@ -740,11 +740,11 @@ impl Correlator {
         let Some(list) = self.accepted_spellings.get(server) else {
             return;
         };
-        let sp = Spelling::of(&j.attempt.request);
+        let sp = Spelled::of(&j.attempt.request);
         let said = status_said(&j.attempt);
         if list
             .iter()
-            .any(|ok| ok.origin == sp.origin && ok.target_path == sp.target_path)
+            .any(|ok| ok.origin.as_deref() == sp.origin && ok.target_path == sp.target_path)
         {
             let v = &mut j.verdict;
             v.cause = Cause::Unauthorized;

@@ -99,7 +99,8 @@ pub fn by_text(a: &Attempt, topic: Topic, said: &str) -> Option<Verdict> {
 }
 
 /// The spelling of the headers a strict server compares, for comparing a
-/// refused request with accepted ones to the same endpoint.
+/// refused request with accepted ones to the same endpoint: kept for the
+/// accepted ones (see [`Spelled`] for a request's own, borrowed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spelling {
     pub origin: Option<Vec<u8>>,
@@ -109,7 +110,7 @@ pub struct Spelling {
     names: Vec<String>,
 }
 
-const COMPARED: &[&str] = &[
+const COMPARED: [&str; 5] = [
     "Host",
     "Upgrade",
     "Connection",
@@ -117,73 +118,94 @@ const COMPARED: &[&str] = &[
     "Sec-WebSocket-Version",
 ];
 
-impl Spelling {
-    pub fn of(req: &RequestHead) -> Spelling {
-        let raw = |n: &str| req.header(n).map(|h| h.value.trim_ascii().to_vec());
-        Spelling {
-            origin: raw("origin"),
-            target_path: req.target.split('?').next().unwrap_or("").to_string(),
-            connection: raw("connection"),
-            upgrade: raw("upgrade"),
-            names: COMPARED
-                .iter()
-                .filter_map(|n| req.header(n).map(|h| h.name.to_string()))
-                .collect(),
+/// A request's spelling, borrowed from it: every refusal at an endpoint with
+/// accepted requests is compared, and building the owned form for each cost
+/// a dozen allocations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spelled<'a> {
+    pub origin: Option<&'a [u8]>,
+    pub target_path: &'a str,
+    connection: Option<&'a [u8]>,
+    upgrade: Option<&'a [u8]>,
+    /// The names of `COMPARED` as sent, `None` where absent.
+    names: [Option<&'a str>; 5],
+}
+
+impl<'a> Spelled<'a> {
+    pub fn of(req: &'a RequestHead) -> Spelled<'a> {
+        // Upgrade and Connection are among the compared names: one look-up.
+        let found = COMPARED.map(|n| req.header(n));
+        let value = |i: usize| found[i].map(|h| h.value.trim_ascii());
+        Spelled {
+            origin: req.header("origin").map(|h| h.value.trim_ascii()),
+            target_path: req.target.split('?').next().unwrap_or(""),
+            connection: value(2),
+            upgrade: value(1),
+            names: found.map(|h| h.map(|h| h.name)),
         }
     }
 
-    /// Whether `req` is spelled as `self`: `Spelling::of(req) == *self`,
-    /// without building it.
-    pub fn same_as(&self, req: &RequestHead) -> bool {
-        let raw = |n: &str| req.header(n).map(|h| h.value.trim_ascii());
-        self.origin.as_deref() == raw("origin")
-            && self.target_path == req.target.split('?').next().unwrap_or("")
-            && self.connection.as_deref() == raw("connection")
-            && self.upgrade.as_deref() == raw("upgrade")
-            && self.names.iter().map(String::as_str).eq(COMPARED
-                .iter()
-                .filter_map(|n| req.header(n).map(|h| h.name)))
+    fn present_names(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.names.iter().flatten().copied()
+    }
+
+    /// Whether this is spelled as `ok`.
+    pub fn same_as(&self, ok: &Spelling) -> bool {
+        self.origin == ok.origin.as_deref()
+            && self.target_path == ok.target_path
+            && self.connection == ok.connection.as_deref()
+            && self.upgrade == ok.upgrade.as_deref()
+            && self.present_names().eq(ok.names.iter().map(String::as_str))
+    }
+
+    /// The owned form, kept for an accepted request.
+    pub fn to_owned_spelling(&self) -> Spelling {
+        Spelling {
+            origin: self.origin.map(<[u8]>::to_vec),
+            target_path: self.target_path.to_string(),
+            connection: self.connection.map(<[u8]>::to_vec),
+            upgrade: self.upgrade.map(<[u8]>::to_vec),
+            names: self.present_names().map(str::to_string).collect(),
+        }
     }
 
     /// The one header in which `self` (refused) differs from `ok` (accepted),
     /// when the two are otherwise alike: same Origin and path.
     pub fn only_difference(&self, ok: &Spelling) -> Option<(&'static str, String)> {
-        if self.origin != ok.origin || self.target_path != ok.target_path {
+        if self.origin != ok.origin.as_deref() || self.target_path != ok.target_path {
             return None;
         }
-        let conn = self.connection != ok.connection;
-        let up = self.upgrade != ok.upgrade;
-        let names = self.names != ok.names;
-        let show = |v: &Option<Vec<u8>>| v.as_deref().map_or("(none)".into(), rules::show);
+        let conn = self.connection != ok.connection.as_deref();
+        let up = self.upgrade != ok.upgrade.as_deref();
+        let names = !self.present_names().eq(ok.names.iter().map(String::as_str));
+        let show = |v: Option<&[u8]>| v.map_or("(none)".into(), rules::show);
         match (conn, up, names) {
             (true, false, false) => Some((
                 "Connection",
                 format!(
                     "Connection {} refused while {} to the same endpoint was accepted",
-                    show(&self.connection),
-                    show(&ok.connection)
+                    show(self.connection),
+                    show(ok.connection.as_deref())
                 ),
             )),
             (false, true, false) => Some((
                 "Upgrade",
                 format!(
                     "Upgrade {} refused while {} to the same endpoint was accepted",
-                    show(&self.upgrade),
-                    show(&ok.upgrade)
+                    show(self.upgrade),
+                    show(ok.upgrade.as_deref())
                 ),
             )),
             (false, false, true) => {
                 let which = self
-                    .names
-                    .iter()
-                    .find(|n| !ok.names.contains(n))
-                    .cloned()
+                    .present_names()
+                    .find(|n| !ok.names.iter().any(|o| o == n))
                     .unwrap_or_default();
                 Some((
-                    rules::canonical(&which).unwrap_or("Connection"),
+                    rules::canonical(which).unwrap_or("Connection"),
                     format!(
                         "header names spelled {} refused while {} to the same endpoint was accepted",
-                        self.names.join(", "),
+                        self.present_names().collect::<Vec<_>>().join(", "),
                         ok.names.join(", ")
                     ),
                 ))
@@ -227,15 +249,15 @@ mod tests {
 
     #[test]
     fn the_only_difference_names_the_header() {
-        let refused = Spelling::of(&req(
-            &format!("{BASE}Connection: Upgrade\r\n\r\n").replace("websocket", "WebSocket")
-        ));
-        let ok = Spelling::of(&req(&format!("{BASE}Connection: Upgrade\r\n\r\n")));
+        let refused_req =
+            req(&format!("{BASE}Connection: Upgrade\r\n\r\n").replace("websocket", "WebSocket"));
+        let ok_req = req(&format!("{BASE}Connection: Upgrade\r\n\r\n"));
+        let ok = Spelled::of(&ok_req).to_owned_spelling();
+        let refused = Spelled::of(&refused_req);
         assert_eq!(refused.only_difference(&ok).map(|d| d.0), Some("Upgrade"));
-        let other_origin = Spelling::of(&req(
-            &format!("{BASE}Connection: Upgrade\r\n\r\n").replace("http://a", "http://b")
-        ));
-        assert_eq!(other_origin.only_difference(&ok), None);
+        let other_req =
+            req(&format!("{BASE}Connection: Upgrade\r\n\r\n").replace("http://a", "http://b"));
+        assert_eq!(Spelled::of(&other_req).only_difference(&ok), None);
     }
 
     #[test]
@@ -257,11 +279,17 @@ mod tests {
         let reqs: Vec<RequestHead> = heads.iter().map(|h| req(h)).collect();
         let mut alike = 0;
         for a in &reqs {
-            let sa = Spelling::of(a);
+            let kept = Spelled::of(a).to_owned_spelling();
             for b in &reqs {
-                let same = sa == Spelling::of(b);
+                let same = Spelled::of(a) == Spelled::of(b);
                 alike += usize::from(same);
-                assert_eq!(sa.same_as(b), same, "{sa:?} against {:?}", Spelling::of(b));
+                assert_eq!(kept == Spelled::of(b).to_owned_spelling(), same);
+                assert_eq!(
+                    Spelled::of(b).same_as(&kept),
+                    same,
+                    "{kept:?} against {:?}",
+                    Spelled::of(b)
+                );
             }
         }
         // The query string and surrounding blanks do not count.

@@ -123,7 +123,7 @@ pub fn scrub(text: String, secrets: &[String]) -> String {
     for s in secrets {
         // Most texts of a record are shorter than the secrets (a method, a
         // status phrase): no search is set up for those.
-        if s.len() <= t.len() && t.contains(s.as_str()) {
+        if occurs(t.as_bytes(), s.as_bytes()) {
             t = t.replace(s.as_str(), MASK);
         }
         // A prefix of the secret running to the end of the text. Only a
@@ -145,6 +145,29 @@ pub fn scrub(text: String, secrets: &[String]) -> String {
         }
     }
     t
+}
+
+/// Texts up to this long are searched by their first byte (see `occurs`).
+const SHORT_TEXT: usize = 256;
+
+/// Whether `needle` occurs in `hay`. A record's texts are short and almost
+/// never hold a secret, and each is searched for each secret: setting up a
+/// substring searcher per search (two-way for `str::contains`, memmem's
+/// prefilters) cost more than the search. A short text is scanned for the
+/// needle's first byte and compared only there (at most `SHORT_TEXT` times
+/// the needle's length); a longer one takes memmem, linear in both.
+fn occurs(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    let Some(last_start) = hay.len().checked_sub(needle.len()) else {
+        return false;
+    };
+    if hay.len() > SHORT_TEXT {
+        return memchr::memmem::find(hay, needle).is_some();
+    }
+    memchr::memchr_iter(first, hay.get(..=last_start).unwrap_or(&[]))
+        .any(|i| hay.get(i + 1..i + needle.len()) == Some(rest))
 }
 
 #[cfg(test)]
@@ -205,6 +228,22 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// `occurs` is `contains`, on both sides of `SHORT_TEXT`.
+        #[test]
+        fn occurs_is_contains(
+            hay in "[ab]{0,300}",
+            needle in "[ab]{0,6}",
+            pad in 0usize..300,
+        ) {
+            for h in [hay.clone(), format!("{}{hay}", "b".repeat(pad))] {
+                proptest::prop_assert_eq!(
+                    occurs(h.as_bytes(), needle.as_bytes()),
+                    h.contains(needle.as_str()),
+                    "{} in {}", needle, h
+                );
+            }
+        }
+
         #[test]
         fn scrubbing_skips_no_cut_secret(
             secrets in proptest::collection::vec("[ab=é]{8,24}", 1..4),
@@ -217,7 +256,12 @@ mod tests {
                 .rev()
                 .find(|&n| first.is_char_boundary(n))
                 .unwrap_or(0);
-            for t in [format!("{text}{}", &first[..cut]), text.clone()] {
+            let whole = &secrets[secrets.len() - 1];
+            for t in [
+                format!("{text}{}", &first[..cut]),
+                text.clone(),
+                format!("{text}{whole}{text}"),
+            ] {
                 proptest::prop_assert_eq!(
                     scrub(t.clone(), &secrets),
                     scrub_every_length(t, &secrets)
