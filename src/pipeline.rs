@@ -1,7 +1,8 @@
 //! The threads: a capture thread reads and decodes packets and hands them, in
 //! batches, to N flow workers sharded by a symmetric flow hash; each worker owns a
-//! flow table (reassembly + HTTP) and reports completed attempts; the calling
-//! thread merges the reports, correlates and classifies, and writes output.
+//! flow table (reassembly + HTTP) and reports completed attempts; a judge
+//! thread merges the reports, correlates and classifies; the calling thread
+//! writes the output, in the order the judge gives.
 //!
 //! Output is the same bytes whatever the worker count: the capture thread cuts
 //! the packet sequence into ticks at fixed packet counts and every worker reports
@@ -215,13 +216,16 @@ pub enum Fault {
     Capture(u64),
     /// The flow worker handling this packet number.
     Worker(u64),
-    /// The reporter, at this judged attempt (counted from 0).
+    /// The reporter's writing thread, at this judged attempt (counted from 0).
     Reporter(u64),
+    /// The reporter's judge thread, at this batch of judged attempts
+    /// (counted from 0).
+    Judge(u64),
 }
 
 #[cfg(any(test, feature = "fault-injection"))]
 impl Fault {
-    /// `capture:N`, `worker:N` or `reporter:N` (the `WSHS_FAULT` variable of
+    /// `capture:N`, `worker:N`, `reporter:N` or `judge:N` (the `WSHS_FAULT` variable of
     /// a `fault-injection` build).
     pub fn parse(s: &str) -> Option<Fault> {
         let (site, n) = s.split_once(':')?;
@@ -230,6 +234,7 @@ impl Fault {
             "capture" => Some(Fault::Capture(n)),
             "worker" => Some(Fault::Worker(n)),
             "reporter" => Some(Fault::Reporter(n)),
+            "judge" => Some(Fault::Judge(n)),
             _ => None,
         }
     }
@@ -335,34 +340,120 @@ pub fn run(
             .map_err(|p| panicked("capture", p.as_ref()))
         });
 
+    // The reporter is two threads: this one writes what the judge thread
+    // has judged. Writing a record (redaction, formatting, the write
+    // itself) is about two fifths of the reporter's work, and on a storm of
+    // handshakes the reporter sets the pace; the sink stays on the caller's
+    // thread. Both keep the order the judge gives.
+    let (judged_tx, judged_rx) = bounded::<Vec<Judged>>(QUEUED_JUDGED);
+    let exiting = cfg.exiting;
+    let judge_stop = stop.clone();
+    let judge = std::thread::Builder::new()
+        .name("judge".to_string())
+        .spawn(move || judge_reports(report_rx, judged_tx, n, exiting, judge_stop, fault));
+    let mut errors = Vec::new();
+    let mut output_error: Option<std::io::Error> = None;
+    let mut emitted = 0u64;
+    let written = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        for js in judged_rx.iter() {
+            if output_error.is_some() {
+                continue;
+            }
+            let mut write = || {
+                for j in &js {
+                    inject!(fault, Reporter, emitted);
+                    emitted += 1;
+                    sink.attempt(j)?;
+                }
+                sink.flush()
+            };
+            if let Err(e) = write() {
+                output_error = Some(e);
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+    }));
+    if let Err(p) = written {
+        errors.push(panicked("reporter", p.as_ref()));
+        stop.store(true, Ordering::Relaxed);
+        // Let the judge, the workers and the capture thread finish.
+        for _ in judged_rx.iter() {}
+    }
+    let totals = match judge.map(|h| h.join()) {
+        Ok(Ok((totals, panic))) => {
+            if let Some(e) = panic {
+                errors.push(e);
+            }
+            totals
+        }
+        // Not started (nothing was judged) or gone outside its own catch.
+        Ok(Err(p)) => {
+            errors.push(panicked("reporter", p.as_ref()));
+            Totals::default()
+        }
+        Err(e) => {
+            errors.push(Error::Panic {
+                thread: "reporter".to_string(),
+                message: format!("cannot start the judge thread: {e}"),
+            });
+            Totals::default()
+        }
+    };
+    for h in handles {
+        if let Ok(Err(e)) = h.map(|h| h.join().unwrap_or(Ok(()))) {
+            errors.push(e);
+        }
+    }
+    let mut stats = match capture.map(|c| c.join()) {
+        Ok(Ok(Ok(s))) => s,
+        Ok(Ok(Err(e))) => {
+            errors.insert(0, e);
+            RunStats::default()
+        }
+        _ => RunStats::default(),
+    };
+    stats.reassembly = totals.reassembly;
+    stats.http = totals.http;
+    stats.flows = totals.flows;
+    stats.interrupted = stop.load(Ordering::Relaxed) && output_error.is_none();
+    // A bug comes first: the analysis is incomplete whatever else happened.
+    if let Some(e) = errors.into_iter().next() {
+        stats.error = Some(e);
+    }
+    if let Some(e) = output_error {
+        stats.fail(OutputError::Stdout(e));
+    }
+    stats
+}
+
+/// The judge thread: gathers each tick's reports from the `n` workers, judges
+/// the attempts in a fixed order and hands them to the writing thread. What
+/// the workers counted, and the judge's own panic if it had one (what was
+/// judged before it is still written).
+fn judge_reports(
+    report_rx: Receiver<Report>,
+    judged_tx: Sender<Vec<Judged>>,
+    n: usize,
+    exiting: bool,
+    stop: Arc<AtomicBool>,
+    fault: FaultHook,
+) -> (Totals, Option<Error>) {
     let mut correlator = Correlator::new();
     let mut pending: BTreeMap<u64, TickParts> = Default::default();
     // The tick judged next: every earlier one is done.
     let mut next_tick = 0u64;
     let mut totals = Totals::default();
-    let mut output_error: Option<std::io::Error> = None;
-    let mut emitted = 0u64;
-    let mut out = |js: Vec<Judged>, output_error: &mut Option<std::io::Error>| {
-        if output_error.is_some() {
-            return;
-        }
-        if js.is_empty() {
-            return;
-        }
-        let mut written = || {
-            for j in &js {
-                inject!(fault, Reporter, emitted);
-                emitted += 1;
-                sink.attempt(j)?;
-            }
-            sink.flush()
-        };
-        if let Err(e) = written() {
-            *output_error = Some(e);
-            stop.store(true, Ordering::Relaxed);
+    // The writer drains the channel until it closes, even after an output
+    // error or its own panic: a send fails only if it is gone.
+    let mut batches = 0u64;
+    let mut out = |js: Vec<Judged>| {
+        if !js.is_empty() {
+            inject!(fault, Judge, batches);
+            batches += 1;
+            let _ = judged_tx.send(js);
         }
     };
-    let reported = std::panic::catch_unwind(AssertUnwindSafe(|| {
+    let judged = std::panic::catch_unwind(AssertUnwindSafe(|| {
         for r in report_rx.iter() {
             if let Some(d) = r.done {
                 totals.reassembly.merge(&d.reassembly);
@@ -394,8 +485,7 @@ pub fn run(
             // the order the tick's sort gives. With several, a tick that
             // large comes out in the order its parts arrived.
             if r.early && r.tick == next_tick {
-                let js = judge_early(&mut correlator, e);
-                out(js, &mut output_error);
+                out(judge_early(&mut correlator, e));
             }
             // Ticks complete in order, since each worker reports them in order.
             while let Some(entry) = pending.first_entry() {
@@ -403,54 +493,27 @@ pub fn run(
                     break;
                 }
                 next_tick = *entry.key() + 1;
-                let js = judge_tick(&mut correlator, entry.remove());
-                out(js, &mut output_error);
+                out(judge_tick(&mut correlator, entry.remove()));
             }
         }
         // A worker that failed leaves its ticks incomplete: what the others
         // found is still reported, in order.
         while let Some(entry) = pending.first_entry() {
-            let js = judge_tick(&mut correlator, entry.remove());
-            out(js, &mut output_error);
+            out(judge_tick(&mut correlator, entry.remove()));
         }
-        let js = correlator.release(None);
-        out(js, &mut output_error);
-        if cfg.exiting {
+        out(correlator.release(None));
+        if exiting {
             std::mem::forget(std::mem::take(&mut correlator));
         }
     }));
-    let mut errors = Vec::new();
-    if let Err(p) = reported {
-        errors.push(panicked("reporter", p.as_ref()));
+    let panic = judged.err().map(|p| {
+        let e = panicked("reporter", p.as_ref());
         stop.store(true, Ordering::Relaxed);
         // Let the workers and the capture thread finish.
         for _ in report_rx.iter() {}
-    }
-    for h in handles {
-        if let Ok(Err(e)) = h.map(|h| h.join().unwrap_or(Ok(()))) {
-            errors.push(e);
-        }
-    }
-    let mut stats = match capture.map(|c| c.join()) {
-        Ok(Ok(Ok(s))) => s,
-        Ok(Ok(Err(e))) => {
-            errors.insert(0, e);
-            RunStats::default()
-        }
-        _ => RunStats::default(),
-    };
-    stats.reassembly = totals.reassembly;
-    stats.http = totals.http;
-    stats.flows = totals.flows;
-    stats.interrupted = stop.load(Ordering::Relaxed) && output_error.is_none();
-    // A bug comes first: the analysis is incomplete whatever else happened.
-    if let Some(e) = errors.into_iter().next() {
-        stats.error = Some(e);
-    }
-    if let Some(e) = output_error {
-        stats.fail(OutputError::Stdout(e));
-    }
-    stats
+        e
+    });
+    (totals, panic)
 }
 
 /// The attempts of a tick from every worker, with its TLS sightings, judged
@@ -859,6 +922,11 @@ const PREFETCH_GROUP: usize = 16;
 
 /// Batches waiting for each worker.
 const QUEUED_PARTS: usize = 3;
+
+/// Judged batches (a tick's worth, or an early part of one) waiting to be
+/// written: one, so the judge works on the next while the writer writes,
+/// and no more is held.
+const QUEUED_JUDGED: usize = 1;
 
 /// Completed attempts a worker holds within a tick, in heap bytes, before it
 /// reports them early. A tick is 8192 packets, and on one connection with

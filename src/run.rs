@@ -457,6 +457,20 @@ mod tests {
         assert_eq!(kept, all[..3].to_vec());
     }
 
+    #[test]
+    fn a_judge_panic_keeps_what_was_judged_before_it() {
+        let (_, all, _) = analyze_text(None);
+        let (r, kept, summary) = analyze_text(Some(Fault::Judge(1)));
+        assert_failed_in(&r, "reporter");
+        assert!(
+            summary.contains("analysis incomplete: the reporter"),
+            "{summary}"
+        );
+        // The first batch is written whole, nothing after it.
+        assert!(!kept.is_empty() && kept.len() < all.len(), "{kept:?}");
+        assert_eq!(kept, all[..kept.len()].to_vec());
+    }
+
     /// A file source whose file is written anew (truncated, then written)
     /// after `after` packets were read, as a capture ring starting a slice
     /// over does.
