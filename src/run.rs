@@ -398,7 +398,9 @@ mod tests {
         )
     }
 
-    fn assert_failed_in(r: &Result<u8, Error>, thread: &str) {
+    /// The run failed with a panic of `thread`, and its summary says the
+    /// analysis is incomplete because of it.
+    fn assert_failed_in(r: &Result<u8, Error>, summary: &str, thread: &str) {
         match r {
             Err(e @ Error::Panic { thread: t, .. }) => {
                 assert!(t.starts_with(thread), "{t}");
@@ -407,6 +409,10 @@ mod tests {
             }
             other => panic!("not a panic of {thread}: {other:?}"),
         }
+        assert!(
+            summary.contains(&format!("analysis incomplete: the {thread}")),
+            "{summary}"
+        );
     }
 
     #[test]
@@ -415,11 +421,7 @@ mod tests {
         assert_eq!(full.ok(), Some(0));
         assert!(!summary.contains("incomplete"), "{summary}");
         let (r, kept, summary) = analyze_text(Some(Fault::Worker(500)));
-        assert_failed_in(&r, "flow worker");
-        assert!(
-            summary.contains("analysis incomplete: the flow worker"),
-            "{summary}"
-        );
+        assert_failed_in(&r, &summary, "flow worker");
         assert!(
             !kept.is_empty(),
             "the findings before the panic are written"
@@ -434,11 +436,7 @@ mod tests {
     fn a_capture_panic_keeps_what_was_found_and_fails_the_run() {
         let (_, all, _) = analyze_text(None);
         let (r, kept, summary) = analyze_text(Some(Fault::Capture(500)));
-        assert_failed_in(&r, "capture");
-        assert!(
-            summary.contains("analysis incomplete: the capture"),
-            "{summary}"
-        );
+        assert_failed_in(&r, &summary, "capture");
         assert!(!kept.is_empty());
         for l in &kept {
             assert!(all.contains(l), "{l}");
@@ -449,11 +447,7 @@ mod tests {
     fn a_reporter_panic_keeps_the_lines_written_before_it() {
         let (_, all, _) = analyze_text(None);
         let (r, kept, summary) = analyze_text(Some(Fault::Reporter(3)));
-        assert_failed_in(&r, "reporter");
-        assert!(
-            summary.contains("analysis incomplete: the reporter"),
-            "{summary}"
-        );
+        assert_failed_in(&r, &summary, "reporter");
         assert_eq!(kept, all[..3].to_vec());
     }
 
@@ -461,11 +455,7 @@ mod tests {
     fn a_judge_panic_keeps_what_was_judged_before_it() {
         let (_, all, _) = analyze_text(None);
         let (r, kept, summary) = analyze_text(Some(Fault::Judge(1)));
-        assert_failed_in(&r, "reporter");
-        assert!(
-            summary.contains("analysis incomplete: the reporter"),
-            "{summary}"
-        );
+        assert_failed_in(&r, &summary, "reporter");
         // The first batch is written whole, nothing after it.
         assert!(!kept.is_empty() && kept.len() < all.len(), "{kept:?}");
         assert_eq!(kept, all[..kept.len()].to_vec());
