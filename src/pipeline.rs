@@ -386,11 +386,12 @@ pub fn run(
             }
             totals
         }
-        // Not started (nothing was judged) or gone outside its own catch.
+        // Gone by a panic outside its own catch.
         Ok(Err(p)) => {
             errors.push(panicked("reporter", p.as_ref()));
             Totals::default()
         }
+        // Never started: nothing was judged.
         Err(e) => {
             errors.push(Error::Panic {
                 thread: "reporter".to_string(),

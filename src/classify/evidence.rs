@@ -854,6 +854,7 @@ fn server_family(server_header: Option<&str>, body: &[u8]) -> Option<&'static st
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     /// `first_row` as the table defines it: every row in order.
     fn first_row_of_all(status: u16, reason: &str, body: &[u8]) -> Option<&'static Row> {
@@ -903,7 +904,6 @@ mod tests {
         }
         assert!(found > TABLE.len(), "the rows' own texts find rows");
     }
-    use super::*;
 
     /// Each (status, reason, body) must find a row of `server` with `topic`.
     fn check(server: &str, cases: &[(u16, &str, &str, Topic)]) {

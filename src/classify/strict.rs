@@ -110,6 +110,10 @@ pub struct Spelling {
     names: Vec<String>,
 }
 
+/// Where Upgrade and Connection sit in `COMPARED`.
+const UPGRADE: usize = 1;
+const CONNECTION: usize = 2;
+
 const COMPARED: [&str; 5] = [
     "Host",
     "Upgrade",
@@ -128,7 +132,7 @@ pub struct Spelled<'a> {
     connection: Option<&'a [u8]>,
     upgrade: Option<&'a [u8]>,
     /// The names of `COMPARED` as sent, `None` where absent.
-    names: [Option<&'a str>; 5],
+    names: [Option<&'a str>; COMPARED.len()],
 }
 
 impl<'a> Spelled<'a> {
@@ -139,8 +143,8 @@ impl<'a> Spelled<'a> {
         Spelled {
             origin: req.header("origin").map(|h| h.value.trim_ascii()),
             target_path: req.target.split('?').next().unwrap_or(""),
-            connection: value(2),
-            upgrade: value(1),
+            connection: value(CONNECTION),
+            upgrade: value(UPGRADE),
             names: found.map(|h| h.map(|h| h.name)),
         }
     }

@@ -121,8 +121,6 @@ pub fn secrets_of(req: &RequestHead) -> Vec<String> {
 pub fn scrub(text: String, secrets: &[String]) -> String {
     let mut t = text;
     for s in secrets {
-        // Most texts of a record are shorter than the secrets (a method, a
-        // status phrase): no search is set up for those.
         if occurs(t.as_bytes(), s.as_bytes()) {
             t = t.replace(s.as_str(), MASK);
         }
@@ -150,7 +148,8 @@ pub fn scrub(text: String, secrets: &[String]) -> String {
 /// Texts up to this long are searched by their first byte (see `occurs`).
 const SHORT_TEXT: usize = 256;
 
-/// Whether `needle` occurs in `hay`. A record's texts are short and almost
+/// Whether `needle` occurs in `hay`. A record's texts are short (most are
+/// shorter than the secrets, and answered without a search) and almost
 /// never hold a secret, and each is searched for each secret: setting up a
 /// substring searcher per search (two-way for `str::contains`, memmem's
 /// prefilters) cost more than the search. A short text is scanned for the
