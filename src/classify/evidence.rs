@@ -153,7 +153,11 @@ const fn status_body_row(
 ///   only the status text; the rows below match apps that echo the reason.
 /// - uvicorn/Starlette: a close before accept is a bare 403 (websockets and
 ///   wsproto); "Unsupported upgrade request." is a log line, not an answer.
-pub const TABLE: &[Row] = &[
+///
+/// A static, not a const: a row found is told apart by its address, and each
+/// use of a const may be a copy of its own (a build once compared rows from
+/// two copies of the table).
+pub static TABLE: &[Row] = &[
     // coder/websocket (nhooyr), accept.go `verifyClientRequest`: the error text
     // is the body (`http.Error`). Before Python websockets, whose
     // "missing Sec-WebSocket-Key" is a substring of one of these.
