@@ -427,6 +427,17 @@ pub fn run(
     stats
 }
 
+/// `from` added to the end of `into`. The first part of a tick (with one
+/// worker, the only one) is taken whole instead of copied: an attempt is
+/// some 400 bytes, and a storm's tick holds thousands.
+fn append<T>(into: &mut Vec<T>, mut from: Vec<T>) {
+    if into.is_empty() {
+        std::mem::swap(into, &mut from);
+    } else {
+        into.append(&mut from);
+    }
+}
+
 /// The judge thread: gathers each tick's reports from the `n` workers, judges
 /// the attempts in a fixed order and hands them to the writing thread. What
 /// the workers counted, and the judge's own panic if it had one (what was
@@ -474,11 +485,11 @@ fn judge_reports(
                 e.reports += 1;
                 e.time = r.time;
             }
-            e.attempts.extend(r.attempts);
-            e.tls.extend(r.tls);
-            e.connects.extend(r.connects);
-            e.sids.extend(r.sids);
-            e.sessions.extend(r.sessions);
+            append(&mut e.attempts, r.attempts);
+            append(&mut e.tls, r.tls);
+            append(&mut e.connects, r.connects);
+            append(&mut e.sids, r.sids);
+            append(&mut e.sessions, r.sessions);
             // An early part of the tick being judged is judged now, or the
             // reporter would hold what the worker let go of. With one worker
             // the result is the same as judging the whole tick at once: its
@@ -570,7 +581,8 @@ fn judge_attempts(correlator: &mut Correlator, parts: &mut TickParts) -> Vec<Jud
     crate::order::sort_by_key_moving_once(&mut attempts, |a| {
         (a.completed_at, a.ts, a.client, a.server, a.request_index)
     });
-    let mut js = Vec::new();
+    // Most attempts come out of the correlator as they go in, or soon after.
+    let mut js = Vec::with_capacity(attempts.len());
     for a in attempts {
         js.extend(correlator.push(a));
     }

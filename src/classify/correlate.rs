@@ -90,7 +90,10 @@ const MAX_HELD_BYTES: usize = 4 << 20;
 
 #[derive(Default)]
 pub struct Correlator {
-    held: BTreeMap<u64, Judged>,
+    /// Boxed: a judged attempt is over 500 bytes, and a B-tree shifts its
+    /// neighbours in the node on every insert and removal (a quarter of the
+    /// judge's copying on a storm of handshakes).
+    held: BTreeMap<u64, Box<Judged>>,
     /// What the held attempts take, by `held_cost`.
     held_bytes: usize,
     next_id: u64,
@@ -370,7 +373,7 @@ impl Correlator {
             }
         }
         self.held_bytes += held_cost(&j);
-        self.held.insert(id, j);
+        self.held.insert(id, Box::new(j));
         let mut out = Vec::new();
         while self.held.len() > MAX_HELD || self.held_bytes > MAX_HELD_BYTES {
             let Some(&oldest) = self.held.keys().next() else {
@@ -385,7 +388,7 @@ impl Correlator {
 
     /// Take an attempt out of `held`.
     fn unhold(&mut self, id: u64) -> Option<Judged> {
-        let j = self.held.remove(&id)?;
+        let j = *self.held.remove(&id)?;
         self.held_bytes = self.held_bytes.saturating_sub(held_cost(&j));
         Some(j)
     }
