@@ -9,8 +9,8 @@ use wshs_sniff::error::{self, Error};
 
 /// jemalloc, not glibc's malloc: attempts are built on a flow worker and
 /// freed on the reporter's threads, and glibc pays for every such free with
-/// the owning arena's lock. On a storm of handshakes a third of the judge's
-/// time went to malloc and free (BENCHMARKS.md).
+/// the owning arena's lock. On a storm of handshakes about half of the
+/// judge's time went to malloc and free (BENCHMARKS.md).
 #[cfg(feature = "jemalloc")]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

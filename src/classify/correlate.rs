@@ -91,8 +91,8 @@ const MAX_HELD_BYTES: usize = 4 << 20;
 #[derive(Default)]
 pub struct Correlator {
     /// Boxed: a judged attempt is over 500 bytes, and a B-tree shifts its
-    /// neighbours in the node on every insert and removal (a quarter of the
-    /// judge's copying on a storm of handshakes).
+    /// neighbours in the node on every insert and removal (about a fifth of
+    /// the judge's copying on a storm of handshakes).
     held: BTreeMap<u64, Box<Judged>>,
     /// What the held attempts take, by `held_cost`.
     held_bytes: usize,
