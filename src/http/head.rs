@@ -2,6 +2,7 @@
 //! few requests that are WebSocket upgrade attempts (and their responses).
 
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 /// Headers httparse may fill in one head. Real browsers send ~20; a head with more
 /// than this is still analysed, with the excess counted as "too many headers".
@@ -280,9 +281,11 @@ pub struct RequestPeek {
 pub fn parse_request(buf: &[u8]) -> Parsed<(RequestPeek, Option<RequestHead>)> {
     #[cfg(test)]
     LOOKS.with(|n| n.set(n.get() + 1));
-    let mut hbuf = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut hbuf);
-    match parser_config().parse_request(&mut req, buf) {
+    // Left uninitialised: httparse writes the headers it finds, and filling
+    // 128 empty ones first cost more than the parse of a typical head.
+    let mut hbuf = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    match parser_config().parse_request_with_uninit_headers(&mut req, buf, &mut hbuf) {
         Ok(httparse::Status::Complete(n)) => {
             let mut peek = peek_request(req.method.unwrap_or(""), req.headers);
             peek.engine_io_handshake = !peek.is_websocket_attempt
@@ -393,11 +396,12 @@ pub(crate) const MAX_RESPONSE_HEADERS: usize = 1024;
 pub fn parse_response(buf: &[u8], keep: bool) -> Parsed<(ResponsePeek, Option<ResponseHead>)> {
     #[cfg(test)]
     LOOKS.with(|n| n.set(n.get() + 1));
-    let mut hbuf = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    // Uninitialised for the same reason as in `parse_request`.
+    let mut hbuf = [const { MaybeUninit::uninit() }; MAX_HEADERS];
     match parse_response_with(buf, keep, &mut hbuf) {
         // Rare: retry once with room for more headers (the only allocation).
         Parsed::Invalid(TOO_MANY_HEADERS) => {
-            let mut big = vec![httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+            let mut big = vec![MaybeUninit::uninit(); MAX_RESPONSE_HEADERS];
             parse_response_with(buf, keep, &mut big)
         }
         other => other,
@@ -407,10 +411,10 @@ pub fn parse_response(buf: &[u8], keep: bool) -> Parsed<(ResponsePeek, Option<Re
 fn parse_response_with<'b>(
     buf: &'b [u8],
     keep: bool,
-    hbuf: &mut [httparse::Header<'b>],
+    hbuf: &mut [MaybeUninit<httparse::Header<'b>>],
 ) -> Parsed<(ResponsePeek, Option<ResponseHead>)> {
-    let mut resp = httparse::Response::new(hbuf);
-    match parser_config().parse_response(&mut resp, buf) {
+    let mut resp = httparse::Response::new(&mut []);
+    match parser_config().parse_response_with_uninit_headers(&mut resp, buf, hbuf) {
         Ok(httparse::Status::Complete(n)) => {
             let mut peek = ResponsePeek {
                 status: resp.code.unwrap_or(0),
