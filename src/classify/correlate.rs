@@ -722,8 +722,8 @@ impl Correlator {
             return false;
         };
         let sp = Spelled::of(&j.attempt.request);
-        let said = status_said(&j.attempt);
         if let Some((header, ev)) = list.iter().find_map(|ok| sp.only_difference(ok)) {
+            let said = status_said(&j.attempt);
             let v = &mut j.verdict;
             v.cause = Cause::StrictServer;
             v.header = Some(header);
@@ -744,11 +744,11 @@ impl Correlator {
             return;
         };
         let sp = Spelled::of(&j.attempt.request);
-        let said = status_said(&j.attempt);
         if list
             .iter()
             .any(|ok| ok.origin.as_deref() == sp.origin && ok.target_path == sp.target_path)
         {
+            let said = status_said(&j.attempt);
             let v = &mut j.verdict;
             v.cause = Cause::Unauthorized;
             v.header = None;

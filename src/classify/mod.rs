@@ -27,6 +27,7 @@ use serde::Serialize;
 use sha1::{Digest, Sha1};
 
 use crate::http::{Attempt, Ending, Headers};
+use crate::text::concat;
 use rules::Defect;
 
 /// The cause vocabulary of the output contract. Codes are stable: add, never
@@ -311,13 +312,20 @@ pub fn printable(b: &[u8], max: usize) -> String {
 fn server_says(status: u16, reason: &str, body: &[u8]) -> String {
     let text = crate::text::lossy(body);
     let text = text.trim();
+    let code = status.to_string();
     if text.is_empty() {
-        format!("server answered {status} {reason}")
+        concat(&["server answered ", &code, " ", reason])
     } else {
-        format!(
-            "server answered {status} {reason}: \"{}\"",
-            printable(text.as_bytes(), 120)
-        )
+        let quoted = printable(text.as_bytes(), 120);
+        concat(&[
+            "server answered ",
+            &code,
+            " ",
+            reason,
+            ": \"",
+            &quoted,
+            "\"",
+        ])
     }
 }
 
@@ -379,9 +387,11 @@ pub fn classify(a: &Attempt) -> Verdict {
             .filter(|d| d.cause != chosen.cause)
             .map(|d| d.cause.code())
             .collect();
-        let mut ev = format!("{}; {}", chosen.evidence, said);
+        let mut ev = concat(&[&chosen.evidence, "; ", &said]);
         if !others.is_empty() {
-            ev.push_str(&format!(" (also: {})", others.join(", ")));
+            ev.push_str(" (also: ");
+            ev.push_str(&others.join(", "));
+            ev.push(')');
         }
         return verdict(
             Outcome::Rejected,
@@ -496,20 +506,22 @@ fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verd
         404 | 410 => (
             Cause::PathNotFound,
             None,
-            format!("no WebSocket endpoint at {}; {said}", a.request.target),
+            concat(&["no WebSocket endpoint at ", &a.request.target, "; ", said]),
             Confidence::High,
         ),
         401 if www_auth.is_some() || origin.is_none() => (
             Cause::Unauthorized,
             Some("Authorization"),
-            format!(
-                "request {} credentials; {said}",
+            concat(&[
+                "request ",
                 if a.request.header("authorization").is_some() {
                     "carried refused"
                 } else {
                     "carried no Authorization"
-                }
-            ),
+                },
+                " credentials; ",
+                said,
+            ]),
             Confidence::Medium,
         ),
         401 | 403 if origin.is_some() => (
@@ -534,13 +546,13 @@ fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verd
         401 | 403 => (
             Cause::Unauthorized,
             None,
-            format!("request refused as unauthorized; {said}"),
+            concat(&["request refused as unauthorized; ", said]),
             Confidence::Low,
         ),
         400 if origin.is_some() && proto.is_none() => (
             Cause::Unknown,
             None,
-            format!("valid request refused; {said}"),
+            concat(&["valid request refused; ", said]),
             Confidence::Low,
         ),
         426 => {
@@ -576,7 +588,7 @@ fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verd
         _ => (
             Cause::Unknown,
             None,
-            format!("valid request refused; {said}"),
+            concat(&["valid request refused; ", said]),
             Confidence::Low,
         ),
     };
@@ -703,7 +715,7 @@ fn unanswered(a: &Attempt, outcome: Outcome, defects: Vec<Defect>) -> Verdict {
     // A request that broke a rule and got no answer was most likely dropped for
     // it (servers that refuse oversized heads often just close).
     if let Some(d) = defects.first() {
-        let ev = format!("{}; {how}", d.evidence);
+        let ev = concat(&[&d.evidence, "; ", how]);
         return verdict(
             outcome,
             d.cause,
@@ -717,7 +729,7 @@ fn unanswered(a: &Attempt, outcome: Outcome, defects: Vec<Defect>) -> Verdict {
         outcome,
         Cause::Unknown,
         None,
-        format!("valid request; {how}"),
+        concat(&["valid request; ", how]),
         Confidence::Low,
         defects,
     )
