@@ -323,6 +323,12 @@ impl FlowAnalyzer {
         }
     }
 
+    /// The attempts completed since the last take, in completion order,
+    /// left in place.
+    pub fn attempts(&self) -> &[Attempt] {
+        &self.http.attempts
+    }
+
     /// The attempts completed since the last call, in completion order.
     pub fn take_attempts(&mut self) -> Vec<Attempt> {
         self.http.counted = 0;

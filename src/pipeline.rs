@@ -21,12 +21,13 @@ use crate::analyzer::{FlowAnalyzer, Segment, Totals};
 use crate::capture::{
     BpfFilter, CaptureStats, Next, PacketSource, RawPacket, SharedBytes, Timestamp,
 };
-use crate::classify::correlate::{Correlator, Judged};
+use crate::classify::correlate::{Classified, Correlator, Judged};
+use crate::classify::Verdict;
 use crate::coarse_clock::CoarseInstant;
 use crate::decode::{self, Decoded, Endpoint, FlowKey, Side, TcpFlags};
 use crate::error::{panicked, Error};
 use crate::http::session::SessionEnd;
-use crate::http::{Attempt, ConnectFailed, HttpLimits, HttpStats, SidIssued, TlsSighting};
+use crate::http::{ConnectFailed, HttpLimits, HttpStats, SidIssued, TlsSighting};
 use crate::reassembly::{Hashed, Limits, ReassemblyStats};
 use crate::report::gauges::Gauges;
 use crate::report::OutputError;
@@ -179,7 +180,7 @@ struct Report {
     /// reports of the same tick follow from this worker, the last one whole.
     early: bool,
     time: Timestamp,
-    attempts: Vec<Attempt>,
+    attempts: Vec<Classified>,
     tls: Vec<TlsSighting>,
     connects: Vec<ConnectFailed>,
     sids: Vec<SidIssued>,
@@ -534,7 +535,7 @@ fn judge_reports(
 struct TickParts {
     reports: usize,
     time: Timestamp,
-    attempts: Vec<Attempt>,
+    attempts: Vec<Classified>,
     tls: Vec<TlsSighting>,
     connects: Vec<ConnectFailed>,
     sids: Vec<SidIssued>,
@@ -578,13 +579,14 @@ fn judge_attempts(correlator: &mut Correlator, parts: &mut TickParts) -> Vec<Jud
     for s in sids {
         correlator.note_sid(s);
     }
-    crate::order::sort_by_key_moving_once(&mut attempts, |a| {
+    crate::order::sort_by_key_moving_once(&mut attempts, |c| {
+        let a = &c.attempt;
         (a.completed_at, a.ts, a.client, a.server, a.request_index)
     });
     // Most attempts come out of the correlator as they go in, or soon after.
     let mut js = Vec::with_capacity(attempts.len());
-    for a in attempts {
-        js.extend(correlator.push(a));
+    for c in attempts {
+        js.extend(correlator.push_classified(c));
     }
     js
 }
@@ -952,6 +954,28 @@ const MAX_COMPLETED_BYTES: usize = 1 << 20;
 /// burst does not keep its memory for the rest of the run.
 const MAX_REUSED_BATCH_BYTES: usize = 16 << 20;
 
+/// Classify the attempts completed since the last call: right after the
+/// packet that completed them, their bytes are still in this core's cache.
+/// On the judge, where classification ran before, reading every attempt
+/// a worker had written was most of its cost on handshake storms, and the
+/// judge is one thread however many workers there are.
+fn classify_new(w: &FlowAnalyzer, verdicts: &mut Vec<Verdict>) {
+    if let Some(new) = w.attempts().get(verdicts.len()..) {
+        verdicts.extend(new.iter().map(crate::classify::classify));
+    }
+}
+
+/// The attempts completed since the last take, each with its verdict (those
+/// completed as flows ended, which no packet completed, classified now).
+fn take_classified(w: &mut FlowAnalyzer, verdicts: &mut Vec<Verdict>) -> Vec<Classified> {
+    classify_new(w, verdicts);
+    w.take_attempts()
+        .into_iter()
+        .zip(verdicts.drain(..))
+        .map(|(attempt, verdict)| Classified { attempt, verdict })
+        .collect()
+}
+
 fn worker(
     rx: Receiver<Batch>,
     tx: Sender<Report>,
@@ -969,6 +993,8 @@ fn worker(
     chain.push(in_band.clone());
     http.tls_keys = Some(Arc::new(KeyChain(chain)));
     let mut w = FlowAnalyzer::new(limits, http);
+    // The verdicts of the attempts `w` holds, in its order.
+    let mut verdicts: Vec<Verdict> = Vec::new();
     // The number of this tick's last packet seen by this worker.
     let mut tick_last_no = 0;
     for batch in rx.iter() {
@@ -1008,12 +1034,13 @@ fn worker(
                 payload: batch.payload(p),
             };
             w.segment_of(&seg, key, *side);
+            classify_new(&w, &mut verdicts);
             if w.completed_bytes() >= MAX_COMPLETED_BYTES {
                 let early = Report {
                     tick: batch.tick,
                     early: true,
                     time: batch.time,
-                    attempts: w.take_attempts(),
+                    attempts: take_classified(&mut w, &mut verdicts),
                     tls: w.take_tls(),
                     connects: w.take_connects(),
                     sids: w.take_sids(),
@@ -1061,7 +1088,7 @@ fn worker(
             tick: batch.tick,
             early: false,
             time: batch.time,
-            attempts: w.take_attempts(),
+            attempts: take_classified(&mut w, &mut verdicts),
             tls: w.take_tls(),
             connects: w.take_connects(),
             sids: w.take_sids(),

@@ -60,6 +60,25 @@ pub struct Judged {
     pub session: Option<Box<SessionEnd>>,
 }
 
+/// An attempt with the verdict it gets on its own, before any comparison
+/// with others. Classified where the attempt completed (a flow worker, in
+/// parallel and while the attempt's bytes are still in that core's cache);
+/// the one correlating thread then only compares.
+#[derive(Debug)]
+pub struct Classified {
+    pub attempt: Attempt,
+    pub verdict: Verdict,
+}
+
+impl Classified {
+    pub fn new(attempt: Attempt) -> Classified {
+        Classified {
+            verdict: classify(&attempt),
+            attempt,
+        }
+    }
+}
+
 /// How far apart two legs of one attempt may be. A proxy forwards at once;
 /// a few seconds covers a slow upstream connect.
 pub const LEG_WINDOW: Duration = Duration::from_secs(5);
@@ -311,7 +330,12 @@ impl Correlator {
 
     /// Classify an attempt and hold it for its other leg.
     pub fn push(&mut self, attempt: Attempt) -> Vec<Judged> {
-        let verdict = classify(&attempt);
+        self.push_classified(Classified::new(attempt))
+    }
+
+    /// [`Correlator::push`] for an attempt already classified on its own.
+    pub fn push_classified(&mut self, c: Classified) -> Vec<Judged> {
+        let Classified { attempt, verdict } = c;
         let id = self.next_id;
         self.next_id += 1;
         let key = key_of(&attempt);
