@@ -89,27 +89,33 @@ pub fn rfc3339(ts: Timestamp) -> String {
     // Every record carries one: digits written directly for the years a
     // capture really has, the formatting machinery for the rest (damaged
     // timestamps), which it pads and signs the same way.
-    if (0..=9999).contains(&y) {
-        let mut out = String::with_capacity(30);
-        let micros = ts.nanos % 1000 == 0;
-        for (v, width, after) in [
-            (y as u64, 4, '-'),
-            (u64::from(m), 2, '-'),
-            (u64::from(d), 2, 'T'),
-            (hh as u64, 2, ':'),
-            (mm as u64, 2, ':'),
-            (ss as u64, 2, '.'),
-        ] {
-            push_padded(&mut out, v, width);
-            out.push(after);
-        }
-        if micros {
-            push_padded(&mut out, u64::from(ts.nanos / 1000), 6);
+    if (0..=9999).contains(&y) && ts.nanos < 1_000_000_000 {
+        // Every field has a fixed width here: the digits go straight into
+        // their places in a buffer, which is copied into the string once.
+        let mut buf = *b"0000-00-00T00:00:00.000000000Z";
+        let fraction = if ts.nanos % 1000 == 0 {
+            (ts.nanos / 1000, 6)
         } else {
-            push_padded(&mut out, u64::from(ts.nanos), 9);
+            (ts.nanos, 9)
+        };
+        for (at, v, width) in [
+            (0, y as u32, 4),
+            (5, m, 2),
+            (8, d, 2),
+            (11, hh as u32, 2),
+            (14, mm as u32, 2),
+            (17, ss as u32, 2),
+            (20, fraction.0, fraction.1),
+        ] {
+            put_fixed(&mut buf, at, v, width);
         }
-        out.push('Z');
-        return out;
+        let len = 20 + fraction.1;
+        if let Some(z) = buf.get_mut(len) {
+            *z = b'Z';
+        }
+        if let Ok(text) = std::str::from_utf8(buf.get(..=len).unwrap_or(&[])) {
+            return text.to_string();
+        }
     }
     if ts.nanos % 1000 == 0 {
         format!(
@@ -124,20 +130,14 @@ pub fn rfc3339(ts: Timestamp) -> String {
     }
 }
 
-/// `v` in decimal, zero-padded to `width` digits (more if it needs them).
-fn push_padded(out: &mut String, v: u64, width: usize) {
-    let mut digits = [0u8; 20];
-    let mut len = 0;
+/// `v` in decimal, zero-padded to `width` digits, written at `at` in `buf`
+/// (the caller knows it fits: a value too wide keeps its low digits).
+fn put_fixed(buf: &mut [u8], at: usize, v: u32, width: usize) {
     let mut v = v;
-    while v > 0 || len == 0 {
-        digits[len] = b'0' + (v % 10) as u8;
-        len += 1;
+    for slot in buf.iter_mut().skip(at).take(width).rev() {
+        *slot = b'0' + (v % 10) as u8;
         v /= 10;
     }
-    for _ in len..width {
-        out.push('0');
-    }
-    out.extend(digits[..len].iter().rev().map(|&d| char::from(d)));
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
