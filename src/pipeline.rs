@@ -1,8 +1,9 @@
 //! The threads: a capture thread reads and decodes packets and hands them, in
 //! batches, to N flow workers sharded by a symmetric flow hash; each worker owns a
-//! flow table (reassembly + HTTP) and reports completed attempts; a judge
-//! thread merges the reports, correlates and classifies; the calling thread
-//! writes the output, in the order the judge gives.
+//! flow table (reassembly + HTTP) and reports completed attempts, each
+//! classified on its own as it completes; a judge thread merges the reports
+//! and correlates (proxy legs, accepted spellings, sessions); the calling
+//! thread writes the output, in the order the judge gives.
 //!
 //! Output is the same bytes whatever the worker count: the capture thread cuts
 //! the packet sequence into ticks at fixed packet counts and every worker reports
