@@ -14,18 +14,6 @@ pub fn lossy(b: &[u8]) -> Cow<'_, str> {
     }
 }
 
-/// The parts one after another, in one allocation of the right size. Every
-/// reported attempt's evidence is built from a few pieces; `format!` with
-/// string arguments runs the formatting machinery for each and regrows its
-/// buffer, which measured several times the cost of the copies.
-pub fn concat(parts: &[&str]) -> String {
-    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for p in parts {
-        out.push_str(p);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,16 +31,6 @@ mod tests {
         ));
         assert_eq!(lossy(b"a\xffb\xc3"), "a\u{fffd}b\u{fffd}");
         assert_eq!(lossy(b""), "");
-    }
-
-    #[test]
-    fn concat_joins_in_order() {
-        assert_eq!(
-            concat(&["server answered ", "400", " ", "Bad Request"]),
-            "server answered 400 Bad Request"
-        );
-        assert_eq!(concat(&[]), "");
-        assert_eq!(concat(&["", "é", ""]), "é");
     }
 
     proptest! {

@@ -27,7 +27,6 @@ use serde::Serialize;
 use sha1::{Digest, Sha1};
 
 use crate::http::{Attempt, Ending, Headers};
-use crate::text::concat;
 use rules::Defect;
 
 /// The cause vocabulary of the output contract. Codes are stable: add, never
@@ -314,10 +313,10 @@ fn server_says(status: u16, reason: &str, body: &[u8]) -> String {
     let text = text.trim();
     let code = status.to_string();
     if text.is_empty() {
-        concat(&["server answered ", &code, " ", reason])
+        ["server answered ", &code, " ", reason].concat()
     } else {
         let quoted = printable(text.as_bytes(), 120);
-        concat(&[
+        [
             "server answered ",
             &code,
             " ",
@@ -325,7 +324,8 @@ fn server_says(status: u16, reason: &str, body: &[u8]) -> String {
             ": \"",
             &quoted,
             "\"",
-        ])
+        ]
+        .concat()
     }
 }
 
@@ -387,7 +387,7 @@ pub fn classify(a: &Attempt) -> Verdict {
             .filter(|d| d.cause != chosen.cause)
             .map(|d| d.cause.code())
             .collect();
-        let mut ev = concat(&[&chosen.evidence, "; ", &said]);
+        let mut ev = [&chosen.evidence, "; ", &said].concat();
         if !others.is_empty() {
             ev.push_str(" (also: ");
             ev.push_str(&others.join(", "));
@@ -506,13 +506,13 @@ fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verd
         404 | 410 => (
             Cause::PathNotFound,
             None,
-            concat(&["no WebSocket endpoint at ", &a.request.target, "; ", said]),
+            ["no WebSocket endpoint at ", &a.request.target, "; ", said].concat(),
             Confidence::High,
         ),
         401 if www_auth.is_some() || origin.is_none() => (
             Cause::Unauthorized,
             Some("Authorization"),
-            concat(&[
+            [
                 "request ",
                 if a.request.header("authorization").is_some() {
                     "carried refused"
@@ -521,7 +521,7 @@ fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verd
                 },
                 " credentials; ",
                 said,
-            ]),
+            ].concat(),
             Confidence::Medium,
         ),
         401 | 403 if origin.is_some() => (
@@ -546,13 +546,13 @@ fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verd
         401 | 403 => (
             Cause::Unauthorized,
             None,
-            concat(&["request refused as unauthorized; ", said]),
+            ["request refused as unauthorized; ", said].concat(),
             Confidence::Low,
         ),
         400 if origin.is_some() && proto.is_none() => (
             Cause::Unknown,
             None,
-            concat(&["valid request refused; ", said]),
+            ["valid request refused; ", said].concat(),
             Confidence::Low,
         ),
         426 => {
@@ -588,7 +588,7 @@ fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verd
         _ => (
             Cause::Unknown,
             None,
-            concat(&["valid request refused; ", said]),
+            ["valid request refused; ", said].concat(),
             Confidence::Low,
         ),
     };
@@ -715,7 +715,7 @@ fn unanswered(a: &Attempt, outcome: Outcome, defects: Vec<Defect>) -> Verdict {
     // A request that broke a rule and got no answer was most likely dropped for
     // it (servers that refuse oversized heads often just close).
     if let Some(d) = defects.first() {
-        let ev = concat(&[&d.evidence, "; ", how]);
+        let ev = [&d.evidence, "; ", how].concat();
         return verdict(
             outcome,
             d.cause,
@@ -729,7 +729,7 @@ fn unanswered(a: &Attempt, outcome: Outcome, defects: Vec<Defect>) -> Verdict {
         outcome,
         Cause::Unknown,
         None,
-        concat(&["valid request; ", how]),
+        ["valid request; ", how].concat(),
         Confidence::Low,
         defects,
     )
