@@ -201,7 +201,13 @@ impl Headers for RequestHead {
 
 impl RequestHead {
     pub fn http_version(&self) -> String {
-        format!("HTTP/1.{}", self.minor_version)
+        // Every record carries it: the two versions httparse accepts are
+        // copied, not formatted.
+        match self.minor_version {
+            0 => "HTTP/1.0".to_string(),
+            1 => "HTTP/1.1".to_string(),
+            v => format!("HTTP/1.{v}"),
+        }
     }
 }
 
@@ -523,5 +529,26 @@ mod header_list_tests {
         let cut = list.clone();
         list.cut_values(16);
         assert_eq!(list, cut);
+    }
+}
+
+#[cfg(test)]
+mod request_tests {
+    use super::*;
+
+    #[test]
+    fn versions_read_as_the_request_line_wrote_them() {
+        let head = |minor_version| RequestHead {
+            method: "GET".into(),
+            target: "/ws".into(),
+            minor_version,
+            headers: HeaderList::default(),
+            head_len: 20,
+            cut_short: false,
+        };
+        assert_eq!(head(0).http_version(), "HTTP/1.0");
+        assert_eq!(head(1).http_version(), "HTTP/1.1");
+        // Not from httparse, which reads 1.0 and 1.1 only; built by hand.
+        assert_eq!(head(7).http_version(), "HTTP/1.7");
     }
 }
