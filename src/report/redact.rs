@@ -90,7 +90,7 @@ pub fn secrets_of(req: &RequestHead) -> Vec<String> {
             let v = h.value_str().trim().to_string();
             // Each cookie value on its own too, since a server may quote one.
             if cookie {
-                for c in v.split(';') {
+                for c in split_at_semicolons(&v) {
                     if let Some((_, val)) = c.split_once('=') {
                         out.push(val.trim().to_string());
                     }
@@ -116,6 +116,22 @@ pub fn secrets_of(req: &RequestHead) -> Vec<String> {
     out
 }
 
+/// `v.split(';')`, found with memchr: a browser's Cookie header runs to
+/// kilobytes, and the standard library's search for a `char` went through
+/// it a word at a time (on a storm of 4 KB cookies, a fifth of the
+/// reporter's instructions).
+fn split_at_semicolons(v: &str) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    memchr::memchr_iter(b';', v.as_bytes())
+        .chain(std::iter::once(v.len()))
+        .map(move |end| {
+            // `;` is ASCII: both ends are character boundaries.
+            let part = v.get(start..end).unwrap_or("");
+            start = end + 1;
+            part
+        })
+}
+
 /// Mask every secret in `text`, including a cut-off tail of one (an excerpt
 /// that ends inside the secret) of 8 characters or more.
 pub fn scrub(text: String, secrets: &[String]) -> String {
@@ -125,13 +141,18 @@ pub fn scrub(text: String, secrets: &[String]) -> String {
             t = t.replace(s.as_str(), MASK);
         }
         // A prefix of the secret running to the end of the text. Only a
-        // prefix ending in the text's last byte can be one: most lengths are
-        // ruled out without a comparison (every text of every record is
-        // scrubbed, so this loop runs for each of them).
+        // prefix ending in the text's last byte can be one: the lengths to
+        // try are the places of that byte in the secret, longest first,
+        // found with memchr (every text of every record is scrubbed against
+        // every secret, and a cookie can be kilobytes long).
         let max = s.len().min(t.len());
-        let last = t.as_bytes().last().copied();
-        for n in (8..max).rev() {
-            if s.as_bytes().get(n - 1).copied() != last || !s.is_char_boundary(n) {
+        let Some(&last) = t.as_bytes().last() else {
+            continue;
+        };
+        let places = s.as_bytes().get(7..max.saturating_sub(1)).unwrap_or(&[]);
+        for i in memchr::memrchr_iter(last, places) {
+            let n = i + 8;
+            if !s.is_char_boundary(n) {
                 continue;
             }
             if t.ends_with(&s[..n]) {
@@ -241,6 +262,14 @@ mod tests {
                     "{} in {}", needle, h
                 );
             }
+        }
+
+        #[test]
+        fn semicolons_split_as_str_split_does(v in "[a;= é]{0,40}") {
+            proptest::prop_assert_eq!(
+                split_at_semicolons(&v).collect::<Vec<_>>(),
+                v.split(';').collect::<Vec<_>>()
+            );
         }
 
         #[test]
