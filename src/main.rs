@@ -21,9 +21,10 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// flood of unfinished heads kept twice the memory budget resident; returning
 /// them at once instead made every large buffer a worker allocates fault its
 /// pages in again (a third more CPU time on handshakes with large cookies).
-/// At 10 ms the flood's peak varied from 50 to 57 MiB with how the frees
-/// fell against the decay's ticks; at 5 ms it stays near 48 MiB, at the same
-/// speed within the host's noise (BENCHMARKS.md, "Memory under floods").
+/// At 10 ms the flood's peak varied from 48 to 58 MiB with how the frees
+/// fell against the decay's ticks; at 5 ms from 47 to 52 MiB (median 48),
+/// at the same speed within the host's noise (BENCHMARKS.md, "Memory under
+/// floods").
 #[cfg(feature = "jemalloc")]
 #[export_name = "_rjem_malloc_conf"]
 pub static MALLOC_CONF: &u8 = &b"dirty_decay_ms:5,muzzy_decay_ms:0\0"[0];

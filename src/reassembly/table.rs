@@ -51,9 +51,10 @@ pub trait FlowState: Default {
 /// entry, its share of the index), so a full table of those fits, while
 /// connections whose protocol state is built cost twice that and fewer of
 /// them are kept (the idlest are evicted as when the table is full). At
-/// 360 a flood of half-sent heads peaked at 61-62 MiB against the 64 MiB
-/// budget; 320 keeps it near 52, and 50 000 concurrent real connections
-/// (upgraded ones keep no HTTP state) still fit without an eviction.
+/// 360 a flood of half-sent heads peaked at up to 62 MiB against the 64 MiB
+/// budget; at 320 it peaks at 47-58 MiB (47-52 with the allocator's 5 ms
+/// decay, see `main.rs`), and 50 000 concurrent real connections (upgraded
+/// ones keep no HTTP state) still fit without an eviction.
 const BYTES_PER_FLOW_SLOT: usize = 320;
 
 /// A full table evicts this share of `max_flows` at once, idlest first (and
