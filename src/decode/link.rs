@@ -11,7 +11,7 @@ use crate::capture::LinkType;
 
 pub const ETH_IPV4: u16 = 0x0800;
 pub const ETH_IPV6: u16 = 0x86dd;
-const ETH_VLAN: u16 = 0x8100;
+pub const ETH_VLAN: u16 = 0x8100;
 const ETH_QINQ: u16 = 0x88a8;
 const ETH_QINQ_OLD: u16 = 0x9100;
 const ETH_QINQ_OLD2: u16 = 0x9200;

@@ -22,9 +22,10 @@ use crate::capture::LinkType;
 /// bytes, the IP length fields tell whether the cut reached the TCP payload,
 /// which then comes back with `truncated` set. Never panics, never allocates:
 /// this runs for every packet, and is the entry point for fuzzing.
+#[inline(always)]
 pub fn decode(linktype: LinkType, data: &[u8], orig_len: u32) -> Decoded<'_> {
     if linktype == LinkType::ETHERNET {
-        if let Some(d) = common_case::ethernet_ipv4_tcp(data) {
+        if let Some(d) = common_case::ethernet_ip_tcp(data) {
             return d;
         }
     }
