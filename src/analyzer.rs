@@ -221,7 +221,7 @@ impl FlowAnalyzer {
                     }
                     state.on_reset(d, ts, &mut sink);
                     remove = true;
-                } else if state.is_upgraded() {
+                } else if state.may_stop_reading() {
                     for (i, dir) in dirs.sides_mut() {
                         if !state.wants_bytes(i) && !dir.is_discarding() {
                             dir.discard();
@@ -278,7 +278,7 @@ impl FlowAnalyzer {
             if let Some(flow) = self.table.get_mut(&key) {
                 let mut sink = self.http.sink(no);
                 flow.state.release_watch(now, &mut sink);
-                if flow.state.is_upgraded() {
+                if flow.state.may_stop_reading() {
                     for (i, dir) in flow.dirs.sides_mut() {
                         if !flow.state.wants_bytes(i) && !dir.is_discarding() {
                             dir.discard();
@@ -606,6 +606,37 @@ mod tests {
             ack: Some(ack),
             ..numbered(no, src, dst, seq, TcpFlags::ACK, payload)
         }
+    }
+
+    /// A TLS connection without keys is read up to its hellos and no
+    /// further: what follows is neither buffered behind a hole nor counted,
+    /// as after an upgrade.
+    #[test]
+    fn tls_without_keys_stops_being_read_after_its_hellos() {
+        let c2s = include_bytes!("../tests/data/tls/tls13-aes128.c2s").as_slice();
+        let s2c = include_bytes!("../tests/data/tls/tls13-aes128.s2c").as_slice();
+        let (mut a, c, s) = opened();
+        let half = c2s.len() / 2;
+        a.segment(&numbered(3, c, s, 101, TcpFlags::ACK, &c2s[..half]));
+        a.segment(&numbered(4, s, c, 501, TcpFlags::ACK, s2c));
+        a.segment(&numbered(
+            5,
+            c,
+            s,
+            101 + half as u32,
+            TcpFlags::ACK,
+            &c2s[half..],
+        ));
+        let (key, _) = FlowKey::of(c, s);
+        let flow = a.table.get_mut(&key).expect("the connection");
+        assert!(flow.dirs.sides_mut().all(|(_, d)| d.is_discarding()));
+        // Past a hole: held before, now passed over.
+        let beyond = 101 + c2s.len() as u32 + 1000;
+        a.segment(&numbered(6, c, s, beyond, TcpFlags::ACK, &[0x17; 300]));
+        assert_eq!(a.table.total_buffered(), 0);
+        assert_eq!(a.totals().reassembly.out_of_order_segments, 0);
+        a.finish();
+        assert!(a.take_attempts().is_empty());
     }
 
     #[test]

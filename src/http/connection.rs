@@ -121,6 +121,19 @@ impl Connection {
         }
     }
 
+    /// Whether a direction may stop being read ([`wants_bytes`](Self::wants_bytes)
+    /// says which): once upgraded, or once a TLS layer can read no more.
+    /// Asked after every segment, so it answers before looking further.
+    pub fn may_stop_reading(&self) -> bool {
+        if self.settled.is_some() {
+            return true;
+        }
+        match &self.layer {
+            Some(l) => l.may_stop_reading(),
+            None => self.http.get().is_some_and(Conversation::is_upgraded),
+        }
+    }
+
     pub fn wants_bytes(&self, d: Side) -> bool {
         if self.settled.is_some() {
             return false;

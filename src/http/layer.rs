@@ -37,7 +37,15 @@ impl Layer {
     }
 
     pub fn wants_bytes(&self, d: Side) -> bool {
-        self.http().is_none_or(|c| c.wants_bytes(d))
+        match self {
+            Layer::Tls(s) if s.reads_no_more() => false,
+            _ => self.http().is_none_or(|c| c.wants_bytes(d)),
+        }
+    }
+
+    /// See [`Connection::may_stop_reading`].
+    pub fn may_stop_reading(&self) -> bool {
+        self.is_upgraded() || matches!(self, Layer::Tls(s) if s.reads_no_more())
     }
 
     pub fn is_finished(&self) -> bool {

@@ -108,6 +108,10 @@ impl Secure {
             Chunk::Data(data) if !self.broken => self.decrypt(d, data, ts, keys, out),
             Chunk::Data(_) => {}
             Chunk::Gap(n) => {
+                // Records after a hole never open: what is held is let go.
+                if !self.broken {
+                    self.tls.stop_reading();
+                }
                 self.broken = true;
                 self.inner.on_chunk(d, Chunk::Gap(n), ts, out);
             }
@@ -186,11 +190,24 @@ impl Secure {
     /// Bytes held: records waiting to be whole, and the inner HTTP's.
     pub fn buffered_bytes(&self) -> usize {
         use crate::reassembly::FlowState;
-        self.tls.buffered() + self.inner.buffered_bytes()
+        // Asked after every segment; a broken connection stopped reading
+        // and holds no records.
+        debug_assert!(!self.broken || self.tls.buffered() == 0);
+        let records = if self.broken { 0 } else { self.tls.buffered() };
+        records + self.inner.buffered_bytes()
     }
 
     pub fn inner(&self) -> &Connection {
         &self.inner
+    }
+
+    /// No byte of either direction will be read again (no keys once the
+    /// hellos were read, the keys' records spent, or a hole): the
+    /// reassembler may stop buffering and delivering them. On a server
+    /// host without keys that is most of the TLS traffic, which otherwise
+    /// went through reassembly only to be dropped here.
+    pub fn reads_no_more(&self) -> bool {
+        self.broken
     }
 
     pub fn inner_mut(&mut self) -> &mut Connection {
