@@ -1,6 +1,6 @@
 //! One packet through decode: two bytes of link type, then the packet. The
-//! packet is also decoded as Ethernet both ways (the one-pass common case and
-//! the layers), which must agree.
+//! packet is decoded both ways (the one-pass common case and the layers), as
+//! that link type and as Ethernet, and the two must agree.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -16,7 +16,13 @@ fuzz_target!(|data: &[u8]| {
     }
     let pkt = data.get(2..).unwrap_or_default();
     let wire = pkt.len() as u32;
-    let whole = decode(LinkType::ETHERNET, pkt, wire);
-    let layers = decode_layers(LinkType::ETHERNET, pkt, wire);
-    assert!(same(&whole, &layers), "{whole:?} vs {layers:?}");
+    let given = match data {
+        [a, b, ..] => LinkType(u32::from(u16::from_be_bytes([*a, *b]))),
+        _ => LinkType::ETHERNET,
+    };
+    for link in [given, LinkType::ETHERNET] {
+        let whole = decode(link, pkt, wire);
+        let layers = decode_layers(link, pkt, wire);
+        assert!(same(&whole, &layers), "{link:?}: {whole:?} vs {layers:?}");
+    }
 });

@@ -1,11 +1,12 @@
-//! The packets nearly every capture is made of (Ethernet II, perhaps one
-//! 802.1Q tag, then IPv4 without fragmentation or IPv6 without extension
-//! headers, then TCP), decoded in one pass with one length check up front.
+//! The packets nearly every capture is made of (Ethernet II with perhaps one
+//! 802.1Q tag, Linux cooked, raw IP or BSD loopback; then IPv4 without
+//! fragmentation or IPv6 without extension headers; then TCP), decoded in
+//! one pass with one length check up front.
 //!
 //! The general decoder walks layer by layer, each step a bounds-checked read
 //! that can fail with a placed error; on the common packet that is about 200
 //! instructions, the capture thread's largest cost after reading. Anything
-//! this pass is not sure of (another link or IP version, options that do not
+//! this pass is not sure of (another link type or IP version, options that do not
 //! fit, a zero IPv4 length, a fragment, a short header) is left to the general
 //! decoder, so the result is the same whichever decodes: the unit tests below
 //! and the `decode_packet` fuzz target check that they agree.
@@ -15,9 +16,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::ip::PROTO_TCP;
 use super::link::{ETH_IPV4, ETH_IPV6, ETH_VLAN};
 use super::{Decoded, Endpoint, TcpFlags, TcpSegment};
+use crate::capture::LinkType;
 
 const ETH_HEADER: usize = 14;
 const VLAN_TAG: usize = 4;
+const SLL_HEADER: usize = 16;
+const SLL2_HEADER: usize = 20;
 const MIN_IPV4: usize = 20;
 const IPV6_HEADER: usize = 40;
 const MIN_TCP: usize = 20;
@@ -33,6 +37,63 @@ fn v6(b: &[u8]) -> IpAddr {
     let mut a = [0u8; 16];
     a.copy_from_slice(b);
     IpAddr::V6(Ipv6Addr::from(a))
+}
+
+/// TCP over IPv4 or IPv6 behind the other link layers captures are made
+/// with: Linux cooked (`tcpdump -i any`, SLL and SLL2), raw IP, and BSD
+/// loopback; `None` for anything else or anything unusual, which the
+/// general decoder handles. Ethernet has [`ethernet_ip_tcp`], tried first.
+#[inline(always)]
+pub fn other_link_ip_tcp(linktype: LinkType, d: &[u8]) -> Option<Decoded<'_>> {
+    match linktype {
+        LinkType::LINUX_SLL => by_ether_type(
+            u16::from_be_bytes([*d.get(14)?, *d.get(15)?]),
+            d.get(SLL_HEADER..)?,
+        ),
+        LinkType::LINUX_SLL2 => by_ether_type(
+            u16::from_be_bytes([*d.first()?, *d.get(1)?]),
+            d.get(SLL2_HEADER..)?,
+        ),
+        LinkType::RAW | LinkType::RAW_OPENBSD | LinkType::RAW_BSDOS => match *d.first()? >> 4 {
+            4 => ipv4_tcp(d),
+            6 => ipv6_tcp(d),
+            _ => None,
+        },
+        LinkType::IPV4 => ipv4_tcp(d),
+        LinkType::IPV6 => ipv6_tcp(d),
+        // The address family in the capturing host's byte order (NULL:
+        // little-endian here, as the layers read it first; they try the
+        // other order when this one names no IP) or in network order (LOOP).
+        LinkType::NULL => by_family(
+            u32::from_le_bytes(d.get(..4)?.try_into().ok()?),
+            d.get(4..)?,
+        ),
+        LinkType::LOOP => by_family(
+            u32::from_be_bytes(d.get(..4)?.try_into().ok()?),
+            d.get(4..)?,
+        ),
+        _ => None,
+    }
+}
+
+#[inline(always)]
+fn by_ether_type(ty: u16, ip: &[u8]) -> Option<Decoded<'_>> {
+    match ty {
+        ETH_IPV4 => ipv4_tcp(ip),
+        ETH_IPV6 => ipv6_tcp(ip),
+        _ => None,
+    }
+}
+
+/// AF_INET is 2 everywhere; AF_INET6 is 10 on Linux, 24, 28 or 30 on the
+/// BSDs and macOS.
+#[inline(always)]
+fn by_family(af: u32, ip: &[u8]) -> Option<Decoded<'_>> {
+    match af {
+        2 => ipv4_tcp(ip),
+        10 | 24 | 28 | 30 => ipv6_tcp(ip),
+        _ => None,
+    }
 }
 
 /// An Ethernet II frame, with at most one 802.1Q tag, carrying TCP over
@@ -324,6 +385,77 @@ mod tests {
                 &fast,
                 &decode_layers(LinkType::ETHERNET, cut, f.len() as u32)
             ));
+        }
+    }
+
+    /// The same IPv4 or IPv6 packet behind each other link type the one
+    /// pass takes: (link type, the bytes before the IP packet).
+    fn behind_links(v6: bool) -> Vec<(LinkType, Vec<u8>)> {
+        let ty: [u8; 2] = if v6 { [0x86, 0xdd] } else { [0x08, 0x00] };
+        let mut sll = vec![0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0];
+        sll.extend_from_slice(&ty);
+        let mut sll2 = ty.to_vec();
+        sll2.extend_from_slice(&[0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0]);
+        let family: u32 = if v6 { 30 } else { 2 };
+        vec![
+            (LinkType::LINUX_SLL, sll),
+            (LinkType::LINUX_SLL2, sll2),
+            (LinkType::RAW, vec![]),
+            (if v6 { LinkType::IPV6 } else { LinkType::IPV4 }, vec![]),
+            (LinkType::NULL, family.to_le_bytes().to_vec()),
+            // Written on a host of the other byte order: left to the layers.
+            (LinkType::NULL, family.to_be_bytes().to_vec()),
+            (LinkType::LOOP, family.to_be_bytes().to_vec()),
+        ]
+    }
+
+    #[test]
+    fn takes_tcp_behind_the_other_link_types_and_agrees_with_the_layers() {
+        for v6 in [false, true] {
+            let ip = if v6 {
+                ipv6_tcp(b"hello")
+            } else {
+                ipv4_tcp(b"hello")
+            };
+            for (i, (link, head)) in behind_links(v6).into_iter().enumerate() {
+                let mut f = head;
+                f.extend_from_slice(&ip);
+                let layers = decode_layers(link, &f, f.len() as u32);
+                let Decoded::Tcp(s) = &layers else {
+                    panic!("{link:?}: not TCP: {layers:?}")
+                };
+                assert_eq!(s.payload, b"hello");
+                match other_link_ip_tcp(link, &f) {
+                    Some(fast) => assert!(same(&fast, &layers), "{link:?}"),
+                    // Only the family in the other byte order is left.
+                    None => assert_eq!(i, 5, "{link:?} not taken"),
+                }
+            }
+        }
+    }
+
+    proptest! {
+        /// Behind every link type the one pass takes, packets with any byte
+        /// changed or cut short decode as the layers decode them.
+        #[test]
+        fn agrees_with_the_layers_behind_every_link(
+            v6 in any::<bool>(),
+            link in 0usize..7,
+            payload in proptest::collection::vec(any::<u8>(), 0..64),
+            at in 0usize..140,
+            value in any::<u8>(),
+            keep in 0usize..160,
+        ) {
+            let (linktype, mut f) = behind_links(v6).swap_remove(link);
+            f.extend_from_slice(&if v6 { ipv6_tcp(&payload) } else { ipv4_tcp(&payload) });
+            if let Some(b) = f.get_mut(at) {
+                *b = value;
+            }
+            let wire = f.len() as u32;
+            f.truncate(keep.max(1));
+            let layers = decode_layers(linktype, &f, wire);
+            let whole = decode(linktype, &f, wire);
+            prop_assert!(same(&whole, &layers), "{:?} vs {:?}", whole, layers);
         }
     }
 

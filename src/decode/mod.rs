@@ -24,10 +24,14 @@ use crate::capture::LinkType;
 /// this runs for every packet, and is the entry point for fuzzing.
 #[inline(always)]
 pub fn decode(linktype: LinkType, data: &[u8], orig_len: u32) -> Decoded<'_> {
+    // Ethernet first and on its own: the result is built in place, where a
+    // shared Option for all link types cost each Ethernet packet a copy.
     if linktype == LinkType::ETHERNET {
         if let Some(d) = common_case::ethernet_ip_tcp(data) {
             return d;
         }
+    } else if let Some(d) = common_case::other_link_ip_tcp(linktype, data) {
+        return d;
     }
     decode_layers(linktype, data, orig_len)
 }
