@@ -1,0 +1,154 @@
+//! The same packets behind every link type a capture is commonly made with:
+//! each recorded fixture (Ethernet) rewritten with a Linux cooked header (SLL
+//! and SLL2, what `tcpdump -i any` writes), as raw IP, and behind BSD
+//! loopback headers must give exactly the attempts the Ethernet original
+//! gives. The decoder takes these link types in one pass and leaves the
+//! unusual to a layer-by-layer walk; this holds the two to the same answer
+//! on real traffic, end to end.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+mod common;
+use common::run::BIN;
+
+const SLL: u32 = 113;
+const SLL2: u32 = 276;
+const RAW: u32 = 101;
+const NULL: u32 = 0;
+const LOOP: u32 = 108;
+
+/// One packet's link header for `linktype`, given the Ethernet frame's
+/// source address and type, or `None` if the packet cannot be written with
+/// that link type (raw IP and loopback carry IP only).
+fn header(linktype: u32, src_mac: &[u8], ty: [u8; 2]) -> Option<Vec<u8>> {
+    let family = |v6_family: u32| match ty {
+        [0x08, 0x00] => Some(2u32),
+        [0x86, 0xdd] => Some(v6_family),
+        _ => None,
+    };
+    match linktype {
+        SLL => {
+            let mut h = vec![0, 0, 0, 1, 0, 6];
+            h.extend_from_slice(src_mac);
+            h.extend_from_slice(&[0, 0]);
+            h.extend_from_slice(&ty);
+            Some(h)
+        }
+        SLL2 => {
+            // Type, reserved, interface index, ARPHRD_ETHER, packet type,
+            // address length, then the address padded to 8 bytes.
+            let mut h = ty.to_vec();
+            h.extend_from_slice(&[0, 0, 0, 0, 0, 1, 0, 1, 0, 6]);
+            h.extend_from_slice(src_mac);
+            h.extend_from_slice(&[0, 0]);
+            Some(h)
+        }
+        RAW => family(0).map(|_| Vec::new()),
+        // Linux's AF_INET6 in the host's order, as a Linux host writes it.
+        NULL => family(10).map(|f| f.to_le_bytes().to_vec()),
+        // OpenBSD's, in network order.
+        LOOP => family(24).map(|f| f.to_be_bytes().to_vec()),
+        _ => None,
+    }
+}
+
+/// `pcap` (little-endian, Ethernet) with every frame's Ethernet header
+/// replaced by `linktype`'s; `None` if some frame cannot be.
+fn relinked(pcap: &[u8], linktype: u32) -> Option<Vec<u8>> {
+    assert_eq!(
+        pcap[..4],
+        [0xd4, 0xc3, 0xb2, 0xa1],
+        "not a little-endian pcap"
+    );
+    assert_eq!(pcap[20..24], 1u32.to_le_bytes(), "not Ethernet");
+    let mut out = pcap[..20].to_vec();
+    out.extend_from_slice(&linktype.to_le_bytes());
+    let mut off = 24;
+    while off + 16 <= pcap.len() {
+        let rec = &pcap[off..off + 16];
+        let caplen = u32::from_le_bytes(rec[8..12].try_into().unwrap()) as usize;
+        let orig = u32::from_le_bytes(rec[12..16].try_into().unwrap()) as usize;
+        let frame = &pcap[off + 16..off + 16 + caplen];
+        assert!(
+            frame.len() >= 14,
+            "a frame shorter than its Ethernet header"
+        );
+        let ty = [frame[12], frame[13]];
+        let link = header(linktype, &frame[6..12], ty)?;
+        let body = &frame[14..];
+        let caplen = link.len() + body.len();
+        let orig = orig - 14 + link.len();
+        out.extend_from_slice(&rec[..8]);
+        out.extend_from_slice(&(caplen as u32).to_le_bytes());
+        out.extend_from_slice(&(orig as u32).to_le_bytes());
+        out.extend_from_slice(&link);
+        out.extend_from_slice(body);
+        off += 16 + frame.len();
+    }
+    assert_eq!(off, pcap.len(), "trailing bytes");
+    Some(out)
+}
+
+fn attempts(path: &Path) -> String {
+    let out = Command::new(BIN)
+        .args(["-r"])
+        .arg(path)
+        .args(["--json", "--all"])
+        .output()
+        .expect("run wshs-sniff");
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir("fixtures")
+        .expect("fixtures/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_fixture_gives_the_same_attempts_behind_every_link_type() {
+    let dir = std::env::temp_dir().join(format!("wshs-links-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (mut compared, mut with_attempts) = (0, 0);
+    for fixture in fixtures() {
+        let pcap = std::fs::read(&fixture).expect("read fixture");
+        let want = attempts(&fixture);
+        if !want.is_empty() {
+            with_attempts += 1;
+        }
+        for linktype in [SLL, SLL2, RAW, NULL, LOOP] {
+            // Raw IP and loopback hold IP only; SLL takes any frame, so
+            // every fixture is compared at least twice.
+            let Some(bytes) = relinked(&pcap, linktype) else {
+                assert!(linktype != SLL && linktype != SLL2);
+                continue;
+            };
+            let path = dir.join(format!("link{linktype}.pcap"));
+            std::fs::write(&path, bytes).expect("write");
+            let got = attempts(&path);
+            assert!(
+                got == want,
+                "{} behind link type {linktype}:\n{got}\nagainst Ethernet:\n{want}",
+                fixture.display()
+            );
+            compared += 1;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        with_attempts > 100,
+        "only {with_attempts} fixtures with attempts"
+    );
+    assert!(compared > 400, "only {compared} comparisons");
+}
