@@ -13,7 +13,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::ip::PROTO_TCP;
+use super::ip::{bounded, PROTO_TCP};
 use super::link::{ETH_IPV4, ETH_IPV6, ETH_VLAN};
 use super::{Decoded, Endpoint, TcpFlags, TcpSegment};
 use crate::capture::LinkType;
@@ -31,6 +31,12 @@ fn v4(b: &[u8]) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3]))
 }
 
+/// The big-endian 16 bits at `at`, if there.
+#[inline(always)]
+fn be16(d: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*d.get(at)?, *d.get(at + 1)?]))
+}
+
 /// `b` is 16 bytes: the callers slice it out of a checked header.
 #[inline(always)]
 fn v6(b: &[u8]) -> IpAddr {
@@ -46,14 +52,8 @@ fn v6(b: &[u8]) -> IpAddr {
 #[inline(always)]
 pub fn other_link_ip_tcp(linktype: LinkType, d: &[u8]) -> Option<Decoded<'_>> {
     match linktype {
-        LinkType::LINUX_SLL => by_ether_type(
-            u16::from_be_bytes([*d.get(14)?, *d.get(15)?]),
-            d.get(SLL_HEADER..)?,
-        ),
-        LinkType::LINUX_SLL2 => by_ether_type(
-            u16::from_be_bytes([*d.first()?, *d.get(1)?]),
-            d.get(SLL2_HEADER..)?,
-        ),
+        LinkType::LINUX_SLL => by_ether_type(be16(d, 14)?, d.get(SLL_HEADER..)?),
+        LinkType::LINUX_SLL2 => by_ether_type(be16(d, 0)?, d.get(SLL2_HEADER..)?),
         LinkType::RAW | LinkType::RAW_OPENBSD | LinkType::RAW_BSDOS => match *d.first()? >> 4 {
             4 => ipv4_tcp(d),
             6 => ipv6_tcp(d),
@@ -101,17 +101,13 @@ fn by_family(af: u32, ip: &[u8]) -> Option<Decoded<'_>> {
 /// the general decoder to handle.
 #[inline(always)]
 pub fn ethernet_ip_tcp(d: &[u8]) -> Option<Decoded<'_>> {
-    let mut ty = u16::from_be_bytes([*d.get(12)?, *d.get(13)?]);
+    let mut ty = be16(d, 12)?;
     let mut at = ETH_HEADER;
     if ty == ETH_VLAN {
-        ty = u16::from_be_bytes([*d.get(16)?, *d.get(17)?]);
+        ty = be16(d, 16)?;
         at += VLAN_TAG;
     }
-    match ty {
-        ETH_IPV4 => ipv4_tcp(d.get(at..)?),
-        ETH_IPV6 => ipv6_tcp(d.get(at..)?),
-        _ => None,
-    }
+    by_ether_type(ty, d.get(at..)?)
 }
 
 /// An unfragmented IPv4 packet carrying TCP, or `None` for the general
@@ -132,12 +128,7 @@ pub fn ipv4_tcp(ip: &[u8]) -> Option<Decoded<'_>> {
     {
         return None;
     }
-    // Trailing bytes (padding, an FCS) are not the packet's; missing ones cut
-    // the payload short.
-    let (pkt, cut) = match ip.get(..total) {
-        Some(p) => (p, false),
-        None => (ip, true),
-    };
+    let (pkt, cut) = bounded(ip, total);
     tcp(pkt.get(hlen..)?, cut, || (v4(&ip[12..16]), v4(&ip[16..20])))
 }
 
@@ -155,11 +146,7 @@ pub fn ipv6_tcp(ip: &[u8]) -> Option<Decoded<'_>> {
     if ip[0] >> 4 != 6 || plen == 0 || ip[6] != PROTO_TCP {
         return None;
     }
-    let body = &ip[IPV6_HEADER..];
-    let (t, cut) = match body.get(..plen) {
-        Some(p) => (p, false),
-        None => (body, true),
-    };
+    let (t, cut) = bounded(&ip[IPV6_HEADER..], plen);
     tcp(t, cut, || (v6(&ip[8..24]), v6(&ip[24..40])))
 }
 

@@ -72,7 +72,8 @@ pub fn by_version(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
 
 /// The part of `d` the IP length field covers: trailing bytes (Ethernet padding,
 /// an FCS) are dropped; missing bytes mark the rest as cut.
-fn bounded(d: &[u8], claimed: usize) -> (&[u8], bool) {
+#[inline(always)]
+pub(super) fn bounded(d: &[u8], claimed: usize) -> (&[u8], bool) {
     match d.get(..claimed) {
         Some(s) => (s, false),
         None => (d, true),

@@ -123,15 +123,8 @@ impl Connection {
 
     /// Whether a direction may stop being read ([`wants_bytes`](Self::wants_bytes)
     /// says which): once upgraded, or once a TLS layer can read no more.
-    /// Asked after every segment, so it answers before looking further.
     pub fn may_stop_reading(&self) -> bool {
-        if self.settled.is_some() {
-            return true;
-        }
-        match &self.layer {
-            Some(l) => l.may_stop_reading(),
-            None => self.http.get().is_some_and(Conversation::is_upgraded),
-        }
+        self.is_upgraded() || self.layer.as_ref().is_some_and(|l| l.reads_no_more())
     }
 
     pub fn wants_bytes(&self, d: Side) -> bool {

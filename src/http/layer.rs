@@ -37,15 +37,12 @@ impl Layer {
     }
 
     pub fn wants_bytes(&self, d: Side) -> bool {
-        match self {
-            Layer::Tls(s) if s.reads_no_more() => false,
-            _ => self.http().is_none_or(|c| c.wants_bytes(d)),
-        }
+        !self.reads_no_more() && self.http().is_none_or(|c| c.wants_bytes(d))
     }
 
-    /// See [`Connection::may_stop_reading`].
-    pub fn may_stop_reading(&self) -> bool {
-        self.is_upgraded() || matches!(self, Layer::Tls(s) if s.reads_no_more())
+    /// TLS that can read no more (see [`Secure::reads_no_more`]).
+    pub fn reads_no_more(&self) -> bool {
+        matches!(self, Layer::Tls(s) if s.reads_no_more())
     }
 
     pub fn is_finished(&self) -> bool {
