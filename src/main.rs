@@ -25,9 +25,17 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// fell against the decay's ticks; at 5 ms from 47 to 52 MiB (median 48),
 /// at the same speed within the host's noise (BENCHMARKS.md, "Memory under
 /// floods").
+///
+/// One arena for all threads instead of one per thread: each arena set up
+/// costs its own mappings and page faults (a fifth of the start-up time of
+/// a run over an empty capture), and spreads the same frees over more
+/// partly used pages (a storm of 100 000 handshakes peaked at 48 MiB, 42
+/// MiB with one). The threads' caches still take nearly every allocation
+/// without the arena's lock; CPU time came out equal or lower on every
+/// capture measured (BENCHMARKS.md, "One allocator arena").
 #[cfg(feature = "jemalloc")]
 #[export_name = "_rjem_malloc_conf"]
-pub static MALLOC_CONF: &u8 = &b"dirty_decay_ms:5,muzzy_decay_ms:0\0"[0];
+pub static MALLOC_CONF: &u8 = &b"narenas:1,dirty_decay_ms:5,muzzy_decay_ms:0\0"[0];
 
 fn main() -> ExitCode {
     // A bug ends in one line naming the thread (written where the thread is
