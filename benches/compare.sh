@@ -4,6 +4,7 @@
 #
 #   benches/compare.sh [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5]
 #                      [--tshark-rounds N] [--concurrency N] [--baseline BIN] [--pcapng] [--keep]
+#                      [--generator gen_capture|mixed]
 #
 # Generates (under $TMPDIR, default /tmp) a busy-host capture and its ground
 # truth with examples/gen_capture.rs, warms the page cache before every run,
@@ -45,6 +46,7 @@ CONC=()
 KEEP=0
 PCAPNG=0
 BASELINE=""
+GENERATOR=gen_capture
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE="$2"; shift 2 ;;
@@ -57,10 +59,15 @@ while [ $# -gt 0 ]; do
     --baseline) BASELINE="$(realpath "$2")"; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --pcapng) PCAPNG=1; shift ;;
-    *) echo "usage: $0 [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5] [--tshark-rounds N] [--concurrency N] [--baseline BIN] [--pcapng] [--keep]" >&2; exit 1 ;;
+    --generator) GENERATOR="$2"; shift 2 ;;
+    *) echo "usage: $0 [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5] [--tshark-rounds N] [--concurrency N] [--baseline BIN] [--pcapng] [--keep] [--generator gen_capture|mixed]" >&2; exit 1 ;;
   esac
 done
 TSHARK_ROUNDS="${TSHARK_ROUNDS:-$ROUNDS}"
+case "$GENERATOR" in
+  gen_capture|mixed) ;;
+  *) echo "--generator: gen_capture or mixed, not $GENERATOR" >&2; exit 1 ;;
+esac
 
 need=()
 command -v tshark >/dev/null || need+=(tshark)
@@ -83,7 +90,17 @@ fi
 
 cargo build --release --quiet --bin wshs-sniff --example gen_capture --example read_floor
 BIN=target/release/wshs-sniff
-GEN=target/release/examples/gen_capture
+# generate SIZE OUT TRUTH: the capture and its ground truth, by
+# examples/gen_capture.rs or (--generator mixed) by benches/mixed_gen.py, an
+# independently written generator with another traffic mix (bulk downloads,
+# keep-alive APIs, UDP noise, reordering); it writes at least SIZE bytes.
+generate() {
+  if [ "$GENERATOR" = mixed ]; then
+    python3 benches/mixed_gen.py --size "$1" --seed "$SEED" "${CONC[@]}" --out "$2" --truth "$3" >&2
+  else
+    target/release/examples/gen_capture --size "$1" --seed "$SEED" "${CONC[@]}" --out "$2" --truth "$3"
+  fi
+}
 READ=target/release/examples/read_floor
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/wshs-compare.XXXXXX")"
@@ -119,11 +136,11 @@ as_format() {
     echo "$1"
   fi
 }
-echo "generating $SIZE (seed $SEED)..." >&2
-$GEN --size "$SIZE" --seed "$SEED" "${CONC[@]}" --out "$WORK/busy.pcap" --truth "$WORK/busy.truth.jsonl"
+echo "generating $SIZE (seed $SEED, $GENERATOR)..." >&2
+generate "$SIZE" "$WORK/busy.pcap" "$WORK/busy.truth.jsonl"
 CAP="$(as_format "$WORK/busy.pcap")"
 echo "generating $TSHARK_SIZE for tshark..." >&2
-$GEN --size "$TSHARK_SIZE" --seed "$SEED" "${CONC[@]}" --out "$WORK/small.pcap" --truth "$WORK/small.truth.jsonl"
+generate "$TSHARK_SIZE" "$WORK/small.pcap" "$WORK/small.truth.jsonl"
 SMALL="$(as_format "$WORK/small.pcap")"
 
 bytes_of() { stat -c %s "$1"; }
@@ -188,7 +205,7 @@ LOAD_AFTER="$(cat /proc/loadavg)"
 if [ -n "$BIG" ]; then
   echo "generating $BIG for peak RSS..." >&2
   rm -f "$SMALL"
-  $GEN --size "$BIG" --seed "$SEED" "${CONC[@]}" --out "$WORK/big.pcap" --truth "$WORK/big.truth.jsonl"
+  generate "$BIG" "$WORK/big.pcap" "$WORK/big.truth.jsonl"
   BIGCAP="$(as_format "$WORK/big.pcap")"
   measure 1 "wshs-sniff --json --all ($BIG)" "$BIGCAP" sh -c "'$BIN' -r '$BIGCAP' --json --all > '$WORK/found-big.jsonl' 2> /dev/null"
 fi
