@@ -240,8 +240,11 @@ impl FlowAnalyzer {
         if inserted {
             self.flows += 1;
         }
-        for (f, why) in evicted {
-            self.finish_flow(f, ending_of(why), p.no);
+        // Nearly always empty: tested first, an empty list costs no iterator.
+        if !evicted.is_empty() {
+            for (f, why) in evicted {
+                self.finish_flow(f, ending_of(why), p.no);
+            }
         }
     }
 
