@@ -183,32 +183,34 @@ LOAD_BEFORE="$(cat /proc/loadavg)"
 # The floors and wshs-sniff alternately on the big capture, then tshark and
 # wshs-sniff alternately on the small one: each ratio is taken within a round
 # (same moment, same load) and the table shows the median of the rounds'.
-# With --baseline, the build and the baseline swap places every other round:
-# the one run second came out ahead in the same round often enough to
-# decide a comparison of two close builds by itself.
-big_build() {
-  measure "$1" "wshs-sniff --json --all" "$CAP" sh -c "'$BIN' -r '$CAP' --json --all > '$WORK/found.jsonl' 2> /dev/null"
+# run_build ROUND NAME BIN FILE OUT: one wshs-sniff run, its findings to OUT.
+run_build() {
+  measure "$1" "$2" "$4" sh -c "'$3' -r '$4' --json --all > '$5' 2> /dev/null"
 }
-big_baseline() {
-  [ -z "$BASELINE" ] || measure "$1" "baseline wshs-sniff --json --all" "$CAP" sh -c "'$BASELINE' -r '$CAP' --json --all > '$WORK/found-baseline.jsonl' 2> /dev/null"
-}
-small_build() {
-  measure "$1" "wshs-sniff --json --all (small)" "$SMALL" sh -c "'$BIN' -r '$SMALL' --json --all > '$WORK/found-small.jsonl' 2> /dev/null"
-}
-small_baseline() {
-  [ -z "$BASELINE" ] || measure "$1" "baseline wshs-sniff --json --all (small)" "$SMALL" sh -c "'$BASELINE' -r '$SMALL' --json --all > '$WORK/found-baseline-small.jsonl' 2> /dev/null"
+# pair ROUND FILE OUT LABEL: the build and (with --baseline) the baseline on
+# FILE, findings to found$OUT.jsonl and found-baseline$OUT.jsonl, rows named
+# with LABEL after them. They swap places every other round: the one run
+# second came out ahead in the same round often enough to decide a
+# comparison of two close builds by itself.
+pair() {
+  local r="$1" file="$2" out="$3" label="$4"
+  local first=build
+  [ -z "$BASELINE" ] || [ $((r % 2)) = 1 ] || first=baseline
+  [ "$first" = baseline ] || run_build "$r" "wshs-sniff --json --all$label" "$BIN" "$file" "$WORK/found$out.jsonl"
+  [ -z "$BASELINE" ] || run_build "$r" "baseline wshs-sniff --json --all$label" "$BASELINE" "$file" "$WORK/found-baseline$out.jsonl"
+  [ "$first" = build ] || run_build "$r" "wshs-sniff --json --all$label" "$BIN" "$file" "$WORK/found$out.jsonl"
 }
 for r in $(seq "$ROUNDS"); do
   measure "$r" "libpcap read loop (floor)" "$CAP" sh -c "'$WORK/pcap_floor' '$CAP' > /dev/null"
   measure "$r" "wshs-sniff reader only (reader floor)" "$CAP" sh -c "'$READ' '$CAP' > /dev/null"
   measure "$r" "wshs-sniff reader + decode" "$CAP" sh -c "'$READ' --decode '$CAP' > /dev/null"
-  if [ $((r % 2)) = 1 ]; then big_build "$r"; big_baseline "$r"; else big_baseline "$r"; big_build "$r"; fi
+  pair "$r" "$CAP" "" ""
 done
 measure 1 "tcpdump -r FILE -w /dev/null" "$CAP" sh -c "tcpdump -r '$CAP' -w /dev/null 2> /dev/null"
 for r in $(seq "$TSHARK_ROUNDS"); do
   measure "$r" "tshark -Y 'http.upgrade or http.response.code' (small)" "$SMALL" sh -c \
     "tshark -r '$SMALL' -Y 'http.upgrade or http.response.code' -T fields -e ip.src -e ipv6.src -e tcp.srcport -e http.request.method -e http.response.code > /dev/null 2>&1"
-  if [ $((r % 2)) = 1 ]; then small_build "$r"; small_baseline "$r"; else small_baseline "$r"; small_build "$r"; fi
+  pair "$r" "$SMALL" "-small" " (small)"
 done
 LOAD_AFTER="$(cat /proc/loadavg)"
 if [ -n "$BIG" ]; then
@@ -216,7 +218,7 @@ if [ -n "$BIG" ]; then
   rm -f "$SMALL"
   generate "$BIG" "$WORK/big.pcap" "$WORK/big.truth.jsonl"
   BIGCAP="$(as_format "$WORK/big.pcap")"
-  measure 1 "wshs-sniff --json --all ($BIG)" "$BIGCAP" sh -c "'$BIN' -r '$BIGCAP' --json --all > '$WORK/found-big.jsonl' 2> /dev/null"
+  run_build 1 "wshs-sniff --json --all ($BIG)" "$BIN" "$BIGCAP" "$WORK/found-big.jsonl"
 fi
 
 echo

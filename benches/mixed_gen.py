@@ -26,6 +26,7 @@ format: client, server, method, target, status, cause, header, leg.
 import argparse
 import base64
 import hashlib
+import ipaddress
 import json
 import random
 import struct
@@ -92,14 +93,12 @@ def ip4(s):
 
 
 def ip6(s):
-    import ipaddress
     return ipaddress.IPv6Address(s).packed
 
 
 def ep(addr, port):
     if len(addr) == 4:
         return "%s:%d" % (".".join(str(b) for b in addr), port)
-    import ipaddress
     return "[%s]:%d" % (ipaddress.IPv6Address(addr), port)
 
 
@@ -188,13 +187,11 @@ class Conn:
             a, b, ap, bp, seq, ack = self.c, self.s, self.cp, self.sp, self.cs, self.ss
         else:
             a, b, ap, bp, seq, ack = self.s, self.c, self.sp, self.cp, self.ss, self.cs
-        pieces = []
-        step = MSS
         if split and len(data) > 8:
             cut = random.randrange(1, len(data) - 1)
             pieces = [(0, data[:cut]), (cut, data[cut:])]
         else:
-            pieces = [(i, data[i:i + step]) for i in range(0, len(data), step)]
+            pieces = [(i, data[i:i + MSS]) for i in range(0, len(data), MSS)]
         i = 0
         n = 0
         while i < len(pieces):

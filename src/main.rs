@@ -31,8 +31,9 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// a run over an empty capture), and spreads the same frees over more
 /// partly used pages (a storm of 100 000 handshakes peaked at 48 MiB, 42
 /// MiB with one). The threads' caches still take nearly every allocation
-/// without the arena's lock; CPU time came out equal or lower on every
-/// capture measured (BENCHMARKS.md, "One allocator arena").
+/// without the arena's lock; CPU time came out level on the large captures
+/// and lower on the small ones and the storm (BENCHMARKS.md, "A second
+/// generator, one allocator arena, searchers built off the worker").
 #[cfg(feature = "jemalloc")]
 #[export_name = "_rjem_malloc_conf"]
 pub static MALLOC_CONF: &u8 = &b"narenas:1,dirty_decay_ms:5,muzzy_decay_ms:0\0"[0];

@@ -329,7 +329,6 @@ fn server_says(status: u16, reason: &str, body: &[u8]) -> String {
     }
 }
 
-/// Classify one attempt on its own.
 /// Build the classifier's searchers ahead of the first attempt. They are
 /// built once, on first use: 4.6 M instructions, a fiftieth of the flow
 /// worker's on a 100 MiB capture, spent on the busiest thread when the
@@ -341,6 +340,7 @@ pub fn warm() {
     proxy::warm();
 }
 
+/// Classify one attempt on its own.
 pub fn classify(a: &Attempt) -> Verdict {
     if let Some(h2) = &a.h2 {
         if let Some(v) = h2::early_verdict(a, h2) {
