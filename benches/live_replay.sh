@@ -8,14 +8,16 @@
 #       [--capture FILE]
 #
 # Needs root. Generates a busy-host capture (examples/gen_capture.rs), or
-# takes FILE (--capture: another generator's, a handshake storm), makes it
-# safe to put on a wire: IPv6 (also VLAN-tagged IPv6) dropped, VLAN tags
-# stripped, every IPv4 address rewritten into 127.0.0.0/8 and MACs into
+# takes FILE (--capture: another generator's, a handshake storm; pcap or
+# pcapng, Ethernet, SLL, SLL2, raw IP or loopback), makes it safe to put on a
+# wire: every frame made Ethernet, IPv6 (also VLAN-tagged IPv6) dropped, VLAN
+# tags stripped, every IPv4 address rewritten into 127.0.0.0/8 and MACs into
 # locally administered ones, then checks that nothing but 127/8 <-> 127/8 IPv4
 # remains. It creates two network namespaces of its own (wshs-a, wshs-b) joined
-# by a veth pair, and for each setting of vethB's segmentation offloads (on is
-# veth's default; libpcap then sizes each ring slot for a 64 KiB packet, off
-# gives slots of one MTU), each kernel buffer size (-B, KiB; "default" = none
+# by a veth pair (its MTU raised when the capture holds larger frames), and
+# for each setting of vethB's segmentation offloads (on is veth's default;
+# libpcap then sizes each ring slot for a 64 KiB packet, off gives slots of
+# one MTU), each kernel buffer size (-B, KiB; "default" = none
 # given) and each rate (tcpreplay --pps=N, or "top" = --topspeed) starts
 #   ip netns exec wshs-b wshs-sniff -i vethB --json --all --duration SECS
 # waits for its "capturing on" line, replays from wshs-a into vethA, and reads
@@ -192,6 +194,16 @@ ip -n "$NS_A" link set vethA address 02:00:00:00:aa:01 up
 ip -n "$NS_B" link set vethB address 02:00:00:00:bb:01 up
 ip -n "$NS_A" link set lo up
 ip -n "$NS_B" link set lo up
+# A capture taken on loopback, or with segmentation offloads, holds frames
+# above the 1500-byte MTU; the kernel refuses to send those (tcpreplay counts
+# them failed), so the pair's MTU is raised to carry the largest one.
+if [ -n "$MAXLEN" ] && [ "$MAXLEN" -gt 1514 ]; then
+  MTU=$(( MAXLEN - 14 ))
+  [ "$MTU" -le 65535 ] || MTU=65535
+  ip -n "$NS_A" link set vethA mtu "$MTU"
+  ip -n "$NS_B" link set vethB mtu "$MTU"
+  echo "veth MTU raised to $MTU for frames up to $MAXLEN bytes" >&2
+fi
 # Frames go to 02:00:00:00:00:02, not vethB's address: the kernel in wshs-b
 # hands them to the capture and discards them, it answers nothing.
 

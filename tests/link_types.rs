@@ -152,3 +152,44 @@ fn every_fixture_gives_the_same_attempts_behind_every_link_type() {
     );
     assert!(compared > 400, "only {compared} comparisons");
 }
+
+/// `benches/support/to_ethernet.py`, which makes a capture of another link
+/// type replayable onto a veth pair (`benches/live_replay.sh --capture`),
+/// must give back Ethernet frames carrying the same attempts: a live run is
+/// compared with the offline read of what was replayed.
+#[test]
+fn the_replay_converter_turns_every_link_type_into_the_same_ethernet_attempts() {
+    let dir = std::env::temp_dir().join(format!("wshs-to-enet-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut compared = 0;
+    for fixture in fixtures().iter().step_by(7) {
+        let pcap = std::fs::read(fixture).expect("read fixture");
+        let want = attempts(fixture);
+        for linktype in [SLL, SLL2, RAW, NULL, LOOP] {
+            let Some(bytes) = relinked(&pcap, linktype) else {
+                continue;
+            };
+            let src = dir.join(format!("in{linktype}.pcap"));
+            let out = dir.join(format!("out{linktype}.pcap"));
+            std::fs::write(&src, bytes).expect("write");
+            let status = Command::new("python3")
+                .arg("benches/support/to_ethernet.py")
+                .arg(&src)
+                .arg(&out)
+                .status()
+                .expect("python3 runs (the test needs it, as .ci/run installs it)");
+            assert!(status.success(), "to_ethernet.py failed on {linktype}");
+            let converted = std::fs::read(&out).expect("converted capture");
+            assert_eq!(converted[20..24], 1u32.to_le_bytes(), "not Ethernet");
+            let got = attempts(&out);
+            assert!(
+                got == want,
+                "{} from link type {linktype} through to_ethernet.py:\n{got}\nagainst the original:\n{want}",
+                fixture.display()
+            );
+            compared += 1;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(compared > 40, "only {compared} comparisons");
+}

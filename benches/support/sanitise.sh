@@ -1,20 +1,25 @@
 # Sourced by benches/live_replay.sh and benches/soak.sh.
 #
 # sanitise_for_replay SRC OUT: write to OUT a copy of the capture SRC that is
-# safe to put on a wire: IPv6 (also VLAN-tagged IPv6) dropped, VLAN tags
-# stripped, every IPv4 address rewritten into 127.0.0.0/8 (pseudo-NAT: the top
+# safe to put on a wire: every frame made Ethernet (a raw-IP, SLL, SLL2 or
+# loopback capture is rewritten by to_ethernet.py; tcpreplay sends frames as
+# they are), IPv6 (also VLAN-tagged IPv6) dropped, VLAN tags stripped, every IPv4 address rewritten into 127.0.0.0/8 (pseudo-NAT: the top
 # 8 bits become 127, the low 24 bits are kept, so connections stay apart) and
 # MACs into locally administered ones. Fails, writing nothing usable, if any
 # packet but IPv4 from 127/8 to 127/8 remains.
 sanitise_for_replay() {
   local src="$1" out="$2"
   # -Z root: keep tcpdump from writing as another user into our directory.
-  tcpdump -Z root -r "$src" -w "$out.v4" 'not ip6 and not (vlan and ip6)' 2>/dev/null
+  # A classic pcap first (tcpdump reads pcapng), then Ethernet: the VLAN
+  # filter below applies to Ethernet frames only.
+  tcpdump -Z root -r "$src" -w "$out.pcap" 2>/dev/null
+  python3 "$(dirname "${BASH_SOURCE[0]}")/to_ethernet.py" "$out.pcap" "$out.enet"
+  tcpdump -Z root -r "$out.enet" -w "$out.v4" 'not ip6 and not (vlan and ip6)' 2>/dev/null
   tcprewrite --enet-vlan=del -i "$out.v4" -o "$out.novlan"
   tcprewrite --pnat=0.0.0.0/0:127.0.0.0/8 \
     --enet-smac=02:00:00:00:00:01 --enet-dmac=02:00:00:00:00:02 --fixcsum \
     -i "$out.novlan" -o "$out"
-  rm -f "$out.v4" "$out.novlan"
+  rm -f "$out.pcap" "$out.enet" "$out.v4" "$out.novlan"
   local foreign foreign2
   foreign=$(tcpdump -r "$out" -nn 'not (ip and src net 127.0.0.0/8 and dst net 127.0.0.0/8)' 2>/dev/null | wc -l)
   foreign2=$(tcpdump -r "$out" -nn 2>/dev/null | grep -vc ' IP 127\.[0-9.]* > 127\.' || true)
