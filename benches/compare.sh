@@ -4,7 +4,7 @@
 #
 #   benches/compare.sh [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5]
 #                      [--tshark-rounds N] [--concurrency N] [--baseline BIN] [--pcapng] [--keep]
-#                      [--generator gen_capture|mixed]
+#                      [--generator gen_capture|mixed] [--capture FILE]
 #
 # Generates (under $TMPDIR, default /tmp) a busy-host capture and its ground
 # truth with examples/gen_capture.rs, warms the page cache before every run,
@@ -32,7 +32,10 @@
 # measures wshs-sniff's peak RSS on a larger capture.
 # --pcapng converts every generated capture to pcapng (editcap -F pcapng)
 # before any run, so that the pcapng reader is measured against the same
-# floors. Generated files are deleted at the end unless --keep is given.
+# floors. --capture FILE measures on FILE instead of a generated capture
+# (another generator's, a real one): tshark and wshs-sniff then share its
+# first --tshark-size bytes' worth of packets (tcpdump -c, whole packets),
+# and with no ground truth the findings are only counted. Generated files are deleted at the end unless --keep is given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,6 +50,7 @@ KEEP=0
 PCAPNG=0
 BASELINE=""
 GENERATOR=gen_capture
+EXTERNAL=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE="$2"; shift 2 ;;
@@ -60,7 +64,8 @@ while [ $# -gt 0 ]; do
     --keep) KEEP=1; shift ;;
     --pcapng) PCAPNG=1; shift ;;
     --generator) GENERATOR="$2"; shift 2 ;;
-    *) echo "usage: $0 [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5] [--tshark-rounds N] [--concurrency N] [--baseline BIN] [--pcapng] [--keep] [--generator gen_capture|mixed]" >&2; exit 1 ;;
+    --capture) EXTERNAL="$(realpath "$2")"; shift 2 ;;
+    *) echo "usage: $0 [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5] [--tshark-rounds N] [--concurrency N] [--baseline BIN] [--pcapng] [--keep] [--generator gen_capture|mixed] [--capture FILE]" >&2; exit 1 ;;
   esac
 done
 TSHARK_ROUNDS="${TSHARK_ROUNDS:-$ROUNDS}"
@@ -77,6 +82,14 @@ command -v gcc >/dev/null || need+=(gcc)
 [ -e /usr/include/pcap.h ] || [ -e /usr/include/pcap/pcap.h ] || need+=(libpcap-dev)
 command -v python3 >/dev/null || need+=(python3)
 [ -x /usr/bin/time ] || need+=(time)
+if [ -n "$EXTERNAL" ] && [ ! -r "$EXTERNAL" ]; then
+  echo "--capture: cannot read $EXTERNAL" >&2
+  exit 1
+fi
+if [ -n "$EXTERNAL" ] && { [ "$PCAPNG" = 1 ] || [ -n "$BIG" ]; }; then
+  echo "--capture measures the file as it is: no --pcapng or --big with it" >&2
+  exit 1
+fi
 if [ -n "$BASELINE" ] && [ ! -x "$BASELINE" ]; then
   echo "--baseline: $BASELINE is not an executable" >&2
   exit 1
@@ -136,12 +149,29 @@ as_format() {
     echo "$1"
   fi
 }
-echo "generating $SIZE (seed $SEED, $GENERATOR)..." >&2
-generate "$SIZE" "$WORK/busy.pcap" "$WORK/busy.truth.jsonl"
-CAP="$(as_format "$WORK/busy.pcap")"
-echo "generating $TSHARK_SIZE for tshark..." >&2
-generate "$TSHARK_SIZE" "$WORK/small.pcap" "$WORK/small.truth.jsonl"
-SMALL="$(as_format "$WORK/small.pcap")"
+if [ -n "$EXTERNAL" ]; then
+  CAP="$EXTERNAL"
+  want=$(numfmt --from=iec "$TSHARK_SIZE")
+  have=$(stat -c %s "$CAP")
+  if [ "$have" -le "$want" ]; then
+    SMALL="$CAP"
+  else
+    # Whole packets, about TSHARK_SIZE of them: a file cut at a byte count
+    # would end in a torn record, which both tools report as damage.
+    n=$("$WORK/pcap_floor" "$CAP" | awk '{print $1}')
+    tcpdump -Z root -r "$CAP" -c $(( n * want / have + 1 )) -w "$WORK/small.pcap" 2> /dev/null
+    SMALL="$WORK/small.pcap"
+  fi
+  SIZE="$(numfmt --to=iec "$have") ($(basename "$CAP"))"
+  TSHARK_SIZE="$(numfmt --to=iec "$(stat -c %s "$SMALL")") (its first packets)"
+else
+  echo "generating $SIZE (seed $SEED, $GENERATOR)..." >&2
+  generate "$SIZE" "$WORK/busy.pcap" "$WORK/busy.truth.jsonl"
+  CAP="$(as_format "$WORK/busy.pcap")"
+  echo "generating $TSHARK_SIZE for tshark..." >&2
+  generate "$TSHARK_SIZE" "$WORK/small.pcap" "$WORK/small.truth.jsonl"
+  SMALL="$(as_format "$WORK/small.pcap")"
+fi
 
 bytes_of() { stat -c %s "$1"; }
 # Packet counts, counted once per file (by the floor, outside the timings).
@@ -224,7 +254,11 @@ fi
 echo
 echo "machine: $(nproc) cores, $(lscpu | awk -F': *' '/Model name/ {print $2; exit}')"
 echo "load average (1, 5, 15 min) before the timed rounds: ${LOAD_BEFORE% */*}; after: ${LOAD_AFTER% */*}"
-echo "big capture: $SIZE (seed $SEED${CONC[*]:+, ${CONC[*]}}); small capture: $TSHARK_SIZE; format: $([ "$PCAPNG" = 1 ] && echo pcapng || echo pcap)"
+if [ -n "$EXTERNAL" ]; then
+  echo "big capture: $SIZE; small capture: $TSHARK_SIZE"
+else
+  echo "big capture: $SIZE (seed $SEED${CONC[*]:+, ${CONC[*]}}); small capture: $TSHARK_SIZE; format: $([ "$PCAPNG" = 1 ] && echo pcapng || echo pcap)"
+fi
 echo
 python3 - "$RESULTS" <<'PY'
 import statistics
@@ -302,6 +336,10 @@ for label, num, den, cap, what in ratios:
           f"**{fmt(statistics.median(vals))}** | {fmt(min(vals))}-{fmt(max(vals))} |")
 PY
 echo
+if [ -n "$EXTERNAL" ]; then
+  echo "no ground truth for --capture: $(wc -l < "$WORK/found.jsonl") attempts found in $SIZE, $(wc -l < "$WORK/found-small.jsonl") in $TSHARK_SIZE"
+  exit 0
+fi
 echo -n "ground truth ($SIZE): "
 python3 benches/check_truth.py "$WORK/busy.truth.jsonl" "$WORK/found.jsonl"
 echo -n "ground truth ($TSHARK_SIZE): "
