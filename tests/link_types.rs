@@ -107,13 +107,7 @@ fn attempts(path: &Path) -> String {
 }
 
 fn fixtures() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir("fixtures")
-        .expect("fixtures/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
-        .collect();
-    v.sort();
-    v
+    common::fixture_pcaps()
 }
 
 #[test]

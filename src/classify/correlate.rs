@@ -200,6 +200,21 @@ fn done_ts(a: &Attempt) -> Timestamp {
     a.response_ts.unwrap_or(a.ts)
 }
 
+/// Where an attempt's request and its end stand among the capture's events:
+/// by time, and among events stamped alike (a capture written with one
+/// timestamp for many packets) by packet order.
+fn request_at(a: &Attempt) -> (Timestamp, u64) {
+    (a.ts, a.packets.request)
+}
+
+fn done_at(a: &Attempt) -> (Timestamp, u64) {
+    match (a.response_ts, a.packets.response) {
+        (Some(ts), Some(no)) => (ts, no),
+        (Some(ts), None) => (ts, u64::MAX),
+        (None, _) => (a.ts, u64::MAX),
+    }
+}
+
 fn carries_upgrade(a: &Attempt) -> bool {
     a.request
         .header_joined("upgrade")
@@ -554,10 +569,9 @@ impl Correlator {
         let Some(to_this_host) = self.tls.get(&host(a.client.ip)) else {
             return;
         };
-        let hit = to_this_host
-            .iter()
-            .rev()
-            .find(|t| t.server != a.server && t.ts <= a.ts && (a.ts - t.ts) <= LEG_WINDOW);
+        let hit = to_this_host.iter().rev().find(|t| {
+            t.server != a.server && (t.ts, t.no) <= request_at(a) && (a.ts - t.ts) <= LEG_WINDOW
+        });
         if let Some(t) = hit {
             j.leg = Leg::Backend;
             j.peer = Some(format!("{}>{}", t.client, t.server));
@@ -582,11 +596,9 @@ impl Correlator {
         let Some(from_proxy) = self.h2c.get(&host(a.server.ip)) else {
             return;
         };
-        let end = done_ts(a);
-        let hit = from_proxy
-            .iter()
-            .rev()
-            .find(|t| t.ts >= a.ts && t.ts <= end && t.server != a.server);
+        let hit = from_proxy.iter().rev().find(|t| {
+            (t.ts, t.no) >= request_at(a) && (t.ts, t.no) <= done_at(a) && t.server != a.server
+        });
         if let Some(t) = hit {
             let v = &mut j.verdict;
             v.cause = Cause::BackendIsHttp2;
@@ -978,13 +990,12 @@ fn remember<T>(
 }
 
 /// Mark two legs; the earlier request is the client's, the later the proxy's.
+/// Requests stamped with the same time (a capture written with one timestamp
+/// for many packets, or a clock coarser than the proxy) are ordered as the
+/// capture holds them: a proxy can only forward what it has received.
 fn pair(x: &mut Judged, y: &mut Judged) {
-    let (client, backend) = if (x.attempt.ts, x.attempt.client) <= (y.attempt.ts, y.attempt.client)
-    {
-        (x, y)
-    } else {
-        (y, x)
-    };
+    let order = |j: &Judged| (j.attempt.ts, j.attempt.packets.request, j.attempt.client);
+    let (client, backend) = if order(x) <= order(y) { (x, y) } else { (y, x) };
     client.leg = Leg::Client;
     backend.leg = Leg::Backend;
     client.peer = Some(conn(&backend.attempt));
@@ -1844,6 +1855,7 @@ mod tests {
         let mut c = Correlator::new();
         c.note_tls(TlsSighting {
             ts: t(5),
+            no: 0,
             client: ep("10.0.0.1:7000"),
             server: ep("10.0.0.2:8080"),
             hello: None,
@@ -1860,6 +1872,7 @@ mod tests {
         // http/1.1 beside it is not.
         let tls_offering = |alpn: &[&str]| TlsSighting {
             ts: t(5),
+            no: 0,
             client: ep("10.0.0.1:7000"),
             server: ep("10.0.0.2:8443"),
             hello: Some(Box::new(crate::http::TlsInfo {

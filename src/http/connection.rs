@@ -249,6 +249,7 @@ impl Connection {
                     };
                     out.tls.push(TlsSighting {
                         ts: h.ts,
+                        no: out.packet_no,
                         client,
                         server,
                         hello: (info.sni.is_some() || !info.alpn_offered.is_empty())
@@ -262,6 +263,7 @@ impl Connection {
                 if let Some((client, server)) = client {
                     out.tls.push(TlsSighting {
                         ts: h.ts,
+                        no: out.packet_no,
                         client,
                         server,
                         hello: None,

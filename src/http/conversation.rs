@@ -442,6 +442,8 @@ impl FlowState for Conversation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsSighting {
     pub ts: Timestamp,
+    /// The packet that showed it: orders it among events stamped alike.
+    pub no: u64,
     pub client: Endpoint,
     pub server: Endpoint,
     /// What the ClientHello said, when it came whole in the first bytes.

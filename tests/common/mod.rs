@@ -8,6 +8,17 @@ pub mod shared;
 pub mod stream_harness;
 pub mod tools;
 
+/// The recorded fixtures (`fixtures/*.pcap`), in name order.
+pub fn fixture_pcaps() -> Vec<std::path::PathBuf> {
+    let mut v: Vec<std::path::PathBuf> = std::fs::read_dir("fixtures")
+        .expect("fixtures/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
+        .collect();
+    v.sort();
+    v
+}
+
 pub type Ep = ([u8; 4], u16);
 
 pub const SYN: u8 = 0x02;
