@@ -12,7 +12,13 @@ sanitise_for_replay() {
   # -Z root: keep tcpdump from writing as another user into our directory.
   # A classic pcap first (tcpdump reads pcapng), then Ethernet: the VLAN
   # filter below applies to Ethernet frames only.
-  tcpdump -Z root -r "$src" -w "$out.pcap" 2>/dev/null
+  if ! tcpdump -Z root -r "$src" -w "$out.pcap" 2> "$out.err"; then
+    # A pcapng whose interfaces differ in link type, or no capture at all.
+    echo "sanitise_for_replay: tcpdump cannot rewrite $src as one classic pcap: $(grep -v '^reading from' "$out.err" | head -1)" >&2
+    rm -f "$out.pcap" "$out.err"
+    return 1
+  fi
+  rm -f "$out.err"
   python3 "$(dirname "${BASH_SOURCE[0]}")/to_ethernet.py" "$out.pcap" "$out.enet"
   tcpdump -Z root -r "$out.enet" -w "$out.v4" 'not ip6 and not (vlan and ip6)' 2>/dev/null
   tcprewrite --enet-vlan=del -i "$out.v4" -o "$out.novlan"
