@@ -187,3 +187,39 @@ fn the_replay_converter_turns_every_link_type_into_the_same_ethernet_attempts() 
     let _ = std::fs::remove_dir_all(&dir);
     assert!(compared > 40, "only {compared} comparisons");
 }
+
+/// `benches/support/loopback_map.py` gives the live replay's address rewrite:
+/// two hosts whose addresses share their low 24 bits (10.0.2.14 and
+/// 192.0.2.14, which a single /8 rule made one) must stay two, every /16 of
+/// the capture getting a /16 of 127/8 of its own.
+#[test]
+fn the_replay_address_map_keeps_hosts_apart() {
+    let mut cap = common::Cap::new();
+    let (a, b, c) = (
+        ([10, 0, 2, 14], 20000),
+        ([192, 0, 2, 14], 443),
+        ([192, 0, 2, 34], 80),
+    );
+    cap.tcp(a, b, 1, 0, common::SYN, b"");
+    cap.tcp(b, c, 1, 0, common::SYN, b"");
+    let path = std::env::temp_dir().join(format!("wshs-map-{}.pcap", std::process::id()));
+    std::fs::write(&path, &cap.buf).expect("write");
+    let out = Command::new("python3")
+        .arg("benches/support/loopback_map.py")
+        .arg(&path)
+        .output()
+        .expect("python3 runs (the test needs it, as .ci/run installs it)");
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rules = String::from_utf8(out.stdout).expect("UTF-8");
+    let rules: Vec<&str> = rules.trim().split(',').collect();
+    assert_eq!(
+        rules,
+        ["10.0.0.0/16:127.0.0.0/16", "192.0.0.0/16:127.1.0.0/16"],
+        "one 127.N/16 per /16 of the capture"
+    );
+}

@@ -3,9 +3,10 @@
 # sanitise_for_replay SRC OUT: write to OUT a copy of the capture SRC that is
 # safe to put on a wire: every frame made Ethernet (a raw-IP, SLL, SLL2 or
 # loopback capture is rewritten by to_ethernet.py; tcpreplay sends frames as
-# they are), IPv6 (also VLAN-tagged IPv6) dropped, VLAN tags stripped, every IPv4 address rewritten into 127.0.0.0/8 (pseudo-NAT: the top
-# 8 bits become 127, the low 24 bits are kept, so connections stay apart) and
-# MACs into locally administered ones. Fails, writing nothing usable, if any
+# they are), IPv6 (also VLAN-tagged IPv6) dropped, VLAN tags stripped, every
+# IPv4 address rewritten into 127.0.0.0/8 (pseudo-NAT: each /16 the capture
+# uses becomes a /16 of its own, 127.N.0.0/16, the low 16 bits kept, so hosts
+# and connections stay apart; see loopback_map.py) and MACs into locally administered ones. Fails, writing nothing usable, if any
 # packet but IPv4 from 127/8 to 127/8 remains.
 sanitise_for_replay() {
   local src="$1" out="$2"
@@ -22,7 +23,10 @@ sanitise_for_replay() {
   python3 "$(dirname "${BASH_SOURCE[0]}")/to_ethernet.py" "$out.pcap" "$out.enet"
   tcpdump -Z root -r "$out.enet" -w "$out.v4" 'not ip6 and not (vlan and ip6)' 2>/dev/null
   tcprewrite --enet-vlan=del -i "$out.v4" -o "$out.novlan"
-  tcprewrite --pnat=0.0.0.0/0:127.0.0.0/8 \
+  # Each /16 the capture uses gets one of 127/8's, so no two hosts become one.
+  local pnat
+  pnat=$(python3 "$(dirname "${BASH_SOURCE[0]}")/loopback_map.py" "$out.novlan")
+  tcprewrite --pnat="$pnat" \
     --enet-smac=02:00:00:00:00:01 --enet-dmac=02:00:00:00:00:02 --fixcsum \
     -i "$out.novlan" -o "$out"
   rm -f "$out.pcap" "$out.enet" "$out.v4" "$out.novlan"
