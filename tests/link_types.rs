@@ -188,12 +188,57 @@ fn the_replay_converter_turns_every_link_type_into_the_same_ethernet_attempts() 
     assert!(compared > 40, "only {compared} comparisons");
 }
 
-/// `benches/support/loopback_map.py` gives the live replay's address rewrite:
-/// two hosts whose addresses share their low 24 bits (10.0.2.14 and
-/// 192.0.2.14, which a single /8 rule made one) must stay two, every /16 of
-/// the capture getting a /16 of 127/8 of its own.
+/// The IPv4 source and destination of every frame of an Ethernet pcap
+/// (little-endian), with whether its header checksum holds.
+fn ipv4_ends(pcap: &[u8]) -> Vec<([u8; 4], [u8; 4], bool)> {
+    let mut out = Vec::new();
+    let mut off = 24;
+    while off + 16 <= pcap.len() {
+        let caplen = u32::from_le_bytes(pcap[off + 8..off + 12].try_into().unwrap()) as usize;
+        let f = &pcap[off + 16..off + 16 + caplen];
+        if f.len() >= 34 && f[12..14] == [8, 0] {
+            let ihl = usize::from(f[14] & 15) * 4;
+            let mut sum: u32 = f[14..14 + ihl]
+                .chunks(2)
+                .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+                .sum();
+            while sum >> 16 != 0 {
+                sum = (sum & 0xffff) + (sum >> 16);
+            }
+            let src: [u8; 4] = f[26..30].try_into().unwrap();
+            let dst: [u8; 4] = f[30..34].try_into().unwrap();
+            out.push((src, dst, sum == 0xffff));
+        }
+        off += 16 + caplen;
+    }
+    out
+}
+
+/// `benches/support/to_loopback.py`, the live replay's address rewrite, on
+/// `cap`: the addresses of its frames, in order.
+fn to_loopback(cap: &common::Cap, name: &str) -> Vec<([u8; 4], [u8; 4], bool)> {
+    let dir = std::env::temp_dir().join(format!("wshs-lo-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (src, out) = (dir.join("in.pcap"), dir.join("out.pcap"));
+    std::fs::write(&src, &cap.buf).expect("write");
+    let status = Command::new("python3")
+        .arg("benches/support/to_loopback.py")
+        .arg(&src)
+        .arg(&out)
+        .status()
+        .expect("python3 runs (the test needs it, as .ci/run installs it)");
+    assert!(status.success(), "to_loopback.py failed");
+    let ends = ipv4_ends(&std::fs::read(&out).expect("rewritten capture"));
+    let _ = std::fs::remove_dir_all(&dir);
+    ends
+}
+
+/// Two hosts whose addresses share their low 24 bits (10.0.2.14 and
+/// 192.0.2.14, which the single /8 rule made one) stay two; with few
+/// networks each /16 gets a 127.N/16 and the low 16 bits stay; with more
+/// than 256, hosts are numbered, still one address each.
 #[test]
-fn the_replay_address_map_keeps_hosts_apart() {
+fn the_replay_address_rewrite_keeps_hosts_apart() {
     let mut cap = common::Cap::new();
     let (a, b, c) = (
         ([10, 0, 2, 14], 20000),
@@ -202,24 +247,30 @@ fn the_replay_address_map_keeps_hosts_apart() {
     );
     cap.tcp(a, b, 1, 0, common::SYN, b"");
     cap.tcp(b, c, 1, 0, common::SYN, b"");
-    let path = std::env::temp_dir().join(format!("wshs-map-{}.pcap", std::process::id()));
-    std::fs::write(&path, &cap.buf).expect("write");
-    let out = Command::new("python3")
-        .arg("benches/support/loopback_map.py")
-        .arg(&path)
-        .output()
-        .expect("python3 runs (the test needs it, as .ci/run installs it)");
-    let _ = std::fs::remove_file(&path);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rules = String::from_utf8(out.stdout).expect("UTF-8");
-    let rules: Vec<&str> = rules.trim().split(',').collect();
     assert_eq!(
-        rules,
-        ["10.0.0.0/16:127.0.0.0/16", "192.0.0.0/16:127.1.0.0/16"],
-        "one 127.N/16 per /16 of the capture"
+        to_loopback(&cap, "few"),
+        [
+            ([127, 0, 2, 14], [127, 1, 2, 14], true),
+            ([127, 1, 2, 14], [127, 1, 2, 34], true),
+        ]
     );
+
+    let mut cap = common::Cap::new();
+    for n in 0..300u16 {
+        let [hi, lo] = n.to_be_bytes();
+        cap.tcp(
+            ([20 + hi, lo, 2, 14], 20000),
+            ([192, 0, 2, 14], 443),
+            1,
+            0,
+            common::SYN,
+            b"",
+        );
+    }
+    let ends = to_loopback(&cap, "many");
+    let hosts: std::collections::BTreeSet<[u8; 4]> =
+        ends.iter().flat_map(|&(s, d, _)| [s, d]).collect();
+    assert_eq!(hosts.len(), 301, "one loopback address per host");
+    assert!(hosts.iter().all(|h| h[0] == 127), "all in 127/8");
+    assert!(ends.iter().all(|e| e.2), "IPv4 header checksums hold");
 }

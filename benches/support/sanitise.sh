@@ -4,9 +4,10 @@
 # safe to put on a wire: every frame made Ethernet (a raw-IP, SLL, SLL2 or
 # loopback capture is rewritten by to_ethernet.py; tcpreplay sends frames as
 # they are), IPv6 (also VLAN-tagged IPv6) dropped, VLAN tags stripped, every
-# IPv4 address rewritten into 127.0.0.0/8 (pseudo-NAT: each /16 the capture
-# uses becomes a /16 of its own, 127.N.0.0/16, the low 16 bits kept, so hosts
-# and connections stay apart; see loopback_map.py) and MACs into locally administered ones. Fails, writing nothing usable, if any
+# IPv4 address rewritten into 127.0.0.0/8, one loopback address per host
+# (each /16 the capture uses becomes a 127.N.0.0/16 of its own, the low 16
+# bits kept, or with more than 256 of them hosts are numbered; see
+# to_loopback.py), and MACs into locally administered ones. Fails, writing nothing usable, if any
 # packet but IPv4 from 127/8 to 127/8 remains.
 sanitise_for_replay() {
   local src="$1" out="$2"
@@ -23,13 +24,11 @@ sanitise_for_replay() {
   python3 "$(dirname "${BASH_SOURCE[0]}")/to_ethernet.py" "$out.pcap" "$out.enet"
   tcpdump -Z root -r "$out.enet" -w "$out.v4" 'not ip6 and not (vlan and ip6)' 2>/dev/null
   tcprewrite --enet-vlan=del -i "$out.v4" -o "$out.novlan"
-  # Each /16 the capture uses gets one of 127/8's, so no two hosts become one.
-  local pnat
-  pnat=$(python3 "$(dirname "${BASH_SOURCE[0]}")/loopback_map.py" "$out.novlan")
-  tcprewrite --pnat="$pnat" \
-    --enet-smac=02:00:00:00:00:01 --enet-dmac=02:00:00:00:00:02 --fixcsum \
-    -i "$out.novlan" -o "$out"
-  rm -f "$out.pcap" "$out.enet" "$out.v4" "$out.novlan"
+  # One loopback address per host: no two hosts become one.
+  python3 "$(dirname "${BASH_SOURCE[0]}")/to_loopback.py" "$out.novlan" "$out.lo"
+  tcprewrite --enet-smac=02:00:00:00:00:01 --enet-dmac=02:00:00:00:00:02 --fixcsum \
+    -i "$out.lo" -o "$out"
+  rm -f "$out.pcap" "$out.enet" "$out.v4" "$out.novlan" "$out.lo"
   local foreign foreign2
   foreign=$(tcpdump -r "$out" -nn 'not (ip and src net 127.0.0.0/8 and dst net 127.0.0.0/8)' 2>/dev/null | wc -l)
   foreign2=$(tcpdump -r "$out" -nn 2>/dev/null | grep -vc ' IP 127\.[0-9.]* > 127\.' || true)
