@@ -37,6 +37,13 @@ sanitise_for_replay() {
     rm -f "$out"
     return 1
   fi
+  # An IPv6-only capture leaves nothing: a run over no packets would report
+  # zero drops and the same (empty) findings as the offline read.
+  if [ "$(tcpdump -r "$out" -c 1 2>/dev/null | wc -l)" = 0 ]; then
+    echo "sanitise_for_replay: $src holds no IPv4 packet; only IPv4 is replayed (IPv6 is dropped), nothing to replay" >&2
+    rm -f "$out"
+    return 1
+  fi
 }
 
 # generate_replay_capture GEN SIZE SEED WORK: generate a busy-host capture of
