@@ -35,7 +35,8 @@
 # floors. --capture FILE measures on FILE instead of a generated capture
 # (another generator's, a real one): tshark and wshs-sniff then share its
 # first --tshark-size bytes' worth of packets (tcpdump -c, whole packets),
-# and with no ground truth the findings are only counted. Generated files are deleted at the end unless --keep is given.
+# and with no ground truth the findings are only counted. Generated files
+# are deleted at the end unless --keep is given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -147,6 +147,17 @@ fn every_fixture_gives_the_same_attempts_behind_every_link_type() {
     assert!(compared > 400, "only {compared} comparisons");
 }
 
+/// One of the live replay's rewriting scripts, `benches/support/SCRIPT IN OUT`.
+fn rewrite(script: &str, src: &Path, out: &Path) {
+    let status = Command::new("python3")
+        .arg(Path::new("benches/support").join(script))
+        .arg(src)
+        .arg(out)
+        .status()
+        .expect("python3 runs (the test needs it, as .ci/run installs it)");
+    assert!(status.success(), "{script} failed on {}", src.display());
+}
+
 /// `benches/support/to_ethernet.py`, which makes a capture of another link
 /// type replayable onto a veth pair (`benches/live_replay.sh --capture`),
 /// must give back Ethernet frames carrying the same attempts: a live run is
@@ -166,13 +177,7 @@ fn the_replay_converter_turns_every_link_type_into_the_same_ethernet_attempts() 
             let src = dir.join(format!("in{linktype}.pcap"));
             let out = dir.join(format!("out{linktype}.pcap"));
             std::fs::write(&src, bytes).expect("write");
-            let status = Command::new("python3")
-                .arg("benches/support/to_ethernet.py")
-                .arg(&src)
-                .arg(&out)
-                .status()
-                .expect("python3 runs (the test needs it, as .ci/run installs it)");
-            assert!(status.success(), "to_ethernet.py failed on {linktype}");
+            rewrite("to_ethernet.py", &src, &out);
             let converted = std::fs::read(&out).expect("converted capture");
             assert_eq!(converted[20..24], 1u32.to_le_bytes(), "not Ethernet");
             let got = attempts(&out);
@@ -221,13 +226,7 @@ fn to_loopback(cap: &common::Cap, name: &str) -> Vec<([u8; 4], [u8; 4], bool)> {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (src, out) = (dir.join("in.pcap"), dir.join("out.pcap"));
     std::fs::write(&src, &cap.buf).expect("write");
-    let status = Command::new("python3")
-        .arg("benches/support/to_loopback.py")
-        .arg(&src)
-        .arg(&out)
-        .status()
-        .expect("python3 runs (the test needs it, as .ci/run installs it)");
-    assert!(status.success(), "to_loopback.py failed");
+    rewrite("to_loopback.py", &src, &out);
     let ends = ipv4_ends(&std::fs::read(&out).expect("rewritten capture"));
     let _ = std::fs::remove_dir_all(&dir);
     ends

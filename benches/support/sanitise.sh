@@ -7,8 +7,9 @@
 # IPv4 address rewritten into 127.0.0.0/8, one loopback address per host
 # (each /16 the capture uses becomes a 127.N.0.0/16 of its own, the low 16
 # bits kept, or with more than 256 of them hosts are numbered; see
-# to_loopback.py), and MACs into locally administered ones. Fails, writing nothing usable, if any
-# packet but IPv4 from 127/8 to 127/8 remains.
+# to_loopback.py), and MACs into locally administered ones. Fails, writing
+# nothing usable, if any packet but IPv4 from 127/8 to 127/8 remains, or if
+# nothing remains.
 sanitise_for_replay() {
   local src="$1" out="$2"
   # -Z root: keep tcpdump from writing as another user into our directory.

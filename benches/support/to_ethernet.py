@@ -15,6 +15,8 @@ Standard library only, streamed, so it runs on a capture of any size.
 import struct
 import sys
 
+from pcap_io import read_header, records
+
 ETHERNET = 1
 NULL = 0  # BSD loopback, host byte order family
 LOOP = 108  # OpenBSD loopback, network byte order family
@@ -28,14 +30,6 @@ RAW_ALIASES = (12, 14)  # DLT_RAW on some BSDs
 SRC_MAC = bytes.fromhex("020000000001")
 DST_MAC = bytes.fromhex("020000000002")
 
-# Magic as read little-endian -> byte order of the file (micro- or
-# nanosecond timestamps alike: they are copied as they are).
-MAGICS = {
-    0xA1B2C3D4: "<",
-    0xD4C3B2A1: ">",
-    0xA1B23C4D: "<",
-    0x4D3CB2A1: ">",
-}
 
 
 def ethertype_of_ip(data):
@@ -72,13 +66,7 @@ def main():
         sys.exit("usage: to_ethernet.py IN.pcap OUT.pcap")
     src, dst = sys.argv[1], sys.argv[2]
     with open(src, "rb") as f, open(dst, "wb") as out:
-        head = f.read(24)
-        if len(head) < 24:
-            sys.exit(f"{src}: not a pcap file (too short)")
-        magic = struct.unpack("<I", head[:4])[0]
-        if magic not in MAGICS:
-            sys.exit(f"{src}: not a classic pcap file (pcapng: convert with tcpdump -r IN -w OUT first)")
-        order = MAGICS[magic]
+        head, order = read_header(f, src)
         vmaj, vmin, zone, sigfigs, snaplen, linktype = struct.unpack(order + "HHiIII", head[4:])
         linktype &= 0x0FFFFFFF
         if linktype == ETHERNET:
@@ -92,14 +80,8 @@ def main():
                                          max(snaplen, 65535) + 14, ETHERNET))
         rec = struct.Struct(order + "IIII")
         kept = skipped = 0
-        while True:
-            h = f.read(16)
-            if len(h) < 16:
-                break
+        for h, data in records(f, order):
             secs, frac, caplen, origlen = rec.unpack(h)
-            data = f.read(caplen)
-            if len(data) < caplen:
-                break
             got = payload_and_type(linktype, data)
             if got is None:
                 skipped += 1
@@ -113,7 +95,6 @@ def main():
         if skipped:
             print(f"to_ethernet: {kept} packets rewritten, {skipped} of link type "
                   f"{linktype} without a network layer left out", file=sys.stderr)
-
 
 if __name__ == "__main__":
     main()

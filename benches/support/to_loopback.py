@@ -20,23 +20,7 @@ other frames are copied as they are. Standard library only.
 import struct
 import sys
 
-MAGICS = {0xA1B2C3D4: "<", 0xD4C3B2A1: ">", 0xA1B23C4D: "<", 0x4D3CB2A1: ">"}
-
-
-def records(path):
-    """The file header, then (record header bytes, frame bytes) pairs."""
-    with open(path, "rb") as f:
-        head = f.read(24)
-        if len(head) < 24 or struct.unpack("<I", head[:4])[0] not in MAGICS:
-            sys.exit(f"{path}: not a classic pcap file")
-        rec = struct.Struct(MAGICS[struct.unpack("<I", head[:4])[0]] + "IIII")
-        yield head
-        while True:
-            h = f.read(16)
-            if len(h) < 16:
-                return
-            frame = f.read(rec.unpack(h)[2])
-            yield h, frame
+from pcap_io import read_header, records
 
 
 def is_ipv4(frame):
@@ -46,13 +30,12 @@ def is_ipv4(frame):
 def address_map(path):
     """Every IPv4 address of the capture -> its loopback address."""
     hosts = {}
-    for item in records(path):
-        if isinstance(item, bytes):
-            continue
-        frame = item[1]
-        if is_ipv4(frame):
-            for a in (frame[26:30], frame[30:34]):
-                hosts.setdefault(a, len(hosts))
+    with open(path, "rb") as f:
+        _, order = read_header(f, path)
+        for _, frame in records(f, order):
+            if is_ipv4(frame):
+                for a in (frame[26:30], frame[30:34]):
+                    hosts.setdefault(a, len(hosts))
     nets = sorted({a[:2] for a in hosts})
     if len(nets) <= 256:
         net_of = {n: i for i, n in enumerate(nets)}
@@ -74,24 +57,22 @@ def main():
         sys.exit("usage: to_loopback.py IN.pcap OUT.pcap")
     src, dst = sys.argv[1], sys.argv[2]
     to = address_map(src)
-    with open(dst, "wb") as out:
-        for item in records(src):
-            if isinstance(item, bytes):
-                out.write(item)
-                continue
-            h, frame = item
+    with open(src, "rb") as f, open(dst, "wb") as out:
+        head, order = read_header(f, src)
+        out.write(head)
+        for h, frame in records(f, order):
             if is_ipv4(frame):
                 ihl = (frame[14] & 0x0F) * 4
-                f = bytearray(frame)
-                f[26:30] = to[frame[26:30]]
-                f[30:34] = to[frame[30:34]]
-                if ihl >= 20 and len(f) >= 14 + ihl and ihl % 2 == 0:
-                    f[24:26] = b"\0\0"
-                    f[24:26] = struct.pack(">H", ip_checksum(bytes(f[14:14 + ihl])))
-                frame = bytes(f)
+                edited = bytearray(frame)
+                edited[26:30] = to[frame[26:30]]
+                edited[30:34] = to[frame[30:34]]
+                if ihl >= 20 and len(edited) >= 14 + ihl:
+                    # The checksum field counts as zero in its own sum.
+                    edited[24:26] = b"\0\0"
+                    edited[24:26] = struct.pack(">H", ip_checksum(bytes(edited[14:14 + ihl])))
+                frame = bytes(edited)
             out.write(h)
             out.write(frame)
-
 
 if __name__ == "__main__":
     main()
