@@ -242,9 +242,11 @@ const SNAPLEN: i32 = 262_144;
 /// analysis reads is in them, yet they are a quarter to a third of a busy
 /// host's packets; filtered in the kernel they cost neither a copy nor a
 /// flow lookup. IPv6 segments are all kept: libpcap reads TCP fields only
-/// behind an IPv4 header. With `-w` or `--write-rejected` every TCP packet
-/// is kept, so the saved conversations are whole.
-pub const ANALYSED_TCP: &str = "tcp and (ip6 or (tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst)) != 0 or ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2) != 0)";
+/// behind an IPv4 header. IPv4 fragments are all kept too: only the first
+/// has a TCP header, and the length test, read from a later one, would take
+/// its payload for one and could drop it. With `-w` or `--write-rejected`
+/// every TCP packet is kept, so the saved conversations are whole.
+pub const ANALYSED_TCP: &str = "tcp and (ip6 or ip[6:2] & 0x3fff != 0 or (tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst)) != 0 or ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2) != 0)";
 const BUFFER_KIB: i32 = 32 * 1024;
 
 /// The lower bounds on user values, so any library caller gets the same.

@@ -25,10 +25,11 @@ use crate::capture::{
 use crate::classify::correlate::{Classified, Correlator, Judged};
 use crate::classify::Verdict;
 use crate::coarse_clock::CoarseInstant;
-use crate::decode::{self, Decoded, Endpoint, FlowKey, Side, TcpFlags};
+use crate::decode::{self, Decoded, Endpoint, FlowKey, Fragment, Side, TcpFlags, TcpSegment};
 use crate::error::{panicked, Error};
 use crate::http::session::SessionEnd;
 use crate::http::{ConnectFailed, HttpLimits, HttpStats, SidIssued, TlsSighting};
+use crate::reassembly::ip_fragments::Defragmenter;
 use crate::reassembly::{Hashed, Limits, ReassemblyStats};
 use crate::report::gauges::Gauges;
 use crate::report::OutputError;
@@ -639,6 +640,10 @@ fn capture_loop(
         c.stats.capture.if_dropped = Some(k.dropped_by_interface);
     }
     c.stats.interrupted = stop.load(Ordering::Relaxed);
+    c.defrag.finish();
+    let f = c.defrag.stats();
+    c.stats.capture.datagrams_reassembled = f.reassembled;
+    c.stats.capture.fragments_discarded = f.discarded;
     let last_ts = c.last_ts;
     c.send_tick(last_ts, true);
     c.stats
@@ -675,6 +680,8 @@ struct Capturing {
     publish_due: bool,
     /// Nothing more is read: a worker is gone, or the filter cannot apply.
     done: bool,
+    /// IP datagrams whose fragments are still coming.
+    defrag: Defragmenter,
 }
 
 impl Capturing {
@@ -722,6 +729,7 @@ impl Capturing {
             last_kernel_check: CoarseInstant::now(),
             publish_due: false,
             done,
+            defrag: Defragmenter::new(),
         };
         for _ in 0..n {
             let b = c.new_batch(0);
@@ -862,47 +870,8 @@ impl Capturing {
         if !keep {
             cs.filtered_out += 1;
         } else {
-            match decode::decode(p.linktype, p.data, p.orig_len) {
-                Decoded::Tcp(seg) if seg.is_bare_ack() => {
-                    // Nothing the analysis reads is in it (the kernel
-                    // filter leaves these out of a live capture): the
-                    // flow lookup it would cost is the workers'
-                    // largest expense, and a third of the packets.
-                    cs.tcp_packets += 1;
-                }
-                Decoded::Tcp(seg) => {
-                    cs.tcp_packets += 1;
-                    if seg.truncated {
-                        cs.truncated += 1;
-                    }
-                    // One worker (the default on two cores) needs no shard.
-                    let n = self.batches.len();
-                    let w = if n == 1 {
-                        0
-                    } else {
-                        let (key, _) = FlowKey::of(seg.src, seg.dst);
-                        (key.shard_hash() % n as u64) as usize
-                    };
-                    let b = &mut self.batches[w];
-                    let (block, off) = b.place(seg.payload, p.backing);
-                    b.pkts.push(Pkt {
-                        no,
-                        ts: p.ts,
-                        src: seg.src,
-                        dst: seg.dst,
-                        seq: seg.seq,
-                        ack: seg.ack,
-                        flags: seg.flags,
-                        block,
-                        off,
-                        len: seg.payload.len() as u32,
-                    });
-                }
-                Decoded::Other => {}
-                Decoded::Fragment => cs.fragments += 1,
-                Decoded::UnsupportedLink(_) => cs.unsupported_link += 1,
-                Decoded::Malformed(m) => cs.note_malformed(no + 1, m),
-            }
+            let d = decode::decode(p.linktype, p.data, p.orig_len);
+            self.take_decoded(no, p.ts, d, p.backing);
         }
         self.in_tick += 1;
         let due = self.in_tick >= self.tick_packets
@@ -916,7 +885,101 @@ impl Capturing {
         }
         true
     }
+
+    /// Hand a decoded packet on: a segment to its worker, a fragment to the
+    /// defragmenter (and the datagram it completes, decoded, on again).
+    fn take_decoded(
+        &mut self,
+        no: u64,
+        ts: Timestamp,
+        d: Decoded<'_>,
+        backing: Option<&SharedBytes>,
+    ) {
+        let cs = &mut self.stats.capture;
+        match d {
+            Decoded::Tcp(seg) if seg.is_bare_ack() => {
+                // Nothing the analysis reads is in it (the kernel
+                // filter leaves these out of a live capture): the
+                // flow lookup it would cost is the workers'
+                // largest expense, and a third of the packets.
+                cs.tcp_packets += 1;
+            }
+            Decoded::Tcp(seg) => {
+                cs.tcp_packets += 1;
+                if seg.truncated {
+                    cs.truncated += 1;
+                }
+                self.push_segment(no, ts, &seg, backing);
+            }
+            Decoded::Other => {}
+            Decoded::Fragment(f) => {
+                cs.fragments += 1;
+                self.take_fragment(no, ts, &f);
+            }
+            Decoded::UnsupportedLink(_) => cs.unsupported_link += 1,
+            Decoded::Malformed(m) => cs.note_malformed(no + 1, m),
+        }
+    }
+
+    /// A fragment into its datagram; a datagram it completes goes on as the
+    /// packet `no`. A datagram may carry a tunnel whose inner packet is a
+    /// fragment again: each round is smaller than the last, and bounded.
+    fn take_fragment(&mut self, no: u64, ts: Timestamp, f: &Fragment<'_>) {
+        let mut done = self.defrag.add(f, self.last_ts);
+        for _ in 0..MAX_NESTED_FRAGMENTS {
+            let Some(dg) = done.take() else {
+                return;
+            };
+            match decode::reassembled(dg.proto, dg.src, dg.dst, &dg.payload) {
+                Decoded::Fragment(inner) => {
+                    self.stats.capture.fragments += 1;
+                    done = self.defrag.add(&inner, self.last_ts);
+                }
+                d => {
+                    // Its bytes are copied into the batch (no shared backing).
+                    self.take_decoded(no, ts, d, None);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A segment into the batch of the worker that owns its flow.
+    fn push_segment(
+        &mut self,
+        no: u64,
+        ts: Timestamp,
+        seg: &TcpSegment<'_>,
+        backing: Option<&SharedBytes>,
+    ) {
+        // One worker (the default on two cores) needs no shard.
+        let n = self.batches.len();
+        let w = if n == 1 {
+            0
+        } else {
+            let (key, _) = FlowKey::of(seg.src, seg.dst);
+            (key.shard_hash() % n as u64) as usize
+        };
+        let b = &mut self.batches[w];
+        let (block, off) = b.place(seg.payload, backing);
+        b.pkts.push(Pkt {
+            no,
+            ts,
+            src: seg.src,
+            dst: seg.dst,
+            seq: seg.seq,
+            ack: seg.ack,
+            flags: seg.flags,
+            block,
+            off,
+            len: seg.payload.len() as u32,
+        });
+    }
 }
+/// Tunnels inside reassembled datagrams whose inner packets are fragments
+/// again, followed at most this deep.
+const MAX_NESTED_FRAGMENTS: usize = 4;
+
 /// Packets per part of a tick (see `Batch::ends_tick`): the input of about
 /// 2048 packets, a couple of MiB, is held per batch in flight instead of a
 /// whole tick's.

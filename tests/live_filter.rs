@@ -1,7 +1,8 @@
 //! The kernel filter a live capture uses by default (`cli::ANALYSED_TCP`)
 //! leaves out bare ACKs. Checked on every recorded fixture: the filter drops
-//! exactly the IPv4 TCP segments with no payload and no SYN, FIN or RST, and
-//! nothing found (attempts, causes, evidence, sessions) changes without them.
+//! exactly the IPv4 TCP segments with no payload and no SYN, FIN or RST, keeps
+//! every IP fragment, and nothing found (attempts, causes, evidence, sessions)
+//! changes without them.
 
 use std::path::{Path, PathBuf};
 
@@ -66,6 +67,61 @@ fn the_filter_drops_exactly_the_bare_ipv4_acks() {
         }
     }
     assert!(bare > 1000 && kept > 1000, "bare {bare}, kept {kept}");
+}
+
+/// An IPv4 fragment of a TCP datagram: `offset` in 8-byte units, `payload`
+/// its bytes after the IP header, in an Ethernet frame.
+fn ipv4_fragment(offset: u16, more: bool, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0u8; 12];
+    f.extend_from_slice(&[0x08, 0x00]);
+    let total = (20 + payload.len()) as u16;
+    let flags = offset | if more { 0x2000 } else { 0 };
+    f.extend_from_slice(&[0x45, 0]);
+    f.extend_from_slice(&total.to_be_bytes());
+    f.extend_from_slice(&[0x12, 0x34]);
+    f.extend_from_slice(&flags.to_be_bytes());
+    f.extend_from_slice(&[64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+    f.extend_from_slice(payload);
+    f
+}
+
+#[test]
+fn the_filter_keeps_every_fragment() {
+    let mut analysed = BpfFilter::new(ANALYSED_TCP).expect("compiles");
+    let mut fragments = 0;
+    for path in fixtures() {
+        let mut src = FileSource::open(path.to_str().expect("UTF-8 path")).expect("opens");
+        loop {
+            let p = match src.next() {
+                Ok(Next::Packet(p)) => p,
+                Ok(Next::Idle | Next::Secrets(_)) => continue,
+                Ok(Next::End) | Err(_) => break,
+            };
+            if let Decoded::Fragment(_) = decode(p.linktype, p.data, p.orig_len) {
+                fragments += 1;
+                assert!(
+                    analysed.matches(p.linktype, p.data).expect("applies"),
+                    "{}: a fragment filtered out",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(
+        fragments >= 12,
+        "the fragment fixture is missing: {fragments}"
+    );
+    // A last fragment whose 13th byte, read as a TCP data offset, makes the
+    // length test come out zero: 24 bytes, 0x60 there (24 bytes of header).
+    let mut payload = [0u8; 24];
+    payload[12] = 0x60;
+    let tail = ipv4_fragment(10, false, &payload);
+    let linktype = wshs_sniff::capture::LinkType::ETHERNET;
+    assert!(matches!(
+        decode(linktype, &tail, tail.len() as u32),
+        Decoded::Fragment(_)
+    ));
+    assert!(analysed.matches(linktype, &tail).expect("applies"));
 }
 
 #[test]

@@ -10,7 +10,12 @@ pub struct CaptureStats {
     pub bytes: u64,
     pub tcp_packets: u64,
     pub filtered_out: u64,
+    /// IP fragments seen (also those inside rebuilt datagrams' tunnels).
     pub fragments: u64,
+    /// Datagrams rebuilt from them and analysed.
+    pub datagrams_reassembled: u64,
+    /// Fragments given up (see [`crate::reassembly::ip_fragments`]).
+    pub fragments_discarded: u64,
     pub malformed: u64,
     /// Malformed packets per layer, in [`Layer::ALL`] order: which layer
     /// breaks tells a bad capture setup (link) from damage or an attack.

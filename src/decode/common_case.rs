@@ -193,7 +193,8 @@ pub fn same(a: &Decoded<'_>, b: &Decoded<'_>) -> bool {
                 && x.truncated == y.truncated
                 && std::ptr::eq(x.payload, y.payload)
         }
-        (Decoded::Other, Decoded::Other) | (Decoded::Fragment, Decoded::Fragment) => true,
+        (Decoded::Other, Decoded::Other) => true,
+        (Decoded::Fragment(x), Decoded::Fragment(y)) => x == y && std::ptr::eq(x.data, y.data),
         (Decoded::UnsupportedLink(x), Decoded::UnsupportedLink(y)) => x == y,
         (Decoded::Malformed(x), Decoded::Malformed(y)) => x == y,
         _ => false,

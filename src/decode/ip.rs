@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::tunnel;
 use super::wire::{array, be16, be32, rest, u8_at, Fault, Res};
-use super::{Decoded, Endpoint, Layer, TcpFlags, TcpSegment};
+use super::{Decoded, Endpoint, Fragment, Layer, TcpFlags, TcpSegment};
 
 /// How many encapsulations may nest. Real captures need three or four (VLAN,
 /// GTP-U, IP); the bound keeps crafted packets from recursing without end.
@@ -104,13 +104,23 @@ fn ipv4_in(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
         bounded(d, total)
     };
     let frag = be16(d, 6, "")?;
-    if frag & 0x3fff != 0 {
-        return Ok(Decoded::Fragment);
-    }
     let proto = u8_at(d, 9, "")?;
     let src = IpAddr::V4(Ipv4Addr::from(array::<4>(d, 12, "")?));
     let dst = IpAddr::V4(Ipv4Addr::from(array::<4>(d, 16, "")?));
-    transport(proto, src, dst, rest(pkt, hlen, "")?, ctx.cut(cut))
+    let body = rest(pkt, hlen, "")?;
+    if frag & 0x3fff != 0 {
+        return Ok(Decoded::Fragment(Fragment {
+            src,
+            dst,
+            id: u32::from(be16(d, 4, "")?),
+            proto,
+            offset: u32::from(frag & 0x1fff) * 8,
+            more: frag & 0x2000 != 0,
+            data: body,
+            cut: ctx.cut || cut,
+        }));
+    }
+    transport(proto, src, dst, body, ctx.cut(cut))
 }
 
 pub fn ipv6(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
@@ -144,7 +154,16 @@ fn ipv6_in(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
             PROTO_FRAGMENT => {
                 let offset_and_more = be16(body, 2, "short IPv6 fragment header")?;
                 if offset_and_more & 0xfff9 != 0 {
-                    return Ok(Decoded::Fragment);
+                    return Ok(Decoded::Fragment(Fragment {
+                        src,
+                        dst,
+                        id: be32(body, 4, "short IPv6 fragment header")?,
+                        proto: u8_at(body, 0, "")?,
+                        offset: u32::from(offset_and_more & 0xfff8),
+                        more: offset_and_more & 1 != 0,
+                        data: rest(body, 8, "")?,
+                        cut: ctx.cut || cut,
+                    }));
                 }
                 8
             }
@@ -154,6 +173,17 @@ fn ipv6_in(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
         body = rest(body, ext_len, "IPv6 extension header runs past the packet")?;
     }
     Err(Fault::at(body, 0, "too many IPv6 extension headers"))
+}
+
+/// The payload of a datagram rebuilt from fragments: decoded from the
+/// transport layer on, its length whole (the fragments' cuts stop it earlier).
+pub(super) fn transport_of_datagram(
+    proto: u8,
+    src: IpAddr,
+    dst: IpAddr,
+    d: &[u8],
+) -> Res<Decoded<'_>> {
+    transport(proto, src, dst, d, Ctx::default())
 }
 
 fn transport(proto: u8, src: IpAddr, dst: IpAddr, d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {

@@ -14,6 +14,8 @@ mod tests;
 
 pub use flow::{BySide, Endpoint, FlowKey, Side};
 
+use std::net::IpAddr;
+
 use crate::capture::LinkType;
 
 /// Decode one captured packet down to TCP.
@@ -154,12 +156,49 @@ pub enum Decoded<'a> {
     Tcp(TcpSegment<'a>),
     /// Valid, but not TCP over IP (ARP, UDP that is no tunnel, ICMP, …).
     Other,
-    /// An IP fragment (not reassembled: HTTP heads of real handshakes do not fragment).
-    Fragment,
+    /// A piece of a fragmented IP datagram, for the capture stage to
+    /// reassemble (see [`reassembled`]).
+    Fragment(Fragment<'a>),
     /// A link type this build cannot decode.
     UnsupportedLink(LinkType),
     /// Bytes that do not parse as what the headers claim.
     Malformed(Malformed),
+}
+
+/// One fragment of an IPv4 or IPv6 datagram: what its reassembly needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fragment<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// The IPv4 identification (16 bits) or the IPv6 fragment header's (32).
+    pub id: u32,
+    /// The protocol of the whole datagram's payload (IPv6: the fragment
+    /// header's next header).
+    pub proto: u8,
+    /// Where `data` starts in the datagram's payload, in bytes.
+    pub offset: u32,
+    /// More fragments follow this one.
+    pub more: bool,
+    /// The fragment's bytes, up to its IP length.
+    pub data: &'a [u8],
+    /// The capture kept fewer bytes than the IP length says: the datagram
+    /// cannot be rebuilt whole.
+    pub cut: bool,
+}
+
+/// Decode a datagram rebuilt from its fragments (its payload, carrying
+/// `proto`) down to TCP, as [`decode`] does a whole packet: tunnels inside
+/// are followed, and a fragment nested in it comes back as one.
+pub fn reassembled(proto: u8, src: IpAddr, dst: IpAddr, payload: &[u8]) -> Decoded<'_> {
+    match ip::transport_of_datagram(proto, src, dst, payload) {
+        Ok(d) => d,
+        Err(f) => Decoded::Malformed(Malformed {
+            layer: f.layer.unwrap_or(Layer::Ip),
+            what: f.what,
+            // Offsets into the rebuilt datagram match no captured packet.
+            offset: None,
+        }),
+    }
 }
 
 /// Entry point for fuzzers: the first two bytes (big-endian) pick the link

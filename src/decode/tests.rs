@@ -101,7 +101,7 @@ fn ipv6_and_extension_headers() {
     frag[6] = 44;
     assert!(matches!(
         decode(LinkType::IPV6, &frag, frag.len() as u32),
-        Decoded::Fragment
+        Decoded::Fragment(_)
     ));
     // A fragment header with offset 0 and no more fragments: the whole packet
     // (an atomic fragment), read on. The reserved bits do not matter.
@@ -110,25 +110,54 @@ fn ipv6_and_extension_headers() {
     expect_get(LinkType::IPV6, &atomic);
     // A first fragment (offset 0, more to come) is still a fragment.
     atomic[40 + 3] = 1;
-    assert!(matches!(
-        decode(LinkType::IPV6, &atomic, atomic.len() as u32),
-        Decoded::Fragment
-    ));
+    atomic[40 + 4..40 + 8].copy_from_slice(&[1, 2, 3, 4]);
+    let Decoded::Fragment(f) = decode(LinkType::IPV6, &atomic, atomic.len() as u32) else {
+        panic!("a first fragment");
+    };
+    // The protocol is the fragment header's next header; the bytes follow it.
+    assert_eq!((f.id, f.proto, f.offset, f.more), (0x0102_0304, 6, 0, true));
+    assert_eq!(f.data, &atomic[48..]);
+    // Offset 2 (16 bytes), the last fragment.
+    atomic[40 + 2..40 + 4].copy_from_slice(&[0, 16]);
+    let Decoded::Fragment(f) = decode(LinkType::IPV6, &atomic, atomic.len() as u32) else {
+        panic!("a last fragment");
+    };
+    assert_eq!((f.offset, f.more), (16, false));
 }
 
 #[test]
 fn ipv4_fragments() {
     let mut pkt = ip4_tcp(GET);
     pkt[6] = 0x20; // more fragments
-    assert!(matches!(
-        decode(LinkType::IPV4, &pkt, pkt.len() as u32),
-        Decoded::Fragment
-    ));
+    pkt[4..6].copy_from_slice(&[0xab, 0xcd]);
+    let Decoded::Fragment(f) = decode(LinkType::IPV4, &pkt, pkt.len() as u32) else {
+        panic!("a first fragment");
+    };
+    // What reassembly needs: the identification, the protocol, where the
+    // bytes go, and the bytes after the IP header, the TCP header among them.
+    assert_eq!(
+        (f.id, f.proto, f.offset, f.more, f.cut),
+        (0xabcd, 6, 0, true, false)
+    );
+    assert_eq!(f.data, &pkt[20..]);
+    assert_eq!(f.src.to_string(), "10.0.0.1");
+    // Cut by the snap length: marked, so its datagram is given up.
+    let short = &pkt[..pkt.len() - 3];
+    let Decoded::Fragment(f) = decode(LinkType::IPV4, short, pkt.len() as u32) else {
+        panic!("still a fragment");
+    };
+    assert!(f.cut);
+    pkt[7] = 0x03; // offset 3 (24 bytes), more fragments
+    let Decoded::Fragment(f) = decode(LinkType::IPV4, &pkt, pkt.len() as u32) else {
+        panic!("a middle fragment");
+    };
+    assert_eq!((f.offset, f.more), (24, true));
+    pkt[7] = 0;
     pkt[6] = 0x00;
     pkt[7] = 0x10; // offset
     assert!(matches!(
         decode(LinkType::IPV4, &pkt, pkt.len() as u32),
-        Decoded::Fragment
+        Decoded::Fragment(_)
     ));
     pkt[6] = 0x40; // don't fragment only
     pkt[7] = 0;

@@ -11,6 +11,7 @@
 
 pub mod early;
 mod flow_map;
+pub mod ip_fragments;
 pub mod stream;
 pub mod table;
 

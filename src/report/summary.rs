@@ -192,7 +192,17 @@ impl Summary {
         }
         note(&mut notes, c.filtered_out, "packets filtered out");
         note(&mut notes, c.truncated, "packets cut short by snaplen");
-        note(&mut notes, c.fragments, "IP fragments (not reassembled)");
+        if c.fragments > 0 {
+            notes.push(format!(
+                "{} IP fragments, {} datagrams rebuilt from them",
+                c.fragments, c.datagrams_reassembled
+            ));
+        }
+        note(
+            &mut notes,
+            c.fragments_discarded,
+            "IP fragments discarded (overlapping, incomplete or past the limits)",
+        );
         notes.extend(c.malformed_note());
         note(
             &mut notes,

@@ -56,6 +56,20 @@ impl Cap {
         self.usecs += s * 1_000_000;
     }
 
+    /// One Ethernet frame as given, its clock one microsecond on.
+    pub fn frame(&mut self, frame: &[u8]) {
+        self.usecs += 1;
+        let secs = 1_700_000_000 + self.usecs / 1_000_000;
+        self.buf.extend_from_slice(&(secs as u32).to_le_bytes());
+        self.buf
+            .extend_from_slice(&((self.usecs % 1_000_000) as u32).to_le_bytes());
+        self.buf
+            .extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        self.buf
+            .extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        self.buf.extend_from_slice(frame);
+    }
+
     pub fn tcp(&mut self, src: Ep, dst: Ep, seq: u32, ack: u32, flags: u8, payload: &[u8]) {
         self.usecs += 1;
         let len = 14 + 20 + 20 + payload.len();
