@@ -3,8 +3,9 @@
 //! query credentials of a real recorded attempt in the packets themselves,
 //! keep every length (the masked file analyses to the same records) and keep
 //! the TCP checksums right (tshark verifies them); `--no-redact` keeps the
-//! values. Skipped with a message when tshark or tcprewrite is missing; a
-//! failure under `WSHS_E2E_REQUIRED=1`.
+//! values. Requests that arrived as IP fragments are masked across the
+//! fragments' boundaries and written whole. Skipped with a message when
+//! tshark or tcprewrite is missing; a failure under `WSHS_E2E_REQUIRED=1`.
 
 mod common;
 
@@ -139,4 +140,89 @@ fn no_redact_writes_the_packets_as_captured() {
             assert!(holds(&bytes, secret), "--no-redact {name} lacks {secret}");
         }
     }
+}
+
+/// Requests a router split into IP fragments (a recorded fixture), each with
+/// a Cookie whose values run across the fragments' boundaries.
+const FRAGMENTED: &str = "router-fragments__python-websockets.pcap";
+
+/// Who, what and why of each record.
+fn findings(records: &[String]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| {
+            let v: serde_json::Value = serde_json::from_str(r).expect("JSON");
+            ["client", "server", "target", "status", "cause", "header"]
+                .map(|k| v[k].to_string())
+                .join(" ")
+        })
+        .collect()
+}
+
+/// Stretches of the fixture's two cookie values, 64 bytes each.
+fn cookie_stretches() -> [String; 2] {
+    ["f".repeat(64), "p".repeat(64)]
+}
+
+#[test]
+fn fragmented_requests_are_masked_across_fragments_and_written_whole() {
+    if !have_tool("tshark") {
+        return;
+    }
+    let input = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(FRAGMENTED);
+    let bytes = std::fs::read(&input).expect("fixture");
+    for c in cookie_stretches() {
+        assert!(holds(&bytes, &c), "the fixture lacks its cookie");
+    }
+    let all = records(&["-r", s(&input), "--json", "--all"]);
+    assert_eq!(all.len(), 4, "{all:?}");
+    let refused = records(&["-r", s(&input), "--json"]);
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    // The four rebuilt datagrams' checksums are right in the capture (the
+    // router computed them to fragment); masking must keep them so.
+    let good = |f: &Path| {
+        field(f, "tcp.checksum.status")
+            .iter()
+            .filter(|c| *c == CHECKSUM_GOOD)
+            .count()
+    };
+    assert_eq!(good(&input), 4);
+    for (option, name) in exports() {
+        let out = scratch(&format!("fragments-{name}"));
+        records(&["-r", s(&input), "--json", option, s(&out)]);
+        let written = std::fs::read(&out).expect("written");
+        for c in cookie_stretches() {
+            assert!(!holds(&written, &c), "{option} {name} holds the cookie");
+        }
+        let want = if option == "--annotate" {
+            &all
+        } else {
+            &refused
+        };
+        // Alone, a refusal cannot be compared with the accepted attempt
+        // left out of the file: its evidence may differ, not its finding.
+        assert_eq!(
+            findings(&records(&["-r", s(&out), "--json", "--all"])),
+            findings(want),
+            "{name}"
+        );
+        assert_eq!(
+            good(&out),
+            want.len(),
+            "{name}: rebuilt datagrams' checksums"
+        );
+        let kept = scratch(&format!("fragments-kept-{name}"));
+        records(&["-r", s(&input), "--json", "--no-redact", option, s(&kept)]);
+        let kept = std::fs::read(&kept).expect("written");
+        for c in cookie_stretches() {
+            assert!(holds(&kept, &c), "--no-redact {name} lacks the cookie");
+        }
+    }
+    assert_eq!(
+        field(&scratch("fragments-annotated.pcapng"), "frame.len"),
+        field(&input, "frame.len"),
+        "the annotated copy keeps every packet and its length"
+    );
 }

@@ -56,18 +56,31 @@ pub struct FragmentStats {
 /// needs to decode it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Datagram {
+    pub key: Key,
     pub src: IpAddr,
     pub dst: IpAddr,
     pub proto: u8,
     pub payload: Vec<u8>,
 }
 
+/// Which datagram a fragment belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct Key {
-    src: IpAddr,
-    dst: IpAddr,
-    id: u32,
-    proto: u8,
+pub struct Key {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub id: u32,
+    pub proto: u8,
+}
+
+impl Key {
+    pub fn of(f: &Fragment<'_>) -> Key {
+        Key {
+            src: f.src,
+            dst: f.dst,
+            id: f.id,
+            proto: f.proto,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -155,11 +168,31 @@ pub struct Defragmenter {
     serial: u64,
     bytes: usize,
     stats: FragmentStats,
+    /// Datagrams given up since [`Defragmenter::take_given_up`], when asked
+    /// to keep the list (a writer holding their packets needs it).
+    given_up: Option<Vec<Key>>,
 }
 
 impl Defragmenter {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// One that lists the datagrams it gives up, for [`Defragmenter::take_given_up`].
+    pub fn listing_given_up() -> Self {
+        Defragmenter {
+            given_up: Some(Vec::new()),
+            ..Self::default()
+        }
+    }
+
+    /// The datagrams given up since the last call (see
+    /// [`Defragmenter::listing_given_up`]).
+    pub fn take_given_up(&mut self) -> Vec<Key> {
+        self.given_up
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     pub fn stats(&self) -> FragmentStats {
@@ -170,18 +203,17 @@ impl Defragmenter {
     /// the datagram it completes, if it does.
     pub fn add(&mut self, f: &Fragment<'_>, now: Timestamp) -> Option<Datagram> {
         self.expire(now);
-        let key = Key {
-            src: f.src,
-            dst: f.dst,
-            id: f.id,
-            proto: f.proto,
-        };
+        let key = Key::of(f);
         let end = f.offset.checked_add(f.data.len() as u32);
         let fits = end.is_some_and(|e| e <= MAX_PAYLOAD);
         if f.cut || f.data.is_empty() || !fits {
             // A piece that cannot be placed dooms its datagram.
             self.stats.discarded += 1;
-            self.drop_datagram(&key);
+            if !self.drop_datagram(&key) {
+                if let Some(list) = self.given_up.as_mut() {
+                    list.push(key);
+                }
+            }
             return None;
         }
         let end = end.unwrap_or(MAX_PAYLOAD);
@@ -235,6 +267,7 @@ impl Defragmenter {
         self.stats.reassembled += 1;
         self.compact_order();
         Some(Datagram {
+            key,
             src: key.src,
             dst: key.dst,
             proto: key.proto,
@@ -244,19 +277,27 @@ impl Defragmenter {
 
     /// Give up what is still incomplete (the input ended).
     pub fn finish(&mut self) {
-        for (_, p) in self.pending.drain() {
-            self.stats.discarded += p.fragments;
+        // In arrival order, for whoever lists them.
+        while let Some((serial, key)) = self.order.pop_front() {
+            if self.pending.get(&key).is_some_and(|p| p.serial == serial) {
+                self.drop_datagram(&key);
+            }
         }
-        self.order.clear();
         self.bytes = 0;
     }
 
-    fn drop_datagram(&mut self, key: &Key) {
-        if let Some(p) = self.pending.remove(key) {
-            self.stats.discarded += p.fragments;
-            self.bytes -= p.bytes;
+    /// Give the datagram up (listing it); false when there was none.
+    fn drop_datagram(&mut self, key: &Key) -> bool {
+        let Some(p) = self.pending.remove(key) else {
+            return false;
+        };
+        self.stats.discarded += p.fragments;
+        self.bytes -= p.bytes;
+        if let Some(list) = self.given_up.as_mut() {
+            list.push(*key);
         }
         self.compact_order();
+        true
     }
 
     /// Give up datagrams that waited longer than the timeout.

@@ -5,6 +5,7 @@ pub mod annotate;
 pub mod blocks;
 pub mod ecs;
 pub mod gauges;
+pub mod held_fragments;
 pub mod html;
 pub mod json_line;
 pub mod legs;

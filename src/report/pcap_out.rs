@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::io::BufWriter;
 
 use super::annotate::Annotations;
+use super::held_fragments::{flow_of, HeldFragments, HeldPacket, Release};
 use super::pcapng::PcapngWriter;
 use super::wire_redact::WireRedactor;
 use super::OutputError;
@@ -70,6 +71,15 @@ pub struct Written {
     pub masked: u64,
 }
 
+impl Written {
+    fn add(&mut self, o: Written) {
+        self.packets += o.packets;
+        self.other_link += o.other_link;
+        self.commented += o.commented;
+        self.masked += o.masked;
+    }
+}
+
 /// Copies of packets with their secrets masked, or the packets as they are.
 struct Masking<'a> {
     /// The secrets known per connection; `None`: nothing is masked.
@@ -119,6 +129,52 @@ impl<'a> Masking<'a> {
     }
 }
 
+/// The fragment packets to write out of `releases` (see
+/// [`super::held_fragments`]): those of kept connections, or all when `keep`
+/// is `None`, each with its bytes and whether any was masked.
+fn fragments_to_write(
+    releases: Vec<Release<'_>>,
+    keep: Option<&FlowSet>,
+    masking: &mut Masking<'_>,
+) -> Vec<(HeldPacket, Vec<u8>, bool)> {
+    let mut out = Vec::new();
+    for r in releases {
+        match r {
+            Release::Whole {
+                pieces,
+                seg,
+                payload,
+            } => {
+                if keep.is_some_and(|k| !k.contains(&flow_of(&seg))) {
+                    continue;
+                }
+                let (bytes, masked) = masking.apply(payload, Some(&seg));
+                let bytes = bytes.to_vec();
+                for p in pieces {
+                    let data = p.with_bytes(Some(&bytes));
+                    out.push((p, data, masked));
+                }
+            }
+            Release::NotTcp(pieces) | Release::GivenUp(pieces) => {
+                if keep.is_some() {
+                    continue;
+                }
+                // No connection to take secrets from: blanked when masking.
+                let blank = masking.secrets.is_some();
+                for p in pieces {
+                    let data = if blank {
+                        p.with_bytes(None)
+                    } else {
+                        p.data.clone()
+                    };
+                    out.push((p, data, blank));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// A file name asking for pcapng.
 pub fn is_pcapng(path: &str) -> bool {
     path.to_ascii_lowercase().ends_with(".pcapng")
@@ -145,7 +201,22 @@ pub fn write_pcapng(
     let mut w = PcapngWriter::new(BufWriter::new(file)).map_err(werr)?;
     let mut written = Written::default();
     let mut masking = Masking::new(mask);
+    let mut held = HeldFragments::default();
     let mut no = 0u64;
+    let write_held = |w: &mut PcapngWriter<_>,
+                      written: &mut Written,
+                      list: Vec<(HeldPacket, Vec<u8>, bool)>|
+     -> Result<(), OutputError> {
+        for (p, data, masked) in list {
+            let comments = notes.get(p.no);
+            w.packet(p.linktype, p.ts, &data, p.orig_len, comments)
+                .map_err(werr)?;
+            written.packets += 1;
+            written.commented += u64::from(!comments.is_empty());
+            written.masked += u64::from(masked);
+        }
+        Ok(())
+    };
     for input in inputs {
         let mut src = FileSource::open(input)?;
         // What came before damage is copied; the analysis reported the damage.
@@ -154,6 +225,12 @@ pub fn write_pcapng(
             no += 1;
             let seg = match decode::decode(p.linktype, p.data, p.orig_len) {
                 Decoded::Tcp(seg) => Some(seg),
+                Decoded::Fragment(f) => {
+                    let releases = held.add((p.data, p.ts, p.linktype, p.orig_len, this), &f);
+                    let list = fragments_to_write(releases, keep, &mut masking);
+                    write_held(&mut w, &mut written, list)?;
+                    continue;
+                }
                 _ => None,
             };
             if let Some(flows) = keep {
@@ -171,6 +248,8 @@ pub fn write_pcapng(
             written.masked += u64::from(masked);
         }
     }
+    let list = fragments_to_write(held.finish(), keep, &mut masking);
+    write_held(&mut w, &mut written, list)?;
     w.flush().map_err(werr)?;
     Ok(written)
 }
@@ -192,12 +271,31 @@ pub fn write_flows(
         source,
     };
     let file = std::fs::File::create(out).map_err(werr)?;
-    let mut file = BufWriter::new(file);
-    let mut linktype: Option<LinkType> = None;
+    let mut pcap = KeptPcap {
+        file: Some(BufWriter::new(file)),
+        w: None,
+        linktype: None,
+    };
     let mut written = Written::default();
     let mut masking = Masking::new(redact.then_some(flows));
-    // The header waits for the first packet kept, whose link type it names.
-    let mut w = None;
+    let mut held = HeldFragments::default();
+    let mut no = 0u64;
+    let write_held = |pcap: &mut KeptPcap,
+                      written: &mut Written,
+                      list: Vec<(HeldPacket, Vec<u8>, bool)>|
+     -> std::io::Result<()> {
+        for (h, data, masked) in list {
+            let copy = RawPacket {
+                ts: h.ts,
+                linktype: h.linktype,
+                data: &data,
+                orig_len: h.orig_len,
+                backing: None,
+            };
+            written.add(pcap.write(&copy, masked)?);
+        }
+        Ok(())
+    };
     for input in inputs {
         let mut src = FileSource::open(input)?;
         loop {
@@ -208,40 +306,78 @@ pub fn write_flows(
                 // reported the damage itself.
                 Err(_) => break,
             };
-            let Decoded::Tcp(seg) = decode::decode(p.linktype, p.data, p.orig_len) else {
-                continue;
+            let this = no;
+            no += 1;
+            let seg = match decode::decode(p.linktype, p.data, p.orig_len) {
+                Decoded::Tcp(seg) => seg,
+                Decoded::Fragment(f) => {
+                    let releases = held.add((p.data, p.ts, p.linktype, p.orig_len, this), &f);
+                    let list = fragments_to_write(releases, Some(flows), &mut masking);
+                    write_held(&mut pcap, &mut written, list).map_err(werr)?;
+                    continue;
+                }
+                _ => continue,
             };
             if !flows.contains(&FlowKey::of(seg.src, seg.dst).0) {
                 continue;
             }
-            let lt = *linktype.get_or_insert(p.linktype);
-            if lt != p.linktype {
-                written.other_link += 1;
-                continue;
-            }
-            if w.is_none() {
-                w = Some(PcapFile::new(&mut file, lt, SNAPLEN).map_err(werr)?);
-            }
             let (data, masked) = masking.apply(p.data, Some(&seg));
-            if let Some(pcap) = w.as_mut() {
-                let copy = RawPacket {
-                    data,
-                    backing: None,
-                    ..p
-                };
-                pcap.write_packet(&copy).map_err(werr)?;
-                written.packets += 1;
-                written.masked += u64::from(masked);
-            }
+            let copy = RawPacket {
+                data,
+                backing: None,
+                ..p
+            };
+            written.add(pcap.write(&copy, masked).map_err(werr)?);
         }
     }
-    let mut w = match w {
-        Some(pcap) => pcap,
-        None => PcapFile::new(&mut file, linktype.unwrap_or(LinkType::ETHERNET), SNAPLEN)
-            .map_err(werr)?,
-    };
-    w.flush().map_err(werr)?;
+    let list = fragments_to_write(held.finish(), Some(flows), &mut masking);
+    write_held(&mut pcap, &mut written, list).map_err(werr)?;
+    pcap.finish().map_err(werr)?;
     Ok(written)
+}
+
+/// The classic pcap file of [`write_flows`]: its header waits for the first
+/// packet kept, whose link type it names (the file has one).
+struct KeptPcap {
+    file: Option<BufWriter<std::fs::File>>,
+    w: Option<PcapFile<BufWriter<std::fs::File>>>,
+    linktype: Option<LinkType>,
+}
+
+impl KeptPcap {
+    /// Write one kept packet; what was written.
+    fn write(&mut self, p: &RawPacket<'_>, masked: bool) -> std::io::Result<Written> {
+        let lt = *self.linktype.get_or_insert(p.linktype);
+        if lt != p.linktype {
+            return Ok(Written {
+                other_link: 1,
+                ..Written::default()
+            });
+        }
+        if let Some(file) = self.file.take() {
+            self.w = Some(PcapFile::new(file, lt, SNAPLEN)?);
+        }
+        if let Some(pcap) = self.w.as_mut() {
+            pcap.write_packet(p)?;
+        }
+        Ok(Written {
+            packets: 1,
+            masked: u64::from(masked),
+            ..Written::default()
+        })
+    }
+
+    /// The header (Ethernet when nothing was kept) and everything flushed.
+    fn finish(mut self) -> std::io::Result<()> {
+        if let Some(file) = self.file.take() {
+            let lt = self.linktype.unwrap_or(LinkType::ETHERNET);
+            self.w = Some(PcapFile::new(file, lt, SNAPLEN)?);
+        }
+        match self.w.as_mut() {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]
