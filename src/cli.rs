@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::capture::live::LiveOptions;
-use crate::capture::{BpfFilter, FilterError};
+use crate::capture::{or_fragments, BpfFilter, FilterError};
 use crate::classify::Cause;
 use crate::http::HttpLimits;
 use crate::pipeline::{self, Config};
@@ -415,7 +415,7 @@ impl Plan {
                             ANALYSED_TCP
                         };
                         match &filter {
-                            Some(f) => format!("{base} and ({f})"),
+                            Some(f) => format!("{base} and ({})", or_fragments(f)),
                             None => base.to_string(),
                         }
                     },
@@ -477,7 +477,9 @@ impl Plan {
                 ..Default::default()
             },
             workers: cli.workers.unwrap_or_else(pipeline::default_workers).max(1),
-            // Live capture compiles the filter into the kernel's.
+            // Live capture compiles the filter into the kernel's; datagrams
+            // rebuilt from fragments it let through are checked here.
+            datagram_filter: if live { filter.clone() } else { None },
             filter: if live { None } else { filter },
             ..Config::default()
         };
@@ -508,6 +510,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::FRAGMENTS;
 
     fn plan(args: &[&str]) -> Result<Plan, UsageError> {
         Plan::from_args(
@@ -605,9 +608,13 @@ mod tests {
     fn live_capture_puts_the_filter_in_the_kernel() {
         let a = analysis(&["-i", "lo", "port", "80"]);
         assert_eq!(a.config.filter, None);
+        assert_eq!(a.config.datagram_filter.as_deref(), Some("port 80"));
         match a.input {
             Input::Live { options, write } => {
-                assert_eq!(options.filter, format!("{ANALYSED_TCP} and (port 80)"));
+                assert_eq!(
+                    options.filter,
+                    format!("{ANALYSED_TCP} and ((port 80) or {FRAGMENTS})")
+                );
                 assert_eq!(options.snaplen, SNAPLEN);
                 assert_eq!(options.buffer_size, Some(BUFFER_KIB * 1024));
                 assert_eq!(write, None);
@@ -627,7 +634,7 @@ mod tests {
         assert_eq!(filter(&["-i", "lo", "-w", "all.pcap"]), "tcp");
         assert_eq!(
             filter(&["-i", "lo", "--write-rejected", "r.pcap", "port", "80"]),
-            "tcp and (port 80)"
+            format!("tcp and ((port 80) or {FRAGMENTS})")
         );
         BpfFilter::new(ANALYSED_TCP).expect("the default live filter compiles");
     }

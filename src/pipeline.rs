@@ -20,7 +20,8 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::analyzer::{FlowAnalyzer, Segment, Totals};
 use crate::capture::{
-    BpfFilter, CaptureStats, Next, PacketSource, RawPacket, SharedBytes, Timestamp,
+    BpfFilter, CaptureStats, FilterError, LinkType, Next, PacketSource, RawPacket, SharedBytes,
+    Timestamp,
 };
 use crate::classify::correlate::{Classified, Correlator, Judged};
 use crate::classify::Verdict;
@@ -29,7 +30,7 @@ use crate::decode::{self, Decoded, Endpoint, FlowKey, Fragment, Side, TcpFlags, 
 use crate::error::{panicked, Error};
 use crate::http::session::SessionEnd;
 use crate::http::{ConnectFailed, HttpLimits, HttpStats, SidIssued, TlsSighting};
-use crate::reassembly::ip_fragments::Defragmenter;
+use crate::reassembly::ip_fragments::{Datagram, Defragmenter};
 use crate::reassembly::{Hashed, Limits, ReassemblyStats};
 use crate::report::gauges::Gauges;
 use crate::report::OutputError;
@@ -45,8 +46,13 @@ pub struct Config {
     /// expiry.
     pub tick_packets: u64,
     /// An optional BPF filter applied to every packet (tcpdump syntax),
-    /// checked when the configuration was made.
+    /// checked when the configuration was made. IP fragments pass it (see
+    /// [`crate::capture::or_fragments`]); the datagrams rebuilt from them
+    /// are checked against it, or against `datagram_filter` when given.
     pub filter: Option<String>,
+    /// The filter rebuilt datagrams must pass when `filter` is not applied
+    /// here (a live capture applies the user's filter in the kernel).
+    pub datagram_filter: Option<String>,
     /// Live counters for progress and metrics.
     pub gauges: Arc<Gauges>,
     /// The process ends soon after the run: the reporter's memory of recent
@@ -66,6 +72,7 @@ impl Default for Config {
             workers: default_workers(),
             tick_packets: 8192,
             filter: None,
+            datagram_filter: None,
             gauges: Arc::new(Gauges::default()),
             exiting: false,
             #[cfg(any(test, feature = "fault-injection"))]
@@ -331,6 +338,7 @@ pub fn run(
     let reading = Reading {
         tick_packets: cfg.tick_packets.max(1),
         filter: cfg.filter.clone(),
+        datagram_filter: cfg.datagram_filter.clone().or_else(|| cfg.filter.clone()),
         fault,
     };
     let gauges = cfg.gauges.clone();
@@ -598,6 +606,7 @@ fn judge_attempts(correlator: &mut Correlator, parts: &mut TickParts) -> Vec<Jud
 struct Reading {
     tick_packets: u64,
     filter: Option<String>,
+    datagram_filter: Option<String>,
     fault: FaultHook,
 }
 
@@ -662,6 +671,8 @@ struct Capturing {
     spare: Vec<Batch>,
     batches: Vec<Batch>,
     filter: Option<BpfFilter>,
+    /// What a datagram rebuilt from fragments must pass (the user's filter).
+    datagram_filter: Option<BpfFilter>,
     fault: FaultHook,
     tick_packets: u64,
     live: bool,
@@ -695,16 +706,20 @@ impl Capturing {
         let Reading {
             tick_packets,
             filter,
+            datagram_filter,
             fault,
         } = reading;
         let mut stats = RunStats::default();
-        let filter = match filter.as_deref().map(BpfFilter::new).transpose() {
-            Ok(f) => f,
-            Err(e) => {
+        let mut compiled = |f: Option<Result<BpfFilter, FilterError>>| match f {
+            Some(Ok(f)) => Some(f),
+            Some(Err(e)) => {
                 stats.fail(e);
                 None
             }
+            None => None,
         };
+        let filter = compiled(filter.as_deref().map(BpfFilter::or_fragments));
+        let datagram_filter = compiled(datagram_filter.as_deref().map(BpfFilter::new));
         let done = stats.error.is_some();
         let n = txs.len();
         let mut c = Capturing {
@@ -713,6 +728,7 @@ impl Capturing {
             spare: Vec::new(),
             batches: Vec::with_capacity(n),
             filter,
+            datagram_filter,
             fault,
             tick_packets,
             live,
@@ -930,6 +946,9 @@ impl Capturing {
             let Some(dg) = done.take() else {
                 return;
             };
+            if !self.datagram_passes(&dg) {
+                return;
+            }
             match decode::reassembled(dg.proto, dg.src, dg.dst, &dg.payload) {
                 Decoded::Fragment(inner) => {
                     self.stats.capture.fragments += 1;
@@ -942,6 +961,21 @@ impl Capturing {
                 }
             }
         }
+    }
+
+    /// Whether a rebuilt datagram passes the user's filter, checked on it as
+    /// a raw IP packet. A filter that names link-layer fields cannot be
+    /// checked there: its datagrams are left out, as their fragments were
+    /// before they were let through, never analysed unchecked.
+    fn datagram_passes(&mut self, dg: &Datagram) -> bool {
+        let Some(f) = self.datagram_filter.as_mut() else {
+            return true;
+        };
+        let passes = matches!(f.matches(LinkType::RAW, &dg.as_ip_packet()), Ok(true));
+        if !passes {
+            self.stats.capture.filtered_out += 1;
+        }
+        passes
     }
 
     /// A segment into the batch of the worker that owns its flow.

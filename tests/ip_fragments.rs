@@ -310,3 +310,37 @@ fn an_incomplete_datagram_is_counted_not_guessed() {
     assert_eq!(a.summary.capture.datagrams_reassembled, 0);
     assert_eq!(a.summary.capture.fragments_discarded, 2);
 }
+
+/// A port filter (`-r FILE 'tcp port 8080'`) keeps the fragmented request:
+/// its later fragments carry no port, so every fragment passes the packet
+/// filter and the rebuilt datagram is checked against it instead. A filter
+/// for another port leaves the datagram out, counted.
+#[test]
+fn a_port_filter_keeps_fragmented_requests_of_that_port() {
+    let (seq, ack) = (1000, 5000);
+    let l4 = segment(CLIENT4.1, SERVER4.1, seq, ack, PSH | ACK, &request());
+    let frames = ipv4_fragments(
+        CLIENT4.0,
+        SERVER4.0,
+        5,
+        &l4,
+        &vec![(0, 512), (512, l4.len())],
+    );
+    let bytes = ipv4_capture(&frames, seq, ack);
+    let run = |filter: &str| {
+        let cfg = Config {
+            workers: 1,
+            filter: Some(filter.to_string()),
+            ..Config::default()
+        };
+        let a = wshs_sniff::analyze_bytes("filtered", bytes.clone(), &cfg).expect("opens");
+        assert!(a.error.is_none(), "{:?}", a.error);
+        a
+    };
+    one_refusal(&run("tcp port 8080"));
+    let other = run("tcp port 9999");
+    assert!(other.records.is_empty(), "{:?}", other.records);
+    // Five whole packets and the rebuilt datagram.
+    assert_eq!(other.summary.capture.filtered_out, 5);
+    assert_eq!(other.summary.capture.datagrams_reassembled, 1);
+}

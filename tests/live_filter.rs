@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use wshs_sniff::capture::{BpfFilter, FileSource, Next, PacketSource};
+use wshs_sniff::capture::{or_fragments, BpfFilter, FileSource, Next, PacketSource};
 use wshs_sniff::cli::ANALYSED_TCP;
 use wshs_sniff::decode::{decode, Decoded};
 use wshs_sniff::pipeline::Config;
@@ -122,6 +122,13 @@ fn the_filter_keeps_every_fragment() {
         Decoded::Fragment(_)
     ));
     assert!(analysed.matches(linktype, &tail).expect("applies"));
+    // With a user's port filter, as `-i IFACE port 80` builds it: the tail has
+    // no port, yet passes (its datagram is checked once rebuilt).
+    let with_port = format!("{ANALYSED_TCP} and ({})", or_fragments("port 80"));
+    let mut with_port = BpfFilter::new(&with_port).expect("compiles");
+    assert!(with_port.matches(linktype, &tail).expect("applies"));
+    let mut without = BpfFilter::new(&format!("{ANALYSED_TCP} and (port 80)")).expect("compiles");
+    assert!(!without.matches(linktype, &tail).expect("applies"));
 }
 
 #[test]

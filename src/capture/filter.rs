@@ -18,9 +18,25 @@ pub enum FilterError {
     },
 }
 
+/// Every IP fragment, in tcpdump syntax: IPv4 ones by their offset and
+/// more-fragments bits, IPv6 ones by a fragment header right after the fixed
+/// header (where senders put it).
+pub const FRAGMENTS: &str = "((ip[6:2] & 0x3fff) != 0 or (ip6 and ip6[6] == 44))";
+
+/// `expr`, letting every IP fragment through as well. A fragment after the
+/// first carries no port, and libpcap cannot read one behind an IPv6
+/// fragment header, so a filter such as `port 80` would drop the pieces of
+/// the very requests it asks for; the datagram rebuilt from them is checked
+/// against `expr` itself instead (see the capture stage).
+pub fn or_fragments(expr: &str) -> String {
+    format!("({expr}) or {FRAGMENTS}")
+}
+
 /// A BPF expression with its program per link type met so far.
 pub struct BpfFilter {
     expr: String,
+    /// What errors name: the user's expression, also when `expr` adds to it.
+    shown: String,
     progs: Vec<(u32, pcap::BpfProgram)>,
 }
 
@@ -50,12 +66,23 @@ impl BpfFilter {
     /// Check the expression up front (against Ethernet, the common case), so
     /// a typo is a usage error before any input is read.
     pub fn new(expr: &str) -> Result<BpfFilter, FilterError> {
-        let prog = compile(expr, LinkType::ETHERNET).map_err(|msg| FilterError::Syntax {
-            expr: expr.to_string(),
+        Self::compiled(expr.to_string(), expr)
+    }
+
+    /// The user's `expr` with every IP fragment let through as well (see
+    /// [`or_fragments`]); errors name `expr` as the user wrote it.
+    pub fn or_fragments(expr: &str) -> Result<BpfFilter, FilterError> {
+        Self::compiled(or_fragments(expr), expr)
+    }
+
+    fn compiled(expr: String, shown: &str) -> Result<BpfFilter, FilterError> {
+        let prog = compile(&expr, LinkType::ETHERNET).map_err(|msg| FilterError::Syntax {
+            expr: shown.to_string(),
             msg,
         })?;
         Ok(BpfFilter {
-            expr: expr.to_string(),
+            expr,
+            shown: shown.to_string(),
             progs: vec![(LinkType::ETHERNET.0, prog)],
         })
     }
@@ -71,7 +98,7 @@ impl BpfFilter {
             return Ok(p.filter(data));
         }
         let prog = compile(&self.expr, linktype).map_err(|msg| FilterError::LinkType {
-            expr: self.expr.clone(),
+            expr: self.shown.clone(),
             linktype: linktype.0,
             msg,
         })?;

@@ -20,7 +20,7 @@ pub mod stats;
 
 pub use file::FileSource;
 pub use files::Files;
-pub use filter::{BpfFilter, FilterError};
+pub use filter::{or_fragments, BpfFilter, FilterError, FRAGMENTS};
 pub use pcap_writer::PcapWriter;
 pub use source::{KernelStats, Next, PacketSource};
 pub use stats::CaptureStats;

@@ -63,6 +63,38 @@ pub struct Datagram {
     pub payload: Vec<u8>,
 }
 
+impl Datagram {
+    /// The datagram as one raw IP packet (a minimal header of its version
+    /// before the payload), for checking a BPF filter against it.
+    pub fn as_ip_packet(&self) -> Vec<u8> {
+        let len = self.payload.len();
+        let mut p = Vec::with_capacity(40 + len);
+        match (self.src, self.dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                let total = u16::try_from(20 + len).unwrap_or(u16::MAX);
+                p.extend_from_slice(&[0x45, 0]);
+                p.extend_from_slice(&total.to_be_bytes());
+                p.extend_from_slice(&[0, 0, 0, 0, 64, self.proto, 0, 0]);
+                p.extend_from_slice(&s.octets());
+                p.extend_from_slice(&d.octets());
+            }
+            (s, d) => {
+                let v6 = |a: IpAddr| match a {
+                    IpAddr::V6(a) => a.octets(),
+                    IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+                };
+                p.extend_from_slice(&[0x60, 0, 0, 0]);
+                p.extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
+                p.extend_from_slice(&[self.proto, 64]);
+                p.extend_from_slice(&v6(s));
+                p.extend_from_slice(&v6(d));
+            }
+        }
+        p.extend_from_slice(&self.payload);
+        p
+    }
+}
+
 /// Which datagram a fragment belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key {
