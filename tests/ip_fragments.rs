@@ -292,20 +292,20 @@ fn an_overlap_that_rewrites_bytes_drops_the_datagram() {
     assert_eq!(c.fragments_discarded, 3);
 }
 
+/// An IPv4 handshake whose request goes out under `id`, cut by `pieces`
+/// (given the segment's length).
+fn fragmented_request(id: u16, pieces: impl Fn(usize) -> Pieces) -> Vec<u8> {
+    let (seq, ack) = (1000, 5000);
+    let l4 = segment(CLIENT4.1, SERVER4.1, seq, ack, PSH | ACK, &request());
+    let frames = ipv4_fragments(CLIENT4.0, SERVER4.0, id, &l4, &pieces(l4.len()));
+    ipv4_capture(&frames, seq, ack)
+}
+
 /// Pieces of a datagram that never completes are given up and counted; the
 /// request they carried is not invented.
 #[test]
 fn an_incomplete_datagram_is_counted_not_guessed() {
-    let (seq, ack) = (1000, 5000);
-    let l4 = segment(CLIENT4.1, SERVER4.1, seq, ack, PSH | ACK, &request());
-    let frames = ipv4_fragments(
-        CLIENT4.0,
-        SERVER4.0,
-        3,
-        &l4,
-        &vec![(0, 512), (1024, l4.len())],
-    );
-    let a = analyse(ipv4_capture(&frames, seq, ack));
+    let a = analyse(fragmented_request(3, |len| vec![(0, 512), (1024, len)]));
     assert!(a.records.is_empty(), "{:?}", a.records);
     assert_eq!(a.summary.capture.datagrams_reassembled, 0);
     assert_eq!(a.summary.capture.fragments_discarded, 2);
@@ -317,16 +317,7 @@ fn an_incomplete_datagram_is_counted_not_guessed() {
 /// for another port leaves the datagram out, counted.
 #[test]
 fn a_port_filter_keeps_fragmented_requests_of_that_port() {
-    let (seq, ack) = (1000, 5000);
-    let l4 = segment(CLIENT4.1, SERVER4.1, seq, ack, PSH | ACK, &request());
-    let frames = ipv4_fragments(
-        CLIENT4.0,
-        SERVER4.0,
-        5,
-        &l4,
-        &vec![(0, 512), (512, l4.len())],
-    );
-    let bytes = ipv4_capture(&frames, seq, ack);
+    let bytes = fragmented_request(5, |len| vec![(0, 512), (512, len)]);
     let run = |filter: &str| {
         let cfg = Config {
             workers: 1,
