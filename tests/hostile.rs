@@ -428,6 +428,68 @@ fn a_flood_of_unfinished_heads_stays_within_the_memory_budget() {
     assert_within_memory_budget(&r, "head flood");
 }
 
+/// First fragments that never complete, each of its own datagram.
+const FRAGMENT_FLOOD: u32 = 100_000;
+
+/// A flood of first fragments (1200 bytes each, 120 MB in all), with a real
+/// fragmented handshake in its middle: the datagrams in progress are capped,
+/// the oldest given up, and the handshake, whose pieces come together, is
+/// still rebuilt and found.
+fn build_fragment_flood() -> Vec<u8> {
+    let mut cap = Cap::new();
+    let junk = vec![0x41u8; 1200];
+    let flood = |cap: &mut Cap, from: u32, to: u32| {
+        for i in from..to {
+            let src = [172, 21, (i >> 8) as u8, i as u8];
+            let frames = ipv4_fragments(src, SERVER.0, (i >> 16) as u16, &junk, &vec![(0, 1200)]);
+            // Marked "more to come": nothing follows.
+            let mut f = frames.into_iter().next().expect("one frame");
+            f[14 + 6] |= 0x20;
+            cap.frame(&f);
+        }
+    };
+    flood(&mut cap, 0, FRAGMENT_FLOOD / 2);
+    let client = ([10, 0, 0, 9], 40_009);
+    let mut c = Conn::open(&mut cap, client, SERVER);
+    let req = ws_request(
+        "/frag",
+        &format!(
+            "Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 8\r\nCookie: a={}\r\n",
+            "b".repeat(1500)
+        ),
+    );
+    let l4 = segment(client.1, SERVER.1, c.cs, c.ss, PSH | ACK, &req);
+    let len = l4.len();
+    for f in ipv4_fragments(client.0, SERVER.0, 4242, &l4, &vec![(0, 1200), (1200, len)]) {
+        cap.frame(&f);
+    }
+    c.cs = c.cs.wrapping_add(req.len() as u32);
+    c.server(
+        &mut cap,
+        b"HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n",
+    );
+    c.close(&mut cap);
+    flood(&mut cap, FRAGMENT_FLOOD / 2, FRAGMENT_FLOOD);
+    cap.buf
+}
+
+#[test]
+fn a_flood_of_fragments_stays_within_the_memory_budget() {
+    let _alone = alone();
+    let (r, recs) = built_and_read("fragment-flood.pcap", build_fragment_flood);
+    let h = by_target(&recs, "/frag");
+    assert_eq!(h["cause"], "unsupported-sec-websocket-version", "{h}");
+    assert!(
+        r.stderr.contains(&format!(
+            "{} IP fragments, 1 datagrams rebuilt",
+            FRAGMENT_FLOOD + 2
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_within_memory_budget(&r, "fragment flood");
+}
+
 /// Handshakes in the storm: each a connection of its own from its own
 /// address, as after an outage when every client reconnects at once.
 const STORM: u32 = if cfg!(debug_assertions) {

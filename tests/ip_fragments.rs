@@ -31,54 +31,6 @@ fn request() -> Vec<u8> {
     )
 }
 
-/// A TCP segment (20-byte header) with its payload.
-fn segment(src_port: u16, dst_port: u16, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
-    let mut tcp = vec![0u8; 20];
-    tcp[0..2].copy_from_slice(&src_port.to_be_bytes());
-    tcp[2..4].copy_from_slice(&dst_port.to_be_bytes());
-    tcp[4..8].copy_from_slice(&seq.to_be_bytes());
-    tcp[8..12].copy_from_slice(&ack.to_be_bytes());
-    tcp[12] = 5 << 4;
-    tcp[13] = flags;
-    tcp[14..16].copy_from_slice(&65_535u16.to_be_bytes());
-    tcp.extend_from_slice(payload);
-    tcp
-}
-
-/// How a datagram's payload is cut into fragments: each piece's start and
-/// end (multiples of 8 but the last end), in the order they are sent.
-type Pieces = Vec<(usize, usize)>;
-
-/// One frame per piece of `l4`: `frame(data, offset, more)` builds each.
-fn cut_frames(
-    l4: &[u8],
-    pieces: &Pieces,
-    frame: impl Fn(&[u8], usize, bool) -> Vec<u8>,
-) -> Vec<Vec<u8>> {
-    pieces
-        .iter()
-        .map(|&(from, to)| frame(&l4[from..to], from, to < l4.len()))
-        .collect()
-}
-
-/// The frames of an IPv4 datagram carrying `l4`, cut as `pieces` says.
-fn ipv4_fragments(src: [u8; 4], dst: [u8; 4], id: u16, l4: &[u8], pieces: &Pieces) -> Vec<Vec<u8>> {
-    cut_frames(l4, pieces, |data, from, more| {
-        let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
-        let frag = (from / 8) as u16 | if more { 0x2000 } else { 0 };
-        f.extend_from_slice(&[0x45, 0]);
-        f.extend_from_slice(&((20 + data.len()) as u16).to_be_bytes());
-        f.extend_from_slice(&id.to_be_bytes());
-        f.extend_from_slice(&frag.to_be_bytes());
-        // TTL, TCP, no checksum (the analyzer checks none).
-        f.extend_from_slice(&[64, 6, 0, 0]);
-        f.extend_from_slice(&src);
-        f.extend_from_slice(&dst);
-        f.extend_from_slice(data);
-        f
-    })
-}
-
 /// The same for IPv6, with a fragment header after the fixed one.
 fn ipv6_fragments(
     src: [u8; 16],
