@@ -886,8 +886,10 @@ impl Capturing {
         if !keep {
             cs.filtered_out += 1;
         } else {
-            let d = decode::decode(p.linktype, p.data, p.orig_len);
-            self.take_decoded(no, p.ts, d, p.backing);
+            match decode::decode(p.linktype, p.data, p.orig_len) {
+                Decoded::Tcp(seg) => self.take_segment(no, p.ts, &seg, p.backing),
+                d => self.take_other(no, p.ts, d),
+            }
         }
         self.in_tick += 1;
         let due = self.in_tick >= self.tick_packets
@@ -902,31 +904,39 @@ impl Capturing {
         true
     }
 
-    /// Hand a decoded packet on: a segment to its worker, a fragment to the
-    /// defragmenter (and the datagram it completes, decoded, on again).
-    fn take_decoded(
+    /// A segment to its worker; a bare ACK only counted. Every packet of a
+    /// capture comes this way: kept inline in the packet loop.
+    #[inline(always)]
+    fn take_segment(
         &mut self,
         no: u64,
         ts: Timestamp,
-        d: Decoded<'_>,
+        seg: &TcpSegment<'_>,
         backing: Option<&SharedBytes>,
     ) {
         let cs = &mut self.stats.capture;
+        cs.tcp_packets += 1;
+        if seg.is_bare_ack() {
+            // Nothing the analysis reads is in it (the kernel filter leaves
+            // these out of a live capture): the flow lookup it would cost is
+            // the workers' largest expense, and a third of the packets.
+            return;
+        }
+        if seg.truncated {
+            cs.truncated += 1;
+        }
+        self.push_segment(no, ts, seg, backing);
+    }
+
+    /// Whatever else a packet decoded to: a fragment to the defragmenter
+    /// (and the datagram it completes, decoded, on again), the rest counted.
+    #[inline(never)]
+    fn take_other(&mut self, no: u64, ts: Timestamp, d: Decoded<'_>) {
+        let cs = &mut self.stats.capture;
         match d {
-            Decoded::Tcp(seg) if seg.is_bare_ack() => {
-                // Nothing the analysis reads is in it (the kernel
-                // filter leaves these out of a live capture): the
-                // flow lookup it would cost is the workers'
-                // largest expense, and a third of the packets.
-                cs.tcp_packets += 1;
-            }
-            Decoded::Tcp(seg) => {
-                cs.tcp_packets += 1;
-                if seg.truncated {
-                    cs.truncated += 1;
-                }
-                self.push_segment(no, ts, &seg, backing);
-            }
+            // Only from a rebuilt datagram: its bytes are copied into the
+            // batch (no shared backing).
+            Decoded::Tcp(seg) => self.take_segment(no, ts, &seg, None),
             Decoded::Other => {}
             Decoded::Fragment(f) => {
                 cs.fragments += 1;
@@ -955,8 +965,7 @@ impl Capturing {
                     done = self.defrag.add(&inner, self.last_ts);
                 }
                 d => {
-                    // Its bytes are copied into the batch (no shared backing).
-                    self.take_decoded(no, ts, d, None);
+                    self.take_other(no, ts, d);
                     return;
                 }
             }
@@ -979,6 +988,7 @@ impl Capturing {
     }
 
     /// A segment into the batch of the worker that owns its flow.
+    #[inline(always)]
     fn push_segment(
         &mut self,
         no: u64,
