@@ -959,7 +959,7 @@ impl Capturing {
             if !self.datagram_passes(&dg) {
                 return;
             }
-            match decode::reassembled(dg.proto, dg.src, dg.dst, &dg.payload) {
+            match dg.decode() {
                 Decoded::Fragment(inner) => {
                     self.stats.capture.fragments += 1;
                     done = self.defrag.add(&inner, self.last_ts);

@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use wshs_sniff::capture::{LinkType, Timestamp};
-use wshs_sniff::decode::{decode, reassembled, Decoded};
+use wshs_sniff::decode::{decode, Decoded};
 use wshs_sniff::reassembly::ip_fragments::Defragmenter;
 
 fuzz_target!(|data: &[u8]| {
@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
                 dg.payload.len() <= held,
                 "rebuilt more bytes than fragments held"
             );
-            match reassembled(dg.proto, dg.src, dg.dst, &dg.payload) {
+            match dg.decode() {
                 Decoded::Fragment(inner) => {
                     held += inner.data.len();
                     done = d.add(&inner, now);

@@ -175,18 +175,15 @@ fn ipv6_in(d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
     Err(Fault::at(body, 0, "too many IPv6 extension headers"))
 }
 
-/// The payload of a datagram rebuilt from fragments: decoded from the
-/// transport layer on, its length whole (the fragments' cuts stop it earlier).
-pub(super) fn transport_of_datagram(
+/// What IP carries, decoded from the transport layer on (also the payload
+/// of a datagram rebuilt from fragments).
+pub(super) fn transport(
     proto: u8,
     src: IpAddr,
     dst: IpAddr,
     d: &[u8],
+    ctx: Ctx,
 ) -> Res<Decoded<'_>> {
-    transport(proto, src, dst, d, Ctx::default())
-}
-
-fn transport(proto: u8, src: IpAddr, dst: IpAddr, d: &[u8], ctx: Ctx) -> Res<Decoded<'_>> {
     match proto {
         PROTO_TCP => tcp(src, dst, d, ctx),
         PROTO_UDP => tunnel::udp(d, ctx),

@@ -190,7 +190,8 @@ pub struct Fragment<'a> {
 /// `proto`) down to TCP, as [`decode`] does a whole packet: tunnels inside
 /// are followed, and a fragment nested in it comes back as one.
 pub fn reassembled(proto: u8, src: IpAddr, dst: IpAddr, payload: &[u8]) -> Decoded<'_> {
-    match ip::transport_of_datagram(proto, src, dst, payload) {
+    // Whole: a fragment cut short never completes its datagram.
+    match ip::transport(proto, src, dst, payload, ip::Ctx::new(false)) {
         Ok(d) => d,
         Err(f) => Decoded::Malformed(Malformed {
             layer: f.layer.unwrap_or(Layer::Ip),

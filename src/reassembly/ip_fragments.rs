@@ -22,7 +22,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::capture::Timestamp;
-use crate::decode::Fragment;
+use crate::decode::{Decoded, Fragment};
 use crate::reassembly::table::FlowHasher;
 
 /// Linux's default `ipfrag_time`.
@@ -57,24 +57,28 @@ pub struct FragmentStats {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Datagram {
     pub key: Key,
-    pub src: IpAddr,
-    pub dst: IpAddr,
-    pub proto: u8,
     pub payload: Vec<u8>,
 }
 
 impl Datagram {
+    /// The payload decoded from the transport layer on (see
+    /// [`crate::decode::reassembled`]).
+    pub fn decode(&self) -> Decoded<'_> {
+        let k = &self.key;
+        crate::decode::reassembled(k.proto, k.src, k.dst, &self.payload)
+    }
+
     /// The datagram as one raw IP packet (a minimal header of its version
     /// before the payload), for checking a BPF filter against it.
     pub fn as_ip_packet(&self) -> Vec<u8> {
         let len = self.payload.len();
         let mut p = Vec::with_capacity(40 + len);
-        match (self.src, self.dst) {
+        match (self.key.src, self.key.dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
                 let total = u16::try_from(20 + len).unwrap_or(u16::MAX);
                 p.extend_from_slice(&[0x45, 0]);
                 p.extend_from_slice(&total.to_be_bytes());
-                p.extend_from_slice(&[0, 0, 0, 0, 64, self.proto, 0, 0]);
+                p.extend_from_slice(&[0, 0, 0, 0, 64, self.key.proto, 0, 0]);
                 p.extend_from_slice(&s.octets());
                 p.extend_from_slice(&d.octets());
             }
@@ -85,7 +89,7 @@ impl Datagram {
                 };
                 p.extend_from_slice(&[0x60, 0, 0, 0]);
                 p.extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
-                p.extend_from_slice(&[self.proto, 64]);
+                p.extend_from_slice(&[self.key.proto, 64]);
                 p.extend_from_slice(&v6(s));
                 p.extend_from_slice(&v6(d));
             }
@@ -133,7 +137,9 @@ impl Pending {
     /// already held with different ones.
     fn insert(&mut self, offset: u32, data: &[u8]) -> bool {
         let end = offset + data.len() as u32;
-        let mut fresh: Vec<(u32, u32)> = vec![(offset, end)];
+        // The gaps between the pieces held that the new bytes fill.
+        let mut fresh = Vec::new();
+        let mut from = offset;
         for (o, piece) in &self.pieces {
             let p_end = o + piece.len() as u32;
             if *o >= end {
@@ -149,15 +155,13 @@ impl Pending {
             if mine != theirs {
                 return false;
             }
-            // What is left of the new bytes around this piece.
-            fresh = fresh
-                .into_iter()
-                .flat_map(|(a, b)| {
-                    let before = (a, b.min(*o));
-                    let after = (a.max(p_end), b);
-                    [before, after].into_iter().filter(|(x, y)| x < y)
-                })
-                .collect();
+            if *o > from {
+                fresh.push((from, *o));
+            }
+            from = from.max(p_end);
+        }
+        if from < end {
+            fresh.push((from, end));
         }
         for (a, b) in fresh {
             let bytes = data[(a - offset) as usize..(b - offset) as usize].to_vec();
@@ -298,13 +302,7 @@ impl Defragmenter {
         }
         self.stats.reassembled += 1;
         self.compact_order();
-        Some(Datagram {
-            key,
-            src: key.src,
-            dst: key.dst,
-            proto: key.proto,
-            payload,
-        })
+        Some(Datagram { key, payload })
     }
 
     /// Give up what is still incomplete (the input ended).
@@ -446,7 +444,7 @@ mod tests {
             }
             let got = got.expect("rebuilt");
             assert_eq!(got.payload, p, "{order:?}");
-            assert_eq!(got.proto, 6);
+            assert_eq!(got.key.proto, 6);
             assert_eq!(d.stats().reassembled, 1);
             assert_eq!(d.bytes, 0, "nothing held after");
         }

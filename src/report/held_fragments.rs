@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use crate::capture::{LinkType, Timestamp};
-use crate::decode::{self, Decoded, FlowKey, Fragment, TcpSegment};
+use crate::decode::{self, Decoded, Fragment, TcpSegment};
 use crate::reassembly::ip_fragments::{Defragmenter, Key};
 
 /// One fragment's packet, copied.
@@ -96,7 +96,7 @@ impl HeldFragments {
             let pieces = self.held.remove(&dg.key).unwrap_or_default();
             self.done = dg.payload;
             out.push(
-                match decode::reassembled(dg.proto, dg.src, dg.dst, &self.done) {
+                match decode::reassembled(dg.key.proto, dg.key.src, dg.key.dst, &self.done) {
                     Decoded::Tcp(seg) => Release::Whole {
                         pieces,
                         seg,
@@ -140,11 +140,6 @@ impl HeldPacket {
         }
         out
     }
-}
-
-/// The connection of a completed datagram's segment.
-pub fn flow_of(seg: &TcpSegment<'_>) -> FlowKey {
-    FlowKey::of(seg.src, seg.dst).0
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::io::BufWriter;
 
 use super::annotate::Annotations;
-use super::held_fragments::{flow_of, HeldFragments, HeldPacket, Release};
+use super::held_fragments::{HeldFragments, HeldPacket, Release};
 use super::pcapng::PcapngWriter;
 use super::wire_redact::WireRedactor;
 use super::OutputError;
@@ -145,7 +145,7 @@ fn fragments_to_write(
                 seg,
                 payload,
             } => {
-                if keep.is_some_and(|k| !k.contains(&flow_of(&seg))) {
+                if keep.is_some_and(|k| !k.contains(&FlowKey::of(seg.src, seg.dst).0)) {
                     continue;
                 }
                 let (bytes, masked) = masking.apply(payload, Some(&seg));
