@@ -461,7 +461,6 @@ fn judge_reports(
     stop: Arc<AtomicBool>,
     fault: FaultHook,
 ) -> (Totals, Option<Error>) {
-    crate::classify::warm();
     let mut correlator = Correlator::new();
     let mut pending: BTreeMap<u64, TickParts> = Default::default();
     // The tick judged next: every earlier one is done.

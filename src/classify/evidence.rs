@@ -829,13 +829,6 @@ impl RowsByStatus {
 static ROWS_BY_STATUS: std::sync::LazyLock<RowsByStatus> =
     std::sync::LazyLock::new(|| RowsByStatus::new(TABLE));
 
-/// Build the searchers now (see [`super::warm`]).
-pub fn warm() {
-    is_proxy_page(b"");
-    std::sync::LazyLock::force(&TEXTS);
-    std::sync::LazyLock::force(&ROWS_BY_STATUS);
-}
-
 /// Name the server software from the `Server` header or its message style:
 /// a check that the evidence table tells the servers of the fixtures apart.
 #[cfg(test)]

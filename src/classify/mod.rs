@@ -329,17 +329,6 @@ fn server_says(status: u16, reason: &str, body: &[u8]) -> String {
     }
 }
 
-/// Build the classifier's searchers ahead of the first attempt. They are
-/// built once, on first use: 4.6 M instructions, a fiftieth of the flow
-/// worker's on a 100 MiB capture, spent on the busiest thread when the
-/// first handshake completes. The reporter's judge calls this while it
-/// waits for its first attempts; a worker that gets there first waits for
-/// the build instead of doing it again.
-pub fn warm() {
-    evidence::warm();
-    proxy::warm();
-}
-
 /// Classify one attempt on its own.
 pub fn classify(a: &Attempt) -> Verdict {
     if let Some(h2) = &a.h2 {

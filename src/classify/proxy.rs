@@ -86,11 +86,6 @@ fn by_name(value: &str) -> Option<&'static str> {
     NAMES.iter().find(|(n, _)| v.contains(n)).map(|(_, f)| *f)
 }
 
-/// Build the searcher now (see [`super::warm`]).
-pub fn warm() {
-    page_family(b"");
-}
-
 /// The family whose own error page this body is.
 pub fn page_family(body: &[u8]) -> Option<&'static str> {
     static TEXTS: std::sync::LazyLock<Needles> =
