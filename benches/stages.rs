@@ -169,8 +169,8 @@ fn ep(s: &str, port: u16) -> Endpoint {
 fn converse(parts: &[(Side, &[u8])]) -> (Vec<Attempt>, HttpStats) {
     let (cli, srv) = (ep("10.0.0.1", 40000), ep("192.0.2.10", 8080));
     let mut conv = Conversation::default();
-    conv.note_packet(Side::Lo, cli, srv, true, false);
-    conv.note_packet(Side::Hi, srv, cli, true, true);
+    conv.note_packet(Side::Lo, &cli, &srv, true, false);
+    conv.note_packet(Side::Hi, &srv, &cli, true, true);
     let mut attempts = Vec::new();
     let mut tls = Vec::new();
     let mut sids = Vec::new();

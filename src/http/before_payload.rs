@@ -65,7 +65,7 @@ impl BeforePayload {
             }
             let d = if v & 1 == 1 { Side::Hi } else { Side::Lo };
             let (src, dst) = if d == side { (a, b) } else { (b, a) };
-            c.note_packet(d, src, dst, v & 2 != 0, v & 4 != 0);
+            c.note_packet(d, &src, &dst, v & 2 != 0, v & 4 != 0);
         }
         c
     }
@@ -105,13 +105,13 @@ mod tests {
             for &(hi, syn, ack) in &packets {
                 let d = if hi { Side::Hi } else { Side::Lo };
                 let (src, dst) = ends(d);
-                direct.note_packet(d, src, dst, syn, ack);
+                direct.note_packet(d, &src, &dst, syn, ack);
                 opening.note_packet(d, syn, ack);
             }
             // Built at a packet of either direction, after the others.
             let now = if last_hi { Side::Hi } else { Side::Lo };
             let (src, dst) = ends(now);
-            direct.note_packet(now, src, dst, false, true);
+            direct.note_packet(now, &src, &dst, false, true);
             opening.note_packet(now, false, true);
             prop_assert_eq!(
                 format!("{:?}", opening.into_conversation(Some((now, src, dst)))),
@@ -127,8 +127,8 @@ mod tests {
         o.note_packet(Side::Hi, true, true);
         o.note_packet(Side::Lo, false, true);
         let mut direct = Conversation::default();
-        direct.note_packet(Side::Hi, s, c, true, true);
-        direct.note_packet(Side::Lo, c, s, false, true);
+        direct.note_packet(Side::Hi, &s, &c, true, true);
+        direct.note_packet(Side::Lo, &c, &s, false, true);
         assert_eq!(
             format!("{:?}", o.into_conversation(Some((Side::Lo, c, s)))),
             format!("{direct:?}")

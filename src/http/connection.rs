@@ -83,7 +83,7 @@ impl Connection {
     /// See [`Conversation::note_packet`]; once a layer took over, only it.
     /// A packet that `carries` bytes or a FIN builds the conversation,
     /// before its stream delivers anything.
-    pub fn note_packet(&mut self, d: Side, src: Endpoint, dst: Endpoint, p: PacketFlags) {
+    pub fn note_packet(&mut self, d: Side, src: &Endpoint, dst: &Endpoint, p: PacketFlags) {
         if self.settled.is_some() {
             return;
         }
@@ -94,7 +94,7 @@ impl Connection {
             (None, None) => {
                 self.http.before.note_packet(d, syn, ack);
                 if carries {
-                    self.http.talking_at(Some((d, src, dst)));
+                    self.http.talking_at(Some((d, *src, *dst)));
                 }
             }
         }

@@ -401,6 +401,11 @@ impl FlowState for Conversation {
     /// table's memory budget too.
     fn buffered_bytes(&self) -> usize {
         let heads: usize = self.dirs.iter().map(|d| d.buf.capacity()).sum();
+        // Asked after every packet: the queue is walked only when it holds
+        // an attempt (the plain requests it holds own no bytes).
+        if self.pending_attempts == 0 {
+            return heads;
+        }
         let pending: usize = self
             .pending
             .iter()
@@ -497,10 +502,10 @@ impl Conversation {
     /// Record the endpoints of direction `d` (sender, receiver) and whether it
     /// began with a SYN (a stream seen from its start is parsed from byte 0; one
     /// picked up mid-way is searched for a message start first).
-    pub fn note_packet(&mut self, d: Side, src: Endpoint, dst: Endpoint, syn: bool, ack: bool) {
+    pub fn note_packet(&mut self, d: Side, src: &Endpoint, dst: &Endpoint, syn: bool, ack: bool) {
         let dir = &mut self.dirs[d];
         if dir.ends.is_none() {
-            dir.ends = Some((src, dst));
+            dir.ends = Some((*src, *dst));
             if !syn && matches!(dir.state, State::Head) && dir.role == Role::Unknown {
                 dir.state = State::Resync;
             }
@@ -1573,8 +1578,8 @@ mod tests {
     impl Harness {
         fn new() -> Self {
             let mut conv = super::super::Connection::default();
-            conv.note_packet(CLIENT, ep(5000), ep(80), flags(true, false, false));
-            conv.note_packet(SERVER, ep(80), ep(5000), flags(true, true, false));
+            conv.note_packet(CLIENT, &ep(5000), &ep(80), flags(true, false, false));
+            conv.note_packet(SERVER, &ep(80), &ep(5000), flags(true, true, false));
             Harness {
                 conv,
                 attempts: Vec::new(),
@@ -1613,7 +1618,8 @@ mod tests {
             } else {
                 (ep(80), ep(5000))
             };
-            self.conv.note_packet(d, src, dst, flags(false, true, true));
+            self.conv
+                .note_packet(d, &src, &dst, flags(false, true, true));
         }
         fn release(&mut self, now: Timestamp) {
             self.with(|c, s| c.release_watch(now, s));
@@ -1887,7 +1893,7 @@ mod tests {
         h.feed(CLIENT, WS_REQ);
         h.feed(SERVER, b"HTTP/1.1 400 Bad Request\r\n\r\n");
         h.conv
-            .note_packet(CLIENT, ep(5000), ep(80), flags(false, true, false));
+            .note_packet(CLIENT, &ep(5000), &ep(80), flags(false, true, false));
         assert!(h.conv.conversation().is_none(), "not built again");
         assert_eq!(h.attempts.len(), 1);
         // Its FINs still end it, and its end reports nothing more.
@@ -2184,7 +2190,7 @@ mod tests {
                 std::mem::size_of::<super::super::layer::Layer>() + 16
             );
             h.conv
-                .note_packet(CLIENT, ep(5000), ep(80), flags(false, true, false));
+                .note_packet(CLIENT, &ep(5000), &ep(80), flags(false, true, false));
             assert!(h.conv.conversation().is_none());
         }
     }

@@ -26,7 +26,7 @@ impl Layer {
         }
     }
 
-    pub fn note_packet(&mut self, d: Side, src: Endpoint, dst: Endpoint) {
+    pub fn note_packet(&mut self, d: Side, src: &Endpoint, dst: &Endpoint) {
         if let Layer::Tls(s) = self {
             s.note_packet(d, src, dst);
         }

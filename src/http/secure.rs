@@ -46,7 +46,7 @@ impl Secure {
         for d in Side::BOTH {
             if let Some((src, dst)) = &ends[d] {
                 // The plaintext starts at its first byte in both directions.
-                inner.note_packet(d, *src, *dst, plaintext_opening(d, client_dir));
+                inner.note_packet(d, src, dst, plaintext_opening(d, client_dir));
             }
         }
         Secure {
@@ -59,7 +59,7 @@ impl Secure {
         }
     }
 
-    pub fn note_packet(&mut self, d: Side, src: Endpoint, dst: Endpoint) {
+    pub fn note_packet(&mut self, d: Side, src: &Endpoint, dst: &Endpoint) {
         self.inner
             .note_packet(d, src, dst, plaintext_opening(d, self.client_dir));
     }
