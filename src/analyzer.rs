@@ -21,7 +21,7 @@ use crate::http::{
 };
 use crate::reassembly::early::{Carried, Early, MAX_HELD};
 use crate::reassembly::table::EvictReason;
-use crate::reassembly::{Flow, FlowTable, Hashed, Limits, ReassemblyStats, Stream};
+use crate::reassembly::{Flow, FlowTable, Hashed, Kept, Limits, ReassemblyStats, Stream};
 
 /// One TCP segment as the analyzer needs it.
 #[derive(Debug, Clone, Copy)]
@@ -178,6 +178,33 @@ impl FlowAnalyzer {
                     carries: !payload.is_empty() || p.flags.fin(),
                 };
                 state.note_packet(d, &p.src, &p.dst, flags);
+                // Bytes alone on a connection read no more either way (an
+                // upgraded WebSocket session, TLS without keys), not held
+                // for bytes the other side has not shown: they only move
+                // their direction's end. Nothing is delivered, held or
+                // buffered, so the table's accounting stands.
+                if p.flags.0 & (TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST) == 0
+                    && !payload.is_empty()
+                    && early.is_none()
+                    && dirs[Side::Lo].passes_over()
+                    && dirs[Side::Hi].passes_over()
+                    && !(payload.len() <= MAX_HELD
+                        && p.ack.is_some_and(|a| dirs[d.other()].lacks(a)))
+                {
+                    let ts = p.ts;
+                    dirs[d].push(p.seq, payload, false, &limits, stream_stats, &mut |ch| {
+                        state.on_chunk(d, ch, ts, &mut sink)
+                    });
+                    if let Some(deadline) = state.take_new_watch() {
+                        watches.push_back((deadline, key));
+                    }
+                    let kept = if state.is_finished() {
+                        Kept::Ended
+                    } else {
+                        Kept::Unchanged
+                    };
+                    return (kept, inserted);
+                }
                 if p.flags.syn() {
                     dirs[d].syn(p.seq);
                     // A SYN-ACK acknowledges the client's SYN: where the
@@ -234,7 +261,8 @@ impl FlowAnalyzer {
                 if state.is_finished() {
                     remove = true;
                 }
-                (!remove, inserted)
+                let kept = if remove { Kept::Ended } else { Kept::Changed };
+                (kept, inserted)
             },
         );
         if inserted {

@@ -16,7 +16,7 @@ pub mod stream;
 pub mod table;
 
 pub use stream::Stream;
-pub use table::{EvictReason, Flow, FlowState, FlowTable, Hashed};
+pub use table::{EvictReason, Flow, FlowState, FlowTable, Hashed, Kept};
 
 /// In-order output of a [`Stream`].
 #[derive(Debug, PartialEq, Eq)]

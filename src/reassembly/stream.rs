@@ -312,6 +312,13 @@ impl Stream {
         self.discarding
     }
 
+    /// Discarding, with no FIN shown: a segment of bytes alone only moves
+    /// this direction's end ([`Stream::push`] delivers nothing, holds
+    /// nothing).
+    pub fn passes_over(&self) -> bool {
+        self.discarding && self.fin_at.get().is_none()
+    }
+
     /// Drop buffered out-of-order data to free memory (the table sheds under
     /// pressure). The dropped bytes will not be sent again, so the next packet
     /// gives their range up: it delivers what it brings in order before the range,

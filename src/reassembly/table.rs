@@ -194,6 +194,22 @@ fn lookup_or_create<'m, V: FlowState>(
     (flow, inserted)
 }
 
+/// What a packet left its flow as (what [`FlowTable::update`]'s caller
+/// returns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// Still tracked, and what it holds may have changed: accounted again.
+    Changed,
+    /// Still tracked, holding what it held before: a packet its streams
+    /// passed over. Accounting it again would find the same numbers; it is
+    /// the most common packet on a busy host (TLS without keys, WebSocket
+    /// frames after the handshake), and the accounting reads every part of
+    /// the connection's state.
+    Unchanged,
+    /// Ended: removed, and remembered as closed.
+    Ended,
+}
+
 /// Bring the table's totals of buffered bytes and of per-connection
 /// structure up to date with what `flow` holds.
 fn charge<V: FlowState>(total: &mut usize, weights: &mut usize, flow: &mut Flow<V>) {
@@ -256,9 +272,10 @@ impl<V: FlowState> FlowTable<V> {
 
     /// Look the flow up once, creating it if new (evicting first as
     /// [`get_or_insert`](Self::get_or_insert) does), and let `f` update it; `f`
-    /// is told whether the flow is new and returns whether to keep it. A kept
-    /// flow is then accounted as [`account`](Self::account) would, on the same
-    /// entry; a flow not kept is removed. One hash lookup per packet instead of
+    /// is told whether the flow is new and returns what the packet left it
+    /// as. A [`Kept::Changed`] flow is then accounted as
+    /// [`account`](Self::account) would, on the same entry; an
+    /// [`Kept::Ended`] one is removed. One hash lookup per packet instead of
     /// two (the second only for flows that end).
     #[inline(always)]
     pub fn update<R>(
@@ -266,13 +283,16 @@ impl<V: FlowState> FlowTable<V> {
         k: &Hashed,
         now: Timestamp,
         on_evict: &mut dyn FnMut(FlowKey, Box<Flow<V>>, EvictReason),
-        f: impl FnOnce(&mut Flow<V>, bool) -> (bool, R),
+        f: impl FnOnce(&mut Flow<V>, bool) -> (Kept, R),
     ) -> R {
         self.make_room(k, on_evict);
         let key = k.key;
         let (flow, inserted) = lookup_or_create(&mut self.map, &mut self.stats, k, now);
-        let (keep, r) = f(flow, inserted);
-        if keep {
+        let (kept, r) = f(flow, inserted);
+        if kept == Kept::Unchanged {
+            return r;
+        }
+        if kept == Kept::Changed {
             charge(&mut self.total, &mut self.weights, flow);
             if self.total > self.limits.max_total_buffered {
                 self.shed_largest();
@@ -871,10 +891,12 @@ mod tests {
         let mut evicted = 0;
         for n in 0..160 {
             let k = light.hashed(key(n));
-            light.update(&k, at(i64::from(n)), &mut |_, _, _| {}, |_, _| (true, ()));
+            light.update(&k, at(i64::from(n)), &mut |_, _, _| {}, |_, _| {
+                (Kept::Changed, ())
+            });
             let k = heavy.hashed(key(n));
             heavy.update(&k, at(i64::from(n)), &mut |_, _, _| evicted += 1, |_, _| {
-                (true, ())
+                (Kept::Changed, ())
             });
         }
         assert_eq!(light.len(), 160);
@@ -913,7 +935,7 @@ mod tests {
                 &mut |k, _, _| evicted.push(k),
                 |f, _| {
                     f.state.0 = waiting;
-                    (true, ())
+                    (Kept::Changed, ())
                 },
             );
         };
@@ -928,7 +950,7 @@ mod tests {
         let k = t.hashed(key(0));
         t.update(&k, at(0), &mut |_, _, _| {}, |f, _| {
             f.state.0 = false;
-            (true, ())
+            (Kept::Changed, ())
         });
         touch(&mut t, 9, false);
         touch(&mut t, 10, false);
@@ -950,7 +972,7 @@ mod tests {
                 &k,
                 at(i64::from(n)),
                 &mut |k, _, _| evicted.push(k),
-                |_, _| (true, ()),
+                |_, _| (Kept::Changed, ()),
             );
         }
         assert_eq!(evicted, vec![key(1), key(2)]);
