@@ -870,6 +870,46 @@ mod tests {
         }
     }
 
+    /// A flow state that counts how often the table reads what it holds.
+    #[derive(Default)]
+    struct ReadCount {
+        held: usize,
+        reads: std::cell::Cell<usize>,
+    }
+
+    impl FlowState for ReadCount {
+        fn buffered_bytes(&self) -> usize {
+            self.reads.set(self.reads.get() + 1);
+            self.held
+        }
+    }
+
+    /// What a packet reports of its flow decides the accounting: a changed
+    /// flow is accounted again, an unchanged one is not read at all (the
+    /// point of saying so), an ended one leaves.
+    #[test]
+    fn a_flow_is_accounted_as_its_packet_left_it() {
+        let mut t: FlowTable<ReadCount> = FlowTable::new(Limits::default());
+        let k = t.hashed(key(1));
+        let mut reads = 0;
+        let mut packet = |t: &mut FlowTable<ReadCount>, held: usize, kept: Kept| {
+            t.update(&k, at(0), &mut |_, _, _| {}, |f, _| {
+                f.state.held = held;
+                reads = f.state.reads.get();
+                (kept, ())
+            });
+            t.get_mut(&k.key).map(|f| f.state.reads.get() - reads)
+        };
+        assert_eq!(packet(&mut t, 100, Kept::Changed), Some(1));
+        assert_eq!(t.total_buffered(), 100);
+        assert_eq!(packet(&mut t, 100, Kept::Unchanged), Some(0));
+        assert_eq!(t.total_buffered(), 100);
+        assert_eq!(packet(&mut t, 40, Kept::Changed), Some(1));
+        assert_eq!(t.total_buffered(), 40);
+        assert_eq!(packet(&mut t, 40, Kept::Ended), None);
+        assert_eq!((t.len(), t.total_buffered()), (0, 0));
+    }
+
     /// A flow state whose structure costs as much as ten empty flows.
     #[derive(Default)]
     struct Built;
