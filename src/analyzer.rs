@@ -178,33 +178,6 @@ impl FlowAnalyzer {
                     carries: !payload.is_empty() || p.flags.fin(),
                 };
                 state.note_packet(d, &p.src, &p.dst, flags);
-                // Bytes alone on a connection read no more either way (an
-                // upgraded WebSocket session, TLS without keys), not held
-                // for bytes the other side has not shown: they only move
-                // their direction's end. Nothing is delivered, held or
-                // buffered, so the table's accounting stands.
-                if p.flags.0 & (TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST) == 0
-                    && !payload.is_empty()
-                    && early.is_none()
-                    && dirs[Side::Lo].passes_over()
-                    && dirs[Side::Hi].passes_over()
-                    && !(payload.len() <= MAX_HELD
-                        && p.ack.is_some_and(|a| dirs[d.other()].lacks(a)))
-                {
-                    let ts = p.ts;
-                    dirs[d].push(p.seq, payload, false, &limits, stream_stats, &mut |ch| {
-                        state.on_chunk(d, ch, ts, &mut sink)
-                    });
-                    if let Some(deadline) = state.take_new_watch() {
-                        watches.push_back((deadline, key));
-                    }
-                    let kept = if state.is_finished() {
-                        Kept::Ended
-                    } else {
-                        Kept::Unchanged
-                    };
-                    return (kept, inserted);
-                }
                 if p.flags.syn() {
                     dirs[d].syn(p.seq);
                     // A SYN-ACK acknowledges the client's SYN: where the
@@ -228,6 +201,13 @@ impl FlowAnalyzer {
                     no: p.no,
                     payload,
                 });
+                // Bytes alone on a connection read no more either way (an
+                // upgraded WebSocket session, TLS without keys), neither held
+                // nor holding: their stream only moves its end. Nothing is
+                // delivered, held or buffered, so what the table accounted
+                // for the connection stands.
+                let reads_no_more = dirs.iter().all(Stream::passes_over);
+                let mut passed_over = false;
                 let mut read = Reader {
                     dirs: &mut *dirs,
                     state: &mut *state,
@@ -237,7 +217,12 @@ impl FlowAnalyzer {
                 };
                 match carried {
                     // The common case: nothing held, nothing to hold.
-                    Some(c) if early.is_none() && !read.to_hold(d, &c) => read.segment(d, c),
+                    Some(c) if early.is_none() && !read.to_hold(d, &c) => {
+                        passed_over = reads_no_more
+                            && !c.payload.is_empty()
+                            && !(c.fin || p.flags.syn() || p.flags.rst());
+                        read.segment(d, c)
+                    }
                     None if early.is_none() => {}
                     _ => read.with_early(early, d, p, carried),
                 }
@@ -248,7 +233,7 @@ impl FlowAnalyzer {
                     }
                     state.on_reset(d, ts, &mut sink);
                     remove = true;
-                } else if state.may_stop_reading() {
+                } else if !passed_over && state.may_stop_reading() {
                     for (i, dir) in dirs.sides_mut() {
                         if !state.wants_bytes(i) && !dir.is_discarding() {
                             dir.discard();
@@ -261,7 +246,13 @@ impl FlowAnalyzer {
                 if state.is_finished() {
                     remove = true;
                 }
-                let kept = if remove { Kept::Ended } else { Kept::Changed };
+                let kept = if remove {
+                    Kept::Ended
+                } else if passed_over {
+                    Kept::Unchanged
+                } else {
+                    Kept::Changed
+                };
                 (kept, inserted)
             },
         );
