@@ -621,6 +621,37 @@ impl FileSource {
         })
     }
 
+    /// The next packet of a classic pcap file whose record already lies
+    /// whole in the block, when no look at the file on disk is due: nearly
+    /// every packet. `None` changes nothing, and [`Self::next_item`] then
+    /// takes the general way (a read, the end, damage, pcapng), so the
+    /// common case carries none of its `Result` plumbing.
+    #[inline]
+    pub fn next_whole_packet(&mut self) -> Option<RawPacket<'_>> {
+        let Format::Pcap(hdr) = &self.format else {
+            return None;
+        };
+        if self.done || self.packets % REWRITE_CHECK_EVERY == REWRITE_CHECK_EVERY - 1 {
+            return None;
+        }
+        let avail = self.buf.get(self.start..self.end)?;
+        let rec = pcap_format::parse_record_header(avail, hdr)?;
+        let (hl, len) = (hdr.record_header_len, rec.caplen as usize);
+        if rec.caplen > caplen_limit(hdr.snaplen) || avail.len() < hl + len {
+            return None;
+        }
+        let at = self.start + hl;
+        self.start = at + len;
+        self.packets += 1;
+        Some(RawPacket {
+            ts: rec.ts,
+            linktype: hdr.linktype,
+            data: self.buf.get(at..at + len).unwrap_or(&[]),
+            orig_len: rec.orig_len,
+            backing: Some(&self.buf),
+        })
+    }
+
     fn packet(&self, f: &Found) -> RawPacket<'_> {
         RawPacket {
             ts: f.ts,
@@ -737,11 +768,32 @@ mod tests {
 
     type Got = Vec<(Timestamp, LinkType, Vec<u8>, u32)>;
 
+    /// Read as the capture loop does (whole records first, the general way
+    /// for the rest), checked against the general way alone on a second
+    /// reader of the same bytes: the two must hand out the same packets and
+    /// stop at the same damage.
     fn read_all(bytes: Vec<u8>) -> (Got, Option<CaptureError>) {
-        let mut src = match FileSource::from_reader("t", Box::new(std::io::Cursor::new(bytes))) {
+        let open = |b: Vec<u8>| FileSource::from_reader("t", Box::new(std::io::Cursor::new(b)));
+        let mut src = match open(bytes.clone()) {
             Ok(s) => s,
             Err(e) => return (Vec::new(), Some(e)),
         };
+        if let Ok(mut plain) = open(bytes) {
+            let (want, want_err) = drain_plain(&mut plain);
+            let (got, got_err) = drain_from(&mut src);
+            assert_eq!(got, want, "whole records read apart");
+            assert_eq!(
+                got_err.as_ref().map(ToString::to_string),
+                want_err.as_ref().map(ToString::to_string)
+            );
+            if got_err.is_some() {
+                assert!(
+                    matches!(src.next_packet(), Ok(None)),
+                    "finished after error"
+                );
+            }
+            return (got, got_err);
+        }
         let (out, err) = drain_from(&mut src);
         if err.is_some() {
             assert!(
@@ -752,8 +804,25 @@ mod tests {
         (out, err)
     }
 
-    /// Every packet up to the end or the first error.
+    /// Every packet up to the end or the first error, whole records taken
+    /// first as the capture loop takes them.
     fn drain_from(src: &mut FileSource) -> (Got, Option<CaptureError>) {
+        let mut out = Vec::new();
+        loop {
+            if let Some(p) = src.next_whole_packet() {
+                out.push((p.ts, p.linktype, p.data.to_vec(), p.orig_len));
+                continue;
+            }
+            match src.next_packet() {
+                Ok(Some(p)) => out.push((p.ts, p.linktype, p.data.to_vec(), p.orig_len)),
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+    }
+
+    /// The same through the general way alone.
+    fn drain_plain(src: &mut FileSource) -> (Got, Option<CaptureError>) {
         let mut out = Vec::new();
         loop {
             match src.next_packet() {

@@ -124,6 +124,12 @@ impl PacketSource for Files {
             }
         };
         for _ in 0..BURST {
+            if let Some(p) = src.next_whole_packet() {
+                if take(Next::Packet(p)) {
+                    continue;
+                }
+                break;
+            }
             let more = match src.next_item() {
                 Ok(Some(Item::Packet(p))) => take(Next::Packet(p)),
                 Ok(Some(Item::Secrets(text))) => take(Next::Secrets(text)),
