@@ -407,6 +407,12 @@ impl FlowAnalyzer {
         std::mem::take(&mut self.http.sessions)
     }
 
+    /// Bytes of per-connection structure held now (see
+    /// [`FlowTable::structure_bytes`]).
+    pub fn structure_bytes(&self) -> usize {
+        self.table.structure_bytes()
+    }
+
     /// Connections tracked now, and evicted so far.
     pub fn flows_tracked(&self) -> usize {
         self.table.len()

@@ -434,6 +434,13 @@ impl<V: FlowState> FlowTable<V> {
         self.map.get_mut(key)
     }
 
+    /// Bytes of per-connection structure the table holds (entries and
+    /// states, not buffered stream bytes): how much of the core's cache its
+    /// flows need.
+    pub fn structure_bytes(&self) -> usize {
+        self.weights
+    }
+
     /// Must be called after the caller has finished updating a flow for this
     /// packet, so the table can keep the total of buffered bytes (streams +
     /// `V::buffered_bytes`) and shed the flows holding the most when above
@@ -946,6 +953,21 @@ mod tests {
         assert!(evicted > 0 && heavy.stats().flows_evicted == evicted);
         // The idlest went: the newest flow is kept.
         assert!(heavy.get_mut(&key(159)).is_some());
+    }
+
+    #[test]
+    fn structure_bytes_follow_the_flows_held() {
+        let mut t: FlowTable<Built> = FlowTable::new(Limits::default());
+        assert_eq!(t.structure_bytes(), 0);
+        for n in 0..3 {
+            let k = t.hashed(key(n));
+            t.update(&k, at(0), &mut |_, _, _| {}, |_, _| (Kept::Changed, ()));
+        }
+        let each = entry_bytes::<Built>() + 10 * BYTES_PER_FLOW_SLOT;
+        assert_eq!(t.structure_bytes(), 3 * each);
+        let k = t.hashed(key(1));
+        t.update(&k, at(1), &mut |_, _, _| {}, |_, _| (Kept::Ended, ()));
+        assert_eq!(t.structure_bytes(), 2 * each);
     }
 
     /// A flow state that says whether a request of it waits for its answer.
