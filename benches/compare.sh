@@ -4,7 +4,7 @@
 #
 #   benches/compare.sh [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5]
 #                      [--tshark-rounds N] [--concurrency N] [--baseline BIN] [--pcapng] [--keep]
-#                      [--generator gen_capture|mixed] [--capture FILE]
+#                      [--generator gen_capture|mixed|small] [--capture FILE]
 #
 # Generates (under $TMPDIR, default /tmp) a busy-host capture and its ground
 # truth with examples/gen_capture.rs, warms the page cache before every run,
@@ -66,13 +66,13 @@ while [ $# -gt 0 ]; do
     --pcapng) PCAPNG=1; shift ;;
     --generator) GENERATOR="$2"; shift 2 ;;
     --capture) EXTERNAL="$(realpath "$2")"; shift 2 ;;
-    *) echo "usage: $0 [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5] [--tshark-rounds N] [--concurrency N] [--baseline BIN] [--pcapng] [--keep] [--generator gen_capture|mixed] [--capture FILE]" >&2; exit 1 ;;
+    *) echo "usage: $0 [--size 1G] [--seed 42] [--tshark-size 100M] [--big 4G] [--rounds 5] [--tshark-rounds N] [--concurrency N] [--baseline BIN] [--pcapng] [--keep] [--generator gen_capture|mixed|small] [--capture FILE]" >&2; exit 1 ;;
   esac
 done
 TSHARK_ROUNDS="${TSHARK_ROUNDS:-$ROUNDS}"
 case "$GENERATOR" in
-  gen_capture|mixed) ;;
-  *) echo "--generator: gen_capture or mixed, not $GENERATOR" >&2; exit 1 ;;
+  gen_capture|mixed|small) ;;
+  *) echo "--generator: gen_capture, mixed or small, not $GENERATOR" >&2; exit 1 ;;
 esac
 
 need=()
@@ -108,8 +108,15 @@ BIN=target/release/wshs-sniff
 # examples/gen_capture.rs or (--generator mixed) by benches/mixed_gen.py, an
 # independently written generator with another traffic mix (bulk downloads,
 # keep-alive APIs, UDP noise, reordering); it writes at least SIZE bytes.
+# --generator small (benches/small_frames.py) writes small WebSocket frames
+# on --concurrency settled connections (300 by default), about SIZE bytes at
+# some 145 bytes a record: the packet rate, not the byte rate, is the load.
 generate() {
-  if [ "$GENERATOR" = mixed ]; then
+  if [ "$GENERATOR" = small ]; then
+    local conns="${CONC[1]:-300}" packets
+    packets=$(( $(numfmt --from=iec "$1") / 145 ))
+    python3 benches/small_frames.py "$conns" "$packets" "$2" "$3" --seed "$SEED" >&2
+  elif [ "$GENERATOR" = mixed ]; then
     python3 benches/mixed_gen.py --size "$1" --seed "$SEED" "${CONC[@]}" --out "$2" --truth "$3" >&2
   else
     target/release/examples/gen_capture --size "$1" --seed "$SEED" "${CONC[@]}" --out "$2" --truth "$3"
