@@ -143,6 +143,9 @@ impl FlowAnalyzer {
 
     /// Analyse one segment whose flow key and side the caller already has.
     pub fn segment_of(&mut self, p: &Segment<'_>, k: &Hashed, d: Side) {
+        if self.passed_over(p, k, d) {
+            return;
+        }
         let key = k.key;
         let len = p.payload.len() as u32 + u32::from(p.flags.fin());
         if self.table.is_late_copy(k, d, p.seq, len, p.flags.syn()) {
@@ -269,6 +272,65 @@ impl FlowAnalyzer {
                 self.finish_flow(f, ending_of(why), p.no);
             }
         }
+    }
+
+    /// The most common packet of a busy host, taken the short way: bytes
+    /// alone (no SYN, FIN or RST) on a settled connection (a WebSocket
+    /// session after its handshake: nothing left to report but its end)
+    /// whose streams both read no more, with nothing held and nothing to
+    /// hold. Of everything [`Self::segment_of`] does, only three things can
+    /// change anything for such a packet: the flow's idle time, its
+    /// stream's end (through the same push as always) and a watch taken;
+    /// the late-copy memory (never holding a tracked flow), room in the
+    /// table, the opening, the packet's notes to the conversation (gone)
+    /// and the accounting (nothing held changes) are left out. `false`
+    /// changes nothing, and the packet goes the general way.
+    #[inline]
+    fn passed_over(&mut self, p: &Segment<'_>, k: &Hashed, d: Side) -> bool {
+        if p.payload.is_empty() || p.flags.syn() || p.flags.fin() || p.flags.rst() {
+            return false;
+        }
+        let limits = *self.table.limits();
+        let Some(flow) = self.table.tracked_mut(k) else {
+            return false;
+        };
+        let Flow {
+            dirs, state, early, ..
+        } = &mut *flow;
+        // A finished flow is removed by the general way; nothing here changes
+        // the FINs it is finished by.
+        if early.is_some()
+            || !state.is_settled()
+            || state.is_finished()
+            || !dirs.iter().all(Stream::passes_over)
+        {
+            return false;
+        }
+        let c = Carried {
+            seq: p.seq,
+            ack: p.ack,
+            fin: false,
+            ts: p.ts,
+            no: p.no,
+            payload: p.payload,
+        };
+        let mut sink = self.http.sink(p.no);
+        let mut read = Reader {
+            dirs,
+            state,
+            limits: &limits,
+            stats: &mut self.stream_stats,
+            sink: &mut sink,
+        };
+        if read.to_hold(d, &c) {
+            return false;
+        }
+        read.segment(d, c);
+        if let Some(deadline) = state.take_new_watch() {
+            self.watches.push_back((deadline, k.key));
+        }
+        flow.seen_at(p.ts);
+        true
     }
 
     fn finish_flow(&mut self, mut f: Box<Flow<Connection>>, ending: Ending, no: u64) {
@@ -990,6 +1052,45 @@ mod tests {
         let found = a.take_attempts();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].ending, Ending::CaptureEnded);
+    }
+
+    #[test]
+    fn a_settled_session_passed_over_stays_alive_and_closes_where_its_bytes_end() {
+        let (c, s) = (ep(1, 40000), ep(2, 80));
+        let mut a = FlowAnalyzer::new(Limits::default(), HttpLimits::default());
+        let (syn, ack, fin) = (TcpFlags::SYN, TcpFlags::ACK, TcpFlags::FIN);
+        let t = |secs: i64| Timestamp::new(1_700_000_000 + secs, 0);
+        let mut no = 0;
+        let mut seg = |a: &mut FlowAnalyzer, secs, src, dst, seq, flags, payload: &[u8]| {
+            no += 1;
+            let mut x = numbered(no, src, dst, seq, flags, payload);
+            x.ts = t(secs);
+            a.segment(&x);
+            a.advance(t(secs), no);
+        };
+        seg(&mut a, 0, c, s, 100, syn, b"");
+        seg(&mut a, 0, s, c, 500, syn | ack, b"");
+        seg(&mut a, 0, c, s, 101, ack, UPGRADE);
+        seg(&mut a, 0, s, c, 501, ack, SWITCHED);
+        let (mut cs, mut ss) = (101 + UPGRADE.len() as u32, 501 + SWITCHED.len() as u32);
+        let from_server = [0x81, 0x02, b'h', b'i'];
+        let from_client = [0x81, 0x82, 1, 2, 3, 4, 5, 6];
+        // A frame each way a minute for ten minutes, the idle timeout being
+        // two: the session settles after its watch and is passed over.
+        for minute in 0..10 {
+            seg(&mut a, 60 * minute + 1, s, c, ss, ack, &from_server);
+            ss += from_server.len() as u32;
+            seg(&mut a, 60 * minute + 2, c, s, cs, ack, &from_client);
+            cs += from_client.len() as u32;
+            assert_eq!(a.flows_tracked(), 1, "alive at minute {minute}");
+        }
+        seg(&mut a, 601, c, s, cs, fin | ack, b"");
+        seg(&mut a, 601, s, c, ss, fin | ack, b"");
+        assert_eq!(a.flows_tracked(), 0, "closed where its bytes end");
+        assert_eq!(a.flows, 1, "never idled out and picked up again");
+        let found = a.take_attempts();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].response.as_ref().map(|r| r.status), Some(101));
     }
 
     #[test]

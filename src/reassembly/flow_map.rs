@@ -83,6 +83,12 @@ impl<V> FlowMap<V> {
         });
     }
 
+    pub fn get_hashed_mut(&mut self, k: &Hashed) -> Option<&mut Flow<V>> {
+        self.table
+            .find_mut(k.hash, |f| f.key == k.key)
+            .map(|f| &mut **f)
+    }
+
     pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow<V>> {
         let hash = self.hash(key);
         self.table

@@ -110,6 +110,14 @@ pub struct Flow<V> {
 }
 
 impl<V: FlowState> Flow<V> {
+    /// A packet of the flow at `now`: its idle time starts again (packets
+    /// out of order in time never turn it back).
+    pub fn seen_at(&mut self, now: Timestamp) {
+        if now > self.last_seen {
+            self.last_seen = now;
+        }
+    }
+
     fn new(key: FlowKey, now: Timestamp) -> Self {
         Flow {
             key,
@@ -184,9 +192,7 @@ fn lookup_or_create<'m, V: FlowState>(
 ) -> (&'m mut Flow<V>, bool) {
     let before = map.len();
     let (flow, inserted) = map.get_or_insert_with(k, || Flow::new(k.key, now));
-    if now > flow.last_seen {
-        flow.last_seen = now;
-    }
+    flow.seen_at(now);
     let len = (before + usize::from(inserted)) as u64;
     if len > stats.peak_flows {
         stats.peak_flows = len;
@@ -426,6 +432,20 @@ impl<V: FlowState> FlowTable<V> {
                 f.state.prefetch_parts();
             }
         }
+    }
+
+    /// The flow a packet belongs to, if tracked, its idle time left for the
+    /// caller to refresh (see [`Flow::seen_at`]). A tracked flow is never also
+    /// remembered as closed (a segment that opens it again drops the memory
+    /// first, see [`Self::is_late_copy`]), so none of its packets is a late
+    /// copy; and the table need not make room for it.
+    pub fn tracked_mut(&mut self, k: &Hashed) -> Option<&mut Flow<V>> {
+        let flow = self.map.get_hashed_mut(k)?;
+        debug_assert!(self
+            .closed
+            .find(k.hash(), |(key, _)| *key == k.key)
+            .is_none());
+        Some(flow)
     }
 
     /// The flow, if tracked, without creating it or touching its idle time (for
