@@ -1054,20 +1054,26 @@ mod tests {
         assert_eq!(found[0].ending, Ending::CaptureEnded);
     }
 
-    #[test]
-    fn a_settled_session_passed_over_stays_alive_and_closes_where_its_bytes_end() {
-        let (c, s) = (ep(1, 40000), ep(2, 80));
-        let mut a = FlowAnalyzer::new(Limits::default(), HttpLimits::default());
-        let (syn, ack, fin) = (TcpFlags::SYN, TcpFlags::ACK, TcpFlags::FIN);
+    /// A feeder of numbered segments at whole seconds of packet time, the
+    /// analyzer's clock advanced after each.
+    fn at_seconds() -> impl FnMut(&mut FlowAnalyzer, i64, Endpoint, Endpoint, u32, u8, &[u8]) {
         let t = |secs: i64| Timestamp::new(1_700_000_000 + secs, 0);
         let mut no = 0;
-        let mut seg = |a: &mut FlowAnalyzer, secs, src, dst, seq, flags, payload: &[u8]| {
+        move |a, secs, src, dst, seq, flags, payload| {
             no += 1;
             let mut x = numbered(no, src, dst, seq, flags, payload);
             x.ts = t(secs);
             a.segment(&x);
             a.advance(t(secs), no);
-        };
+        }
+    }
+
+    #[test]
+    fn a_settled_session_passed_over_stays_alive_and_closes_where_its_bytes_end() {
+        let (c, s) = (ep(1, 40000), ep(2, 80));
+        let mut a = FlowAnalyzer::new(Limits::default(), HttpLimits::default());
+        let (syn, ack, fin) = (TcpFlags::SYN, TcpFlags::ACK, TcpFlags::FIN);
+        let mut seg = at_seconds();
         seg(&mut a, 0, c, s, 100, syn, b"");
         seg(&mut a, 0, s, c, 500, syn | ack, b"");
         seg(&mut a, 0, c, s, 101, ack, UPGRADE);
@@ -1100,15 +1106,7 @@ mod tests {
         let req = UPGRADE;
         let resp = SWITCHED;
         let (syn, ack, fin) = (TcpFlags::SYN, TcpFlags::ACK, TcpFlags::FIN);
-        let t = |secs: i64| Timestamp::new(1_700_000_000 + secs, 0);
-        let mut no = 0;
-        let mut seg = |a: &mut FlowAnalyzer, secs, src, dst, seq, flags, payload: &[u8]| {
-            no += 1;
-            let mut x = numbered(no, src, dst, seq, flags, payload);
-            x.ts = t(secs);
-            a.segment(&x);
-            a.advance(t(secs), no);
-        };
+        let mut seg = at_seconds();
         seg(&mut a, 0, c, s, 100, syn, b"");
         seg(&mut a, 0, s, c, 500, syn | ack, b"");
         seg(&mut a, 0, c, s, 101, ack, req);
