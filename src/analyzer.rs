@@ -97,6 +97,16 @@ pub struct FlowAnalyzer {
     connects: Vec<ConnectFailed>,
 }
 
+/// What [`FlowAnalyzer::passed_over`] did with a segment.
+enum ShortWay {
+    Taken,
+    /// Left for the general way; `tracked` when its flow was found in the
+    /// table on the way.
+    Declined {
+        tracked: bool,
+    },
+}
+
 impl FlowAnalyzer {
     pub fn new(limits: Limits, http: HttpLimits) -> Self {
         FlowAnalyzer {
@@ -143,12 +153,15 @@ impl FlowAnalyzer {
 
     /// Analyse one segment whose flow key and side the caller already has.
     pub fn segment_of(&mut self, p: &Segment<'_>, k: &Hashed, d: Side) {
-        if self.passed_over(p, k, d) {
-            return;
-        }
+        let tracked = match self.passed_over(p, k, d) {
+            ShortWay::Taken => return,
+            ShortWay::Declined { tracked } => tracked,
+        };
         let key = k.key;
         let len = p.payload.len() as u32 + u32::from(p.flags.fin());
-        if self.table.is_late_copy(k, d, p.seq, len, p.flags.syn()) {
+        // A tracked flow is never remembered as closed (see
+        // `FlowTable::tracked_mut`): only an untracked one can be a late copy.
+        if !tracked && self.table.is_late_copy(k, d, p.seq, len, p.flags.syn()) {
             return;
         }
         if p.flags.syn() && !p.flags.ack() {
@@ -275,36 +288,37 @@ impl FlowAnalyzer {
     }
 
     /// The most common packet of a busy host, taken the short way: bytes
-    /// alone (no SYN, FIN or RST) on a settled connection (a WebSocket
-    /// session after its handshake: nothing left to report but its end)
-    /// whose streams both read no more, with nothing held and nothing to
-    /// hold. Of everything [`Self::segment_of`] does, only three things can
-    /// change anything for such a packet: the flow's idle time, its
-    /// stream's end (through the same push as always) and a watch taken;
-    /// the late-copy memory (never holding a tracked flow), room in the
-    /// table, the opening, the packet's notes to the conversation (gone)
-    /// and the accounting (nothing held changes) are left out. `false`
-    /// changes nothing, and the packet goes the general way.
+    /// alone (no SYN, FIN or RST) on a connection whose streams both read no
+    /// more (a WebSocket session after its handshake, TLS without keys after
+    /// its hellos), with nothing held and nothing to hold. Of everything
+    /// [`Self::segment_of`] does, only four things can change anything for
+    /// such a packet: the flow's idle time, the packet's note to the
+    /// connection, its stream's end (through the same push as always) and
+    /// a watch taken; the late-copy memory (never holding a tracked flow),
+    /// room in the table, the opening (SYNs and RSTs alone) and the
+    /// accounting (nothing held changes) are left out. Whether the
+    /// connection is finished is read before the note, which never changes
+    /// it (it reads FINs, waiting requests and watches). Declined,
+    /// it changes nothing, and the packet goes the general way, told whether
+    /// its flow was found tracked.
     #[inline]
-    fn passed_over(&mut self, p: &Segment<'_>, k: &Hashed, d: Side) -> bool {
+    fn passed_over(&mut self, p: &Segment<'_>, k: &Hashed, d: Side) -> ShortWay {
+        let declined = ShortWay::Declined { tracked: false };
         if p.payload.is_empty() || p.flags.syn() || p.flags.fin() || p.flags.rst() {
-            return false;
+            return declined;
         }
         let limits = *self.table.limits();
         let Some(flow) = self.table.tracked_mut(k) else {
-            return false;
+            return declined;
         };
+        let declined = ShortWay::Declined { tracked: true };
         let Flow {
             dirs, state, early, ..
         } = &mut *flow;
         // A finished flow is removed by the general way; nothing here changes
         // the FINs it is finished by.
-        if early.is_some()
-            || !state.is_settled()
-            || state.is_finished()
-            || !dirs.iter().all(Stream::passes_over)
-        {
-            return false;
+        if early.is_some() || state.is_finished() || !dirs.iter().all(Stream::passes_over) {
+            return declined;
         }
         let c = Carried {
             seq: p.seq,
@@ -323,14 +337,20 @@ impl FlowAnalyzer {
             sink: &mut sink,
         };
         if read.to_hold(d, &c) {
-            return false;
+            return declined;
         }
+        let flags = PacketFlags {
+            syn: false,
+            ack: p.flags.ack(),
+            carries: true,
+        };
+        read.state.note_packet(d, &p.src, &p.dst, flags);
         read.segment(d, c);
         if let Some(deadline) = state.take_new_watch() {
             self.watches.push_back((deadline, k.key));
         }
         flow.seen_at(p.ts);
-        true
+        ShortWay::Taken
     }
 
     fn finish_flow(&mut self, mut f: Box<Flow<Connection>>, ending: Ending, no: u64) {

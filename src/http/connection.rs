@@ -111,12 +111,6 @@ impl Connection {
         self.opening.note(d, ends, flags, ts)
     }
 
-    /// Whether the conversation settled and was dropped: from then on a
-    /// packet changes nothing here but the FINs seen (see `settled`).
-    pub fn is_settled(&self) -> bool {
-        self.settled.is_some()
-    }
-
     pub fn is_upgraded(&self) -> bool {
         if self.settled.is_some() {
             return true;
