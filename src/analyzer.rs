@@ -217,13 +217,9 @@ impl FlowAnalyzer {
                     no: p.no,
                     payload,
                 });
-                // Bytes alone on a connection read no more either way (an
-                // upgraded WebSocket session, TLS without keys), neither held
-                // nor holding: their stream only moves its end. Nothing is
-                // delivered, held or buffered, so what the table accounted
-                // for the connection stands.
-                let reads_no_more = dirs.iter().all(Stream::passes_over);
-                let mut passed_over = false;
+                // Bytes alone on a connection that reads no more took the
+                // short way (`passed_over`) unless it was already finished,
+                // and then it leaves the table below.
                 let mut read = Reader {
                     dirs: &mut *dirs,
                     state: &mut *state,
@@ -233,12 +229,7 @@ impl FlowAnalyzer {
                 };
                 match carried {
                     // The common case: nothing held, nothing to hold.
-                    Some(c) if early.is_none() && !read.to_hold(d, &c) => {
-                        passed_over = reads_no_more
-                            && !c.payload.is_empty()
-                            && !(c.fin || p.flags.syn() || p.flags.rst());
-                        read.segment(d, c)
-                    }
+                    Some(c) if early.is_none() && !read.to_hold(d, &c) => read.segment(d, c),
                     None if early.is_none() => {}
                     _ => read.with_early(early, d, p, carried),
                 }
@@ -249,7 +240,7 @@ impl FlowAnalyzer {
                     }
                     state.on_reset(d, ts, &mut sink);
                     remove = true;
-                } else if !passed_over && state.may_stop_reading() {
+                } else if state.may_stop_reading() {
                     for (i, dir) in dirs.sides_mut() {
                         if !state.wants_bytes(i) && !dir.is_discarding() {
                             dir.discard();
@@ -262,13 +253,7 @@ impl FlowAnalyzer {
                 if state.is_finished() {
                     remove = true;
                 }
-                let kept = if remove {
-                    Kept::Ended
-                } else if passed_over {
-                    Kept::Unchanged
-                } else {
-                    Kept::Changed
-                };
+                let kept = if remove { Kept::Ended } else { Kept::Changed };
                 (kept, inserted)
             },
         );
