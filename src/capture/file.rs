@@ -621,33 +621,61 @@ impl FileSource {
         })
     }
 
-    /// The next packet of a classic pcap file whose record already lies
-    /// whole in the block, when no look at the file on disk is due: nearly
-    /// every packet. `None` changes nothing, and [`Self::next_item`] then
-    /// takes the general way (a read, the end, damage, pcapng), so the
-    /// common case carries none of its `Result` plumbing.
+    /// The next packet whose record (a classic pcap record, a pcapng
+    /// Enhanced Packet Block) already lies whole in the block, when no look
+    /// at the file on disk is due: nearly every packet. `None` changes
+    /// nothing, and [`Self::next_item`] then takes the general way (a read,
+    /// the end, damage, other blocks), so the common case carries none of its
+    /// `Result` plumbing.
     #[inline]
     pub fn next_whole_packet(&mut self) -> Option<RawPacket<'_>> {
-        let Format::Pcap(hdr) = &self.format else {
-            return None;
-        };
         if self.done || self.packets % REWRITE_CHECK_EVERY == REWRITE_CHECK_EVERY - 1 {
             return None;
         }
         let avail = self.buf.get(self.start..self.end)?;
-        let rec = pcap_format::parse_record_header(avail, hdr)?;
-        let (hl, len) = (hdr.record_header_len, rec.caplen as usize);
-        if rec.caplen > caplen_limit(hdr.snaplen) || avail.len() < hl + len {
-            return None;
-        }
-        let at = self.start + hl;
-        self.start = at + len;
+        let (ts, linktype, at, len, orig_len, next) = match &mut self.format {
+            Format::Pcap(hdr) => {
+                let rec = pcap_format::parse_record_header(avail, hdr)?;
+                let (hl, len) = (hdr.record_header_len, rec.caplen as usize);
+                if rec.caplen > caplen_limit(hdr.snaplen) || avail.len() < hl + len {
+                    return None;
+                }
+                let at = self.start + hl;
+                (rec.ts, hdr.linktype, at, len, rec.orig_len, at + len)
+            }
+            Format::Pcapng {
+                endian,
+                interfaces,
+                last_ts,
+                ..
+            } => {
+                let epb = ng::whole_epb(avail, *endian, MAX_BLOCK_LEN)?;
+                let iface = interfaces.get(epb.interface as usize)?;
+                if epb.caplen > caplen_limit(iface.snaplen) {
+                    return None;
+                }
+                let ts = iface.timestamp(epb.ticks);
+                // A Simple Packet Block after this one takes its time.
+                *last_ts = ts;
+                let at = self.start + ng::EPB_DATA_OFFSET;
+                let next = self.start + epb.len;
+                (
+                    ts,
+                    iface.linktype,
+                    at,
+                    epb.caplen as usize,
+                    epb.orig_len,
+                    next,
+                )
+            }
+        };
+        self.start = next;
         self.packets += 1;
         Some(RawPacket {
-            ts: rec.ts,
-            linktype: hdr.linktype,
+            ts,
+            linktype,
             data: self.buf.get(at..at + len).unwrap_or(&[]),
-            orig_len: rec.orig_len,
+            orig_len,
             backing: Some(&self.buf),
         })
     }
@@ -1190,6 +1218,123 @@ mod tests {
             0,
             "no interface, no packets: clean end"
         );
+    }
+
+    fn idb_snap(w: &mut W, linktype: u16, snaplen: u32, tsresol: u8) {
+        let mut b = W::new(w.big);
+        b.u16(linktype).u16(0).u32(snaplen);
+        b.u16(9).u16(1).bytes(&[tsresol, 0, 0, 0]).u16(0).u16(0);
+        block(w, ng::IDB_TYPE, &b.v);
+    }
+
+    /// Packet blocks in a row, as captures are made of, with what they hold:
+    /// two interfaces with their own link type, resolution and snap length,
+    /// a Simple Packet Block now and then (timed by the packet before it and
+    /// cut to interface 0's snap length), blocks of every size straddling
+    /// the read blocks' edges.
+    fn pcapng_in_a_row(big: bool) -> (Vec<u8>, Got) {
+        let mut w = W::new(big);
+        shb(&mut w);
+        idb_snap(&mut w, 1, 1000, 9);
+        idb_snap(&mut w, 113, 0, 0x80 | 10);
+        let mut want = Vec::new();
+        let mut last = Timestamp::default();
+        for i in 0..6000u32 {
+            let size = i * 37 % 1500 + 1;
+            let data: Vec<u8> = (0..size).map(|j| (i + j) as u8).collect();
+            if i % 500 == 499 {
+                let mut b = W::new(big);
+                b.u32(size).bytes(&data);
+                block(&mut w, ng::SPB_TYPE, &b.v);
+                let cut = data[..size.min(1000) as usize].to_vec();
+                want.push((last, LinkType::ETHERNET, cut, size));
+                continue;
+            }
+            let mut b = W::new(big);
+            let (iface, ticks, ts, linktype) = if i % 3 == 0 {
+                let ticks = u64::from(i) * 1024 + 512;
+                let ts = Timestamp::new(i64::from(i), 500_000_000);
+                (1, ticks, ts, LinkType::LINUX_SLL)
+            } else {
+                let ticks = u64::from(i) * 1_000_000_000 + u64::from(i);
+                (
+                    0,
+                    ticks,
+                    Timestamp::new(i64::from(i), i),
+                    LinkType::ETHERNET,
+                )
+            };
+            b.u32(iface).u32((ticks >> 32) as u32).u32(ticks as u32);
+            b.u32(size).u32(size + 10).bytes(&data);
+            block(&mut w, ng::EPB_TYPE, &b.v);
+            want.push((ts, linktype, data, size + 10));
+            last = ts;
+        }
+        (w.v, want)
+    }
+
+    #[test]
+    fn pcapng_packet_blocks_in_a_row_keep_their_interface_and_time() {
+        for big in [false, true] {
+            let (file, want) = pcapng_in_a_row(big);
+            let (got, err) = read_all(file);
+            assert!(err.is_none(), "{err:?}");
+            assert_eq!(got.len(), want.len());
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(g, w, "packet {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn pcapng_damage_after_packet_blocks_in_a_row() {
+        type Case = (&'static str, fn(&mut W));
+        let cases: [Case; 3] = [
+            ("captured length runs past the block", |w| {
+                let mut b = W::new(w.big);
+                b.u32(0)
+                    .u32(0)
+                    .u32(3)
+                    .u32(100)
+                    .u32(100)
+                    .bytes(b"only 12 here");
+                block(w, ng::EPB_TYPE, &b.v);
+            }),
+            (
+                "captured length 1100000 is not plausible (snap length 0)",
+                |w| {
+                    epb(w, 0, 3, &vec![7; 1_100_000]);
+                },
+            ),
+            ("packet on undeclared interface 2", |w| {
+                epb(w, 2, 3, b"three")
+            }),
+        ];
+        for big in [false, true] {
+            for (what, bad) in cases {
+                let mut w = W::new(big);
+                shb(&mut w);
+                idb(&mut w, 1, None);
+                idb_snap(&mut w, 1, 600_000, 6);
+                epb(&mut w, 0, 1, b"one");
+                // Large enough (for its interface's snap length) that the
+                // block read grows to 4 MiB and holds the next block whole,
+                // however large.
+                epb(&mut w, 1, 2, &vec![2; 2_200_000]);
+                bad(&mut w);
+                epb(&mut w, 0, 4, b"four");
+                let (got, err) = read_all(w.v);
+                assert_eq!(got.len(), 2, "{what}");
+                match err {
+                    Some(CaptureError::Damaged {
+                        packets: 2,
+                        what: w,
+                        ..
+                    }) if w == what => {}
+                    other => panic!("{what}: {other:?}"),
+                }
+            }
+        }
     }
 
     #[test]

@@ -91,6 +91,18 @@ pub fn parse_file_header(input: &[u8]) -> Option<PcapHeader> {
     })
 }
 
+/// The 32-bit word at byte `i` of a fixed-size header, in the file's byte
+/// order. Called with constant offsets, so the bounds checks fold away.
+#[inline(always)]
+pub(super) fn word_at<const N: usize>(b: &[u8; N], i: usize, big: bool) -> u32 {
+    let w = [b[i], b[i + 1], b[i + 2], b[i + 3]];
+    if big {
+        u32::from_be_bytes(w)
+    } else {
+        u32::from_le_bytes(w)
+    }
+}
+
 /// Parse one record header (`hdr.record_header_len` bytes). `None` when too short.
 #[inline]
 pub fn parse_record_header(input: &[u8], hdr: &PcapHeader) -> Option<RecordHeader> {
@@ -102,14 +114,7 @@ pub fn parse_record_header(input: &[u8], hdr: &PcapHeader) -> Option<RecordHeade
     }
     let b: &[u8; 16] = input.first_chunk()?;
     let big = matches!(hdr.endian, Endianness::Big);
-    let word = |i: usize| {
-        let w = [b[i], b[i + 1], b[i + 2], b[i + 3]];
-        if big {
-            u32::from_be_bytes(w)
-        } else {
-            u32::from_le_bytes(w)
-        }
-    };
+    let word = |i: usize| word_at(b, i, big);
     let (secs, frac, mut caplen, mut orig_len) = (word(0), word(4), word(8), word(12));
     if hdr.maybe_swapped_lengths && caplen > orig_len {
         std::mem::swap(&mut caplen, &mut orig_len);

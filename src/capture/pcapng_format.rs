@@ -11,6 +11,7 @@ use nom::number::complete::{be_u32, le_u32, u16, u32, u64};
 use nom::number::Endianness;
 use nom::Parser;
 
+use super::pcap_format::word_at;
 use super::{LinkType, Timestamp};
 
 pub const SHB_TYPE: u32 = 0x0a0d_0d0a;
@@ -200,6 +201,55 @@ pub fn parse_packet_block(
     })
 }
 
+/// Where an Enhanced Packet Block's data starts, counted from the start of
+/// the block: type, length, interface, two timestamp words, two lengths.
+pub const EPB_DATA_OFFSET: usize = 28;
+
+/// An Enhanced Packet Block that lies whole in the bytes read so far, its
+/// data at [`EPB_DATA_OFFSET`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WholeEpb {
+    /// The whole block's length, trailing length included.
+    pub len: usize,
+    pub interface: u32,
+    pub ticks: u64,
+    pub caplen: u32,
+    pub orig_len: u32,
+}
+
+/// The Enhanced Packet Block at the start of `input`, when it lies there
+/// whole and its lengths hold together (at most `max_len` bytes, a multiple
+/// of 4, its data inside it). `None` for anything else: other blocks, a
+/// block cut by the end of `input`, damage, all of which the block loop
+/// frames and reports.
+#[inline]
+pub fn whole_epb(input: &[u8], e: Endianness, max_len: u32) -> Option<WholeEpb> {
+    // Nearly every block of a capture is one of these: seven fixed words read
+    // straight from the array, as the classic record header is, instead of
+    // the block loop's runtime-order parsers and error plumbing.
+    let b: &[u8; EPB_DATA_OFFSET] = input.first_chunk()?;
+    let big = matches!(e, Endianness::Big);
+    let word = |i: usize| word_at(b, i, big);
+    let blen = word(4);
+    if word(0) != EPB_TYPE || blen < MIN_BLOCK_LEN || blen % 4 != 0 || blen > max_len {
+        return None;
+    }
+    let len = blen as usize;
+    // Room for the data: the block less its fixed words and trailing length.
+    let room = len.checked_sub(EPB_DATA_OFFSET + 4)?;
+    let caplen = word(20);
+    if input.len() < len || caplen as usize > room {
+        return None;
+    }
+    Some(WholeEpb {
+        len,
+        interface: word(8),
+        ticks: (u64::from(word(12)) << 32) | u64::from(word(16)),
+        caplen,
+        orig_len: word(24),
+    })
+}
+
 /// Parse a Simple Packet Block body. Its captured length is implied: the
 /// original length, cut to the block and to interface 0's snap length.
 pub fn parse_simple_packet_block(
@@ -310,6 +360,81 @@ mod tests {
         bad.extend([9, 0, 40, 0, 6, 0, 0, 0]);
         assert!(parse_idb(&bad, Endianness::Little).is_err());
         assert!(parse_idb(&b[..5], Endianness::Little).is_err());
+    }
+
+    /// An Enhanced Packet Block of `data` with `caplen` as its captured length.
+    fn epb_bytes(big: bool, iface: u32, ticks: u64, caplen: u32, data: &[u8]) -> Vec<u8> {
+        let len = (EPB_DATA_OFFSET + data.len().next_multiple_of(4) + 4) as u32;
+        let words = [
+            EPB_TYPE,
+            len,
+            iface,
+            (ticks >> 32) as u32,
+            ticks as u32,
+            caplen,
+            caplen + 1,
+        ];
+        let mut b = Vec::new();
+        for w in words {
+            b.extend(if big {
+                w.to_be_bytes()
+            } else {
+                w.to_le_bytes()
+            });
+        }
+        b.extend(data);
+        b.resize(len as usize - 4, 0);
+        b.extend(if big {
+            len.to_be_bytes()
+        } else {
+            len.to_le_bytes()
+        });
+        b
+    }
+
+    #[test]
+    fn whole_enhanced_packet_blocks() {
+        for (big, e) in [(false, Endianness::Little), (true, Endianness::Big)] {
+            let b = epb_bytes(big, 3, (7 << 32) | 9, 5, b"hello");
+            assert_eq!(
+                whole_epb(&b, e, 1 << 20),
+                Some(WholeEpb {
+                    len: 40,
+                    interface: 3,
+                    ticks: (7 << 32) | 9,
+                    caplen: 5,
+                    orig_len: 6,
+                })
+            );
+            let with_more = [&b[..], b"next block"].concat();
+            assert_eq!(whole_epb(&with_more, e, 1 << 20).map(|w| w.len), Some(40));
+            assert_eq!(whole_epb(&b[..39], e, 1 << 20), None, "cut short");
+            assert_eq!(whole_epb(&b, e, 36), None, "longer than allowed");
+            let other = if big {
+                Endianness::Little
+            } else {
+                Endianness::Big
+            };
+            assert_eq!(whole_epb(&b, other, 1 << 20), None, "other byte order");
+            // Captured length up to the block's room (8 bytes here), not past it.
+            let full = epb_bytes(big, 0, 1, 8, b"hello");
+            assert_eq!(whole_epb(&full, e, 1 << 20).map(|w| w.caplen), Some(8));
+            let past = epb_bytes(big, 0, 1, 9, b"hello");
+            assert_eq!(whole_epb(&past, e, 1 << 20), None, "data past the block");
+            let mut odd = b.clone();
+            odd[if big { 7 } else { 4 }] = 41;
+            assert_eq!(
+                whole_epb(&odd, e, 1 << 20),
+                None,
+                "length not a multiple of 4"
+            );
+            let mut tiny = b.clone();
+            tiny[if big { 7 } else { 4 }] = 28;
+            assert_eq!(whole_epb(&tiny, e, 1 << 20), None, "no room for the words");
+            let mut obsolete = b.clone();
+            obsolete[if big { 3 } else { 0 }] = OPB_TYPE as u8;
+            assert_eq!(whole_epb(&obsolete, e, 1 << 20), None, "not an EPB");
+        }
     }
 
     #[test]
