@@ -278,8 +278,8 @@ impl FlowAnalyzer {
     /// its hellos), with nothing held and nothing to hold. Of everything
     /// [`Self::segment_of`] does, only four things can change anything for
     /// such a packet: the flow's idle time, the packet's note to the
-    /// connection, its stream's end (through the same push as always) and
-    /// a watch taken; the late-copy memory (never holding a tracked flow),
+    /// connection, its stream's end ([`Stream::pass_over`], what the push
+    /// does on such a stream) and a watch taken; the late-copy memory (never holding a tracked flow),
     /// room in the table, the opening (SYNs and RSTs alone) and the
     /// accounting (nothing held changes) are left out. Whether the
     /// connection is finished is read before the note, which never changes
@@ -292,7 +292,6 @@ impl FlowAnalyzer {
         if p.payload.is_empty() || p.flags.syn() || p.flags.fin() || p.flags.rst() {
             return declined;
         }
-        let limits = *self.table.limits();
         let Some(flow) = self.table.tracked_mut(k) else {
             return declined;
         };
@@ -305,23 +304,7 @@ impl FlowAnalyzer {
         if early.is_some() || state.is_finished() || !dirs.iter().all(Stream::passes_over) {
             return declined;
         }
-        let c = Carried {
-            seq: p.seq,
-            ack: p.ack,
-            fin: false,
-            ts: p.ts,
-            no: p.no,
-            payload: p.payload,
-        };
-        let mut sink = self.http.sink(p.no);
-        let mut read = Reader {
-            dirs,
-            state,
-            limits: &limits,
-            stats: &mut self.stream_stats,
-            sink: &mut sink,
-        };
-        if read.to_hold(d, &c) {
+        if to_hold(dirs, d, p.payload.len(), p.ack) {
             return declined;
         }
         let flags = PacketFlags {
@@ -329,8 +312,11 @@ impl FlowAnalyzer {
             ack: p.flags.ack(),
             carries: true,
         };
-        read.state.note_packet(d, &p.src, &p.dst, flags);
-        read.segment(d, c);
+        state.note_packet(d, &p.src, &p.dst, flags);
+        // What the general way's read does here: the other side, which
+        // passes over too, has no hole for the acknowledgement to give up,
+        // and this side only moves its end.
+        dirs[d].pass_over(p.seq, p.payload.len(), &mut self.stream_stats);
         if let Some(deadline) = state.take_new_watch() {
             self.watches.push_back((deadline, k.key));
         }
@@ -500,6 +486,14 @@ impl FlowAnalyzer {
     }
 }
 
+/// Whether a segment of `len` bytes from side `d` acknowledging `ack`
+/// acknowledges bytes the other side has not shown, and fits to be held
+/// until they come.
+#[inline(always)]
+fn to_hold(dirs: &BySide<Stream>, d: Side, len: usize, ack: Option<u32>) -> bool {
+    len <= MAX_HELD && ack.is_some_and(|a| dirs[d.other()].lacks(a))
+}
+
 /// One flow's streams and state while a segment is read into them.
 struct Reader<'r, 's> {
     dirs: &'r mut BySide<Stream>,
@@ -537,7 +531,7 @@ impl Reader<'_, '_> {
     /// not shown, and fits to be held until they come.
     #[inline(always)]
     fn to_hold(&self, d: Side, c: &Carried<'_>) -> bool {
-        c.payload.len() <= MAX_HELD && c.ack.is_some_and(|a| self.dirs[d.other()].lacks(a))
+        to_hold(self.dirs, d, c.payload.len(), c.ack)
     }
 
     /// Packet `p` of a connection that holds segments, or whose segment
