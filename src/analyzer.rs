@@ -188,11 +188,7 @@ impl FlowAnalyzer {
                 if let Some(f) = state.note_opening(d, (p.src, p.dst), p.flags, p.ts) {
                     connects.push(f);
                 }
-                let flags = PacketFlags {
-                    syn: p.flags.syn(),
-                    ack: p.flags.ack(),
-                    carries: !payload.is_empty() || p.flags.fin(),
-                };
+                let flags = packet_flags(p);
                 state.note_packet(d, &p.src, &p.dst, flags);
                 if p.flags.syn() {
                     dirs[d].syn(p.seq);
@@ -279,13 +275,13 @@ impl FlowAnalyzer {
     /// [`Self::segment_of`] does, only four things can change anything for
     /// such a packet: the flow's idle time, the packet's note to the
     /// connection, its stream's end ([`Stream::pass_over`], what the push
-    /// does on such a stream) and a watch taken; the late-copy memory (never holding a tracked flow),
-    /// room in the table, the opening (SYNs and RSTs alone) and the
-    /// accounting (nothing held changes) are left out. Whether the
-    /// connection is finished is read before the note, which never changes
-    /// it (it reads FINs, waiting requests and watches). Declined,
-    /// it changes nothing, and the packet goes the general way, told whether
-    /// its flow was found tracked.
+    /// does on such a stream) and a watch taken; the late-copy memory
+    /// (never holding a tracked flow), room in the table, the opening (SYNs
+    /// and RSTs alone) and the accounting (nothing held changes) are left
+    /// out. Whether the connection is finished is read before the note,
+    /// which never changes it (it reads FINs, waiting requests and
+    /// watches). Declined, it changes nothing, and the packet goes the
+    /// general way, told whether its flow was found tracked.
     #[inline]
     fn passed_over(&mut self, p: &Segment<'_>, k: &Hashed, d: Side) -> ShortWay {
         let declined = ShortWay::Declined { tracked: false };
@@ -307,12 +303,7 @@ impl FlowAnalyzer {
         if to_hold(dirs, d, p.payload.len(), p.ack) {
             return declined;
         }
-        let flags = PacketFlags {
-            syn: false,
-            ack: p.flags.ack(),
-            carries: true,
-        };
-        state.note_packet(d, &p.src, &p.dst, flags);
+        state.note_packet(d, &p.src, &p.dst, packet_flags(p));
         // What the general way's read does here: the other side, which
         // passes over too, has no hole for the acknowledgement to give up,
         // and this side only moves its end.
@@ -483,6 +474,16 @@ impl FlowAnalyzer {
             http: self.http.stats,
             flows: self.flows,
         }
+    }
+}
+
+/// What the connection is told of packet `p`, whichever way it is read.
+#[inline(always)]
+fn packet_flags(p: &Segment<'_>) -> PacketFlags {
+    PacketFlags {
+        syn: p.flags.syn(),
+        ack: p.flags.ack(),
+        carries: !p.payload.is_empty() || p.flags.fin(),
     }
 }
 

@@ -1099,8 +1099,12 @@ mod tests {
     }
 
     fn idb(w: &mut W, linktype: u16, tsresol: Option<u8>) {
+        idb_snap(w, linktype, 0, tsresol);
+    }
+
+    fn idb_snap(w: &mut W, linktype: u16, snaplen: u32, tsresol: Option<u8>) {
         let mut b = W::new(w.big);
-        b.u16(linktype).u16(0).u32(0);
+        b.u16(linktype).u16(0).u32(snaplen);
         if let Some(r) = tsresol {
             b.u16(9).u16(1).bytes(&[r, 0, 0, 0]).u16(0).u16(0);
         }
@@ -1220,13 +1224,6 @@ mod tests {
         );
     }
 
-    fn idb_snap(w: &mut W, linktype: u16, snaplen: u32, tsresol: u8) {
-        let mut b = W::new(w.big);
-        b.u16(linktype).u16(0).u32(snaplen);
-        b.u16(9).u16(1).bytes(&[tsresol, 0, 0, 0]).u16(0).u16(0);
-        block(w, ng::IDB_TYPE, &b.v);
-    }
-
     /// Packet blocks in a row, as captures are made of, with what they hold:
     /// two interfaces with their own link type, resolution and snap length,
     /// a Simple Packet Block now and then (timed by the packet before it and
@@ -1235,8 +1232,8 @@ mod tests {
     fn pcapng_in_a_row(big: bool) -> (Vec<u8>, Got) {
         let mut w = W::new(big);
         shb(&mut w);
-        idb_snap(&mut w, 1, 1000, 9);
-        idb_snap(&mut w, 113, 0, 0x80 | 10);
+        idb_snap(&mut w, 1, 1000, Some(9));
+        idb_snap(&mut w, 113, 0, Some(0x80 | 10));
         let mut want = Vec::new();
         let mut last = Timestamp::default();
         for i in 0..6000u32 {
@@ -1315,7 +1312,7 @@ mod tests {
                 let mut w = W::new(big);
                 shb(&mut w);
                 idb(&mut w, 1, None);
-                idb_snap(&mut w, 1, 600_000, 6);
+                idb_snap(&mut w, 1, 600_000, Some(6));
                 epb(&mut w, 0, 1, b"one");
                 // Large enough (for its interface's snap length) that the
                 // block read grows to 4 MiB and holds the next block whole,
