@@ -1087,8 +1087,7 @@ fn classify_new(w: &FlowAnalyzer, verdicts: &mut Vec<Verdict>) {
 /// completed as flows ended, which no packet completed, classified now).
 fn take_classified(w: &mut FlowAnalyzer, verdicts: &mut Vec<Verdict>) -> Vec<Classified> {
     classify_new(w, verdicts);
-    w.take_attempts()
-        .into_iter()
+    w.drain_attempts()
         .zip(verdicts.drain(..))
         .map(|(attempt, verdict)| Classified { attempt, verdict })
         .collect()
