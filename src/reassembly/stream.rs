@@ -126,13 +126,9 @@ impl Stream {
         if self.fin_sent || (payload.is_empty() && !fin) {
             return;
         }
-        let origin = *self.origin.get_or_insert(seq);
-        let distance = self.distance(origin, seq);
-        if distance.abs() > MAX_DISTANCE {
-            stats.out_of_window_segments += 1;
+        let Some(mut start) = self.place(seq, stats) else {
             return;
-        }
-        let mut start = i128::from(self.next) + distance;
+        };
         let end = start + payload.len() as i128;
         let mut data = payload;
         if start < 0 {
@@ -272,6 +268,21 @@ impl Stream {
         self.ooo.as_ref().map_or(&NO_ISLANDS, |i| &i.map)
     }
 
+    /// Where a segment starting at `seq` begins in the stream's bytes
+    /// (negative before the origin of a stream picked up mid-way); the
+    /// first segment seen sets the origin. `None`, counted, for a segment
+    /// out of any window.
+    #[inline(always)]
+    fn place(&mut self, seq: u32, stats: &mut ReassemblyStats) -> Option<i128> {
+        let origin = *self.origin.get_or_insert(seq);
+        let distance = self.distance(origin, seq);
+        if distance.abs() > MAX_DISTANCE {
+            stats.out_of_window_segments += 1;
+            return None;
+        }
+        Some(i128::from(self.next) + distance)
+    }
+
     /// How far sequence number `seq` lies from the next byte to deliver:
     /// the signed 32-bit distance, so wrapping past 2^32 needs no case.
     fn distance(&self, origin: u32, seq: u32) -> i128 {
@@ -328,14 +339,11 @@ impl Stream {
     #[inline]
     pub fn pass_over(&mut self, seq: u32, len: usize, stats: &mut ReassemblyStats) {
         debug_assert!(self.passes_over());
-        let origin = *self.origin.get_or_insert(seq);
-        let distance = self.distance(origin, seq);
-        if distance.abs() > MAX_DISTANCE {
-            stats.out_of_window_segments += 1;
+        let Some(start) = self.place(seq, stats) else {
             return;
-        }
+        };
         // Bytes before the origin (a stream picked up mid-way) end below 0.
-        let end = i128::from(self.next) + distance + len as i128;
+        let end = start + len as i128;
         self.next = self.next.max(end.max(0) as u64);
     }
 
