@@ -166,7 +166,8 @@ fn ep(s: &str, port: u16) -> Endpoint {
 }
 
 /// Feed whole streams to one conversation (the client is on the `Lo` side).
-fn converse(parts: &[(Side, &[u8])]) -> (Vec<Attempt>, HttpStats) {
+#[allow(clippy::vec_box)]
+fn converse(parts: &[(Side, &[u8])]) -> (Vec<Box<Attempt>>, HttpStats) {
     let (cli, srv) = (ep("10.0.0.1", 40000), ep("192.0.2.10", 8080));
     let mut conv = Conversation::default();
     conv.note_packet(Side::Lo, &cli, &srv, true, false);
@@ -200,7 +201,7 @@ fn converse(parts: &[(Side, &[u8])]) -> (Vec<Attempt>, HttpStats) {
 
 fn bench_classify(c: &mut Criterion) {
     let bad_key = String::from_utf8_lossy(UPGRADE).replace("dGhlIHNhbXBsZSBub25jZQ==", "abc");
-    let cases: Vec<(&str, Attempt)> = [
+    let cases: Vec<(&str, Box<Attempt>)> = [
         (
             "accepted",
             converse(&[(Side::Lo, UPGRADE), (Side::Hi, SWITCH)]).0,

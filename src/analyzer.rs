@@ -57,9 +57,9 @@ fn ending_of(why: EvictReason) -> Ending {
 
 /// Attempts the list of completed attempts keeps room for whatever the last
 /// report held: a handshake storm's reports hold a thousand or more, and
-/// room given back after a small report was grown again, copying, by the
-/// next (2048 attempts are 768 KiB). A burst's room beyond this is given
-/// back once reports are small again.
+/// room given back after a small report was grown again by the next
+/// (2048 boxed attempts are 16 KiB of pointers). A burst's room beyond this
+/// is given back once reports are small again.
 const KEPT_ATTEMPTS_ROOM: usize = 2048;
 
 /// What the HTTP stage produces, kept apart from the flow table so a sink can
@@ -67,7 +67,12 @@ const KEPT_ATTEMPTS_ROOM: usize = 2048;
 struct HttpOut {
     limits: HttpLimits,
     stats: HttpStats,
-    attempts: Vec<Attempt>,
+    /// Boxed from the connection that completed them to the writer: an
+    /// attempt is a few hundred bytes, and moved by value it was copied at
+    /// every hand-over (a tenth of the judge's instructions on a handshake
+    /// storm).
+    #[allow(clippy::vec_box)]
+    attempts: Vec<Box<Attempt>>,
     /// How many of `attempts` are in `attempt_bytes`: they are counted once
     /// each, as the caller asks, not on every push.
     counted: usize,
@@ -402,20 +407,19 @@ impl FlowAnalyzer {
 
     /// The attempts completed since the last take, in completion order,
     /// left in place.
-    pub fn attempts(&self) -> &[Attempt] {
+    pub fn attempts(&self) -> &[Box<Attempt>] {
         &self.http.attempts
     }
 
     /// The attempts completed since the last call, in completion order.
-    pub fn take_attempts(&mut self) -> Vec<Attempt> {
+    pub fn take_attempts(&mut self) -> Vec<Box<Attempt>> {
         self.drain_attempts().collect()
     }
 
     /// The attempts completed since the last call, in completion order,
     /// moved out of a list that keeps its room: a fresh list for every
-    /// report grew by doubling, and each doubling copied attempts of a few
-    /// hundred bytes (on a handshake storm, 3 % of a worker's instructions).
-    pub fn drain_attempts(&mut self) -> std::vec::Drain<'_, Attempt> {
+    /// report grew by doubling, copying what it held at each step.
+    pub fn drain_attempts(&mut self) -> std::vec::Drain<'_, Box<Attempt>> {
         self.http.counted = 0;
         self.http.attempt_bytes = 0;
         let a = &mut self.http.attempts;
@@ -445,7 +449,7 @@ impl FlowAnalyzer {
         let h = &mut self.http;
         h.attempt_bytes += h.attempts[h.counted..]
             .iter()
-            .map(Attempt::heap_bytes)
+            .map(|a| std::mem::size_of::<Attempt>() + a.heap_bytes())
             .sum::<usize>();
         h.counted = h.attempts.len();
     }
@@ -684,7 +688,8 @@ mod tests {
     /// One connection as (sent by the client?, bytes, bytes lost before
     /// them), each segment acknowledging all the other side sent, captured
     /// or not; the attempts found after each segment, then at the end.
-    fn conversation(parts: &[(bool, &[u8], u32)]) -> Vec<Vec<Attempt>> {
+    #[allow(clippy::vec_box)]
+    fn conversation(parts: &[(bool, &[u8], u32)]) -> Vec<Vec<Box<Attempt>>> {
         let (mut a, c, s) = opened();
         let ack = TcpFlags::ACK;
         let mut next = [101u32, 501u32];
@@ -837,7 +842,7 @@ mod tests {
             (false, ok, 0),
             (false, FORBIDDEN, 0),
         ]);
-        let all: Vec<&Attempt> = found.iter().flatten().collect();
+        let all: Vec<&Attempt> = found.iter().flatten().map(|a| &**a).collect();
         assert_eq!(all.len(), 1, "{all:#?}");
         assert_eq!(all[0].request.target, "/ws");
         assert_eq!(all[0].response.as_ref().map(|r| r.status), Some(403));
@@ -857,7 +862,7 @@ mod tests {
             (true, UPGRADE, 0),
             (false, FORBIDDEN, 0),
         ]);
-        let all: Vec<&Attempt> = found.iter().flatten().collect();
+        let all: Vec<&Attempt> = found.iter().flatten().map(|a| &**a).collect();
         assert_eq!(all.len(), 1, "{all:#?}");
         assert_eq!(all[0].response.as_ref().map(|r| r.status), Some(403));
         assert_eq!(found[4].len(), 1);
@@ -963,7 +968,8 @@ mod tests {
     #[test]
     fn drained_attempts_come_in_order_and_a_burst_gives_its_room_back() {
         let mut a = FlowAnalyzer::new(Limits::default(), HttpLimits::default());
-        let attempt = |i: usize| Attempt::for_test(ep(1, 40000), ep(2, 80), &format!("/{i}"));
+        let attempt =
+            |i: usize| Box::new(Attempt::for_test(ep(1, 40000), ep(2, 80), &format!("/{i}")));
         let targets = |a: &mut FlowAnalyzer| -> Vec<String> {
             a.drain_attempts()
                 .map(|x| x.request.target.clone())
@@ -1013,7 +1019,12 @@ mod tests {
             a.segment(&numbered(4 + 2 * round, s, c, ss, ack, resp));
             cs += req.len() as u32;
             ss += resp.len() as u32;
-            let sum: usize = a.http.attempts.iter().map(Attempt::heap_bytes).sum();
+            let sum: usize = a
+                .http
+                .attempts
+                .iter()
+                .map(|x| std::mem::size_of::<Attempt>() + x.heap_bytes())
+                .sum();
             // Asked twice, counted once.
             assert_eq!(a.completed_bytes(), sum);
             assert_eq!(a.completed_bytes(), sum);

@@ -1079,7 +1079,7 @@ const MAX_REUSED_BATCH_BYTES: usize = 16 << 20;
 /// judge is one thread however many workers there are.
 fn classify_new(w: &FlowAnalyzer, verdicts: &mut Vec<Verdict>) {
     if let Some(new) = w.attempts().get(verdicts.len()..) {
-        verdicts.extend(new.iter().map(crate::classify::classify));
+        verdicts.extend(new.iter().map(|a| crate::classify::classify(a)));
     }
 }
 

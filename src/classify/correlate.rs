@@ -48,7 +48,9 @@ impl Leg {
 /// An attempt with its verdict and its place among proxy legs.
 #[derive(Debug, Clone)]
 pub struct Judged {
-    pub attempt: Attempt,
+    /// Boxed, as it was completed: a judged attempt is moved several times
+    /// between the worker, the judge's lists and the writer.
+    pub attempt: Box<Attempt>,
     pub verdict: Verdict,
     pub leg: Leg,
     /// The other leg as `client>server`.
@@ -66,12 +68,12 @@ pub struct Judged {
 /// the one correlating thread then only compares.
 #[derive(Debug)]
 pub struct Classified {
-    pub attempt: Attempt,
+    pub attempt: Box<Attempt>,
     pub verdict: Verdict,
 }
 
 impl Classified {
-    pub fn new(attempt: Attempt) -> Classified {
+    pub fn new(attempt: Box<Attempt>) -> Classified {
         Classified {
             verdict: classify(&attempt),
             attempt,
@@ -179,7 +181,10 @@ const MAX_RECENT_BYTES: usize = 4 << 20;
 /// What a held attempt counts against `MAX_HELD_BYTES`: the same whenever
 /// asked, since a held attempt is not changed.
 fn held_cost(j: &Judged) -> usize {
-    std::mem::size_of::<(u64, Judged)>() + j.attempt.heap_bytes() + j.verdict.evidence.capacity()
+    std::mem::size_of::<(u64, Judged)>()
+        + std::mem::size_of::<Attempt>()
+        + j.attempt.heap_bytes()
+        + j.verdict.evidence.capacity()
 }
 
 fn key_of(a: &Attempt) -> Option<Vec<u8>> {
@@ -256,7 +261,7 @@ impl Correlator {
         };
         let verdict = self.session_ends.judge(&end, closer_is_proxy);
         Judged {
-            attempt: (*end.attempt).clone(),
+            attempt: end.attempt.clone(),
             verdict,
             leg,
             peer,
@@ -344,8 +349,8 @@ impl Correlator {
     }
 
     /// Classify an attempt and hold it for its other leg.
-    pub fn push(&mut self, attempt: Attempt) -> Vec<Judged> {
-        self.push_classified(Classified::new(attempt))
+    pub fn push(&mut self, attempt: impl Into<Box<Attempt>>) -> Vec<Judged> {
+        self.push_classified(Classified::new(attempt.into()))
     }
 
     /// [`Correlator::push`] for an attempt already classified on its own.

@@ -487,7 +487,10 @@ pub struct Handover {
 
 /// What a call into the conversation produced.
 pub struct Sink<'a> {
-    pub attempts: &'a mut Vec<Attempt>,
+    /// Boxed: attempts are handed from stage to stage, and a box moves as
+    /// a pointer.
+    #[allow(clippy::vec_box)]
+    pub attempts: &'a mut Vec<Box<Attempt>>,
     pub tls: &'a mut Vec<TlsSighting>,
     pub sids: &'a mut Vec<SidIssued>,
     /// Abnormal ends of upgraded sessions (`--sessions`).
@@ -594,7 +597,7 @@ impl Conversation {
             });
         }
         a.completed_at = out.packet_no;
-        out.attempts.push(*a);
+        out.attempts.push(a);
         for dir in self.dirs.iter_mut() {
             if matches!(dir.state, State::Frames) {
                 dir.state = State::Done;
@@ -824,7 +827,7 @@ impl Conversation {
             if let Pending::Attempt(mut a) = p {
                 a.ending = ending;
                 a.completed_at = out.packet_no;
-                out.attempts.push(*a);
+                out.attempts.push(a);
             }
         }
         self.pending_attempts = 0;
@@ -1287,7 +1290,7 @@ impl Conversation {
                         if let Some(mut a) = attempt {
                             a.body_excerpt = None;
                             a.completed_at = out.packet_no;
-                            out.attempts.push(*a);
+                            out.attempts.push(a);
                         }
                         dir.state = State::Head;
                     }
@@ -1322,7 +1325,7 @@ fn emit_with_body(attempt: &mut Option<Box<Attempt>>, reader: &mut BodyReader, o
     if let Some(mut a) = attempt.take() {
         a.body_excerpt = reader.take_excerpt();
         a.completed_at = out.packet_no;
-        out.attempts.push(*a);
+        out.attempts.push(a);
     }
 }
 
@@ -1567,7 +1570,8 @@ mod tests {
 
     struct Harness {
         conv: super::super::Connection,
-        attempts: Vec<Attempt>,
+        #[allow(clippy::vec_box)]
+        attempts: Vec<Box<Attempt>>,
         tls: Vec<TlsSighting>,
         sids: Vec<SidIssued>,
         sessions: Vec<SessionEnd>,

@@ -90,7 +90,7 @@ impl OverH2 {
         for a in done {
             out.stats.requests += 1;
             out.attempts
-                .push(self.attempt(a, unanswered, out.packet_no));
+                .push(Box::new(self.attempt(a, unanswered, out.packet_no)));
         }
     }
 
