@@ -150,6 +150,11 @@ pub fn scrub(text: String, secrets: &[String]) -> String {
             continue;
         };
         let places = s.as_bytes().get(7..max.saturating_sub(1)).unwrap_or(&[]);
+        // Most secrets (a cookie's values) or texts are too short to hold
+        // such a prefix: no search is set up for them.
+        if places.is_empty() {
+            continue;
+        }
         for i in memchr::memrchr_iter(last, places) {
             let n = i + 8;
             if !s.is_char_boundary(n) {
