@@ -20,6 +20,7 @@ pub mod error;
 pub mod h2;
 pub mod hint;
 pub mod http;
+pub mod notice;
 pub mod order;
 pub mod pipeline;
 pub mod reassembly;

@@ -52,7 +52,7 @@ fn main() -> ExitCode {
         Ok(status) => ExitCode::from(status),
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("wshs-sniff: {e}");
+            wshs_sniff::notice::note(format_args!("{e}"));
             ExitCode::from(e.exit_code())
         }
     }

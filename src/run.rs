@@ -12,6 +12,7 @@ use crate::capture::{inputs, keylog_file, Files, PacketSource, PcapWriter};
 use crate::classify::{advice, Outcome};
 use crate::cli::{Analysis, Cli, Input, Plan};
 use crate::error::{Error, EXIT_REJECTED};
+use crate::notice::note;
 use crate::pipeline;
 use crate::report::blocks::BlockOptions;
 use crate::report::metrics::{self, Metrics};
@@ -184,8 +185,8 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
         live::drop_privileges(user)?;
     }
     if let Input::Live { options, .. } = &a.input {
-        eprintln!(
-            "wshs-sniff: capturing on {}, filter '{}'{}",
+        note(format_args!(
+            "capturing on {}, filter '{}'{}",
             options.interface,
             options.filter,
             if a.user.is_some() {
@@ -193,7 +194,7 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
             } else {
                 ""
             }
-        );
+        ));
     }
 
     let cfg = &config;
@@ -267,11 +268,17 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
     let summary_written = if output_failed {
         Ok(())
     } else if o.format != Format::Text {
-        eprint!("{rendered}");
-        Ok(())
+        // Written, not printed: printing panics when stderr cannot be
+        // written (a full disk, a closed pipe), and the run would end in a
+        // panic instead of the error it met.
+        let mut err = std::io::stderr().lock();
+        err.write_all(rendered.as_bytes())
+            .and_then(|()| err.flush())
+            .map_err(OutputError::Stderr)
     } else {
         out.write_all(rendered.as_bytes())
             .and_then(|()| out.flush())
+            .map_err(OutputError::Stdout)
     };
     stop.store(true, Ordering::Relaxed);
     if let Some(h) = metrics_thread {
@@ -282,7 +289,7 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
     if let (Some(path), Some(mut incident)) = (&a.report, incident) {
         written.push(
             std::fs::write(path, incident.render(&summary))
-                .map(|()| eprintln!("wshs-sniff: wrote the incident report to {path}"))
+                .map(|()| note(format_args!("wrote the incident report to {path}")))
                 .map_err(|source| OutputError::File {
                     path: path.clone(),
                     source,
@@ -307,12 +314,12 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
                 path,
             )
             .map(|n| {
-                eprintln!(
-                    "wshs-sniff: wrote {} packets, {} with a comment, to {path}{}",
+                note(format_args!(
+                    "wrote {} packets, {} with a comment, to {path}{}",
                     n.packets,
                     n.commented,
                     masked_note(o.redact, n.masked)
-                )
+                ))
             }),
         );
     }
@@ -324,12 +331,12 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
             pcap_out::write_flows(&inputs, &rejected_flows, path, o.redact)
         };
         written.push(n.map(|n| {
-            eprintln!(
-                "wshs-sniff: wrote {} packets of {} connections with a refused attempt to {path}{}",
+            note(format_args!(
+                "wrote {} packets of {} connections with a refused attempt to {path}{}",
                 n.packets,
                 rejected_flows.len(),
                 masked_note(o.redact, n.masked)
-            );
+            ));
         }));
     }
     if let Some(s) = &scratch {
@@ -338,7 +345,7 @@ pub fn analyze<W: Write>(a: &Analysis, out: W, stop: Arc<AtomicBool>) -> Result<
     if let Some(e) = stats.error {
         return Err(e);
     }
-    summary_written.map_err(OutputError::Stdout)?;
+    summary_written?;
     for w in written {
         w?;
     }

@@ -305,6 +305,50 @@ fn a_full_disk_is_one_line_and_exit_1() {
     }
 }
 
+/// stderr on a full disk: the error that ends the run (or the summary that
+/// goes to stderr beside JSON) cannot be written, and the status still says
+/// so, never a panic's 101.
+#[test]
+fn a_full_stderr_still_ends_in_the_run_s_own_status() {
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    let ok = fixture("python-websockets__origin-rejected.pcap");
+    let garbage = Scratch::new("stderr-full", b"not a capture at all, just text\n");
+    let cases: [(&[&str], bool, i32); 4] = [
+        // A bad input: its one-line error is lost, its status is not.
+        (&["-r", garbage.path()], false, 1),
+        // A bad option, refused before any run.
+        (&["--no-such-option"], false, 1),
+        // JSON: the records reach stdout, the summary fails on stderr.
+        (&["-r", ok.to_str().unwrap(), "--json", "--all"], false, 1),
+        // Text with stdout on the full disk as well.
+        (&["-r", ok.to_str().unwrap(), "--all"], true, 1),
+    ];
+    for (args, stdout_full, want) in cases {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).stdin(Stdio::null()).stderr(full());
+        if stdout_full {
+            cmd.stdout(full());
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(want), "{args:?}");
+    }
+    let json = Command::new(BIN)
+        .args(["-r", ok.to_str().unwrap(), "--json", "--all"])
+        .stdin(Stdio::null())
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert!(
+        text(&json.stdout).contains("\"origin-rejected\""),
+        "the findings are written before the summary fails"
+    );
+}
+
 #[test]
 fn a_write_rejected_file_that_cannot_be_written_is_one_line_and_exit_1() {
     let ok = fixture("python-websockets__origin-rejected.pcap");

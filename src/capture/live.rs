@@ -144,10 +144,10 @@ impl LiveSource {
         self.last_stats_check = CoarseInstant::now();
         if let Ok(s) = self.cap.stats() {
             if s.dropped > self.warned_drops {
-                eprintln!(
-                    "wshs-sniff: warning: kernel dropped {} packets on {} so far (raise -B, or narrow the filter)",
+                crate::notice::note(format_args!(
+                    "warning: kernel dropped {} packets on {} so far (raise -B, or narrow the filter)",
                     s.dropped, self.iface
-                );
+                ));
                 self.warned_drops = s.dropped;
             }
         }

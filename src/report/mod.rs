@@ -34,6 +34,9 @@ use crate::classify::Outcome;
 pub enum OutputError {
     #[error("cannot write the output: {0}")]
     Stdout(#[source] std::io::Error),
+    /// The summary, which goes to stderr beside JSON output.
+    #[error("cannot write the summary to stderr: {0}")]
+    Stderr(#[source] std::io::Error),
     #[error("cannot write {path}: {source}")]
     File {
         path: String,
@@ -47,7 +50,8 @@ pub enum OutputError {
 
 impl OutputError {
     pub fn is_broken_pipe(&self) -> bool {
-        matches!(self, OutputError::Stdout(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+        matches!(self, OutputError::Stdout(e) | OutputError::Stderr(e)
+            if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 }
 
