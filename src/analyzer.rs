@@ -449,7 +449,7 @@ impl FlowAnalyzer {
         let h = &mut self.http;
         h.attempt_bytes += h.attempts[h.counted..]
             .iter()
-            .map(|a| std::mem::size_of::<Attempt>() + a.heap_bytes())
+            .map(|a| a.boxed_bytes())
             .sum::<usize>();
         h.counted = h.attempts.len();
     }
@@ -1019,12 +1019,7 @@ mod tests {
             a.segment(&numbered(4 + 2 * round, s, c, ss, ack, resp));
             cs += req.len() as u32;
             ss += resp.len() as u32;
-            let sum: usize = a
-                .http
-                .attempts
-                .iter()
-                .map(|x| std::mem::size_of::<Attempt>() + x.heap_bytes())
-                .sum();
+            let sum: usize = a.http.attempts.iter().map(|x| x.boxed_bytes()).sum();
             // Asked twice, counted once.
             assert_eq!(a.completed_bytes(), sum);
             assert_eq!(a.completed_bytes(), sum);

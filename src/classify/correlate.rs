@@ -181,10 +181,7 @@ const MAX_RECENT_BYTES: usize = 4 << 20;
 /// What a held attempt counts against `MAX_HELD_BYTES`: the same whenever
 /// asked, since a held attempt is not changed.
 fn held_cost(j: &Judged) -> usize {
-    std::mem::size_of::<(u64, Judged)>()
-        + std::mem::size_of::<Attempt>()
-        + j.attempt.heap_bytes()
-        + j.verdict.evidence.capacity()
+    std::mem::size_of::<(u64, Judged)>() + j.attempt.boxed_bytes() + j.verdict.evidence.capacity()
 }
 
 fn key_of(a: &Attempt) -> Option<Vec<u8>> {

@@ -151,6 +151,14 @@ impl Attempt {
     }
 }
 
+impl Attempt {
+    /// [`Attempt::heap_bytes`] of an attempt held boxed, as completed ones
+    /// are from their connection to the writer: the box counts too.
+    pub fn boxed_bytes(&self) -> usize {
+        std::mem::size_of::<Attempt>() + self.heap_bytes()
+    }
+}
+
 #[cfg(test)]
 impl Attempt {
     /// A bare `GET target` from `client` to `server` at 100 s, unanswered:
