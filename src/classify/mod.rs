@@ -288,7 +288,7 @@ pub fn expected_accept(key: &[u8]) -> String {
 /// invalid UTF-8 become escapes, at most `max` characters.
 pub fn printable(b: &[u8], max: usize) -> String {
     // Nearly every header value is short printable ASCII, kept as it is.
-    if b.len() <= max && b.iter().all(|c| (0x20..0x7f).contains(c)) {
+    if b.len() <= max && all_printable_ascii(b) {
         return crate::text::lossy(b).into_owned();
     }
     let s = crate::text::lossy(&b[..b.len().min(max * 4)]);
@@ -306,6 +306,29 @@ pub fn printable(b: &[u8], max: usize) -> String {
         }
     }
     out
+}
+
+/// Whether every byte is printable ASCII (0x20 to 0x7e), eight bytes at a
+/// time: each record's texts are checked, and a byte-by-byte test was most
+/// of what rendering one cost.
+fn all_printable_ascii(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(w);
+        let x = u64::from_le_bytes(bytes);
+        // Some byte below 0x20: subtracting borrows into its top bit.
+        let below = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+        // Some byte of 0x7f or more: its top bit is set already, or adding
+        // one sets it (bytes below 0x80 never carry into their neighbour).
+        let above = (x | x.wrapping_add(ONES)) & HIGHS;
+        if below | above != 0 {
+            return false;
+        }
+    }
+    words.remainder().iter().all(|c| (0x20..0x7f).contains(c))
 }
 
 fn server_says(status: u16, reason: &str, body: &[u8]) -> String {
@@ -1012,6 +1035,35 @@ mod tests {
     fn codes_round_trip() {
         for c in Cause::ALL {
             assert_eq!(Cause::from_code(c.code()), Some(*c));
+        }
+    }
+
+    proptest::proptest! {
+        /// The word-at-a-time check is the byte-by-byte one.
+        #[test]
+        fn printable_ascii_check_is_exact(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40), ascii in proptest::collection::vec(0x1eu8..0x81, 0..40)) {
+            for v in [&b, &ascii] {
+                proptest::prop_assert_eq!(
+                    all_printable_ascii(v),
+                    v.iter().all(|c| (0x20..0x7f).contains(c))
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn printable_ascii_check_finds_each_edge_in_every_place() {
+        for at in 0..19 {
+            for bad in [0x00u8, 0x1f, 0x7f, 0x80, 0xff] {
+                let mut v = vec![b'a'; 19];
+                assert!(all_printable_ascii(&v));
+                v[at] = bad;
+                assert!(!all_printable_ascii(&v), "{bad:#x} at {at}");
+                v[at] = 0x20;
+                assert!(all_printable_ascii(&v));
+                v[at] = 0x7e;
+                assert!(all_printable_ascii(&v));
+            }
         }
     }
 

@@ -207,8 +207,8 @@ impl Record {
         let secs = |x: f64| (x * 1000.0).round() / 1000.0;
         Record {
             ts: rfc3339(session.map_or(a.ts, |s| s.ended)),
-            client: a.client.to_string(),
-            server: a.server.to_string(),
+            client: a.client.text(),
+            server: a.server.text(),
             method: clean(printable(a.request.method.as_bytes(), 32)),
             target: clean(printable(target.as_bytes(), 2048)),
             http_version: match a.h2 {
