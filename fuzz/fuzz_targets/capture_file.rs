@@ -1,5 +1,6 @@
 //! A whole capture file (pcap or pcapng bytes) through the whole pipeline:
-//! capture parsing, decode, reassembly, HTTP, classification, correlation.
+//! capture parsing, decode, reassembly, HTTP, classification, correlation,
+//! and the JSON line of every record found.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -26,8 +27,13 @@ fuzz_target!(|data: &[u8]| {
         ..Config::default()
     };
     if let Ok(a) = wshs_sniff::analyze_bytes("fuzz", data.to_vec(), &cfg) {
+        // The hand-written JSON line is held to serde_json's bytes for
+        // every record the pipeline makes of the input.
         for r in &a.records {
-            let _ = serde_json::to_string(r);
+            let mut ours = Vec::new();
+            wshs_sniff::report::json_line::write(&mut ours, r);
+            let reference = serde_json::to_vec(r).expect("a record serializes");
+            assert_eq!(ours, reference, "JSON line differs from serde_json's");
         }
         let _ = a.summary.render();
     }
