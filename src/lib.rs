@@ -11,6 +11,7 @@
 //! suites that replay a capture and assert on the attempts found.
 
 pub mod analyzer;
+pub mod byte_word;
 pub mod capture;
 pub mod classify;
 pub mod cli;

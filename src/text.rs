@@ -18,6 +18,7 @@ pub fn lossy(b: &[u8]) -> Cow<'_, str> {
 /// standard library's search for a `char` sets up a searcher per call, and
 /// every record takes its target and cookies apart.
 pub fn split_once_ascii(s: &str, sep: u8) -> Option<(&str, &str)> {
+    debug_assert!(sep.is_ascii(), "a separator is one ASCII byte");
     let i = memchr::memchr(sep, s.as_bytes())?;
     // An ASCII byte is a character of its own: both sides are whole text.
     Some((s.get(..i)?, s.get(i + 1..)?))
@@ -28,6 +29,7 @@ pub fn split_once_ascii(s: &str, sep: u8) -> Option<(&str, &str)> {
 /// `char` went through it a word at a time (on a storm of 4 KB cookies, a
 /// fifth of the reporter's instructions).
 pub fn split_ascii(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    debug_assert!(sep.is_ascii(), "a separator is one ASCII byte");
     let mut start = 0;
     memchr::memchr_iter(sep, s.as_bytes())
         .chain(std::iter::once(s.len()))

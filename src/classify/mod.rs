@@ -312,21 +312,14 @@ pub fn printable(b: &[u8], max: usize) -> String {
 /// time: each record's texts are checked, and a byte-by-byte test was most
 /// of what rendering one cost.
 fn all_printable_ascii(b: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    use crate::byte_word::{has_at_least, has_below, load};
     let mut words = b.chunks_exact(8);
-    for w in &mut words {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(w);
-        let x = u64::from_le_bytes(bytes);
-        // Some byte below 0x20: subtracting borrows into its top bit.
-        let below = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
-        // Some byte of 0x7f or more: its top bit is set already, or adding
-        // one sets it (bytes below 0x80 never carry into their neighbour).
-        let above = (x | x.wrapping_add(ONES)) & HIGHS;
-        if below | above != 0 {
-            return false;
-        }
+    if words
+        .by_ref()
+        .filter_map(load)
+        .any(|w| has_below(w, 0x20) || has_at_least(w, 0x7f))
+    {
+        return false;
     }
     words.remainder().iter().all(|c| (0x20..0x7f).contains(c))
 }

@@ -134,14 +134,10 @@ fn opt_float(out: &mut Vec<u8>, x: Option<f64>) {
 }
 
 /// Whether any byte of the word is a control character, `"` or `\`: the
-/// bytes JSON strings must escape. Bytewise comparisons done on eight at
-/// once (the classic "has a byte less than n" and "has a zero byte" tests).
+/// bytes JSON strings must escape.
 fn word_needs_escape(w: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
-    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGHS != 0;
-    below_space || has_zero(w ^ (ONES * u64::from(b'"'))) || has_zero(w ^ (ONES * u64::from(b'\\')))
+    use crate::byte_word::{has_below, has_byte};
+    has_below(w, 0x20) || has_byte(w, b'"') || has_byte(w, b'\\')
 }
 
 fn byte_needs_escape(b: u8) -> bool {
@@ -200,10 +196,8 @@ fn next_escape(bytes: &[u8], from: usize) -> usize {
             }
         }
     }
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        if word_needs_escape(u64::from_le_bytes(word)) {
+    while let Some(w) = bytes.get(i..).and_then(crate::byte_word::load) {
+        if word_needs_escape(w) {
             break;
         }
         i += 8;

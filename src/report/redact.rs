@@ -65,8 +65,7 @@ pub fn redact_target(target: &str) -> String {
     if !split_ascii(query, b'&').any(masked) {
         return target.to_string();
     }
-    let parts: Vec<String> = query
-        .split('&')
+    let parts: Vec<String> = split_ascii(query, b'&')
         .map(|kv| match split_once_ascii(kv, b'=') {
             Some((k, _)) if masked(kv) => format!("{k}={MASK}"),
             _ => kv.to_string(),
