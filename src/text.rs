@@ -14,6 +14,21 @@ pub fn lossy(b: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// Write `v` in decimal at the start of `out`, which has room for it (ten
+/// bytes hold the largest `u32`); the number of bytes written. The digits
+/// are counted first and then written from the last one back, in place:
+/// endpoints and a record's numbers are written this way on every reported
+/// attempt, without the formatting machinery.
+pub fn put_decimal(out: &mut [u8], v: u32) -> usize {
+    let len = (v.checked_ilog10().unwrap_or(0) as usize + 1).min(out.len());
+    let mut v = v;
+    for slot in out[..len].iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    len
+}
+
 /// `s.split_once(sep)` for an ASCII separator, found with memchr: the
 /// standard library's search for a `char` sets up a searcher per call, and
 /// every record takes its target and cookies apart.
@@ -60,6 +75,14 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn decimal_is_the_display_form(v: u32) {
+            let mut buf = [0u8; 10];
+            let len = put_decimal(&mut buf, v);
+            let want = v.to_string();
+            prop_assert_eq!(&buf[..len], want.as_bytes());
+        }
+
         #[test]
         fn ascii_splits_are_the_standard_library_s(s in "[a;=?& é]{0,40}") {
             for sep in [b';', b'=', b'?', b'&'] {

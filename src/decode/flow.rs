@@ -46,6 +46,7 @@ impl Endpoint {
 /// `a.b.c.d:port` written digit by digit into a buffer (21 bytes hold the
 /// longest); the buffer and the length used.
 fn v4_text(ip: std::net::Ipv4Addr, port: u16) -> ([u8; 21], usize) {
+    use crate::text::put_decimal;
     let mut buf = [0u8; 21];
     let mut n = 0;
     for (i, octet) in ip.octets().into_iter().enumerate() {
@@ -53,34 +54,12 @@ fn v4_text(ip: std::net::Ipv4Addr, port: u16) -> ([u8; 21], usize) {
             buf[n] = b'.';
             n += 1;
         }
-        n += put_decimal(&mut buf[n..], u16::from(octet));
+        n += put_decimal(&mut buf[n..], u32::from(octet));
     }
     buf[n] = b':';
     n += 1;
-    n += put_decimal(&mut buf[n..], port);
+    n += put_decimal(&mut buf[n..], u32::from(port));
     (buf, n)
-}
-
-/// Write `v` in decimal at the start of `out` (which has room for it: five
-/// digits at most here); the number of bytes written. The digits are
-/// counted first and then written from the last one back, in place.
-fn put_decimal(out: &mut [u8], v: u16) -> usize {
-    let len = match v {
-        0..=9 => 1,
-        10..=99 => 2,
-        100..=999 => 3,
-        1000..=9999 => 4,
-        _ => 5,
-    };
-    let len = len.min(out.len());
-    let mut v = v;
-    let mut at = len;
-    while at > 0 {
-        at -= 1;
-        out[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
-    len
 }
 
 /// The two endpoints of a TCP connection in a canonical order (lower first), so

@@ -106,21 +106,14 @@ fn opt_string(out: &mut Vec<u8>, s: Option<&str>) {
 }
 
 fn opt_number(out: &mut Vec<u8>, n: Option<u32>) {
-    let Some(mut n) = n else {
-        out.extend_from_slice(b"null");
-        return;
-    };
-    let mut digits = [0u8; 10];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+    match n {
+        Some(n) => {
+            let mut digits = [0u8; 10];
+            let len = crate::text::put_decimal(&mut digits, n);
+            out.extend_from_slice(&digits[..len]);
         }
+        None => out.extend_from_slice(b"null"),
     }
-    out.extend_from_slice(&digits[at..]);
 }
 
 /// Seconds of a session end: rare (one per abnormal end under `--sessions`),
