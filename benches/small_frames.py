@@ -18,7 +18,7 @@ import json
 import random
 import sys
 
-from tcp_pcap import Writer
+from tcp_pcap import Writer, take_seed
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 SERVER = [10, 0, 0, 1]
@@ -27,11 +27,7 @@ PORT = 8080
 
 def main():
     args = sys.argv[1:]
-    seed = 5
-    if "--seed" in args:
-        i = args.index("--seed")
-        seed = int(args[i + 1])
-        del args[i:i + 2]
+    seed = take_seed(args, 5)
     if len(args) not in (3, 4):
         sys.exit(__doc__.strip().splitlines()[-4])
     conns, packets, out = int(args[0]), int(args[1]), args[2]

@@ -1,7 +1,18 @@
 """A minimal classic-pcap writer of Ethernet/IPv4/TCP packets, for the bench
 scripts that build captures of one traffic pattern (slow_heads.py,
-tls_empty_messages.py, handshake_storm.py)."""
+tls_empty_messages.py, handshake_storm.py, small_frames.py,
+opaque_flows.py)."""
 import struct
+
+
+def take_seed(args, default):
+    """The value of `--seed N` in `args` (removed from them), or `default`."""
+    if "--seed" not in args:
+        return default
+    i = args.index("--seed")
+    seed = int(args[i + 1])
+    del args[i:i + 2]
+    return seed
 
 
 def checksum(b):
