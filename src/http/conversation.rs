@@ -1383,12 +1383,7 @@ fn find_message_start(data: &[u8], role: Role) -> Option<usize> {
         if role != Role::Responses && pos > line_start {
             let line = &data[line_start..pos];
             if let Some(sp) = memchr::memchr(b' ', line) {
-                let method = &line[..sp];
-                if !method.is_empty()
-                    && method.len() <= 16
-                    && method.iter().all(|b| b.is_ascii_uppercase() || *b == b'-')
-                    && line.last() == Some(&b' ')
-                {
+                if head::looks_like_method(&line[..sp]) && line.last() == Some(&b' ') {
                     return Some(line_start);
                 }
             }
@@ -1510,14 +1505,10 @@ fn could_start_request(t: &[u8]) -> bool {
     // common case while resynchronising) is told apart in a few bytes.
     let method_len = t
         .iter()
-        .take(MAX_METHOD + 1)
+        .take(head::MAX_METHOD + 1)
         .position(|b| *b == b' ')
         .unwrap_or(t.len());
-    let method = &t[..method_len];
-    let method_ok = !method.is_empty()
-        && method.len() <= MAX_METHOD
-        && method.iter().all(|b| b.is_ascii_uppercase() || *b == b'-');
-    if !method_ok {
+    if !head::looks_like_method(&t[..method_len]) {
         return false;
     }
     let mut parts = t
@@ -1530,9 +1521,6 @@ fn could_start_request(t: &[u8]) -> bool {
     let version_ok = parts.next().is_none_or(prefix_of_version);
     target_ok && version_ok
 }
-
-/// Longest method a start line is taken to have.
-const MAX_METHOD: usize = 16;
 
 /// Best-effort parse of a head too large for httparse's buffer limit: the
 /// request line and whole header lines that fit. Kept only if it is an

@@ -370,6 +370,17 @@ fn trim(v: &[u8]) -> &[u8] {
     &v[s..e.max(s)]
 }
 
+/// Longest method a request line is taken to have when bytes are searched
+/// for one (resynchronising, redacting raw bytes): real methods are short
+/// upper-case words, and a bound keeps junk from passing for one.
+pub const MAX_METHOD: usize = 16;
+
+/// Whether `m` looks like a request method: 1 to `MAX_METHOD` upper-case
+/// letters or dashes (`GET`, `M-SEARCH`).
+pub fn looks_like_method(m: &[u8]) -> bool {
+    !m.is_empty() && m.len() <= MAX_METHOD && m.iter().all(|b| b.is_ascii_uppercase() || *b == b'-')
+}
+
 /// Whether a comma-separated token list contains `tok` (case-insensitive). A cheap
 /// check for the hot path; the classifier uses the full nom grammar.
 pub fn contains_token(list: &[u8], tok: &[u8]) -> bool {

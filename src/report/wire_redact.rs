@@ -90,12 +90,7 @@ impl Scanner {
                         });
                     }
                     b' ' => {
-                        let method = !self.word.is_empty()
-                            && self.word.len() <= 16
-                            && self
-                                .word
-                                .iter()
-                                .all(|b| b.is_ascii_uppercase() || *b == b'-');
+                        let method = crate::http::head::looks_like_method(&self.word);
                         self.restart(if method { At::Path } else { At::Rest });
                     }
                     _ if self.word.len() < MAX_WORD => self.word.push(c),
