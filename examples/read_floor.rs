@@ -1,5 +1,5 @@
 //! The reading floor: walk every record of a capture file with wshs-sniff's own
-//! reader (pooled read blocks, record parsing) and do nothing else.
+//! reader (mapped windows, record parsing) and do nothing else.
 //!
 //! ```text
 //! cargo run --release --example read_floor -- [--decode] FILE
@@ -27,6 +27,8 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // Files are mapped under the guard, as the binary maps them.
+    wshs_sniff::capture::mapped::install_guard();
     let mut src = match FileSource::open(&path) {
         Ok(s) => s,
         Err(e) => {

@@ -1,6 +1,16 @@
 //! Cache hints for the hot loops. A prefetch never faults and never changes
 //! what the program computes, whatever the address.
 
+/// Ask the CPU to load the cache line at `r`: input about to be parsed, and
+/// read again by a flow worker on another core.
+#[inline(always)]
+pub fn prefetch_line<T>(r: &T) {
+    #[cfg(target_arch = "x86_64")]
+    hint_at::<{ std::arch::x86_64::_MM_HINT_T0 }>((r as *const T).cast::<u8>());
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = r;
+}
+
 /// Ask the CPU to load every cache line of `*r`, for data about to be worked
 /// on (a flow a packet will update).
 #[inline(always)]

@@ -42,6 +42,10 @@ fn main() -> ExitCode {
     // A bug ends in one line naming the thread (written where the thread is
     // joined), not a backtrace on an operator's screen.
     std::panic::set_hook(Box::new(error::note_panic));
+    // Capture files are mapped only under this guard: a file cut short while
+    // mapped is then damage to report, not a crash. Installed here, before
+    // any thread starts; without it files are read instead.
+    wshs_sniff::capture::mapped::install_guard();
     let result = Plan::from_args(std::env::args_os(), Terminal::of_process())
         .map_err(Error::from)
         .and_then(|plan| {

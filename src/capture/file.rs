@@ -1,32 +1,42 @@
 //! Reading capture files (pcap and pcapng) from a file, stdin or any reader.
 //!
 //! The reader streams through large reference-counted blocks and hands out
-//! packets as slices of them: the file is read in big pieces (few syscalls),
-//! nothing is allocated per packet, and memory stays bounded whatever the file's
-//! size. The pipeline may keep a block alive (its packets' payloads travel to the
-//! flow workers by reference), so a block that is shared is never written again:
-//! the reader moves the unread tail (less than one record) to a free block from
-//! its pool and reads on there. A block grows only when a single record is
-//! larger than it, up to a hard cap.
+//! packets as slices of them: nothing is allocated or copied per packet, and
+//! memory stays bounded whatever the file's size. A regular file's blocks are
+//! windows of it mapped a few MiB at a time (see `mapped`), each starting at
+//! the page of the first record it holds whole; a pipe is read in big pieces
+//! (few syscalls) into blocks of memory. The pipeline may keep a block alive
+//! (its packets' payloads travel to the flow workers by reference), so a block
+//! that is shared is never written again: the reader moves the unread tail
+//! (less than one record) to a free block from its pool and reads on there. A
+//! block grows only when a single record is larger than it, up to a hard cap.
 
 use std::io::{ErrorKind, Read};
 use std::sync::Arc;
 
 use nom::number::Endianness;
 
+use super::mapped::{self, Window};
 use super::pcap_format::{self, PcapHeader, FILE_HEADER_LEN};
 use super::pcapng_format::{self as ng, Interface};
 use super::{Block, CaptureError, LinkType, Next, PacketSource, RawPacket, SharedBytes, Timestamp};
 
-/// Block size: reads of a few hundred KiB keep system calls rare, and a block
-/// this small is still in the core's cache when its records are parsed just
-/// after the kernel copied them in. Reading into such blocks measured less
-/// CPU and wall time than mapping the file (BENCHMARKS.md, "Reading instead
-/// of mapping"): unmapping the windows cost more than the copy, and the flow
-/// worker, sharing the address space, paid for every unmapping's TLB flush.
+/// Block size when reading: reads of a few hundred KiB keep system calls rare,
+/// and a block this small is still in the core's cache when its records are
+/// parsed just after the kernel copied them in.
 const BUF_LEN: usize = 256 << 10;
 /// Compact before reading into less free space than this.
 const MIN_READ: usize = 64 << 10;
+/// Bytes of a regular file mapped at a time (see `mapped`). Each unmapping
+/// interrupts the flow worker's core to flush its TLB: with 2 MiB windows
+/// that cost more than the copy that mapping spares (BENCHMARKS.md, "Reading
+/// instead of mapping"), with 4 MiB and the input prefetched it costs less
+/// ("Mapping again, in 4 MiB windows"). Larger windows saved little more
+/// and kept more of the file resident while the pipeline holds a window.
+const WINDOW: usize = if cfg!(test) { 1 << 20 } else { 4 << 20 };
+/// How far ahead of the record being handed out the reader asks the CPU to
+/// load the input (see `prefetch_ahead`).
+const PREFETCH_AHEAD: usize = 8 << 10;
 /// Blocks kept for reuse once the pipeline lets go of them: enough to cover
 /// the blocks in flight (a few ticks' worth), so blocks are not allocated and
 /// page-faulted in again all the time.
@@ -79,8 +89,10 @@ struct Found {
 
 /// A regular file being read, watched for being cut short or rewritten.
 struct Watched {
-    /// The file's size when it was opened.
+    /// The file's size when it was opened, or as last seen growing.
     len: u64,
+    /// Its mapped windows' owner number (see `mapped::shrank`).
+    owner: u64,
     /// A second handle on the file, for the checks (`statx`, `pread`); the
     /// reader reads through its own.
     file: std::fs::File,
@@ -106,7 +118,12 @@ impl Watched {
         if file.read_exact_at(&mut head, 0).is_err() {
             head.clear();
         }
-        Watched { len, file, head }
+        Watched {
+            len,
+            owner: mapped::new_owner(),
+            file,
+            head,
+        }
     }
 
     /// Whether the file on disk is still the one being read: not shorter than
@@ -146,7 +163,10 @@ const SHRANK: &str = "the file shrank while it was being read";
 
 /// The buffer of a block read into memory that nobody else holds.
 fn heap_mut(b: &mut SharedBytes) -> Option<&mut Vec<u8>> {
-    Arc::get_mut(b).map(|Block(v)| v)
+    match Arc::get_mut(b)? {
+        Block::Heap(v) => Some(v),
+        Block::Mapped(_) => None,
+    }
 }
 
 /// A capture file read as a stream of packets.
@@ -159,6 +179,11 @@ pub struct FileSource {
     pool: Vec<SharedBytes>,
     /// A regular file, watched while it is read.
     watched: Option<Watched>,
+    /// The file is read through mapped windows (see `map_window`); cleared
+    /// for good when a window cannot be mapped.
+    mapping: bool,
+    /// `buf[..prefetched]` has been asked for (see `prefetch_ahead`).
+    prefetched: usize,
     /// Unconsumed bytes are `buf[start..end]`.
     start: usize,
     end: usize,
@@ -198,6 +223,8 @@ impl FileSource {
         } else {
             None
         };
+        // A regular file is mapped through the watching handle while the
+        // guard is in place; `file` is read only if mapping fails.
         Self::build(path, Box::new(file), watched)
     }
 
@@ -214,12 +241,19 @@ impl FileSource {
         reader: Box<dyn Read + Send>,
         watched: Option<Watched>,
     ) -> Result<FileSource, CaptureError> {
+        let mapping = watched.is_some() && mapped::guarded();
         let mut src = FileSource {
             name: name.to_string(),
             reader,
-            buf: Arc::new(Block(vec![0; BUF_LEN])),
+            buf: Arc::new(Block::Heap(if mapping {
+                Vec::new()
+            } else {
+                vec![0; BUF_LEN]
+            })),
             pool: Vec::new(),
             watched,
+            mapping,
+            prefetched: 0,
             start: 0,
             end: 0,
             base: 0,
@@ -336,6 +370,9 @@ impl FileSource {
     }
 
     fn fill_more(&mut self, n: usize) -> Result<bool, CaptureError> {
+        if self.mapping && self.map_window(n)? {
+            return Ok(self.end - self.start >= n);
+        }
         while self.end - self.start < n {
             if self.eof {
                 return Ok(false);
@@ -356,6 +393,7 @@ impl FileSource {
                     }
                 }
                 self.base += start as u64;
+                self.prefetched = 0;
                 self.end -= start;
                 self.start = 0;
             }
@@ -391,7 +429,7 @@ impl FileSource {
             .position(|b| b.len() >= want && heap_mut(b).is_some());
         let mut next = match reusable {
             Some(i) => self.pool.swap_remove(i),
-            None => Arc::new(Block(vec![0; want])),
+            None => Arc::new(Block::Heap(vec![0; want])),
         };
         let unread = self.buf.get(self.start..self.end).unwrap_or(&[]);
         if let Some(b) = heap_mut(&mut next) {
@@ -400,12 +438,110 @@ impl FileSource {
             }
         }
         let old = std::mem::replace(&mut self.buf, next);
-        if self.pool.len() < POOL_LEN {
+        if self.pool.len() < POOL_LEN && matches!(*old, Block::Heap(_)) {
             self.pool.push(old);
         }
         self.base += self.start as u64;
         self.end -= self.start;
         self.start = 0;
+        self.prefetched = 0;
+    }
+
+    /// Map the window of the file that holds the next `n` bytes (or the rest
+    /// of the file, if shorter). `Ok(false)` when no window could be mapped:
+    /// the file is then read from here on.
+    ///
+    /// Mapping spares the copy out of the page cache that `read(2)` makes,
+    /// the largest single cost of reading a big capture; see BENCHMARKS.md.
+    fn map_window(&mut self, n: usize) -> Result<bool, CaptureError> {
+        self.still_on_disk()?;
+        let Some(w) = self.watched.as_mut() else {
+            self.mapping = false;
+            return Ok(false);
+        };
+        let from = self.base + self.start as u64;
+        if from + n as u64 > w.len {
+            // A capture still being written has grown since it was opened.
+            if let Ok(meta) = w.file.metadata() {
+                w.len = w.len.max(meta.len());
+            }
+        }
+        let page = Window::page() as u64;
+        let at = from - from % page;
+        let len = (WINDOW as u64)
+            .max(from - at + n as u64)
+            .min(w.len.saturating_sub(at)) as usize;
+        if len <= (from - at) as usize {
+            // Nothing left to map: the end of the file.
+            self.buf = Arc::new(Block::Heap(Vec::new()));
+            self.base = from;
+            (self.start, self.end) = (0, 0);
+            self.prefetched = 0;
+            self.eof = true;
+            return Ok(true);
+        }
+        let Some(window) = Window::map(&w.file, w.owner, at, len) else {
+            // Read from the next unconsumed byte on.
+            self.mapping = false;
+            let reader = w.file.try_clone().and_then(|mut f| {
+                use std::io::{Seek, SeekFrom};
+                f.seek(SeekFrom::Start(from)).map(|_| f)
+            });
+            self.reader = match reader {
+                Ok(f) => Box::new(f),
+                Err(source) => {
+                    return Err(CaptureError::Io {
+                        name: self.name.clone(),
+                        offset: from,
+                        source,
+                    })
+                }
+            };
+            self.eof = false;
+            self.buf = Arc::new(Block::Heap(vec![0; BUF_LEN]));
+            self.base = from;
+            (self.start, self.end) = (0, 0);
+            self.prefetched = 0;
+            return Ok(false);
+        };
+        self.buf = Arc::new(Block::Mapped(window));
+        self.prefetched = 0;
+        self.base = at;
+        self.start = (from - at) as usize;
+        self.end = len;
+        self.eof = at + len as u64 >= w.len;
+        Ok(true)
+    }
+
+    /// Ask the CPU to load the next few KiB of a mapped window while this
+    /// packet is handed over. Mapped input has not been brought in by a
+    /// copy, and records lie too far apart for the hardware to predict
+    /// across pages: without this, reading each record's header waits for
+    /// memory, and so does the flow worker reading its payload.
+    #[inline]
+    fn prefetch_ahead(&mut self) {
+        let to = (self.start + PREFETCH_AHEAD).min(self.end);
+        let from = self.prefetched.max(self.start);
+        if from >= to || !self.mapping {
+            return;
+        }
+        // One look-up of the block for the whole run of lines.
+        if let Some(run) = self.buf.get(from..to) {
+            for b in run.iter().step_by(64) {
+                crate::hint::prefetch_line(b);
+            }
+        }
+        self.prefetched = from + (to - from).div_ceil(64) * 64;
+    }
+
+    /// Whether a mapped window of this file lost a page: the file was cut
+    /// short after it was mapped, and what was read there is zeros.
+    fn shrank(&self) -> bool {
+        self.mapping
+            && self
+                .watched
+                .as_ref()
+                .is_some_and(|w| mapped::shrank(w.owner))
     }
 
     /// An error when a regular file shrank or was rewritten in place since it
@@ -637,7 +773,9 @@ impl FileSource {
             Format::Pcap(hdr) => {
                 let rec = pcap_format::parse_record_header(avail, hdr)?;
                 let (hl, len) = (hdr.record_header_len, rec.caplen as usize);
-                if rec.caplen > caplen_limit(hdr.snaplen) || avail.len() < hl + len {
+                // An empty record goes the general way, where it is checked
+                // against the file on disk (see `find`).
+                if rec.caplen > caplen_limit(hdr.snaplen) || avail.len() < hl + len || len == 0 {
                     return None;
                 }
                 let at = self.start + hl;
@@ -669,8 +807,12 @@ impl FileSource {
                 )
             }
         };
+        if self.shrank() {
+            return None;
+        }
         self.start = next;
         self.packets += 1;
+        self.prefetch_ahead();
         Some(RawPacket {
             ts,
             linktype,
@@ -695,9 +837,17 @@ impl FileSource {
             return Ok(None);
         }
         let found = self.advance();
+        if self.shrank() {
+            self.done = true;
+            return Err(self.truncated(SHRANK));
+        }
         // Before a packet is handed out now and then, at the end, and at
         // damage (which a rewrite explains better).
+        // An empty record in a mapped file may be the zeros that the end
+        // of a page holds past a file's new end, once it was cut short:
+        // those never fault, so the size on disk tells.
         let look = match &found {
+            Ok(Some(f)) if f.len == 0 && self.mapping => true,
             Ok(Some(_)) => self.packets % REWRITE_CHECK_EVERY == REWRITE_CHECK_EVERY - 1,
             Ok(None) | Err(_) => true,
         };
@@ -712,6 +862,7 @@ impl FileSource {
                 if !f.secrets {
                     self.packets += 1;
                 }
+                self.prefetch_ahead();
                 Ok(Some(f))
             }
             Ok(None) => {
@@ -866,7 +1017,9 @@ mod tests {
     }
 
     /// A file of `bytes` on disk.
+    /// A file of `bytes` on disk, mapped when read (the guard is installed).
     fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        assert!(mapped::install_guard());
         let dir = std::env::temp_dir().join(format!("wshs-file-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("c.pcap");
@@ -874,7 +1027,7 @@ mod tests {
         path
     }
 
-    /// Packets of every size, so records straddle the blocks' edges at
+    /// Packets of every size, so records straddle the blocks' and windows' edges at
     /// many different offsets, and some are larger than a page.
     fn many_records() -> Vec<u8> {
         records(0, 37)
@@ -920,32 +1073,51 @@ mod tests {
         }
     }
 
+    /// Every way a file on disk is read: mapped throughout, read throughout
+    /// (no window maps), and read on from the middle after the first
+    /// windows mapped.
     #[test]
     fn a_file_on_disk_reads_like_a_stream_while_its_blocks_are_held() {
         let bytes = many_records();
         assert!(bytes.len() > 8 * BUF_LEN, "spans many blocks");
+        assert!(bytes.len() > 4 * WINDOW, "spans several windows");
         let path = temp_file("blocks", &bytes);
-        let mut src = FileSource::open(path.to_str().unwrap()).unwrap();
-        assert!(src.watched.is_some(), "a regular file is watched");
-        // Every packet's block is kept, as batches in flight keep them: the
-        // reader must go on in other blocks, never over bytes handed out.
-        let mut held = Vec::new();
-        loop {
-            match src.next_packet() {
-                Ok(Some(p)) => {
-                    let b = p.backing.expect("a block behind every packet");
-                    let at = p.data.as_ptr() as usize - b.as_ptr() as usize;
-                    held.push((Arc::clone(b), at, p.data.len()));
-                }
-                Ok(None) => break,
-                Err(e) => panic!("{e}"),
-            }
-        }
-        let (streamed, err) = read_all(bytes);
+        let (streamed, err) = read_all(bytes.clone());
         assert!(err.is_none());
-        assert_eq!(held.len(), 12_000);
-        for (i, ((b, at, len), s)) in held.iter().zip(&streamed).enumerate() {
-            assert_eq!(&b[*at..at + len], &s.2[..], "packet {i}");
+        for maps in [None, Some(0), Some(1), Some(3)] {
+            mapped::FAIL_MAPS_AFTER.with(|c| c.set(maps));
+            let mut src = FileSource::open(path.to_str().unwrap()).unwrap();
+            assert!(src.watched.is_some(), "a regular file is watched");
+            // Every packet's block is kept, as batches in flight keep them:
+            // the reader must go on in other blocks, never over bytes handed
+            // out.
+            let mut held = Vec::new();
+            let mut windows = 0;
+            loop {
+                match src.next_packet() {
+                    Ok(Some(p)) => {
+                        let b = p.backing.expect("a block behind every packet");
+                        let at = p.data.as_ptr() as usize - b.as_ptr() as usize;
+                        if matches!(**b, Block::Mapped(_))
+                            && !held.last().is_some_and(|(l, _, _)| Arc::ptr_eq(l, b))
+                        {
+                            windows += 1;
+                        }
+                        held.push((Arc::clone(b), at, p.data.len()));
+                    }
+                    Ok(None) => break,
+                    Err(e) => panic!("{maps:?}: {e}"),
+                }
+            }
+            mapped::FAIL_MAPS_AFTER.with(|c| c.set(None));
+            match maps {
+                None => assert!(windows >= bytes.len().div_ceil(WINDOW), "{windows} windows"),
+                Some(n) => assert_eq!(windows, n, "windows mapped before reading on"),
+            }
+            assert_eq!(held.len(), 12_000, "{maps:?}");
+            for (i, ((b, at, len), s)) in held.iter().zip(&streamed).enumerate() {
+                assert_eq!(&b[*at..at + len], &s.2[..], "{maps:?}: packet {i}");
+            }
         }
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
@@ -983,17 +1155,26 @@ mod tests {
             .unwrap()
             .set_len(200_000)
             .unwrap();
-        let mut seen = 100;
-        let err = loop {
-            match src.next_packet() {
-                Ok(Some(_)) => seen += 1,
-                Ok(None) => break None,
-                Err(e) => break Some(e),
-            }
-        };
+        let (got, err) = drain_from(&mut src);
         let err = err.expect("the shrinking is reported");
         assert!(err.to_string().contains("shrank"), "{err}");
-        assert!(seen < 12_000);
+        // Packets read where the file's pages were lost (zeros, in a mapped
+        // window) are never handed out. Only the end of the page that holds
+        // the new end of the file reads as zeros without a fault: a record
+        // straddling the cut may end in zeros.
+        let cut = 200_000;
+        let (whole, _) = read_all(bytes);
+        assert!(100 + got.len() < 12_000);
+        let mut at = 24 + whole[..100].iter().map(|p| 16 + p.2.len()).sum::<usize>();
+        for (i, (p, w)) in got.iter().zip(&whole[100..]).enumerate() {
+            let data_at = at + 16;
+            assert!(data_at <= cut, "packet {i} lies past the cut");
+            let kept = (cut - data_at).min(w.2.len());
+            assert_eq!((p.0, p.2.len()), (w.0, w.2.len()), "packet {i}");
+            assert_eq!(p.2[..kept], w.2[..kept], "packet {i}");
+            assert!(p.2[kept..].iter().all(|b| *b == 0), "packet {i}");
+            at = data_at + w.2.len();
+        }
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 

@@ -12,6 +12,7 @@ pub mod filter;
 pub mod inputs;
 pub mod keylog_file;
 pub mod live;
+pub mod mapped;
 pub mod pcap_format;
 pub mod pcap_writer;
 pub mod pcapng_format;
@@ -136,19 +137,28 @@ impl LinkType {
 /// again while anyone else holds it.
 pub type SharedBytes = std::sync::Arc<Block>;
 
-/// Input bytes read into memory.
-pub struct Block(pub Vec<u8>);
+/// Input bytes: read into memory, or a mapped window of the file.
+pub enum Block {
+    Heap(Vec<u8>),
+    Mapped(mapped::Window),
+}
 
 impl std::ops::Deref for Block {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        &self.0
+        match self {
+            Block::Heap(v) => v,
+            Block::Mapped(w) => w.as_slice(),
+        }
     }
 }
 
 impl fmt::Debug for Block {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Block({} bytes)", self.0.len())
+        match self {
+            Block::Heap(v) => write!(f, "Heap({} bytes)", v.len()),
+            Block::Mapped(w) => write!(f, "Mapped({} bytes)", w.as_slice().len()),
+        }
     }
 }
 
