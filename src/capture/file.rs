@@ -182,7 +182,8 @@ pub struct FileSource {
     /// The file is read through mapped windows (see `map_window`); cleared
     /// for good when a window cannot be mapped.
     mapping: bool,
-    /// `buf[..prefetched]` has been asked for (see `prefetch_ahead`).
+    /// `buf[..prefetched]` of the current window has been asked for (see
+    /// `prefetch_ahead`); reset when a window is mapped.
     prefetched: usize,
     /// Unconsumed bytes are `buf[start..end]`.
     start: usize,
@@ -224,7 +225,7 @@ impl FileSource {
             None
         };
         // A regular file is mapped through the watching handle while the
-        // guard is in place; `file` is read only if mapping fails.
+        // guard is in place; `file` is read only without the guard.
         Self::build(path, Box::new(file), watched)
     }
 
@@ -393,7 +394,6 @@ impl FileSource {
                     }
                 }
                 self.base += start as u64;
-                self.prefetched = 0;
                 self.end -= start;
                 self.start = 0;
             }
@@ -407,16 +407,18 @@ impl FileSource {
                 Ok(0) => self.eof = true,
                 Ok(k) => self.end += k,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(source) => {
-                    return Err(CaptureError::Io {
-                        name: self.name.clone(),
-                        offset: self.base + self.end as u64,
-                        source,
-                    })
-                }
+                Err(source) => return Err(self.io_error(self.base + self.end as u64, source)),
             }
         }
         Ok(true)
+    }
+
+    fn io_error(&self, offset: u64, source: std::io::Error) -> CaptureError {
+        CaptureError::Io {
+            name: self.name.clone(),
+            offset,
+            source,
+        }
     }
 
     /// Continue in a block nobody else holds, with the unread bytes moved to its
@@ -444,7 +446,6 @@ impl FileSource {
         self.base += self.start as u64;
         self.end -= self.start;
         self.start = 0;
-        self.prefetched = 0;
     }
 
     /// Map the window of the file that holds the next `n` bytes (or the rest
@@ -476,7 +477,6 @@ impl FileSource {
             self.buf = Arc::new(Block::Heap(Vec::new()));
             self.base = from;
             (self.start, self.end) = (0, 0);
-            self.prefetched = 0;
             self.eof = true;
             return Ok(true);
         }
@@ -489,19 +489,12 @@ impl FileSource {
             });
             self.reader = match reader {
                 Ok(f) => Box::new(f),
-                Err(source) => {
-                    return Err(CaptureError::Io {
-                        name: self.name.clone(),
-                        offset: from,
-                        source,
-                    })
-                }
+                Err(source) => return Err(self.io_error(from, source)),
             };
             self.eof = false;
             self.buf = Arc::new(Block::Heap(vec![0; BUF_LEN]));
             self.base = from;
             (self.start, self.end) = (0, 0);
-            self.prefetched = 0;
             return Ok(false);
         };
         self.buf = Arc::new(Block::Mapped(window));
@@ -842,10 +835,10 @@ impl FileSource {
             return Err(self.truncated(SHRANK));
         }
         // Before a packet is handed out now and then, at the end, and at
-        // damage (which a rewrite explains better).
-        // An empty record in a mapped file may be the zeros that the end
-        // of a page holds past a file's new end, once it was cut short:
-        // those never fault, so the size on disk tells.
+        // damage (which a rewrite explains better). Also before an empty
+        // record of a mapped file: it may be the zeros that the end of a
+        // page holds past the file's new end once it was cut short, which
+        // never fault, so the size on disk tells.
         let look = match &found {
             Ok(Some(f)) if f.len == 0 && self.mapping => true,
             Ok(Some(_)) => self.packets % REWRITE_CHECK_EVERY == REWRITE_CHECK_EVERY - 1,
@@ -1016,7 +1009,6 @@ mod tests {
         drain_from(&mut src)
     }
 
-    /// A file of `bytes` on disk.
     /// A file of `bytes` on disk, mapped when read (the guard is installed).
     fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
         assert!(mapped::install_guard());
