@@ -13,6 +13,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::engine_io::{self, SidMemory};
+use super::keyless_legs::KeylessLegs;
 use super::session_end::SessionJudge;
 use super::strict::{Spelled, Spelling};
 use super::{classify, grammar, proxy, rules, Cause, Confidence, Outcome, Verdict};
@@ -121,6 +122,8 @@ pub struct Correlator {
     /// Held attempts by key; several when unrelated clients send one constant
     /// key.
     by_key: HashMap<Vec<u8>, Vec<u64>>,
+    /// Held attempts without a key, by where their other leg would be.
+    keyless: KeylessLegs,
     accepted_origins: HashMap<Endpoint, Vec<String>>,
     /// How accepted requests spelled Origin, path, Upgrade, Connection and
     /// the header names, per server endpoint: a refusal that differs from
@@ -172,8 +175,9 @@ const MAX_RECENT: usize = 4096;
 /// constant one (clients that hard-code the RFC's sample key exist), and a
 /// storm of them made every new attempt check every held one with its key,
 /// quadratic in the storm (16 s for 30 000 handshakes). A proxy forwards in
-/// moments, so its other leg is among the newest.
-const MAX_SAME_KEY: usize = 64;
+/// moments, so its other leg is among the newest. Held attempts without a
+/// key are found by host and target under the same bound (`keyless_legs`).
+pub(super) const MAX_SAME_KEY: usize = 64;
 /// Bytes of those, by `held_cost`: a slimmed attempt keeps its request,
 /// and requests with large cookies would make 4096 of them tens of MB.
 const MAX_RECENT_BYTES: usize = 4 << 20;
@@ -335,14 +339,15 @@ impl Correlator {
                 && same(x, y, "sec-websocket-version")
                 && same(x, y, "user-agent")
         };
-        self.held
-            .iter()
-            .rev()
-            .find(|(_, a)| {
+        // Newest first, as a proxy's other leg is among the newest.
+        self.keyless.candidates(&b.attempt).into_iter().find(|id| {
+            #[cfg(test)]
+            LEG_CHECKS.with(|n| n.set(n.get() + 1));
+            self.held.get(id).is_some_and(|a| {
                 a.leg == Leg::Direct
                     && (client_of(&a.attempt, &b.attempt) || client_of(&b.attempt, &a.attempt))
             })
-            .map(|(id, _)| *id)
+        })
     }
 
     /// Classify an attempt and hold it for its other leg.
@@ -356,6 +361,7 @@ impl Correlator {
         let id = self.next_id;
         self.next_id += 1;
         let key = key_of(&attempt);
+        let keyless = key.is_none();
         let mut j = Judged {
             attempt,
             verdict,
@@ -414,6 +420,9 @@ impl Correlator {
             }
         }
         self.held_bytes += held_cost(&j);
+        if keyless {
+            self.keyless.insert(id, &j.attempt);
+        }
         self.held.insert(id, Box::new(j));
         let mut out = Vec::new();
         while self.held.len() > MAX_HELD || self.held_bytes > MAX_HELD_BYTES {
@@ -431,6 +440,7 @@ impl Correlator {
     fn unhold(&mut self, id: u64) -> Option<Judged> {
         let j = *self.held.remove(&id)?;
         self.held_bytes = self.held_bytes.saturating_sub(held_cost(&j));
+        self.keyless.remove(id, &j.attempt);
         Some(j)
     }
 
@@ -1553,16 +1563,22 @@ mod tests {
         assert_eq!(targets.len(), n as usize, "each attempt once");
     }
 
-    #[test]
-    fn a_storm_sharing_one_key_compares_each_attempt_with_a_few_and_still_pairs_legs() {
-        let (full, stripped) = (sample_key(FULL), sample_key(STRIPPED));
-        let storm = 3000;
+    /// A storm of `storm` attempts with `storm_hs` from as many clients to
+    /// one server, with a proxy's two legs (`backend_hs`, `client_hs`) in the
+    /// middle of it: the number of leg comparisons made, and what came out.
+    fn storm_with_legs(
+        storm: i64,
+        storm_hs: &[(&str, &str)],
+        backend_hs: &[(&str, &str)],
+        backend_minor: u8,
+        client_hs: &[(&str, &str)],
+    ) -> (usize, Vec<Judged>) {
         let mut c = Correlator::new();
         let mut out = Vec::new();
         LEG_CHECKS.with(|n| n.set(0));
         for i in 0..storm {
             let client = format!("10.1.{}.{}:5000", i / 250, i % 250);
-            let a = attempt(&client, "10.0.0.2:8080", i, i + 1, 400, 1, &full);
+            let a = attempt(&client, "10.0.0.2:8080", i, i + 1, 400, 1, storm_hs);
             out.extend(c.push(a));
             if i == 2000 {
                 let backend = attempt(
@@ -1571,16 +1587,29 @@ mod tests {
                     i + 5,
                     i + 20,
                     400,
-                    0,
-                    &stripped,
+                    backend_minor,
+                    backend_hs,
                 );
-                let client = attempt("10.0.0.9:5000", "10.0.0.1:443", i, i + 30, 400, 1, &full);
+                let client = attempt(
+                    "10.0.0.9:5000",
+                    "10.0.0.1:443",
+                    i,
+                    i + 30,
+                    400,
+                    1,
+                    client_hs,
+                );
                 out.extend(c.push(backend));
                 out.extend(c.push(client));
             }
         }
         out.extend(c.release(None));
-        let checks = LEG_CHECKS.with(|n| n.get());
+        (LEG_CHECKS.with(|n| n.get()), out)
+    }
+
+    /// Each attempt of a storm compared with a few others, and the proxy's
+    /// legs in it paired.
+    fn assert_few_checks_and_legs_paired(storm: i64, checks: usize, out: &[Judged]) {
         assert!(
             checks <= (storm as usize + 2) * 2 * MAX_SAME_KEY,
             "{checks} comparisons"
@@ -1594,6 +1623,19 @@ mod tests {
             legs.iter().map(|j| j.leg).collect::<Vec<_>>()
         );
         assert!(legs.iter().all(|j| j.peer.is_some()));
+    }
+
+    #[test]
+    fn a_storm_sharing_one_key_compares_each_attempt_with_a_few_and_still_pairs_legs() {
+        let (full, stripped) = (sample_key(FULL), sample_key(STRIPPED));
+        let (checks, out) = storm_with_legs(3000, &full, &stripped, 0, &full);
+        assert_few_checks_and_legs_paired(3000, checks, &out);
+    }
+
+    #[test]
+    fn a_storm_without_keys_compares_each_attempt_with_a_few_and_still_pairs_legs() {
+        let (checks, out) = storm_with_legs(3000, KEYLESS, KEYLESS, 1, KEYLESS);
+        assert_few_checks_and_legs_paired(3000, checks, &out);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod engine_io;
 pub mod evidence;
 pub mod grammar;
 pub mod h2;
+mod keyless_legs;
 pub mod needles;
 pub mod proxy;
 pub mod proxy_advice;
