@@ -1419,6 +1419,7 @@ mod tests {
             ending: Ending::Answered,
             request_index: 0,
             gap_before_answer: false,
+            answer_lost: false,
             after_upgrade: None,
             completed_at: 0,
             tls: None,

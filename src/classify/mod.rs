@@ -729,6 +729,23 @@ fn unanswered(a: &Attempt, outcome: Outcome, defects: Vec<Defect>) -> Verdict {
         Ending::PortReused => "a new connection reused the ports before an answer",
         Ending::CaptureEnded | Ending::Answered => "capture ended before an answer",
     };
+    // "Without answering" is known only when every byte the server sent was
+    // captured: with a loss in its direction (kernel drops, a capture filter,
+    // a mirror port), the answer may have been among the lost bytes.
+    let lost;
+    let how = match (a.answer_lost, a.ending) {
+        (false, _) => how,
+        (true, Ending::ServerClosed) => {
+            "server closed the connection after bytes the capture lost (its answer may be among them)"
+        }
+        (true, Ending::Reset { by_server: true }) => {
+            "server reset the connection after bytes the capture lost (its answer may be among them)"
+        }
+        (true, _) => {
+            lost = [how, "; bytes the server sent are missing from the capture (its answer may be among them)"].concat();
+            &lost
+        }
+    };
     // A request that broke a rule and got no answer was most likely dropped for
     // it (servers that refuse oversized heads often just close).
     if let Some(d) = defects.first() {
@@ -1059,6 +1076,36 @@ mod tests {
                 assert!(all_printable_ascii(&v));
             }
         }
+    }
+
+    #[test]
+    fn an_answer_lost_from_the_capture_is_not_called_no_answer() {
+        let ep = |port| crate::decode::Endpoint {
+            ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            port,
+        };
+        let ended = |ending, answer_lost| {
+            let mut a = Attempt::for_test(ep(40000), ep(80), "/ws");
+            a.ending = ending;
+            a.answer_lost = answer_lost;
+            classify(&a).evidence
+        };
+        let closed = ended(Ending::ServerClosed, false);
+        assert!(
+            closed.ends_with("server closed the connection without answering"),
+            "{closed}"
+        );
+        let lost = ended(Ending::ServerClosed, true);
+        assert!(!lost.contains("without answering"), "{lost}");
+        assert!(lost.ends_with("server closed the connection after bytes the capture lost (its answer may be among them)"), "{lost}");
+        let reset = ended(Ending::Reset { by_server: true }, true);
+        assert!(!reset.contains("without answering"), "{reset}");
+        let ended_early = ended(Ending::CaptureEnded, true);
+        assert!(
+            ended_early
+                .contains("capture ended before an answer; bytes the server sent are missing"),
+            "{ended_early}"
+        );
     }
 
     #[test]

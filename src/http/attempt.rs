@@ -76,6 +76,11 @@ pub struct Attempt {
     pub request_index: u32,
     /// A hole in the capture came before the answer: pairing may be off.
     pub gap_before_answer: bool,
+    /// Bytes the server sent while this request waited are missing from the
+    /// capture (a hole in its direction, or acknowledged and never seen):
+    /// an unanswered request's answer may be among them, so "the server
+    /// closed without answering" would not be known.
+    pub answer_lost: bool,
     pub after_upgrade: Option<AfterUpgrade>,
     /// Global packet number of the packet that completed the attempt; the
     /// reporter orders output by it so any worker count gives the same bytes.
@@ -183,6 +188,7 @@ impl Attempt {
             ending: Ending::Answered,
             request_index: 0,
             gap_before_answer: false,
+            answer_lost: false,
             after_upgrade: None,
             completed_at: 0,
             packets: PacketNumbers::default(),

@@ -648,6 +648,13 @@ impl Conversation {
         if let Some(s) = self.session.as_mut() {
             s.on_gap(d);
         }
+        if self.is_server(d) {
+            for p in self.pending.iter_mut() {
+                if let Pending::Attempt(a) = p {
+                    a.answer_lost = true;
+                }
+            }
+        }
         let dir = &mut self.dirs[d];
         // Lost bytes inside a body whose framing says where it ends: the
         // next head is found there, as a receiver that got them would. A
@@ -763,10 +770,16 @@ impl Conversation {
         }
     }
 
+    /// Whether direction `d` is the server's: it sends responses, or the
+    /// other one sends requests.
+    fn is_server(&self, d: Side) -> bool {
+        self.dirs[d].role == Role::Responses
+            || (self.dirs[d].role == Role::Unknown && self.dirs[d.other()].role == Role::Requests)
+    }
+
     fn on_fin(&mut self, d: Side, ts: Timestamp, out: &mut Sink<'_>) {
         self.dirs[d].fin = true;
-        let is_server = self.dirs[d].role == Role::Responses
-            || (self.dirs[d].role == Role::Unknown && self.dirs[d.other()].role == Role::Requests);
+        let is_server = self.is_server(d);
         if let State::Body { reader, attempt } = &mut self.dirs[d].state {
             emit_with_body(attempt, reader, out);
             self.dirs[d].state = State::Head;
@@ -1173,6 +1186,7 @@ impl Conversation {
             ending: Ending::Answered,
             request_index: idx,
             gap_before_answer: self.gap,
+            answer_lost: false,
             after_upgrade: None,
             completed_at: 0,
             tls: None,
@@ -2097,6 +2111,32 @@ mod tests {
         assert_eq!(h.attempts.len(), 1);
         assert_eq!(h.attempts[0].ending, Ending::ServerClosed);
         assert!(h.attempts[0].response.is_none());
+    }
+
+    #[test]
+    fn bytes_lost_from_the_server_while_a_request_waits_are_noted_on_it() {
+        // The server's answer lost, then its FIN: not known to be unanswered.
+        let mut h = Harness::new();
+        h.feed(CLIENT, WS_REQ);
+        h.gap(SERVER, 166);
+        h.fin(SERVER);
+        assert_eq!(h.attempts.len(), 1);
+        assert_eq!(h.attempts[0].ending, Ending::ServerClosed);
+        assert!(h.attempts[0].answer_lost);
+        // Bytes lost from the client, or from the server before the request
+        // was made, say nothing about its answer.
+        let mut h = Harness::new();
+        h.feed(CLIENT, WS_REQ);
+        h.gap(CLIENT, 200);
+        h.fin(SERVER);
+        assert!(!h.attempts[0].answer_lost);
+        let mut h = Harness::new();
+        h.feed(CLIENT, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        h.gap(SERVER, 300);
+        h.feed(CLIENT, WS_REQ);
+        h.fin(SERVER);
+        assert_eq!(h.attempts.len(), 1);
+        assert!(!h.attempts[0].answer_lost);
     }
 
     #[test]

@@ -143,6 +143,7 @@ impl OverH2 {
             ending,
             request_index: a.stream_id / 2,
             gap_before_answer: false,
+            answer_lost: false,
             after_upgrade: None,
             completed_at: packet_no,
             // The HTTP/2 layer does not track packets per stream: the packet
