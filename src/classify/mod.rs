@@ -359,9 +359,11 @@ pub fn classify(a: &Attempt) -> Verdict {
     };
     let outcome_if_unanswered = match a.ending {
         Ending::Answered => None,
-        Ending::ServerClosed | Ending::Expired | Ending::Superseded | Ending::PortReused => {
-            Some(Outcome::NoResponse)
-        }
+        Ending::ServerClosed
+        | Ending::Expired
+        | Ending::Superseded
+        | Ending::PortReused
+        | Ending::AnswerLost => Some(Outcome::NoResponse),
         Ending::Reset { .. } => Some(Outcome::Reset),
         Ending::CaptureEnded | Ending::Evicted => Some(Outcome::Incomplete),
     };
@@ -727,6 +729,9 @@ fn unanswered(a: &Attempt, outcome: Outcome, defects: Vec<Defect>) -> Verdict {
         }
         Ending::Evicted => "flow evicted (flow table full) before an answer",
         Ending::PortReused => "a new connection reused the ports before an answer",
+        Ending::AnswerLost => {
+            "its answer is missing from the capture: bytes the server sent after it were lost, and the next request on the connection was answered"
+        }
         Ending::CaptureEnded | Ending::Answered => "capture ended before an answer",
     };
     // "Without answering" is known only when every byte the server sent was
@@ -734,7 +739,7 @@ fn unanswered(a: &Attempt, outcome: Outcome, defects: Vec<Defect>) -> Verdict {
     // a mirror port), the answer may have been among the lost bytes.
     let lost;
     let how = match (a.answer_lost, a.ending) {
-        (false, _) => how,
+        (false, _) | (true, Ending::AnswerLost) => how,
         (true, Ending::ServerClosed) => {
             "server closed the connection after bytes the capture lost (its answer may be among them)"
         }

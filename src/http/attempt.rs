@@ -27,6 +27,10 @@ pub enum Ending {
     Superseded,
     /// A new connection opened on the same ports before an answer was seen.
     PortReused,
+    /// The answer was in bytes the capture lost: the server's direction lost
+    /// bytes after this request, and the connection's next request, made
+    /// after them, was answered.
+    AnswerLost,
 }
 
 /// What happened on the connection right after a `101`: the signs of a

@@ -155,6 +155,10 @@ struct Direction {
     /// [`Conversation::head_cut_by_hole`]), still to pass over while
     /// resynchronising.
     resync_skip: u64,
+    /// Holes in this direction outside a body of known length, so far: a
+    /// request made after one in its server's direction was made after
+    /// bytes the capture lost (see [`Conversation::answers_lost`]).
+    holes: u32,
 }
 
 impl Direction {
@@ -258,6 +262,7 @@ impl Default for Direction {
             unended_lines: 0,
             parsed_len: 0,
             resync_skip: 0,
+            holes: 0,
         }
     }
 }
@@ -349,17 +354,29 @@ impl Watch {
     }
 }
 
-/// A request waiting for its response.
+/// A request waiting for its response, with the count of holes in the
+/// server's direction when it was made (`Direction::holes`).
 #[derive(Debug)]
 enum Pending {
-    /// `count` consecutive requests that are not upgrade attempts.
+    /// `count` consecutive requests that are not upgrade attempts, made with
+    /// no hole between them.
     Plain {
         count: u32,
         head_method: bool,
+        holes: u32,
     },
-    Attempt(Box<Attempt>),
+    Attempt(Box<Attempt>, u32),
     /// An Engine.IO polling handshake: its answer's sid is reported.
-    EngineIoHandshake,
+    EngineIoHandshake(u32),
+}
+
+impl Pending {
+    fn holes_before(&self) -> u32 {
+        match self {
+            Pending::Plain { holes, .. } => *holes,
+            Pending::Attempt(_, h) | Pending::EngineIoHandshake(h) => *h,
+        }
+    }
 }
 
 /// The HTTP view of one connection; the flow table's per-flow state.
@@ -410,8 +427,8 @@ impl FlowState for Conversation {
             .pending
             .iter()
             .map(|p| match p {
-                Pending::Attempt(a) => a.heap_bytes(),
-                Pending::Plain { .. } | Pending::EngineIoHandshake => 0,
+                Pending::Attempt(a, _) => a.heap_bytes(),
+                Pending::Plain { .. } | Pending::EngineIoHandshake(_) => 0,
             })
             .sum();
         heads + pending
@@ -429,7 +446,7 @@ impl FlowState for Conversation {
             }
         }
         for p in self.pending.iter_mut() {
-            if let Pending::Attempt(a) = p {
+            if let Pending::Attempt(a, _) = p {
                 // Still this connection's own (not yet reported): no copy.
                 std::sync::Arc::make_mut(&mut a.request)
                     .headers
@@ -650,7 +667,7 @@ impl Conversation {
         }
         if self.is_server(d) {
             for p in self.pending.iter_mut() {
-                if let Pending::Attempt(a) = p {
+                if let Pending::Attempt(a, _) = p {
                     a.answer_lost = true;
                 }
             }
@@ -667,6 +684,7 @@ impl Conversation {
                 return;
             }
         }
+        dir.holes = dir.holes.saturating_add(1);
         self.head_cut_by_hole(d, n, out);
         let dir = &mut self.dirs[d];
         dir.set_buf(Vec::new());
@@ -717,7 +735,7 @@ impl Conversation {
         if let Some(c) = lost_request {
             out.stats.heads_cut_by_holes += 1;
             self.requests_seen += 1;
-            self.queue_plain(c.head_method);
+            self.queue_plain(d, c.head_method);
             body = c.body;
         }
         if let Some(head) = answer {
@@ -837,7 +855,7 @@ impl Conversation {
 
     fn fail_pending(&mut self, ending: Ending, _ts: Option<Timestamp>, out: &mut Sink<'_>) {
         for p in self.pending.drain(..) {
-            if let Pending::Attempt(mut a) = p {
+            if let Pending::Attempt(mut a, _) = p {
                 a.ending = ending;
                 a.completed_at = out.packet_no;
                 out.attempts.push(a);
@@ -1018,7 +1036,7 @@ impl Conversation {
                 let idx = self.requests_seen - 1;
                 self.queue_attempt(d, req, idx, out);
             } else {
-                self.queue_plain(false);
+                self.queue_plain(d, false);
             }
         }
     }
@@ -1119,9 +1137,10 @@ impl Conversation {
                     None if peek.engine_io_handshake
                         && self.pending.len() < MAX_PENDING_ENTRIES =>
                     {
-                        self.pending.push_back(Pending::EngineIoHandshake)
+                        let holes = self.dirs[d.other()].holes;
+                        self.pending.push_back(Pending::EngineIoHandshake(holes))
                     }
-                    None => self.queue_plain(peek.is_head),
+                    None => self.queue_plain(d, peek.is_head),
                 }
                 let dir = &mut self.dirs[d];
                 dir.state = if peek.chunked {
@@ -1143,14 +1162,16 @@ impl Conversation {
         }
     }
 
-    fn queue_plain(&mut self, head_method: bool) {
+    fn queue_plain(&mut self, d: Side, head_method: bool) {
         let full = self.pending.len() >= MAX_PENDING_ENTRIES;
+        let holes = self.dirs[d.other()].holes;
         if let Some(Pending::Plain {
             count,
             head_method: back_head,
+            holes: back_holes,
         }) = self.pending.back_mut()
         {
-            if !head_method && !*back_head || full {
+            if (!head_method && !*back_head && *back_holes == holes) || full {
                 if head_method != *back_head {
                     // A HEAD merged with others (or the reverse): its answer's
                     // body length may be misread, so pairing may be off.
@@ -1163,13 +1184,14 @@ impl Conversation {
         self.pending.push_back(Pending::Plain {
             count: 1,
             head_method,
+            holes,
         });
     }
 
     fn queue_attempt(&mut self, d: Side, req: RequestHead, idx: u32, out: &mut Sink<'_>) {
         if self.pending_attempts >= out.limits.max_pending_attempts {
             out.stats.attempts_dropped += 1;
-            self.queue_plain(false);
+            self.queue_plain(d, false);
             return;
         }
         let dir = &self.dirs[d];
@@ -1196,12 +1218,52 @@ impl Conversation {
                 response: None,
             },
         };
-        self.pending.push_back(Pending::Attempt(Box::new(attempt)));
+        let holes = self.dirs[d.other()].holes;
+        self.pending
+            .push_back(Pending::Attempt(Box::new(attempt), holes));
         self.pending_attempts += 1;
     }
 
+    /// How many waiting requests, from the oldest, had their answers lost
+    /// from the capture. A request made after a hole in the server's
+    /// direction that came after the request before it was made once that
+    /// request's answer had been sent, by a client that waits for each
+    /// answer (browsers and WebSocket clients do): the answer was in the
+    /// hole, and the next answer is not its. Requests made with no hole
+    /// between them (pipelined) keep their order.
+    fn answers_lost(&self) -> usize {
+        let mut holes = self.pending.iter().map(Pending::holes_before);
+        let Some(mut before) = holes.next() else {
+            return 0;
+        };
+        let mut lost = 0;
+        for next in holes {
+            if next <= before {
+                break;
+            }
+            lost += 1;
+            before = next;
+        }
+        lost
+    }
+
+    /// Report the `n` oldest waiting requests' attempts as answered in bytes
+    /// the capture lost.
+    fn fail_answers_lost(&mut self, n: usize, out: &mut Sink<'_>) {
+        for _ in 0..n {
+            if let Some(Pending::Attempt(mut a, _)) = self.pending.pop_front() {
+                self.pending_attempts -= 1;
+                a.ending = Ending::AnswerLost;
+                a.answer_lost = true;
+                a.completed_at = out.packet_no;
+                out.attempts.push(a);
+            }
+        }
+    }
+
     fn parse_response_head(&mut self, d: Side, buf: &[u8], out: &mut Sink<'_>) -> Step {
-        let keep = matches!(self.pending.front(), Some(Pending::Attempt(_)));
+        let lost = self.answers_lost();
+        let keep = matches!(self.pending.get(lost), Some(Pending::Attempt(..)));
         match head::parse_response(buf, keep) {
             Parsed::Partial => {
                 self.dirs[d].note_unended(buf);
@@ -1215,31 +1277,37 @@ impl Conversation {
                 out.stats.responses += 1;
                 let status = peek.status;
                 if (100..200).contains(&status) && status != 101 {
-                    if let Some(Pending::Attempt(a)) = self.pending.front_mut() {
+                    if let Some(Pending::Attempt(a, _)) = self.pending.get_mut(lost) {
                         a.interim.push(status);
                     }
                     return Step::Consumed(n);
                 }
+                self.fail_answers_lost(lost, out);
                 let mut engine_io = false;
                 let (head_method, attempt) = match self.pending.pop_front() {
                     None => {
                         out.stats.unpaired_responses += 1;
                         (false, None)
                     }
-                    Some(Pending::Plain { count, head_method }) => {
+                    Some(Pending::Plain {
+                        count,
+                        head_method,
+                        holes,
+                    }) => {
                         if count > 1 {
                             self.pending.push_front(Pending::Plain {
                                 count: count - 1,
                                 head_method,
+                                holes,
                             });
                         }
                         (head_method, None)
                     }
-                    Some(Pending::EngineIoHandshake) => {
+                    Some(Pending::EngineIoHandshake(_)) => {
                         engine_io = status == 200;
                         (false, None)
                     }
-                    Some(Pending::Attempt(mut a)) => {
+                    Some(Pending::Attempt(mut a, _)) => {
                         self.pending_attempts -= 1;
                         a.response = owned;
                         a.response_ts = Some(ts);
@@ -2137,6 +2205,55 @@ mod tests {
         h.fin(SERVER);
         assert_eq!(h.attempts.len(), 1);
         assert!(!h.attempts[0].answer_lost);
+    }
+
+    #[test]
+    fn an_answer_lost_whole_does_not_shift_the_next_answers() {
+        let mut h = Harness::new();
+        h.feed(CLIENT, b"GET /logo.png HTTP/1.1\r\nHost: x\r\n\r\n");
+        // The answer's head lost; its body's tail came. The client, which
+        // waits for each answer, asks again after it.
+        h.gap(SERVER, 1448);
+        h.feed(SERVER, &[b'x'; 300]);
+        h.feed(CLIENT, b"GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n");
+        h.feed(SERVER, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        h.feed(CLIENT, WS_REQ);
+        h.feed(
+            SERVER,
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+        );
+        assert_eq!(h.answered(), vec![("/ws", Some(400))]);
+        assert_eq!(h.attempts[0].ending, Ending::Answered);
+    }
+
+    #[test]
+    fn requests_made_back_to_back_keep_their_order_after_a_loss() {
+        // Pipelined: the lost bytes may be either answer, so the next one
+        // answers the oldest request, as without the loss.
+        let mut h = Harness::new();
+        h.feed(CLIENT, b"GET /logo.png HTTP/1.1\r\nHost: x\r\n\r\n");
+        h.feed(CLIENT, WS_REQ);
+        h.gap(SERVER, 1448);
+        h.feed(
+            SERVER,
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+        );
+        assert!(h.attempts.is_empty(), "{:?}", h.answered());
+        h.fin(SERVER);
+        assert_eq!(h.attempts[0].ending, Ending::ServerClosed);
+        assert!(h.attempts[0].answer_lost);
+    }
+
+    #[test]
+    fn an_attempt_whose_answer_was_lost_is_reported_so() {
+        let mut h = Harness::new();
+        h.feed(CLIENT, WS_REQ);
+        h.gap(SERVER, 166);
+        h.feed(CLIENT, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        h.feed(SERVER, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(h.attempts.len(), 1);
+        assert_eq!(h.attempts[0].ending, Ending::AnswerLost);
+        assert!(h.attempts[0].answer_lost && h.attempts[0].response.is_none());
     }
 
     #[test]
