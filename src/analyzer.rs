@@ -551,6 +551,19 @@ impl Reader<'_, '_> {
         });
     }
 
+    /// Side `d`'s sender is at or past `ack`, which the other side
+    /// acknowledged: see [`Stream::passed`].
+    fn passed(&mut self, d: Side, ack: u32, ts: Timestamp) {
+        let Reader {
+            dirs,
+            state,
+            stats,
+            sink,
+            ..
+        } = self;
+        dirs[d].passed(ack, stats, &mut |ch| state.on_chunk(d, ch, ts, sink));
+    }
+
     /// Whether segment `c` of side `d` acknowledges bytes the other side has
     /// not shown, and fits to be held until they come.
     #[inline(always)]
@@ -569,11 +582,16 @@ impl Reader<'_, '_> {
         carried: Option<Carried<'_>>,
     ) {
         // A packet of the side the held segments wait for, at or beyond what
-        // they acknowledge: they answer bytes before it.
-        if early
+        // they acknowledge: they answer bytes before it. Those of its bytes
+        // the capture did not show were lost (the sender is past them, the
+        // receiver had them): given up first, a lost request keeps its place
+        // before the answer held for it.
+        if let Some(ack) = early
             .as_deref()
-            .is_some_and(|e| e.side() == d.other() && e.answers_before(p.seq))
+            .filter(|e| e.side() == d.other() && e.answers_before(p.seq))
+            .map(Early::ack)
         {
+            self.passed(d, ack, p.ts);
             self.release(early);
         }
         if let Some(c) = carried {
@@ -796,6 +814,27 @@ mod tests {
         let found = a.take_attempts();
         assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!(found[0].response.as_ref().map(|r| r.status), Some(403));
+    }
+
+    #[test]
+    fn a_request_the_capture_lost_keeps_its_place_before_the_answer_held_for_it() {
+        // The client's first request (186 bytes) was lost; the server's
+        // answer acknowledges it and waits for it. The client's next packet,
+        // a bare ACK past it, shows it lost; then come the upgrade and its
+        // refusal.
+        const PAGE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        let (mut a, c, s) = opened();
+        let lost_end = 101 + 186;
+        let page_end = 501 + PAGE.len() as u32;
+        a.segment(&acking(3, 1, (s, c), 501, lost_end, PAGE));
+        a.segment(&acking(4, 2, (c, s), lost_end, page_end, b""));
+        a.segment(&acking(5, 3, (c, s), lost_end, page_end, UPGRADE));
+        let upgrade_end = lost_end + UPGRADE.len() as u32;
+        a.segment(&acking(6, 4, (s, c), page_end, upgrade_end, BARE_400));
+        let found = a.take_attempts();
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].response.as_ref().map(|r| r.status), Some(400));
+        assert_eq!(a.totals().http.unpaired_responses, 0);
     }
 
     #[test]

@@ -199,8 +199,35 @@ impl Stream {
         stats: &mut ReassemblyStats,
         sink: &mut dyn FnMut(Chunk<'_>),
     ) {
+        if !self.waits_behind_a_hole() {
+            return;
+        }
+        self.give_up_acknowledged(ack, stats, sink);
+    }
+
+    /// The sender is at or past `ack` (a segment of its own starts there)
+    /// and the other side acknowledged every byte before it: bytes before it
+    /// that were not shown were lost by the capture even when nothing waits
+    /// beyond them yet, and are given up now. Answers held for those bytes
+    /// (`reassembly::early`) are then read after the place of what they
+    /// answer, as without the loss.
+    pub fn passed(
+        &mut self,
+        ack: u32,
+        stats: &mut ReassemblyStats,
+        sink: &mut dyn FnMut(Chunk<'_>),
+    ) {
+        self.give_up_acknowledged(ack, stats, sink);
+    }
+
+    fn give_up_acknowledged(
+        &mut self,
+        ack: u32,
+        stats: &mut ReassemblyStats,
+        sink: &mut dyn FnMut(Chunk<'_>),
+    ) {
         let fin_at = self.fin_at.get();
-        if self.discarding || self.fin_sent || !self.waits_behind_a_hole() {
+        if self.discarding || self.fin_sent {
             return;
         }
         let Some(origin) = self.origin else {
