@@ -560,6 +560,7 @@ impl Correlator {
             Leg::Direct => answer_family(&j.attempt, None),
             _ => proxy::request_family(&j.attempt.request),
         };
+        lone_client(&mut j);
         self.backend_in_http2(&mut j);
         self.backend_connect_failed(&mut j);
         envoy_without_upgrades(&mut j);
@@ -1318,6 +1319,19 @@ fn carries_forwarding(a: &Attempt) -> bool {
         .any(|m| a.request.header(m).is_some())
 }
 
+/// A lone attempt whose server got it without the upgrade the capture
+/// shows it carrying (see `classify::changed_on_the_way`): the client leg
+/// of a proxy whose backend leg is not in the capture.
+fn lone_client(j: &mut Judged) {
+    if j.leg == Leg::Direct
+        && j.verdict.cause == Cause::ProxyStrippedUpgrade
+        && carries_upgrade(&j.attempt)
+        && carries_connection_upgrade(&j.attempt)
+    {
+        j.leg = Leg::Client;
+    }
+}
+
 fn lone_backend(j: &mut Judged) {
     let via_tls = j.leg == Leg::Backend;
     if (j.leg != Leg::Direct && !via_tls) || j.verdict.outcome == Outcome::Accepted {
@@ -1776,6 +1790,21 @@ mod tests {
         }
         a.body_excerpt = Some(body.to_vec());
         a
+    }
+
+    #[test]
+    fn a_lone_client_leg_whose_server_got_no_upgrade_is_a_client_leg() {
+        let a = attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 30, 400, 1, FULL);
+        let a = with_headers(a, &[], b"No WebSocket UPGRADE hdr: None");
+        let out = run(vec![a]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].verdict.cause, Cause::ProxyStrippedUpgrade);
+        assert_eq!((out[0].leg, out[0].peer.as_deref()), (Leg::Client, None));
+        // The same words to a request without the upgrade are its own defect.
+        let b = attempt("10.0.0.9:5001", "10.0.0.1:80", 0, 30, 400, 1, STRIPPED);
+        let b = with_headers(b, &[], b"No WebSocket UPGRADE hdr: None");
+        let out = run(vec![b]);
+        assert_ne!(out[0].leg, Leg::Client);
     }
 
     #[test]

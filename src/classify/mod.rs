@@ -438,6 +438,9 @@ pub fn classify(a: &Attempt) -> Verdict {
     if let Some(v) = topic.and_then(|t| strict::by_text(a, t, &said)) {
         return v;
     }
+    if let Some(v) = topic.and_then(|t| changed_on_the_way(a, t, &said)) {
+        return v;
+    }
     if let Some(c) = standalone {
         let header = match c {
             Cause::OriginRejected => Some("Origin"),
@@ -473,6 +476,40 @@ pub fn classify(a: &Attempt) -> Verdict {
         return verdict(Outcome::Rejected, c, header, ev, Confidence::High, defects);
     }
     by_status(a, resp.status, &said, defects)
+}
+
+/// The server objected to Upgrade or Connection, which this request
+/// carries validly and spelled as clients send them (a spelling a strict
+/// server refuses was looked for first): the request that reached the
+/// server was not the one captured. A proxy between the capture point and
+/// the server dropped or changed the header, and its leg to the server is
+/// not in the capture (another host or interface, TLS, or lost); when that
+/// leg is captured, the two legs are compared instead.
+fn changed_on_the_way(a: &Attempt, topic: evidence::Topic, said: &str) -> Option<Verdict> {
+    let (named, header) = match topic {
+        evidence::Topic::Upgrade => ("Upgrade", "Upgrade"),
+        evidence::Topic::Connection => ("Connection", "Connection"),
+        evidence::Topic::UpgradeOrConnection => ("Upgrade or Connection", "Upgrade"),
+        _ => return None,
+    };
+    let shown = |name| {
+        a.request
+            .header(name)
+            .map_or("(none)".to_string(), |h| rules::show(h.value))
+    };
+    let ev = format!(
+        "the server objected to {named}, but this request carries Upgrade {} and Connection {}: the request that reached the server was not this one, so something between this capture point and the server (a proxy whose leg to the server is not in the capture) dropped or changed it; {said}",
+        shown("upgrade"),
+        shown("connection"),
+    );
+    Some(verdict(
+        Outcome::Rejected,
+        Cause::ProxyStrippedUpgrade,
+        Some(header),
+        ev,
+        Confidence::Medium,
+        Vec::new(),
+    ))
 }
 
 /// A body that only repeats the reason phrase ("Forbidden" under 403, as
@@ -1111,6 +1148,54 @@ mod tests {
                 .contains("capture ended before an answer; bytes the server sent are missing"),
             "{ended_early}"
         );
+    }
+
+    /// A valid upgrade from 127.0.0.1 refused 400 with `body`.
+    fn refused_with(hs: &[(&str, &str)], body: &str) -> Verdict {
+        let ep = |port| crate::decode::Endpoint {
+            ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            port,
+        };
+        let mut a = Attempt::for_test(ep(40000), ep(80), "/ws");
+        a.request = test_heads::request("GET", 1, hs).into();
+        a.response = Some(crate::http::ResponseHead {
+            minor_version: 1,
+            status: 400,
+            reason: "Bad Request".into(),
+            headers: Default::default(),
+            head_len: 40,
+        });
+        a.body_excerpt = Some(body.as_bytes().to_vec());
+        classify(&a)
+    }
+
+    const VALID: &[(&str, &str)] = &[
+        ("Host", "x"),
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ("Sec-WebSocket-Version", "13"),
+    ];
+
+    #[test]
+    fn a_server_that_did_not_get_the_upgrade_this_request_carries_names_a_proxy() {
+        let v = refused_with(VALID, "No WebSocket UPGRADE hdr: None");
+        assert_eq!(v.cause, Cause::ProxyStrippedUpgrade);
+        assert_eq!(v.header, Some("Upgrade"));
+        assert_eq!(v.confidence, Confidence::Medium);
+        assert!(v.evidence.contains("Upgrade 'websocket'"), "{}", v.evidence);
+        let v = refused_with(VALID, "No CONNECTION upgrade hdr: close");
+        assert_eq!(
+            (v.cause, v.header),
+            (Cause::ProxyStrippedUpgrade, Some("Connection"))
+        );
+        // A spelling a strict server refuses is that server's doing.
+        let spelled = test_heads::with_value(VALID, "Upgrade", "WebSocket");
+        let v = refused_with(&spelled, "No WebSocket UPGRADE hdr: WebSocket");
+        assert_ne!(v.cause, Cause::ProxyStrippedUpgrade, "{}", v.evidence);
+        // Words about another header say nothing of the way.
+        let v = refused_with(VALID, "Handshake error: 'abc'");
+        assert_ne!(v.cause, Cause::ProxyStrippedUpgrade, "{}", v.evidence);
     }
 
     #[test]
