@@ -596,20 +596,31 @@ impl<V: FlowState> FlowTable<V> {
             .map(|f| (f.charged, f.key))
             .collect();
         heavy.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        for (_, key) in heavy {
-            if self.total <= target {
-                break;
-            }
-            if let Some(flow) = self.map.get_mut(&key) {
-                flow.dirs[Side::Lo].shed();
-                flow.dirs[Side::Hi].shed();
-                flow.state.shed();
-                // Lost, like shed stream bytes: a hole in their stream.
-                flow.early = None;
-                let now = flow.holding();
-                self.total = self.total.saturating_sub(flow.charged) + now;
-                flow.charged = now;
-                self.stats.flows_shed += 1;
+        // What waits on a loss first (bytes behind a hole, answers held for
+        // bytes not shown): their connections have lost something already.
+        // Heads half read go only if that is not enough: a connection that
+        // lost nothing would lose its attempt.
+        let mut counted = vec![false; heavy.len()];
+        for heads_too in [false, true] {
+            for ((_, key), counted) in heavy.iter().zip(counted.iter_mut()) {
+                if self.total <= target {
+                    return;
+                }
+                if let Some(flow) = self.map.get_mut(key) {
+                    let (lo, hi) = (flow.dirs[Side::Lo].shed(), flow.dirs[Side::Hi].shed());
+                    let held = flow.early.take().map_or(0, |e| e.bytes());
+                    let heads = if heads_too { flow.state.shed() } else { 0 };
+                    if lo + hi + held + heads == 0 {
+                        continue;
+                    }
+                    let now = flow.holding();
+                    self.total = self.total.saturating_sub(flow.charged) + now;
+                    flow.charged = now;
+                    if !*counted {
+                        *counted = true;
+                        self.stats.flows_shed += 1;
+                    }
+                }
             }
         }
     }
@@ -1083,6 +1094,30 @@ mod tests {
             |t: &mut FlowTable<Heavy>, n| t.get_or_insert(key(n), at(0), &mut |_, _, _| {}).state.0;
         assert_eq!(held(&mut t, 2), 0);
         assert_eq!(held(&mut t, 1), 3_000);
+    }
+
+    #[test]
+    fn bytes_behind_a_hole_are_shed_before_a_head_half_read() {
+        let limits = Limits {
+            max_total_buffered: 10_000,
+            ..Limits::default()
+        };
+        let mut t: FlowTable<Heavy> = FlowTable::new(limits);
+        let mut stats = ReassemblyStats::default();
+        // Flow 1 holds a head half read (its state's bytes), the largest;
+        // flow 2 holds bytes behind a hole.
+        t.get_or_insert(key(1), at(0), &mut |_, _, _| {}).state.0 = 6_000;
+        t.account(&key(1));
+        let flow = t.get_or_insert(key(2), at(0), &mut |_, _, _| {});
+        flow.dirs[Side::Lo].syn(0);
+        let behind = vec![1u8; 4_500];
+        flow.dirs[Side::Lo].push(100, &behind, false, &limits, &mut stats, &mut |_| {});
+        t.account(&key(2));
+        assert_eq!(t.stats().flows_shed, 1);
+        assert!(t.total_buffered() <= 7_500, "{}", t.total_buffered());
+        let f = t.remove(&key(2));
+        assert_eq!(f.map(|f| f.dirs[Side::Lo].buffered()), Some(0));
+        assert_eq!(t.remove(&key(1)).map(|f| f.state.0), Some(6_000));
     }
 
     #[test]
