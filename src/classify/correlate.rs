@@ -26,7 +26,8 @@ use crate::http::{Attempt, ConnectFailed, ConnectFailure, Headers, SidIssued, Tl
 /// hashed as the flow table hashes its keys, with a per-run seed, instead of
 /// with SipHash, which was a twentieth of the reporter's instructions on a
 /// capture of many handshakes.
-type HashMap<K, V> = std::collections::HashMap<K, V, crate::reassembly::table::FlowHasher>;
+pub(super) type HashMap<K, V> =
+    std::collections::HashMap<K, V, crate::reassembly::table::FlowHasher>;
 
 /// Which side of a proxy an attempt was seen on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,7 +234,7 @@ fn carries_connection_upgrade(a: &Attempt) -> bool {
         .is_some_and(|v| grammar::list_has(&v, "upgrade", false))
 }
 
-fn header_text(a: &Attempt, name: &str) -> String {
+pub(super) fn header_text(a: &Attempt, name: &str) -> String {
     a.request
         .header(name)
         .map_or("(none)".to_string(), |h| rules::show(h.value))
@@ -851,7 +852,7 @@ fn status_said(a: &Attempt) -> String {
 }
 
 /// Edit the list kept under `key`, and forget the key once its list is empty.
-fn edit_list<K, Q, L, R>(
+pub(super) fn edit_list<K, Q, L, R>(
     map: &mut HashMap<K, L>,
     key: &Q,
     is_empty: fn(&L) -> bool,
@@ -1103,7 +1104,7 @@ fn pair(x: &mut Judged, y: &mut Judged) {
 
 /// One address per host: an IPv4 address seen through an IPv6 socket
 /// (`::ffff:a.b.c.d`) is the same host as the IPv4 address.
-fn host(ip: IpAddr) -> IpAddr {
+pub(super) fn host(ip: IpAddr) -> IpAddr {
     ip.to_canonical()
 }
 

@@ -13,11 +13,9 @@
 use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::correlate::MAX_SAME_KEY;
+use super::correlate::{edit_list, HashMap, MAX_SAME_KEY};
 use crate::http::Attempt;
 use crate::reassembly::table::FlowHasher;
-
-type HashMap<K, V> = std::collections::HashMap<K, V, FlowHasher>;
 
 /// A host and a hash of a request target. Two attempts that can be legs of
 /// one exchange share it; others may too (the hash is not the target), so a
@@ -38,7 +36,7 @@ pub struct KeylessLegs {
 /// One address per host as `correlate::same_host` counts hosts: the IPv4
 /// form of a mapped address, and every loopback address as one.
 fn host(ip: IpAddr) -> IpAddr {
-    let ip = ip.to_canonical();
+    let ip = super::correlate::host(ip);
     if ip.is_loopback() {
         IpAddr::V4(Ipv4Addr::LOCALHOST)
     } else {
@@ -74,12 +72,7 @@ impl KeylessLegs {
         let to = self.bucket(a.server.ip, a);
         let from = self.bucket(a.client.ip, a);
         for (map, bucket) in [(&mut self.by_server, to), (&mut self.by_client, from)] {
-            if let Some(ids) = map.get_mut(&bucket) {
-                ids.retain(|&i| i != id);
-                if ids.is_empty() {
-                    map.remove(&bucket);
-                }
-            }
+            edit_list(map, &bucket, Vec::is_empty, |ids| ids.retain(|&i| i != id));
         }
     }
 

@@ -492,11 +492,7 @@ fn changed_on_the_way(a: &Attempt, topic: evidence::Topic, said: &str) -> Option
         evidence::Topic::UpgradeOrConnection => ("Upgrade or Connection", "Upgrade"),
         _ => return None,
     };
-    let shown = |name| {
-        a.request
-            .header(name)
-            .map_or("(none)".to_string(), |h| rules::show(h.value))
-    };
+    let shown = |name| correlate::header_text(a, name);
     let ev = format!(
         "the server objected to {named}, but this request carries Upgrade {} and Connection {}: the request that reached the server was not this one, so something between this capture point and the server (a proxy whose leg to the server is not in the capture) dropped or changed it; {said}",
         shown("upgrade"),
