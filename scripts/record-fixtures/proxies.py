@@ -68,6 +68,8 @@ SETUPS = {
     "not-upgraded": (["ok"], ("not-upgraded", None), None),
     "backend-h2": (["ok"], ("backend-is-http2", None), None),
     "backend-h2-tls": (["ok"], ("backend-is-http2", None), None),
+    "proxy-protocol": (["ok"], ("unexpected-proxy-protocol", None), ("unexpected-proxy-protocol", None)),
+    "proxy-protocol-v2": (["ok"], ("unexpected-proxy-protocol", None), ("unexpected-proxy-protocol", None)),
 }
 
 # proxy fixture prefix -> (implementation, {setup: (port, backend, what the configuration does)})
@@ -85,6 +87,8 @@ PROXIES = {
         "not-upgraded": (18429, "node-ws", "http-request redirect scheme https (302)"),
         "backend-h2": (18430, "python-websockets", "server ... proto h2 to an HTTP/1.1-only backend"),
         "backend-h2-tls": (18487, "nginx-tls", "server ... ssl alpn h2 proto h2 to a TLS backend that speaks HTTP/1.1 only"),
+        "proxy-protocol": (18492, "node-ws", "server ... send-proxy (PROXY protocol v1) to a backend not set up for it"),
+        "proxy-protocol-v2": (18493, "python-websockets", "server ... send-proxy-v2 (PROXY protocol v2) to a backend not set up for it"),
     }),
     "apache-proxy-http": ("apache", {
         "good": (18431, "python-websockets", "ProxyPass / http://backend/ upgrade=websocket"),
@@ -168,6 +172,20 @@ def run(name):
     return out
 
 
+PROXY_V2_SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
+
+
+def after_proxy_header(data):
+    """The bytes after a PROXY protocol header the proxy was set up to send
+    (haproxy.cfg's send-proxy and send-proxy-v2), or all of them."""
+    if data.startswith(b"PROXY "):
+        end = data.find(b"\r\n")
+        return data[end + 2:] if end >= 0 else data
+    if data.startswith(PROXY_V2_SIGNATURE) and len(data) >= 16:
+        return data[16 + int.from_bytes(data[14:16], "big"):]
+    return data
+
+
 def find_backend_leg(streams, backend, key):
     """The proxy -> backend connection carrying this key, as (conn, line, headers, status, status line, body)."""
     ip, port = BACKENDS[backend]
@@ -175,7 +193,7 @@ def find_backend_leg(streams, backend, key):
     for (src, sport, dst, dport), data in streams.items():
         if (dst, dport) != (ip, port):
             continue
-        parsed = driver.parse_head(data)
+        parsed = driver.parse_head(after_proxy_header(data))
         if not parsed:
             continue
         line, hdrs, _ = parsed

@@ -1439,6 +1439,7 @@ mod tests {
             completed_at: 0,
             tls: None,
             h2: None,
+            proxy_header: None,
             packets: Default::default(),
         }
     }

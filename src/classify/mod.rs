@@ -75,6 +75,9 @@ pub enum Cause {
     NotUpgraded,
     /// The proxy speaks HTTP/2 to a backend that needs the HTTP/1.1 upgrade.
     BackendIsHttp2,
+    /// The connection began with a PROXY protocol header that the server,
+    /// not set up for it, read as a malformed request.
+    UnexpectedProxyProtocol,
     // Causes of clients, clusters and strict servers (contract 1.2).
     /// An Engine.IO request carried a `sid` the node does not know: the
     /// balancer sent it to another node than the one that issued it.
@@ -134,6 +137,7 @@ impl Cause {
         Cause::PathRewritten,
         Cause::NotUpgraded,
         Cause::BackendIsHttp2,
+        Cause::UnexpectedProxyProtocol,
         Cause::SessionNotSticky,
         Cause::EngineIoVersionMismatch,
         Cause::StrictServer,
@@ -176,6 +180,7 @@ impl Cause {
             Cause::PathRewritten => "path-rewritten",
             Cause::NotUpgraded => "not-upgraded",
             Cause::BackendIsHttp2 => "backend-is-http2",
+            Cause::UnexpectedProxyProtocol => "unexpected-proxy-protocol",
             Cause::SessionNotSticky => "session-not-sticky",
             Cause::EngineIoVersionMismatch => "engine-io-version-mismatch",
             Cause::StrictServer => "strict-server",
@@ -380,6 +385,9 @@ pub fn classify(a: &Attempt) -> Verdict {
     let row = evidence::lookup_for(resp.status, &resp.reason, body, server_header.as_deref())
         .filter(|r| r.topic != evidence::Topic::Origin || !only_the_status(resp, body));
     let topic = row.map(|r| r.topic);
+    if let Some(v) = unexpected_proxy_protocol(a, resp.status, topic, &said, &defects) {
+        return v;
+    }
 
     // The request broke a rule: the server's words pick which one it objected to.
     if !defects.is_empty() {
@@ -505,6 +513,57 @@ fn changed_on_the_way(a: &Attempt, topic: evidence::Topic, said: &str) -> Option
         ev,
         Confidence::Medium,
         Vec::new(),
+    ))
+}
+
+/// The connection began with a PROXY protocol header, and the server
+/// answered its first request 400 without naming anything in it: the
+/// server read the header as that request's start line (it is not set up
+/// for the PROXY protocol), and never got to the request the capture shows.
+/// A server that names a header read past the PROXY line, so that refusal
+/// is about the request; one that objects to the method of a GET read
+/// `PROXY` as the method (llhttp's "Invalid method encountered"). With a
+/// request that also breaks a rule, which of the two the server choked on
+/// first is not certain.
+fn unexpected_proxy_protocol(
+    a: &Attempt,
+    status: u16,
+    topic: Option<evidence::Topic>,
+    said: &str,
+    defects: &[Defect],
+) -> Option<Verdict> {
+    let header = a.proxy_header.as_deref()?;
+    if status != 400 || a.request_index != 0 {
+        return None;
+    }
+    let about_the_start_line = match topic {
+        None | Some(evidence::Topic::Generic) => true,
+        Some(t @ evidence::Topic::Method) => !defects.iter().any(|d| t.covers(d.cause)),
+        Some(_) => false,
+    };
+    if !about_the_start_line {
+        return None;
+    }
+    let (also, confidence) = if defects.is_empty() {
+        (String::new(), Confidence::High)
+    } else {
+        let codes: Vec<&str> = defects.iter().map(|d| d.cause.code()).collect();
+        (
+            format!(" (the request also breaks a rule: {})", codes.join(", ")),
+            Confidence::Medium,
+        )
+    };
+    let ev = format!(
+        "the connection began with a {} before this request, and the server answered 400 naming nothing in the request: it read that header as a malformed request line, so it is not set up for the PROXY protocol{also}; {said}",
+        header.describe()
+    );
+    Some(verdict(
+        Outcome::Rejected,
+        Cause::UnexpectedProxyProtocol,
+        None,
+        ev,
+        confidence,
+        defects.to_vec(),
     ))
 }
 
@@ -1148,6 +1207,10 @@ mod tests {
 
     /// A valid upgrade from 127.0.0.1 refused 400 with `body`.
     fn refused_with(hs: &[(&str, &str)], body: &str) -> Verdict {
+        classify(&refused_attempt(hs, body))
+    }
+
+    fn refused_attempt(hs: &[(&str, &str)], body: &str) -> Attempt {
         let ep = |port| crate::decode::Endpoint {
             ip: std::net::Ipv4Addr::LOCALHOST.into(),
             port,
@@ -1162,7 +1225,67 @@ mod tests {
             head_len: 40,
         });
         a.body_excerpt = Some(body.as_bytes().to_vec());
-        classify(&a)
+        a
+    }
+
+    #[test]
+    fn a_400_to_a_connection_opened_with_a_proxy_header_names_the_header() {
+        let behind = |hs: &[(&str, &str)], body: &str| {
+            let mut a = refused_attempt(hs, body);
+            a.proxy_header = Some(Box::new(crate::http::proxy_protocol::ProxyHeader {
+                version: 1,
+                source: None,
+                destination: None,
+            }));
+            classify(&a)
+        };
+        for body in [
+            "",
+            "Failed to open a WebSocket connection: did not receive a valid HTTP request.\n",
+            "Invalid HTTP request received.",
+        ] {
+            let v = behind(VALID, body);
+            assert_eq!(
+                v.cause,
+                Cause::UnexpectedProxyProtocol,
+                "{body:?}: {}",
+                v.evidence
+            );
+            assert_eq!((v.header, v.confidence), (None, Confidence::High));
+            assert!(
+                v.evidence.contains("PROXY protocol v1 header"),
+                "{}",
+                v.evidence
+            );
+            // Without the header the same answer stays unexplained.
+            assert_ne!(
+                refused_with(VALID, body).cause,
+                Cause::UnexpectedProxyProtocol
+            );
+        }
+        // The request also breaks a rule: which one the server choked on is
+        // not sure.
+        let no_key: Vec<_> = VALID
+            .iter()
+            .copied()
+            .filter(|(n, _)| *n != "Sec-WebSocket-Key")
+            .collect();
+        let v = behind(&no_key, "");
+        assert_eq!(
+            (v.cause, v.confidence),
+            (Cause::UnexpectedProxyProtocol, Confidence::Medium)
+        );
+        assert!(
+            v.evidence.contains("missing-sec-websocket-key"),
+            "{}",
+            v.evidence
+        );
+        // A server that names a header read past the PROXY line.
+        let v = behind(
+            &no_key,
+            "Failed to open a WebSocket connection: missing Sec-WebSocket-Key header.\n",
+        );
+        assert_eq!(v.cause, Cause::MissingSecWebSocketKey, "{}", v.evidence);
     }
 
     const VALID: &[(&str, &str)] = &[

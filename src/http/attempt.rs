@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::head::{RequestHead, ResponseHead};
+use super::proxy_protocol::ProxyHeader;
 use crate::capture::Timestamp;
 use crate::decode::Endpoint;
 
@@ -94,6 +95,9 @@ pub struct Attempt {
     pub tls: Option<Box<TlsInfo>>,
     /// An RFC 8441 extended CONNECT over HTTP/2 rather than an HTTP/1.1 GET.
     pub h2: Option<Box<H2Info>>,
+    /// The PROXY protocol header the connection began with, before its
+    /// first request: a server not set up for it refuses what follows.
+    pub proxy_header: Option<Box<ProxyHeader>>,
 }
 
 /// What HTTP/2 adds to an attempt.
@@ -157,6 +161,10 @@ impl Attempt {
                 .h2
                 .as_ref()
                 .map_or(0, |_| std::mem::size_of::<H2Info>())
+            + self
+                .proxy_header
+                .as_ref()
+                .map_or(0, |_| std::mem::size_of::<ProxyHeader>())
     }
 }
 
@@ -198,6 +206,7 @@ impl Attempt {
             packets: PacketNumbers::default(),
             tls: None,
             h2: None,
+            proxy_header: None,
         }
     }
 }

@@ -12,6 +12,7 @@ use super::attempt::{AfterUpgrade, Attempt, Ending, PacketNumbers};
 use super::body::BodyReader;
 use super::engine_io::{self, SidIssued};
 use super::head::{self, Headers, Parsed, RequestHead};
+use super::proxy_protocol::{self, ProxyHeader};
 use super::session::{Session, SessionEnd};
 use super::ws_frame;
 use crate::capture::Timestamp;
@@ -79,6 +80,8 @@ pub struct HttpStats {
     /// and the summary must say so rather than report none.
     pub tls_connections: u64,
     pub tls_decrypted: u64,
+    /// Connections that began with a PROXY protocol header.
+    pub proxy_headers: u64,
 }
 
 impl HttpStats {
@@ -95,6 +98,7 @@ impl HttpStats {
         self.upgrades += o.upgrades;
         self.tls_connections += o.tls_connections;
         self.tls_decrypted += o.tls_decrypted;
+        self.proxy_headers += o.proxy_headers;
     }
 }
 
@@ -398,6 +402,9 @@ pub struct Conversation {
     /// The connection turned out to be TLS or HTTP/2, for the owner to
     /// hand over (boxed: rare).
     handover: Option<Box<Handover>>,
+    /// The PROXY protocol header the client's first bytes were, given to
+    /// each attempt on the connection (boxed: rare).
+    proxy_header: Option<Box<ProxyHeader>>,
 }
 
 /// Requests waiting for their answers that are remembered one by one. Runs
@@ -947,6 +954,20 @@ impl Conversation {
                         self.hand_over(HandoverKind::H2MidConnection, client, d, data);
                         return;
                     }
+                    // Or the connection's start after all, behind a PROXY
+                    // protocol header (whose version 2 no search for a
+                    // request line would see past).
+                    if self.proxy_header.is_none() {
+                        if let proxy_protocol::Found::Header(h, n) = proxy_protocol::parse(data) {
+                            self.proxy_header = Some(Box::new(h));
+                            out.stats.proxy_headers += 1;
+                            let dir = &mut self.dirs[d];
+                            dir.role = Role::Requests;
+                            dir.state = State::Head;
+                            data = &data[n..];
+                            continue;
+                        }
+                    }
                 }
                 State::Resync => match find_message_start(data, dir.role) {
                     Some(i) => {
@@ -1094,6 +1115,21 @@ impl Conversation {
             Role::Requests => false,
             Role::Unknown => buf.starts_with(b"HTTP/"),
         };
+        // A load balancer's PROXY protocol header comes before a
+        // connection's first request; read as HTTP it would cost the
+        // direction its place (or, with no SYN seen, the connection).
+        if !response && !dir.spoke_http && self.requests_seen == 0 && self.proxy_header.is_none() {
+            match proxy_protocol::parse(buf) {
+                proxy_protocol::Found::No => {}
+                proxy_protocol::Found::Partial => return Step::NeedMore,
+                proxy_protocol::Found::Header(h, n) => {
+                    dir.role = Role::Requests;
+                    self.proxy_header = Some(Box::new(h));
+                    out.stats.proxy_headers += 1;
+                    return Step::Consumed(n);
+                }
+            }
+        }
         if response {
             self.parse_response_head(d, buf, out)
         } else {
@@ -1213,6 +1249,7 @@ impl Conversation {
             completed_at: 0,
             tls: None,
             h2: None,
+            proxy_header: self.proxy_header.clone(),
             packets: PacketNumbers {
                 request: out.packet_no,
                 response: None,
@@ -2401,6 +2438,70 @@ mod tests {
 
     fn looks() -> usize {
         head::LOOKS.with(|n| n.get())
+    }
+
+    /// A version 2 PROXY header from 192.0.2.7:40000 to 198.51.100.1:80.
+    fn proxy_v2() -> Vec<u8> {
+        let mut b = b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c".to_vec();
+        b.extend_from_slice(&[192, 0, 2, 7, 198, 51, 100, 1, 0x9c, 0x40, 0, 80]);
+        b
+    }
+
+    #[test]
+    fn a_proxy_protocol_header_is_read_before_the_first_request() {
+        let v1 = b"PROXY TCP4 192.0.2.7 198.51.100.1 40000 80\r\n".to_vec();
+        for header in [v1, proxy_v2()] {
+            let bytes = [header.as_slice(), WS_REQ].concat();
+            // Whole, then a byte per segment, then cut inside the header.
+            for size in [bytes.len(), 1, 7] {
+                let mut h = Harness::new();
+                for part in bytes.chunks(size) {
+                    h.feed(CLIENT, part);
+                }
+                h.feed(
+                    SERVER,
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+                );
+                assert_eq!(h.answered(), [("/ws", Some(400))], "{size}");
+                assert_eq!((h.stats.resyncs, h.stats.proxy_headers), (0, 1), "{size}");
+                let p = h.attempts[0].proxy_header.as_deref().expect("header kept");
+                assert_eq!(
+                    p.source.map(|e| e.to_string()).as_deref(),
+                    Some("192.0.2.7:40000")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_proxy_protocol_header_without_a_syn_keeps_the_connection() {
+        // Joined after the handshake: nothing says which side is the client,
+        // and a first line that is not HTTP would end the reading.
+        let mut h = Harness::new();
+        h.conv = super::super::Connection::default();
+        h.feed(CLIENT, &[proxy_v2().as_slice(), WS_REQ].concat());
+        h.feed(
+            SERVER,
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+        );
+        assert_eq!(h.answered(), [("/ws", Some(400))]);
+        assert_eq!(h.stats.non_http_directions, 0);
+    }
+
+    #[test]
+    fn only_a_connections_first_bytes_are_a_proxy_protocol_header() {
+        let mut h = Harness::new();
+        h.feed(CLIENT, b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+        h.feed(CLIENT, b"PROXY TCP4 192.0.2.7 198.51.100.1 40000 80\r\n");
+        h.feed(CLIENT, WS_REQ);
+        h.feed(SERVER, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        h.feed(
+            SERVER,
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+        );
+        assert_eq!(h.stats.proxy_headers, 0);
+        assert_eq!(h.stats.resyncs, 1);
+        assert!(h.attempts.iter().all(|a| a.proxy_header.is_none()));
     }
 
     #[test]

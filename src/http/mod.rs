@@ -11,6 +11,7 @@ pub mod head;
 pub mod layer;
 pub mod opening;
 pub mod over_h2;
+pub mod proxy_protocol;
 pub mod secure;
 pub mod session;
 pub mod ws_frame;

@@ -160,6 +160,7 @@ impl OverH2 {
                 goaway: a.goaway,
                 incomplete: a.incomplete,
             })),
+            proxy_header: None,
         }
     }
 }

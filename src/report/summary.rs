@@ -245,6 +245,11 @@ impl Summary {
         note(&mut notes, h.resyncs, "HTTP resynchronisations");
         note(
             &mut notes,
+            h.proxy_headers,
+            "connections opened with a PROXY protocol header",
+        );
+        note(
+            &mut notes,
             h.gaps_in_bodies,
             "holes read past inside message bodies",
         );
