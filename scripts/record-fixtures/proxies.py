@@ -31,7 +31,12 @@ BACKENDS = {
     # nginx's TLS server (record.sh, nginx.conf), HTTP/1.1 only, in front of
     # python-websockets.
     "nginx-tls": ("127.0.0.1", 18414),
+    # nginx listening with proxy_protocol (nginx.conf), in front of
+    # python-websockets.
+    "nginx-proxy-protocol": ("127.0.0.1", 18494),
 }
+# What answers at a backend address that is not a WebSocket server itself.
+BACKEND_IMPL = {"nginx-tls": "nginx", "nginx-proxy-protocol": "nginx"}
 DOWN_PORT = 18409  # nothing listens there
 TARPIT_PORT = 18408  # drops SYNs (server_tarpit.py)
 
@@ -44,6 +49,9 @@ KINDS = {
     # A page served by the proxy opens a socket to the proxy: Origin is the
     # proxy's own scheme://host:port, the path a same-origin endpoint.
     "same-origin": {"path": "/same-origin", "origin": "self"},
+    # A valid handshake sent straight to the backend, not through the proxy
+    # (a health check, a client with the backend's address).
+    "direct": {},
 }
 
 # Expected verdicts, from the set-up: the client kinds sent (one connection
@@ -70,6 +78,9 @@ SETUPS = {
     "backend-h2-tls": (["ok"], ("backend-is-http2", None), None),
     "proxy-protocol": (["ok"], ("unexpected-proxy-protocol", None), ("unexpected-proxy-protocol", None)),
     "proxy-protocol-v2": (["ok"], ("unexpected-proxy-protocol", None), ("unexpected-proxy-protocol", None)),
+    # The last attempt bypasses the proxy: the backend's own verdict, no
+    # backend leg.
+    "proxy-protocol-expected": (["ok", "direct"], ("missing-proxy-protocol", None), None),
 }
 
 # proxy fixture prefix -> (implementation, {setup: (port, backend, what the configuration does)})
@@ -89,6 +100,7 @@ PROXIES = {
         "backend-h2-tls": (18487, "nginx-tls", "server ... ssl alpn h2 proto h2 to a TLS backend that speaks HTTP/1.1 only"),
         "proxy-protocol": (18492, "node-ws", "server ... send-proxy (PROXY protocol v1) to a backend not set up for it"),
         "proxy-protocol-v2": (18493, "python-websockets", "server ... send-proxy-v2 (PROXY protocol v2) to a backend not set up for it"),
+        "proxy-protocol-expected": (18495, "nginx-proxy-protocol", "server ... send-proxy to nginx listening with proxy_protocol; then a client connects to nginx directly, without the header"),
     }),
     "apache-proxy-http": ("apache", {
         "good": (18431, "python-websockets", "ProxyPass / http://backend/ upgrade=websocket"),
@@ -166,9 +178,11 @@ def build(port, kind):
 def run(name):
     _, proxy, setup = fixture(name)
     port = PROXIES[proxy][1][setup][0]
+    backend = PROXIES[proxy][1][setup][1]
     out = []
     for kind in SETUPS[setup][0]:
-        out += driver.one_shot("127.0.0.1", port, build(port, kind))
+        ip, to = BACKENDS[backend] if kind == "direct" else ("127.0.0.1", port)
+        out += driver.one_shot(ip, to, build(to, kind))
     return out
 
 
@@ -225,6 +239,11 @@ def versions():
     return v
 
 
+def backend_impl(backend, vers):
+    impl = BACKEND_IMPL.get(backend, backend)
+    return f"{impl}-{vers.get(impl, 'unknown')}"
+
+
 def label(name, obs_path, pcap_path):
     _, proxy, setup = fixture(name)
     impl, setups = PROXIES[proxy]
@@ -244,12 +263,14 @@ def label(name, obs_path, pcap_path):
             sys.exit(f"{name}: the set-up should refuse, but the client got 101")
         if ex["status"] != 101 and cause == "ok":
             sys.exit(f"{name}: the set-up should accept, but the client got {ex['status']}")
+        direct = ex["kind"] == "direct"
+        server_ip, server_port = BACKENDS[backend] if direct else ("127.0.0.1", port)
         lab = {
             "client_ip": ex["client_ip"], "client_port": ex["client_port"],
-            "server_ip": "127.0.0.1", "server_port": port,
+            "server_ip": server_ip, "server_port": server_port,
             "leg": "client", "request_method": ex["method"], "request_path": ex["path"],
             "status": ex["status"], "cause": cause, "header": header,
-            "server_impl": f"{impl}-{vers.get(impl, 'unknown')}",
+            "server_impl": backend_impl(backend, vers) if direct else f"{impl}-{vers.get(impl, 'unknown')}",
             "response_body_excerpt": "" if ex["status"] == 101 else driver.excerpt(ex["body"]),
             "scenario": f"{proxy}-{setup}" + ("" if last else "-accepted-first"), "request_defect": "ok" if ex["kind"] == "ok" else ex["kind"],
             "request_index": ex["request_index"], "response_status_line": ex["status_line"],
@@ -264,7 +285,7 @@ def label(name, obs_path, pcap_path):
             lab["ws_replies"] = ex["ws_replies"]
         labels.append(lab)
         key = driver.header_value(ex["headers"], "Sec-WebSocket-Key")
-        hits = find_backend_leg(streams, backend, key) if backend else []
+        hits = find_backend_leg(streams, backend, key) if backend and not direct else []
         if backend_verdict is None:
             if hits:
                 sys.exit(f"{name}: the set-up should not reach the backend over HTTP/1, but it did")
@@ -276,7 +297,7 @@ def label(name, obs_path, pcap_path):
         b.update({
             "client_ip": src, "client_port": sport, "server_ip": dst, "server_port": dport,
             "leg": "backend", "status": status, "response_status_line": status_line,
-            "server_impl": f"{backend}-{vers[backend]}",
+            "server_impl": backend_impl(backend, vers),
             "response_body_excerpt": driver.excerpt(body),
             "cause": backend_verdict[0], "header": backend_verdict[1],
             "request_path": line.split(" ")[1] if len(line.split(" ")) > 1 else "",

@@ -20,7 +20,9 @@ use super::{classify, grammar, proxy, rules, Cause, Confidence, Outcome, Verdict
 use crate::capture::Timestamp;
 use crate::decode::Endpoint;
 use crate::http::session::{EndedBy, SessionEnd};
-use crate::http::{Attempt, ConnectFailed, ConnectFailure, Headers, SidIssued, TlsSighting};
+use crate::http::{
+    Attempt, ConnectFailed, ConnectFailure, Ending, Headers, SidIssued, TlsSighting,
+};
 
 /// The correlator's maps are keyed by what peers send (keys, addresses):
 /// hashed as the flow table hashes its keys, with a per-run seed, instead of
@@ -130,6 +132,9 @@ pub struct Correlator {
     /// the header names, per server endpoint: a refusal that differs from
     /// one of them only in a spelling the RFCs allow is a strict server's.
     accepted_spellings: HashMap<Endpoint, Vec<Spelling>>,
+    /// Servers that answered a connection opened with a PROXY protocol
+    /// header: they read it, so they expect it (see `proxy_header_missing`).
+    proxy_protocol_servers: HashMap<Endpoint, ()>,
     /// Which server issued recent Engine.IO session ids.
     sids: SidMemory,
     /// Recent TLS connections by server address, newest last, for backend
@@ -694,6 +699,7 @@ impl Correlator {
             .request
             .header("origin")
             .map(|h| h.value_str().into_owned());
+        self.proxy_header_missing(j);
         if j.verdict.outcome == Outcome::Accepted {
             if self.accepted_spellings.len() < MAX_ENDPOINTS
                 || self.accepted_spellings.contains_key(&server)
@@ -753,6 +759,53 @@ impl Correlator {
 }
 
 impl Correlator {
+    /// A server that answered a connection opened with a PROXY protocol
+    /// header (a 101, or a refusal about the request itself) read the
+    /// header: it expects one. Such a server closes a connection that
+    /// opens without it unanswered (nginx: "broken header"), which alone
+    /// looks like any server that closed without answering. Known only from
+    /// the connections judged before this one.
+    fn proxy_header_missing(&mut self, j: &mut Judged) {
+        let a = &j.attempt;
+        let v = &j.verdict;
+        if a.proxy_header.is_some() {
+            let read_it = v.outcome == Outcome::Accepted
+                || (v.outcome == Outcome::Rejected
+                    && !matches!(v.cause, Cause::UnexpectedProxyProtocol | Cause::Unknown));
+            if read_it
+                && (self.proxy_protocol_servers.len() < MAX_ENDPOINTS
+                    || self.proxy_protocol_servers.contains_key(&a.server))
+            {
+                self.proxy_protocol_servers.insert(a.server, ());
+            }
+            return;
+        }
+        let closed_unanswered = matches!(
+            a.ending,
+            Ending::ServerClosed | Ending::Reset { by_server: true }
+        ) && !a.answer_lost;
+        if !closed_unanswered
+            || a.request_index != 0
+            || v.cause != Cause::Unknown
+            || !v.defects.is_empty()
+            || !self.proxy_protocol_servers.contains_key(&a.server)
+        {
+            return;
+        }
+        let how = if matches!(a.ending, Ending::ServerClosed) {
+            "closed"
+        } else {
+            "reset"
+        };
+        let v = &mut j.verdict;
+        v.cause = Cause::MissingProxyProtocol;
+        v.header = None;
+        v.confidence = Confidence::Medium;
+        v.evidence = format!(
+            "this connection opened with the request itself, no PROXY protocol header before it, and the server {how} it without answering, while it answered connections that opened with one: it expects the header (a client that bypassed the load balancer or proxy that sends it)"
+        );
+    }
+
     /// A guessed refusal of a valid request, set against the requests this
     /// endpoint accepted: one that differs only in a spelling the RFCs allow is
     /// `strict-server`. Whether the verdict changed.
@@ -2177,6 +2230,61 @@ mod tests {
         assert_eq!(r.verdict.cause, Cause::StrictServer);
         assert_eq!(r.verdict.header, Some("Upgrade"));
         assert!(r.verdict.evidence.contains("'WebSocket'"));
+    }
+
+    #[test]
+    fn a_connection_without_the_proxy_header_a_server_expects_is_named() {
+        let behind_proxy = |a: &mut Attempt| {
+            a.proxy_header = Some(Box::new(crate::http::proxy_protocol::ProxyHeader {
+                version: 1,
+                source: None,
+                destination: None,
+            }));
+        };
+        let direct = |client: &str, ms: i64, ending: Ending| {
+            let key = format!("{ms:0>4}AAAAAAAAAAAAAAAAAA==");
+            let hs = with_value(FULL, "Sec-WebSocket-Key", &key);
+            let mut a = attempt(client, "10.0.0.1:80", ms, ms, 400, 1, &hs);
+            a.response = None;
+            a.response_ts = None;
+            a.ending = ending;
+            a
+        };
+        let closed = Ending::ServerClosed;
+        let cause = |out: &[Judged]| {
+            out.iter()
+                .find(|j| j.verdict.outcome != Outcome::Accepted)
+                .map(|j| (j.verdict.cause, j.verdict.confidence))
+        };
+        // Alone, a server that closed without answering says nothing.
+        let alone = run(vec![direct("10.0.0.9:5000", 0, closed)]);
+        assert_eq!(cause(&alone), Some((Cause::Unknown, Confidence::Low)));
+        // After a connection that opened with the header and was accepted.
+        let mut ok = accepted(attempt("10.0.0.2:6000", "10.0.0.1:80", 0, 5, 101, 1, FULL));
+        behind_proxy(&mut ok);
+        for ending in [closed, Ending::Reset { by_server: true }] {
+            let out = run(vec![ok.clone(), direct("10.0.0.9:5001", 1000, ending)]);
+            assert_eq!(
+                cause(&out),
+                Some((Cause::MissingProxyProtocol, Confidence::Medium)),
+                "{ending:?}"
+            );
+        }
+        // Not when the client reset, or the server's bytes were lost, or the
+        // server refused the header itself.
+        let reset_by_client = direct("10.0.0.9:5002", 1000, Ending::Reset { by_server: false });
+        let out = run(vec![ok.clone(), reset_by_client]);
+        assert_ne!(cause(&out).map(|c| c.0), Some(Cause::MissingProxyProtocol));
+        let mut lost = direct("10.0.0.9:5003", 1000, closed);
+        lost.answer_lost = true;
+        let out = run(vec![ok.clone(), lost]);
+        assert_ne!(cause(&out).map(|c| c.0), Some(Cause::MissingProxyProtocol));
+        let mut refused = attempt("10.0.0.2:6001", "10.0.0.1:80", 0, 5, 400, 1, FULL);
+        behind_proxy(&mut refused);
+        let out = run(vec![refused, direct("10.0.0.9:5004", 1000, closed)]);
+        assert!(out
+            .iter()
+            .all(|j| j.verdict.cause != Cause::MissingProxyProtocol));
     }
 
     #[test]

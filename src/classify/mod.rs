@@ -78,6 +78,9 @@ pub enum Cause {
     /// The connection began with a PROXY protocol header that the server,
     /// not set up for it, read as a malformed request.
     UnexpectedProxyProtocol,
+    /// A connection without the PROXY protocol header closed unanswered by a
+    /// server that other connections showed expects one.
+    MissingProxyProtocol,
     // Causes of clients, clusters and strict servers (contract 1.2).
     /// An Engine.IO request carried a `sid` the node does not know: the
     /// balancer sent it to another node than the one that issued it.
@@ -138,6 +141,7 @@ impl Cause {
         Cause::NotUpgraded,
         Cause::BackendIsHttp2,
         Cause::UnexpectedProxyProtocol,
+        Cause::MissingProxyProtocol,
         Cause::SessionNotSticky,
         Cause::EngineIoVersionMismatch,
         Cause::StrictServer,
@@ -181,6 +185,7 @@ impl Cause {
             Cause::NotUpgraded => "not-upgraded",
             Cause::BackendIsHttp2 => "backend-is-http2",
             Cause::UnexpectedProxyProtocol => "unexpected-proxy-protocol",
+            Cause::MissingProxyProtocol => "missing-proxy-protocol",
             Cause::SessionNotSticky => "session-not-sticky",
             Cause::EngineIoVersionMismatch => "engine-io-version-mismatch",
             Cause::StrictServer => "strict-server",

@@ -79,6 +79,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (UnexpectedProxyProtocol, "haproxy") => "remove send-proxy / send-proxy-v2 from this backend's server line, or enable the PROXY protocol on the server (nginx: listen ... proxy_protocol;)",
         (UnexpectedProxyProtocol, "nginx") => "remove proxy_protocol on; from this stream server block, or enable the PROXY protocol on the backend's listener",
         (UnexpectedProxyProtocol, "aws-elb") => "turn off proxy_protocol_v2 on the target group, or enable the PROXY protocol on the targets' listener (nginx: listen ... proxy_protocol;)",
+        (MissingProxyProtocol, "nginx") => "this listen directive has proxy_protocol: reach it through the load balancer that sends the header, or add a listen without proxy_protocol (another port) for direct clients and health checks",
         (BackendIsHttp2, "haproxy") => "speak HTTP/1.1 to this backend: remove 'proto h2' from its server line (or offer alpn h2,http/1.1 on a TLS server)",
         (BackendIsHttp2, "apache") => "proxy the WebSocket path with http:// and upgrade=websocket (mod_proxy_http), not h2c:// or h2:// (mod_proxy_http2)",
         (BackendIsHttp2, "caddy") => "use an http:// upstream for the WebSocket route (or transport http { versions 1.1 }), not h2c://",
