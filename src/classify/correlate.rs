@@ -561,6 +561,7 @@ impl Correlator {
             self.forget_key(k, Some(id));
         }
         self.tls_client_leg(&mut j);
+        behind_proxy_header(&mut j);
         lone_backend(&mut j);
         j.proxy = match j.leg {
             Leg::Direct => answer_family(&j.attempt, None),
@@ -1386,9 +1387,34 @@ fn lone_client(j: &mut Judged) {
     }
 }
 
+/// A lone attempt on a connection that opened with a PROXY protocol header
+/// is a proxy's backend leg, and the header names the other leg exactly:
+/// the client's connection to the proxy (typically a load balancer on
+/// another host, whose client side the capture cannot hold).
+fn behind_proxy_header(j: &mut Judged) {
+    if j.leg != Leg::Direct || j.peer.is_some() {
+        return;
+    }
+    let a = &j.attempt;
+    let Some((source, destination)) = a
+        .proxy_header
+        .as_deref()
+        .and_then(|h| h.source.zip(h.destination))
+    else {
+        return;
+    };
+    if source == a.client {
+        return;
+    }
+    j.leg = Leg::Backend;
+    j.peer = Some(format!("{source}>{destination}"));
+}
+
 fn lone_backend(j: &mut Judged) {
-    let via_tls = j.leg == Leg::Backend;
-    if (j.leg != Leg::Direct && !via_tls) || j.verdict.outcome == Outcome::Accepted {
+    // Marked a backend leg already: behind TLS, or behind a PROXY header.
+    let via_tls = j.leg == Leg::Backend && j.attempt.proxy_header.is_none();
+    let via_header = j.leg == Leg::Backend && j.attempt.proxy_header.is_some();
+    if (j.leg != Leg::Direct && !via_tls && !via_header) || j.verdict.outcome == Outcome::Accepted {
         return;
     }
     let a = &j.attempt;
@@ -1421,6 +1447,9 @@ fn lone_backend(j: &mut Judged) {
     }
     if via_tls {
         marks.push("it follows a TLS connection to this proxy's address");
+    }
+    if a.proxy_header.is_some() {
+        marks.push("a PROXY protocol header before it");
     }
     if marks.is_empty() {
         return;
@@ -2285,6 +2314,36 @@ mod tests {
         assert!(out
             .iter()
             .all(|j| j.verdict.cause != Cause::MissingProxyProtocol));
+    }
+
+    #[test]
+    fn a_proxy_header_names_the_other_leg_of_a_lone_backend_leg() {
+        let from_balancer = |header_source: &str| {
+            let mut a = accepted(attempt(
+                "10.0.0.1:6000",
+                "10.0.0.2:8080",
+                0,
+                5,
+                101,
+                1,
+                FULL,
+            ));
+            a.proxy_header = Some(Box::new(crate::http::proxy_protocol::ProxyHeader {
+                version: 2,
+                source: Some(ep(header_source)),
+                destination: Some(ep("198.51.100.1:443")),
+            }));
+            run(vec![a]).remove(0)
+        };
+        let j = from_balancer("203.0.113.5:51234");
+        assert_eq!(j.leg, Leg::Backend);
+        assert_eq!(
+            j.peer.as_deref(),
+            Some("203.0.113.5:51234>198.51.100.1:443")
+        );
+        // A header that names this very connection says nothing of another.
+        let j = from_balancer("10.0.0.1:6000");
+        assert_eq!((j.leg, j.peer), (Leg::Direct, None));
     }
 
     #[test]
