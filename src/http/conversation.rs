@@ -82,6 +82,9 @@ pub struct HttpStats {
     pub tls_decrypted: u64,
     /// Connections that began with a PROXY protocol header.
     pub proxy_headers: u64,
+    /// WebSocket connections the capture joined after their upgrade,
+    /// passed over once their frames showed it.
+    pub websockets_joined: u64,
 }
 
 impl HttpStats {
@@ -99,6 +102,7 @@ impl HttpStats {
         self.tls_connections += o.tls_connections;
         self.tls_decrypted += o.tls_decrypted;
         self.proxy_headers += o.proxy_headers;
+        self.websockets_joined += o.websockets_joined;
     }
 }
 
@@ -163,6 +167,9 @@ struct Direction {
     /// request made after one in its server's direction was made after
     /// bytes the capture lost (see [`Conversation::answers_lost`]).
     holes: u32,
+    /// Chunks in a row, while resynchronising, that were whole WebSocket
+    /// frames (see [`Conversation::frames_joined`]).
+    frame_chunks: u8,
 }
 
 impl Direction {
@@ -267,6 +274,7 @@ impl Default for Direction {
             parsed_len: 0,
             resync_skip: 0,
             holes: 0,
+            frame_chunks: 0,
         }
     }
 }
@@ -880,6 +888,15 @@ impl Conversation {
                 data = &data[n as usize..];
                 continue;
             }
+            // Past the cases below that look at a direction's first bytes.
+            let searching = matches!(dir.state, State::Resync)
+                && dir.buf.is_empty()
+                && !dir.spoke_http
+                && (dir.role != Role::Unknown || dir.read_any);
+            if searching && self.frames_joined(d, data, out) {
+                return;
+            }
+            let dir = &mut self.dirs[d];
             match &mut dir.state {
                 State::Done => {
                     if let Some(s) = self.session.as_mut() {
@@ -1196,6 +1213,32 @@ impl Conversation {
                 Step::Consumed(n)
             }
         }
+    }
+
+    /// A direction that never spoke HTTP here, whose chunks are whole
+    /// WebSocket frames: a WebSocket connection the capture joined after its
+    /// upgrade (a live capture started on a busy server holds thousands).
+    /// Such a chunk holds no HTTP message to search for; after two in a row
+    /// the connection is taken for what it is and settles like one
+    /// upgraded before the capture's eyes, passed over from then on. A
+    /// connection that is still HTTP (a body joined in its middle) would
+    /// have to chain whole frames twice by accident.
+    fn frames_joined(&mut self, d: Side, data: &[u8], out: &mut Sink<'_>) -> bool {
+        let dir = &mut self.dirs[d];
+        if !ws_frame::whole_frames(data) {
+            dir.frame_chunks = 0;
+            return false;
+        }
+        dir.frame_chunks = dir.frame_chunks.saturating_add(1);
+        if dir.frame_chunks >= 2 && self.pending.is_empty() && !self.upgraded {
+            self.upgraded = true;
+            for dir in self.dirs.iter_mut() {
+                dir.set_buf(Vec::new());
+                dir.state = State::Done;
+            }
+            out.stats.websockets_joined += 1;
+        }
+        true
     }
 
     fn queue_plain(&mut self, d: Side, head_method: bool) {
@@ -2486,6 +2529,49 @@ mod tests {
         );
         assert_eq!(h.answered(), [("/ws", Some(400))]);
         assert_eq!(h.stats.non_http_directions, 0);
+    }
+
+    #[test]
+    fn a_websocket_joined_after_its_upgrade_is_passed_over() {
+        let server_frames = [&[0x81, 3][..], b"abc", &[0x89, 0]].concat();
+        let client_frame = [&[0x81, 0x82, 1, 2, 3, 4][..], b"hi"].concat();
+        let mut h = Harness::new();
+        h.conv = super::super::Connection::default();
+        h.feed(SERVER, &server_frames);
+        h.feed(CLIENT, &client_frame);
+        assert!(!h.conv.may_stop_reading(), "one chunk a side is not enough");
+        h.feed(SERVER, &server_frames);
+        assert_eq!(h.stats.websockets_joined, 1);
+        assert!(h.conv.may_stop_reading());
+        assert!(!h.conv.wants_bytes(CLIENT) && !h.conv.wants_bytes(SERVER));
+        // A request quoted inside a frame is a message's text, not HTTP.
+        h.feed(CLIENT, &[&[0x81, WS_REQ.len() as u8][..], WS_REQ].concat());
+        assert!(h.attempts.is_empty());
+    }
+
+    #[test]
+    fn frames_that_stop_chaining_leave_the_search_on() {
+        // Whole frames once, then HTTP: the chunk that chained was skipped,
+        // the request after it is found.
+        let mut h = Harness::new();
+        h.conv = super::super::Connection::default();
+        h.feed(CLIENT, &[0x82, 2, 0, 0]);
+        h.feed(CLIENT, WS_REQ);
+        h.feed(
+            SERVER,
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+        );
+        assert_eq!(h.answered(), [("/ws", Some(400))]);
+        assert_eq!(h.stats.websockets_joined, 0);
+        // A connection that spoke HTTP here never turns into frames.
+        let mut h = Harness::new();
+        h.feed(CLIENT, b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+        h.gap(CLIENT, 100);
+        for _ in 0..3 {
+            h.feed(CLIENT, &[0x82, 2, 0, 0]);
+        }
+        assert_eq!(h.stats.websockets_joined, 0);
+        assert!(!h.conv.may_stop_reading());
     }
 
     #[test]

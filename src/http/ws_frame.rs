@@ -85,6 +85,37 @@ pub fn parse_header(buf: &[u8]) -> Option<FrameHeader> {
     })
 }
 
+/// Whether `data` is whole WebSocket frames end to end: each header one an
+/// endpoint could send (RSV1 only on a message's first data frame, as
+/// permessage-deflate sets it; RSV2 and RSV3 never, no extension in use
+/// defines them), all masked alike (one sender), the last ending exactly
+/// where `data` does. Bytes of other protocols, and a frame's middle, almost
+/// never chain like this: a text protocol's first byte (an HTTP method or
+/// status line) is a reserved opcode or sets RSV3.
+pub fn whole_frames(data: &[u8]) -> bool {
+    let mut at = 0usize;
+    let mut masked = None;
+    while at < data.len() {
+        let rest = &data[at..];
+        let Some(h) = parse_header(rest) else {
+            return false;
+        };
+        let rsv = rest[0] & 0x70;
+        let rsv_ok = rsv == 0 || (rsv == 0x40 && matches!(h.opcode, 0x1 | 0x2));
+        if !h.plausible() || !rsv_ok || *masked.get_or_insert(h.masked) != h.masked {
+            return false;
+        }
+        let end = usize::try_from(h.payload_len)
+            .ok()
+            .and_then(|n| (at + h.header_len).checked_add(n));
+        match end {
+            Some(end) if end <= data.len() => at = end,
+            _ => return false,
+        }
+    }
+    masked.is_some()
+}
+
 /// The status code and reason of a close frame's payload (1005 when empty),
 /// or `None` when it cannot be a close (§5.5.1, §7.4): a one-byte payload, a
 /// code outside 1000-4999, or a reason that is not UTF-8. Codes the RFC
@@ -130,6 +161,42 @@ mod tests {
         );
         assert!(h.is_close());
         assert_eq!(close_reason(&[0x03, 0xf0]), (1008, String::new()));
+    }
+
+    #[test]
+    fn whole_frames_chain_to_the_end() {
+        let text = |s: &[u8]| [&[0x81, s.len() as u8][..], s].concat();
+        let masked = |s: &[u8]| [&[0x81, 0x80 | s.len() as u8, 1, 2, 3, 4][..], s].concat();
+        assert!(whole_frames(&text(b"hi")));
+        assert!(whole_frames(
+            &[text(b"a"), text(b"bc"), vec![0x89, 0]].concat()
+        ));
+        assert!(whole_frames(&[masked(b"a"), masked(b"")].concat()));
+        // Compressed (RSV1) data frames; 16-bit lengths.
+        let mut big = vec![0xc2, 126, 0x01, 0x00];
+        big.extend_from_slice(&[7; 256]);
+        assert!(whole_frames(&big));
+        // Cut, overlong, mixed masking, reserved bits or opcodes.
+        assert!(!whole_frames(&text(b"hi")[..3]));
+        assert!(!whole_frames(&[text(b"hi"), vec![0]].concat()));
+        assert!(!whole_frames(&[text(b"a"), masked(b"b")].concat()));
+        assert!(!whole_frames(&[0x91, 1, b'x']));
+        assert!(!whole_frames(&[0xc8, 0]));
+        assert!(!whole_frames(&[0x83, 1, b'x']));
+        assert!(!whole_frames(&[]));
+        for http in [
+            &b"GET / HTTP/1.1\r\n"[..],
+            b"HTTP/1.1 200 OK\r\n",
+            b"POST /x HTTP/1.1\r\n",
+            b"PUT /",
+            b"DELETE /",
+            b"OPTIONS *",
+            b"HEAD /",
+            b"PATCH /",
+            b"CONNECT a:1",
+        ] {
+            assert!(!whole_frames(http), "{http:?}");
+        }
     }
 
     #[test]

@@ -250,6 +250,11 @@ impl Summary {
         );
         note(
             &mut notes,
+            h.websockets_joined,
+            "WebSocket connections joined after their upgrade (passed over)",
+        );
+        note(
+            &mut notes,
             h.gaps_in_bodies,
             "holes read past inside message bodies",
         );
