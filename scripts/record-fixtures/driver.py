@@ -644,6 +644,12 @@ def versions():
         v["nginx"] = "unknown"
     for k in ("faye-websocket", "autobahn"):
         v[k] = clients.versions()[k]
+    for k in ("tornado", "aiohttp"):
+        try:
+            from importlib.metadata import version
+            v[k] = version(k)
+        except Exception:
+            v[k] = "unknown"
     return v
 
 

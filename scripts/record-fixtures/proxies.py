@@ -34,6 +34,8 @@ BACKENDS = {
     # nginx listening with proxy_protocol (nginx.conf), in front of
     # python-websockets.
     "nginx-proxy-protocol": ("127.0.0.1", 18494),
+    "tornado": ("127.0.0.1", 18496),
+    "aiohttp": ("127.0.0.1", 18497),
 }
 # What answers at a backend address that is not a WebSocket server itself.
 BACKEND_IMPL = {"nginx-tls": "nginx", "nginx-proxy-protocol": "nginx"}
@@ -78,6 +80,8 @@ SETUPS = {
     "backend-h2-tls": (["ok"], ("backend-is-http2", None), None),
     "proxy-protocol": (["ok"], ("unexpected-proxy-protocol", None), ("unexpected-proxy-protocol", None)),
     "proxy-protocol-v2": (["ok"], ("unexpected-proxy-protocol", None), ("unexpected-proxy-protocol", None)),
+    "proxy-protocol-tornado": (["ok"], ("unexpected-proxy-protocol", None), ("unexpected-proxy-protocol", None)),
+    "proxy-protocol-v2-aiohttp": (["ok"], ("unexpected-proxy-protocol", None), ("unexpected-proxy-protocol", None)),
     # The last attempt bypasses the proxy: the backend's own verdict, no
     # backend leg.
     "proxy-protocol-expected": (["ok", "direct"], ("missing-proxy-protocol", None), None),
@@ -100,6 +104,8 @@ PROXIES = {
         "backend-h2-tls": (18487, "nginx-tls", "server ... ssl alpn h2 proto h2 to a TLS backend that speaks HTTP/1.1 only"),
         "proxy-protocol": (18492, "node-ws", "server ... send-proxy (PROXY protocol v1) to a backend not set up for it"),
         "proxy-protocol-v2": (18493, "python-websockets", "server ... send-proxy-v2 (PROXY protocol v2) to a backend not set up for it"),
+        "proxy-protocol-tornado": (18498, "tornado", "server ... send-proxy (PROXY protocol v1) to Tornado, not set up for it"),
+        "proxy-protocol-v2-aiohttp": (18499, "aiohttp", "server ... send-proxy-v2 (PROXY protocol v2) to aiohttp, not set up for it"),
         "proxy-protocol-expected": (18495, "nginx-proxy-protocol", "server ... send-proxy to nginx listening with proxy_protocol; then a client connects to nginx directly, without the header"),
     }),
     "apache-proxy-http": ("apache", {
