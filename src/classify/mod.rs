@@ -861,6 +861,28 @@ fn unanswered(a: &Attempt, outcome: Outcome, defects: Vec<Defect>) -> Verdict {
             defects.clone(),
         );
     }
+    // Behind a PROXY protocol header, a server closed its first request
+    // unanswered: most servers not set up for the header answer 400 (see
+    // `unexpected_proxy_protocol`), some drop what they cannot parse.
+    let dropped = matches!(
+        a.ending,
+        Ending::ServerClosed | Ending::Reset { by_server: true }
+    ) && !a.answer_lost
+        && a.request_index == 0;
+    if let Some(header) = a.proxy_header.as_deref().filter(|_| dropped) {
+        let ev = format!(
+            "valid request after a {}; {how}: a server not set up for the PROXY protocol may drop a connection whose first line it cannot parse",
+            header.describe()
+        );
+        return verdict(
+            outcome,
+            Cause::UnexpectedProxyProtocol,
+            None,
+            ev,
+            Confidence::Low,
+            defects,
+        );
+    }
     verdict(
         outcome,
         Cause::Unknown,
@@ -1285,6 +1307,34 @@ mod tests {
             "{}",
             v.evidence
         );
+        // Closed unanswered behind the header: a guess.
+        let mut dropped = refused_attempt(VALID, "");
+        dropped.response = None;
+        dropped.body_excerpt = None;
+        dropped.ending = Ending::ServerClosed;
+        let unanswered = classify(&dropped);
+        assert_eq!(unanswered.cause, Cause::Unknown);
+        dropped.proxy_header = Some(Box::new(crate::http::proxy_protocol::ProxyHeader {
+            version: 2,
+            source: None,
+            destination: None,
+        }));
+        let v = classify(&dropped);
+        assert_eq!(
+            (v.cause, v.outcome, v.confidence),
+            (
+                Cause::UnexpectedProxyProtocol,
+                Outcome::NoResponse,
+                Confidence::Low
+            )
+        );
+        assert!(
+            v.evidence.contains("PROXY protocol v2 header"),
+            "{}",
+            v.evidence
+        );
+        dropped.answer_lost = true;
+        assert_eq!(classify(&dropped).cause, Cause::Unknown);
         // A server that names a header read past the PROXY line.
         let v = behind(
             &no_key,
