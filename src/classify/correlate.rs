@@ -781,12 +781,7 @@ impl Correlator {
             }
             return;
         }
-        let closed_unanswered = matches!(
-            a.ending,
-            Ending::ServerClosed | Ending::Reset { by_server: true }
-        ) && !a.answer_lost;
-        if !closed_unanswered
-            || a.request_index != 0
+        if !a.first_request_dropped()
             || v.cause != Cause::Unknown
             || !v.defects.is_empty()
             || !self.proxy_protocol_servers.contains_key(&a.server)
@@ -1413,8 +1408,7 @@ fn behind_proxy_header(j: &mut Judged) {
 fn lone_backend(j: &mut Judged) {
     // Marked a backend leg already: behind TLS, or behind a PROXY header.
     let via_tls = j.leg == Leg::Backend && j.attempt.proxy_header.is_none();
-    let via_header = j.leg == Leg::Backend && j.attempt.proxy_header.is_some();
-    if (j.leg != Leg::Direct && !via_tls && !via_header) || j.verdict.outcome == Outcome::Accepted {
+    if !matches!(j.leg, Leg::Direct | Leg::Backend) || j.verdict.outcome == Outcome::Accepted {
         return;
     }
     let a = &j.attempt;

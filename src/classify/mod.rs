@@ -864,12 +864,11 @@ fn unanswered(a: &Attempt, outcome: Outcome, defects: Vec<Defect>) -> Verdict {
     // Behind a PROXY protocol header, a server closed its first request
     // unanswered: most servers not set up for the header answer 400 (see
     // `unexpected_proxy_protocol`), some drop what they cannot parse.
-    let dropped = matches!(
-        a.ending,
-        Ending::ServerClosed | Ending::Reset { by_server: true }
-    ) && !a.answer_lost
-        && a.request_index == 0;
-    if let Some(header) = a.proxy_header.as_deref().filter(|_| dropped) {
+    if let Some(header) = a
+        .proxy_header
+        .as_deref()
+        .filter(|_| a.first_request_dropped())
+    {
         let ev = format!(
             "valid request after a {}; {how}: a server not set up for the PROXY protocol may drop a connection whose first line it cannot parse",
             header.describe()

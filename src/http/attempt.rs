@@ -169,6 +169,18 @@ impl Attempt {
 }
 
 impl Attempt {
+    /// A connection's first request that the server closed or reset
+    /// without answering, with every byte it sent captured: what a server
+    /// does with a connection whose opening it refuses to read.
+    pub fn first_request_dropped(&self) -> bool {
+        self.request_index == 0
+            && !self.answer_lost
+            && matches!(
+                self.ending,
+                Ending::ServerClosed | Ending::Reset { by_server: true }
+            )
+    }
+
     /// [`Attempt::heap_bytes`] of an attempt held boxed, as completed ones
     /// are from their connection to the writer: the box counts too.
     pub fn boxed_bytes(&self) -> usize {

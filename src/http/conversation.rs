@@ -976,11 +976,8 @@ impl Conversation {
                     // request line would see past).
                     if self.proxy_header.is_none() {
                         if let proxy_protocol::Found::Header(h, n) = proxy_protocol::parse(data) {
-                            self.proxy_header = Some(Box::new(h));
-                            out.stats.proxy_headers += 1;
-                            let dir = &mut self.dirs[d];
-                            dir.role = Role::Requests;
-                            dir.state = State::Head;
+                            self.opened_with(d, h, out);
+                            self.dirs[d].state = State::Head;
                             data = &data[n..];
                             continue;
                         }
@@ -1140,9 +1137,7 @@ impl Conversation {
                 proxy_protocol::Found::No => {}
                 proxy_protocol::Found::Partial => return Step::NeedMore,
                 proxy_protocol::Found::Header(h, n) => {
-                    dir.role = Role::Requests;
-                    self.proxy_header = Some(Box::new(h));
-                    out.stats.proxy_headers += 1;
+                    self.opened_with(d, h, out);
                     return Step::Consumed(n);
                 }
             }
@@ -1239,6 +1234,13 @@ impl Conversation {
             out.stats.websockets_joined += 1;
         }
         true
+    }
+
+    /// The client's first bytes, `d`'s, were this PROXY protocol header.
+    fn opened_with(&mut self, d: Side, h: ProxyHeader, out: &mut Sink<'_>) {
+        self.dirs[d].role = Role::Requests;
+        self.proxy_header = Some(Box::new(h));
+        out.stats.proxy_headers += 1;
     }
 
     fn queue_plain(&mut self, d: Side, head_method: bool) {
