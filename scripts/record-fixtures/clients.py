@@ -36,6 +36,8 @@ AUTOBAHN_PORT = 18456
 STRICT_ACL = 18457
 DEFLATE_PORT = 18458
 STRICT_PORT = 18459
+UVICORN_WSPROTO_PORT = 18474
+UVICORN_WEBSOCKETS_PORT = 18475
 PY_PORT = 18401
 NODE_PORT = 18402
 NGINX_STRIPPED = 18410
@@ -47,6 +49,9 @@ BROWSER_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like G
 TARGETS = {
     "faye-websocket": {"ip": "127.0.0.1", "port": FAYE_PORT, "impl": "faye-websocket"},
     "autobahn": {"ip": "127.0.0.1", "port": AUTOBAHN_PORT, "impl": "autobahn"},
+    # a bare ASGI app (server_uvicorn.py) on uvicorn's two WebSocket layers
+    "uvicorn-wsproto": {"ip": "127.0.0.1", "port": UVICORN_WSPROTO_PORT, "impl": "uvicorn-wsproto"},
+    "uvicorn-websockets": {"ip": "127.0.0.1", "port": UVICORN_WEBSOCKETS_PORT, "impl": "uvicorn-websockets"},
 }
 
 # Scenarios: name -> (ports to capture, description).
@@ -65,12 +70,35 @@ SCENARIOS = {
     "raw-strict__lowercase-names": ([STRICT_PORT], "lowercase header names to a server that looks names up in one case"),
     "nginx-strict-acl__python-websockets": ([STRICT_ACL, PY_PORT], "Upgrade: WebSocket, then Upgrade: websocket, to nginx with a case-sensitive ACL"),
     "node-ws-deflate__extension-params": ([DEFLATE_PORT], "three permessage-deflate offers to node ws with clientMaxWindowBits: 10"),
+    "uvicorn-wsproto__accepted-then-refused": ([UVICORN_WSPROTO_PORT], "accepted upgrades to uvicorn (wsproto), then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
+    "uvicorn-websockets__accepted-then-refused": ([UVICORN_WEBSOCKETS_PORT], "accepted upgrades to uvicorn (websockets), then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
 }
+
+# The ASGI app refuses by closing before it accepts, which uvicorn answers
+# with a bare 403: alone, such a refusal of a missing subprotocol or an
+# unknown path names nothing, so those two kinds are recorded after accepted
+# attempts to the same server (ACCEPTED_THEN_REFUSED) instead of alone.
+BARE_403_KINDS = {"uvicorn-wsproto": ("subprotocol-missing", "not-found-path"),
+                  "uvicorn-websockets": ("subprotocol-missing", "not-found-path")}
+
+# (path, extra headers, Origin, status, cause, header, what the step is)
+ACCEPTED_THEN_REFUSED = [
+    ("/ws", [], "http://app.test", 101, "ok", None, "accepted"),
+    ("/chat", [("Sec-WebSocket-Protocol", "chat.v1")], "http://app.test", 101, "ok", None,
+     "accepted with the subprotocol /chat requires"),
+    ("/chat", [], "http://app.test", 403, "subprotocol-rejected", "Sec-WebSocket-Protocol",
+     "no subprotocol offered"),
+    ("/chat", [("Sec-WebSocket-Protocol", "chat.v2")], "http://app.test", 403,
+     "subprotocol-rejected", "Sec-WebSocket-Protocol", "another subprotocol offered"),
+    ("/nope", [], "http://app.test", 403, "path-not-found", None, "a path without a WebSocket route"),
+    ("/ws", [], "http://evil.test", 403, "origin-rejected", "Origin", "an Origin the app refuses"),
+]
 
 
 def standard_fixtures(kinds):
     """(name, target, kind) for the extra servers with the driver's kinds."""
-    return [(f"{t}__{k}", t, k) for t in TARGETS for k in kinds]
+    return [(f"{t}__{k}", t, k) for t in TARGETS for k in kinds
+            if k not in BARE_403_KINDS.get(t, ())]
 
 
 def filter_of(name):
@@ -92,6 +120,12 @@ def versions():
         v["autobahn"] = version("autobahn")
     except Exception:
         v["autobahn"] = "unknown"
+    for layer in ("wsproto", "websockets"):
+        try:
+            from importlib.metadata import version
+            v[f"uvicorn-{layer}"] = f"{version('uvicorn')}+{layer}-{version(layer)}"
+        except Exception:
+            v[f"uvicorn-{layer}"] = "unknown"
     for prog, args in (("chromium", ["--version"]), ("firefox-esr", ["--version"])):
         try:
             out = subprocess.run([prog] + args, capture_output=True, text=True, timeout=20).stdout
@@ -319,6 +353,15 @@ def run(name, d):
                          ws_head(DEFLATE_PORT, "/ws", extra=[("Sec-WebSocket-Extensions", o)]),
                          f"offers '{o}'")
             for o in offers]}
+    if name.endswith("__accepted-then-refused"):
+        port = SCENARIOS[name][0][0]
+        steps = []
+        for path, extra, origin, _, _, _, what in ACCEPTED_THEN_REFUSED:
+            head = [line if not line.startswith("Origin: ") else f"Origin: {origin}"
+                    for line in ws_head(port, path, extra=extra)]
+            key = next(line.split(": ", 1)[1] for line in head if line.startswith("Sec-WebSocket-Key: "))
+            steps.append(dict(raw_exchange(d, port, head, what), key=key))
+        return {"attempts": steps}
     raise SystemExit(f"unknown scenario {name}")
 
 
@@ -547,5 +590,19 @@ def label(name, obs_path, pcap, d):
                                   "ok" if ok else "extension-params-rejected",
                                   None if ok else "Sec-WebSocket-Extensions", "direct",
                                   f"offers '{ext}'; server perMessageDeflate {{clientMaxWindowBits: 10}}"))
+        return out
+    if name.endswith("__accepted-then-refused"):
+        target = name.split("__")[0]
+        by_key = {hv(a["headers"], "sec-websocket-key"): a for a in attempts}
+        if len(attempts) != len(ACCEPTED_THEN_REFUSED):
+            raise SystemExit(f"{name}: expected {len(ACCEPTED_THEN_REFUSED)} attempts, found {len(attempts)}")
+        out = []
+        for step, (path, _, origin, status, cause, header, what) in zip(obs["attempts"], ACCEPTED_THEN_REFUSED):
+            a = by_key.get(step["key"])
+            if a is None:
+                raise SystemExit(f"{name}: the attempt for '{what}' is not in the capture")
+            expect(name, a, status)
+            out.append(base_label(a, f"{target}-{vers[target]}", "accepted-then-refused", cause, header,
+                                  "direct", f"{what}: {path}, Origin {origin}; {desc}"))
         return out
     raise SystemExit(f"unknown scenario {name}")

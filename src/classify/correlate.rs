@@ -729,7 +729,10 @@ impl Correlator {
         if self.compare_spelling(j, &server) {
             return;
         }
-        let Some(o) = origin else { return };
+        let Some(o) = origin else {
+            self.bare_refusal_set_against_accepted(j, &server);
+            return;
+        };
         let Some(accepted) = self.accepted_origins.get(&server) else {
             return;
         };
@@ -738,7 +741,7 @@ impl Correlator {
         }
         if accepted.contains(&o) {
             proxy_refused(j, &o);
-            self.origin_accepted_here(j, &server);
+            self.bare_refusal_set_against_accepted(j, &server);
             return;
         }
         let v = &mut j.verdict;
@@ -833,31 +836,122 @@ impl Correlator {
         false
     }
 
-    /// A guessed Origin refusal at an endpoint that accepted the same Origin
-    /// on the same path: the refusal is about something else.
-    fn origin_accepted_here(&self, j: &mut Judged, server: &Endpoint) {
-        if j.verdict.cause != Cause::OriginRejected || j.verdict.confidence == Confidence::High {
+    /// A guessed bare refusal (403 to a valid request) at an endpoint that
+    /// accepted requests from the same Origin (or, like this one, without
+    /// one): set against them, it is not about the Origin. What differs
+    /// from the accepted requests names the likelier cause: no subprotocol
+    /// of the ones every accepted request to this path offered (an ASGI or
+    /// Starlette endpoint that requires one closes before accepting, which
+    /// the server answers with a bare 403), or a path never accepted here
+    /// (Starlette's router refuses an unknown WebSocket route the same way).
+    fn bare_refusal_set_against_accepted(&self, j: &mut Judged, server: &Endpoint) {
+        let v = &j.verdict;
+        if v.outcome != Outcome::Rejected
+            || !v.defects.is_empty()
+            || v.confidence == Confidence::High
+            || !matches!(v.cause, Cause::OriginRejected | Cause::Unauthorized)
+            || status_of(&j.attempt) != Some(403)
+        {
             return;
         }
         let Some(list) = self.accepted_spellings.get(server) else {
             return;
         };
         let sp = Spelled::of(&j.attempt.request);
-        if list
+        let alike: Vec<&Spelling> = list
             .iter()
-            .any(|ok| ok.origin.as_deref() == sp.origin && ok.target_path == sp.target_path)
-        {
-            let said = status_said(&j.attempt);
+            .filter(|ok| ok.origin.as_deref() == sp.origin)
+            .collect();
+        if alike.is_empty() {
+            return;
+        }
+        let origin = match sp.origin {
+            Some(_) => format!("Origin {}", header_text(&j.attempt, "Origin")),
+            None => "no Origin".to_string(),
+        };
+        let said = status_said(&j.attempt);
+        let on_path: Vec<&Spelling> = alike
+            .iter()
+            .copied()
+            .filter(|ok| ok.target_path == sp.target_path)
+            .collect();
+        if on_path.is_empty() {
+            let mut paths: Vec<&str> = alike.iter().map(|ok| ok.target_path.as_str()).collect();
+            paths.sort_unstable();
+            paths.dedup();
+            let v = &mut j.verdict;
+            v.cause = Cause::PathNotFound;
+            v.header = None;
+            v.confidence = Confidence::Low;
+            v.evidence = format!(
+                "requests with {origin} were accepted at this endpoint on {}, never on {}: a guess that this path is refused (no WebSocket route there, or a path rule; an authorization rule for this path alone would look the same); {said}",
+                super::printable(paths.join(", ").as_bytes(), 120),
+                super::printable(sp.target_path.as_bytes(), 80),
+            );
+            return;
+        }
+        if let Some(offered) = subprotocol_required(&on_path, sp.protocol) {
+            let v = &mut j.verdict;
+            v.cause = Cause::SubprotocolRejected;
+            v.header = Some("Sec-WebSocket-Protocol");
+            v.confidence = Confidence::Medium;
+            let this = match sp.protocol {
+                Some(_) => format!(
+                    "Sec-WebSocket-Protocol {} refused",
+                    header_text(&j.attempt, "Sec-WebSocket-Protocol")
+                ),
+                None => "no Sec-WebSocket-Protocol offered".to_string(),
+            };
+            v.evidence = format!(
+                "{this}, while every request accepted on {} with {origin} offered {}; {said}",
+                super::printable(sp.target_path.as_bytes(), 80),
+                super::printable(offered.as_bytes(), 120),
+            );
+            return;
+        }
+        if sp.origin.is_some() && j.verdict.cause == Cause::OriginRejected {
             let v = &mut j.verdict;
             v.cause = Cause::Unauthorized;
             v.header = None;
             v.confidence = Confidence::Low;
             v.evidence = format!(
-                "Origin {} was accepted at this endpoint, so this refusal is not about Origin: a guess between unauthorized (credentials) and a proxy or application ACL; {said}",
-                header_text(&j.attempt, "Origin")
+                "{origin} was accepted at this endpoint, so this refusal is not about Origin: a guess between unauthorized (credentials) and a proxy or application ACL; {said}"
             );
         }
     }
+}
+
+/// The subprotocols that every accepted request to a path offered, when
+/// `offered` (the refused request's) names none of them: the path requires
+/// one. `None` when an accepted request offered none, or `offered` shares a
+/// token with them.
+fn subprotocol_required(accepted: &[&Spelling], offered: Option<&[u8]>) -> Option<String> {
+    let tokens = |v: &[u8]| -> Vec<Vec<u8>> {
+        v.split(|&b| b == b',')
+            .map(|t| t.trim_ascii().to_ascii_lowercase())
+            .filter(|t| !t.is_empty())
+            .collect()
+    };
+    let mut wanted: Vec<Vec<u8>> = Vec::new();
+    for ok in accepted {
+        let t = tokens(ok.protocol.as_deref()?);
+        if t.is_empty() {
+            return None;
+        }
+        wanted.extend(t);
+    }
+    wanted.sort();
+    wanted.dedup();
+    if offered.is_some_and(|o| tokens(o).iter().any(|t| wanted.contains(t))) {
+        return None;
+    }
+    Some(
+        wanted
+            .iter()
+            .map(|t| String::from_utf8_lossy(t).into_owned())
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
 }
 
 impl Correlator {
@@ -2363,6 +2457,90 @@ mod tests {
             .unwrap();
         assert_eq!(r.verdict.cause, Cause::Unauthorized);
         assert!(r.verdict.evidence.contains("was accepted at this endpoint"));
+    }
+
+    /// A 403 for this attempt's path, after `ok` were accepted by the same
+    /// server (one each, in order), judged with them.
+    fn bare_403_after(ok: Vec<Attempt>, target: &str, hs: &[(&str, &str)]) -> Judged {
+        let mut all: Vec<Attempt> = ok.into_iter().map(accepted).collect();
+        let mut a = attempt("10.0.0.9:6000", "10.0.0.1:80", 50, 52, 403, 1, hs);
+        Arc::make_mut(&mut a.request).target = target.into();
+        all.push(a);
+        run(all)
+            .into_iter()
+            .find(|j| j.verdict.outcome == Outcome::Rejected)
+            .unwrap()
+    }
+
+    fn on_path(client: &str, target: &str, hs: &[(&str, &str)]) -> Attempt {
+        let mut a = attempt(client, "10.0.0.1:80", 0, 5, 101, 1, hs);
+        Arc::make_mut(&mut a.request).target = target.into();
+        a
+    }
+
+    #[test]
+    fn a_bare_403_without_the_subprotocol_every_accepted_request_offered_names_it() {
+        let hs = with_origin(FULL, "http://app.test");
+        let mut chat = hs.clone();
+        chat.push(("Sec-WebSocket-Protocol", "chat.v1, chat.v0"));
+        let ok = || vec![on_path("10.0.0.9:5000", "/chat", &chat)];
+
+        let none = bare_403_after(ok(), "/chat", &hs);
+        assert_eq!(none.verdict.cause, Cause::SubprotocolRejected);
+        assert_eq!(none.verdict.header, Some("Sec-WebSocket-Protocol"));
+        assert_eq!(none.verdict.confidence, Confidence::Medium);
+        assert!(none.verdict.evidence.contains("offered chat.v0, chat.v1"));
+
+        let mut other = hs.clone();
+        other.push(("Sec-WebSocket-Protocol", "chat.v2"));
+        let r = bare_403_after(ok(), "/chat?x=1", &other);
+        assert_eq!(r.verdict.cause, Cause::SubprotocolRejected);
+        assert!(r.verdict.evidence.contains("'chat.v2' refused"));
+
+        // Offering one the server accepted, or a path accepted without one:
+        // not about the subprotocol.
+        let mut same = hs.clone();
+        same.push(("Sec-WebSocket-Protocol", "CHAT.V1"));
+        assert_eq!(
+            bare_403_after(ok(), "/chat", &same).verdict.cause,
+            Cause::Unauthorized
+        );
+        let mixed = vec![
+            on_path("10.0.0.9:5000", "/chat", &chat),
+            on_path("10.0.0.9:5001", "/chat", &hs),
+        ];
+        assert_eq!(
+            bare_403_after(mixed, "/chat", &hs).verdict.cause,
+            Cause::Unauthorized
+        );
+    }
+
+    #[test]
+    fn a_bare_403_on_a_path_never_accepted_is_a_guess_of_path_not_found() {
+        let hs = with_origin(FULL, "http://app.test");
+        let ok = vec![
+            on_path("10.0.0.9:5000", "/ws", &hs),
+            on_path("10.0.0.9:5001", "/feed", &hs),
+        ];
+        let r = bare_403_after(ok, "/nope", &hs);
+        assert_eq!(r.verdict.cause, Cause::PathNotFound);
+        assert_eq!(r.verdict.header, None);
+        assert_eq!(r.verdict.confidence, Confidence::Low);
+        assert!(r.verdict.evidence.contains("on /feed, /ws, never on /nope"));
+
+        // The same without Origin on either side (a service's client).
+        let r = bare_403_after(vec![on_path("10.0.0.9:5000", "/ws", FULL)], "/nope", FULL);
+        assert_eq!(r.verdict.cause, Cause::PathNotFound);
+        assert!(r.verdict.evidence.contains("requests with no Origin"));
+
+        // Accepted only from another Origin: nothing to set it against.
+        let elsewhere = with_origin(FULL, "http://other.test");
+        let r = bare_403_after(
+            vec![on_path("10.0.0.9:5000", "/ws", &elsewhere)],
+            "/nope",
+            &hs,
+        );
+        assert_eq!(r.verdict.cause, Cause::OriginRejected);
     }
 
     #[test]

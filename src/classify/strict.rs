@@ -105,6 +105,9 @@ pub fn by_text(a: &Attempt, topic: Topic, said: &str) -> Option<Verdict> {
 pub struct Spelling {
     pub origin: Option<Vec<u8>>,
     pub target_path: String,
+    /// Sec-WebSocket-Protocol as offered: a server that requires a
+    /// subprotocol accepts only requests that offer one.
+    pub protocol: Option<Vec<u8>>,
     connection: Option<Vec<u8>>,
     upgrade: Option<Vec<u8>>,
     names: Vec<String>,
@@ -129,6 +132,7 @@ const COMPARED: [&str; 5] = [
 pub struct Spelled<'a> {
     pub origin: Option<&'a [u8]>,
     pub target_path: &'a str,
+    pub protocol: Option<&'a [u8]>,
     connection: Option<&'a [u8]>,
     upgrade: Option<&'a [u8]>,
     /// The names of `COMPARED` as sent, `None` where absent.
@@ -143,6 +147,9 @@ impl<'a> Spelled<'a> {
         Spelled {
             origin: req.header("origin").map(|h| h.value.trim_ascii()),
             target_path: req.target.split('?').next().unwrap_or(""),
+            protocol: req
+                .header("sec-websocket-protocol")
+                .map(|h| h.value.trim_ascii()),
             connection: value(CONNECTION),
             upgrade: value(UPGRADE),
             names: found.map(|h| h.map(|h| h.name)),
@@ -157,6 +164,7 @@ impl<'a> Spelled<'a> {
     pub fn same_as(&self, ok: &Spelling) -> bool {
         self.origin == ok.origin.as_deref()
             && self.target_path == ok.target_path
+            && self.protocol == ok.protocol.as_deref()
             && self.connection == ok.connection.as_deref()
             && self.upgrade == ok.upgrade.as_deref()
             && self.present_names().eq(ok.names.iter().map(String::as_str))
@@ -167,6 +175,7 @@ impl<'a> Spelled<'a> {
         Spelling {
             origin: self.origin.map(<[u8]>::to_vec),
             target_path: self.target_path.to_string(),
+            protocol: self.protocol.map(<[u8]>::to_vec),
             connection: self.connection.map(<[u8]>::to_vec),
             upgrade: self.upgrade.map(<[u8]>::to_vec),
             names: self.present_names().map(str::to_string).collect(),
