@@ -870,12 +870,21 @@ impl Correlator {
             None => "no Origin".to_string(),
         };
         let said = status_said(&j.attempt);
+        // Paths that name a resource (/rooms/17/ws) differ from attempt to
+        // attempt: a path is set against the accepted ones under its first
+        // segment, and only a path under none of theirs is a route of its own.
+        let route = first_segment(sp.target_path);
         let on_path: Vec<&Spelling> = alike
             .iter()
             .copied()
             .filter(|ok| ok.target_path == sp.target_path)
             .collect();
-        if on_path.is_empty() {
+        let on_route: Vec<&Spelling> = alike
+            .iter()
+            .copied()
+            .filter(|ok| first_segment(&ok.target_path) == route)
+            .collect();
+        if on_route.is_empty() {
             let mut paths: Vec<&str> = alike.iter().map(|ok| ok.target_path.as_str()).collect();
             paths.sort_unstable();
             paths.dedup();
@@ -884,13 +893,18 @@ impl Correlator {
             v.header = None;
             v.confidence = Confidence::Low;
             v.evidence = format!(
-                "requests with {origin} were accepted at this endpoint on {}, never on {}: a guess that this path is refused (no WebSocket route there, or a path rule; an authorization rule for this path alone would look the same); {said}",
+                "requests with {origin} were accepted at this endpoint on {}, never under {}: a guess that this path is refused (no WebSocket route there, or a path rule; an authorization rule for this path alone would look the same); {said}",
                 super::printable(paths.join(", ").as_bytes(), 120),
                 super::printable(sp.target_path.as_bytes(), 80),
             );
             return;
         }
-        if let Some(offered) = subprotocol_required(&on_path, sp.protocol) {
+        let compared = if on_path.is_empty() {
+            &on_route
+        } else {
+            &on_path
+        };
+        if let Some(offered) = subprotocol_required(compared, sp.protocol) {
             let v = &mut j.verdict;
             v.cause = Cause::SubprotocolRejected;
             v.header = Some("Sec-WebSocket-Protocol");
@@ -902,11 +916,18 @@ impl Correlator {
                 ),
                 None => "no Sec-WebSocket-Protocol offered".to_string(),
             };
+            let where_ = if on_path.is_empty() {
+                format!("under /{}", super::printable(route.as_bytes(), 80))
+            } else {
+                format!("on {}", super::printable(sp.target_path.as_bytes(), 80))
+            };
             v.evidence = format!(
-                "{this}, while every request accepted on {} with {origin} offered {}; {said}",
-                super::printable(sp.target_path.as_bytes(), 80),
+                "{this}, while every request accepted {where_} with {origin} offered {}; {said}",
                 super::printable(offered.as_bytes(), 120),
             );
+            return;
+        }
+        if on_path.is_empty() {
             return;
         }
         if sp.origin.is_some() && j.verdict.cause == Cause::OriginRejected {
@@ -919,6 +940,13 @@ impl Correlator {
             );
         }
     }
+}
+
+/// A path's first segment (`/rooms/17/ws`: `rooms`), what routes are
+/// told apart by.
+fn first_segment(path: &str) -> &str {
+    let p = path.strip_prefix('/').unwrap_or(path);
+    p.split('/').next().unwrap_or(p)
 }
 
 /// The subprotocols that every accepted request to a path offered, when
@@ -2497,6 +2525,11 @@ mod tests {
         assert_eq!(r.verdict.cause, Cause::SubprotocolRejected);
         assert!(r.verdict.evidence.contains("'chat.v2' refused"));
 
+        let rooms = vec![on_path("10.0.0.9:5000", "/rooms/1/ws", &chat)];
+        let r = bare_403_after(rooms, "/rooms/2/ws", &hs);
+        assert_eq!(r.verdict.cause, Cause::SubprotocolRejected);
+        assert!(r.verdict.evidence.contains("accepted under /rooms with"));
+
         // Offering one the server accepted, or a path accepted without one:
         // not about the subprotocol.
         let mut same = hs.clone();
@@ -2526,7 +2559,16 @@ mod tests {
         assert_eq!(r.verdict.cause, Cause::PathNotFound);
         assert_eq!(r.verdict.header, None);
         assert_eq!(r.verdict.confidence, Confidence::Low);
-        assert!(r.verdict.evidence.contains("on /feed, /ws, never on /nope"));
+        assert!(r
+            .verdict
+            .evidence
+            .contains("on /feed, /ws, never under /nope"));
+
+        // A path that names a resource is set against its route's.
+        let rooms = vec![on_path("10.0.0.9:5000", "/rooms/1/ws", &hs)];
+        let r = bare_403_after(rooms, "/rooms/2/ws", &hs);
+        assert_eq!(r.verdict.cause, Cause::OriginRejected);
+        assert_eq!(r.verdict.confidence, Confidence::Low);
 
         // The same without Origin on either side (a service's client).
         let r = bare_403_after(vec![on_path("10.0.0.9:5000", "/ws", FULL)], "/nope", FULL);
