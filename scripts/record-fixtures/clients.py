@@ -38,6 +38,7 @@ DEFLATE_PORT = 18458
 STRICT_PORT = 18459
 UVICORN_WSPROTO_PORT = 18474
 UVICORN_WEBSOCKETS_PORT = 18475
+AXUM_PORT = 18476
 PY_PORT = 18401
 NODE_PORT = 18402
 NGINX_STRIPPED = 18410
@@ -52,6 +53,8 @@ TARGETS = {
     # a bare ASGI app (server_uvicorn.py) on uvicorn's two WebSocket layers
     "uvicorn-wsproto": {"ip": "127.0.0.1", "port": UVICORN_WSPROTO_PORT, "impl": "uvicorn-wsproto"},
     "uvicorn-websockets": {"ip": "127.0.0.1", "port": UVICORN_WEBSOCKETS_PORT, "impl": "uvicorn-websockets"},
+    # Rust: axum's WebSocketUpgrade (server_axum/)
+    "axum": {"ip": "127.0.0.1", "port": AXUM_PORT, "impl": "axum"},
 }
 
 # Scenarios: name -> (ports to capture, description).
@@ -120,6 +123,15 @@ def versions():
         v["autobahn"] = version("autobahn")
     except Exception:
         v["autobahn"] = "unknown"
+    v["axum"] = "unknown"
+    try:
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                               "server_axum", "Cargo.lock")) as f:
+            m = re.search(r'name = "axum"\nversion = "([^"]+)"', f.read())
+            if m:
+                v["axum"] = m.group(1)
+    except OSError:
+        pass
     for layer in ("wsproto", "websockets"):
         try:
             from importlib.metadata import version

@@ -67,6 +67,11 @@ if [ ! -d "$HERE/node_modules/ws" ] || [ ! -d "$HERE/node_modules/socket.io" ] |
     (cd "$HERE" && { npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent; })
 fi
 
+if [ ! -x "$HERE/server_axum/target/release/wshs-fixture-server-axum" ]; then
+    log "building the axum server"
+    cargo build -q --release --locked --manifest-path "$HERE/server_axum/Cargo.toml"
+fi
+
 # ---------------------------------------------------------------- process care
 TMP="$(mktemp -d -t wshs-record.XXXXXX)"
 PIDS=()          # long-running servers, stopped on exit
@@ -168,12 +173,15 @@ python3 "$HERE/server_uvicorn.py" 18474 127.0.0.1 wsproto >"$TMP/uvicorn-wsproto
 PIDS+=("$!")
 python3 "$HERE/server_uvicorn.py" 18475 127.0.0.1 websockets >"$TMP/uvicorn-websockets.log" 2>&1 &
 PIDS+=("$!")
+# axum's WebSocketUpgrade (server_axum/, Rust)
+"$HERE/server_axum/target/release/wshs-fixture-server-axum" 18476 127.0.0.1 >"$TMP/axum.log" 2>&1 &
+PIDS+=("$!")
 mkdir -p "$TMP/nginx-cluster/tmp" "$TMP/nginx-cluster/logs"
 cp "$HERE/nginx-cluster.conf" "$TMP/nginx-cluster/nginx.conf"
 nginx -t -q -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/"
 nginx -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/" >"$TMP/nginx-cluster.out" 2>&1 &
 PIDS+=("$!")
-CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18496 18497)
+CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18496 18497)
 
 for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}" "${PROXY_PORTS[@]}" "${CLIENT_PORTS[@]}" "${TLS_PORTS[@]}"; do
     python3 "$HERE/driver.py" wait 127.0.0.1 "$p" || { cat "$TMP"/*.log "$TMP/nginx/error.log" >&2; exit 1; }
