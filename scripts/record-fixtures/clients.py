@@ -39,6 +39,7 @@ STRICT_PORT = 18459
 UVICORN_WSPROTO_PORT = 18474
 UVICORN_WEBSOCKETS_PORT = 18475
 AXUM_PORT = 18476
+DAPHNE_PORT = 18477
 PY_PORT = 18401
 NODE_PORT = 18402
 NGINX_STRIPPED = 18410
@@ -55,6 +56,8 @@ TARGETS = {
     "uvicorn-websockets": {"ip": "127.0.0.1", "port": UVICORN_WEBSOCKETS_PORT, "impl": "uvicorn-websockets"},
     # Rust: axum's WebSocketUpgrade (server_axum/)
     "axum": {"ip": "127.0.0.1", "port": AXUM_PORT, "impl": "axum"},
+    # Django Channels on Daphne (server_daphne.py)
+    "daphne": {"ip": "127.0.0.1", "port": DAPHNE_PORT, "impl": "daphne"},
 }
 
 # Scenarios: name -> (ports to capture, description).
@@ -75,6 +78,7 @@ SCENARIOS = {
     "node-ws-deflate__extension-params": ([DEFLATE_PORT], "three permessage-deflate offers to node ws with clientMaxWindowBits: 10"),
     "uvicorn-wsproto__accepted-then-refused": ([UVICORN_WSPROTO_PORT], "accepted upgrades to uvicorn (wsproto), then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
     "uvicorn-websockets__accepted-then-refused": ([UVICORN_WEBSOCKETS_PORT], "accepted upgrades to uvicorn (websockets), then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
+    "daphne__accepted-then-refused": ([DAPHNE_PORT], "accepted upgrades to Django Channels on Daphne, then bare 403s (no or another subprotocol, a refused Origin) and the 500 of a path without a route"),
 }
 
 # The ASGI app refuses by closing before it accepts, which uvicorn answers
@@ -82,9 +86,12 @@ SCENARIOS = {
 # unknown path names nothing, so those two kinds are recorded after accepted
 # attempts to the same server (ACCEPTED_THEN_REFUSED) instead of alone.
 BARE_403_KINDS = {"uvicorn-wsproto": ("subprotocol-missing", "not-found-path"),
-                  "uvicorn-websockets": ("subprotocol-missing", "not-found-path")}
+                  "uvicorn-websockets": ("subprotocol-missing", "not-found-path"),
+                  "daphne": ("subprotocol-missing", "not-found-path")}
 
-# (path, extra headers, Origin, status, cause, header, what the step is)
+# (path, extra headers, Origin, status, cause, header, what the step is); a
+# status given per server as {server: status, "*": status}. Channels' router
+# raises for a path without a route, which Daphne answers 500.
 ACCEPTED_THEN_REFUSED = [
     ("/ws", [], "http://app.test", 101, "ok", None, "accepted"),
     ("/chat", [("Sec-WebSocket-Protocol", "chat.v1")], "http://app.test", 101, "ok", None,
@@ -93,7 +100,8 @@ ACCEPTED_THEN_REFUSED = [
      "no subprotocol offered"),
     ("/chat", [("Sec-WebSocket-Protocol", "chat.v2")], "http://app.test", 403,
      "subprotocol-rejected", "Sec-WebSocket-Protocol", "another subprotocol offered"),
-    ("/nope", [], "http://app.test", 403, "path-not-found", None, "a path without a WebSocket route"),
+    ("/nope", [], "http://app.test", {"daphne": 500, "*": 403}, "path-not-found", None,
+     "a path without a WebSocket route"),
     ("/ws", [], "http://evil.test", 403, "origin-rejected", "Origin", "an Origin the app refuses"),
 ]
 
@@ -132,6 +140,11 @@ def versions():
                 v["axum"] = m.group(1)
     except OSError:
         pass
+    try:
+        from importlib.metadata import version
+        v["daphne"] = f"{version('daphne')}+channels-{version('channels')}"
+    except Exception:
+        v["daphne"] = "unknown"
     for layer in ("wsproto", "websockets"):
         try:
             from importlib.metadata import version
@@ -613,6 +626,8 @@ def label(name, obs_path, pcap, d):
             a = by_key.get(step["key"])
             if a is None:
                 raise SystemExit(f"{name}: the attempt for '{what}' is not in the capture")
+            if isinstance(status, dict):
+                status = status.get(target, status["*"])
             expect(name, a, status)
             out.append(base_label(a, f"{target}-{vers[target]}", "accepted-then-refused", cause, header,
                                   "direct", f"{what}: {path}, Origin {origin}; {desc}"))

@@ -58,7 +58,7 @@ have_ws="$(python3 -c 'from importlib.metadata import version; print(version("we
 want_ab="$(sed -n 's/^autobahn==//p' "$HERE/requirements.txt")"
 have_ab="$(python3 -c 'from importlib.metadata import version; print(version("autobahn"))' 2>/dev/null || true)"
 if [ "$have_ws" != "$want_ws" ] || [ "$have_ab" != "$want_ab" ] \
-    || ! python3 -c 'import tornado, aiohttp, uvicorn, wsproto' 2>/dev/null; then
+    || ! python3 -c 'import tornado, aiohttp, uvicorn, wsproto, daphne, channels, django' 2>/dev/null; then
     log "installing Python requirements"
     python3 -m pip install -q -r "$HERE/requirements.txt"
 fi
@@ -173,6 +173,9 @@ python3 "$HERE/server_uvicorn.py" 18474 127.0.0.1 wsproto >"$TMP/uvicorn-wsproto
 PIDS+=("$!")
 python3 "$HERE/server_uvicorn.py" 18475 127.0.0.1 websockets >"$TMP/uvicorn-websockets.log" 2>&1 &
 PIDS+=("$!")
+# Django Channels on Daphne
+python3 "$HERE/server_daphne.py" 18477 127.0.0.1 >"$TMP/daphne.log" 2>&1 &
+PIDS+=("$!")
 # axum's WebSocketUpgrade (server_axum/, Rust)
 "$HERE/server_axum/target/release/wshs-fixture-server-axum" 18476 127.0.0.1 >"$TMP/axum.log" 2>&1 &
 PIDS+=("$!")
@@ -181,7 +184,7 @@ cp "$HERE/nginx-cluster.conf" "$TMP/nginx-cluster/nginx.conf"
 nginx -t -q -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/"
 nginx -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/" >"$TMP/nginx-cluster.out" 2>&1 &
 PIDS+=("$!")
-CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18496 18497)
+CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18496 18497)
 
 for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}" "${PROXY_PORTS[@]}" "${CLIENT_PORTS[@]}" "${TLS_PORTS[@]}"; do
     python3 "$HERE/driver.py" wait 127.0.0.1 "$p" || { cat "$TMP"/*.log "$TMP/nginx/error.log" >&2; exit 1; }

@@ -846,11 +846,21 @@ impl Correlator {
     /// (Starlette's router refuses an unknown WebSocket route the same way).
     fn bare_refusal_set_against_accepted(&self, j: &mut Judged, server: &Endpoint) {
         let v = &j.verdict;
+        let status = status_of(&j.attempt);
+        let bare_403 =
+            matches!(v.cause, Cause::OriginRejected | Cause::Unauthorized) && status == Some(403);
+        // Django Channels' URLRouter raises for a path without a route, and
+        // Daphne answers that with an empty 500: only the path is compared.
+        let bare_500 = v.cause == Cause::ServerError
+            && status == Some(500)
+            && j.attempt
+                .body_excerpt
+                .as_deref()
+                .is_none_or(|b| b.trim_ascii().is_empty());
         if v.outcome != Outcome::Rejected
             || !v.defects.is_empty()
             || v.confidence == Confidence::High
-            || !matches!(v.cause, Cause::OriginRejected | Cause::Unauthorized)
-            || status_of(&j.attempt) != Some(403)
+            || !(bare_403 || bare_500)
         {
             return;
         }
@@ -892,11 +902,19 @@ impl Correlator {
             v.cause = Cause::PathNotFound;
             v.header = None;
             v.confidence = Confidence::Low;
+            let alternative = if bare_500 {
+                "a router that raises for a path without a route, as Django Channels' does under Daphne; a fault in the handler of this path alone would look the same"
+            } else {
+                "no WebSocket route there, or a path rule; an authorization rule for this path alone would look the same"
+            };
             v.evidence = format!(
-                "requests with {origin} were accepted at this endpoint on {}, never under {}: a guess that this path is refused (no WebSocket route there, or a path rule; an authorization rule for this path alone would look the same); {said}",
+                "requests with {origin} were accepted at this endpoint on {}, never under {}: a guess that this path is refused ({alternative}); {said}",
                 super::printable(paths.join(", ").as_bytes(), 120),
                 super::printable(sp.target_path.as_bytes(), 80),
             );
+            return;
+        }
+        if bare_500 {
             return;
         }
         let compared = if on_path.is_empty() {
@@ -2574,6 +2592,23 @@ mod tests {
         let r = bare_403_after(vec![on_path("10.0.0.9:5000", "/ws", FULL)], "/nope", FULL);
         assert_eq!(r.verdict.cause, Cause::PathNotFound);
         assert!(r.verdict.evidence.contains("requests with no Origin"));
+
+        // An empty 500 there (Daphne's answer when Channels finds no route);
+        // under an accepted route it stays a server error.
+        let five_hundred = |target: &str| {
+            let mut all = vec![accepted(on_path("10.0.0.9:5000", "/ws", &hs))];
+            let mut a = attempt("10.0.0.9:6000", "10.0.0.1:80", 50, 52, 500, 1, &hs);
+            Arc::make_mut(&mut a.request).target = target.into();
+            all.push(a);
+            run(all).pop().unwrap().verdict
+        };
+        let v = five_hundred("/nope");
+        assert_eq!(
+            (v.cause, v.confidence),
+            (Cause::PathNotFound, Confidence::Low)
+        );
+        assert!(v.evidence.contains("Django Channels"));
+        assert_eq!(five_hundred("/ws/2").cause, Cause::ServerError);
 
         // Accepted only from another Origin: nothing to set it against.
         let elsewhere = with_origin(FULL, "http://other.test");
