@@ -40,6 +40,7 @@ UVICORN_WSPROTO_PORT = 18474
 UVICORN_WEBSOCKETS_PORT = 18475
 AXUM_PORT = 18476
 DAPHNE_PORT = 18477
+GORILLA_PORT = 18478
 PY_PORT = 18401
 NODE_PORT = 18402
 NGINX_STRIPPED = 18410
@@ -58,6 +59,8 @@ TARGETS = {
     "axum": {"ip": "127.0.0.1", "port": AXUM_PORT, "impl": "axum"},
     # Django Channels on Daphne (server_daphne.py)
     "daphne": {"ip": "127.0.0.1", "port": DAPHNE_PORT, "impl": "daphne"},
+    # Go: gorilla/websocket's Upgrader (server_gorilla/)
+    "gorilla-websocket": {"ip": "127.0.0.1", "port": GORILLA_PORT, "impl": "gorilla-websocket"},
 }
 
 # Scenarios: name -> (ports to capture, description).
@@ -140,6 +143,12 @@ def versions():
                 v["axum"] = m.group(1)
     except OSError:
         pass
+    try:
+        out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "golang-github-gorilla-websocket-dev"],
+                             capture_output=True, text=True, timeout=10).stdout
+        v["gorilla-websocket"] = out.split("-")[0] or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        v["gorilla-websocket"] = "unknown"
     try:
         from importlib.metadata import version
         v["daphne"] = f"{version('daphne')}+channels-{version('channels')}"
