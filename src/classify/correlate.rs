@@ -2630,6 +2630,25 @@ mod tests {
         assert_eq!(out[0].verdict.cause, Cause::SessionNotSticky);
         assert!(out[0].verdict.evidence.contains("sid 'abc'"));
 
+        // ASP.NET Core SignalR: a connection id this node did not issue, 404
+        // where a bare 404 would be a missing path.
+        let mut hub = attempt("10.0.0.9:5001", "10.0.0.1:5000", 0, 2, 404, 1, FULL);
+        Arc::make_mut(&mut hub.request).target = "/chathub?id=Q2h9x".into();
+        if let Some(r) = hub.response.as_mut() {
+            r.reason = "Not Found".into();
+        }
+        let bare = run(vec![hub.clone()]);
+        assert_eq!(bare[0].verdict.cause, Cause::PathNotFound);
+        hub.body_excerpt = Some(b"No Connection with that ID".to_vec());
+        let v = &run(vec![hub])[0].verdict;
+        assert_eq!(v.cause, Cause::SessionNotSticky);
+        assert_eq!(v.confidence, Confidence::High);
+        assert!(
+            v.evidence.contains("connection id 'Q2h9x'"),
+            "{}",
+            v.evidence
+        );
+
         let mut v3 = accepted(a);
         Arc::make_mut(&mut v3.request).target = "/socket.io/?EIO=3&transport=websocket".into();
         v3.body_excerpt = None;

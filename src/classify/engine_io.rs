@@ -27,9 +27,14 @@ pub fn is_engine_io(target: &str) -> bool {
 /// The evidence line for a refusal the server worded as Engine.IO's.
 pub fn refusal_evidence(target: &str, cause: Cause, said: &str) -> String {
     match cause {
-        Cause::SessionNotSticky => match query_param(target, "sid") {
-            Some(sid) => format!("sid '{sid}' is not a session of this node; {said}"),
-            None => format!("the session named by this request is unknown here; {said}"),
+        Cause::SessionNotSticky => match (query_param(target, "sid"), query_param(target, "id")) {
+            (Some(sid), _) => format!("sid '{sid}' is not a session of this node; {said}"),
+            // ASP.NET Core SignalR names its connection `id`, issued by a
+            // negotiate request that may have reached another node.
+            (None, Some(id)) => format!(
+                "connection id '{id}' is not a connection of this node (SignalR: the negotiate request that issued it reached another node, or the id expired); {said}"
+            ),
+            (None, None) => format!("the session named by this request is unknown here; {said}"),
         },
         _ => match query_param(target, "EIO") {
             Some(v) => format!("Engine.IO protocol EIO={v} refused; {said}"),

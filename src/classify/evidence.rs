@@ -24,7 +24,8 @@ pub enum Topic {
     HeaderSize,
     /// "The request is not a valid handshake", without saying why.
     Generic,
-    /// Engine.IO: the `sid` is not a session of this node.
+    /// Engine.IO: the `sid` is not a session of this node (and ASP.NET Core
+    /// SignalR's connection `id`, the same failure).
     EngineIoSession,
     /// Engine.IO: the `EIO=` protocol revision is refused.
     EngineIoVersion,
@@ -514,6 +515,16 @@ pub static TABLE: &[Row] = &[
         Some(400),
         "Unsupported protocol version",
         Topic::EngineIoVersion,
+    ),
+    // ASP.NET Core SignalR (HttpConnectionDispatcher): the connection id
+    // a negotiate request issued is unknown to this node, text/plain 404.
+    // Behind a balancer without sticky sessions, negotiate and the upgrade
+    // reach different nodes: Engine.IO's failure under another name.
+    row(
+        "signalr",
+        Some(404),
+        "No Connection with that ID",
+        Topic::EngineIoSession,
     ),
     // Tornado, tornado/websocket.py `WebSocketHandler.get` and
     // `WebSocketProtocol13.accept_connection`. A version refusal is a bare 426.
@@ -1046,6 +1057,19 @@ mod tests {
         assert_eq!(
             server_family(None, b"Missing or invalid Sec-WebSocket-Key header"),
             Some("node-ws")
+        );
+    }
+
+    #[test]
+    fn signalr() {
+        check(
+            "signalr",
+            &[(
+                404,
+                "Not Found",
+                "No Connection with that ID",
+                Topic::EngineIoSession,
+            )],
         );
     }
 
