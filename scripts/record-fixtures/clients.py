@@ -41,6 +41,7 @@ UVICORN_WEBSOCKETS_PORT = 18475
 AXUM_PORT = 18476
 DAPHNE_PORT = 18477
 GORILLA_PORT = 18478
+TOMCAT_PORT = 18479
 PY_PORT = 18401
 NODE_PORT = 18402
 NGINX_STRIPPED = 18410
@@ -61,6 +62,8 @@ TARGETS = {
     "daphne": {"ip": "127.0.0.1", "port": DAPHNE_PORT, "impl": "daphne"},
     # Go: gorilla/websocket's Upgrader (server_gorilla/)
     "gorilla-websocket": {"ip": "127.0.0.1", "port": GORILLA_PORT, "impl": "gorilla-websocket"},
+    # Java: Tomcat 10's JSR 356 implementation, the examples' echo endpoint (tomcat/)
+    "tomcat": {"ip": "127.0.0.1", "port": TOMCAT_PORT, "impl": "tomcat"},
 }
 
 # Scenarios: name -> (ports to capture, description).
@@ -143,12 +146,13 @@ def versions():
                 v["axum"] = m.group(1)
     except OSError:
         pass
-    try:
-        out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "golang-github-gorilla-websocket-dev"],
-                             capture_output=True, text=True, timeout=10).stdout
-        v["gorilla-websocket"] = out.split("-")[0] or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        v["gorilla-websocket"] = "unknown"
+    for key, pkg in (("gorilla-websocket", "golang-github-gorilla-websocket-dev"), ("tomcat", "tomcat10")):
+        try:
+            out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", pkg],
+                                 capture_output=True, text=True, timeout=10).stdout
+            v[key] = out.split("-")[0] or "unknown"
+        except (OSError, subprocess.SubprocessError):
+            v[key] = "unknown"
     try:
         from importlib.metadata import version
         v["daphne"] = f"{version('daphne')}+channels-{version('channels')}"

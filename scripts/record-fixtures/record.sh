@@ -54,6 +54,8 @@ command -v chromium >/dev/null || apt_install chromium
 command -v firefox-esr >/dev/null || apt_install firefox-esr
 command -v go >/dev/null || apt_install golang-go
 [ -d /usr/share/gocode/src/github.com/gorilla/websocket ] || apt_install golang-github-gorilla-websocket-dev
+[ -x /usr/share/tomcat10/bin/catalina.sh ] || apt_install --no-install-recommends tomcat10
+[ -d /usr/share/tomcat10-examples/examples ] || apt_install --no-install-recommends tomcat10-examples
 
 want_ws="$(sed -n 's/^websockets==//p' "$HERE/requirements.txt")"
 have_ws="$(python3 -c 'from importlib.metadata import version; print(version("websockets"))' 2>/dev/null || true)"
@@ -179,6 +181,16 @@ PIDS+=("$!")
 (cd "$HERE/server_gorilla" && GOPATH=/usr/share/gocode GO111MODULE=off go build -o "$TMP/server_gorilla" .)
 "$TMP/server_gorilla" 18478 127.0.0.1 >"$TMP/gorilla.log" 2>&1 &
 PIDS+=("$!")
+# Java: Tomcat 10 in a CATALINA_BASE of its own (tomcat/server.xml), the
+# examples' JSR 356 echo endpoint at /ws and /chat
+mkdir -p "$TMP/tomcat/conf/Catalina/localhost" "$TMP/tomcat/logs" "$TMP/tomcat/temp" \
+    "$TMP/tomcat/work" "$TMP/tomcat/webapps"
+cp "$HERE/tomcat/server.xml" /etc/tomcat10/web.xml /etc/tomcat10/catalina.properties \
+    /etc/tomcat10/logging.properties "$TMP/tomcat/conf/"
+cp "$HERE/tomcat/rewrite.config" "$TMP/tomcat/conf/Catalina/localhost/"
+CATALINA_HOME=/usr/share/tomcat10 CATALINA_BASE="$TMP/tomcat" \
+    /usr/share/tomcat10/bin/catalina.sh run >"$TMP/tomcat.log" 2>&1 &
+PIDS+=("$!")
 # Django Channels on Daphne
 python3 "$HERE/server_daphne.py" 18477 127.0.0.1 >"$TMP/daphne.log" 2>&1 &
 PIDS+=("$!")
@@ -190,7 +202,7 @@ cp "$HERE/nginx-cluster.conf" "$TMP/nginx-cluster/nginx.conf"
 nginx -t -q -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/"
 nginx -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/" >"$TMP/nginx-cluster.out" 2>&1 &
 PIDS+=("$!")
-CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18496 18497)
+CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18496 18497)
 
 for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}" "${PROXY_PORTS[@]}" "${CLIENT_PORTS[@]}" "${TLS_PORTS[@]}"; do
     python3 "$HERE/driver.py" wait 127.0.0.1 "$p" || { cat "$TMP"/*.log "$TMP/nginx/error.log" >&2; exit 1; }
