@@ -126,6 +126,11 @@ PROXIES = {
         "stripped": (18443, "node-ws", "ProxyPass / http://backend/ listed before ProxyPass /ws ws://backend/ws: the http mapping wins"),
         "backend-down": (18444, None, "ProxyPass / ws:// to a port nothing listens on"),
     }),
+    "varnish": ("varnish", {
+        "good": (18473, "python-websockets", "varnish-pipe.vcl: return (pipe) for upgrades, Upgrade and Connection copied in vcl_pipe"),
+        "stripped": (18472, "python-websockets", "varnishd -b with the built-in VCL: Upgrade and Connection dropped from the backend request"),
+        "backend-down": (18488, None, "varnishd -b to a port nothing listens on: Varnish's 503 Guru Meditation"),
+    }),
     "caddy": ("caddy", {
         "good": (18461, "python-websockets", "reverse_proxy; Caddy forwards the upgrade by itself"),
         "stripped": (18462, "python-websockets", "reverse_proxy { header_up -Upgrade }"),
@@ -235,9 +240,11 @@ def versions():
     v = {}
     for prog, args, pat in (("haproxy", ["haproxy", "-v"], r"version (\S+)"),
                             ("apache", ["apache2", "-v"], r"Apache/(\S+)"),
-                            ("caddy", ["caddy", "version"], r"v?(\S+)")):
+                            ("caddy", ["caddy", "version"], r"v?(\S+)"),
+                            ("varnish", ["varnishd", "-V"], r"varnish-([\d.]+)")):
         try:
-            out = subprocess.run(args, capture_output=True, text=True, timeout=5).stdout
+            r = subprocess.run(args, capture_output=True, text=True, timeout=5)
+            out = r.stdout + r.stderr
             m = re.search(pat, out)
             v[prog] = m.group(1) if m else "unknown"
         except (OSError, subprocess.SubprocessError):

@@ -54,6 +54,7 @@ command -v chromium >/dev/null || apt_install chromium
 command -v firefox-esr >/dev/null || apt_install firefox-esr
 command -v go >/dev/null || apt_install golang-go
 [ -d /usr/share/gocode/src/github.com/gorilla/websocket ] || apt_install golang-github-gorilla-websocket-dev
+command -v varnishd >/dev/null || apt_install --no-install-recommends varnish
 [ -x /usr/share/tomcat10/bin/catalina.sh ] || apt_install --no-install-recommends tomcat10
 [ -d /usr/share/tomcat10-examples/examples ] || apt_install --no-install-recommends tomcat10-examples
 
@@ -144,6 +145,15 @@ PIDS+=("$!")
 XDG_DATA_HOME="$TMP/caddy" XDG_CONFIG_HOME="$TMP/caddy" HOME="$TMP/caddy" \
     caddy run --adapter caddyfile --config "$HERE/Caddyfile" >"$TMP/caddy.log" 2>&1 &
 PIDS+=("$!")
+# Varnish (proxies.py): the built-in VCL, a VCL that pipes upgrades, and a
+# backend nothing listens on (18409)
+for spec in "18472 -b 127.0.0.1:18401" "18473 -f $HERE/varnish-pipe.vcl" "18488 -b 127.0.0.1:18409"; do
+    read -r vport vflag vtarget <<<"$spec"
+    mkdir -p "$TMP/varnish/$vport"
+    varnishd -F -a "127.0.0.1:$vport" -n "$TMP/varnish/$vport" -T none -s malloc,16m "$vflag" "$vtarget" \
+        >"$TMP/varnish-$vport.log" 2>&1 &
+    PIDS+=("$!")
+done
 PROXY_PORTS=($(python3 "$HERE/proxies.py" ports))
 
 # Node ws over TLS for the TLS fixtures (tls_fixtures.py; its nginx servers

@@ -17,6 +17,7 @@ pub const FAMILIES: &[&str] = &[
     "traefik",
     "aws-elb",
     "cloudflare",
+    "varnish",
 ];
 
 /// Names in `Server` or `Via` (lower case substring, family). Tomcat calls
@@ -30,6 +31,7 @@ const NAMES: &[(&str, &str)] = &[
     ("traefik", "traefik"),
     ("awselb", "aws-elb"),
     ("cloudflare", "cloudflare"),
+    ("varnish", "varnish"),
     ("apache", "apache"),
 ];
 
@@ -37,6 +39,9 @@ const NAMES: &[(&str, &str)] = &[
 const MARK_HEADERS: &[(&str, &str)] = &[
     ("cf-ray", "cloudflare"),
     ("x-envoy-upstream-service-time", "envoy"),
+    // Varnish numbers every transaction in X-Varnish, on answers and on its
+    // requests to the backend alike.
+    ("x-varnish", "varnish"),
 ];
 
 /// Text of the error pages proxies write themselves (case-sensitive
@@ -76,6 +81,8 @@ const PAGES: &[(&str, &str)] = &[
     // Cloudflare's error pages.
     ("cloudflare-nginx", "cloudflare"),
     ("Cloudflare Ray ID", "cloudflare"),
+    // Varnish's built-in synthetic error page (503 "Backend fetch failed").
+    ("Guru Meditation", "varnish"),
 ];
 
 fn by_name(value: &str) -> Option<&'static str> {
@@ -142,6 +149,9 @@ pub fn request_family(req: &crate::http::RequestHead) -> Option<&'static str> {
     {
         return Some("envoy");
     }
+    if req.header("x-varnish").is_some() {
+        return Some("varnish");
+    }
     match (
         req.header("x-forwarded-server").is_some(),
         req.header("x-forwarded-port").is_some(),
@@ -196,6 +206,16 @@ mod tests {
             Some("envoy")
         );
         assert_eq!(family(&resp(&[]), b"Service Unavailable", None), None);
+        assert_eq!(
+            family(&resp(&[("Via", "1.1 varnish (Varnish/7.1)")]), b"", None),
+            Some("varnish")
+        );
+        assert_eq!(
+            family(&resp(&[("X-Varnish", "32770")]), b"", None),
+            Some("varnish")
+        );
+        let guru = b"<h1>Error 503 Backend fetch failed</h1>\n<h3>Guru Meditation:</h3>";
+        assert_eq!(family(&resp(&[]), guru, None), Some("varnish"));
     }
 
     #[test]

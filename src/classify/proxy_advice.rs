@@ -20,6 +20,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (ProxyStrippedUpgrade, "envoy") => "Envoy: add upgrade_configs: [{upgrade_type: websocket}] to the HttpConnectionManager (or the route)",
         (ProxyStrippedUpgrade, "traefik") => "Traefik forwards upgrades by itself: remove headers middlewares that delete or set Upgrade or Connection",
         (ProxyStrippedUpgrade, "aws-elb") => "put an Application Load Balancer (HTTP/HTTPS listener) or a TCP listener in front: a Classic Load Balancer HTTP listener does not pass the upgrade",
+        (ProxyStrippedUpgrade, "varnish") => "Varnish drops Upgrade and Connection unless the request is piped: in vcl_recv, if (req.http.upgrade ~ \"(?i)websocket\") { return (pipe); }, and in vcl_pipe, if (req.http.upgrade) { set bereq.http.upgrade = req.http.upgrade; set bereq.http.connection = req.http.connection; }",
         (ProxyStrippedUpgrade, "cloudflare") => "Cloudflare: turn WebSockets on in the zone's Network settings, and check Transform Rules that touch Upgrade or Connection",
 
         (IdleTimeout, "nginx") => "nginx closes a WebSocket after proxy_read_timeout without a frame from the backend (60 s by default): raise proxy_read_timeout and proxy_send_timeout in this location, or ping more often",
@@ -30,6 +31,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (IdleTimeout, "envoy") => "Envoy closes idle streams after the route's idle_timeout or the HttpConnectionManager's stream_idle_timeout (5 min): raise them for the WebSocket route, or ping more often",
         (IdleTimeout, "traefik") => "check the entryPoint's respondingTimeouts (readTimeout, idleTimeout) and the serversTransport's forwardingTimeouts for this route, or ping more often",
         (IdleTimeout, "aws-elb") => "raise the load balancer's idle timeout (idle_timeout.timeout_seconds, 60 s by default), or ping more often than it",
+        (IdleTimeout, "varnish") => "Varnish closes a piped connection idle for pipe_timeout (60 s by default): raise it (varnishd -p pipe_timeout=3600, or param.set), or ping more often",
         (IdleTimeout, "cloudflare") => "Cloudflare closes WebSockets idle for 100 s and the limit cannot be raised on most plans: ping every 30-60 s",
 
         (BackendUnreachable, "nginx") => "nginx could not reach the upstream: check the proxy_pass/upstream address and that the backend listens there (error.log names the upstream and the connect error)",
@@ -40,6 +42,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (BackendUnreachable, "envoy") => "Envoy had no healthy upstream: check the cluster's endpoints and health checks (admin /clusters)",
         (BackendUnreachable, "traefik") => "Traefik could not reach the service: check its loadBalancer servers URL and that the backend listens there",
         (BackendUnreachable, "aws-elb") => "the load balancer has no healthy target: check the target group's health and the security groups between it and the targets",
+        (BackendUnreachable, "varnish") => "Varnish could not fetch from the backend (its 503 'Guru Meditation'): check the backend's .host and .port and its probe in the VCL; varnishlog -g request names the FetchError",
         (BackendUnreachable, "cloudflare") => "Cloudflare could not reach the origin: check that the origin listens on the port Cloudflare connects to and accepts Cloudflare's addresses",
 
         (ProxyRefused, "nginx") => "an nginx access rule refused it: check allow/deny, limit_except and return rules in the location for this path",
@@ -50,6 +53,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (ProxyRefused, "envoy") => "Envoy refuses upgrades it is not told about: add upgrade_configs: [{upgrade_type: websocket}] to the HttpConnectionManager or route, and check RBAC filters",
         (ProxyRefused, "traefik") => "check the router's middlewares (ipAllowList, forwardAuth) for this path",
         (ProxyRefused, "aws-elb") => "check the listener rules (fixed-response actions) and AWS WAF rules for this path",
+        (ProxyRefused, "varnish") => "a VCL rule answered it: check return (synth(...)) in vcl_recv for this path, method or client",
         (ProxyRefused, "cloudflare") => "check the zone's WAF and firewall rules, and that WebSockets are on in its Network settings",
 
         (HostRewritten, "nginx") => "pass the client's Host to the backend: proxy_set_header Host $host; (or add the public origin to the backend's allowed origins)",
@@ -58,6 +62,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (HostRewritten, "apache") => "ProxyPreserveHost On, so the backend sees the Host the browser used (or add the public origin to the backend's allowed origins)",
         (HostRewritten, "caddy") => "remove header_up Host (Caddy forwards the client's Host by default), or add the public origin to the backend's allowed origins",
         (HostRewritten, "envoy") => "do not rewrite Host on this route (host_rewrite_literal, auto_host_rewrite), or add the public origin to the backend's allowed origins",
+        (HostRewritten, "varnish") => "do not set req.http.host or bereq.http.host in the VCL for this path, or add the public origin to the backend's allowed origins",
         (HostRewritten, "traefik") => "keep passHostHeader: true on the service (the default), or add the public origin to the backend's allowed origins",
 
         (PathRewritten, "nginx") => "check proxy_pass's URI part: with a path ('proxy_pass http://backend/;') nginx replaces the matched location prefix, without one it passes the path as sent",
@@ -127,6 +132,12 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn varnish_is_told_to_pipe_the_upgrade() {
+        let f = fix(Cause::ProxyStrippedUpgrade, "varnish").unwrap_or("");
+        assert!(f.contains("return (pipe)") && f.contains("vcl_pipe"), "{f}");
     }
 
     #[test]
