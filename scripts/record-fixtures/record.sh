@@ -3,7 +3,9 @@
 # Usage (as root): scripts/record-fixtures/record.sh [NAME ...]
 # Starts the Python websockets and Node ws servers, a raw-socket test server
 # and nginx (plain, TLS-terminating with a throwaway self-signed certificate,
-# IPv6), HAProxy, Apache httpd, Caddy and more nginx (proxies.py, ports 18420-18489) on
+# IPv6), HAProxy, Apache httpd, Caddy, Varnish and more nginx (proxies.py, ports
+# 18420-18489), more servers (clients.py, 18450-18479: faye-websocket, Autobahn,
+# uvicorn, Daphne, axum, gorilla/websocket, Tomcat; browsers) on
 # 127.0.0.1 / ::1 (ports 18401-18415), captures each scenario with
 # tcpdump on lo into fixtures/NAME.pcap and writes fixtures/NAME.labels.json.
 # The TLS fixtures (tls_fixtures.py: nginx TLS on 18520-18522 and 18527, Node ws over TLS,
