@@ -42,6 +42,7 @@ AXUM_PORT = 18476
 DAPHNE_PORT = 18477
 GORILLA_PORT = 18478
 TOMCAT_PORT = 18479
+HYPERCORN_PORT = 18445
 PY_PORT = 18401
 NODE_PORT = 18402
 NGINX_STRIPPED = 18410
@@ -64,6 +65,8 @@ TARGETS = {
     "gorilla-websocket": {"ip": "127.0.0.1", "port": GORILLA_PORT, "impl": "gorilla-websocket"},
     # Java: Tomcat 10's JSR 356 implementation, the examples' echo endpoint (tomcat/)
     "tomcat": {"ip": "127.0.0.1", "port": TOMCAT_PORT, "impl": "tomcat"},
+    # the same bare ASGI app on Hypercorn (HTTP/1.1, wsproto)
+    "hypercorn": {"ip": "127.0.0.1", "port": HYPERCORN_PORT, "impl": "hypercorn"},
 }
 
 # Scenarios: name -> (ports to capture, description).
@@ -84,6 +87,7 @@ SCENARIOS = {
     "node-ws-deflate__extension-params": ([DEFLATE_PORT], "three permessage-deflate offers to node ws with clientMaxWindowBits: 10"),
     "uvicorn-wsproto__accepted-then-refused": ([UVICORN_WSPROTO_PORT], "accepted upgrades to uvicorn (wsproto), then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
     "uvicorn-websockets__accepted-then-refused": ([UVICORN_WEBSOCKETS_PORT], "accepted upgrades to uvicorn (websockets), then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
+    "hypercorn__accepted-then-refused": ([HYPERCORN_PORT], "accepted upgrades to the bare ASGI app on Hypercorn, then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
     "daphne__accepted-then-refused": ([DAPHNE_PORT], "accepted upgrades to Django Channels on Daphne, then bare 403s (no or another subprotocol, a refused Origin) and the 500 of a path without a route"),
 }
 
@@ -93,7 +97,8 @@ SCENARIOS = {
 # attempts to the same server (ACCEPTED_THEN_REFUSED) instead of alone.
 BARE_403_KINDS = {"uvicorn-wsproto": ("subprotocol-missing", "not-found-path"),
                   "uvicorn-websockets": ("subprotocol-missing", "not-found-path"),
-                  "daphne": ("subprotocol-missing", "not-found-path")}
+                  "daphne": ("subprotocol-missing", "not-found-path"),
+                  "hypercorn": ("subprotocol-missing", "not-found-path")}
 
 # (path, extra headers, Origin, status, cause, header, what the step is); a
 # status given per server as {server: status, "*": status}. Channels' router
@@ -153,6 +158,11 @@ def versions():
             v[key] = out.split("-")[0] or "unknown"
         except (OSError, subprocess.SubprocessError):
             v[key] = "unknown"
+    try:
+        from importlib.metadata import version
+        v["hypercorn"] = version("hypercorn")
+    except Exception:
+        v["hypercorn"] = "unknown"
     try:
         from importlib.metadata import version
         v["daphne"] = f"{version('daphne')}+channels-{version('channels')}"

@@ -642,7 +642,7 @@ def versions():
         v["nginx"] = err.strip().split("/")[-1]
     except (OSError, subprocess.SubprocessError):
         v["nginx"] = "unknown"
-    for k in ("faye-websocket", "autobahn", "uvicorn-wsproto", "uvicorn-websockets", "axum", "daphne", "gorilla-websocket", "tomcat"):
+    for k in ("faye-websocket", "autobahn", "uvicorn-wsproto", "uvicorn-websockets", "axum", "daphne", "gorilla-websocket", "tomcat", "hypercorn"):
         v[k] = clients.versions()[k]
     for k in ("tornado", "aiohttp"):
         try:
@@ -691,6 +691,12 @@ def label(name, obs_path, pcap_path):
             header = stripped_header
         if ex["status"] == 101 and ex["kind"] in REFUSED_101:
             cause, header = REFUSED_101[ex["kind"]]
+        switched_to = next((v for k, v in ex.get("response_headers", []) if k.lower() == "upgrade"), None)
+        if ex["status"] == 101 and switched_to is not None and "websocket" not in switched_to.lower():
+            # The server switched to the protocol asked for (an h2c upgrade):
+            # the WebSocket handshake failed on the Upgrade header.
+            cause, header = "invalid-upgrade", "Upgrade"
+            ex["note"] = "; ".join(filter(None, [ex.get("note"), f"the 101 switched to '{switched_to}'"]))
         if ex["status"] == 101 and ex["kind"] in CLOSED_101 and (ex.get("ws_close") or ex.get("tcp_reset")):
             cause, header = "closed-after-upgrade", None
         notes = []

@@ -5,7 +5,7 @@
 # and nginx (plain, TLS-terminating with a throwaway self-signed certificate,
 # IPv6), HAProxy, Apache httpd, Caddy, Varnish and more nginx (proxies.py, ports
 # 18420-18489), more servers (clients.py, 18450-18479: faye-websocket, Autobahn,
-# uvicorn, Daphne, axum, gorilla/websocket, Tomcat; browsers) on
+# uvicorn, Hypercorn, Daphne, axum, gorilla/websocket, Tomcat; browsers) on
 # 127.0.0.1 / ::1 (ports 18401-18415), captures each scenario with
 # tcpdump on lo into fixtures/NAME.pcap and writes fixtures/NAME.labels.json.
 # The TLS fixtures (tls_fixtures.py: nginx TLS on 18520-18522 and 18527, Node ws over TLS,
@@ -65,7 +65,7 @@ have_ws="$(python3 -c 'from importlib.metadata import version; print(version("we
 want_ab="$(sed -n 's/^autobahn==//p' "$HERE/requirements.txt")"
 have_ab="$(python3 -c 'from importlib.metadata import version; print(version("autobahn"))' 2>/dev/null || true)"
 if [ "$have_ws" != "$want_ws" ] || [ "$have_ab" != "$want_ab" ] \
-    || ! python3 -c 'import tornado, aiohttp, uvicorn, wsproto, daphne, channels, django' 2>/dev/null; then
+    || ! python3 -c 'import tornado, aiohttp, uvicorn, wsproto, hypercorn, daphne, channels, django' 2>/dev/null; then
     log "installing Python requirements"
     python3 -m pip install -q -r "$HERE/requirements.txt"
 fi
@@ -203,6 +203,9 @@ cp "$HERE/tomcat/rewrite.config" "$TMP/tomcat/conf/Catalina/localhost/"
 CATALINA_HOME=/usr/share/tomcat10 CATALINA_BASE="$TMP/tomcat" \
     /usr/share/tomcat10/bin/catalina.sh run >"$TMP/tomcat.log" 2>&1 &
 PIDS+=("$!")
+# the same bare ASGI app on Hypercorn
+(cd "$HERE" && exec python3 -m hypercorn --bind 127.0.0.1:18445 server_uvicorn:app) >"$TMP/hypercorn.log" 2>&1 &
+PIDS+=("$!")
 # Django Channels on Daphne
 python3 "$HERE/server_daphne.py" 18477 127.0.0.1 >"$TMP/daphne.log" 2>&1 &
 PIDS+=("$!")
@@ -214,7 +217,7 @@ cp "$HERE/nginx-cluster.conf" "$TMP/nginx-cluster/nginx.conf"
 nginx -t -q -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/"
 nginx -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/" >"$TMP/nginx-cluster.out" 2>&1 &
 PIDS+=("$!")
-CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18496 18497)
+CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18445 18496 18497)
 
 for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}" "${PROXY_PORTS[@]}" "${CLIENT_PORTS[@]}" "${TLS_PORTS[@]}"; do
     python3 "$HERE/driver.py" wait 127.0.0.1 "$p" || { cat "$TMP"/*.log "$TMP/nginx/error.log" >&2; exit 1; }
