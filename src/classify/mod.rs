@@ -394,8 +394,25 @@ pub fn classify(a: &Attempt) -> Verdict {
         return v;
     }
 
+    // What only the server knows, named in its words. An Origin refusal
+    // needs an Origin to refuse, an extension refusal an offer.
+    let standalone = topic
+        .and_then(|t| t.standalone_cause())
+        .filter(|c| match c {
+            Cause::OriginRejected => a.request.header("origin").is_some(),
+            Cause::ExtensionParamsRejected => {
+                a.request.header("sec-websocket-extensions").is_some()
+            }
+            _ => true,
+        });
+    // A request that broke a rule the server did not enforce (websockets
+    // accepts a missing Host) and was refused for what the server names
+    // instead (its subprotocol): the server's words win over the rule.
+    let named_instead =
+        standalone.is_some() && topic.is_some_and(|t| !defects.iter().any(|d| t.covers(d.cause)));
+
     // The request broke a rule: the server's words pick which one it objected to.
-    if !defects.is_empty() {
+    if !defects.is_empty() && !named_instead {
         let chosen = topic
             .and_then(|t| {
                 defects
@@ -435,17 +452,6 @@ pub fn classify(a: &Attempt) -> Verdict {
         );
     }
 
-    // A valid request refused: what only the server knows. An Origin refusal
-    // needs an Origin to refuse, an extension refusal an offer.
-    let standalone = topic
-        .and_then(|t| t.standalone_cause())
-        .filter(|c| match c {
-            Cause::OriginRejected => a.request.header("origin").is_some(),
-            Cause::ExtensionParamsRejected => {
-                a.request.header("sec-websocket-extensions").is_some()
-            }
-            _ => true,
-        });
     // The server names a header the request sent validly, in a spelling the
     // RFCs allow but a strict comparison does not.
     if let Some(v) = topic.and_then(|t| strict::by_text(a, t, &said)) {
@@ -486,6 +492,13 @@ pub fn classify(a: &Attempt) -> Verdict {
             }
             _ => said.clone(),
         };
+        let mut ev = ev;
+        if !defects.is_empty() {
+            let others: Vec<&str> = defects.iter().map(|d| d.cause.code()).collect();
+            ev.push_str(" (also: ");
+            ev.push_str(&others.join(", "));
+            ev.push_str(", which the server did not name)");
+        }
         return verdict(Outcome::Rejected, c, header, ev, Confidence::High, defects);
     }
     by_status(a, resp.status, &said, defects)
@@ -1349,6 +1362,38 @@ mod tests {
         ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
         ("Sec-WebSocket-Version", "13"),
     ];
+
+    #[test]
+    fn what_the_server_names_wins_over_a_rule_it_did_not_enforce() {
+        // websockets 15 accepts a missing Host, and refuses a request that
+        // offers none of its subprotocols in these words.
+        let no_host = &VALID[1..];
+        let said = "Failed to open a WebSocket connection: missing subprotocol.\n";
+        let v = refused_with(no_host, said);
+        assert_eq!(v.cause, Cause::SubprotocolRejected, "{}", v.evidence);
+        assert_eq!(
+            (v.header, v.confidence),
+            (Some("Sec-WebSocket-Protocol"), Confidence::High)
+        );
+        assert!(
+            v.evidence
+                .contains("(also: missing-host, which the server did not name)"),
+            "{}",
+            v.evidence
+        );
+        // Words that name the broken rule, or name nothing, keep it.
+        let v = refused_with(no_host, "Missing Host header");
+        assert_eq!(v.cause, Cause::MissingHost);
+        let v = refused_with(no_host, "");
+        assert_eq!(v.cause, Cause::MissingHost);
+        // An Origin named in the words of a request that carries none is no
+        // Origin refusal: the broken rule stays the answer.
+        let v = refused_with(
+            no_host,
+            "Failed to open a WebSocket connection: invalid Origin header: x.\n",
+        );
+        assert_eq!(v.cause, Cause::MissingHost, "{}", v.evidence);
+    }
 
     #[test]
     fn a_server_that_did_not_get_the_upgrade_this_request_carries_names_a_proxy() {
