@@ -43,6 +43,7 @@ DAPHNE_PORT = 18477
 GORILLA_PORT = 18478
 TOMCAT_PORT = 18479
 HYPERCORN_PORT = 18445
+WEBSOCKETS15_PORT = 18446
 PY_PORT = 18401
 NODE_PORT = 18402
 NGINX_STRIPPED = 18410
@@ -67,6 +68,8 @@ TARGETS = {
     "tomcat": {"ip": "127.0.0.1", "port": TOMCAT_PORT, "impl": "tomcat"},
     # the same bare ASGI app on Hypercorn (HTTP/1.1, wsproto)
     "hypercorn": {"ip": "127.0.0.1", "port": HYPERCORN_PORT, "impl": "hypercorn"},
+    # websockets 15's asyncio server, from a virtual environment of its own
+    "python-websockets15": {"ip": "127.0.0.1", "port": WEBSOCKETS15_PORT, "impl": "python-websockets15"},
 }
 
 # Scenarios: name -> (ports to capture, description).
@@ -87,6 +90,7 @@ SCENARIOS = {
     "node-ws-deflate__extension-params": ([DEFLATE_PORT], "three permessage-deflate offers to node ws with clientMaxWindowBits: 10"),
     "uvicorn-wsproto__accepted-then-refused": ([UVICORN_WSPROTO_PORT], "accepted upgrades to uvicorn (wsproto), then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
     "uvicorn-websockets__accepted-then-refused": ([UVICORN_WEBSOCKETS_PORT], "accepted upgrades to uvicorn (websockets), then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
+    "python-websockets15__missing-host-subprotocol": ([WEBSOCKETS15_PORT], "no Host and no subprotocol to /chat, which requires chat.v1: websockets 15 lets a missing Host pass and refuses the subprotocol"),
     "hypercorn__accepted-then-refused": ([HYPERCORN_PORT], "accepted upgrades to the bare ASGI app on Hypercorn, then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
     "daphne__accepted-then-refused": ([DAPHNE_PORT], "accepted upgrades to Django Channels on Daphne, then bare 403s (no or another subprotocol, a refused Origin) and the 500 of a path without a route"),
 }
@@ -158,6 +162,11 @@ def versions():
             v[key] = out.split("-")[0] or "unknown"
         except (OSError, subprocess.SubprocessError):
             v[key] = "unknown"
+    try:
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "requirements-ws15.txt")) as f:
+            v["python-websockets15"] = f.read().strip().split("==")[1]
+    except (OSError, IndexError):
+        v["python-websockets15"] = "unknown"
     try:
         from importlib.metadata import version
         v["hypercorn"] = version("hypercorn")
@@ -401,6 +410,9 @@ def run(name, d):
                          ws_head(DEFLATE_PORT, "/ws", extra=[("Sec-WebSocket-Extensions", o)]),
                          f"offers '{o}'")
             for o in offers]}
+    if name == "python-websockets15__missing-host-subprotocol":
+        head = [line for line in ws_head(WEBSOCKETS15_PORT, "/chat") if not line.startswith("Host: ")]
+        return {"attempts": [raw_exchange(d, WEBSOCKETS15_PORT, head, "no Host, no subprotocol, to /chat")]}
     if name.endswith("__accepted-then-refused"):
         port = SCENARIOS[name][0][0]
         steps = []
@@ -639,6 +651,12 @@ def label(name, obs_path, pcap, d):
                                   None if ok else "Sec-WebSocket-Extensions", "direct",
                                   f"offers '{ext}'; server perMessageDeflate {{clientMaxWindowBits: 10}}"))
         return out
+    if name == "python-websockets15__missing-host-subprotocol":
+        if len(attempts) != 1:
+            raise SystemExit(f"{name}: expected one attempt, found {len(attempts)}")
+        expect(name, attempts[0], 400)
+        return [base_label(attempts[0], f"python-websockets-{vers['python-websockets15']}", "missing-host-subprotocol",
+                           "subprotocol-rejected", "Sec-WebSocket-Protocol", "direct", desc)]
     if name.endswith("__accepted-then-refused"):
         target = name.split("__")[0]
         by_key = {hv(a["headers"], "sec-websocket-key"): a for a in attempts}

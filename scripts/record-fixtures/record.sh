@@ -5,7 +5,7 @@
 # and nginx (plain, TLS-terminating with a throwaway self-signed certificate,
 # IPv6), HAProxy, Apache httpd, Caddy, Varnish and more nginx (proxies.py, ports
 # 18420-18489), more servers (clients.py, 18450-18479: faye-websocket, Autobahn,
-# uvicorn, Hypercorn, Daphne, axum, gorilla/websocket, Tomcat; browsers) on
+# uvicorn, Hypercorn, Daphne, websockets 15, axum, gorilla/websocket, Tomcat; browsers) on
 # 127.0.0.1 / ::1 (ports 18401-18415), captures each scenario with
 # tcpdump on lo into fixtures/NAME.pcap and writes fixtures/NAME.labels.json.
 # The TLS fixtures (tls_fixtures.py: nginx TLS on 18520-18522 and 18527, Node ws over TLS,
@@ -203,6 +203,17 @@ cp "$HERE/tomcat/rewrite.config" "$TMP/tomcat/conf/Catalina/localhost/"
 CATALINA_HOME=/usr/share/tomcat10 CATALINA_BASE="$TMP/tomcat" \
     /usr/share/tomcat10/bin/catalina.sh run >"$TMP/tomcat.log" 2>&1 &
 PIDS+=("$!")
+# websockets 15's asyncio server, in a virtual environment of its own (the
+# other fixtures keep websockets 12's legacy server)
+WS15="$HERE/.venv-ws15"
+if [ "$("$WS15/bin/python" -c 'import websockets; print(websockets.__version__)' 2>/dev/null)" \
+        != "$(sed -n 's/^websockets==//p' "$HERE/requirements-ws15.txt")" ]; then
+    log "installing websockets 15 into $WS15"
+    python3 -m venv "$WS15"
+    "$WS15/bin/python" -m pip install -q --disable-pip-version-check -r "$HERE/requirements-ws15.txt"
+fi
+"$WS15/bin/python" "$HERE/server_websockets15.py" 18446 127.0.0.1 >"$TMP/websockets15.log" 2>&1 &
+PIDS+=("$!")
 # the same bare ASGI app on Hypercorn
 (cd "$HERE" && exec python3 -m hypercorn --bind 127.0.0.1:18445 server_uvicorn:app) >"$TMP/hypercorn.log" 2>&1 &
 PIDS+=("$!")
@@ -217,7 +228,7 @@ cp "$HERE/nginx-cluster.conf" "$TMP/nginx-cluster/nginx.conf"
 nginx -t -q -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/"
 nginx -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/" >"$TMP/nginx-cluster.out" 2>&1 &
 PIDS+=("$!")
-CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18445 18496 18497)
+CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18445 18446 18496 18497)
 
 for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}" "${PROXY_PORTS[@]}" "${CLIENT_PORTS[@]}" "${TLS_PORTS[@]}"; do
     python3 "$HERE/driver.py" wait 127.0.0.1 "$p" || { cat "$TMP"/*.log "$TMP/nginx/error.log" >&2; exit 1; }
