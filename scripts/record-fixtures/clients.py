@@ -131,30 +131,44 @@ def filter_of(name):
     return " or ".join(f"tcp port {p}" for p in SCENARIOS[name][0])
 
 
+def pip_version(fmt, *pkgs):
+    """`fmt` filled in with the installed versions of `pkgs`; "unknown" when
+    one of them is missing."""
+    try:
+        from importlib.metadata import version
+        return fmt.format(*(version(p) for p in pkgs))
+    except Exception:
+        return "unknown"
+
+
 @functools.lru_cache(maxsize=None)
 def versions():
+    here = os.path.dirname(os.path.abspath(__file__))
     v = {}
     for pkg in ("faye-websocket", "socket.io", "ws"):
         try:
-            with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                   "node_modules", pkg, "package.json")) as f:
+            with open(os.path.join(here, "node_modules", pkg, "package.json")) as f:
                 v[pkg] = json.load(f)["version"]
         except OSError:
             v[pkg] = "unknown"
-    try:
-        from importlib.metadata import version
-        v["autobahn"] = version("autobahn")
-    except Exception:
-        v["autobahn"] = "unknown"
+    v["autobahn"] = pip_version("{}", "autobahn")
+    v["hypercorn"] = pip_version("{}", "hypercorn")
+    v["daphne"] = pip_version("{}+channels-{}", "daphne", "channels")
+    for layer in ("wsproto", "websockets"):
+        v[f"uvicorn-{layer}"] = pip_version("{}+" + layer + "-{}", "uvicorn", layer)
     v["axum"] = "unknown"
     try:
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                               "server_axum", "Cargo.lock")) as f:
+        with open(os.path.join(here, "server_axum", "Cargo.lock")) as f:
             m = re.search(r'name = "axum"\nversion = "([^"]+)"', f.read())
             if m:
                 v["axum"] = m.group(1)
     except OSError:
         pass
+    try:
+        with open(os.path.join(here, "requirements-ws15.txt")) as f:
+            v["python-websockets15"] = f.read().strip().split("==")[1]
+    except (OSError, IndexError):
+        v["python-websockets15"] = "unknown"
     for key, pkg in (("gorilla-websocket", "golang-github-gorilla-websocket-dev"), ("tomcat", "tomcat10")):
         try:
             out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", pkg],
@@ -162,27 +176,6 @@ def versions():
             v[key] = out.split("-")[0] or "unknown"
         except (OSError, subprocess.SubprocessError):
             v[key] = "unknown"
-    try:
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "requirements-ws15.txt")) as f:
-            v["python-websockets15"] = f.read().strip().split("==")[1]
-    except (OSError, IndexError):
-        v["python-websockets15"] = "unknown"
-    try:
-        from importlib.metadata import version
-        v["hypercorn"] = version("hypercorn")
-    except Exception:
-        v["hypercorn"] = "unknown"
-    try:
-        from importlib.metadata import version
-        v["daphne"] = f"{version('daphne')}+channels-{version('channels')}"
-    except Exception:
-        v["daphne"] = "unknown"
-    for layer in ("wsproto", "websockets"):
-        try:
-            from importlib.metadata import version
-            v[f"uvicorn-{layer}"] = f"{version('uvicorn')}+{layer}-{version(layer)}"
-        except Exception:
-            v[f"uvicorn-{layer}"] = "unknown"
     for prog, args in (("chromium", ["--version"]), ("firefox-esr", ["--version"])):
         try:
             out = subprocess.run([prog] + args, capture_output=True, text=True, timeout=20).stdout

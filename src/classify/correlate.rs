@@ -620,21 +620,19 @@ impl Correlator {
             (t.ts, t.no) >= request_at(a) && (t.ts, t.no) <= done_at(a) && t.server != a.server
         });
         if let Some(t) = hit {
-            let v = &mut j.verdict;
-            v.cause = Cause::BackendIsHttp2;
-            v.header = None;
-            v.confidence = Confidence::High;
             let how = if t.h2c {
                 "with the HTTP/2 preface (h2c)"
             } else {
                 "in TLS whose ClientHello offers only h2 in ALPN"
             };
-            v.evidence = format!(
+            let ev = format!(
                 "the proxy opened {}>{} {how} while this upgrade waited, then answered {}: HTTP/2 has no Upgrade",
                 t.client,
                 t.server,
                 status_of(a).unwrap_or(0)
             );
+            j.verdict
+                .restate(Cause::BackendIsHttp2, None, Confidence::High, ev);
         }
     }
 
@@ -750,13 +748,15 @@ impl Correlator {
             Cause::OriginRejected | Cause::Unknown | Cause::Unauthorized
         ) && v.defects.is_empty()
         {
-            v.cause = Cause::OriginRejected;
-            v.header = Some("Origin");
-            v.confidence = Confidence::High;
-            v.evidence = format!(
-                "Origin '{}' was refused; accepted origins here: {}",
-                super::printable(o.as_bytes(), 80),
-                accepted.join(", ")
+            v.restate(
+                Cause::OriginRejected,
+                Some("Origin"),
+                Confidence::High,
+                format!(
+                    "Origin '{}' was refused; accepted origins here: {}",
+                    super::printable(o.as_bytes(), 80),
+                    accepted.join(", ")
+                ),
             );
         }
     }
@@ -797,12 +797,9 @@ impl Correlator {
             "reset"
         };
         let v = &mut j.verdict;
-        v.cause = Cause::MissingProxyProtocol;
-        v.header = None;
-        v.confidence = Confidence::Medium;
-        v.evidence = format!(
+        v.restate(Cause::MissingProxyProtocol, None, Confidence::Medium, format!(
             "this connection opened with the request itself, no PROXY protocol header before it, and the server {how} it without answering, while it answered connections that opened with one: it expects the header (a client that bypassed the load balancer or proxy that sends it)"
-        );
+        ));
     }
 
     /// A guessed refusal of a valid request, set against the requests this
@@ -827,10 +824,12 @@ impl Correlator {
         if let Some((header, ev)) = list.iter().find_map(|ok| sp.only_difference(ok)) {
             let said = status_said(&j.attempt);
             let v = &mut j.verdict;
-            v.cause = Cause::StrictServer;
-            v.header = Some(header);
-            v.confidence = Confidence::Medium;
-            v.evidence = format!("{ev}; {said}");
+            v.restate(
+                Cause::StrictServer,
+                Some(header),
+                Confidence::Medium,
+                format!("{ev}; {said}"),
+            );
             return true;
         }
         false
@@ -898,20 +897,18 @@ impl Correlator {
             let mut paths: Vec<&str> = alike.iter().map(|ok| ok.target_path.as_str()).collect();
             paths.sort_unstable();
             paths.dedup();
-            let v = &mut j.verdict;
-            v.cause = Cause::PathNotFound;
-            v.header = None;
-            v.confidence = Confidence::Low;
             let alternative = if bare_500 {
                 "a router that raises for a path without a route, as Django Channels' does under Daphne; a fault in the handler of this path alone would look the same"
             } else {
                 "no WebSocket route there, or a path rule; an authorization rule for this path alone would look the same"
             };
-            v.evidence = format!(
+            let ev = format!(
                 "requests with {origin} were accepted at this endpoint on {}, never under {}: a guess that this path is refused ({alternative}); {said}",
                 super::printable(paths.join(", ").as_bytes(), 120),
                 super::printable(sp.target_path.as_bytes(), 80),
             );
+            j.verdict
+                .restate(Cause::PathNotFound, None, Confidence::Low, ev);
             return;
         }
         if bare_500 {
@@ -923,10 +920,6 @@ impl Correlator {
             &on_path
         };
         if let Some(offered) = subprotocol_required(compared, sp.protocol) {
-            let v = &mut j.verdict;
-            v.cause = Cause::SubprotocolRejected;
-            v.header = Some("Sec-WebSocket-Protocol");
-            v.confidence = Confidence::Medium;
             let this = match sp.protocol {
                 Some(_) => format!(
                     "Sec-WebSocket-Protocol {} refused",
@@ -939,9 +932,15 @@ impl Correlator {
             } else {
                 format!("on {}", super::printable(sp.target_path.as_bytes(), 80))
             };
-            v.evidence = format!(
+            let ev = format!(
                 "{this}, while every request accepted {where_} with {origin} offered {}; {said}",
                 super::printable(offered.as_bytes(), 120),
+            );
+            j.verdict.restate(
+                Cause::SubprotocolRejected,
+                Some("Sec-WebSocket-Protocol"),
+                Confidence::Medium,
+                ev,
             );
             return;
         }
@@ -950,12 +949,9 @@ impl Correlator {
         }
         if sp.origin.is_some() && j.verdict.cause == Cause::OriginRejected {
             let v = &mut j.verdict;
-            v.cause = Cause::Unauthorized;
-            v.header = None;
-            v.confidence = Confidence::Low;
-            v.evidence = format!(
+            v.restate(Cause::Unauthorized, None, Confidence::Low, format!(
                 "{origin} was accepted at this endpoint, so this refusal is not about Origin: a guess between unauthorized (credentials) and a proxy or application ACL; {said}"
-            );
+            ));
         }
     }
 }
@@ -1252,17 +1248,16 @@ fn pair(x: &mut Judged, y: &mut Judged) {
             if leg.verdict.outcome == Outcome::Accepted {
                 continue;
             }
-            leg.verdict.cause = Cause::ProxyStrippedUpgrade;
-            leg.verdict.header = Some(h);
-            leg.verdict.confidence = Confidence::High;
-            leg.verdict.evidence = ev.clone();
+            leg.verdict.restate(
+                Cause::ProxyStrippedUpgrade,
+                Some(h),
+                Confidence::High,
+                ev.clone(),
+            );
         }
     } else if let Some((cause, header, ev, conf)) = rewritten(client, backend) {
         for leg in [&mut *client, &mut *backend] {
-            leg.verdict.cause = cause;
-            leg.verdict.header = header;
-            leg.verdict.confidence = conf;
-            leg.verdict.evidence = ev.clone();
+            leg.verdict.restate(cause, header, conf, ev.clone());
         }
     } else if client.verdict.outcome == Outcome::Rejected
         && backend.verdict.outcome == Outcome::Rejected
@@ -1275,13 +1270,15 @@ fn pair(x: &mut Judged, y: &mut Judged) {
                 )))
     {
         // The proxy relayed the backend's refusal: the backend leg knows why.
-        client.verdict.cause = backend.verdict.cause;
-        client.verdict.header = backend.verdict.header;
-        client.verdict.confidence = backend.verdict.confidence;
-        client.verdict.evidence = format!(
-            "relayed from backend leg {}: {}",
-            conn(&backend.attempt),
-            backend.verdict.evidence
+        client.verdict.restate(
+            backend.verdict.cause,
+            backend.verdict.header,
+            backend.verdict.confidence,
+            format!(
+                "relayed from backend leg {}: {}",
+                conn(&backend.attempt),
+                backend.verdict.evidence
+            ),
         );
     }
     if !changed.is_empty() {
@@ -1408,10 +1405,7 @@ fn envoy_without_upgrades(j: &mut Judged) {
         return;
     }
     let v = &mut j.verdict;
-    v.cause = Cause::ProxyRefused;
-    v.header = None;
-    v.confidence = Confidence::Medium;
-    v.evidence = "Envoy answered a bare 403 to a valid upgrade: it refuses upgrades its HttpConnectionManager has no upgrade_configs entry for (an Origin or RBAC rule would be the other candidates)".to_string();
+    v.restate(Cause::ProxyRefused, None, Confidence::Medium, "Envoy answered a bare 403 to a valid upgrade: it refuses upgrades its HttpConnectionManager has no upgrade_configs entry for (an Origin or RBAC rule would be the other candidates)".to_string());
 }
 
 /// A 403 on a proxy's own error page (no backend leg, no challenge) to a valid
@@ -1439,15 +1433,12 @@ fn proxy_page_refusal(j: &mut Judged) {
     if origin.is_some() && !same_origin {
         return;
     }
-    let v = &mut j.verdict;
-    v.cause = Cause::ProxyRefused;
-    v.header = None;
-    v.confidence = if origin.is_none() {
+    let confidence = if origin.is_none() {
         Confidence::Medium
     } else {
         Confidence::Low
     };
-    v.evidence = format!(
+    let ev = format!(
         "{} refused {} {} itself with its own 403 page, and the request {}: an access rule on path, method or source (an Origin rule is the other candidate)",
         page.unwrap_or("the proxy"),
         a.request.method,
@@ -1458,6 +1449,7 @@ fn proxy_page_refusal(j: &mut Judged) {
             "comes from the proxy's own origin"
         }
     );
+    j.verdict.restate(Cause::ProxyRefused, None, confidence, ev);
 }
 
 /// A proxy's own refusal (no backend leg) of an Origin it accepts on other
@@ -1479,17 +1471,14 @@ fn proxy_refused(j: &mut Judged, origin: &str) {
     if !refused_here {
         return;
     }
-    v.cause = Cause::ProxyRefused;
-    v.header = None;
-    v.confidence = Confidence::Medium;
-    v.evidence = format!(
+    v.restate(Cause::ProxyRefused, None, Confidence::Medium, format!(
         "{} refused {} {} itself, though it accepts Origin '{}' on other requests here: an access rule on path or method; answered {}",
         j.proxy.unwrap_or("the proxy"),
         j.attempt.request.method,
         printable(&j.attempt.request.target),
         super::printable(origin.as_bytes(), 80),
         status_of(&j.attempt).unwrap_or(0)
-    );
+    ));
 }
 
 /// A backend request with WebSocket headers but without Upgrade or Connection,
@@ -1590,17 +1579,17 @@ fn lone_backend(j: &mut Judged) {
     }
     let h = if has_upgrade { "Connection" } else { "Upgrade" };
     j.leg = Leg::Backend;
-    j.verdict.cause = Cause::ProxyStrippedUpgrade;
-    j.verdict.header = Some(h);
-    j.verdict.confidence = if marks.len() > 1 {
+    let confidence = if marks.len() > 1 {
         Confidence::Medium
     } else {
         Confidence::Low
     };
-    j.verdict.evidence = format!(
+    let ev = format!(
         "request carries Sec-WebSocket-Key but no {h} websocket/upgrade, with proxy marks ({}); the client leg is not in the capture (TLS?)",
         marks.join(", ")
     );
+    j.verdict
+        .restate(Cause::ProxyStrippedUpgrade, Some(h), confidence, ev);
 }
 
 #[cfg(test)]

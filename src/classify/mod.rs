@@ -284,6 +284,24 @@ pub struct Verdict {
     pub defects: Vec<Defect>,
 }
 
+impl Verdict {
+    /// Another reading of the same answer, from what it was set against
+    /// (the attempts the endpoint accepted, the other leg): the outcome, the
+    /// warnings and the request's defects stay.
+    pub fn restate(
+        &mut self,
+        cause: Cause,
+        header: Option<&'static str>,
+        confidence: Confidence,
+        evidence: String,
+    ) {
+        self.cause = cause;
+        self.header = header;
+        self.confidence = confidence;
+        self.evidence = evidence;
+    }
+}
+
 /// RFC 6455 §1.3: the GUID appended to the key before hashing.
 pub const WS_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -468,7 +486,7 @@ pub fn classify(a: &Attempt) -> Verdict {
             Cause::SessionNotSticky | Cause::EngineIoVersionMismatch => None,
             _ => rules::canonical(&rules::largest_header(&a.request).0),
         };
-        let ev = match c {
+        let mut ev = match c {
             Cause::OriginRejected => format!(
                 "Origin {} refused; {said}",
                 a.request
@@ -492,7 +510,6 @@ pub fn classify(a: &Attempt) -> Verdict {
             }
             _ => said.clone(),
         };
-        let mut ev = ev;
         if !defects.is_empty() {
             let others: Vec<&str> = defects.iter().map(|d| d.cause.code()).collect();
             ev.push_str(" (also: ");
