@@ -44,6 +44,7 @@ GORILLA_PORT = 18478
 TOMCAT_PORT = 18479
 HYPERCORN_PORT = 18445
 WEBSOCKETS15_PORT = 18446
+SQUID_PORT = 18447
 PY_PORT = 18401
 NODE_PORT = 18402
 NGINX_STRIPPED = 18410
@@ -79,6 +80,9 @@ SCENARIOS = {
     "chromium__subprotocol-rejected": ([NODE_PORT], "Chromium offers chat.v2 on node ws /chat, which requires chat.v1"),
     "chromium__subprotocol-not-selected": ([PY_PORT], "Chromium offers chat.v1 on python websockets /ws, which selects none"),
     "chromium__nginx-stripped": ([NGINX_STRIPPED, PY_PORT], "Chromium through nginx with a bare proxy_pass"),
+    "squid-connect__ok": ([SQUID_PORT, NODE_PORT], "Chromium through Squid as its HTTP proxy (a CONNECT tunnel), page on http://app.test:18450, ws://127.0.0.1:18402/ws"),
+    "squid-connect__origin-rejected": ([SQUID_PORT, NODE_PORT], "Chromium through Squid (a CONNECT tunnel), page on http://evil.test:18450 (not allowed), node ws /ws"),
+    "squid-connect__subprotocol-rejected": ([SQUID_PORT, NODE_PORT], "Chromium through Squid (a CONNECT tunnel) offers chat.v2 on node ws /chat, which requires chat.v1"),
     "firefox__ok": ([NODE_PORT], "Firefox ESR, page on http://app.test:18450, ws://127.0.0.1:18402/ws"),
     "firefox__extension-params-rejected": ([DEFLATE_PORT], "Firefox ESR offers bare permessage-deflate to node ws with clientMaxWindowBits: 10"),
     "raw-strict__connection-keep-alive-upgrade": ([STRICT_PORT], "Connection: keep-alive, Upgrade (as Firefox sent it), then Connection: Upgrade, to a server that wants exactly 'Upgrade'"),
@@ -169,7 +173,8 @@ def versions():
             v["python-websockets15"] = f.read().strip().split("==")[1]
     except (OSError, IndexError):
         v["python-websockets15"] = "unknown"
-    for key, pkg in (("gorilla-websocket", "golang-github-gorilla-websocket-dev"), ("tomcat", "tomcat10")):
+    for key, pkg in (("gorilla-websocket", "golang-github-gorilla-websocket-dev"), ("tomcat", "tomcat10"),
+                     ("squid", "squid")):
         try:
             out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", pkg],
                                  capture_output=True, text=True, timeout=10).stdout
@@ -246,8 +251,10 @@ class PageServer:
         self.httpd.server_close()
 
 
-def run_browser(browser, origin_host, ws_url, protocols=()):
-    """Open the page in a headless browser; return what the page reported."""
+def run_browser(browser, origin_host, ws_url, protocols=(), proxy=None):
+    """Open the page in a headless browser; return what the page reported.
+    With `proxy` (Chromium only), the WebSocket goes through that HTTP proxy
+    (loopback is not bypassed), the page itself does not."""
     page = PageServer()
     profile = tempfile.mkdtemp(prefix="wshs-browser-")
     query = urllib.parse.urlencode({"ws": ws_url, "p": ",".join(protocols)})
@@ -257,7 +264,10 @@ def run_browser(browser, origin_host, ws_url, protocols=()):
                f"--user-data-dir={profile}", "--no-first-run",
                "--disable-background-networking", "--disable-component-update",
                "--disable-sync", "--disable-extensions",
-               "--host-resolver-rules=MAP app.test 127.0.0.1, MAP evil.test 127.0.0.1", url]
+               "--host-resolver-rules=MAP app.test 127.0.0.1, MAP evil.test 127.0.0.1"]
+        if proxy:
+            cmd += [f"--proxy-server=http://{proxy}", "--proxy-bypass-list=app.test;evil.test;<-loopback>"]
+        cmd.append(url)
     else:
         with open(os.path.join(profile, "user.js"), "w") as f:
             for k, v in (("network.dns.localDomains", '"app.test,evil.test"'),
@@ -360,6 +370,14 @@ def run(name, d):
         elif what == "extension-params-rejected":
             ws = f"ws://127.0.0.1:{DEFLATE_PORT}/ws"
         return run_browser(browser, origin_host, ws, protos)
+    if name.startswith("squid-connect__"):
+        what = name.split("__")[1]
+        ws, origin_host, protos = f"ws://127.0.0.1:{NODE_PORT}/ws", "app.test", ()
+        if what == "origin-rejected":
+            origin_host = "evil.test"
+        elif what == "subprotocol-rejected":
+            ws, protos = f"ws://127.0.0.1:{NODE_PORT}/chat", ("chat.v2",)
+        return run_browser("chromium", origin_host, ws, protos, proxy=f"127.0.0.1:{SQUID_PORT}")
     if name == "socketio-round-robin__session-not-sticky" or name == "socketio-sticky__ok":
         port = SIO_ROUND_ROBIN if "round-robin" in name else SIO_STICKY
         sid, body = polling_handshake(d, port)
@@ -461,6 +479,18 @@ def is_attempt(hdrs):
     return "websocket" in up.lower() or any(k.lower().startswith("sec-websocket-") for k, _ in hdrs)
 
 
+def through_tunnel(requests, answers):
+    """A connection that opens with a CONNECT answered 2xx carries a tunnel
+    (RFC 9110 9.3.6): both directions' bytes after the two heads, a new
+    exchange. Anything else is returned as it is."""
+    if not requests.startswith(b"CONNECT ") or not re.match(rb"HTTP/1\.[01] 2\d\d ", answers):
+        return requests, answers
+    q, r = requests.find(b"\r\n\r\n"), answers.find(b"\r\n\r\n")
+    if q < 0 or r < 0:
+        return requests, answers
+    return requests[q + 4:], answers[r + 4:]
+
+
 def capture_attempts(d, pcap, ports):
     """Every upgrade attempt on connections to `ports`, with its answer."""
     streams = d.tcp_streams(pcap)
@@ -468,8 +498,10 @@ def capture_attempts(d, pcap, ports):
     for (src, sport, dst, dport), data in streams.items():
         if dport not in ports:
             continue
+        answers = streams.get((dst, dport, src, sport), b"")
+        data, answers = through_tunnel(data, answers)
         reqs = http_messages(data, False)
-        resps = http_messages(streams.get((dst, dport, src, sport), b""), True)
+        resps = http_messages(answers, True)
         for i, (line, hdrs, _, _, _) in enumerate(reqs):
             if not is_attempt(hdrs):
                 continue
@@ -575,6 +607,26 @@ def label(name, obs_path, pcap, d):
         expect(name, attempts[0], status)
         labels.append(base_label(attempts[0], impl, what, cause, header, "direct", note))
         return labels
+    if name.startswith("squid-connect__"):
+        what = name.split("__")[1]
+        status, cause, header = {
+            "ok": (101, "ok", None),
+            "origin-rejected": (403, "origin-rejected", "Origin"),
+            "subprotocol-rejected": (400, "subprotocol-rejected", "Sec-WebSocket-Protocol"),
+        }[what]
+        events = "; ".join(f"{e.get('event')} {e.get('code', e.get('protocol', ''))}" for e in obs["events"])
+        note = (f"client chromium-{vers['chromium']} headless, squid-{vers['squid']} as its proxy; {desc}; "
+                f"page saw: {events}; the tunnel passes the node server's answer unchanged")
+        legs = pair_legs(attempts, SQUID_PORT)
+        if len(legs) != 1 or legs[0][1] is None:
+            raise SystemExit(f"{name}: expected one attempt through the tunnel and its backend leg, found {legs}")
+        front, back = legs[0]
+        expect(name, front, status)
+        expect(name, back, status)
+        impl = f"node-ws-{vers['ws']}"
+        return [base_label(front, impl, what, cause, header, "client", note),
+                base_label(back, impl, what, cause, header, "backend",
+                           note + "; backend leg found by its Sec-WebSocket-Key")]
     if name.startswith("socketio"):
         sids = polling_sids(d, pcap, set(SIO_NODES))
         sio = f"node-socket.io-{vers['socket.io']}"

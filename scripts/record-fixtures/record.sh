@@ -5,7 +5,8 @@
 # and nginx (plain, TLS-terminating with a throwaway self-signed certificate,
 # IPv6), HAProxy, Apache httpd, Caddy, Varnish and more nginx (proxies.py, ports
 # 18420-18489), more servers (clients.py, 18450-18479: faye-websocket, Autobahn,
-# uvicorn, Hypercorn, Daphne, websockets 15, axum, gorilla/websocket, Tomcat; browsers) on
+# uvicorn, Hypercorn, Daphne, websockets 15, axum, gorilla/websocket, Tomcat; browsers,
+# also through Squid as their forward proxy) on
 # 127.0.0.1 / ::1 (ports 18401-18415), captures each scenario with
 # tcpdump on lo into fixtures/NAME.pcap and writes fixtures/NAME.labels.json.
 # The TLS fixtures (tls_fixtures.py: nginx TLS on 18520-18522 and 18527, Node ws over TLS,
@@ -57,6 +58,7 @@ command -v firefox-esr >/dev/null || apt_install firefox-esr
 command -v go >/dev/null || apt_install golang-go
 [ -d /usr/share/gocode/src/github.com/gorilla/websocket ] || apt_install golang-github-gorilla-websocket-dev
 command -v varnishd >/dev/null || apt_install --no-install-recommends varnish
+command -v squid >/dev/null || apt_install --no-install-recommends squid
 [ -x /usr/share/tomcat10/bin/catalina.sh ] || apt_install --no-install-recommends tomcat10
 [ -d /usr/share/tomcat10-examples/examples ] || apt_install --no-install-recommends tomcat10-examples
 
@@ -223,12 +225,20 @@ PIDS+=("$!")
 # axum's WebSocketUpgrade (server_axum/, Rust)
 "$HERE/server_axum/target/release/wshs-fixture-server-axum" 18476 127.0.0.1 >"$TMP/axum.log" 2>&1 &
 PIDS+=("$!")
+# Squid as the browsers' forward proxy (squid.conf; clients.py's
+# squid-connect fixtures): run as its own user, in a directory of ours
+mkdir -p "$TMP/squid"
+chmod o+x "$TMP"  # squid's own user reaches its directory, and no other
+sed "s#@PREFIX@#$TMP/squid#g" "$HERE/squid.conf" >"$TMP/squid/squid.conf"
+chown -R proxy "$TMP/squid"
+squid -N -f "$TMP/squid/squid.conf" >"$TMP/squid.log" 2>&1 &
+PIDS+=("$!")
 mkdir -p "$TMP/nginx-cluster/tmp" "$TMP/nginx-cluster/logs"
 cp "$HERE/nginx-cluster.conf" "$TMP/nginx-cluster/nginx.conf"
 nginx -t -q -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/"
 nginx -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/" >"$TMP/nginx-cluster.out" 2>&1 &
 PIDS+=("$!")
-CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18445 18446 18496 18497)
+CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18445 18446 18447 18496 18497)
 
 for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}" "${PROXY_PORTS[@]}" "${CLIENT_PORTS[@]}" "${TLS_PORTS[@]}"; do
     python3 "$HERE/driver.py" wait 127.0.0.1 "$p" || { cat "$TMP"/*.log "$TMP/nginx/error.log" >&2; exit 1; }

@@ -184,19 +184,34 @@ impl Connection {
         match &mut self.layer {
             Some(l) => l.on_chunk(d, chunk, ts, out),
             None => {
-                let http = self.http.talking();
-                http.on_chunk(d, chunk, ts, out);
-                if let Some(h) = http.take_handover() {
-                    self.take_over(*h, out);
-                    // From here on the layer takes every call: the HTTP/1.x
-                    // reader would only cost the table its size, for each
-                    // of what can be tens of thousands of TLS connections.
-                    self.http.talking = None;
-                } else {
-                    self.settle();
-                }
+                self.http.talking().on_chunk(d, chunk, ts, out);
+                self.after_http(out);
             }
         }
+    }
+
+    /// What the HTTP/1.x reader found after a chunk: a tunnel starts a new
+    /// conversation (which may find TLS or HTTP/2 in its first bytes, or
+    /// another CONNECT), another protocol a layer; else the reader may
+    /// have settled.
+    fn after_http(&mut self, out: &mut Sink<'_>) {
+        while let Some(h) = self.http.talking.as_mut().and_then(|c| c.take_handover()) {
+            if h.kind == HandoverKind::Tunnel {
+                let mut inner = Conversation::in_tunnel(&h);
+                if !h.bytes.is_empty() {
+                    inner.on_chunk(h.from, Chunk::Data(&h.bytes), h.ts, out);
+                }
+                self.http.talking = Some(Box::new(inner));
+                continue;
+            }
+            self.take_over(*h, out);
+            // From here on the layer takes every call: the HTTP/1.x
+            // reader would only cost the table its size, for each
+            // of what can be tens of thousands of TLS connections.
+            self.http.talking = None;
+            return;
+        }
+        self.settle();
     }
 
     /// A settled connection has nothing left to report.
@@ -259,6 +274,8 @@ impl Connection {
                 }
                 Layer::Tls(secure)
             }
+            // Read by a new conversation instead (see `after_http`).
+            HandoverKind::Tunnel => return,
             HandoverKind::H2 | HandoverKind::H2Upgrade | HandoverKind::H2MidConnection => {
                 if let Some((client, server)) = client {
                     out.tls.push(TlsSighting {

@@ -85,6 +85,9 @@ pub struct HttpStats {
     /// WebSocket connections the capture joined after their upgrade,
     /// passed over once their frames showed it.
     pub websockets_joined: u64,
+    /// CONNECT requests answered 2xx, whose tunnels were read as
+    /// connections of their own (a forward proxy's client side).
+    pub tunnels: u64,
 }
 
 impl HttpStats {
@@ -103,6 +106,7 @@ impl HttpStats {
         self.tls_decrypted += o.tls_decrypted;
         self.proxy_headers += o.proxy_headers;
         self.websockets_joined += o.websockets_joined;
+        self.tunnels += o.tunnels;
     }
 }
 
@@ -366,6 +370,30 @@ impl Watch {
     }
 }
 
+/// How a plain request's answer is read (RFC 9112 §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asks {
+    /// A message framed as its head says.
+    Message,
+    /// A head alone: a HEAD's answer has no content.
+    HeadOnly,
+    /// A CONNECT: a 2xx answer ends with its head, and from the next byte
+    /// on both directions carry whatever the tunnel carries (RFC 9110
+    /// §9.3.6) — through a forward proxy, a browser's `ws://` upgrade or
+    /// its TLS.
+    Tunnel,
+}
+
+impl Asks {
+    fn head_only(head_method: bool) -> Self {
+        if head_method {
+            Asks::HeadOnly
+        } else {
+            Asks::Message
+        }
+    }
+}
+
 /// A request waiting for its response, with the count of holes in the
 /// server's direction when it was made (`Direction::holes`).
 #[derive(Debug)]
@@ -374,7 +402,7 @@ enum Pending {
     /// no hole between them.
     Plain {
         count: u32,
-        head_method: bool,
+        asks: Asks,
         holes: u32,
     },
     Attempt(Box<Attempt>, u32),
@@ -501,6 +529,9 @@ pub enum HandoverKind {
     /// The capture began mid-connection and the first bytes seen are HTTP/2
     /// frames (see `h2::sniff`).
     H2MidConnection,
+    /// A CONNECT was answered 2xx: a new conversation starts from both
+    /// directions' next bytes, which may be HTTP/1.1, TLS or HTTP/2 again.
+    Tunnel,
 }
 
 /// The connection turned out not to be HTTP/1.x: what it is, and the bytes
@@ -558,6 +589,23 @@ impl Conversation {
                 self.dirs[d].state = State::Head;
             }
         }
+    }
+
+    /// The conversation inside a tunnel that `h` opened: both directions
+    /// start at their next byte, as on a connection seen from its SYN, with
+    /// the roles and endpoints of the connection that carries them.
+    pub fn in_tunnel(h: &Handover) -> Conversation {
+        let mut c = Conversation::default();
+        let server = h.client.other();
+        let ends = |d: Side| {
+            h.ends[d]
+                .or_else(|| h.ends[d.other()].map(|(a, b)| (b, a)))
+                .unwrap_or((unknown_endpoint(), unknown_endpoint()))
+        };
+        let (client_ends, server_ends) = (ends(h.client), ends(server));
+        c.note_packet(h.client, &client_ends.0, &client_ends.1, true, false);
+        c.note_packet(server, &server_ends.0, &server_ends.1, true, true);
+        c
     }
 
     /// What the connection turned out to be, once, when it is not HTTP/1.x:
@@ -750,7 +798,7 @@ impl Conversation {
         if let Some(c) = lost_request {
             out.stats.heads_cut_by_holes += 1;
             self.requests_seen += 1;
-            self.queue_plain(d, c.head_method);
+            self.queue_plain(d, Asks::head_only(c.head_method));
             body = c.body;
         }
         if let Some(head) = answer {
@@ -1071,7 +1119,7 @@ impl Conversation {
                 let idx = self.requests_seen - 1;
                 self.queue_attempt(d, req, idx, out);
             } else {
-                self.queue_plain(d, false);
+                self.queue_plain(d, Asks::Message);
             }
         }
     }
@@ -1188,7 +1236,8 @@ impl Conversation {
                         let holes = self.dirs[d.other()].holes;
                         self.pending.push_back(Pending::EngineIoHandshake(holes))
                     }
-                    None => self.queue_plain(d, peek.is_head),
+                    None if peek.is_connect => self.queue_plain(d, Asks::Tunnel),
+                    None => self.queue_plain(d, Asks::head_only(peek.is_head)),
                 }
                 let dir = &mut self.dirs[d];
                 dir.state = if peek.chunked {
@@ -1243,20 +1292,22 @@ impl Conversation {
         out.stats.proxy_headers += 1;
     }
 
-    fn queue_plain(&mut self, d: Side, head_method: bool) {
+    fn queue_plain(&mut self, d: Side, asks: Asks) {
         let full = self.pending.len() >= MAX_PENDING_ENTRIES;
         let holes = self.dirs[d.other()].holes;
         if let Some(Pending::Plain {
             count,
-            head_method: back_head,
+            asks: back_asks,
             holes: back_holes,
         }) = self.pending.back_mut()
         {
-            if (!head_method && !*back_head && *back_holes == holes) || full {
-                if head_method != *back_head {
-                    // A HEAD merged with others (or the reverse): its answer's
-                    // body length may be misread, so pairing may be off.
+            let alike = asks == Asks::Message && *back_asks == Asks::Message;
+            if (alike && *back_holes == holes) || full {
+                if asks != *back_asks {
+                    // A HEAD or CONNECT merged with others (or the reverse):
+                    // its answer may be misread, so pairing may be off.
                     self.gap = true;
+                    *back_asks = Asks::Message;
                 }
                 *count = count.saturating_add(1);
                 return;
@@ -1264,7 +1315,7 @@ impl Conversation {
         }
         self.pending.push_back(Pending::Plain {
             count: 1,
-            head_method,
+            asks,
             holes,
         });
     }
@@ -1272,7 +1323,7 @@ impl Conversation {
     fn queue_attempt(&mut self, d: Side, req: RequestHead, idx: u32, out: &mut Sink<'_>) {
         if self.pending_attempts >= out.limits.max_pending_attempts {
             out.stats.attempts_dropped += 1;
-            self.queue_plain(d, false);
+            self.queue_plain(d, Asks::Message);
             return;
         }
         let dir = &self.dirs[d];
@@ -1366,28 +1417,24 @@ impl Conversation {
                 }
                 self.fail_answers_lost(lost, out);
                 let mut engine_io = false;
-                let (head_method, attempt) = match self.pending.pop_front() {
+                let (asks, attempt) = match self.pending.pop_front() {
                     None => {
                         out.stats.unpaired_responses += 1;
-                        (false, None)
+                        (Asks::Message, None)
                     }
-                    Some(Pending::Plain {
-                        count,
-                        head_method,
-                        holes,
-                    }) => {
+                    Some(Pending::Plain { count, asks, holes }) => {
                         if count > 1 {
                             self.pending.push_front(Pending::Plain {
                                 count: count - 1,
-                                head_method,
+                                asks,
                                 holes,
                             });
                         }
-                        (head_method, None)
+                        (asks, None)
                     }
                     Some(Pending::EngineIoHandshake(_)) => {
                         engine_io = status == 200;
-                        (false, None)
+                        (Asks::Message, None)
                     }
                     Some(Pending::Attempt(mut a, _)) => {
                         self.pending_attempts -= 1;
@@ -1396,7 +1443,7 @@ impl Conversation {
                         a.packets.response = Some(out.packet_no);
                         a.ending = Ending::Answered;
                         a.gap_before_answer |= self.gap;
-                        (false, Some(a))
+                        (Asks::Message, Some(a))
                     }
                 };
                 self.gap = false;
@@ -1434,7 +1481,11 @@ impl Conversation {
                     }
                     return Step::Stop;
                 }
-                let no_body = head_method || status == 204 || status == 304;
+                if asks == Asks::Tunnel && (200..300).contains(&status) {
+                    self.open_tunnel(d, &buf[n..], out);
+                    return Step::Stop;
+                }
+                let no_body = asks == Asks::HeadOnly || status == 204 || status == 304;
                 let keep_excerpt = attempt.is_some() || engine_io;
                 let reader = if no_body {
                     None
@@ -1463,6 +1514,21 @@ impl Conversation {
                 Step::Consumed(n)
             }
         }
+    }
+
+    /// A CONNECT was answered 2xx: what follows in both directions is a
+    /// new conversation, handed to the owner with the server's bytes after
+    /// the answer's head. Nothing more is read here; a request the client
+    /// sent after the CONNECT without waiting for its answer was read as
+    /// this connection's, and ends superseded.
+    fn open_tunnel(&mut self, d: Side, after: &[u8], out: &mut Sink<'_>) {
+        out.stats.tunnels += 1;
+        for dir in self.dirs.iter_mut() {
+            dir.state = State::Done;
+            dir.set_buf(Vec::new());
+        }
+        self.fail_pending(Ending::Superseded, None, out);
+        self.hand_over(HandoverKind::Tunnel, d.other(), d, after);
     }
 
     /// Bytes that do not parse as HTTP: a direction of unknown role is not HTTP
@@ -2393,6 +2459,75 @@ mod tests {
             b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
         );
         assert_eq!(h.attempts.len(), 1);
+    }
+
+    const CONNECT: &[u8] = b"CONNECT app.test:8080 HTTP/1.1\r\nHost: app.test:8080\r\n\r\n";
+    const SWITCHED: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+
+    #[test]
+    fn an_upgrade_inside_a_connect_tunnel_is_paired_with_its_answer() {
+        let mut h = Harness::new();
+        h.feed(CLIENT, CONNECT);
+        // No Content-Length: read as any other 200, the tunnel's bytes
+        // would be its body until the connection closes.
+        h.feed(SERVER, b"HTTP/1.1 200 Connection established\r\n\r\n");
+        h.feed(CLIENT, WS_REQ);
+        h.feed(SERVER, SWITCHED);
+        h.release(Timestamp::new(9, 0));
+        assert_eq!(h.answered(), vec![("/ws", Some(101))]);
+        assert_eq!(
+            (h.attempts[0].client.port, h.attempts[0].server.port),
+            (5000, 80)
+        );
+        assert_eq!(h.stats.tunnels, 1);
+        assert_eq!(h.stats.resyncs, 0);
+    }
+
+    #[test]
+    fn a_refused_connect_leaves_the_connection_http_and_the_retry_tunnels() {
+        let mut h = Harness::new();
+        h.feed(CLIENT, CONNECT);
+        h.feed(
+            SERVER,
+            b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\nContent-Length: 6\r\n\r\ndenied",
+        );
+        // The byte after the 407's body is not the tunnel's.
+        assert_eq!(h.stats.tunnels, 0);
+        h.feed(CLIENT, CONNECT);
+        h.feed(SERVER, b"HTTP/1.1 200 OK\r\n\r\n");
+        h.feed(CLIENT, WS_REQ);
+        h.feed(
+            SERVER,
+            b"HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno",
+        );
+        assert_eq!(h.answered(), vec![("/ws", Some(403))]);
+        assert_eq!(h.attempts[0].body_excerpt.as_deref(), Some(&b"no"[..]));
+        assert_eq!(h.stats.tunnels, 1);
+        assert_eq!(h.stats.resyncs, 0);
+    }
+
+    #[test]
+    fn a_plain_get_answered_200_is_no_tunnel() {
+        let mut h = Harness::new();
+        h.feed(CLIENT, b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+        h.feed(SERVER, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        h.feed(CLIENT, WS_REQ);
+        h.feed(SERVER, SWITCHED);
+        h.release(Timestamp::new(9, 0));
+        assert_eq!(h.answered(), vec![("/ws", Some(101))]);
+        assert_eq!(h.stats.tunnels, 0);
+    }
+
+    #[test]
+    fn tls_inside_a_connect_tunnel_is_handed_to_the_tls_layer() {
+        let mut h = Harness::new();
+        h.feed(CLIENT, CONNECT);
+        h.feed(SERVER, b"HTTP/1.1 200 Connection established\r\n\r\n");
+        h.feed(CLIENT, &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00]);
+        assert_eq!(h.tls.len(), 1);
+        assert_eq!((h.tls[0].client.port, h.tls[0].server.port), (5000, 80));
+        assert!(h.conv.conversation().is_none());
+        assert_eq!(h.stats.tunnels, 1);
     }
 
     #[test]

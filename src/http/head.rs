@@ -276,6 +276,8 @@ fn parser_config() -> httparse::ParserConfig {
 pub struct RequestPeek {
     pub is_websocket_attempt: bool,
     pub is_head: bool,
+    /// A CONNECT: a 2xx answer turns the connection into a tunnel.
+    pub is_connect: bool,
     pub content_length: Option<u64>,
     pub chunked: bool,
     /// A GET opening an Engine.IO polling session: its answer issues a sid.
@@ -316,6 +318,7 @@ pub fn parse_request(buf: &[u8]) -> Parsed<(RequestPeek, Option<RequestHead>)> {
 fn peek_request(method: &str, headers: &[httparse::Header<'_>]) -> RequestPeek {
     let mut p = RequestPeek {
         is_head: method.eq_ignore_ascii_case("HEAD"),
+        is_connect: method.eq_ignore_ascii_case("CONNECT"),
         ..Default::default()
     };
     for h in headers {

@@ -255,6 +255,11 @@ impl Summary {
         );
         note(
             &mut notes,
+            h.tunnels,
+            "CONNECT tunnels read as connections of their own",
+        );
+        note(
+            &mut notes,
             h.gaps_in_bodies,
             "holes read past inside message bodies",
         );
