@@ -45,6 +45,7 @@ TOMCAT_PORT = 18479
 HYPERCORN_PORT = 18445
 WEBSOCKETS15_PORT = 18446
 SQUID_PORT = 18447
+WSS_PORT = 18524  # server_wss.js, TLS 1.3 with TLS_AES_128_GCM_SHA256 only (tls_fixtures.py)
 PY_PORT = 18401
 NODE_PORT = 18402
 NGINX_STRIPPED = 18410
@@ -83,6 +84,8 @@ SCENARIOS = {
     "squid-connect__ok": ([SQUID_PORT, NODE_PORT], "Chromium through Squid as its HTTP proxy (a CONNECT tunnel), page on http://app.test:18450, ws://127.0.0.1:18402/ws"),
     "squid-connect__origin-rejected": ([SQUID_PORT, NODE_PORT], "Chromium through Squid (a CONNECT tunnel), page on http://evil.test:18450 (not allowed), node ws /ws"),
     "squid-connect__subprotocol-rejected": ([SQUID_PORT, NODE_PORT], "Chromium through Squid (a CONNECT tunnel) offers chat.v2 on node ws /chat, which requires chat.v1"),
+    "squid-connect-keylog-wss__ok": ([SQUID_PORT, WSS_PORT], "Chromium through Squid (a CONNECT tunnel), page on http://app.test:18450, wss://127.0.0.1:18524/ws (Node ws over TLS 1.3), key log kept"),
+    "squid-connect-keylog-wss__origin-rejected": ([SQUID_PORT, WSS_PORT], "Chromium through Squid (a CONNECT tunnel), page on http://evil.test:18450 (not allowed), wss://127.0.0.1:18524/ws (Node ws over TLS 1.3), key log kept"),
     "firefox__ok": ([NODE_PORT], "Firefox ESR, page on http://app.test:18450, ws://127.0.0.1:18402/ws"),
     "firefox__extension-params-rejected": ([DEFLATE_PORT], "Firefox ESR offers bare permessage-deflate to node ws with clientMaxWindowBits: 10"),
     "raw-strict__connection-keep-alive-upgrade": ([STRICT_PORT], "Connection: keep-alive, Upgrade (as Firefox sent it), then Connection: Upgrade, to a server that wants exactly 'Upgrade'"),
@@ -251,10 +254,12 @@ class PageServer:
         self.httpd.server_close()
 
 
-def run_browser(browser, origin_host, ws_url, protocols=(), proxy=None):
+def run_browser(browser, origin_host, ws_url, protocols=(), proxy=None, keylog=None):
     """Open the page in a headless browser; return what the page reported.
     With `proxy` (Chromium only), the WebSocket goes through that HTTP proxy
-    (loopback is not bypassed), the page itself does not."""
+    (loopback is not bypassed), the page itself does not; with `keylog`
+    (Chromium only), the browser writes its TLS secrets there and takes the
+    servers' throwaway certificate."""
     page = PageServer()
     profile = tempfile.mkdtemp(prefix="wshs-browser-")
     query = urllib.parse.urlencode({"ws": ws_url, "p": ",".join(protocols)})
@@ -267,6 +272,8 @@ def run_browser(browser, origin_host, ws_url, protocols=(), proxy=None):
                "--host-resolver-rules=MAP app.test 127.0.0.1, MAP evil.test 127.0.0.1"]
         if proxy:
             cmd += [f"--proxy-server=http://{proxy}", "--proxy-bypass-list=app.test;evil.test;<-loopback>"]
+        if keylog:
+            cmd += [f"--ssl-key-log-file={keylog}", "--ignore-certificate-errors"]
         cmd.append(url)
     else:
         with open(os.path.join(profile, "user.js"), "w") as f:
@@ -370,6 +377,10 @@ def run(name, d):
         elif what == "extension-params-rejected":
             ws = f"ws://127.0.0.1:{DEFLATE_PORT}/ws"
         return run_browser(browser, origin_host, ws, protos)
+    if name.startswith("squid-connect-keylog-wss__"):
+        origin_host = "evil.test" if name.endswith("origin-rejected") else "app.test"
+        return run_browser("chromium", origin_host, f"wss://127.0.0.1:{WSS_PORT}/ws",
+                           proxy=f"127.0.0.1:{SQUID_PORT}", keylog=os.environ["WSHS_KEYLOG"])
     if name.startswith("squid-connect__"):
         what = name.split("__")[1]
         ws, origin_host, protos = f"ws://127.0.0.1:{NODE_PORT}/ws", "app.test", ()
@@ -550,6 +561,43 @@ def base_label(a, impl, scenario, cause, header, leg="client", note=None):
     return lab
 
 
+def tunnelled_wss_labels(name, obs, pcap, d, vers, desc):
+    """wss:// through Squid: the handshake is inside TLS, so the legs are
+    found by their plaintext (the CONNECT naming the TLS server, and Squid's
+    one connection to it) and labelled from the set-up (the page's origin),
+    checked against what the page saw."""
+    what = name.split("__")[1]
+    status, cause, header = {"ok": (101, "ok", None),
+                             "origin-rejected": (403, "origin-rejected", "Origin")}[what]
+    opened = any(e.get("event") == "open" for e in obs["events"])
+    if opened != (status == 101):
+        raise SystemExit(f"{name}: the page saw {obs['events']}, set up for {status}")
+    streams = d.tcp_streams(pcap)
+    target = f"CONNECT 127.0.0.1:{WSS_PORT} ".encode()
+    fronts = [k for k, data in streams.items() if k[3] == SQUID_PORT and data.startswith(target)]
+    backs = [k for k in streams if k[3] == WSS_PORT]
+    if len(fronts) != 1 or len(backs) != 1:
+        raise SystemExit(f"{name}: expected one tunnel to {WSS_PORT} and one connection from Squid, "
+                         f"found {fronts} and {backs}")
+    events = "; ".join(f"{e.get('event')} {e.get('code', '')}".strip() for e in obs["events"])
+    note = (f"client chromium-{vers['chromium']} headless, squid-{vers['squid']} as its proxy; {desc}; "
+            f"page saw: {events}; TLS 1.3 TLS_AES_128_GCM_SHA256 end to end, through the tunnel")
+    keys = os.path.basename(os.environ["WSHS_KEYLOG"])
+    labels = []
+    for (src, sport, dst, dport), leg in ((fronts[0], "client"), (backs[0], "backend")):
+        labels.append({
+            "client_ip": src, "client_port": sport, "server_ip": dst, "server_port": dport,
+            "leg": leg, "request_method": "GET", "request_path": "/ws", "status": status,
+            "cause": cause, "header": header, "server_impl": f"node-ws-{vers['ws']}",
+            "response_body_excerpt": "", "scenario": what,
+            "request_defect": "ok" if cause == "ok" else what, "request_index": 0,
+            "response_status_line": None, "tls": True, "keys": keys,
+            "tls_version": "TLSv1.3", "cipher_suite": "TLS_AES_128_GCM_SHA256",
+            "note": note if leg == "client" else note + "; Squid's connection to the server carries the same TLS",
+        })
+    return labels
+
+
 def expect(name, a, status):
     if a["status"] != status:
         raise SystemExit(f"{name}: expected status {status} on {a['client_port']}>{a['server_port']}, "
@@ -607,6 +655,8 @@ def label(name, obs_path, pcap, d):
         expect(name, attempts[0], status)
         labels.append(base_label(attempts[0], impl, what, cause, header, "direct", note))
         return labels
+    if name.startswith("squid-connect-keylog-wss__"):
+        return tunnelled_wss_labels(name, obs, pcap, d, vers, desc)
     if name.startswith("squid-connect__"):
         what = name.split("__")[1]
         status, cause, header = {

@@ -1,6 +1,7 @@
 // Node `ws` over TLS (wss:// served directly, no proxy), one listener per
 // TLS version and cipher suite, for the TLS fixtures (tls_fixtures.py).
-// /ws    echo WebSocket; Origin must be http://app.test (or absent), else 403
+// /ws    echo WebSocket; Origin must be http://app.test (or the browser fixtures'
+//        page, http://app.test:18450, or absent), else 403
 // other  404 (upgrade or not)
 // Each listener allows exactly one version and one suite, so the client's
 // offer cannot change what is negotiated.
@@ -11,7 +12,8 @@ const fs = require('fs');
 const https = require('https');
 const { WebSocketServer } = require('ws');
 
-const ALLOWED_ORIGINS = new Set(['http://app.test']);
+// http://app.test:18450: the page the browser fixtures open (clients.py)
+const ALLOWED_ORIGINS = new Set(['http://app.test', 'http://app.test:18450']);
 const [cert, key] = [fs.readFileSync(process.argv[2]), fs.readFileSync(process.argv[3])];
 const listeners = process.argv.slice(4).map((spec) => {
   const [port, version, suite] = spec.split(':');
