@@ -88,6 +88,10 @@ pub struct HttpStats {
     /// CONNECT requests answered 2xx, whose tunnels were read as
     /// connections of their own (a forward proxy's client side).
     pub tunnels: u64,
+    /// CONNECT requests answered otherwise: no tunnel, so whatever the
+    /// client meant to send through it (a WebSocket among others) never
+    /// left; on a proxy's host, the one trace of such a refusal.
+    pub tunnels_refused: u64,
 }
 
 impl HttpStats {
@@ -107,6 +111,7 @@ impl HttpStats {
         self.proxy_headers += o.proxy_headers;
         self.websockets_joined += o.websockets_joined;
         self.tunnels += o.tunnels;
+        self.tunnels_refused += o.tunnels_refused;
     }
 }
 
@@ -1481,9 +1486,12 @@ impl Conversation {
                     }
                     return Step::Stop;
                 }
-                if asks == Asks::Tunnel && (200..300).contains(&status) {
-                    self.open_tunnel(d, &buf[n..], out);
-                    return Step::Stop;
+                if asks == Asks::Tunnel {
+                    if (200..300).contains(&status) {
+                        self.open_tunnel(d, &buf[n..], out);
+                        return Step::Stop;
+                    }
+                    out.stats.tunnels_refused += 1;
                 }
                 let no_body = asks == Asks::HeadOnly || status == 204 || status == 304;
                 let keep_excerpt = attempt.is_some() || engine_io;
@@ -2492,7 +2500,7 @@ mod tests {
             b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\nContent-Length: 6\r\n\r\ndenied",
         );
         // The byte after the 407's body is not the tunnel's.
-        assert_eq!(h.stats.tunnels, 0);
+        assert_eq!((h.stats.tunnels, h.stats.tunnels_refused), (0, 1));
         h.feed(CLIENT, CONNECT);
         h.feed(SERVER, b"HTTP/1.1 200 OK\r\n\r\n");
         h.feed(CLIENT, WS_REQ);

@@ -260,6 +260,11 @@ impl Summary {
         );
         note(
             &mut notes,
+            h.tunnels_refused,
+            "CONNECT requests refused (no tunnel opened)",
+        );
+        note(
+            &mut notes,
             h.gaps_in_bodies,
             "holes read past inside message bodies",
         );
