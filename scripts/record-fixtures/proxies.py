@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Proxy scenarios for the fixture recorder: HAProxy, Apache httpd
-(mod_proxy_http with upgrade=websocket, and mod_proxy_wstunnel), Caddy and
-nginx in front of the Python websockets and Node ws servers.
+(mod_proxy_http with upgrade=websocket, and mod_proxy_wstunnel), Caddy,
+Varnish, lighttpd and nginx in front of the Python websockets and Node ws
+servers.
 
 Subcommands (as in driver.py, whose client code this reuses):
   list                      one line per fixture: NAME <tab> tcpdump filter
@@ -11,7 +12,8 @@ Subcommands (as in driver.py, whose client code this reuses):
   versions                  proxy versions used (JSON)
 
 Every label comes from the scenario table below: what the proxy was set up to
-do (its configuration in haproxy.cfg, apache.conf, Caddyfile, nginx.conf) and what the
+do (its configuration in haproxy.cfg, apache.conf, Caddyfile, varnish-pipe.vcl,
+lighttpd.conf, nginx.conf) and what the
 client sent, never from an analyzer's output. The backend leg is found in the
 capture by the request's Sec-WebSocket-Key.
 """
@@ -144,6 +146,17 @@ PROXIES = {
         "not-upgraded": (18469, None, "redir https://{host}{uri} 308"),
         "backend-h2": (18470, "python-websockets", "reverse_proxy h2c://backend"),
     }),
+    "lighttpd": ("lighttpd", {
+        "good": (18500, "python-websockets", "mod_proxy with proxy.header = (\"upgrade\" => \"enable\")"),
+        "stripped": (18501, "python-websockets", "mod_proxy without \"upgrade\": HTTP/1.0 to the backend, Upgrade dropped"),
+        "backend-down": (18502, None, "proxy.server to a port nothing listens on"),
+        "acl-path": (18503, "python-websockets", "$HTTP[\"url\"] =~ \"^/admin\" { url.access-deny = (\"\") }"),
+        "big-cookie": (18504, "python-websockets", "default server.max-request-field-size 8192 against a 20 KB Cookie"),
+        "auth": (18505, "python-websockets", "auth.require basic, valid-user"),
+        "not-upgraded": (18506, None, "url.redirect to https (301)"),
+        "path-rewritten": (18507, "python-websockets", "proxy.header map-urlpath / => /v2/"),
+        "host-rewritten": (18508, "node-ws", "proxy.header map-host-request - => backend.internal:18402; backend checks Origin against Host"),
+    }),
     # nginx's good and stripped set-ups are driver.py's nginx-* fixtures.
     "nginx": ("nginx", {
         "backend-down": (18480, None, "proxy_pass to a port nothing listens on"),
@@ -241,7 +254,8 @@ def versions():
     for prog, args, pat in (("haproxy", ["haproxy", "-v"], r"version (\S+)"),
                             ("apache", ["apache2", "-v"], r"Apache/(\S+)"),
                             ("caddy", ["caddy", "version"], r"v?(\S+)"),
-                            ("varnish", ["varnishd", "-V"], r"varnish-([\d.]+)")):
+                            ("varnish", ["varnishd", "-V"], r"varnish-([\d.]+)"),
+                            ("lighttpd", ["lighttpd", "-v"], r"lighttpd/(\S+)")):
         try:
             r = subprocess.run(args, capture_output=True, text=True, timeout=5)
             out = r.stdout + r.stderr

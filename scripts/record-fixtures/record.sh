@@ -3,8 +3,8 @@
 # Usage (as root): scripts/record-fixtures/record.sh [NAME ...]
 # Starts the Python websockets and Node ws servers, a raw-socket test server
 # and nginx (plain, TLS-terminating with a throwaway self-signed certificate,
-# IPv6), HAProxy, Apache httpd, Caddy, Varnish and more nginx (proxies.py, ports
-# 18420-18489), more servers (clients.py, 18450-18479: faye-websocket, Autobahn,
+# IPv6), HAProxy, Apache httpd, Caddy, Varnish, lighttpd and more nginx (proxies.py,
+# ports 18420-18489, 18500-18508), more servers (clients.py, 18450-18479: faye-websocket, Autobahn,
 # uvicorn, Hypercorn, Daphne, websockets 15, axum, gorilla/websocket, Tomcat; browsers,
 # also through Squid as their forward proxy) on
 # 127.0.0.1 / ::1 (ports 18401-18415), captures each scenario with
@@ -59,6 +59,7 @@ command -v go >/dev/null || apt_install golang-go
 [ -d /usr/share/gocode/src/github.com/gorilla/websocket ] || apt_install golang-github-gorilla-websocket-dev
 command -v varnishd >/dev/null || apt_install --no-install-recommends varnish
 command -v squid >/dev/null || apt_install --no-install-recommends squid
+command -v lighttpd >/dev/null || apt_install --no-install-recommends lighttpd
 [ -x /usr/share/tomcat10/bin/catalina.sh ] || apt_install --no-install-recommends tomcat10
 [ -d /usr/share/tomcat10-examples/examples ] || apt_install --no-install-recommends tomcat10-examples
 
@@ -158,6 +159,13 @@ for spec in "18472 -b 127.0.0.1:18401" "18473 -f $HERE/varnish-pipe.vcl" "18488 
         >"$TMP/varnish-$vport.log" 2>&1 &
     PIDS+=("$!")
 done
+# lighttpd (proxies.py), one listener per scenario (lighttpd.conf)
+mkdir -p "$TMP/lighttpd/docroot"
+sed "s#@PREFIX@#$TMP/lighttpd#g" "$HERE/lighttpd.conf" >"$TMP/lighttpd/lighttpd.conf"
+cp "$TMP/apache/htpasswd" "$TMP/lighttpd/htpasswd"
+lighttpd -tt -f "$TMP/lighttpd/lighttpd.conf"
+lighttpd -D -f "$TMP/lighttpd/lighttpd.conf" >"$TMP/lighttpd.log" 2>&1 &
+PIDS+=("$!")
 PROXY_PORTS=($(python3 "$HERE/proxies.py" ports))
 
 # Node ws over TLS for the TLS fixtures (tls_fixtures.py; its nginx servers

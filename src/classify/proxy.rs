@@ -18,6 +18,7 @@ pub const FAMILIES: &[&str] = &[
     "aws-elb",
     "cloudflare",
     "varnish",
+    "lighttpd",
 ];
 
 /// Names in `Server` or `Via` (lower case substring, family). Tomcat calls
@@ -32,6 +33,7 @@ const NAMES: &[(&str, &str)] = &[
     ("awselb", "aws-elb"),
     ("cloudflare", "cloudflare"),
     ("varnish", "varnish"),
+    ("lighttpd", "lighttpd"),
     ("apache", "apache"),
 ];
 
@@ -131,7 +133,7 @@ pub fn family(
 
 /// The family a proxy's request to its backend shows, from what it does by
 /// default: Apache's mod_proxy sets X-Forwarded-Server, Traefik sets it with
-/// X-Forwarded-Port, Envoy adds x-envoy-* headers, and nginx alone speaks
+/// X-Forwarded-Port, Envoy adds x-envoy-* headers, lighttpd X-Host, and nginx alone speaks
 /// HTTP/1.0 with `Connection: close` upstream unless told otherwise.
 pub fn request_family(req: &crate::http::RequestHead) -> Option<&'static str> {
     if req.minor_version == 0
@@ -151,6 +153,11 @@ pub fn request_family(req: &crate::http::RequestHead) -> Option<&'static str> {
     }
     if req.header("x-varnish").is_some() {
         return Some("varnish");
+    }
+    // lighttpd's mod_proxy alone still sends the legacy X-Host beside
+    // X-Forwarded-Host.
+    if req.header("x-host").is_some() {
+        return Some("lighttpd");
     }
     match (
         req.header("x-forwarded-server").is_some(),
@@ -216,6 +223,34 @@ mod tests {
         );
         let guru = b"<h1>Error 503 Backend fetch failed</h1>\n<h3>Guru Meditation:</h3>";
         assert_eq!(family(&resp(&[]), guru, None), Some("varnish"));
+    }
+
+    #[test]
+    fn lighttpd_is_named_by_its_server_and_its_upstream_x_host() {
+        let page = b"<title>503 Service Unavailable</title>";
+        assert_eq!(
+            family(&resp(&[("Server", "lighttpd/1.4.69")]), page, None),
+            Some("lighttpd")
+        );
+        // mod_proxy's request to the backend, upgrade not enabled.
+        let upstream = [
+            ("Host", "127.0.0.1:18501"),
+            ("Sec-WebSocket-Key", "0mIKpGg5BOKJ2oprZ8R0HA=="),
+            ("X-Forwarded-For", "127.0.0.1"),
+            ("X-Host", "127.0.0.1:18501"),
+            ("X-Forwarded-Host", "127.0.0.1:18501"),
+            ("Connection", "close"),
+        ];
+        let req = test_heads::request("GET", 1, &upstream);
+        assert_eq!(request_family(&req), Some("lighttpd"));
+        let without: Vec<_> = upstream
+            .into_iter()
+            .filter(|(n, _)| *n != "X-Host")
+            .collect();
+        assert_eq!(
+            request_family(&test_heads::request("GET", 1, &without)),
+            None
+        );
     }
 
     #[test]

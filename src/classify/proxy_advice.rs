@@ -22,6 +22,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (ProxyStrippedUpgrade, "aws-elb") => "put an Application Load Balancer (HTTP/HTTPS listener) or a TCP listener in front: a Classic Load Balancer HTTP listener does not pass the upgrade",
         (ProxyStrippedUpgrade, "varnish") => "Varnish drops Upgrade and Connection unless the request is piped: in vcl_recv, if (req.http.upgrade ~ \"(?i)websocket\") { return (pipe); }, and in vcl_pipe, if (req.http.upgrade) { set bereq.http.upgrade = req.http.upgrade; set bereq.http.connection = req.http.connection; }",
         (ProxyStrippedUpgrade, "cloudflare") => "Cloudflare: turn WebSockets on in the zone's Network settings, and check Transform Rules that touch Upgrade or Connection",
+        (ProxyStrippedUpgrade, "lighttpd") => "lighttpd's mod_proxy forwards an upgrade only when told: add proxy.header = (\"upgrade\" => \"enable\") where proxy.server is set for this path (lighttpd 1.4.46 or later), or serve it with mod_wstunnel",
 
         (IdleTimeout, "nginx") => "nginx closes a WebSocket after proxy_read_timeout without a frame from the backend (60 s by default): raise proxy_read_timeout and proxy_send_timeout in this location, or ping more often",
         (IdleTimeout, "ingress-nginx") => "set the annotations nginx.ingress.kubernetes.io/proxy-read-timeout and proxy-send-timeout (seconds; 60 by default) on this Ingress, or ping more often",
@@ -33,6 +34,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (IdleTimeout, "aws-elb") => "raise the load balancer's idle timeout (idle_timeout.timeout_seconds, 60 s by default), or ping more often than it",
         (IdleTimeout, "varnish") => "Varnish closes a piped connection idle for pipe_timeout (60 s by default): raise it (varnishd -p pipe_timeout=3600, or param.set), or ping more often",
         (IdleTimeout, "cloudflare") => "Cloudflare closes WebSockets idle for 100 s and the limit cannot be raised on most plans: ping every 30-60 s",
+        (IdleTimeout, "lighttpd") => "lighttpd closes a connection idle for server.max-read-idle or server.max-write-idle (60 and 360 s by default): raise them for this host, set wstunnel.ping-interval with mod_wstunnel, or ping more often",
 
         (BackendUnreachable, "nginx") => "nginx could not reach the upstream: check the proxy_pass/upstream address and that the backend listens there (error.log names the upstream and the connect error)",
         (BackendUnreachable, "ingress-nginx") => "the ingress found no reachable endpoint: check the Service's endpoints (kubectl get endpoints) and its targetPort",
@@ -44,6 +46,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (BackendUnreachable, "aws-elb") => "the load balancer has no healthy target: check the target group's health and the security groups between it and the targets",
         (BackendUnreachable, "varnish") => "Varnish could not fetch from the backend (its 503 'Guru Meditation'): check the backend's .host and .port and its probe in the VCL; varnishlog -g request names the FetchError",
         (BackendUnreachable, "cloudflare") => "Cloudflare could not reach the origin: check that the origin listens on the port Cloudflare connects to and accepts Cloudflare's addresses",
+        (BackendUnreachable, "lighttpd") => "lighttpd could not connect to proxy.server's host and port (its 503): check that the backend listens there; lighttpd's error log names the connect error",
 
         (ProxyRefused, "nginx") => "an nginx access rule refused it: check allow/deny, limit_except and return rules in the location for this path",
         (ProxyRefused, "ingress-nginx") => "check the ingress annotations that restrict access (whitelist-source-range, auth-url, configuration snippets)",
@@ -55,6 +58,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (ProxyRefused, "aws-elb") => "check the listener rules (fixed-response actions) and AWS WAF rules for this path",
         (ProxyRefused, "varnish") => "a VCL rule answered it: check return (synth(...)) in vcl_recv for this path, method or client",
         (ProxyRefused, "cloudflare") => "check the zone's WAF and firewall rules, and that WebSockets are on in its Network settings",
+        (ProxyRefused, "lighttpd") => "a lighttpd rule refused it: check url.access-deny and the $HTTP[\"url\"], $HTTP[\"remoteip\"] and $HTTP[\"request-method\"] conditions that cover this path",
 
         (HostRewritten, "nginx") => "pass the client's Host to the backend: proxy_set_header Host $host; (or add the public origin to the backend's allowed origins)",
         (HostRewritten, "ingress-nginx") => "remove the nginx.ingress.kubernetes.io/upstream-vhost annotation (or add the public origin to the backend's allowed origins)",
@@ -64,6 +68,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (HostRewritten, "envoy") => "do not rewrite Host on this route (host_rewrite_literal, auto_host_rewrite), or add the public origin to the backend's allowed origins",
         (HostRewritten, "varnish") => "do not set req.http.host or bereq.http.host in the VCL for this path, or add the public origin to the backend's allowed origins",
         (HostRewritten, "traefik") => "keep passHostHeader: true on the service (the default), or add the public origin to the backend's allowed origins",
+        (HostRewritten, "lighttpd") => "remove map-host-request from proxy.header (lighttpd forwards the client's Host by default), or add the public origin to the backend's allowed origins",
 
         (PathRewritten, "nginx") => "check proxy_pass's URI part: with a path ('proxy_pass http://backend/;') nginx replaces the matched location prefix, without one it passes the path as sent",
         (PathRewritten, "ingress-nginx") => "check nginx.ingress.kubernetes.io/rewrite-target and the path pattern it captures",
@@ -72,6 +77,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (PathRewritten, "caddy") => "check handle_path, uri strip_prefix and rewrite for this path: handle_path strips the prefix it matched",
         (PathRewritten, "envoy") => "check the route's prefix_rewrite or regex_rewrite",
         (PathRewritten, "traefik") => "check the StripPrefix, ReplacePath and AddPrefix middlewares on the router",
+        (PathRewritten, "lighttpd") => "check proxy.header's map-urlpath and the url.rewrite rules that cover this path",
 
         (NotUpgraded, "nginx") => "nginx answered this path without proxying it (a page, return or rewrite): proxy_pass it with the upgrade lines, and connect with wss:// when it redirects to HTTPS",
         (NotUpgraded, "ingress-nginx") => "connect with wss:// (ssl-redirect sends plain HTTP to HTTPS), and check that the ingress routes this path to the WebSocket Service",
@@ -80,6 +86,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (NotUpgraded, "caddy") => "Caddy answered without proxying (redir, file_server or respond): route this path to reverse_proxy, and connect with wss:// when it redirects to HTTPS",
         (NotUpgraded, "aws-elb") => "the listener redirects or answers itself: connect with wss:// to the HTTPS listener, and check its rules for this path",
         (NotUpgraded, "cloudflare") => "connect with wss:// (Always Use HTTPS redirects plain requests), and check Page and Redirect Rules for this path",
+        (NotUpgraded, "lighttpd") => "lighttpd answered without proxying (url.redirect, a file or another handler): route this path to mod_proxy with proxy.header = (\"upgrade\" => \"enable\"), and connect with wss:// when it redirects to HTTPS",
 
         (UnexpectedProxyProtocol, "haproxy") => "remove send-proxy / send-proxy-v2 from this backend's server line, or enable the PROXY protocol on the server (nginx: listen ... proxy_protocol;)",
         (UnexpectedProxyProtocol, "nginx") => "remove proxy_protocol on; from this stream server block, or enable the PROXY protocol on the backend's listener",
@@ -98,6 +105,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (HeaderTooLarge, "caddy") => "shrink the request head (usually cookies), or raise Caddy's servers { max_header_size }",
         (HeaderTooLarge, "envoy") => "shrink the request head (usually cookies), or raise max_request_headers_kb on the HttpConnectionManager",
         (HeaderTooLarge, "cloudflare") => "shrink the request head (usually cookies): Cloudflare bounds request headers at 32 KB in all",
+        (HeaderTooLarge, "lighttpd") => "shrink the request head (usually cookies), or raise lighttpd's server.max-request-field-size (8192 bytes by default, for the whole head)",
         _ => return None,
     })
 }
@@ -138,6 +146,12 @@ mod tests {
     fn varnish_is_told_to_pipe_the_upgrade() {
         let f = fix(Cause::ProxyStrippedUpgrade, "varnish").unwrap_or("");
         assert!(f.contains("return (pipe)") && f.contains("vcl_pipe"), "{f}");
+    }
+
+    #[test]
+    fn lighttpd_is_told_to_enable_the_upgrade() {
+        let f = fix(Cause::ProxyStrippedUpgrade, "lighttpd").unwrap_or("");
+        assert!(f.contains("proxy.header") && f.contains("upgrade"), "{f}");
     }
 
     #[test]
