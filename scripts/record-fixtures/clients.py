@@ -41,6 +41,7 @@ UVICORN_WEBSOCKETS_PORT = 18475
 AXUM_PORT = 18476
 DAPHNE_PORT = 18477
 GORILLA_PORT = 18478
+XNET_PORT = 18448
 TOMCAT_PORT = 18479
 HYPERCORN_PORT = 18445
 WEBSOCKETS15_PORT = 18446
@@ -66,6 +67,8 @@ TARGETS = {
     "daphne": {"ip": "127.0.0.1", "port": DAPHNE_PORT, "impl": "daphne"},
     # Go: gorilla/websocket's Upgrader (server_gorilla/)
     "gorilla-websocket": {"ip": "127.0.0.1", "port": GORILLA_PORT, "impl": "gorilla-websocket"},
+    # Go: golang.org/x/net/websocket's Server with Handshake functions (server_xnet/)
+    "golang-x-net-websocket": {"ip": "127.0.0.1", "port": XNET_PORT, "impl": "golang-x-net-websocket"},
     # Java: Tomcat 10's JSR 356 implementation, the examples' echo endpoint (tomcat/)
     "tomcat": {"ip": "127.0.0.1", "port": TOMCAT_PORT, "impl": "tomcat"},
     # the same bare ASGI app on Hypercorn (HTTP/1.1, wsproto)
@@ -97,16 +100,27 @@ SCENARIOS = {
     "node-ws-deflate__extension-params": ([DEFLATE_PORT], "three permessage-deflate offers to node ws with clientMaxWindowBits: 10"),
     "uvicorn-wsproto__accepted-then-refused": ([UVICORN_WSPROTO_PORT], "accepted upgrades to uvicorn (wsproto), then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
     "uvicorn-websockets__accepted-then-refused": ([UVICORN_WEBSOCKETS_PORT], "accepted upgrades to uvicorn (websockets), then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
+    "golang-x-net-websocket__missing-origin": ([XNET_PORT], "no Origin (a client that is no browser) to /ws, whose handshake allows only http://app.test: x/net/websocket's bare 403, as its default handshake gives a request without Origin"),
     "python-websockets15__missing-host-subprotocol": ([WEBSOCKETS15_PORT], "no Host and no subprotocol to /chat, which requires chat.v1: websockets 15 lets a missing Host pass and refuses the subprotocol"),
     "hypercorn__accepted-then-refused": ([HYPERCORN_PORT], "accepted upgrades to the bare ASGI app on Hypercorn, then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
     "daphne__accepted-then-refused": ([DAPHNE_PORT], "accepted upgrades to Django Channels on Daphne, then bare 403s (no or another subprotocol, a refused Origin) and the 500 of a path without a route"),
+}
+
+# Scenarios of one hand-written request: name -> (status, implementation,
+# its key in versions(), cause, header).
+LONE_ATTEMPTS = {
+    "golang-x-net-websocket__missing-origin": (403, "golang-x-net-websocket", "golang-x-net-websocket",
+                                               "origin-rejected", "Origin"),
+    "python-websockets15__missing-host-subprotocol": (400, "python-websockets", "python-websockets15",
+                                                      "subprotocol-rejected", "Sec-WebSocket-Protocol"),
 }
 
 # The ASGI app refuses by closing before it accepts, which uvicorn answers
 # with a bare 403: alone, such a refusal of a missing subprotocol or an
 # unknown path names nothing, so those two kinds are recorded after accepted
 # attempts to the same server (ACCEPTED_THEN_REFUSED) instead of alone.
-BARE_403_KINDS = {"uvicorn-wsproto": ("subprotocol-missing", "not-found-path"),
+BARE_403_KINDS = {"golang-x-net-websocket": ("subprotocol-missing",),
+                  "uvicorn-wsproto": ("subprotocol-missing", "not-found-path"),
                   "uvicorn-websockets": ("subprotocol-missing", "not-found-path"),
                   "daphne": ("subprotocol-missing", "not-found-path"),
                   "hypercorn": ("subprotocol-missing", "not-found-path")}
@@ -177,11 +191,12 @@ def versions():
     except (OSError, IndexError):
         v["python-websockets15"] = "unknown"
     for key, pkg in (("gorilla-websocket", "golang-github-gorilla-websocket-dev"), ("tomcat", "tomcat10"),
+                     ("golang-x-net-websocket", "golang-golang-x-net-dev"),
                      ("squid", "squid")):
         try:
             out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", pkg],
                                  capture_output=True, text=True, timeout=10).stdout
-            v[key] = out.split("-")[0] or "unknown"
+            v[key] = out.split(":")[-1].split("-")[0] or "unknown"  # no epoch, no Debian revision
         except (OSError, subprocess.SubprocessError):
             v[key] = "unknown"
     for prog, args in (("chromium", ["--version"]), ("firefox-esr", ["--version"])):
@@ -432,6 +447,9 @@ def run(name, d):
                          ws_head(DEFLATE_PORT, "/ws", extra=[("Sec-WebSocket-Extensions", o)]),
                          f"offers '{o}'")
             for o in offers]}
+    if name == "golang-x-net-websocket__missing-origin":
+        head = [line for line in ws_head(XNET_PORT, "/ws") if not line.startswith("Origin: ")]
+        return {"attempts": [raw_exchange(d, XNET_PORT, head, "no Origin, to /ws")]}
     if name == "python-websockets15__missing-host-subprotocol":
         head = [line for line in ws_head(WEBSOCKETS15_PORT, "/chat") if not line.startswith("Host: ")]
         return {"attempts": [raw_exchange(d, WEBSOCKETS15_PORT, head, "no Host, no subprotocol, to /chat")]}
@@ -746,12 +764,13 @@ def label(name, obs_path, pcap, d):
                                   None if ok else "Sec-WebSocket-Extensions", "direct",
                                   f"offers '{ext}'; server perMessageDeflate {{clientMaxWindowBits: 10}}"))
         return out
-    if name == "python-websockets15__missing-host-subprotocol":
+    if name in LONE_ATTEMPTS:
+        status, impl, version, cause, header = LONE_ATTEMPTS[name]
         if len(attempts) != 1:
             raise SystemExit(f"{name}: expected one attempt, found {len(attempts)}")
-        expect(name, attempts[0], 400)
-        return [base_label(attempts[0], f"python-websockets-{vers['python-websockets15']}", "missing-host-subprotocol",
-                           "subprotocol-rejected", "Sec-WebSocket-Protocol", "direct", desc)]
+        expect(name, attempts[0], status)
+        return [base_label(attempts[0], f"{impl}-{vers[version]}", name.split("__")[1],
+                           cause, header, "direct", desc)]
     if name.endswith("__accepted-then-refused"):
         target = name.split("__")[0]
         by_key = {hv(a["headers"], "sec-websocket-key"): a for a in attempts}

@@ -642,7 +642,8 @@ def versions():
         v["nginx"] = err.strip().split("/")[-1]
     except (OSError, subprocess.SubprocessError):
         v["nginx"] = "unknown"
-    for k in ("faye-websocket", "autobahn", "uvicorn-wsproto", "uvicorn-websockets", "axum", "daphne", "gorilla-websocket", "tomcat", "hypercorn", "python-websockets15"):
+    for k in ("faye-websocket", "autobahn", "uvicorn-wsproto", "uvicorn-websockets", "axum", "daphne", "gorilla-websocket",
+              "golang-x-net-websocket", "tomcat", "hypercorn", "python-websockets15"):
         v[k] = clients.versions()[k]
     for k in ("tornado", "aiohttp"):
         try:

@@ -5,7 +5,8 @@
 # and nginx (plain, TLS-terminating with a throwaway self-signed certificate,
 # IPv6), HAProxy, Apache httpd, Caddy, Varnish, lighttpd and more nginx (proxies.py,
 # ports 18420-18489, 18500-18508), more servers (clients.py, 18450-18479: faye-websocket, Autobahn,
-# uvicorn, Hypercorn, Daphne, websockets 15, axum, gorilla/websocket, Tomcat; browsers,
+# uvicorn, Hypercorn, Daphne, websockets 15, axum, gorilla/websocket, x/net/websocket,
+# Tomcat; browsers,
 # also through Squid as their forward proxy) on
 # 127.0.0.1 / ::1 (ports 18401-18415), captures each scenario with
 # tcpdump on lo into fixtures/NAME.pcap and writes fixtures/NAME.labels.json.
@@ -57,6 +58,7 @@ command -v chromium >/dev/null || apt_install chromium
 command -v firefox-esr >/dev/null || apt_install firefox-esr
 command -v go >/dev/null || apt_install golang-go
 [ -d /usr/share/gocode/src/github.com/gorilla/websocket ] || apt_install golang-github-gorilla-websocket-dev
+[ -d /usr/share/gocode/src/golang.org/x/net/websocket ] || apt_install golang-golang-x-net-dev
 command -v varnishd >/dev/null || apt_install --no-install-recommends varnish
 command -v squid >/dev/null || apt_install --no-install-recommends squid
 command -v lighttpd >/dev/null || apt_install --no-install-recommends lighttpd
@@ -203,6 +205,10 @@ PIDS+=("$!")
 (cd "$HERE/server_gorilla" && GOPATH=/usr/share/gocode GO111MODULE=off go build -o "$TMP/server_gorilla" .)
 "$TMP/server_gorilla" 18478 127.0.0.1 >"$TMP/gorilla.log" 2>&1 &
 PIDS+=("$!")
+# Go: golang.org/x/net/websocket, built against Debian's package of it
+(cd "$HERE/server_xnet" && GOPATH=/usr/share/gocode GO111MODULE=off go build -o "$TMP/server_xnet" .)
+"$TMP/server_xnet" 18448 127.0.0.1 >"$TMP/xnet.log" 2>&1 &
+PIDS+=("$!")
 # Java: Tomcat 10 in a CATALINA_BASE of its own (tomcat/server.xml), the
 # examples' JSR 356 echo endpoint at /ws and /chat
 mkdir -p "$TMP/tomcat/conf/Catalina/localhost" "$TMP/tomcat/logs" "$TMP/tomcat/temp" \
@@ -246,7 +252,7 @@ cp "$HERE/nginx-cluster.conf" "$TMP/nginx-cluster/nginx.conf"
 nginx -t -q -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/"
 nginx -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/" >"$TMP/nginx-cluster.out" 2>&1 &
 PIDS+=("$!")
-CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18445 18446 18447 18496 18497)
+CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18445 18446 18447 18448 18496 18497)
 
 for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}" "${PROXY_PORTS[@]}" "${CLIENT_PORTS[@]}" "${TLS_PORTS[@]}"; do
     python3 "$HERE/driver.py" wait 127.0.0.1 "$p" || { cat "$TMP"/*.log "$TMP/nginx/error.log" >&2; exit 1; }

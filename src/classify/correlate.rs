@@ -872,6 +872,10 @@ impl Correlator {
             .filter(|ok| ok.origin.as_deref() == sp.origin)
             .collect();
         if alike.is_empty() {
+            if bare_403 && sp.origin.is_none() {
+                let path = sp.target_path.to_string();
+                origin_required(j, list, &path);
+            }
             return;
         }
         let origin = match sp.origin {
@@ -947,10 +951,14 @@ impl Correlator {
         if on_path.is_empty() {
             return;
         }
-        if sp.origin.is_some() && j.verdict.cause == Cause::OriginRejected {
+        if j.verdict.cause == Cause::OriginRejected {
+            let accepted = match sp.origin {
+                Some(_) => format!("{origin} was accepted at this endpoint"),
+                None => "requests without Origin were accepted on this path".to_string(),
+            };
             let v = &mut j.verdict;
             v.restate(Cause::Unauthorized, None, Confidence::Low, format!(
-                "{origin} was accepted at this endpoint, so this refusal is not about Origin: a guess between unauthorized (credentials) and a proxy or application ACL; {said}"
+                "{accepted}, so this refusal is not about Origin: a guess between unauthorized (credentials) and a proxy or application ACL; {said}"
             ));
         }
     }
@@ -961,6 +969,37 @@ impl Correlator {
 fn first_segment(path: &str) -> &str {
     let p = path.strip_prefix('/').unwrap_or(path);
     p.split('/').next().unwrap_or(p)
+}
+
+/// A bare 403 to a request without Origin, on a path (or under a route)
+/// where the endpoint accepted requests, every one of them with an Origin:
+/// the server requires one (golang.org/x/net/websocket's default handshake,
+/// an allow-list that does not list "no Origin"). Requests from clients
+/// that are no browser send none.
+fn origin_required(j: &mut Judged, accepted: &[Spelling], path: &str) {
+    let route = first_segment(path);
+    let mut origins: Vec<&[u8]> = accepted
+        .iter()
+        .filter(|ok| ok.target_path == path || first_segment(&ok.target_path) == route)
+        .filter_map(|ok| ok.origin.as_deref())
+        .collect();
+    if origins.is_empty() {
+        return;
+    }
+    origins.sort_unstable();
+    origins.dedup();
+    let ev = format!(
+        "no Origin sent, while every request accepted at this endpoint under /{} carried one ({}): the server requires an Origin; {}",
+        super::printable(route.as_bytes(), 80),
+        super::printable(&origins.join(&b", "[..]), 120),
+        status_said(&j.attempt),
+    );
+    j.verdict.restate(
+        Cause::OriginRejected,
+        Some("Origin"),
+        Confidence::Medium,
+        ev,
+    );
 }
 
 /// The subprotocols that every accepted request to a path offered, when
@@ -2552,6 +2591,38 @@ mod tests {
         assert_eq!(
             bare_403_after(mixed, "/chat", &hs).verdict.cause,
             Cause::Unauthorized
+        );
+    }
+
+    #[test]
+    fn a_bare_403_without_origin_where_every_accepted_request_carried_one_names_it() {
+        let hs = with_origin(FULL, "http://app.test");
+        let ok = || vec![on_path("10.0.0.9:5000", "/ws", &hs)];
+        let r = bare_403_after(ok(), "/ws", FULL);
+        assert_eq!(
+            (r.verdict.cause, r.verdict.header, r.verdict.confidence),
+            (Cause::OriginRejected, Some("Origin"), Confidence::Medium)
+        );
+        assert!(
+            r.verdict
+                .evidence
+                .contains("no Origin sent, while every request accepted at this endpoint under /ws carried one (http://app.test)"),
+            "{}",
+            r.verdict.evidence
+        );
+        // Under a route nothing was accepted on: not compared.
+        assert_ne!(
+            bare_403_after(ok(), "/feed", FULL).verdict.confidence,
+            Confidence::Medium
+        );
+        // Accepted without Origin as well: not the Origin.
+        let mixed = vec![
+            on_path("10.0.0.9:5000", "/ws", &hs),
+            on_path("10.0.0.9:5001", "/ws", FULL),
+        ];
+        assert_ne!(
+            bare_403_after(mixed, "/ws", FULL).verdict.cause,
+            Cause::OriginRejected
         );
     }
 

@@ -689,6 +689,18 @@ fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verd
             ),
             Confidence::Medium,
         ),
+        // golang.org/x/net/websocket writes a refusal by its Handshake
+        // function as a status line and nothing else, and the default
+        // Handshake refuses a request without Origin.
+        403 if origin.is_none() && headerless_and_empty(a) => (
+            Cause::OriginRejected,
+            Some("Origin"),
+            format!(
+                "a bare 403 with no header and no body, as golang.org/x/net/websocket writes when its Handshake refuses (the default one refuses a request without Origin): a guess between origin-rejected (no Origin sent) and {}; {said}",
+                bare_refusal_candidates(a)
+            ),
+            Confidence::Low,
+        ),
         401 | 403 => (
             Cause::Unauthorized,
             None,
@@ -744,6 +756,12 @@ fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verd
 /// What else a bare 401/403 to a request with an Origin can be: the
 /// credentials it carried (or lacked), the subprotocol it offered, or the ACL
 /// of a proxy whose own error page it is.
+/// An answer of a status line alone: no header, no body.
+fn headerless_and_empty(a: &Attempt) -> bool {
+    a.response.as_ref().is_some_and(|r| r.headers.is_empty())
+        && a.body_excerpt.as_deref().is_none_or(|b| b.is_empty())
+}
+
 fn bare_refusal_candidates(a: &Attempt) -> String {
     let mut c = Vec::new();
     let creds: Vec<&str> = ["cookie", "authorization"]
@@ -1379,6 +1397,32 @@ mod tests {
         ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
         ("Sec-WebSocket-Version", "13"),
     ];
+
+    #[test]
+    fn a_403_of_a_status_line_alone_to_a_request_without_origin_guesses_the_origin() {
+        let forbidden = |hs: &[(&str, &str)], headers: &[(&str, &str)], body: &str| {
+            let mut a = refused_attempt(hs, body);
+            if let Some(r) = a.response.as_mut() {
+                r.status = 403;
+                r.reason = "Forbidden".into();
+                r.headers = test_heads::headers(headers);
+            }
+            classify(&a)
+        };
+        // golang.org/x/net/websocket's refusal: "HTTP/1.1 403 Forbidden", CRLF, CRLF.
+        let v = forbidden(VALID, &[], "");
+        assert_eq!(
+            (v.cause, v.header, v.confidence),
+            (Cause::OriginRejected, Some("Origin"), Confidence::Low)
+        );
+        assert!(v.evidence.contains("no Origin sent"), "{}", v.evidence);
+        assert!(v.evidence.contains("unauthorized"), "{}", v.evidence);
+        // Any header or body: another server, and no such reading.
+        let v = forbidden(VALID, &[("Content-Length", "0")], "");
+        assert_eq!((v.cause, v.header), (Cause::Unauthorized, None));
+        let v = forbidden(VALID, &[], "Forbidden");
+        assert_eq!(v.cause, Cause::Unauthorized);
+    }
 
     #[test]
     fn what_the_server_names_wins_over_a_rule_it_did_not_enforce() {
