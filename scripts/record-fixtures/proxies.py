@@ -69,6 +69,7 @@ STRIPPED_UPGRADE = ("proxy-stripped-upgrade", "Upgrade")
 SETUPS = {
     "good": (["ok"], OK, OK),
     "stripped": (["ok"], STRIPPED_UPGRADE, STRIPPED_UPGRADE),
+    "stripped-case": (["ok"], STRIPPED_UPGRADE, STRIPPED_UPGRADE),
     "backend-down": (["ok"], ("backend-unreachable", None), None),
     "backend-timeout": (["ok"], ("backend-unreachable", None), None),
     "acl-origin": (["ok", "foreign-origin"], ("origin-rejected", "Origin"), None),
@@ -156,6 +157,14 @@ PROXIES = {
         "not-upgraded": (18506, None, "url.redirect to https (301)"),
         "path-rewritten": (18507, "python-websockets", "proxy.header map-urlpath / => /v2/"),
         "host-rewritten": (18508, "node-ws", "proxy.header map-host-request - => backend.internal:18402; backend checks Origin against Host"),
+    }),
+    # Squid 5.7 as a reverse proxy (accel, squid.conf; the same instance is
+    # the browsers' forward proxy in clients.py's squid-connect fixtures).
+    "squid": ("squid", {
+        "good": (18417, "python-websockets", "http_port ... accel; http_upgrade_request_protocols websocket allow (this port)"),
+        "stripped": (18416, "python-websockets", "http_port ... accel without http_upgrade_request_protocols: Squid drops Upgrade"),
+        "stripped-case": (18419, "python-websockets", "http_upgrade_request_protocols WebSocket allow (this port): Squid compares the name case-sensitively, and the client sends 'websocket'"),
+        "backend-down": (18418, None, "cache_peer to a port nothing listens on: Squid's ERR_CONNECT_FAIL page"),
     }),
     # nginx's good and stripped set-ups are driver.py's nginx-* fixtures.
     "nginx": ("nginx", {
@@ -255,7 +264,8 @@ def versions():
                             ("apache", ["apache2", "-v"], r"Apache/(\S+)"),
                             ("caddy", ["caddy", "version"], r"v?(\S+)"),
                             ("varnish", ["varnishd", "-V"], r"varnish-([\d.]+)"),
-                            ("lighttpd", ["lighttpd", "-v"], r"lighttpd/(\S+)")):
+                            ("lighttpd", ["lighttpd", "-v"], r"lighttpd/(\S+)"),
+                            ("squid", ["squid", "-v"], r"Version (\S+)")):
         try:
             r = subprocess.run(args, capture_output=True, text=True, timeout=5)
             out = r.stdout + r.stderr

@@ -19,6 +19,7 @@ pub const FAMILIES: &[&str] = &[
     "cloudflare",
     "varnish",
     "lighttpd",
+    "squid",
 ];
 
 /// Names in `Server` or `Via` (lower case substring, family). Tomcat calls
@@ -34,6 +35,7 @@ const NAMES: &[(&str, &str)] = &[
     ("cloudflare", "cloudflare"),
     ("varnish", "varnish"),
     ("lighttpd", "lighttpd"),
+    ("squid", "squid"),
     ("apache", "apache"),
 ];
 
@@ -44,6 +46,8 @@ const MARK_HEADERS: &[(&str, &str)] = &[
     // Varnish numbers every transaction in X-Varnish, on answers and on its
     // requests to the backend alike.
     ("x-varnish", "varnish"),
+    // Squid names the error page it answered with.
+    ("x-squid-error", "squid"),
 ];
 
 /// Text of the error pages proxies write themselves (case-sensitive
@@ -133,7 +137,8 @@ pub fn family(
 
 /// The family a proxy's request to its backend shows, from what it does by
 /// default: Apache's mod_proxy sets X-Forwarded-Server, Traefik sets it with
-/// X-Forwarded-Port, Envoy adds x-envoy-* headers, lighttpd X-Host, and nginx alone speaks
+/// X-Forwarded-Port, Envoy adds x-envoy-* headers, lighttpd X-Host, Squid
+/// names itself in Via, and nginx alone speaks
 /// HTTP/1.0 with `Connection: close` upstream unless told otherwise.
 pub fn request_family(req: &crate::http::RequestHead) -> Option<&'static str> {
     if req.minor_version == 0
@@ -158,6 +163,13 @@ pub fn request_family(req: &crate::http::RequestHead) -> Option<&'static str> {
     // X-Forwarded-Host.
     if req.header("x-host").is_some() {
         return Some("lighttpd");
+    }
+    // Squid (and Varnish) say who forwarded the request in Via.
+    if let Some(f) = req
+        .header_joined("via")
+        .and_then(|v| by_name(&crate::text::lossy(&v)))
+    {
+        return Some(f);
     }
     match (
         req.header("x-forwarded-server").is_some(),
@@ -251,6 +263,33 @@ mod tests {
             request_family(&test_heads::request("GET", 1, &without)),
             None
         );
+    }
+
+    #[test]
+    fn squid_is_named_by_its_error_header_its_server_and_its_via_upstream() {
+        assert_eq!(
+            family(
+                &resp(&[("X-Squid-Error", "ERR_CONNECT_FAIL 111")]),
+                b"",
+                None
+            ),
+            Some("squid")
+        );
+        assert_eq!(
+            family(&resp(&[("Server", "squid/5.7")]), b"", None),
+            Some("squid")
+        );
+        let upstream = [
+            ("Host", "127.0.0.1:18416"),
+            ("Sec-WebSocket-Key", "0mIKpGg5BOKJ2oprZ8R0HA=="),
+            ("Via", "1.1 proxy.test (squid/5.7)"),
+            ("X-Forwarded-For", "127.0.0.1"),
+            ("Connection", "keep-alive"),
+        ];
+        let req = test_heads::request("GET", 1, &upstream);
+        assert_eq!(request_family(&req), Some("squid"));
+        let via_nobody = test_heads::request("GET", 1, &[("Via", "1.1 gateway.example")]);
+        assert_eq!(request_family(&via_nobody), None);
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (ProxyStrippedUpgrade, "varnish") => "Varnish drops Upgrade and Connection unless the request is piped: in vcl_recv, if (req.http.upgrade ~ \"(?i)websocket\") { return (pipe); }, and in vcl_pipe, if (req.http.upgrade) { set bereq.http.upgrade = req.http.upgrade; set bereq.http.connection = req.http.connection; }",
         (ProxyStrippedUpgrade, "cloudflare") => "Cloudflare: turn WebSockets on in the zone's Network settings, and check Transform Rules that touch Upgrade or Connection",
         (ProxyStrippedUpgrade, "lighttpd") => "lighttpd's mod_proxy forwards an upgrade only when told: add proxy.header = (\"upgrade\" => \"enable\") where proxy.server is set for this path (lighttpd 1.4.46 or later), or serve it with mod_wstunnel",
+        (ProxyStrippedUpgrade, "squid") => "Squid drops Upgrade unless allowed by the name clients send, compared case-sensitively: http_upgrade_request_protocols websocket allow all (Squid 5 or later; \"WebSocket\" does not match browsers' \"websocket\"; older Squids cannot forward an upgrade)",
 
         (IdleTimeout, "nginx") => "nginx closes a WebSocket after proxy_read_timeout without a frame from the backend (60 s by default): raise proxy_read_timeout and proxy_send_timeout in this location, or ping more often",
         (IdleTimeout, "ingress-nginx") => "set the annotations nginx.ingress.kubernetes.io/proxy-read-timeout and proxy-send-timeout (seconds; 60 by default) on this Ingress, or ping more often",
@@ -47,6 +48,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (BackendUnreachable, "varnish") => "Varnish could not fetch from the backend (its 503 'Guru Meditation'): check the backend's .host and .port and its probe in the VCL; varnishlog -g request names the FetchError",
         (BackendUnreachable, "cloudflare") => "Cloudflare could not reach the origin: check that the origin listens on the port Cloudflare connects to and accepts Cloudflare's addresses",
         (BackendUnreachable, "lighttpd") => "lighttpd could not connect to proxy.server's host and port (its 503): check that the backend listens there; lighttpd's error log names the connect error",
+        (BackendUnreachable, "squid") => "Squid could not connect to the origin server (its ERR_CONNECT_FAIL page): check the cache_peer host and port and that the backend listens there; cache.log names the error",
 
         (ProxyRefused, "nginx") => "an nginx access rule refused it: check allow/deny, limit_except and return rules in the location for this path",
         (ProxyRefused, "ingress-nginx") => "check the ingress annotations that restrict access (whitelist-source-range, auth-url, configuration snippets)",
@@ -59,6 +61,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (ProxyRefused, "varnish") => "a VCL rule answered it: check return (synth(...)) in vcl_recv for this path, method or client",
         (ProxyRefused, "cloudflare") => "check the zone's WAF and firewall rules, and that WebSockets are on in its Network settings",
         (ProxyRefused, "lighttpd") => "a lighttpd rule refused it: check url.access-deny and the $HTTP[\"url\"], $HTTP[\"remoteip\"] and $HTTP[\"request-method\"] conditions that cover this path",
+        (ProxyRefused, "squid") => "a Squid http_access rule denied it (its ERR_ACCESS_DENIED page): check the http_access lines and ACLs that match this request",
 
         (HostRewritten, "nginx") => "pass the client's Host to the backend: proxy_set_header Host $host; (or add the public origin to the backend's allowed origins)",
         (HostRewritten, "ingress-nginx") => "remove the nginx.ingress.kubernetes.io/upstream-vhost annotation (or add the public origin to the backend's allowed origins)",
@@ -106,6 +109,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (HeaderTooLarge, "envoy") => "shrink the request head (usually cookies), or raise max_request_headers_kb on the HttpConnectionManager",
         (HeaderTooLarge, "cloudflare") => "shrink the request head (usually cookies): Cloudflare bounds request headers at 32 KB in all",
         (HeaderTooLarge, "lighttpd") => "shrink the request head (usually cookies), or raise lighttpd's server.max-request-field-size (8192 bytes by default, for the whole head)",
+        (HeaderTooLarge, "squid") => "shrink the request head (usually cookies), or raise Squid's request_header_max_size (64 KB by default)",
         _ => return None,
     })
 }
@@ -152,6 +156,15 @@ mod tests {
     fn lighttpd_is_told_to_enable_the_upgrade() {
         let f = fix(Cause::ProxyStrippedUpgrade, "lighttpd").unwrap_or("");
         assert!(f.contains("proxy.header") && f.contains("upgrade"), "{f}");
+    }
+
+    #[test]
+    fn squid_is_told_the_protocol_name_browsers_send() {
+        let f = fix(Cause::ProxyStrippedUpgrade, "squid").unwrap_or("");
+        assert!(
+            f.contains("http_upgrade_request_protocols websocket allow"),
+            "{f}"
+        );
     }
 
     #[test]
