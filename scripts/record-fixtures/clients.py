@@ -42,6 +42,7 @@ AXUM_PORT = 18476
 DAPHNE_PORT = 18477
 GORILLA_PORT = 18478
 XNET_PORT = 18448
+TUNGSTENITE_PORT = 18449
 TOMCAT_PORT = 18479
 HYPERCORN_PORT = 18445
 WEBSOCKETS15_PORT = 18446
@@ -67,6 +68,8 @@ TARGETS = {
     "daphne": {"ip": "127.0.0.1", "port": DAPHNE_PORT, "impl": "daphne"},
     # Go: gorilla/websocket's Upgrader (server_gorilla/)
     "gorilla-websocket": {"ip": "127.0.0.1", "port": GORILLA_PORT, "impl": "gorilla-websocket"},
+    # Rust: tokio-tungstenite's accept_hdr_async on a bare listener (server_tungstenite/)
+    "tokio-tungstenite": {"ip": "127.0.0.1", "port": TUNGSTENITE_PORT, "impl": "tokio-tungstenite"},
     # Go: golang.org/x/net/websocket's Server with Handshake functions (server_xnet/)
     "golang-x-net-websocket": {"ip": "127.0.0.1", "port": XNET_PORT, "impl": "golang-x-net-websocket"},
     # Java: Tomcat 10's JSR 356 implementation, the examples' echo endpoint (tomcat/)
@@ -177,14 +180,15 @@ def versions():
     v["daphne"] = pip_version("{}+channels-{}", "daphne", "channels")
     for layer in ("wsproto", "websockets"):
         v[f"uvicorn-{layer}"] = pip_version("{}+" + layer + "-{}", "uvicorn", layer)
-    v["axum"] = "unknown"
-    try:
-        with open(os.path.join(here, "server_axum", "Cargo.lock")) as f:
-            m = re.search(r'name = "axum"\nversion = "([^"]+)"', f.read())
-            if m:
-                v["axum"] = m.group(1)
-    except OSError:
-        pass
+    for key, crate in (("axum", "server_axum"), ("tokio-tungstenite", "server_tungstenite")):
+        v[key] = "unknown"
+        try:
+            with open(os.path.join(here, crate, "Cargo.lock")) as f:
+                m = re.search(r'name = "' + key + r'"\nversion = "([^"]+)"', f.read())
+                if m:
+                    v[key] = m.group(1)
+        except OSError:
+            pass
     try:
         with open(os.path.join(here, "requirements-ws15.txt")) as f:
             v["python-websockets15"] = f.read().strip().split("==")[1]

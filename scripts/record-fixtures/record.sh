@@ -5,7 +5,7 @@
 # and nginx (plain, TLS-terminating with a throwaway self-signed certificate,
 # IPv6), HAProxy, Apache httpd, Caddy, Varnish, lighttpd and more nginx (proxies.py,
 # ports 18420-18489, 18500-18508), more servers (clients.py, 18450-18479: faye-websocket, Autobahn,
-# uvicorn, Hypercorn, Daphne, websockets 15, axum, gorilla/websocket, x/net/websocket,
+# uvicorn, Hypercorn, Daphne, websockets 15, axum, tokio-tungstenite, gorilla/websocket, x/net/websocket,
 # Tomcat; browsers,
 # also through Squid as their forward proxy) on
 # 127.0.0.1 / ::1 (ports 18401-18415), captures each scenario with
@@ -79,10 +79,12 @@ if [ ! -d "$HERE/node_modules/ws" ] || [ ! -d "$HERE/node_modules/socket.io" ] |
     (cd "$HERE" && { npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent; })
 fi
 
-if [ ! -x "$HERE/server_axum/target/release/wshs-fixture-server-axum" ]; then
-    log "building the axum server"
-    cargo build -q --release --locked --manifest-path "$HERE/server_axum/Cargo.toml"
-fi
+for crate in axum tungstenite; do
+    if [ ! -x "$HERE/server_$crate/target/release/wshs-fixture-server-$crate" ]; then
+        log "building the $crate server"
+        cargo build -q --release --locked --manifest-path "$HERE/server_$crate/Cargo.toml"
+    fi
+done
 
 # ---------------------------------------------------------------- process care
 TMP="$(mktemp -d -t wshs-record.XXXXXX)"
@@ -239,6 +241,9 @@ PIDS+=("$!")
 # axum's WebSocketUpgrade (server_axum/, Rust)
 "$HERE/server_axum/target/release/wshs-fixture-server-axum" 18476 127.0.0.1 >"$TMP/axum.log" 2>&1 &
 PIDS+=("$!")
+# tokio-tungstenite on a bare listener (server_tungstenite/, Rust)
+"$HERE/server_tungstenite/target/release/wshs-fixture-server-tungstenite" 18449 127.0.0.1 >"$TMP/tungstenite.log" 2>&1 &
+PIDS+=("$!")
 # Squid as the browsers' forward proxy (squid.conf; clients.py's
 # squid-connect fixtures): run as its own user, in a directory of ours
 mkdir -p "$TMP/squid"
@@ -252,7 +257,7 @@ cp "$HERE/nginx-cluster.conf" "$TMP/nginx-cluster/nginx.conf"
 nginx -t -q -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/"
 nginx -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/" >"$TMP/nginx-cluster.out" 2>&1 &
 PIDS+=("$!")
-CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18445 18446 18447 18448 18496 18497)
+CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18445 18446 18447 18448 18449 18496 18497)
 
 for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}" "${PROXY_PORTS[@]}" "${CLIENT_PORTS[@]}" "${TLS_PORTS[@]}"; do
     python3 "$HERE/driver.py" wait 127.0.0.1 "$p" || { cat "$TMP"/*.log "$TMP/nginx/error.log" >&2; exit 1; }
