@@ -38,6 +38,7 @@ DEFLATE_PORT = 18458
 STRICT_PORT = 18459
 UVICORN_WSPROTO_PORT = 18474
 UVICORN_WEBSOCKETS_PORT = 18475
+UVICORN_SANSIO_PORT = 18509
 AXUM_PORT = 18476
 DAPHNE_PORT = 18477
 GORILLA_PORT = 18478
@@ -62,6 +63,8 @@ TARGETS = {
     # a bare ASGI app (server_uvicorn.py) on uvicorn's two WebSocket layers
     "uvicorn-wsproto": {"ip": "127.0.0.1", "port": UVICORN_WSPROTO_PORT, "impl": "uvicorn-wsproto"},
     "uvicorn-websockets": {"ip": "127.0.0.1", "port": UVICORN_WEBSOCKETS_PORT, "impl": "uvicorn-websockets"},
+    # ... and its websockets-sansio layer (websockets 15, from .venv-ws15)
+    "uvicorn-websockets-sansio": {"ip": "127.0.0.1", "port": UVICORN_SANSIO_PORT, "impl": "uvicorn-websockets-sansio"},
     # Rust: axum's WebSocketUpgrade (server_axum/)
     "axum": {"ip": "127.0.0.1", "port": AXUM_PORT, "impl": "axum"},
     # Django Channels on Daphne (server_daphne.py)
@@ -103,6 +106,7 @@ SCENARIOS = {
     "node-ws-deflate__extension-params": ([DEFLATE_PORT], "three permessage-deflate offers to node ws with clientMaxWindowBits: 10"),
     "uvicorn-wsproto__accepted-then-refused": ([UVICORN_WSPROTO_PORT], "accepted upgrades to uvicorn (wsproto), then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
     "uvicorn-websockets__accepted-then-refused": ([UVICORN_WEBSOCKETS_PORT], "accepted upgrades to uvicorn (websockets), then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
+    "uvicorn-websockets-sansio__accepted-then-refused": ([UVICORN_SANSIO_PORT], "accepted upgrades to uvicorn (websockets-sansio), then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
     "golang-x-net-websocket__missing-origin": ([XNET_PORT], "no Origin (a client that is no browser) to /ws, whose handshake allows only http://app.test: x/net/websocket's bare 403, as its default handshake gives a request without Origin"),
     "python-websockets15__missing-host-subprotocol": ([WEBSOCKETS15_PORT], "no Host and no subprotocol to /chat, which requires chat.v1: websockets 15 lets a missing Host pass and refuses the subprotocol"),
     "hypercorn__accepted-then-refused": ([HYPERCORN_PORT], "accepted upgrades to the bare ASGI app on Hypercorn, then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
@@ -125,6 +129,7 @@ LONE_ATTEMPTS = {
 BARE_403_KINDS = {"golang-x-net-websocket": ("subprotocol-missing",),
                   "uvicorn-wsproto": ("subprotocol-missing", "not-found-path"),
                   "uvicorn-websockets": ("subprotocol-missing", "not-found-path"),
+                  "uvicorn-websockets-sansio": ("subprotocol-missing", "not-found-path"),
                   "daphne": ("subprotocol-missing", "not-found-path"),
                   "hypercorn": ("subprotocol-missing", "not-found-path")}
 
@@ -189,11 +194,15 @@ def versions():
                     v[key] = m.group(1)
         except OSError:
             pass
+    # websockets 15 and the uvicorn on top of it, from .venv-ws15's pins
     try:
         with open(os.path.join(here, "requirements-ws15.txt")) as f:
-            v["python-websockets15"] = f.read().strip().split("==")[1]
-    except (OSError, IndexError):
-        v["python-websockets15"] = "unknown"
+            pins = dict(line.strip().split("==", 1) for line in f if "==" in line)
+    except OSError:
+        pins = {}
+    v["python-websockets15"] = pins.get("websockets", "unknown")
+    v["uvicorn-websockets-sansio"] = (f"{pins.get('uvicorn', 'unknown')}+websockets-sansio-"
+                                      f"{pins.get('websockets', 'unknown')}")
     for key, pkg in (("gorilla-websocket", "golang-github-gorilla-websocket-dev"), ("tomcat", "tomcat10"),
                      ("golang-x-net-websocket", "golang-golang-x-net-dev"),
                      ("squid", "squid")):

@@ -643,7 +643,8 @@ def versions():
     except (OSError, subprocess.SubprocessError):
         v["nginx"] = "unknown"
     for k in ("faye-websocket", "autobahn", "uvicorn-wsproto", "uvicorn-websockets", "axum", "daphne", "gorilla-websocket",
-              "golang-x-net-websocket", "tokio-tungstenite", "tomcat", "hypercorn", "python-websockets15"):
+              "golang-x-net-websocket", "tokio-tungstenite", "tomcat", "hypercorn", "python-websockets15",
+              "uvicorn-websockets-sansio"):
         v[k] = clients.versions()[k]
     for k in ("tornado", "aiohttp"):
         try:

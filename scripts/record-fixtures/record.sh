@@ -224,13 +224,16 @@ PIDS+=("$!")
 # websockets 15's asyncio server, in a virtual environment of its own (the
 # other fixtures keep websockets 12's legacy server)
 WS15="$HERE/.venv-ws15"
-if [ "$("$WS15/bin/python" -c 'import websockets; print(websockets.__version__)' 2>/dev/null)" \
-        != "$(sed -n 's/^websockets==//p' "$HERE/requirements-ws15.txt")" ]; then
-    log "installing websockets 15 into $WS15"
+if [ "$("$WS15/bin/python" -c 'import websockets, uvicorn; print(websockets.__version__, uvicorn.__version__)' 2>/dev/null)" \
+        != "$(sed -n 's/^websockets==//p' "$HERE/requirements-ws15.txt") $(sed -n 's/^uvicorn==//p' "$HERE/requirements-ws15.txt")" ]; then
+    log "installing websockets 15 and uvicorn into $WS15"
     python3 -m venv "$WS15"
     "$WS15/bin/python" -m pip install -q --disable-pip-version-check -r "$HERE/requirements-ws15.txt"
 fi
 "$WS15/bin/python" "$HERE/server_websockets15.py" 18446 127.0.0.1 >"$TMP/websockets15.log" 2>&1 &
+PIDS+=("$!")
+# the bare ASGI app on uvicorn's websockets-sansio layer, which needs websockets 13 or later
+"$WS15/bin/python" "$HERE/server_uvicorn.py" 18509 127.0.0.1 websockets-sansio >"$TMP/uvicorn-sansio.log" 2>&1 &
 PIDS+=("$!")
 # the same bare ASGI app on Hypercorn
 (cd "$HERE" && exec python3 -m hypercorn --bind 127.0.0.1:18445 server_uvicorn:app) >"$TMP/hypercorn.log" 2>&1 &
@@ -257,7 +260,7 @@ cp "$HERE/nginx-cluster.conf" "$TMP/nginx-cluster/nginx.conf"
 nginx -t -q -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/"
 nginx -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/" >"$TMP/nginx-cluster.out" 2>&1 &
 PIDS+=("$!")
-CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18445 18446 18447 18448 18449 18496 18497)
+CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18445 18446 18447 18448 18449 18509 18496 18497)
 
 for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}" "${PROXY_PORTS[@]}" "${CLIENT_PORTS[@]}" "${TLS_PORTS[@]}"; do
     python3 "$HERE/driver.py" wait 127.0.0.1 "$p" || { cat "$TMP"/*.log "$TMP/nginx/error.log" >&2; exit 1; }

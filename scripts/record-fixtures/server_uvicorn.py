@@ -7,7 +7,7 @@ Starlette WebSocket endpoint reduces to on the wire.
 other  WebSocket: refused the same way (Starlette's router for an unknown route);
        plain HTTP: 404
 Uvicorn itself answers requests its WebSocket implementation refuses
-(IMPL wsproto or websockets) and ones it cannot read.
+(IMPL wsproto, websockets or websockets-sansio) and ones it cannot read.
 Usage: server_uvicorn.py PORT HOST IMPL
 """
 import sys
