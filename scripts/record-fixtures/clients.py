@@ -93,6 +93,8 @@ SCENARIOS = {
     "squid-connect__ok": ([SQUID_PORT, NODE_PORT], "Chromium through Squid as its HTTP proxy (a CONNECT tunnel), page on http://app.test:18450, ws://127.0.0.1:18402/ws"),
     "squid-connect__origin-rejected": ([SQUID_PORT, NODE_PORT], "Chromium through Squid (a CONNECT tunnel), page on http://evil.test:18450 (not allowed), node ws /ws"),
     "squid-connect__subprotocol-rejected": ([SQUID_PORT, NODE_PORT], "Chromium through Squid (a CONNECT tunnel) offers chat.v2 on node ws /chat, which requires chat.v1"),
+    "squid-connect__firefox-ok": ([SQUID_PORT, NODE_PORT], "Firefox ESR with Squid as its HTTP proxy (a CONNECT tunnel), page on http://app.test:18450, ws://127.0.0.1:18402/ws"),
+    "squid-connect__firefox-origin-rejected": ([SQUID_PORT, NODE_PORT], "Firefox ESR through Squid (a CONNECT tunnel), page on http://evil.test:18450 (not allowed), node ws /ws"),
     "squid-connect-keylog-wss__ok": ([SQUID_PORT, WSS_PORT], "Chromium through Squid (a CONNECT tunnel), page on http://app.test:18450, wss://127.0.0.1:18524/ws (Node ws over TLS 1.3), key log kept"),
     "squid-connect-keylog-wss__origin-rejected": ([SQUID_PORT, WSS_PORT], "Chromium through Squid (a CONNECT tunnel), page on http://evil.test:18450 (not allowed), wss://127.0.0.1:18524/ws (Node ws over TLS 1.3), key log kept"),
     "firefox__ok": ([NODE_PORT], "Firefox ESR, page on http://app.test:18450, ws://127.0.0.1:18402/ws"),
@@ -284,8 +286,8 @@ class PageServer:
 
 def run_browser(browser, origin_host, ws_url, protocols=(), proxy=None, keylog=None):
     """Open the page in a headless browser; return what the page reported.
-    With `proxy` (Chromium only), the WebSocket goes through that HTTP proxy
-    (loopback is not bypassed), the page itself does not; with `keylog`
+    With `proxy`, the WebSocket goes through that HTTP proxy (loopback is
+    not bypassed), the page itself does not; with `keylog`
     (Chromium only), the browser writes its TLS secrets there and takes the
     servers' throwaway certificate."""
     page = PageServer()
@@ -304,14 +306,19 @@ def run_browser(browser, origin_host, ws_url, protocols=(), proxy=None, keylog=N
             cmd += [f"--ssl-key-log-file={keylog}", "--ignore-certificate-errors"]
         cmd.append(url)
     else:
+        prefs = [("network.proxy.type", "0")]
+        if proxy:
+            host, port = proxy.rsplit(":", 1)
+            prefs = [("network.proxy.type", "1"), ("network.proxy.http", f'"{host}"'),
+                     ("network.proxy.http_port", port), ("network.proxy.allow_hijacking_localhost", "true"),
+                     ("network.proxy.no_proxies_on", '"app.test, evil.test"')]
         with open(os.path.join(profile, "user.js"), "w") as f:
-            for k, v in (("network.dns.localDomains", '"app.test,evil.test"'),
-                         ("network.proxy.type", "0"),
+            for k, v in [("network.dns.localDomains", '"app.test,evil.test"')] + prefs + [
                          ("browser.shell.checkDefaultBrowser", "false"),
                          ("datareporting.policy.dataSubmissionEnabled", "false"),
                          ("toolkit.telemetry.enabled", "false"),
                          ("app.update.enabled", "false"),
-                         ("browser.startup.homepage_override.mstone", '"ignore"')):
+                         ("browser.startup.homepage_override.mstone", '"ignore"')]:
                 f.write(f'user_pref("{k}", {v});\n')
         cmd = ["firefox-esr", "--headless", "--no-remote", "--profile", profile, url]
     env = dict(os.environ, HOME=profile, MOZ_HEADLESS="1")
@@ -410,13 +417,13 @@ def run(name, d):
         return run_browser("chromium", origin_host, f"wss://127.0.0.1:{WSS_PORT}/ws",
                            proxy=f"127.0.0.1:{SQUID_PORT}", keylog=os.environ["WSHS_KEYLOG"])
     if name.startswith("squid-connect__"):
-        what = name.split("__")[1]
+        browser, what = tunnel_browser(name)
         ws, origin_host, protos = f"ws://127.0.0.1:{NODE_PORT}/ws", "app.test", ()
         if what == "origin-rejected":
             origin_host = "evil.test"
         elif what == "subprotocol-rejected":
             ws, protos = f"ws://127.0.0.1:{NODE_PORT}/chat", ("chat.v2",)
-        return run_browser("chromium", origin_host, ws, protos, proxy=f"127.0.0.1:{SQUID_PORT}")
+        return run_browser(browser, origin_host, ws, protos, proxy=f"127.0.0.1:{SQUID_PORT}")
     if name == "socketio-round-robin__session-not-sticky" or name == "socketio-sticky__ok":
         port = SIO_ROUND_ROBIN if "round-robin" in name else SIO_STICKY
         sid, body = polling_handshake(d, port)
@@ -592,6 +599,14 @@ def base_label(a, impl, scenario, cause, header, leg="client", note=None):
     return lab
 
 
+def tunnel_browser(name):
+    """(browser, what) of a squid-connect scenario: Chromium unless named."""
+    what = name.split("__")[1]
+    if what.startswith("firefox-"):
+        return "firefox", what[len("firefox-"):]
+    return "chromium", what
+
+
 def tunnelled_wss_labels(name, obs, pcap, d, vers, desc):
     """wss:// through Squid: the handshake is inside TLS, so the legs are
     found by their plaintext (the CONNECT naming the TLS server, and Squid's
@@ -689,14 +704,15 @@ def label(name, obs_path, pcap, d):
     if name.startswith("squid-connect-keylog-wss__"):
         return tunnelled_wss_labels(name, obs, pcap, d, vers, desc)
     if name.startswith("squid-connect__"):
-        what = name.split("__")[1]
+        browser, what = tunnel_browser(name)
         status, cause, header = {
             "ok": (101, "ok", None),
             "origin-rejected": (403, "origin-rejected", "Origin"),
             "subprotocol-rejected": (400, "subprotocol-rejected", "Sec-WebSocket-Protocol"),
         }[what]
         events = "; ".join(f"{e.get('event')} {e.get('code', e.get('protocol', ''))}" for e in obs["events"])
-        note = (f"client chromium-{vers['chromium']} headless, squid-{vers['squid']} as its proxy; {desc}; "
+        bv = vers["chromium" if browser == "chromium" else "firefox-esr"]
+        note = (f"client {browser}-{bv} headless, squid-{vers['squid']} as its proxy; {desc}; "
                 f"page saw: {events}; the tunnel passes the node server's answer unchanged")
         legs = pair_legs(attempts, SQUID_PORT)
         if len(legs) != 1 or legs[0][1] is None:
