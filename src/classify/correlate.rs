@@ -980,7 +980,7 @@ fn origin_required(j: &mut Judged, accepted: &[Spelling], path: &str) {
     let route = first_segment(path);
     let mut origins: Vec<&[u8]> = accepted
         .iter()
-        .filter(|ok| ok.target_path == path || first_segment(&ok.target_path) == route)
+        .filter(|ok| first_segment(&ok.target_path) == route)
         .filter_map(|ok| ok.origin.as_deref())
         .collect();
     if origins.is_empty() {

@@ -129,10 +129,13 @@ pub fn family(
     let own_server = server.filter(|s| Some(*s) != relayed_server);
     own_server
         .and_then(|s| by_name(&crate::text::lossy(s)))
-        .or_else(|| {
-            resp.header_joined("via")
-                .and_then(|v| by_name(&crate::text::lossy(&v)))
-        })
+        .or_else(|| named_in_via(resp))
+}
+
+/// The family a `Via` header names, on an answer or on a request upstream.
+fn named_in_via(head: &impl Headers) -> Option<&'static str> {
+    head.header_joined("via")
+        .and_then(|v| by_name(&crate::text::lossy(&v)))
 }
 
 /// The family a proxy's request to its backend shows, from what it does by
@@ -165,10 +168,7 @@ pub fn request_family(req: &crate::http::RequestHead) -> Option<&'static str> {
         return Some("lighttpd");
     }
     // Squid (and Varnish) say who forwarded the request in Via.
-    if let Some(f) = req
-        .header_joined("via")
-        .and_then(|v| by_name(&crate::text::lossy(&v)))
-    {
+    if let Some(f) = named_in_via(req) {
         return Some(f);
     }
     match (
