@@ -342,6 +342,33 @@ pub static TABLE: &[Row] = &[
         "Upgrade Required",
         Topic::UpgradeOrConnection,
     ),
+    // WebSocket-Node (npm `websocket`), lib/WebSocketRequest.js
+    // `readHandshake`: its own refusals, in an X-WebSocket-Reject-Reason
+    // header with no body (the classifier reads that header as the text).
+    row(
+        "websocket-node",
+        Some(400),
+        "must provide a Host header",
+        Topic::Host,
+    ),
+    row(
+        "websocket-node",
+        Some(400),
+        "must provide a value for Sec-WebSocket-Key",
+        Topic::Key,
+    ),
+    row(
+        "websocket-node",
+        Some(400),
+        "must provide a value for Sec-WebSocket-Version",
+        Topic::Version,
+    ),
+    row(
+        "websocket-node",
+        Some(426),
+        "Unsupported websocket client version",
+        Topic::Version,
+    ),
     // Python websockets, legacy/server.py `handler` and server.py
     // `ServerProtocol.accept`: "Failed to open a WebSocket connection: <exc>."
     // with InvalidHeader's "missing/empty/invalid <name> header[: value]"
@@ -714,6 +741,11 @@ pub static TABLE: &[Row] = &[
     // "Forbidden", for any reason: see `lookup_for`.
     status_body_row("*", 400, "forbidden", Topic::Origin),
     status_body_row("*", 403, "forbidden", Topic::Origin),
+    // A 403 whose text names the Origin in words of its own ("Origin
+    // http://evil.test is not allowed", as applications on WebSocket-Node
+    // pass to `reject()`): read only for a request that carries an Origin,
+    // never from a proxy's own page.
+    status_body_row("*", 403, "origin", Topic::Origin),
 ];
 
 /// Proxies whose own error pages say only the status ("403 Forbidden"),
@@ -1057,6 +1089,51 @@ mod tests {
         assert_eq!(
             server_family(None, b"Missing or invalid Sec-WebSocket-Key header"),
             Some("node-ws")
+        );
+    }
+
+    #[test]
+    fn websocket_node() {
+        check(
+            "websocket-node",
+            &[
+                (
+                    400,
+                    "Bad Request",
+                    "Client must provide a Host header.",
+                    Topic::Host,
+                ),
+                (
+                    400,
+                    "Bad Request",
+                    "Client must provide a value for Sec-WebSocket-Key.",
+                    Topic::Key,
+                ),
+                (
+                    400,
+                    "Bad Request",
+                    "Client must provide a value for Sec-WebSocket-Version.",
+                    Topic::Version,
+                ),
+                (
+                    426,
+                    "Upgrade Required",
+                    "Unsupported websocket client version: 7Only versions 8 and 13 are supported.",
+                    Topic::Version,
+                ),
+                (
+                    403,
+                    "Forbidden",
+                    "Origin http://evil.test is not allowed",
+                    Topic::Origin,
+                ),
+                (
+                    400,
+                    "Bad Request",
+                    "Subprotocol chat.v1 is required",
+                    Topic::Subprotocol,
+                ),
+            ],
         );
     }
 

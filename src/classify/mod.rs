@@ -23,6 +23,8 @@ pub mod strict;
 #[cfg(test)]
 mod test_heads;
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use serde::Serialize;
 use sha1::{Digest, Sha1};
@@ -353,6 +355,24 @@ fn all_printable_ascii(b: &[u8]) -> bool {
     words.remainder().iter().all(|c| (0x20..0x7f).contains(c))
 }
 
+/// The server's words beyond its status line: the body, after the
+/// `X-WebSocket-Reject-Reason` header that WebSocket-Node (the npm package
+/// `websocket`) and the services built on it send instead of a body, both for
+/// its own checks and for the reason an application passes to `reject()`.
+fn server_text<'a>(resp: &crate::http::ResponseHead, body: &'a [u8]) -> Cow<'a, [u8]> {
+    match resp.header("x-websocket-reject-reason") {
+        Some(h) if !h.value.trim_ascii().is_empty() => {
+            let mut text = h.value.trim_ascii().to_vec();
+            if !body.is_empty() {
+                text.push(b'\n');
+                text.extend_from_slice(body);
+            }
+            Cow::Owned(text)
+        }
+        _ => Cow::Borrowed(body),
+    }
+}
+
 fn server_says(status: u16, reason: &str, body: &[u8]) -> String {
     let text = crate::text::lossy(body);
     let text = text.trim();
@@ -399,15 +419,16 @@ pub fn classify(a: &Attempt) -> Verdict {
         (Some(r), _) => r,
         (None, o) => return unanswered(a, o.unwrap_or(Outcome::Incomplete), defects),
     };
-    let body = a.body_excerpt.as_deref().unwrap_or(&[]);
     if resp.status == 101 {
         return switching_protocols(a, resp, defects);
     }
+    let text = server_text(resp, a.body_excerpt.as_deref().unwrap_or(&[]));
+    let body = &text[..];
     let said = server_says(resp.status, &resp.reason, body);
     let server_header = resp.header("server").map(|h| h.value_str().into_owned());
     let row = evidence::lookup_for(resp.status, &resp.reason, body, server_header.as_deref())
         .filter(|r| r.topic != evidence::Topic::Origin || !only_the_status(resp, body));
-    let topic = row.map(|r| r.topic);
+    let topic = row.map(|r| upgrade_required(r, resp, &defects));
     if let Some(v) = unexpected_proxy_protocol(a, resp.status, topic, &said, &defects) {
         return v;
     }
@@ -619,6 +640,29 @@ fn only_the_status(resp: &crate::http::ResponseHead, body: &[u8]) -> bool {
         return reason.is_empty() || reason.eq_ignore_ascii_case(standard);
     }
     text.eq_ignore_ascii_case(reason) || text.eq_ignore_ascii_case(standard)
+}
+
+/// What a 426 no server's words explain is about. RFC 6455 §4.4 has a
+/// server that refuses the version list the ones it speaks in
+/// Sec-WebSocket-Version; a 426 without that list is RFC 9110 §15.5.22's
+/// "upgrade to the protocol in my Upgrade header": about a request that was
+/// no upgrade (Node's HTTP server hands a request without the upgrade
+/// tokens to its plain handler, which answers so), when the request lacks
+/// them.
+fn upgrade_required(
+    row: &evidence::Row,
+    resp: &crate::http::ResponseHead,
+    defects: &[Defect],
+) -> evidence::Topic {
+    let bare_426 = row.server == "*" && row.status == Some(426) && row.text.is_empty();
+    let not_an_upgrade = defects
+        .iter()
+        .any(|d| evidence::Topic::UpgradeOrConnection.covers(d.cause));
+    if bare_426 && not_an_upgrade && resp.header("sec-websocket-version").is_none() {
+        evidence::Topic::UpgradeOrConnection
+    } else {
+        row.topic
+    }
 }
 
 /// Which defect a status code alone points to (426 speaks of version or
@@ -1300,6 +1344,113 @@ mod tests {
         });
         a.body_excerpt = Some(body.as_bytes().to_vec());
         a
+    }
+
+    /// `a` answered `status` with these response headers and no body.
+    fn answered(mut a: Attempt, status: u16, reason: &str, hs: &[(&str, &str)]) -> Attempt {
+        if let Some(r) = a.response.as_mut() {
+            r.status = status;
+            r.reason = reason.into();
+            r.headers = test_heads::headers(hs);
+        }
+        a.body_excerpt = None;
+        a
+    }
+
+    #[test]
+    fn a_reason_given_in_x_websocket_reject_reason_is_the_servers_text() {
+        let reject = |status, reason: &str, text: &str, hs: &[(&str, &str)]| {
+            let a = refused_attempt(hs, "");
+            classify(&answered(
+                a,
+                status,
+                reason,
+                &[("Connection", "close"), ("X-WebSocket-Reject-Reason", text)],
+            ))
+        };
+        let with_origin: Vec<_> = VALID
+            .iter()
+            .copied()
+            .chain([("Origin", "http://evil.test")])
+            .collect();
+        let v = reject(
+            403,
+            "Forbidden",
+            "Origin http://evil.test is not allowed",
+            &with_origin,
+        );
+        assert_eq!(
+            (v.cause, v.confidence),
+            (Cause::OriginRejected, Confidence::High)
+        );
+        assert!(
+            v.evidence
+                .contains("\"Origin http://evil.test is not allowed\""),
+            "{}",
+            v.evidence
+        );
+        let v = reject(400, "Bad Request", "Subprotocol chat.v1 is required", VALID);
+        assert_eq!(
+            (v.cause, v.confidence),
+            (Cause::SubprotocolRejected, Confidence::High)
+        );
+        let no_host: Vec<_> = VALID
+            .iter()
+            .copied()
+            .filter(|(n, _)| *n != "Host")
+            .collect();
+        let v = reject(
+            400,
+            "Bad Request",
+            "Client must provide a Host header.",
+            &no_host,
+        );
+        assert_eq!(
+            (v.cause, v.confidence),
+            (Cause::MissingHost, Confidence::High)
+        );
+        // The same refusals without the header name nothing for sure.
+        let bare = classify(&answered(
+            refused_attempt(VALID, ""),
+            400,
+            "Bad Request",
+            &[("Connection", "close")],
+        ));
+        assert_ne!(bare.cause, Cause::SubprotocolRejected);
+        let bare = classify(&answered(
+            refused_attempt(&with_origin, ""),
+            403,
+            "Forbidden",
+            &[("Connection", "close")],
+        ));
+        assert_ne!(bare.confidence, Confidence::High);
+    }
+
+    #[test]
+    fn a_426_without_a_version_list_to_a_request_that_was_no_upgrade_names_the_upgrade() {
+        let keep_alive = test_heads::with_value(VALID, "Connection", "keep-alive");
+        let upgrade_required = |hs: &[(&str, &str)]| {
+            classify(&answered(
+                refused_attempt(&keep_alive, ""),
+                426,
+                "Upgrade Required",
+                hs,
+            ))
+        };
+        let v = upgrade_required(&[("Upgrade", "websocket"), ("Connection", "keep-alive")]);
+        assert_eq!(
+            (v.cause, v.header, v.confidence),
+            (
+                Cause::ConnectionMissingUpgrade,
+                Some("Connection"),
+                Confidence::High
+            )
+        );
+        // A 426 that lists versions speaks of the version: the Connection
+        // defect is then not what it names.
+        let v = upgrade_required(&[("Sec-WebSocket-Version", "13")]);
+        assert_eq!(v.cause, Cause::ConnectionMissingUpgrade);
+        assert_eq!(v.confidence, Confidence::Low);
     }
 
     #[test]
