@@ -44,6 +44,8 @@ DAPHNE_PORT = 18477
 GORILLA_PORT = 18478
 XNET_PORT = 18448
 TUNGSTENITE_PORT = 18449
+ACTIX_PORT = 18510
+WEBSOCKET_NODE_PORT = 18511
 TOMCAT_PORT = 18479
 HYPERCORN_PORT = 18445
 WEBSOCKETS15_PORT = 18446
@@ -73,6 +75,10 @@ TARGETS = {
     "gorilla-websocket": {"ip": "127.0.0.1", "port": GORILLA_PORT, "impl": "gorilla-websocket"},
     # Rust: tokio-tungstenite's accept_hdr_async on a bare listener (server_tungstenite/)
     "tokio-tungstenite": {"ip": "127.0.0.1", "port": TUNGSTENITE_PORT, "impl": "tokio-tungstenite"},
+    # Rust: actix-web with actix-ws (server_actix/)
+    "actix-web": {"ip": "127.0.0.1", "port": ACTIX_PORT, "impl": "actix-web"},
+    # Node: WebSocket-Node, the npm package `websocket` (server_websocket_node.js)
+    "websocket-node": {"ip": "127.0.0.1", "port": WEBSOCKET_NODE_PORT, "impl": "websocket-node"},
     # Go: golang.org/x/net/websocket's Server with Handshake functions (server_xnet/)
     "golang-x-net-websocket": {"ip": "127.0.0.1", "port": XNET_PORT, "impl": "golang-x-net-websocket"},
     # Java: Tomcat 10's JSR 356 implementation, the examples' echo endpoint (tomcat/)
@@ -176,18 +182,20 @@ def pip_version(fmt, *pkgs):
 def versions():
     here = os.path.dirname(os.path.abspath(__file__))
     v = {}
-    for pkg in ("faye-websocket", "socket.io", "ws"):
+    for key, pkg in (("faye-websocket", "faye-websocket"), ("socket.io", "socket.io"), ("ws", "ws"),
+                     ("websocket-node", "websocket")):
         try:
             with open(os.path.join(here, "node_modules", pkg, "package.json")) as f:
-                v[pkg] = json.load(f)["version"]
+                v[key] = json.load(f)["version"]
         except OSError:
-            v[pkg] = "unknown"
+            v[key] = "unknown"
     v["autobahn"] = pip_version("{}", "autobahn")
     v["hypercorn"] = pip_version("{}", "hypercorn")
     v["daphne"] = pip_version("{}+channels-{}", "daphne", "channels")
     for layer in ("wsproto", "websockets"):
         v[f"uvicorn-{layer}"] = pip_version("{}+" + layer + "-{}", "uvicorn", layer)
-    for key, crate in (("axum", "server_axum"), ("tokio-tungstenite", "server_tungstenite")):
+    for key, crate in (("axum", "server_axum"), ("tokio-tungstenite", "server_tungstenite"),
+                       ("actix-web", "server_actix")):
         v[key] = "unknown"
         try:
             with open(os.path.join(here, crate, "Cargo.lock")) as f:

@@ -4,8 +4,9 @@
 # Starts the Python websockets and Node ws servers, a raw-socket test server
 # and nginx (plain, TLS-terminating with a throwaway self-signed certificate,
 # IPv6), HAProxy, Apache httpd, Caddy, Varnish, lighttpd and more nginx (proxies.py,
-# ports 18420-18489, 18500-18508), more servers (clients.py, 18450-18479: faye-websocket, Autobahn,
-# uvicorn, Hypercorn, Daphne, websockets 15, axum, tokio-tungstenite, gorilla/websocket, x/net/websocket,
+# ports 18420-18489, 18500-18508), more servers (clients.py, 18445-18479, 18509-18511: faye-websocket, Autobahn,
+# uvicorn, Hypercorn, Daphne, websockets 15, axum, tokio-tungstenite, actix-web, WebSocket-Node,
+# gorilla/websocket, x/net/websocket,
 # Tomcat; browsers,
 # also through Squid as their forward proxy) on
 # 127.0.0.1 / ::1 (ports 18401-18415), captures each scenario with
@@ -74,12 +75,13 @@ if [ "$have_ws" != "$want_ws" ] || [ "$have_ab" != "$want_ab" ] \
     log "installing Python requirements"
     python3 -m pip install -q -r "$HERE/requirements.txt"
 fi
-if [ ! -d "$HERE/node_modules/ws" ] || [ ! -d "$HERE/node_modules/socket.io" ] || [ ! -d "$HERE/node_modules/faye-websocket" ]; then
+if [ ! -d "$HERE/node_modules/ws" ] || [ ! -d "$HERE/node_modules/socket.io" ] || [ ! -d "$HERE/node_modules/faye-websocket" ] \
+    || [ ! -d "$HERE/node_modules/websocket" ]; then
     log "installing Node packages"
     (cd "$HERE" && { npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent; })
 fi
 
-for crate in axum tungstenite; do
+for crate in axum tungstenite actix; do
     if [ ! -x "$HERE/server_$crate/target/release/wshs-fixture-server-$crate" ]; then
         log "building the $crate server"
         cargo build -q --release --locked --manifest-path "$HERE/server_$crate/Cargo.toml"
@@ -183,6 +185,8 @@ TLS_PORTS=($(python3 "$HERE/tls_fixtures.py" ports))
 # more servers, a Socket.IO cluster and strict servers (clients.py)
 node "$HERE/server_faye.js" 18455 127.0.0.1 >"$TMP/faye.log" 2>&1 &
 PIDS+=("$!")
+node "$HERE/server_websocket_node.js" 18511 127.0.0.1 >"$TMP/websocket-node.log" 2>&1 &
+PIDS+=("$!")
 python3 "$HERE/server_autobahn.py" 18456 127.0.0.1 >"$TMP/autobahn.log" 2>&1 &
 PIDS+=("$!")
 for p in 18451 18452; do
@@ -247,6 +251,9 @@ PIDS+=("$!")
 # tokio-tungstenite on a bare listener (server_tungstenite/, Rust)
 "$HERE/server_tungstenite/target/release/wshs-fixture-server-tungstenite" 18449 127.0.0.1 >"$TMP/tungstenite.log" 2>&1 &
 PIDS+=("$!")
+# actix-web with actix-ws (server_actix/, Rust)
+"$HERE/server_actix/target/release/wshs-fixture-server-actix" 18510 127.0.0.1 >"$TMP/actix.log" 2>&1 &
+PIDS+=("$!")
 # Squid as the browsers' forward proxy (squid.conf; clients.py's
 # squid-connect fixtures): run as its own user, in a directory of ours
 mkdir -p "$TMP/squid"
@@ -260,7 +267,7 @@ cp "$HERE/nginx-cluster.conf" "$TMP/nginx-cluster/nginx.conf"
 nginx -t -q -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/"
 nginx -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/" >"$TMP/nginx-cluster.out" 2>&1 &
 PIDS+=("$!")
-CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18445 18446 18447 18448 18449 18509 18496 18497)
+CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18445 18446 18447 18448 18449 18509 18510 18511 18496 18497)
 
 for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}" "${PROXY_PORTS[@]}" "${CLIENT_PORTS[@]}" "${TLS_PORTS[@]}"; do
     python3 "$HERE/driver.py" wait 127.0.0.1 "$p" || { cat "$TMP"/*.log "$TMP/nginx/error.log" >&2; exit 1; }
