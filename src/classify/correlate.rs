@@ -727,6 +727,10 @@ impl Correlator {
         if self.compare_spelling(j, &server) {
             return;
         }
+        if j.verdict.outcome == Outcome::NoResponse {
+            self.silent_close_set_against_accepted(j, &server);
+            return;
+        }
         let Some(o) = origin else {
             self.bare_refusal_set_against_accepted(j, &server);
             return;
@@ -964,6 +968,81 @@ impl Correlator {
     }
 }
 
+impl Correlator {
+    /// A valid request the server closed or reset without answering, at an
+    /// endpoint that accepted requests like it. A server that refuses an
+    /// offer of subprotocols it serves none of by closing the connection
+    /// (libwebsockets: Mosquitto's MQTT over WebSockets, ttyd, the devices
+    /// built on it) leaves no words, only the difference: set against the
+    /// requests accepted on this path (or under its route) with the same
+    /// Origin that offered a subprotocol, an offer that shares no name with
+    /// theirs is the likely cause. Sure only as far as every accepted
+    /// request offered one.
+    fn silent_close_set_against_accepted(&self, j: &mut Judged, server: &Endpoint) {
+        let a = &j.attempt;
+        let v = &j.verdict;
+        let closed = matches!(
+            a.ending,
+            Ending::ServerClosed | Ending::Reset { by_server: true }
+        );
+        if v.cause != Cause::Unknown || !v.defects.is_empty() || !closed || a.answer_lost {
+            return;
+        }
+        let Some(list) = self.accepted_spellings.get(server) else {
+            return;
+        };
+        let sp = Spelled::of(&a.request);
+        let Some(protocol) = sp.protocol else {
+            return;
+        };
+        let route = first_segment(sp.target_path);
+        let alike: Vec<&Spelling> = list
+            .iter()
+            .filter(|ok| ok.origin.as_deref() == sp.origin)
+            .filter(|ok| first_segment(&ok.target_path) == route)
+            .collect();
+        let on_path: Vec<&Spelling> = alike
+            .iter()
+            .copied()
+            .filter(|ok| ok.target_path == sp.target_path)
+            .collect();
+        let compared = if on_path.is_empty() { alike } else { on_path };
+        let offering: Vec<&Spelling> = compared
+            .iter()
+            .copied()
+            .filter(|ok| ok.protocol.is_some())
+            .collect();
+        if offering.is_empty() {
+            return;
+        }
+        let Some(served) = subprotocol_required(&offering, Some(protocol)) else {
+            return;
+        };
+        let confidence = if offering.len() == compared.len() {
+            Confidence::Medium
+        } else {
+            Confidence::Low
+        };
+        let origin = match sp.origin {
+            Some(_) => format!("Origin {}", header_text(a, "Origin")),
+            None => "no Origin".to_string(),
+        };
+        let ev = format!(
+            "Sec-WebSocket-Protocol {} offered, while the requests accepted on {} with {origin} offered {} (names compare exactly): a server that serves none of the offered protocols and closes instead of answering, as libwebsockets does; {}",
+            header_text(a, "Sec-WebSocket-Protocol"),
+            super::printable(sp.target_path.as_bytes(), 80),
+            super::printable(served.as_bytes(), 120),
+            j.verdict.evidence.rsplit_once("; ").map_or("no answer", |x| x.1),
+        );
+        j.verdict.restate(
+            Cause::SubprotocolRejected,
+            Some("Sec-WebSocket-Protocol"),
+            confidence,
+            ev,
+        );
+    }
+}
+
 /// A path's first segment (`/rooms/17/ws`: `rooms`), what routes are
 /// told apart by.
 fn first_segment(path: &str) -> &str {
@@ -1005,11 +1084,13 @@ fn origin_required(j: &mut Judged, accepted: &[Spelling], path: &str) {
 /// The subprotocols that every accepted request to a path offered, when
 /// `offered` (the refused request's) names none of them: the path requires
 /// one. `None` when an accepted request offered none, or `offered` shares a
-/// token with them.
+/// token with them. Names are compared exactly: RFC 6455 §4.1 has the
+/// server echo one of the client's strings, and servers look them up so
+/// (libwebsockets refuses "MQTT" while serving "mqtt").
 fn subprotocol_required(accepted: &[&Spelling], offered: Option<&[u8]>) -> Option<String> {
     let tokens = |v: &[u8]| -> Vec<Vec<u8>> {
         v.split(|&b| b == b',')
-            .map(|t| t.trim_ascii().to_ascii_lowercase())
+            .map(|t| t.trim_ascii().to_vec())
             .filter(|t| !t.is_empty())
             .collect()
     };
@@ -2577,12 +2658,19 @@ mod tests {
         assert!(r.verdict.evidence.contains("accepted under /rooms with"));
 
         // Offering one the server accepted, or a path accepted without one:
-        // not about the subprotocol.
+        // not about the subprotocol. Names compare exactly, as servers
+        // compare them: another case is another name.
         let mut same = hs.clone();
-        same.push(("Sec-WebSocket-Protocol", "CHAT.V1"));
+        same.push(("Sec-WebSocket-Protocol", "chat.v1"));
         assert_eq!(
             bare_403_after(ok(), "/chat", &same).verdict.cause,
             Cause::Unauthorized
+        );
+        let mut capitals = hs.clone();
+        capitals.push(("Sec-WebSocket-Protocol", "CHAT.V1"));
+        assert_eq!(
+            bare_403_after(ok(), "/chat", &capitals).verdict.cause,
+            Cause::SubprotocolRejected
         );
         let mixed = vec![
             on_path("10.0.0.9:5000", "/chat", &chat),
@@ -2592,6 +2680,81 @@ mod tests {
             bare_403_after(mixed, "/chat", &hs).verdict.cause,
             Cause::Unauthorized
         );
+    }
+
+    /// A request to `target` the server closed without answering, after
+    /// `ok` were accepted by it (one each, in order), judged with them.
+    fn closed_after(ok: Vec<Attempt>, target: &str, hs: &[(&str, &str)]) -> Judged {
+        let mut all: Vec<Attempt> = ok.into_iter().map(accepted).collect();
+        let mut a = attempt("10.0.0.9:6000", "10.0.0.1:80", 50, 52, 101, 1, hs);
+        Arc::make_mut(&mut a.request).target = target.into();
+        a.response = None;
+        a.ending = Ending::ServerClosed;
+        all.push(a);
+        run(all)
+            .into_iter()
+            .find(|j| j.verdict.outcome == Outcome::NoResponse)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_silent_close_of_an_offer_no_accepted_request_made_names_the_subprotocol() {
+        let hs = with_origin(FULL, "http://app.test");
+        let offering = |p: &'static str| {
+            let mut h = hs.clone();
+            h.push(("Sec-WebSocket-Protocol", p));
+            h
+        };
+        let ok = || {
+            vec![
+                on_path("10.0.0.9:5000", "/mqtt", &offering("mqtt")),
+                on_path("10.0.0.9:5001", "/mqtt", &offering("mqttv3.1")),
+            ]
+        };
+        let r = closed_after(ok(), "/mqtt", &offering("MQTT"));
+        assert_eq!(
+            (
+                r.verdict.outcome,
+                r.verdict.cause,
+                r.verdict.header,
+                r.verdict.confidence
+            ),
+            (
+                Outcome::NoResponse,
+                Cause::SubprotocolRejected,
+                Some("Sec-WebSocket-Protocol"),
+                Confidence::Medium
+            )
+        );
+        assert!(
+            r.verdict.evidence.contains("offered mqtt, mqttv3.1")
+                && r.verdict
+                    .evidence
+                    .ends_with("server closed the connection without answering"),
+            "{}",
+            r.verdict.evidence
+        );
+        // An accepted request without an offer: still the likely cause, less sure.
+        let mut mixed = ok();
+        mixed.push(on_path("10.0.0.9:5002", "/mqtt", &hs));
+        let r = closed_after(mixed, "/mqtt", &offering("mqttv5"));
+        assert_eq!(
+            (r.verdict.cause, r.verdict.confidence),
+            (Cause::SubprotocolRejected, Confidence::Low)
+        );
+        // An offer the server accepted, no offer, or nothing accepted to
+        // compare with: the close stays unexplained.
+        for (ok, hs) in [
+            (ok(), offering("mqtt")),
+            (ok(), hs.clone()),
+            (Vec::new(), offering("MQTT")),
+            (
+                vec![on_path("10.0.0.9:5000", "/mqtt", &hs)],
+                offering("MQTT"),
+            ),
+        ] {
+            assert_eq!(closed_after(ok, "/mqtt", &hs).verdict.cause, Cause::Unknown);
+        }
     }
 
     #[test]
