@@ -46,6 +46,7 @@ XNET_PORT = 18448
 TUNGSTENITE_PORT = 18449
 ACTIX_PORT = 18510
 WEBSOCKET_NODE_PORT = 18511
+MOSQUITTO_PORT = 18512  # and its plain MQTT listener on 18513 (mosquitto.conf)
 TOMCAT_PORT = 18479
 HYPERCORN_PORT = 18445
 WEBSOCKETS15_PORT = 18446
@@ -79,6 +80,8 @@ TARGETS = {
     "actix-web": {"ip": "127.0.0.1", "port": ACTIX_PORT, "impl": "actix-web"},
     # Node: WebSocket-Node, the npm package `websocket` (server_websocket_node.js)
     "websocket-node": {"ip": "127.0.0.1", "port": WEBSOCKET_NODE_PORT, "impl": "websocket-node"},
+    # C: Mosquitto's MQTT over WebSockets, on libwebsockets (mosquitto.conf)
+    "mosquitto": {"ip": "127.0.0.1", "port": MOSQUITTO_PORT, "impl": "mosquitto"},
     # Go: golang.org/x/net/websocket's Server with Handshake functions (server_xnet/)
     "golang-x-net-websocket": {"ip": "127.0.0.1", "port": XNET_PORT, "impl": "golang-x-net-websocket"},
     # Java: Tomcat 10's JSR 356 implementation, the examples' echo endpoint (tomcat/)
@@ -115,6 +118,7 @@ SCENARIOS = {
     "uvicorn-wsproto__accepted-then-refused": ([UVICORN_WSPROTO_PORT], "accepted upgrades to uvicorn (wsproto), then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
     "uvicorn-websockets__accepted-then-refused": ([UVICORN_WEBSOCKETS_PORT], "accepted upgrades to uvicorn (websockets), then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
     "uvicorn-websockets-sansio__accepted-then-refused": ([UVICORN_SANSIO_PORT], "accepted upgrades to uvicorn (websockets-sansio), then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
+    "mosquitto__subprotocol-refused": ([MOSQUITTO_PORT], "MQTT over WebSockets to Mosquitto: the two protocol names it serves accepted, then 'MQTT' and 'mqttv5', which libwebsockets refuses by closing without an answer"),
     "golang-x-net-websocket__missing-origin": ([XNET_PORT], "no Origin (a client that is no browser) to /ws, whose handshake allows only http://app.test: x/net/websocket's bare 403, as its default handshake gives a request without Origin"),
     "python-websockets15__missing-host-subprotocol": ([WEBSOCKETS15_PORT], "no Host and no subprotocol to /chat, which requires chat.v1: websockets 15 lets a missing Host pass and refuses the subprotocol"),
     "hypercorn__accepted-then-refused": ([HYPERCORN_PORT], "accepted upgrades to the bare ASGI app on Hypercorn, then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
@@ -135,11 +139,28 @@ LONE_ATTEMPTS = {
 # unknown path names nothing, so those two kinds are recorded after accepted
 # attempts to the same server (ACCEPTED_THEN_REFUSED) instead of alone.
 BARE_403_KINDS = {"golang-x-net-websocket": ("subprotocol-missing",),
+                  # any path is MQTT's, and libwebsockets refuses an offer
+                  # without a protocol it serves: mosquitto__subprotocol-refused
+                  "mosquitto": ("subprotocol-ok",),
                   "uvicorn-wsproto": ("subprotocol-missing", "not-found-path"),
                   "uvicorn-websockets": ("subprotocol-missing", "not-found-path"),
                   "uvicorn-websockets-sansio": ("subprotocol-missing", "not-found-path"),
                   "daphne": ("subprotocol-missing", "not-found-path"),
                   "hypercorn": ("subprotocol-missing", "not-found-path")}
+
+# Offers of Sec-WebSocket-Protocol in turn, on one path: scenario -> (port,
+# implementation, path, [(offer, status, cause, header, what the step is)]).
+# libwebsockets compares the names case-sensitively and closes the
+# connection on an offer it serves none of; without an offer it picks its
+# first protocol.
+OFFERS_IN_TURN = {
+    "mosquitto__subprotocol-refused": (MOSQUITTO_PORT, "mosquitto", "/mqtt", [
+        ("mqtt", 101, "ok", None, "the protocol name MQTT 3.1.1 and 5 clients offer"),
+        ("mqttv3.1", 101, "ok", None, "the name MQTT 3.1 clients offer"),
+        ("MQTT", None, "subprotocol-rejected", "Sec-WebSocket-Protocol", "the name in capitals"),
+        ("mqttv5", None, "subprotocol-rejected", "Sec-WebSocket-Protocol", "a name it does not serve"),
+    ]),
+}
 
 # (path, extra headers, Origin, status, cause, header, what the step is); a
 # status given per server as {server: status, "*": status}. Channels' router
@@ -215,7 +236,7 @@ def versions():
                                       f"{pins.get('websockets', 'unknown')}")
     for key, pkg in (("gorilla-websocket", "golang-github-gorilla-websocket-dev"), ("tomcat", "tomcat10"),
                      ("golang-x-net-websocket", "golang-golang-x-net-dev"),
-                     ("squid", "squid")):
+                     ("squid", "squid"), ("mosquitto", "mosquitto")):
         try:
             out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", pkg],
                                  capture_output=True, text=True, timeout=10).stdout
@@ -481,6 +502,14 @@ def run(name, d):
     if name == "python-websockets15__missing-host-subprotocol":
         head = [line for line in ws_head(WEBSOCKETS15_PORT, "/chat") if not line.startswith("Host: ")]
         return {"attempts": [raw_exchange(d, WEBSOCKETS15_PORT, head, "no Host, no subprotocol, to /chat")]}
+    if name in OFFERS_IN_TURN:
+        port, _, path, steps = OFFERS_IN_TURN[name]
+        out = []
+        for offer, _, _, _, what in steps:
+            head = ws_head(port, path, extra=[("Sec-WebSocket-Protocol", offer)])
+            key = next(line.split(": ", 1)[1] for line in head if line.startswith("Sec-WebSocket-Key: "))
+            out.append(dict(raw_exchange(d, port, head, what), key=key))
+        return {"attempts": out}
     if name.endswith("__accepted-then-refused"):
         port = SCENARIOS[name][0][0]
         steps = []
@@ -808,6 +837,20 @@ def label(name, obs_path, pcap, d):
         expect(name, attempts[0], status)
         return [base_label(attempts[0], f"{impl}-{vers[version]}", name.split("__")[1],
                            cause, header, "direct", desc)]
+    if name in OFFERS_IN_TURN:
+        _, impl, path, steps = OFFERS_IN_TURN[name]
+        by_key = {hv(a["headers"], "sec-websocket-key"): a for a in attempts}
+        if len(attempts) != len(steps):
+            raise SystemExit(f"{name}: expected {len(steps)} attempts, found {len(attempts)}")
+        out = []
+        for step, (offer, status, cause, header, what) in zip(obs["attempts"], steps):
+            a = by_key.get(step["key"])
+            if a is None:
+                raise SystemExit(f"{name}: the attempt for '{what}' is not in the capture")
+            expect(name, a, status)
+            out.append(base_label(a, f"{impl}-{vers[impl]}", name.split("__")[1], cause, header,
+                                  "direct", f"offers '{offer}' ({what}) on {path}; {desc}"))
+        return out
     if name.endswith("__accepted-then-refused"):
         target = name.split("__")[0]
         by_key = {hv(a["headers"], "sec-websocket-key"): a for a in attempts}

@@ -4,8 +4,8 @@
 # Starts the Python websockets and Node ws servers, a raw-socket test server
 # and nginx (plain, TLS-terminating with a throwaway self-signed certificate,
 # IPv6), HAProxy, Apache httpd, Caddy, Varnish, lighttpd and more nginx (proxies.py,
-# ports 18420-18489, 18500-18508), more servers (clients.py, 18445-18479, 18509-18511: faye-websocket, Autobahn,
-# uvicorn, Hypercorn, Daphne, websockets 15, axum, tokio-tungstenite, actix-web, WebSocket-Node,
+# ports 18420-18489, 18500-18508), more servers (clients.py, 18445-18479, 18509-18512: faye-websocket, Autobahn,
+# uvicorn, Hypercorn, Daphne, websockets 15, axum, tokio-tungstenite, actix-web, WebSocket-Node, Mosquitto,
 # gorilla/websocket, x/net/websocket,
 # Tomcat; browsers,
 # also through Squid as their forward proxy) on
@@ -63,6 +63,7 @@ command -v go >/dev/null || apt_install golang-go
 command -v varnishd >/dev/null || apt_install --no-install-recommends varnish
 command -v squid >/dev/null || apt_install --no-install-recommends squid
 command -v lighttpd >/dev/null || apt_install --no-install-recommends lighttpd
+command -v mosquitto >/dev/null || apt_install --no-install-recommends mosquitto
 [ -x /usr/share/tomcat10/bin/catalina.sh ] || apt_install --no-install-recommends tomcat10
 [ -d /usr/share/tomcat10-examples/examples ] || apt_install --no-install-recommends tomcat10-examples
 
@@ -251,6 +252,9 @@ PIDS+=("$!")
 # tokio-tungstenite on a bare listener (server_tungstenite/, Rust)
 "$HERE/server_tungstenite/target/release/wshs-fixture-server-tungstenite" 18449 127.0.0.1 >"$TMP/tungstenite.log" 2>&1 &
 PIDS+=("$!")
+# Mosquitto's MQTT over WebSockets (mosquitto.conf; libwebsockets)
+mosquitto -c "$HERE/mosquitto.conf" >"$TMP/mosquitto.log" 2>&1 &
+PIDS+=("$!")
 # actix-web with actix-ws (server_actix/, Rust)
 "$HERE/server_actix/target/release/wshs-fixture-server-actix" 18510 127.0.0.1 >"$TMP/actix.log" 2>&1 &
 PIDS+=("$!")
@@ -267,7 +271,7 @@ cp "$HERE/nginx-cluster.conf" "$TMP/nginx-cluster/nginx.conf"
 nginx -t -q -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/"
 nginx -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/" >"$TMP/nginx-cluster.out" 2>&1 &
 PIDS+=("$!")
-CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18445 18446 18447 18448 18449 18509 18510 18511 18496 18497)
+CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18445 18446 18447 18448 18449 18509 18510 18511 18512 18496 18497)
 
 for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}" "${PROXY_PORTS[@]}" "${CLIENT_PORTS[@]}" "${TLS_PORTS[@]}"; do
     python3 "$HERE/driver.py" wait 127.0.0.1 "$p" || { cat "$TMP"/*.log "$TMP/nginx/error.log" >&2; exit 1; }
