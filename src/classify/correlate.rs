@@ -691,6 +691,8 @@ impl Correlator {
     fn compare(&mut self, j: &mut Judged) {
         if j.verdict.cause == Cause::SessionNotSticky {
             self.name_sid_issuer(j);
+        } else {
+            self.foreign_sid_refused(j);
         }
         let server = j.attempt.server;
         let origin = j
@@ -1117,22 +1119,61 @@ fn subprotocol_required(accepted: &[&Spelling], offered: Option<&[u8]>) -> Optio
 }
 
 impl Correlator {
-    /// An upgrade refused for an unknown sid, with the polling handshake that
-    /// issued it in the capture: name both nodes.
-    fn name_sid_issuer(&self, j: &mut Judged) {
-        let Some(sid) = engine_io::query_param(&j.attempt.request.target, "sid") else {
-            return;
-        };
-        let Some(issuer) = self.sids.issuer(sid) else {
-            return;
-        };
-        // The node this upgrade reached: this attempt's server, or for the
-        // client leg of a proxy, the backend leg's.
+    /// The node that issued this request's sid (from the polling handshake
+    /// in the capture) and the node the request reached: this attempt's
+    /// server, or for the client leg of a proxy, its backend leg's.
+    fn sid_nodes(&self, j: &Judged) -> Option<(String, String, String)> {
+        let sid = engine_io::query_param(&j.attempt.request.target, "sid")?;
+        let issuer = self.sids.issuer(sid)?;
         let reached = match (j.leg, &j.peer) {
             (Leg::Client, Some(p)) => p.rsplit_once('>').map_or(p.clone(), |x| x.1.to_string()),
             _ => j.attempt.server.to_string(),
         };
-        let issued_by = issuer.server.to_string();
+        Some((sid.to_string(), issuer.server.to_string(), reached))
+    }
+
+    /// A refusal without words of an Engine.IO upgrade whose sid another
+    /// node issued. python-engineio (python-socketio, Flask-SocketIO) under
+    /// an ASGI server ends a WebSocket it refuses before accepting it, which
+    /// uvicorn, Hypercorn and Daphne answer with a bare 403: "Invalid
+    /// session" never reaches the wire. The polling handshake that issued
+    /// the sid came from one node and the upgrade reached another: a
+    /// balancer without stickiness. A client leg whose backend leg is not in
+    /// the capture is not judged (the node it reached is unknown).
+    fn foreign_sid_refused(&self, j: &mut Judged) {
+        let v = &j.verdict;
+        let status = status_of(&j.attempt);
+        if v.outcome != Outcome::Rejected
+            || !v.defects.is_empty()
+            || v.confidence == Confidence::High
+            || !status.is_some_and(|s| (400..500).contains(&s))
+            || (j.leg == Leg::Client && j.peer.is_none())
+        {
+            return;
+        }
+        let Some((sid, issued_by, reached)) = self.sid_nodes(j) else {
+            return;
+        };
+        if issued_by == reached {
+            return;
+        }
+        let said = status_said(&j.attempt);
+        j.verdict.restate(
+            Cause::SessionNotSticky,
+            None,
+            Confidence::Medium,
+            format!(
+                "sid '{sid}' was issued by {issued_by} (polling handshake), but this upgrade reached {reached}: the balancer is not sticky; the refusal names nothing, as python-engineio's under an ASGI server (a WebSocket ended before it is accepted is a bare 403); {said}"
+            ),
+        );
+    }
+
+    /// An upgrade refused for an unknown sid, with the polling handshake that
+    /// issued it in the capture: name both nodes.
+    fn name_sid_issuer(&self, j: &mut Judged) {
+        let Some((sid, issued_by, reached)) = self.sid_nodes(j) else {
+            return;
+        };
         let how = if issued_by == reached {
             format!("sid '{sid}' was issued by {issued_by} itself, which no longer knows it (restarted, or the session timed out)")
         } else {
@@ -2885,6 +2926,46 @@ mod tests {
         let out = run(vec![v3]);
         assert_eq!(out[0].verdict.cause, Cause::EngineIoVersionMismatch);
         assert!(out[0].verdict.evidence.contains("EIO=3"));
+    }
+
+    #[test]
+    fn a_bare_refusal_of_a_sid_another_node_issued_is_session_not_sticky() {
+        let hs = with_origin(FULL, "http://app.test");
+        // The upgrade to `node` of the sid `issuer` answered, refused with a
+        // bare 403 (python-engineio under uvicorn).
+        let judged = |issuer: &str, node: &str| {
+            let mut c = Correlator::new();
+            c.note_sid(crate::http::SidIssued {
+                ts: Timestamp::default(),
+                client: ep("10.0.0.9:4999"),
+                server: ep(issuer),
+                sid: "Xy9_sid".into(),
+            });
+            let mut a = attempt("10.0.0.9:5000", node, 10, 12, 403, 1, &hs);
+            Arc::make_mut(&mut a.request).target =
+                "/socket.io/?EIO=4&transport=websocket&sid=Xy9_sid".into();
+            if let Some(r) = a.response.as_mut() {
+                r.reason = "Forbidden".into();
+            }
+            let mut out = c.push(a);
+            out.extend(c.release(None));
+            out.remove(0).verdict
+        };
+        let v = judged("10.0.0.1:8001", "10.0.0.2:8001");
+        assert_eq!(
+            (v.cause, v.header, v.confidence),
+            (Cause::SessionNotSticky, None, Confidence::Medium)
+        );
+        assert!(
+            v.evidence.starts_with("sid 'Xy9_sid' was issued by 10.0.0.1:8001 (polling handshake), but this upgrade reached 10.0.0.2:8001"),
+            "{}",
+            v.evidence
+        );
+        // The node that issued it refused it: not the balancer.
+        assert_ne!(
+            judged("10.0.0.2:8001", "10.0.0.2:8001").cause,
+            Cause::SessionNotSticky
+        );
     }
 
     #[test]

@@ -498,6 +498,29 @@ pub static TABLE: &[Row] = &[
         "No CONNECTION upgrade hdr",
         Topic::Connection,
     ),
+    // python-engineio (python-socketio, Flask-SocketIO), base_server.py
+    // `_bad_request`: a JSON string in a text/plain 400, before aiohttp's
+    // "Unsupported version" row (words inside the version refusal). Under an
+    // ASGI server a refused WebSocket is a bare 403 instead (the correlator
+    // names the sid's issuer for it).
+    row(
+        "python-engineio",
+        Some(400),
+        "is not an accepted origin",
+        Topic::Origin,
+    ),
+    row(
+        "python-engineio",
+        Some(400),
+        "\"Invalid session",
+        Topic::EngineIoSession,
+    ),
+    row(
+        "python-engineio",
+        Some(400),
+        "unsupported version of the Socket.IO or Engine.IO protocols",
+        Topic::EngineIoVersion,
+    ),
     // web_ws.py: "Unsupported version: <v>" (actix-web's old reason phrase
     // "Unsupported version" is the same words).
     row("aiohttp", None, "Unsupported version", Topic::Version),
@@ -1184,6 +1207,33 @@ mod tests {
                 ),
                 // abortUpgrade's plain body for a refused allowRequest.
                 (400, "Bad Request", "Forbidden", Topic::Origin),
+            ],
+        );
+    }
+
+    #[test]
+    fn python_engineio() {
+        check(
+            "python-engineio",
+            &[
+                (
+                    400,
+                    "BAD REQUEST",
+                    "\"http://evil.test is not an accepted origin.\"",
+                    Topic::Origin,
+                ),
+                (
+                    400,
+                    "BAD REQUEST",
+                    "\"Invalid session vArH7znGbooMxBc8AAAB\"",
+                    Topic::EngineIoSession,
+                ),
+                (
+                    400,
+                    "BAD REQUEST",
+                    "\"The client is using an unsupported version of the Socket.IO or Engine.IO protocols\"",
+                    Topic::EngineIoVersion,
+                ),
             ],
         );
     }
