@@ -31,6 +31,9 @@ PAGE_PORT = 18450
 SIO_NODES = (18451, 18452)
 SIO_ROUND_ROBIN = 18453
 SIO_STICKY = 18454
+PY_SIO_NODES = (18514, 18515)  # python-socketio on uvicorn (server_python_socketio.py)
+PY_SIO_ROUND_ROBIN = 18516
+PY_SIO_STICKY = 18517
 FAYE_PORT = 18455
 AUTOBAHN_PORT = 18456
 STRICT_ACL = 18457
@@ -111,6 +114,8 @@ SCENARIOS = {
     "raw-strict__connection-keep-alive-upgrade": ([STRICT_PORT], "Connection: keep-alive, Upgrade (as Firefox sent it), then Connection: Upgrade, to a server that wants exactly 'Upgrade'"),
     "socketio-round-robin__session-not-sticky": ([SIO_ROUND_ROBIN] + list(SIO_NODES), "Engine.IO polling handshake, then the upgrade, through nginx round-robin"),
     "socketio-sticky__ok": ([SIO_STICKY] + list(SIO_NODES), "Engine.IO polling handshake, then the upgrade, through nginx hash $remote_addr"),
+    "python-socketio-round-robin__session-not-sticky": ([PY_SIO_ROUND_ROBIN] + list(PY_SIO_NODES), "Engine.IO polling handshake, then the upgrade, through nginx round-robin to python-socketio nodes (uvicorn: a refused upgrade is a bare 403)"),
+    "python-socketio-sticky__ok": ([PY_SIO_STICKY] + list(PY_SIO_NODES), "Engine.IO polling handshake, then the upgrade, through nginx hash $remote_addr to python-socketio nodes"),
     "socketio__eio3-websocket": ([SIO_NODES[0]], "an Engine.IO 3 client (websocket transport only) to a Socket.IO 4 node"),
     "raw-strict__lowercase-names": ([STRICT_PORT], "lowercase header names to a server that looks names up in one case"),
     "nginx-strict-acl__python-websockets": ([STRICT_ACL, PY_PORT], "Upgrade: WebSocket, then Upgrade: websocket, to nginx with a case-sensitive ACL"),
@@ -211,6 +216,7 @@ def versions():
         except OSError:
             v[key] = "unknown"
     v["autobahn"] = pip_version("{}", "autobahn")
+    v["python-socketio"] = pip_version("{}+engineio-{}", "python-socketio", "python-engineio")
     v["hypercorn"] = pip_version("{}", "hypercorn")
     v["daphne"] = pip_version("{}+channels-{}", "daphne", "channels")
     for layer in ("wsproto", "websockets"):
@@ -411,6 +417,31 @@ def ws_head(port, target, extra=(), upgrade="websocket", connection="Upgrade",
     return lines
 
 
+# Socket.IO clusters behind nginx: scenario prefix -> (round-robin port,
+# sticky port, node ports, implementation key in versions(), the status of an
+# upgrade whose sid another node issued: Node's engine.io answers 400
+# "Session ID unknown", python-engineio under uvicorn a bare 403).
+CLUSTERS = {
+    "socketio": (SIO_ROUND_ROBIN, SIO_STICKY, SIO_NODES, "socket.io", 400),
+    "python-socketio": (PY_SIO_ROUND_ROBIN, PY_SIO_STICKY, PY_SIO_NODES, "python-socketio", 403),
+}
+CLUSTER_SCENARIOS = {f"{c}-{how}" for c in CLUSTERS
+                     for how in ("round-robin__session-not-sticky", "sticky__ok")}
+
+
+def cluster_of(name):
+    front = name.split("__")[0]
+    for how in ("-round-robin", "-sticky"):
+        if front.endswith(how):
+            return CLUSTERS[front[:-len(how)]]
+    raise SystemExit(f"{name}: not a cluster scenario")
+
+
+def cluster_front(name):
+    rr, sticky, _, _, _ = cluster_of(name)
+    return rr if "round-robin" in name else sticky
+
+
 def polling_handshake(d, port, eio=4):
     conn = d.Conn("127.0.0.1", port)
     head = (f"GET /socket.io/?EIO={eio}&transport=polling&t=PfXq1a2 HTTP/1.1\r\n"
@@ -453,8 +484,8 @@ def run(name, d):
         elif what == "subprotocol-rejected":
             ws, protos = f"ws://127.0.0.1:{NODE_PORT}/chat", ("chat.v2",)
         return run_browser(browser, origin_host, ws, protos, proxy=f"127.0.0.1:{SQUID_PORT}")
-    if name == "socketio-round-robin__session-not-sticky" or name == "socketio-sticky__ok":
-        port = SIO_ROUND_ROBIN if "round-robin" in name else SIO_STICKY
+    if name in CLUSTER_SCENARIOS:
+        port = cluster_front(name)
         sid, body = polling_handshake(d, port)
         if not sid:
             raise SystemExit(f"{name}: no sid in the polling handshake: {body!r}")
@@ -761,10 +792,9 @@ def label(name, obs_path, pcap, d):
         return [base_label(front, impl, what, cause, header, "client", note),
                 base_label(back, impl, what, cause, header, "backend",
                            note + "; backend leg found by its Sec-WebSocket-Key")]
-    if name.startswith("socketio"):
-        sids = polling_sids(d, pcap, set(SIO_NODES))
-        sio = f"node-socket.io-{vers['socket.io']}"
+    if name.startswith("socketio") or name in CLUSTER_SCENARIOS:
         if name == "socketio__eio3-websocket":
+            sio = f"node-socket.io-{vers['socket.io']}"
             a = attempts[0]
             expect(name, a, 101)
             lab = base_label(a, sio, "eio3-websocket", "engine-io-version-mismatch", None, "direct",
@@ -772,7 +802,10 @@ def label(name, obs_path, pcap, d):
                              "101, then an HTTP 400 'Unsupported protocol version' written on the upgraded "
                              f"connection: {a['after_101'][:80]!r}")
             return [lab]
-        front_port = SIO_ROUND_ROBIN if "round-robin" in name else SIO_STICKY
+        _, _, nodes, impl, refused = cluster_of(name)
+        sids = polling_sids(d, pcap, set(nodes))
+        sio = f"{'node-' if impl == 'socket.io' else ''}{impl}-{vers[impl]}"
+        front_port = cluster_front(name)
         for front, back in pair_legs(attempts, front_port):
             sid = re.search(r"sid=([^&]+)", front["target"]).group(1)
             issuer = sids.get(sid)
@@ -780,7 +813,7 @@ def label(name, obs_path, pcap, d):
             if issuer is None or node is None:
                 raise SystemExit(f"{name}: sid issuer {issuer}, upgrade node {node}")
             if issuer != node:
-                expect(name, front, 400)
+                expect(name, front, refused)
                 cause = "session-not-sticky"
             else:
                 expect(name, front, 101)
