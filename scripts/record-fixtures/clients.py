@@ -34,6 +34,7 @@ SIO_STICKY = 18454
 PY_SIO_NODES = (18514, 18515)  # python-socketio on uvicorn (server_python_socketio.py)
 PY_SIO_ROUND_ROBIN = 18516
 PY_SIO_STICKY = 18517
+PY_SIO_AIOHTTP = 18518  # one python-socketio node on aiohttp: its refusals keep their words
 FAYE_PORT = 18455
 AUTOBAHN_PORT = 18456
 STRICT_ACL = 18457
@@ -116,6 +117,9 @@ SCENARIOS = {
     "socketio-sticky__ok": ([SIO_STICKY] + list(SIO_NODES), "Engine.IO polling handshake, then the upgrade, through nginx hash $remote_addr"),
     "python-socketio-round-robin__session-not-sticky": ([PY_SIO_ROUND_ROBIN] + list(PY_SIO_NODES), "Engine.IO polling handshake, then the upgrade, through nginx round-robin to python-socketio nodes (uvicorn: a refused upgrade is a bare 403)"),
     "python-socketio-sticky__ok": ([PY_SIO_STICKY] + list(PY_SIO_NODES), "Engine.IO polling handshake, then the upgrade, through nginx hash $remote_addr to python-socketio nodes"),
+    "python-socketio-aiohttp__origin-rejected": ([PY_SIO_AIOHTTP], "an Engine.IO upgrade from Origin http://evil.test, not in cors_allowed_origins, to python-socketio on aiohttp"),
+    "python-socketio-aiohttp__eio3-websocket": ([PY_SIO_AIOHTTP], "an Engine.IO 3 client (websocket transport only) to python-socketio 5 on aiohttp"),
+    "python-socketio-aiohttp__unknown-sid": ([PY_SIO_AIOHTTP], "an upgrade naming a sid the node never issued (another node's, or from before a restart) to python-socketio on aiohttp"),
     "socketio__eio3-websocket": ([SIO_NODES[0]], "an Engine.IO 3 client (websocket transport only) to a Socket.IO 4 node"),
     "raw-strict__lowercase-names": ([STRICT_PORT], "lowercase header names to a server that looks names up in one case"),
     "nginx-strict-acl__python-websockets": ([STRICT_ACL, PY_PORT], "Upgrade: WebSocket, then Upgrade: websocket, to nginx with a case-sensitive ACL"),
@@ -133,6 +137,12 @@ SCENARIOS = {
 # Scenarios of one hand-written request: name -> (status, implementation,
 # its key in versions(), cause, header).
 LONE_ATTEMPTS = {
+    "python-socketio-aiohttp__origin-rejected": (400, "python-socketio", "python-socketio",
+                                                 "origin-rejected", "Origin"),
+    "python-socketio-aiohttp__eio3-websocket": (400, "python-socketio", "python-socketio",
+                                                "engine-io-version-mismatch", None),
+    "python-socketio-aiohttp__unknown-sid": (400, "python-socketio", "python-socketio",
+                                             "session-not-sticky", None),
     "golang-x-net-websocket__missing-origin": (403, "golang-x-net-websocket", "golang-x-net-websocket",
                                                "origin-rejected", "Origin"),
     "python-websockets15__missing-host-subprotocol": (400, "python-websockets", "python-websockets15",
@@ -417,6 +427,15 @@ def ws_head(port, target, extra=(), upgrade="websocket", connection="Upgrade",
     return lines
 
 
+# The Engine.IO upgrades of the python-socketio-aiohttp scenarios: name ->
+# (target, Origin).
+ENGINE_IO_UPGRADES = {
+    "python-socketio-aiohttp__origin-rejected": ("/socket.io/?EIO=4&transport=websocket", "http://evil.test"),
+    "python-socketio-aiohttp__eio3-websocket": ("/socket.io/?EIO=3&transport=websocket", "http://app.test"),
+    "python-socketio-aiohttp__unknown-sid": ("/socket.io/?EIO=4&transport=websocket&sid=V0AqaD8vWz1nX2xYAAAB",
+                                             "http://app.test"),
+}
+
 # Socket.IO clusters behind nginx: scenario prefix -> (round-robin port,
 # sticky port, node ports, implementation key in versions(), the status of an
 # upgrade whose sid another node issued: Node's engine.io answers 400
@@ -491,6 +510,11 @@ def run(name, d):
             raise SystemExit(f"{name}: no sid in the polling handshake: {body!r}")
         up = raw_exchange(d, port, ws_head(port, f"/socket.io/?EIO=4&transport=websocket&sid={sid}"))
         return {"sid": sid, "handshake_body": body, "upgrade": up}
+    if name in ENGINE_IO_UPGRADES:
+        target, origin = ENGINE_IO_UPGRADES[name]
+        head = [f"Origin: {origin}" if line.startswith("Origin: ") else line
+                for line in ws_head(PY_SIO_AIOHTTP, target)]
+        return {"attempts": [raw_exchange(d, PY_SIO_AIOHTTP, head, SCENARIOS[name][1])]}
     if name == "socketio__eio3-websocket":
         port = SIO_NODES[0]
         up = raw_exchange(d, port, ws_head(port, "/socket.io/?EIO=3&transport=websocket"))
