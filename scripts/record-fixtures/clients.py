@@ -35,6 +35,7 @@ PY_SIO_NODES = (18514, 18515)  # python-socketio on uvicorn (server_python_socke
 PY_SIO_ROUND_ROBIN = 18516
 PY_SIO_STICKY = 18517
 PY_SIO_AIOHTTP = 18518  # one python-socketio node on aiohttp: its refusals keep their words
+FLASK_SOCK_PORT = 18519
 FAYE_PORT = 18455
 AUTOBAHN_PORT = 18456
 STRICT_ACL = 18457
@@ -84,6 +85,8 @@ TARGETS = {
     "actix-web": {"ip": "127.0.0.1", "port": ACTIX_PORT, "impl": "actix-web"},
     # Node: WebSocket-Node, the npm package `websocket` (server_websocket_node.js)
     "websocket-node": {"ip": "127.0.0.1", "port": WEBSOCKET_NODE_PORT, "impl": "websocket-node"},
+    # Python: Flask-Sock (simple-websocket, wsproto) on Werkzeug (server_flask_sock.py)
+    "flask-sock": {"ip": "127.0.0.1", "port": FLASK_SOCK_PORT, "impl": "flask-sock"},
     # C: Mosquitto's MQTT over WebSockets, on libwebsockets (mosquitto.conf)
     "mosquitto": {"ip": "127.0.0.1", "port": MOSQUITTO_PORT, "impl": "mosquitto"},
     # Go: golang.org/x/net/websocket's Server with Handshake functions (server_xnet/)
@@ -227,6 +230,7 @@ def versions():
             v[key] = "unknown"
     v["autobahn"] = pip_version("{}", "autobahn")
     v["python-socketio"] = pip_version("{}+engineio-{}", "python-socketio", "python-engineio")
+    v["flask-sock"] = pip_version("{}+simple-websocket-{}+werkzeug-{}", "flask-sock", "simple-websocket", "werkzeug")
     v["hypercorn"] = pip_version("{}", "hypercorn")
     v["daphne"] = pip_version("{}+channels-{}", "daphne", "channels")
     for layer in ("wsproto", "websockets"):

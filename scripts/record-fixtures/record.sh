@@ -4,9 +4,9 @@
 # Starts the Python websockets and Node ws servers, a raw-socket test server
 # and nginx (plain, TLS-terminating with a throwaway self-signed certificate,
 # IPv6), HAProxy, Apache httpd, Caddy, Varnish, lighttpd and more nginx (proxies.py,
-# ports 18420-18489, 18500-18508), more servers (clients.py, 18445-18479, 18509-18518: faye-websocket, Autobahn,
+# ports 18420-18489, 18500-18508), more servers (clients.py, 18445-18479, 18509-18519: faye-websocket, Autobahn,
 # uvicorn, Hypercorn, Daphne, websockets 15, axum, tokio-tungstenite, actix-web, WebSocket-Node, Mosquitto,
-# python-socketio,
+# python-socketio, Flask-Sock,
 # gorilla/websocket, x/net/websocket,
 # Tomcat; browsers,
 # also through Squid as their forward proxy) on
@@ -73,7 +73,7 @@ have_ws="$(python3 -c 'from importlib.metadata import version; print(version("we
 want_ab="$(sed -n 's/^autobahn==//p' "$HERE/requirements.txt")"
 have_ab="$(python3 -c 'from importlib.metadata import version; print(version("autobahn"))' 2>/dev/null || true)"
 if [ "$have_ws" != "$want_ws" ] || [ "$have_ab" != "$want_ab" ] \
-    || ! python3 -c 'import tornado, aiohttp, uvicorn, wsproto, hypercorn, daphne, channels, django, socketio' 2>/dev/null; then
+    || ! python3 -c 'import tornado, aiohttp, uvicorn, wsproto, hypercorn, daphne, channels, django, socketio, flask_sock' 2>/dev/null; then
     log "installing Python requirements"
     python3 -m pip install -q -r "$HERE/requirements.txt"
 fi
@@ -200,6 +200,9 @@ for p in 18514 18515; do
     python3 "$HERE/server_python_socketio.py" "$p" 127.0.0.1 >"$TMP/python-socketio-$p.log" 2>&1 &
     PIDS+=("$!")
 done
+# Flask-Sock on Werkzeug's threaded server
+python3 "$HERE/server_flask_sock.py" 18519 127.0.0.1 >"$TMP/flask-sock.log" 2>&1 &
+PIDS+=("$!")
 # ... and one on aiohttp, whose refusals keep their words
 python3 "$HERE/server_python_socketio.py" 18518 127.0.0.1 aiohttp >"$TMP/python-socketio-aiohttp.log" 2>&1 &
 PIDS+=("$!")
@@ -280,7 +283,7 @@ cp "$HERE/nginx-cluster.conf" "$TMP/nginx-cluster/nginx.conf"
 nginx -t -q -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/"
 nginx -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/" >"$TMP/nginx-cluster.out" 2>&1 &
 PIDS+=("$!")
-CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18445 18446 18447 18448 18449 18509 18510 18511 18512 18514 18515 18516 18517 18518 18496 18497)
+CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18445 18446 18447 18448 18449 18509 18510 18511 18512 18514 18515 18516 18517 18518 18519 18496 18497)
 
 for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}" "${PROXY_PORTS[@]}" "${CLIENT_PORTS[@]}" "${TLS_PORTS[@]}"; do
     python3 "$HERE/driver.py" wait 127.0.0.1 "$p" || { cat "$TMP"/*.log "$TMP/nginx/error.log" >&2; exit 1; }
