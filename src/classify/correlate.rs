@@ -137,6 +137,9 @@ pub struct Correlator {
     proxy_protocol_servers: HashMap<Endpoint, ()>,
     /// Which server issued recent Engine.IO session ids.
     sids: SidMemory,
+    /// The Engine.IO protocol revisions (`EIO=`, one bit each) of the
+    /// upgrades each server endpoint accepted.
+    accepted_eio: HashMap<Endpoint, u8>,
     /// Recent TLS connections by server address, newest last, for backend
     /// legs whose client leg was encrypted.
     tls: HashMap<IpAddr, VecDeque<TlsSighting>>,
@@ -702,6 +705,13 @@ impl Correlator {
             .map(|h| h.value_str().into_owned());
         self.proxy_header_missing(j);
         if j.verdict.outcome == Outcome::Accepted {
+            if let Some(bit) = eio_bit(&j.attempt.request.target) {
+                if self.accepted_eio.len() < MAX_ENDPOINTS
+                    || self.accepted_eio.contains_key(&server)
+                {
+                    *self.accepted_eio.entry(server).or_default() |= bit;
+                }
+            }
             if self.accepted_spellings.len() < MAX_ENDPOINTS
                 || self.accepted_spellings.contains_key(&server)
             {
@@ -731,6 +741,9 @@ impl Correlator {
         }
         if j.verdict.outcome == Outcome::NoResponse {
             self.silent_close_set_against_accepted(j, &server);
+            return;
+        }
+        if self.engine_io_revision_refused(j, &server) {
             return;
         }
         let Some(o) = origin else {
@@ -1045,6 +1058,22 @@ impl Correlator {
     }
 }
 
+/// A 4xx refusal of a request that broke no rule, which the verdict is
+/// not sure of: what a comparison with other attempts may still name.
+fn unsure_client_error(j: &Judged) -> bool {
+    let v = &j.verdict;
+    v.outcome == Outcome::Rejected
+        && v.defects.is_empty()
+        && v.confidence != Confidence::High
+        && status_of(&j.attempt).is_some_and(|s| (400..500).contains(&s))
+}
+
+/// The bit of a request's Engine.IO protocol revision (`EIO=0`..`EIO=7`).
+fn eio_bit(target: &str) -> Option<u8> {
+    let v: u8 = engine_io::query_param(target, "EIO")?.parse().ok()?;
+    (v < 8).then(|| 1 << v)
+}
+
 /// A path's first segment (`/rooms/17/ws`: `rooms`), what routes are
 /// told apart by.
 fn first_segment(path: &str) -> &str {
@@ -1141,14 +1170,7 @@ impl Correlator {
     /// balancer without stickiness. A client leg whose backend leg is not in
     /// the capture is not judged (the node it reached is unknown).
     fn foreign_sid_refused(&self, j: &mut Judged) {
-        let v = &j.verdict;
-        let status = status_of(&j.attempt);
-        if v.outcome != Outcome::Rejected
-            || !v.defects.is_empty()
-            || v.confidence == Confidence::High
-            || !status.is_some_and(|s| (400..500).contains(&s))
-            || (j.leg == Leg::Client && j.peer.is_none())
-        {
+        if !unsure_client_error(j) || (j.leg == Leg::Client && j.peer.is_none()) {
             return;
         }
         let Some((sid, issued_by, reached)) = self.sid_nodes(j) else {
@@ -1166,6 +1188,37 @@ impl Correlator {
                 "sid '{sid}' was issued by {issued_by} (polling handshake), but this upgrade reached {reached}: the balancer is not sticky; the refusal names nothing, as python-engineio's under an ASGI server (a WebSocket ended before it is accepted is a bare 403); {said}"
             ),
         );
+    }
+
+    /// A refusal without words of an Engine.IO upgrade whose protocol
+    /// revision (`EIO=`) is not one this endpoint accepted upgrades of: a
+    /// Socket.IO 2 client (EIO=3) against a Socket.IO 3+ server, which
+    /// python-engineio under an ASGI server refuses with a bare 403.
+    /// Whether the verdict changed.
+    fn engine_io_revision_refused(&self, j: &mut Judged, server: &Endpoint) -> bool {
+        if !unsure_client_error(j) {
+            return false;
+        }
+        let target = &j.attempt.request.target;
+        let (Some(bit), Some(&accepted)) = (eio_bit(target), self.accepted_eio.get(server)) else {
+            return false;
+        };
+        if accepted & bit != 0 {
+            return false;
+        }
+        let revisions: Vec<String> = (0..8)
+            .filter(|i| accepted & (1 << i) != 0)
+            .map(|i| format!("EIO={i}"))
+            .collect();
+        let ev = format!(
+            "{} refused, while this endpoint accepted upgrades with {}: the Engine.IO protocol revision (a Socket.IO 2 client against a Socket.IO 3 or later server; python-engineio under an ASGI server refuses it with a bare 403); {}",
+            engine_io::query_param(target, "EIO").map_or(String::new(), |v| format!("EIO={v}")),
+            revisions.join(", "),
+            status_said(&j.attempt),
+        );
+        j.verdict
+            .restate(Cause::EngineIoVersionMismatch, None, Confidence::Medium, ev);
+        true
     }
 
     /// An upgrade refused for an unknown sid, with the polling handshake that
@@ -2966,6 +3019,48 @@ mod tests {
             judged("10.0.0.2:8001", "10.0.0.2:8001").cause,
             Cause::SessionNotSticky
         );
+    }
+
+    #[test]
+    fn a_bare_refusal_of_an_engine_io_revision_never_accepted_here_names_it() {
+        let hs = with_origin(FULL, "http://app.test");
+        let upgrade = |client: &str, eio: &str, status: u16, ms: i64| {
+            let mut a = attempt(client, "10.0.0.1:8000", ms, ms + 2, status, 1, &hs);
+            Arc::make_mut(&mut a.request).target =
+                format!("/socket.io/?EIO={eio}&transport=websocket");
+            if let Some(r) = a.response.as_mut() {
+                r.reason = "Forbidden".into();
+            }
+            a
+        };
+        let ok = accepted(upgrade("10.0.0.9:5000", "4", 101, 0));
+        let out = run(vec![ok.clone(), upgrade("10.0.0.9:5001", "3", 403, 10)]);
+        let v = &out
+            .iter()
+            .find(|j| j.verdict.outcome == Outcome::Rejected)
+            .unwrap()
+            .verdict;
+        assert_eq!(
+            (v.cause, v.header, v.confidence),
+            (Cause::EngineIoVersionMismatch, None, Confidence::Medium)
+        );
+        assert!(
+            v.evidence
+                .starts_with("EIO=3 refused, while this endpoint accepted upgrades with EIO=4"),
+            "{}",
+            v.evidence
+        );
+        // A revision accepted here, or nothing accepted to compare with.
+        for out in [
+            run(vec![ok, upgrade("10.0.0.9:5001", "4", 403, 10)]),
+            run(vec![upgrade("10.0.0.9:5001", "3", 403, 10)]),
+        ] {
+            let r = out
+                .iter()
+                .find(|j| j.verdict.outcome == Outcome::Rejected)
+                .unwrap();
+            assert_ne!(r.verdict.cause, Cause::EngineIoVersionMismatch);
+        }
     }
 
     #[test]
