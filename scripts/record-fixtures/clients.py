@@ -120,6 +120,7 @@ SCENARIOS = {
     "socketio-sticky__ok": ([SIO_STICKY] + list(SIO_NODES), "Engine.IO polling handshake, then the upgrade, through nginx hash $remote_addr"),
     "python-socketio-round-robin__session-not-sticky": ([PY_SIO_ROUND_ROBIN] + list(PY_SIO_NODES), "Engine.IO polling handshake, then the upgrade, through nginx round-robin to python-socketio nodes (uvicorn: a refused upgrade is a bare 403)"),
     "python-socketio-sticky__ok": ([PY_SIO_STICKY] + list(PY_SIO_NODES), "Engine.IO polling handshake, then the upgrade, through nginx hash $remote_addr to python-socketio nodes"),
+    "python-socketio__eio3-after-eio4": ([PY_SIO_NODES[0]], "an Engine.IO 4 upgrade to a python-socketio node on uvicorn, accepted, then an Engine.IO 3 one, refused with a bare 403"),
     "python-socketio-aiohttp__origin-rejected": ([PY_SIO_AIOHTTP], "an Engine.IO upgrade from Origin http://evil.test, not in cors_allowed_origins, to python-socketio on aiohttp"),
     "python-socketio-aiohttp__eio3-websocket": ([PY_SIO_AIOHTTP], "an Engine.IO 3 client (websocket transport only) to python-socketio 5 on aiohttp"),
     "python-socketio-aiohttp__unknown-sid": ([PY_SIO_AIOHTTP], "an upgrade naming a sid the node never issued (another node's, or from before a restart) to python-socketio on aiohttp"),
@@ -166,17 +167,28 @@ BARE_403_KINDS = {"golang-x-net-websocket": ("subprotocol-missing",),
                   "daphne": ("subprotocol-missing", "not-found-path"),
                   "hypercorn": ("subprotocol-missing", "not-found-path")}
 
-# Offers of Sec-WebSocket-Protocol in turn, on one path: scenario -> (port,
-# implementation, path, [(offer, status, cause, header, what the step is)]).
-# libwebsockets compares the names case-sensitively and closes the
-# connection on an offer it serves none of; without an offer it picks its
-# first protocol.
-OFFERS_IN_TURN = {
-    "mosquitto__subprotocol-refused": (MOSQUITTO_PORT, "mosquitto", "/mqtt", [
-        ("mqtt", 101, "ok", None, "the protocol name MQTT 3.1.1 and 5 clients offer"),
-        ("mqttv3.1", 101, "ok", None, "the name MQTT 3.1 clients offer"),
-        ("MQTT", None, "subprotocol-rejected", "Sec-WebSocket-Protocol", "the name in capitals"),
-        ("mqttv5", None, "subprotocol-rejected", "Sec-WebSocket-Protocol", "a name it does not serve"),
+# Upgrades in turn on one connection each: scenario -> (port,
+# implementation, [(target, extra headers, status, cause, header, what the
+# step is)]). libwebsockets compares subprotocol names case-sensitively and
+# closes the connection on an offer it serves none of; without an offer it
+# picks its first protocol. python-engineio under uvicorn refuses an
+# Engine.IO revision it does not speak with a bare 403.
+STEPS_IN_TURN = {
+    "mosquitto__subprotocol-refused": (MOSQUITTO_PORT, "mosquitto", [
+        ("/mqtt", [("Sec-WebSocket-Protocol", "mqtt")], 101, "ok", None,
+         "the protocol name MQTT 3.1.1 and 5 clients offer"),
+        ("/mqtt", [("Sec-WebSocket-Protocol", "mqttv3.1")], 101, "ok", None,
+         "the name MQTT 3.1 clients offer"),
+        ("/mqtt", [("Sec-WebSocket-Protocol", "MQTT")], None, "subprotocol-rejected", "Sec-WebSocket-Protocol",
+         "the name in capitals"),
+        ("/mqtt", [("Sec-WebSocket-Protocol", "mqttv5")], None, "subprotocol-rejected", "Sec-WebSocket-Protocol",
+         "a name it does not serve"),
+    ]),
+    "python-socketio__eio3-after-eio4": (PY_SIO_NODES[0], "python-socketio", [
+        ("/socket.io/?EIO=4&transport=websocket", [], 101, "ok", None,
+         "a Socket.IO 4 client, websocket transport only"),
+        ("/socket.io/?EIO=3&transport=websocket", [], 403, "engine-io-version-mismatch", None,
+         "a Socket.IO 2 client (EIO=3), websocket transport only"),
     ]),
 }
 
@@ -561,11 +573,11 @@ def run(name, d):
     if name == "python-websockets15__missing-host-subprotocol":
         head = [line for line in ws_head(WEBSOCKETS15_PORT, "/chat") if not line.startswith("Host: ")]
         return {"attempts": [raw_exchange(d, WEBSOCKETS15_PORT, head, "no Host, no subprotocol, to /chat")]}
-    if name in OFFERS_IN_TURN:
-        port, _, path, steps = OFFERS_IN_TURN[name]
+    if name in STEPS_IN_TURN:
+        port, _, steps = STEPS_IN_TURN[name]
         out = []
-        for offer, _, _, _, what in steps:
-            head = ws_head(port, path, extra=[("Sec-WebSocket-Protocol", offer)])
+        for target, extra, _, _, _, what in steps:
+            head = ws_head(port, target, extra=extra)
             key = next(line.split(": ", 1)[1] for line in head if line.startswith("Sec-WebSocket-Key: "))
             out.append(dict(raw_exchange(d, port, head, what), key=key))
         return {"attempts": out}
@@ -898,19 +910,20 @@ def label(name, obs_path, pcap, d):
         expect(name, attempts[0], status)
         return [base_label(attempts[0], f"{impl}-{vers[version]}", name.split("__")[1],
                            cause, header, "direct", desc)]
-    if name in OFFERS_IN_TURN:
-        _, impl, path, steps = OFFERS_IN_TURN[name]
+    if name in STEPS_IN_TURN:
+        _, impl, steps = STEPS_IN_TURN[name]
         by_key = {hv(a["headers"], "sec-websocket-key"): a for a in attempts}
         if len(attempts) != len(steps):
             raise SystemExit(f"{name}: expected {len(steps)} attempts, found {len(attempts)}")
         out = []
-        for step, (offer, status, cause, header, what) in zip(obs["attempts"], steps):
+        for step, (target, extra, status, cause, header, what) in zip(obs["attempts"], steps):
             a = by_key.get(step["key"])
             if a is None:
                 raise SystemExit(f"{name}: the attempt for '{what}' is not in the capture")
             expect(name, a, status)
             out.append(base_label(a, f"{impl}-{vers[impl]}", name.split("__")[1], cause, header,
-                                  "direct", f"offers '{offer}' ({what}) on {path}; {desc}"))
+                                  "direct", f"{what}: {target}"
+                                  + "".join(f", {n}: {v}" for n, v in extra) + f"; {desc}"))
         return out
     if name.endswith("__accepted-then-refused"):
         target = name.split("__")[0]
