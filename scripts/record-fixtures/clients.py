@@ -36,6 +36,7 @@ PY_SIO_ROUND_ROBIN = 18516
 PY_SIO_STICKY = 18517
 PY_SIO_AIOHTTP = 18518  # one python-socketio node on aiohttp: its refusals keep their words
 FLASK_SOCK_PORT = 18519
+WEBSOCKETD_PORT = 18528
 FAYE_PORT = 18455
 AUTOBAHN_PORT = 18456
 STRICT_ACL = 18457
@@ -87,6 +88,8 @@ TARGETS = {
     "websocket-node": {"ip": "127.0.0.1", "port": WEBSOCKET_NODE_PORT, "impl": "websocket-node"},
     # Python: Flask-Sock (simple-websocket, wsproto) on Werkzeug (server_flask_sock.py)
     "flask-sock": {"ip": "127.0.0.1", "port": FLASK_SOCK_PORT, "impl": "flask-sock"},
+    # Go: websocketd (Debian's, on gorilla/websocket) running cat, --origin=app.test
+    "websocketd": {"ip": "127.0.0.1", "port": WEBSOCKETD_PORT, "impl": "websocketd"},
     # C: Mosquitto's MQTT over WebSockets, on libwebsockets (mosquitto.conf)
     "mosquitto": {"ip": "127.0.0.1", "port": MOSQUITTO_PORT, "impl": "mosquitto"},
     # Go: golang.org/x/net/websocket's Server with Handshake functions (server_xnet/)
@@ -268,7 +271,7 @@ def versions():
                                       f"{pins.get('websockets', 'unknown')}")
     for key, pkg in (("gorilla-websocket", "golang-github-gorilla-websocket-dev"), ("tomcat", "tomcat10"),
                      ("golang-x-net-websocket", "golang-golang-x-net-dev"),
-                     ("squid", "squid"), ("mosquitto", "mosquitto")):
+                     ("squid", "squid"), ("mosquitto", "mosquitto"), ("websocketd", "websocketd")):
         try:
             out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", pkg],
                                  capture_output=True, text=True, timeout=10).stdout

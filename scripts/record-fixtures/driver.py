@@ -644,7 +644,8 @@ def versions():
         v["nginx"] = "unknown"
     for k in ("faye-websocket", "autobahn", "uvicorn-wsproto", "uvicorn-websockets", "axum", "daphne", "gorilla-websocket",
               "golang-x-net-websocket", "tokio-tungstenite", "tomcat", "hypercorn", "python-websockets15",
-              "uvicorn-websockets-sansio", "actix-web", "websocket-node", "mosquitto", "flask-sock"):
+              "uvicorn-websockets-sansio", "actix-web", "websocket-node", "mosquitto", "flask-sock",
+              "websocketd"):
         v[k] = clients.versions()[k]
     for k in ("tornado", "aiohttp"):
         try:
