@@ -156,7 +156,7 @@ def fixtures():
     out.append(("python-websockets__credentials", "python-websockets", "credentials"))
     for kind in ("bad-accept", "subprotocol-mismatch", "extension-unoffered", "upgrade-h2c-101"):
         out.append((f"raw-python-testserver__{kind}", "raw-python-testserver", kind))
-    out += clients.standard_fixtures(list(KINDS))
+    out += clients.standard_fixtures(list(KINDS) + ["pipelined", "keepalive-sequence"])
     out += [(name, None, None) for name in clients.SCENARIOS]
     return out
 
