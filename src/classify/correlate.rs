@@ -897,25 +897,12 @@ impl Correlator {
             }
             return;
         }
-        let origin = match sp.origin {
-            Some(_) => format!("Origin {}", header_text(&j.attempt, "Origin")),
-            None => "no Origin".to_string(),
-        };
+        let origin = origin_said(&j.attempt, &sp);
         let said = status_said(&j.attempt);
-        // Paths that name a resource (/rooms/17/ws) differ from attempt to
-        // attempt: a path is set against the accepted ones under its first
-        // segment, and only a path under none of theirs is a route of its own.
+        // Only a path under none of the accepted ones' routes is a route of
+        // its own.
         let route = first_segment(sp.target_path);
-        let on_path: Vec<&Spelling> = alike
-            .iter()
-            .copied()
-            .filter(|ok| ok.target_path == sp.target_path)
-            .collect();
-        let on_route: Vec<&Spelling> = alike
-            .iter()
-            .copied()
-            .filter(|ok| first_segment(&ok.target_path) == route)
-            .collect();
+        let (on_path, on_route) = on_path_and_route(&alike, &sp);
         if on_route.is_empty() {
             let mut paths: Vec<&str> = alike.iter().map(|ok| ok.target_path.as_str()).collect();
             paths.sort_unstable();
@@ -1010,18 +997,16 @@ impl Correlator {
         let Some(protocol) = sp.protocol else {
             return;
         };
-        let route = first_segment(sp.target_path);
         let alike: Vec<&Spelling> = list
             .iter()
             .filter(|ok| ok.origin.as_deref() == sp.origin)
-            .filter(|ok| first_segment(&ok.target_path) == route)
             .collect();
-        let on_path: Vec<&Spelling> = alike
-            .iter()
-            .copied()
-            .filter(|ok| ok.target_path == sp.target_path)
-            .collect();
-        let compared = if on_path.is_empty() { alike } else { on_path };
+        let (on_path, on_route) = on_path_and_route(&alike, &sp);
+        let compared = if on_path.is_empty() {
+            on_route
+        } else {
+            on_path
+        };
         let offering: Vec<&Spelling> = compared
             .iter()
             .copied()
@@ -1038,10 +1023,7 @@ impl Correlator {
         } else {
             Confidence::Low
         };
-        let origin = match sp.origin {
-            Some(_) => format!("Origin {}", header_text(a, "Origin")),
-            None => "no Origin".to_string(),
-        };
+        let origin = origin_said(a, &sp);
         let ev = format!(
             "Sec-WebSocket-Protocol {} offered, while the requests accepted on {} with {origin} offered {} (names compare exactly): a server that serves none of the offered protocols and closes instead of answering, as libwebsockets does; {}",
             header_text(a, "Sec-WebSocket-Protocol"),
@@ -1055,6 +1037,36 @@ impl Correlator {
             confidence,
             ev,
         );
+    }
+}
+
+/// Of the accepted spellings `alike` (those with this request's Origin),
+/// the ones on its very path and the ones under its route. Paths that name a
+/// resource (/rooms/17/ws) differ from attempt to attempt, so a path is set
+/// against the accepted ones under its first segment.
+fn on_path_and_route<'s>(
+    alike: &[&'s Spelling],
+    sp: &Spelled,
+) -> (Vec<&'s Spelling>, Vec<&'s Spelling>) {
+    let route = first_segment(sp.target_path);
+    let on_path = alike
+        .iter()
+        .copied()
+        .filter(|ok| ok.target_path == sp.target_path)
+        .collect();
+    let on_route = alike
+        .iter()
+        .copied()
+        .filter(|ok| first_segment(&ok.target_path) == route)
+        .collect();
+    (on_path, on_route)
+}
+
+/// "Origin 'x'" or "no Origin", as an evidence line names a request's.
+fn origin_said(a: &Attempt, sp: &Spelled) -> String {
+    match sp.origin {
+        Some(_) => format!("Origin {}", header_text(a, "Origin")),
+        None => "no Origin".to_string(),
     }
 }
 

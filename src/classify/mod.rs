@@ -797,15 +797,15 @@ fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verd
     verdict(Outcome::Rejected, cause, header, ev, conf, defects)
 }
 
-/// What else a bare 401/403 to a request with an Origin can be: the
-/// credentials it carried (or lacked), the subprotocol it offered, or the ACL
-/// of a proxy whose own error page it is.
 /// An answer of a status line alone: no header, no body.
 fn headerless_and_empty(a: &Attempt) -> bool {
     a.response.as_ref().is_some_and(|r| r.headers.is_empty())
         && a.body_excerpt.as_deref().is_none_or(|b| b.is_empty())
 }
 
+/// What else a bare 401/403 to a request with an Origin can be: the
+/// credentials it carried (or lacked), the subprotocol it offered, or the ACL
+/// of a proxy whose own error page it is.
 fn bare_refusal_candidates(a: &Attempt) -> String {
     let mut c = Vec::new();
     let creds: Vec<&str> = ["cookie", "authorization"]
@@ -1346,14 +1346,13 @@ mod tests {
         a
     }
 
-    /// `a` answered `status` with these response headers and no body.
+    /// `a` answered `status` with these response headers (its body kept).
     fn answered(mut a: Attempt, status: u16, reason: &str, hs: &[(&str, &str)]) -> Attempt {
         if let Some(r) = a.response.as_mut() {
             r.status = status;
             r.reason = reason.into();
             r.headers = test_heads::headers(hs);
         }
-        a.body_excerpt = None;
         a
     }
 
@@ -1552,13 +1551,12 @@ mod tests {
     #[test]
     fn a_403_of_a_status_line_alone_to_a_request_without_origin_guesses_the_origin() {
         let forbidden = |hs: &[(&str, &str)], headers: &[(&str, &str)], body: &str| {
-            let mut a = refused_attempt(hs, body);
-            if let Some(r) = a.response.as_mut() {
-                r.status = 403;
-                r.reason = "Forbidden".into();
-                r.headers = test_heads::headers(headers);
-            }
-            classify(&a)
+            classify(&answered(
+                refused_attempt(hs, body),
+                403,
+                "Forbidden",
+                headers,
+            ))
         };
         // golang.org/x/net/websocket's refusal: "HTTP/1.1 403 Forbidden", CRLF, CRLF.
         let v = forbidden(VALID, &[], "");
