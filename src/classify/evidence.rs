@@ -83,6 +83,10 @@ impl Topic {
     }
 }
 
+/// The text of the generic row for a 403 that names the Origin in an
+/// application's own words.
+const ORIGIN_IN_OWN_WORDS: &str = "origin";
+
 /// One row: a server, the status it uses, and text that appears in its reason
 /// phrase or body for that topic (case-insensitive substring).
 #[derive(Debug, Clone, Copy)]
@@ -94,6 +98,15 @@ pub struct Row {
     /// Whether the text may also match the reason phrase (not for words that
     /// are every such status's standard phrase, like "Forbidden").
     pub in_reason: bool,
+}
+
+impl Row {
+    /// Whether this is the generic row for a 403 that names the Origin in
+    /// words of its own: it holds only where the text quotes the request's
+    /// Origin, which the classifier checks.
+    pub fn names_origin_in_own_words(&self) -> bool {
+        self.server == "*" && self.text == ORIGIN_IN_OWN_WORDS
+    }
 }
 
 const fn row(server: &'static str, status: Option<u16>, text: &'static str, topic: Topic) -> Row {
@@ -766,9 +779,10 @@ pub static TABLE: &[Row] = &[
     status_body_row("*", 403, "forbidden", Topic::Origin),
     // A 403 whose text names the Origin in words of its own ("Origin
     // http://evil.test is not allowed", as applications on WebSocket-Node
-    // pass to `reject()`): read only for a request that carries an Origin,
-    // never from a proxy's own page.
-    status_body_row("*", 403, "origin", Topic::Origin),
+    // pass to `reject()`): read only where the text quotes the Origin the
+    // request sent (`Row::names_origin_in_own_words`), never from a proxy's
+    // own page.
+    status_body_row("*", 403, ORIGIN_IN_OWN_WORDS, Topic::Origin),
 ];
 
 /// Proxies whose own error pages say only the status ("403 Forbidden"),

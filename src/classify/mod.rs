@@ -427,7 +427,8 @@ pub fn classify(a: &Attempt) -> Verdict {
     let said = server_says(resp.status, &resp.reason, body);
     let server_header = resp.header("server").map(|h| h.value_str().into_owned());
     let row = evidence::lookup_for(resp.status, &resp.reason, body, server_header.as_deref())
-        .filter(|r| r.topic != evidence::Topic::Origin || !only_the_status(resp, body));
+        .filter(|r| r.topic != evidence::Topic::Origin || !only_the_status(resp, body))
+        .filter(|r| !r.names_origin_in_own_words() || quotes_the_origin(a, body));
     let topic = row.map(|r| upgrade_required(r, resp, &defects));
     if let Some(v) = unexpected_proxy_protocol(a, resp.status, topic, &said, &defects) {
         return v;
@@ -795,6 +796,17 @@ fn by_status(a: &Attempt, status: u16, said: &str, defects: Vec<Defect>) -> Verd
         ),
     };
     verdict(Outcome::Rejected, cause, header, ev, conf, defects)
+}
+
+/// Whether the server's text quotes the Origin the request sent: a
+/// refusal in an application's own words that names the refused Origin
+/// ("Origin http://evil.test is not allowed"), not a page that says
+/// "origin" of something else (a CDN's "origin server").
+fn quotes_the_origin(a: &Attempt, text: &[u8]) -> bool {
+    a.request
+        .header("origin")
+        .map(|h| h.value.trim_ascii())
+        .is_some_and(|o| !o.is_empty() && memchr::memmem::find(text, o).is_some())
 }
 
 /// An answer of a status line alone: no header, no body.
@@ -1423,6 +1435,31 @@ mod tests {
             &[("Connection", "close")],
         ));
         assert_ne!(bare.confidence, Confidence::High);
+    }
+
+    #[test]
+    fn a_403_names_the_origin_in_its_own_words_only_by_quoting_it() {
+        let with_origin: Vec<_> = VALID
+            .iter()
+            .copied()
+            .chain([("Origin", "http://evil.test")])
+            .collect();
+        let forbidden = |body: &str| {
+            classify(&answered(
+                refused_attempt(&with_origin, body),
+                403,
+                "Forbidden",
+                &[("Content-Type", "text/plain")],
+            ))
+        };
+        let v = forbidden("Origin http://evil.test is not allowed");
+        assert_eq!(
+            (v.cause, v.confidence),
+            (Cause::OriginRejected, Confidence::High)
+        );
+        // "origin" of something else: no reading of the Origin for sure.
+        let v = forbidden("The origin server refused this request.");
+        assert_ne!(v.confidence, Confidence::High, "{}", v.evidence);
     }
 
     #[test]
