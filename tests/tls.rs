@@ -76,6 +76,27 @@ fn the_summary_says_how_many_tls_connections_could_not_be_read() {
 }
 
 #[test]
+fn a_browsers_spare_connection_with_keys_is_not_called_keyless() {
+    // Chromium opened a second TLS connection, finished its handshake
+    // (its secrets are in the key log) and never sent a request on it.
+    let name = "fixtures/hypercorn-tls-h2__chromium";
+    let (pcap, keylog) = (format!("{name}.pcap"), format!("{name}.keylog"));
+    let (with, _, code) = run(&["-r", &pcap, "--tls-keylog", &keylog]);
+    assert_eq!(code, Some(0));
+    assert!(
+        with.contains(
+            "tls: 2 connections, 1 decrypted, 1 with keys but no application data opened\n"
+        ),
+        "{with}"
+    );
+    let (without, _, _) = run(&["-r", &pcap]);
+    assert!(
+        without.contains("tls: 2 connections, 0 decrypted (2 without keys"),
+        "{without}"
+    );
+}
+
+#[test]
 fn keys_in_a_decryption_secrets_block_need_no_option() {
     let (out, _, code) = run(&["-r", DSB, "--json", "--all"]);
     assert_eq!(code, Some(0));

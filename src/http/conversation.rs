@@ -80,6 +80,10 @@ pub struct HttpStats {
     /// and the summary must say so rather than report none.
     pub tls_connections: u64,
     pub tls_decrypted: u64,
+    /// Connections whose secrets the key log held, opened or not: a
+    /// browser's spare connection completes its handshake and sends
+    /// nothing, and it is not one the user lacks keys for.
+    pub tls_keyed: u64,
     /// Connections that began with a PROXY protocol header.
     pub proxy_headers: u64,
     /// WebSocket connections the capture joined after their upgrade,
@@ -108,6 +112,7 @@ impl HttpStats {
         self.upgrades += o.upgrades;
         self.tls_connections += o.tls_connections;
         self.tls_decrypted += o.tls_decrypted;
+        self.tls_keyed += o.tls_keyed;
         self.proxy_headers += o.proxy_headers;
         self.websockets_joined += o.websockets_joined;
         self.tunnels += o.tunnels;
@@ -1177,6 +1182,21 @@ impl Conversation {
             self.hand_over(HandoverKind::H2, d, d, buf);
             return Step::Stop;
         }
+        if !dir.spoke_http && dir.role == Role::Responses && self.requests_seen == 0 {
+            // The server's preface (RFC 9113 §3.4) may come before the
+            // client's: a server that knows the connection is HTTP/2 (ALPN
+            // under TLS, a port of prior knowledge) sends its SETTINGS as
+            // soon as it is connected, and browsers' preface often follows.
+            match server_preface(buf) {
+                Preface::No => {}
+                Preface::SoFar => return Step::NeedMore,
+                Preface::Yes => {
+                    dir.state = State::Done;
+                    self.hand_over(HandoverKind::H2, d.other(), d, buf);
+                    return Step::Stop;
+                }
+            }
+        }
         let response = match dir.role {
             Role::Responses => true,
             Role::Requests => false,
@@ -1586,6 +1606,42 @@ fn starts_h2_preface(data: &[u8]) -> bool {
     let p = crate::h2::frame::PREFACE;
     let n = data.len().min(p.len());
     n >= 14 && data[..n] == p[..n]
+}
+
+/// What a server's first bytes say of HTTP/2.
+#[derive(Debug, PartialEq, Eq)]
+enum Preface {
+    No,
+    /// Too few bytes to tell.
+    SoFar,
+    Yes,
+}
+
+/// Whether a server's first bytes are HTTP/2's server preface: a SETTINGS
+/// frame on stream 0, not an acknowledgement, of whole 6-byte settings.
+/// An HTTP/1.x response starts with `HTTP/`, never with a zero byte.
+fn server_preface(data: &[u8]) -> Preface {
+    use crate::h2::frame::{HEADER_LEN, SETTINGS};
+    // Length (its high byte 0: a preface holds a few settings), type,
+    // flags, stream 0.
+    let shape = |i: usize, b: u8| match i {
+        0 | 4..=8 => b == 0,
+        3 => b == SETTINGS,
+        _ => true,
+    };
+    if !data
+        .iter()
+        .take(HEADER_LEN)
+        .enumerate()
+        .all(|(i, &b)| shape(i, b))
+    {
+        return Preface::No;
+    }
+    match crate::h2::frame::parse_header(data) {
+        None => Preface::SoFar,
+        Some(h) if h.len % 6 == 0 => Preface::Yes,
+        Some(_) => Preface::No,
+    }
 }
 
 /// Too few bytes yet to tell the HTTP/2 preface from an HTTP/1.x request.
@@ -2606,6 +2662,62 @@ mod tests {
         assert!(h.attempts.is_empty());
         assert_eq!(h.tls.len(), 1);
         assert!(h.tls[0].h2c);
+    }
+
+    #[test]
+    fn a_server_preface_before_the_clients_starts_http2() {
+        use crate::h2::frame::{encode, FLAG_END_HEADERS, HEADERS, PREFACE, SETTINGS};
+        const WINDOW_UPDATE: u8 = 8;
+        let block = |fields: &[(&str, &str)]| {
+            loona_hpack::Encoder::new()
+                .encode(fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())))
+        };
+        // As Apache's mod_http2 sends under TLS, before the browser's
+        // preface: SETTINGS (extended CONNECT on) and a WINDOW_UPDATE, in
+        // one record, the second frame's end in the next.
+        let server_first = [
+            encode(SETTINGS, 0, 0, &[0, 8, 0, 0, 0, 1]),
+            encode(WINDOW_UPDATE, 0, 0, &[0, 0x10, 0, 0]),
+        ]
+        .concat();
+        let client = [
+            PREFACE.to_vec(),
+            encode(SETTINGS, 0, 0, &[]),
+            encode(
+                HEADERS,
+                FLAG_END_HEADERS,
+                1,
+                &block(&[
+                    (":method", "CONNECT"),
+                    (":protocol", "websocket"),
+                    (":scheme", "https"),
+                    (":path", "/ws"),
+                    (":authority", "ws.test"),
+                    ("sec-websocket-version", "13"),
+                ]),
+            ),
+        ]
+        .concat();
+        let answer = encode(HEADERS, FLAG_END_HEADERS, 1, &block(&[(":status", "403")]));
+        // Whole, a byte at a time, and cut inside the frame header.
+        for size in [server_first.len(), 1, 5, 13] {
+            let mut h = Harness::new();
+            for part in server_first.chunks(size) {
+                h.feed(SERVER, part);
+            }
+            h.feed(CLIENT, &client);
+            h.feed(SERVER, &answer);
+            assert_eq!(h.answered(), [("/ws", Some(403))], "{size}");
+            assert_eq!(h.stats.resyncs, 0, "{size}");
+            assert!(h.tls[0].h2c);
+        }
+        // An HTTP/1.x answer is still one, and bytes that only start like a
+        // frame header are no preface.
+        assert_eq!(server_preface(b"HTTP/1.1 200 OK\r\n"), Preface::No);
+        assert_eq!(server_preface(&[0, 0, 6, 4, 0, 0, 0]), Preface::SoFar);
+        assert_eq!(server_preface(&[0, 0, 6, 4, 1, 0, 0, 0, 0]), Preface::No);
+        assert_eq!(server_preface(&[0, 0, 5, 4, 0, 0, 0, 0, 0]), Preface::No);
+        assert_eq!(server_preface(&[0, 0, 6, 1, 0, 0, 0, 0, 1]), Preface::No);
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub struct Secure {
     last_ts: Option<Timestamp>,
     /// Some record was opened (counted once in the stats).
     opened: bool,
+    /// The key log held this connection's secrets (counted once).
+    keyed: bool,
 }
 
 /// What the plaintext connection hears of each packet: a SYN from its
@@ -56,6 +58,7 @@ impl Secure {
             broken: false,
             last_ts: None,
             opened: false,
+            keyed: false,
         }
     }
 
@@ -145,6 +148,10 @@ impl Secure {
         if !plain.is_empty() && !self.opened {
             self.opened = true;
             out.stats.tls_decrypted += 1;
+        }
+        if !self.keyed && self.tls.progress.keys_found {
+            self.keyed = true;
+            out.stats.tls_keyed += 1;
         }
         for (s, p) in plain {
             let pd = if s == Peer::Client {

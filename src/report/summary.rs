@@ -88,6 +88,30 @@ fn top_table(s: &mut String, what: &str, map: &Tally, limit: usize) {
     }
 }
 
+/// What became of the TLS connections: decrypted, keyed but with nothing
+/// to open (a connection a browser opened spare), or without keys (and
+/// then what it would take to read them).
+fn tls_line(h: &HttpStats) -> String {
+    let mut line = format!(
+        "tls: {} connections, {} decrypted",
+        h.tls_connections, h.tls_decrypted
+    );
+    let idle = h.tls_keyed.saturating_sub(h.tls_decrypted);
+    if idle > 0 {
+        let _ = write!(line, ", {idle} with keys but no application data opened");
+    }
+    let unread = h
+        .tls_connections
+        .saturating_sub(h.tls_keyed.max(h.tls_decrypted));
+    if unread > 0 {
+        let _ = write!(
+            line,
+            " ({unread} without keys: upgrades inside them cannot be seen; give --tls-keylog FILE)"
+        );
+    }
+    line
+}
+
 impl Summary {
     pub fn count(&mut self, r: &Record) {
         if r.kind == super::record::Kind::SessionEnd {
@@ -154,19 +178,7 @@ impl Summary {
         );
         let h = &self.http;
         if h.tls_connections > 0 {
-            let unread = h.tls_connections.saturating_sub(h.tls_decrypted);
-            let hint = if unread == 0 {
-                String::new()
-            } else {
-                format!(
-                    " ({unread} without keys: upgrades inside them cannot be seen; give --tls-keylog FILE)"
-                )
-            };
-            let _ = writeln!(
-                s,
-                "tls: {} connections, {} decrypted{hint}",
-                h.tls_connections, h.tls_decrypted
-            );
+            let _ = writeln!(s, "{}", tls_line(h));
         }
         if c.secrets_ignored > 0 {
             let _ = writeln!(
@@ -336,6 +348,27 @@ mod tests {
         // 10.0.0.4 and 10.0.0.19 tie in both counts: broken by name.
         let (a, b) = (s.find("10.0.0.19 "), s.find("10.0.0.4 "));
         assert!(a.is_some() && a < b, "{s}");
+    }
+
+    #[test]
+    fn tls_connections_with_keys_and_nothing_to_open_are_not_keyless() {
+        let stats = |connections, decrypted, keyed| HttpStats {
+            tls_connections: connections,
+            tls_decrypted: decrypted,
+            tls_keyed: keyed,
+            ..HttpStats::default()
+        };
+        assert_eq!(tls_line(&stats(2, 2, 2)), "tls: 2 connections, 2 decrypted");
+        // A browser's spare connection: keys, a handshake, no request.
+        assert_eq!(
+            tls_line(&stats(2, 1, 2)),
+            "tls: 2 connections, 1 decrypted, 1 with keys but no application data opened"
+        );
+        assert_eq!(
+            tls_line(&stats(3, 1, 1)),
+            "tls: 3 connections, 1 decrypted (2 without keys: upgrades inside them \
+             cannot be seen; give --tls-keylog FILE)"
+        );
     }
 
     #[test]
