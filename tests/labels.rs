@@ -67,7 +67,7 @@ fn check_dir(dir: &Path) {
                 .or_default()
                 .push(r);
         }
-        let mut used: HashMap<(String, String), usize> = HashMap::new();
+        let mut used: HashMap<(String, String), Vec<bool>> = HashMap::new();
         let mut expected_total = 0;
         for l in &labels {
             if l["tls"].as_bool() == Some(true) && l["keys"].is_null() {
@@ -78,12 +78,22 @@ fn check_dir(dir: &Path) {
             expected_total += 1;
             checked += 1;
             let conn = connection(l);
-            let i = used.entry(conn.clone()).or_default();
-            let Some(r) = found.get(&conn).and_then(|v| v.get(*i)) else {
+            let on_conn = found.get(&conn).map_or(&[][..], Vec::as_slice);
+            let taken = used
+                .entry(conn.clone())
+                .or_insert_with(|| vec![false; on_conn.len()]);
+            // In order on the connection; HTTP/2's streams are answered and
+            // reported in any order, so a record for the label's path first.
+            let free = |i: &usize| !taken[*i];
+            let same_path = (0..on_conn.len())
+                .filter(free)
+                .find(|&i| l["request_path"].as_str() == Some(on_conn[i].target.as_str()));
+            let Some(i) = same_path.or_else(|| (0..on_conn.len()).find(free)) else {
                 problems.push(format!("{name}: attempt {} > {} not found", conn.0, conn.1));
                 continue;
             };
-            *i += 1;
+            taken[i] = true;
+            let r = on_conn[i];
             let want_status = l["status"].as_u64().map(|s| s as u16);
             if r.status != want_status {
                 problems.push(format!(

@@ -125,8 +125,13 @@ pub struct Correlator {
     /// Held attempts by key; several when unrelated clients send one constant
     /// key.
     by_key: HashMap<Vec<u8>, Vec<u64>>,
-    /// Held attempts without a key, by where their other leg would be.
+    /// Held attempts by where their other leg would be (host and target):
+    /// those without a key, and those with one for the extended CONNECTs,
+    /// whose proxy makes up the backend leg's key.
     keyless: KeylessLegs,
+    /// Held extended CONNECTs (HTTP/2): while there are none, an attempt
+    /// with a key looks for its other leg by that key alone.
+    held_h2_connects: usize,
     accepted_origins: HashMap<Endpoint, Vec<String>>,
     /// How accepted requests spelled Origin, path, Upgrade, Connection and
     /// the header names, per server endpoint: a refusal that differs from
@@ -325,11 +330,13 @@ impl Correlator {
         remember(&mut self.connects, &mut self.connects_order, ip, f);
     }
 
-    /// A held attempt that is the client leg of `b` although neither carries a
-    /// key (a client that forgot it, forwarded as is): the proxy connects from
-    /// the address the client connected to, moments later, for the same target
-    /// with the same WebSocket version and User-Agent.
-    fn keyless_client_leg(&self, b: &Judged) -> Option<u64> {
+    /// A held attempt that is the other leg of `b` although they share no
+    /// key: neither carries one (a client that forgot it, forwarded as is),
+    /// or one is an extended CONNECT over HTTP/2 (see `h2_client_of`). The
+    /// proxy connects from the address the client connected to, moments
+    /// later, for the same target with the same WebSocket version and
+    /// User-Agent.
+    fn unkeyed_other_leg(&self, b: &Judged) -> Option<u64> {
         let same = |x: &Attempt, y: &Attempt, h: &str| {
             x.request.header(h).map(|v| v.value) == y.request.header(h).map(|v| v.value)
         };
@@ -352,9 +359,13 @@ impl Correlator {
         self.keyless.candidates(&b.attempt).into_iter().find(|id| {
             #[cfg(test)]
             LEG_CHECKS.with(|n| n.set(n.get() + 1));
-            self.held.get(id).is_some_and(|a| {
-                a.leg == Leg::Direct
-                    && (client_of(&a.attempt, &b.attempt) || client_of(&b.attempt, &a.attempt))
+            self.held.get(id).is_some_and(|held| {
+                let (a, b) = (&held.attempt, &b.attempt);
+                held.leg == Leg::Direct
+                    && (client_of(a, b)
+                        || client_of(b, a)
+                        || h2_client_of(a, b)
+                        || h2_client_of(b, a))
             })
         })
     }
@@ -370,7 +381,6 @@ impl Correlator {
         let id = self.next_id;
         self.next_id += 1;
         let key = key_of(&attempt);
-        let keyless = key.is_none();
         let mut j = Judged {
             attempt,
             verdict,
@@ -407,30 +417,26 @@ impl Correlator {
                 self.compare(&mut j);
                 return vec![j];
             }
+            // A proxy that took an extended CONNECT made this key up.
+            if self.held_h2_connects > 0 {
+                if let Some(other) = self.unkeyed_other_leg(&j).and_then(|id| self.unhold(id)) {
+                    return self.pair_unkeyed(other, j);
+                }
+            }
             let ids = self.by_key.entry(key).or_default();
             ids.push(id);
             if ids.len() > MAX_SAME_KEY {
                 ids.remove(0);
             }
-        } else if let Some(other_id) = self.keyless_client_leg(&j) {
-            if let Some(mut other) = self.unhold(other_id) {
-                pair(&mut other, &mut j);
-                for x in [&mut other, &mut j] {
-                    if x.verdict.confidence == Confidence::High {
-                        x.verdict.confidence = Confidence::Medium;
-                    }
-                }
-                let mut out = vec![other, j];
-                for x in out.iter_mut() {
-                    self.compare(x);
-                }
-                sort(&mut out);
-                return out;
-            }
+        } else if let Some(other) = self.unkeyed_other_leg(&j).and_then(|id| self.unhold(id)) {
+            return self.pair_unkeyed(other, j);
         }
         self.held_bytes += held_cost(&j);
-        if keyless {
-            self.keyless.insert(id, &j.attempt);
+        // With a key too: it may be the backend leg of an extended CONNECT
+        // still to come.
+        self.keyless.insert(id, &j.attempt);
+        if extended_connect(&j.attempt) {
+            self.held_h2_connects += 1;
         }
         self.held.insert(id, Box::new(j));
         let mut out = Vec::new();
@@ -445,11 +451,32 @@ impl Correlator {
         out
     }
 
+    /// Pair `mine` with `other`, a held attempt found by comparing requests
+    /// rather than by a key: the pairing is a judgement, so neither leg's
+    /// verdict stays certain.
+    fn pair_unkeyed(&mut self, mut other: Judged, mut mine: Judged) -> Vec<Judged> {
+        pair(&mut other, &mut mine);
+        for x in [&mut other, &mut mine] {
+            if x.verdict.confidence == Confidence::High {
+                x.verdict.confidence = Confidence::Medium;
+            }
+        }
+        let mut out = vec![other, mine];
+        for x in out.iter_mut() {
+            self.compare(x);
+        }
+        sort(&mut out);
+        out
+    }
+
     /// Take an attempt out of `held`.
     fn unhold(&mut self, id: u64) -> Option<Judged> {
         let j = *self.held.remove(&id)?;
         self.held_bytes = self.held_bytes.saturating_sub(held_cost(&j));
         self.keyless.remove(id, &j.attempt);
+        if extended_connect(&j.attempt) {
+            self.held_h2_connects = self.held_h2_connects.saturating_sub(1);
+        }
         Some(j)
     }
 
@@ -1361,6 +1388,41 @@ pub(crate) fn proxied_by(client: &Attempt, backend: &Attempt) -> bool {
     nested(client, backend) && from_proxy(client, backend)
 }
 
+/// Whether `a` asked for a WebSocket by HTTP/2's extended CONNECT
+/// (RFC 8441): no key, no Upgrade; `:protocol` says it.
+fn extended_connect(a: &Attempt) -> bool {
+    a.h2.is_some() && a.request.method == "CONNECT"
+}
+
+/// Whether `backend`, an HTTP/1.x request, can be what a proxy sent
+/// upstream for `client`, an extended CONNECT over HTTP/2 (Apache's
+/// mod_http2 with `H2WebSockets on`, HAProxy, Envoy): the proxy makes the
+/// backend leg's key up, so the legs share none. It asks for the same
+/// target with the same WebSocket version and User-Agent, from the
+/// proxy, moments later. HTTP/2 says success with 200 where HTTP/1.1 says
+/// 101, and the stream's answer has no time of its own here (see
+/// `OverH2`), so only its status is compared.
+fn h2_client_of(client: &Attempt, backend: &Attempt) -> bool {
+    let same = |h: &str| {
+        client.request.header(h).map(|v| v.value) == backend.request.header(h).map(|v| v.value)
+    };
+    let answers_agree = match (status_of(client), status_of(backend)) {
+        (Some(c), Some(b)) => c == b || (c, b) == (200, 101) || matches!(c, 502..=504),
+        (Some(c), None) => matches!(c, 502..=504),
+        (None, _) => true,
+    };
+    extended_connect(client)
+        && backend.h2.is_none()
+        && client.server != backend.server
+        && backend.ts >= client.ts
+        && (backend.ts - client.ts) <= LEG_WINDOW
+        && answers_agree
+        && from_proxy(client, backend)
+        && client.request.target == backend.request.target
+        && same("sec-websocket-version")
+        && same("user-agent")
+}
+
 /// The backend exchange happens inside the client's, as a proxy's does.
 fn nested(client: &Attempt, backend: &Attempt) -> bool {
     if backend.ts < client.ts {
@@ -1441,9 +1503,12 @@ fn pair(x: &mut Judged, y: &mut Judged) {
             changed.push(format!("{name} {c} became {b}"));
         }
     }
-    let dropped = if carries_upgrade(&client.attempt) && !carries_upgrade(&backend.attempt) {
+    // An extended CONNECT asks for the upgrade by `:protocol`; its proxy
+    // owes the backend leg both headers.
+    let asked = |a: &Attempt, carries: fn(&Attempt) -> bool| carries(a) || extended_connect(a);
+    let dropped = if asked(&client.attempt, carries_upgrade) && !carries_upgrade(&backend.attempt) {
         Some("Upgrade")
-    } else if carries_connection_upgrade(&client.attempt)
+    } else if asked(&client.attempt, carries_connection_upgrade)
         && !carries_connection_upgrade(&backend.attempt)
     {
         Some("Connection")
@@ -1461,11 +1526,18 @@ fn pair(x: &mut Judged, y: &mut Judged) {
     backend.proxy = client.proxy;
     if let Some(h) = dropped {
         let backend_version = backend.attempt.request.http_version();
+        let sent = if extended_connect(&client.attempt) {
+            "an extended CONNECT (HTTP/2, :protocol websocket)".to_string()
+        } else {
+            format!(
+                "Upgrade {} and Connection {}",
+                header_text(&client.attempt, "Upgrade"),
+                header_text(&client.attempt, "Connection")
+            )
+        };
         let ev = format!(
-            "proxy dropped {h}: client leg {} sent Upgrade {} and Connection {}; backend leg {} ({backend_version}) has Upgrade {} and Connection {}",
+            "proxy dropped {h}: client leg {} sent {sent}; backend leg {} ({backend_version}) has Upgrade {} and Connection {}",
             conn(&client.attempt),
-            header_text(&client.attempt, "Upgrade"),
-            header_text(&client.attempt, "Connection"),
             conn(&backend.attempt),
             header_text(&backend.attempt, "Upgrade"),
             header_text(&backend.attempt, "Connection"),
@@ -2148,6 +2220,111 @@ mod tests {
         assert!(out
             .iter()
             .all(|j| j.verdict.cause == Cause::MissingSecWebSocketKey));
+    }
+
+    /// A browser's extended CONNECT over HTTP/2 to a proxy, answered
+    /// `status` (as `OverH2` gives it: the answer stamped with the request's
+    /// time).
+    fn h2_connect(client: &str, proxy: &str, ms: i64, status: u16) -> Attempt {
+        let fields = [
+            ("host", "app.test"),
+            ("origin", "https://app.test"),
+            ("sec-websocket-version", "13"),
+            ("user-agent", "Chromium"),
+        ];
+        let mut a = attempt(client, proxy, ms, ms, status, 1, &fields);
+        a.request = request("CONNECT", 1, &fields).into();
+        a.h2 = Some(Box::new(crate::http::H2Info {
+            stream_id: 3,
+            connect_enabled: Some(true),
+            ..Default::default()
+        }));
+        a
+    }
+
+    /// The proxy's HTTP/1.1 request for it, with a key it made up.
+    fn proxied(hs: &[(&str, &str)], ms: i64, status: u16) -> Attempt {
+        let mut fields = vec![("X-Forwarded-For", "127.0.0.1"), ("User-Agent", "Chromium")];
+        fields.extend_from_slice(hs);
+        attempt(
+            "127.0.0.1:6000",
+            "127.0.0.1:18530",
+            ms,
+            ms + 2,
+            status,
+            1,
+            &fields,
+        )
+    }
+
+    #[test]
+    fn an_extended_connect_pairs_with_the_backend_leg_its_proxy_keyed() {
+        // Accepted: 200 on the HTTP/2 stream, 101 upstream; found whichever
+        // leg the correlator hears of first.
+        for backend_first in [false, true] {
+            let client = h2_connect("127.0.0.1:5000", "127.0.0.1:18529", 0, 200);
+            let backend = proxied(FULL, 3, 101);
+            let legs = if backend_first {
+                vec![backend, client]
+            } else {
+                vec![client, backend]
+            };
+            let out = run(legs);
+            assert_eq!(out.len(), 2);
+            let client = out
+                .iter()
+                .find(|j| j.leg == Leg::Client)
+                .expect("client leg");
+            let backend = out
+                .iter()
+                .find(|j| j.leg == Leg::Backend)
+                .expect("backend leg");
+            assert_eq!(
+                client.peer.as_deref(),
+                Some("127.0.0.1:6000>127.0.0.1:18530")
+            );
+            assert_eq!(
+                backend.peer.as_deref(),
+                Some("127.0.0.1:5000>127.0.0.1:18529")
+            );
+        }
+        // Apache without upgrade=websocket: a plain GET upstream, answered
+        // 200, and a 502 to the browser.
+        let out = run(vec![
+            h2_connect("127.0.0.1:5000", "127.0.0.1:18529", 0, 502),
+            proxied(STRIPPED, 3, 200),
+        ]);
+        assert_eq!(out.len(), 2);
+        for j in &out {
+            assert_eq!(
+                j.verdict.cause,
+                Cause::ProxyStrippedUpgrade,
+                "{:?}",
+                j.verdict
+            );
+            assert_eq!(j.verdict.header, Some("Upgrade"));
+            assert!(
+                j.verdict.evidence.contains("extended CONNECT"),
+                "{}",
+                j.verdict.evidence
+            );
+        }
+        // Another path, or a request before the CONNECT, is no leg of it.
+        let mut elsewhere = proxied(FULL, 3, 101);
+        Arc::make_mut(&mut elsewhere.request).target = "/chat".into();
+        let before = proxied(FULL, 0, 101);
+        let mut late = h2_connect("127.0.0.1:5000", "127.0.0.1:18529", 0, 200);
+        late.ts = t(1);
+        for (backend, client) in [
+            (
+                elsewhere,
+                h2_connect("127.0.0.1:5000", "127.0.0.1:18529", 0, 200),
+            ),
+            (before, late),
+        ] {
+            let out = run(vec![backend, client]);
+            assert!(out.iter().all(|j| j.peer.is_none()), "{out:?}");
+        }
     }
 
     /// A correlator that has released a proxy's backend leg alone, its
