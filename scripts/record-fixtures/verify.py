@@ -24,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 DECODE = ["-d", "tcp.port==18401-18412,http", "-d", "tcp.port==18415,http",
           "-d", "tcp.port==18420-18486,http",
+          "-d", "tcp.port==18530,http",
           "-d", "tcp.port==18413-18414,tls", "-d", "tcp.port==18520-18527,tls"]
 
 
@@ -38,7 +39,11 @@ def tls_hellos(pcap, keys=()):
 
 def http_messages(pcap, keys=()):
     out = subprocess.run(
-        ["tshark", "-r", pcap, *DECODE, *keys, "-Y", "http", "-T", "fields", "-E", "separator=\t",
+        # A head counts without its body: a proxy that gives up on an
+        # answer closes before the rest of it, which tshark then never
+        # reassembles.
+        ["tshark", "-r", pcap, *DECODE, *keys, "-o", "http.desegment_body:FALSE",
+         "-Y", "http", "-T", "fields", "-E", "separator=\t",
          "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "http.request.method",
          "-e", "http.request.uri", "-e", "http.response.code"],
         capture_output=True, text=True, timeout=60, check=True).stdout

@@ -2,18 +2,31 @@
 
 /ws      accepted (echo one message) when Origin is allowed or absent;
          another Origin is refused before accepting (hypercorn answers 403)
+/strict  the same with http://app.test the only Origin allowed
 other    404 (ASGI websocket.http.response), or a 403 where the server lacks it
 /page    an HTML page whose script opens /ws and /deny (for a browser)
+/page3   the same for /ws, /deny and /strict (behind a proxy on 127.0.0.1:18529)
 With WSHS_H2_LOG set, one JSON line per WebSocket attempt is appended to that
-file: path, client port and the status the app chose (the labels' truth).
+file: path, client port and the status the app chose (the labels' truth);
+kind "http" for a plain request that carried a Sec-WebSocket-Key (a proxy
+dropped its upgrade; answered 200 like any plain request).
 """
 import json
 import os
 
-ALLOWED_ORIGINS = {None, b"http://app.test", b"https://127.0.0.1:18422"}
+ALLOWED_ORIGINS = {
+    None, b"http://app.test", b"https://127.0.0.1:18422", b"https://127.0.0.1:18529",
+}
+STRICT_ORIGINS = {b"http://app.test"}
+ENDPOINTS = {"/ws": ALLOWED_ORIGINS, "/strict": STRICT_ORIGINS}
 
 # /page: a browser opens /ws (allowed) and /ws?deny (refused: no such path
 # rule, so the app closes before accepting), then shows the results in the title.
+def page(paths):
+    return PAGE.replace(b'open("/ws"); open("/deny");', b" ".join(
+        b'open("%s");' % p for p in paths)).replace(b"== 2", b"== %d" % len(paths))
+
+
 PAGE = b"""<!doctype html><title>wait</title><script>
 let done = [];
 function open(path) {
@@ -27,12 +40,12 @@ open("/ws"); open("/deny");
 </script>"""
 
 
-def note(scope, status):
+def note(scope, status, kind="websocket"):
     path = os.environ.get("WSHS_H2_LOG")
     if path:
         with open(path, "a") as f:
             f.write(json.dumps({"path": scope["path"], "client_port": scope["client"][1],
-                                "status": status}) + "\n")
+                                "status": status, "kind": kind}) + "\n")
 
 
 async def app(scope, receive, send):
@@ -45,8 +58,12 @@ async def app(scope, receive, send):
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     if scope["type"] != "websocket":
-        body = PAGE if scope["path"] == "/page" else b"hello\n"
-        ctype = b"text/html" if scope["path"] == "/page" else b"text/plain"
+        # A key on a plain request: a proxy dropped the upgrade on the way.
+        if any(n == b"sec-websocket-key" for n, _ in scope["headers"]):
+            note(scope, 200, kind="http")
+        pages = {"/page": PAGE, "/page3": page([b"/ws", b"/deny", b"/strict"])}
+        body = pages.get(scope["path"], b"hello\n")
+        ctype = b"text/html" if scope["path"] in pages else b"text/plain"
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", ctype)]})
         await send({"type": "http.response.body", "body": body})
@@ -54,14 +71,16 @@ async def app(scope, receive, send):
     await receive()  # websocket.connect
     origin = dict(scope["headers"]).get(b"origin")
     custom = "websocket.http.response" in scope.get("extensions", {})
-    if scope["path"] != "/ws" and custom:
+    allowed = ENDPOINTS.get(scope["path"])
+    if allowed is None and custom:
         note(scope, 404)
         await send({"type": "websocket.http.response.start", "status": 404,
                     "headers": [(b"content-type", b"text/plain")]})
         await send({"type": "websocket.http.response.body", "body": b"no such endpoint\n"})
         return
-    note(scope, 200 if scope["path"] == "/ws" and origin in ALLOWED_ORIGINS else 403)
-    if scope["path"] == "/ws" and origin in ALLOWED_ORIGINS:
+    accept = allowed is not None and origin in allowed
+    note(scope, 200 if accept else 403)
+    if accept:
         await send({"type": "websocket.accept"})
         msg = await receive()
         if msg["type"] == "websocket.receive":
