@@ -140,6 +140,9 @@ pub struct Correlator {
     /// Servers that answered a connection opened with a PROXY protocol
     /// header: they read it, so they expect it (see `proxy_header_missing`).
     proxy_protocol_servers: HashMap<Endpoint, ()>,
+    /// Servers that accepted an upgrade whose Origin names another host
+    /// than its Host: they do not compare the two.
+    cross_host_accepted: HashMap<Endpoint, ()>,
     /// Which server issued recent Engine.IO session ids.
     sids: SidMemory,
     /// The Engine.IO protocol revisions (`EIO=`, one bit each) of the
@@ -400,6 +403,7 @@ impl Correlator {
             if let Some(mut other) = other_id.and_then(|i| self.unhold(i)) {
                 self.forget_key(&key, other_id);
                 pair(&mut other, &mut j);
+                self.host_rewrite_disproved(&mut other, &mut j);
                 let mut out = vec![other, j];
                 for x in out.iter_mut() {
                     self.compare(x);
@@ -414,6 +418,7 @@ impl Correlator {
             if let Some(mut other) = late.flatten() {
                 self.recent_bytes = self.recent_bytes.saturating_sub(held_cost(&other));
                 pair(&mut other, &mut j);
+                self.host_rewrite_disproved(&mut other, &mut j);
                 self.compare(&mut j);
                 return vec![j];
             }
@@ -451,11 +456,39 @@ impl Correlator {
         out
     }
 
+    /// A proxy's rewritten Host explains a backend's refusal of the Origin
+    /// (`rewritten`) only where the backend compares the two: one that
+    /// accepted an upgrade whose Origin names another host than its Host
+    /// does not, and its refusal is its own Origin rule's (an allow-list).
+    fn host_rewrite_disproved(&self, x: &mut Judged, y: &mut Judged) {
+        let backend = if x.leg == Leg::Backend { &*x } else { &*y };
+        let server = backend.attempt.server;
+        if backend.verdict.cause != Cause::HostRewritten
+            || !self.cross_host_accepted.contains_key(&server)
+        {
+            return;
+        }
+        let origin = header_text(&backend.attempt, "Origin");
+        let ev = format!(
+            "Origin {origin} was refused by {server}, which accepted upgrades whose Origin names another host than their Host: it does not compare them, so the Host the proxy rewrote is not the reason (answered {})",
+            status_of(&backend.attempt).unwrap_or(0)
+        );
+        for leg in [x, y] {
+            leg.verdict.restate(
+                Cause::OriginRejected,
+                Some("Origin"),
+                Confidence::Medium,
+                ev.clone(),
+            );
+        }
+    }
+
     /// Pair `mine` with `other`, a held attempt found by comparing requests
     /// rather than by a key: the pairing is a judgement, so neither leg's
     /// verdict stays certain.
     fn pair_unkeyed(&mut self, mut other: Judged, mut mine: Judged) -> Vec<Judged> {
         pair(&mut other, &mut mine);
+        self.host_rewrite_disproved(&mut other, &mut mine);
         for x in [&mut other, &mut mine] {
             if x.verdict.confidence == Confidence::High {
                 x.verdict.confidence = Confidence::Medium;
@@ -749,6 +782,17 @@ impl Correlator {
                 if list.len() < MAX_ORIGINS && !list.iter().any(|ok| sp.same_as(ok)) {
                     list.push(sp.to_owned_spelling());
                 }
+            }
+            let cross_host = origin
+                .as_deref()
+                .and_then(|o| origin_authority(o.as_bytes()))
+                .zip(host_authority(&j.attempt))
+                .is_some_and(|(o, h)| !same_authority(&o, &h));
+            if cross_host
+                && (self.cross_host_accepted.len() < MAX_ENDPOINTS
+                    || self.cross_host_accepted.contains_key(&server))
+            {
+                self.cross_host_accepted.insert(server, ());
             }
             if let Some(o) = origin {
                 if self.accepted_origins.len() < MAX_ENDPOINTS
@@ -1622,6 +1666,15 @@ fn host_authority(a: &Attempt) -> Option<String> {
         .map(|h| crate::text::lossy(h.value.trim_ascii()).to_ascii_lowercase())
 }
 
+/// An Origin's authority (`origin_authority`) and a Host header name the
+/// same place: equal, or the Host spells out the scheme's default port.
+fn same_authority(origin: &str, host: &str) -> bool {
+    host == origin
+        || [":80", ":443"]
+            .iter()
+            .any(|p| host.strip_suffix(p) == Some(origin))
+}
+
 fn path_of(target: &str) -> &str {
     target.split(['?', '#']).next().unwrap_or(target)
 }
@@ -2220,6 +2273,69 @@ mod tests {
         assert!(out
             .iter()
             .all(|j| j.verdict.cause == Cause::MissingSecWebSocketKey));
+    }
+
+    #[test]
+    fn a_backend_that_accepts_another_hosts_origin_does_not_refuse_for_the_rewritten_host() {
+        let client_hs = [
+            ("Host", "app.test"),
+            ("Origin", "https://app.test"),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            KEY,
+            ("Sec-WebSocket-Version", "13"),
+        ];
+        // The proxy (10.0.0.1) sends Host backend:8080 upstream.
+        let backend_hs = with_value(&client_hs, "Host", "backend:8080");
+        let legs = |origin: &'static str| {
+            let c = with_value(&client_hs, "Origin", origin);
+            let b = with_value(&backend_hs, "Origin", origin);
+            (
+                attempt("10.0.0.9:5000", "10.0.0.1:443", 1000, 1030, 403, 1, &c),
+                attempt("10.0.0.1:6000", "10.0.0.2:8080", 1005, 1020, 403, 1, &b),
+            )
+        };
+        // Alone, the refusal follows the rewrite: Host no longer matches
+        // the Origin.
+        let (client, backend) = legs("https://app.test");
+        let out = run(vec![client, backend]);
+        assert!(
+            out.iter().all(|j| j.verdict.cause == Cause::HostRewritten),
+            "{out:?}"
+        );
+        // After the backend accepted another host's Origin under that
+        // rewritten Host, it is its Origin rule.
+        let accepted_hs = with_value(
+            &with_value(&backend_hs, "Origin", "https://other.test"),
+            "Sec-WebSocket-Key",
+            "AQIDBAUGBwgJCgsMDQ4PEA==",
+        );
+        let accepted = accepted(attempt(
+            "10.0.0.1:6001",
+            "10.0.0.2:8080",
+            0,
+            5,
+            101,
+            1,
+            &accepted_hs,
+        ));
+        let mut c = Correlator::new();
+        let mut out = c.push(accepted);
+        out.extend(c.release(Some(t(600))));
+        assert_eq!(out.len(), 1, "the accepted attempt judged first");
+        let (client, backend) = legs("https://app.test");
+        out.extend(c.push(client));
+        out.extend(c.push(backend));
+        out.extend(c.release(None));
+        let refused: Vec<_> = out.iter().filter(|j| j.leg != Leg::Direct).collect();
+        assert_eq!(refused.len(), 2, "{out:?}");
+        for j in refused {
+            assert_eq!(j.verdict.cause, Cause::OriginRejected, "{:?}", j.verdict);
+            assert_eq!(j.verdict.header, Some("Origin"));
+        }
+        // A Host that spells out the default port names the Origin's host.
+        assert!(same_authority("app.test", "app.test:443"));
+        assert!(!same_authority("app.test", "app.test:8443"));
     }
 
     /// A browser's extended CONNECT over HTTP/2 to a proxy, answered
