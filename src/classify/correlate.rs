@@ -340,23 +340,16 @@ impl Correlator {
     /// later, for the same target with the same WebSocket version and
     /// User-Agent.
     fn unkeyed_other_leg(&self, b: &Judged) -> Option<u64> {
-        let same = |x: &Attempt, y: &Attempt, h: &str| {
-            x.request.header(h).map(|v| v.value) == y.request.header(h).map(|v| v.value)
-        };
         // The backend leg nests inside the client leg (see `proxied_by`), and
         // the proxy connects from the address the client connected to: two
         // direct attempts from one host to two of its own servers (loopback)
         // do not nest.
         let client_of = |x: &Attempt, y: &Attempt| {
             same_host(y.client.ip, x.server.ip)
-                && x.server != y.server
-                && (y.ts - x.ts) <= LEG_WINDOW
+                && forwarded_alike(x, y)
                 && proxied_by(x, y)
-                && x.request.target == y.request.target
                 && x.request.header("sec-websocket-key").is_none()
                 && y.request.header("sec-websocket-key").is_none()
-                && same(x, y, "sec-websocket-version")
-                && same(x, y, "user-agent")
         };
         // Newest first, as a proxy's other leg is among the newest.
         self.keyless.candidates(&b.attempt).into_iter().find(|id| {
@@ -400,16 +393,9 @@ impl Correlator {
                     .copied()
                     .find(|i| held.get(i).is_some_and(|o| is_other_leg(o, &j)))
             });
-            if let Some(mut other) = other_id.and_then(|i| self.unhold(i)) {
+            if let Some(other) = other_id.and_then(|i| self.unhold(i)) {
                 self.forget_key(&key, other_id);
-                pair(&mut other, &mut j);
-                self.host_rewrite_disproved(&mut other, &mut j);
-                let mut out = vec![other, j];
-                for x in out.iter_mut() {
-                    self.compare(x);
-                }
-                sort(&mut out);
-                return out;
+                return self.judged_pair(other, j, true);
             }
             let late = edit_list(&mut self.recent, &key, Vec::is_empty, |list| {
                 let pos = list.iter().rposition(|(_, r)| is_other_leg(r, &j))?;
@@ -417,15 +403,14 @@ impl Correlator {
             });
             if let Some(mut other) = late.flatten() {
                 self.recent_bytes = self.recent_bytes.saturating_sub(held_cost(&other));
-                pair(&mut other, &mut j);
-                self.host_rewrite_disproved(&mut other, &mut j);
+                self.pair_legs(&mut other, &mut j);
                 self.compare(&mut j);
                 return vec![j];
             }
             // A proxy that took an extended CONNECT made this key up.
             if self.held_h2_connects > 0 {
                 if let Some(other) = self.unkeyed_other_leg(&j).and_then(|id| self.unhold(id)) {
-                    return self.pair_unkeyed(other, j);
+                    return self.judged_pair(other, j, false);
                 }
             }
             let ids = self.by_key.entry(key).or_default();
@@ -434,7 +419,7 @@ impl Correlator {
                 ids.remove(0);
             }
         } else if let Some(other) = self.unkeyed_other_leg(&j).and_then(|id| self.unhold(id)) {
-            return self.pair_unkeyed(other, j);
+            return self.judged_pair(other, j, false);
         }
         self.held_bytes += held_cost(&j);
         // With a key too: it may be the backend leg of an extended CONNECT
@@ -483,14 +468,20 @@ impl Correlator {
         }
     }
 
-    /// Pair `mine` with `other`, a held attempt found by comparing requests
-    /// rather than by a key: the pairing is a judgement, so neither leg's
-    /// verdict stays certain.
-    fn pair_unkeyed(&mut self, mut other: Judged, mut mine: Judged) -> Vec<Judged> {
-        pair(&mut other, &mut mine);
-        self.host_rewrite_disproved(&mut other, &mut mine);
+    /// Mark two legs (`pair`), with what this correlator knows of the
+    /// backend besides.
+    fn pair_legs(&self, x: &mut Judged, y: &mut Judged) {
+        pair(x, y);
+        self.host_rewrite_disproved(x, y);
+    }
+
+    /// Pair `mine` with `other`, a held attempt, and judge both. Found by
+    /// a key, or (`by_key` false) by comparing requests, when the pairing is
+    /// a judgement and neither leg's verdict stays certain.
+    fn judged_pair(&mut self, mut other: Judged, mut mine: Judged, by_key: bool) -> Vec<Judged> {
+        self.pair_legs(&mut other, &mut mine);
         for x in [&mut other, &mut mine] {
-            if x.verdict.confidence == Confidence::High {
+            if !by_key && x.verdict.confidence == Confidence::High {
                 x.verdict.confidence = Confidence::Medium;
             }
         }
@@ -1447,9 +1438,6 @@ fn extended_connect(a: &Attempt) -> bool {
 /// 101, and the stream's answer has no time of its own here (see
 /// `OverH2`), so only its status is compared.
 fn h2_client_of(client: &Attempt, backend: &Attempt) -> bool {
-    let same = |h: &str| {
-        client.request.header(h).map(|v| v.value) == backend.request.header(h).map(|v| v.value)
-    };
     let answers_agree = match (status_of(client), status_of(backend)) {
         (Some(c), Some(b)) => c == b || (c, b) == (200, 101) || matches!(c, 502..=504),
         (Some(c), None) => matches!(c, 502..=504),
@@ -1457,11 +1445,20 @@ fn h2_client_of(client: &Attempt, backend: &Attempt) -> bool {
     };
     extended_connect(client)
         && backend.h2.is_none()
-        && client.server != backend.server
         && backend.ts >= client.ts
-        && (backend.ts - client.ts) <= LEG_WINDOW
+        && forwarded_alike(client, backend)
         && answers_agree
         && from_proxy(client, backend)
+}
+
+/// What legs found without a shared key have in common: another server,
+/// moments apart, the same target, WebSocket version and User-Agent.
+fn forwarded_alike(client: &Attempt, backend: &Attempt) -> bool {
+    let same = |h: &str| {
+        client.request.header(h).map(|v| v.value) == backend.request.header(h).map(|v| v.value)
+    };
+    client.server != backend.server
+        && (backend.ts - client.ts) <= LEG_WINDOW
         && client.request.target == backend.request.target
         && same("sec-websocket-version")
         && same("user-agent")
