@@ -577,7 +577,7 @@ fn judge_attempts(correlator: &mut Correlator, parts: &mut TickParts) -> Vec<Jud
     let mut connects = std::mem::take(&mut parts.connects);
     let mut sids = std::mem::take(&mut parts.sids);
     let mut attempts = std::mem::take(&mut parts.attempts);
-    tls.sort_by_key(|t| (t.ts, t.client, t.server));
+    tls.sort_by_key(|t| (t.ts, t.no, t.client, t.server));
     for t in tls {
         correlator.note_tls(t);
     }

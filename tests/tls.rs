@@ -96,6 +96,43 @@ fn a_browsers_spare_connection_with_keys_is_not_called_keyless() {
     );
 }
 
+/// Chromium through a TLS proxy (HTTP/2 to the proxy, HTTP/1.1 behind it),
+/// read without keys: a backend leg names as its peer the connection the
+/// proxy's access log gave the browser's request, not the spare connection
+/// Chromium opened beside it, which carried nothing. The recorder writes the
+/// client legs' labels and then the backend legs' in the same order, the
+/// i-th of each for the same request.
+#[test]
+fn without_keys_a_backend_leg_names_the_browsers_used_connection() {
+    let mut checked = 0;
+    for name in [
+        "haproxy-h2-tls__chromium",
+        "apache-h2-tls__chromium",
+        "apache-h2-stripped__chromium",
+    ] {
+        let pcap = format!("fixtures/{name}.pcap");
+        let labels = labels_of(Path::new(&pcap));
+        let leg = |l: &str| -> Vec<&serde_json::Value> {
+            labels.iter().filter(|x| x["leg"] == l).collect()
+        };
+        let (clients, backends) = (leg("client"), leg("backend"));
+        assert_eq!(clients.len(), backends.len(), "{name}");
+        let found = records(&["-r", &pcap, "--json", "--all"]);
+        for (c, b) in clients.iter().zip(&backends) {
+            let from = endpoint(b, "client");
+            let r = found
+                .iter()
+                .find(|r| r["client"] == from.as_str())
+                .unwrap_or_else(|| panic!("{name}: no record from {from}"));
+            let want = format!("{}>{}", endpoint(c, "client"), endpoint(c, "server"));
+            assert_eq!(r["leg"], "backend", "{name} {from}");
+            assert_eq!(r["peer"], want.as_str(), "{name} {from}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 9);
+}
+
 #[test]
 fn keys_in_a_decryption_secrets_block_need_no_option() {
     let (out, _, code) = run(&["-r", DSB, "--json", "--all"]);

@@ -150,7 +150,7 @@ pub struct Correlator {
     accepted_eio: HashMap<Endpoint, u8>,
     /// Recent TLS connections by server address, newest last, for backend
     /// legs whose client leg was encrypted.
-    tls: HashMap<IpAddr, VecDeque<TlsSighting>>,
+    tls: HashMap<IpAddr, VecDeque<TlsSeen>>,
     /// The servers of those connections, oldest first, for forgetting them.
     tls_order: VecDeque<IpAddr>,
     /// Recent HTTP/2 prior-knowledge connections by client address (a
@@ -311,20 +311,37 @@ impl Correlator {
     }
 
     /// Remember a connection whose client spoke TLS (by its server's
-    /// address), or HTTP/2 with prior knowledge (by its client's address).
+    /// address), or HTTP/2 with prior knowledge (by its client's address);
+    /// or that a TLS connection's client sent its first data.
     pub fn note_tls(&mut self, t: TlsSighting) {
+        if t.data {
+            let seen = self.tls.get_mut(&host(t.server.ip)).and_then(|l| {
+                l.iter_mut()
+                    .rev()
+                    .find(|s| s.hello.client == t.client && s.hello.server == t.server)
+            });
+            if let Some(s) = seen {
+                s.data_at.get_or_insert((t.ts, t.no));
+            }
+            return;
+        }
         // A TLS client that offers only h2 will speak HTTP/2 or nothing: as
         // a proxy's backend leg it is as much HTTP/2 as a preface in clear.
         if !t.h2c && offers_only_h2(&t) {
             let ip = host(t.client.ip);
             remember(&mut self.h2c, &mut self.h2c_order, ip, t.clone());
         }
-        let (map, order, ip) = if t.h2c {
-            (&mut self.h2c, &mut self.h2c_order, host(t.client.ip))
+        if t.h2c {
+            let ip = host(t.client.ip);
+            remember(&mut self.h2c, &mut self.h2c_order, ip, t);
         } else {
-            (&mut self.tls, &mut self.tls_order, host(t.server.ip))
-        };
-        remember(map, order, ip, t);
+            let ip = host(t.server.ip);
+            let seen = TlsSeen {
+                hello: t,
+                data_at: None,
+            };
+            remember(&mut self.tls, &mut self.tls_order, ip, seen);
+        }
     }
 
     /// Remember a connect that failed, by its client's (the proxy's) host.
@@ -634,7 +651,11 @@ impl Correlator {
     }
 
     /// A lone attempt coming from the address a TLS connection went to, moments
-    /// after it: the backend leg of a TLS-terminating proxy.
+    /// after it: the backend leg of a TLS-terminating proxy. Of the
+    /// connections opened then, the one whose client last started sending
+    /// data before the request: a browser opens a spare connection beside
+    /// the one it uses, and the spare one carries nothing. Without such
+    /// data (a client sighted only by its hello), the newest.
     fn tls_client_leg(&self, j: &mut Judged) {
         if j.leg != Leg::Direct {
             return;
@@ -643,9 +664,18 @@ impl Correlator {
         let Some(to_this_host) = self.tls.get(&host(a.client.ip)) else {
             return;
         };
-        let hit = to_this_host.iter().rev().find(|t| {
-            t.server != a.server && (t.ts, t.no) <= request_at(a) && (a.ts - t.ts) <= LEG_WINDOW
-        });
+        let at = request_at(a);
+        let opened = |s: &&TlsSeen| {
+            let t = &s.hello;
+            t.server != a.server && (t.ts, t.no) <= at && (a.ts - t.ts) <= LEG_WINDOW
+        };
+        let hit = to_this_host
+            .iter()
+            .filter(opened)
+            .filter(|s| s.data_at.is_some_and(|d| d <= at))
+            .max_by_key(|s| s.data_at)
+            .or_else(|| to_this_host.iter().rev().find(opened))
+            .map(|s| &s.hello);
         if let Some(t) = hit {
             j.leg = Leg::Backend;
             j.peer = Some(format!("{}>{}", t.client, t.server));
@@ -1497,6 +1527,14 @@ fn offers_only_h2(t: &TlsSighting) -> bool {
     t.hello
         .as_ref()
         .is_some_and(|h| h.alpn_offered.len() == 1 && h.alpn_offered[0] == "h2")
+}
+
+/// A TLS connection's hello, and when its client first sent data.
+#[derive(Debug)]
+struct TlsSeen {
+    hello: TlsSighting,
+    /// Time and packet number.
+    data_at: Option<(Timestamp, u64)>,
 }
 
 /// Add `t` to the list of `ip`, forgetting the oldest entries past
@@ -2640,6 +2678,63 @@ mod tests {
     }
 
     #[test]
+    fn a_backend_leg_behind_tls_names_the_connection_that_carried_data() {
+        let sighting = |client: &str, ms: i64, no: u64, data: bool| TlsSighting {
+            ts: t(ms),
+            no,
+            client: ep(client),
+            server: ep("10.0.0.1:443"),
+            hello: None,
+            h2c: false,
+            data,
+        };
+        let backend = || attempt("10.0.0.1:6000", "10.0.0.2:8080", 50, 60, 101, 1, FULL);
+        let peer_of = |sightings: &[TlsSighting]| {
+            let mut c = Correlator::new();
+            for s in sightings {
+                c.note_tls(s.clone());
+            }
+            let mut out = c.push(backend());
+            out.extend(c.release(None));
+            assert_eq!(out[0].leg, Leg::Backend, "{out:?}");
+            out[0].peer.clone()
+        };
+        let used = "10.0.0.9:5000>10.0.0.1:443";
+        let spare = "10.0.0.9:5002>10.0.0.1:443";
+        // A browser's used connection, then the spare one it opens beside
+        // it: the newest is the spare.
+        let hellos = [
+            sighting("10.0.0.9:5000", 0, 1, false),
+            sighting("10.0.0.9:5002", 2, 5, false),
+        ];
+        assert_eq!(peer_of(&hellos).as_deref(), Some(spare));
+        // The used one sent data before the request; data after it, or a
+        // second data sighting, changes nothing.
+        let mut seen = hellos.to_vec();
+        seen.push(sighting("10.0.0.9:5000", 3, 7, true));
+        seen.push(sighting("10.0.0.9:5000", 70, 90, true));
+        assert_eq!(peer_of(&seen).as_deref(), Some(used));
+        // The spare's data, once it is used too, is the newer.
+        seen.push(sighting("10.0.0.9:5002", 40, 60, true));
+        assert_eq!(peer_of(&seen).as_deref(), Some(spare));
+        // Data after the request is not what the proxy forwarded.
+        let late = [
+            hellos[0].clone(),
+            hellos[1].clone(),
+            sighting("10.0.0.9:5000", 55, 95, true),
+        ];
+        assert_eq!(peer_of(&late).as_deref(), Some(spare));
+        // One timestamp on every packet: packet numbers order them.
+        let mut flat = seen[..3].to_vec();
+        flat.push(sighting("10.0.0.9:5002", 0, 6, true));
+        let flat: Vec<TlsSighting> = flat
+            .into_iter()
+            .map(|s| TlsSighting { ts: t(0), ..s })
+            .collect();
+        assert_eq!(peer_of(&flat).as_deref(), Some(used));
+    }
+
+    #[test]
     fn a_gateway_error_after_an_http2_preface_from_the_proxy_is_backend_is_http2() {
         let page: &[u8] = b"<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n";
         let a = || {
@@ -2657,6 +2752,7 @@ mod tests {
             server: ep("10.0.0.2:8080"),
             hello: None,
             h2c: true,
+            data: false,
         });
         let mut out = c.push(a());
         out.extend(c.release(None));
@@ -2680,6 +2776,7 @@ mod tests {
                 decrypted: false,
             })),
             h2c: false,
+            data: false,
         };
         for (alpn, cause) in [
             (&["h2"][..], Cause::BackendIsHttp2),

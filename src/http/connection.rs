@@ -122,9 +122,9 @@ impl Connection {
     }
 
     /// Whether a direction may stop being read ([`wants_bytes`](Self::wants_bytes)
-    /// says which): once upgraded, or once a TLS layer can read no more.
+    /// says which): once upgraded, or once a TLS layer can open nothing more.
     pub fn may_stop_reading(&self) -> bool {
-        self.is_upgraded() || self.layer.as_ref().is_some_and(|l| l.reads_no_more())
+        self.is_upgraded() || self.layer.as_ref().is_some_and(|l| l.reads_less())
     }
 
     pub fn wants_bytes(&self, d: Side) -> bool {
@@ -270,6 +270,7 @@ impl Connection {
                         hello: (info.sni.is_some() || !info.alpn_offered.is_empty())
                             .then(|| Box::new(info)),
                         h2c: false,
+                        data: false,
                     });
                 }
                 Layer::Tls(secure)
@@ -285,6 +286,7 @@ impl Connection {
                         server,
                         hello: None,
                         h2c: true,
+                        data: false,
                     });
                 }
                 let mut h2 = if h.kind == HandoverKind::H2Upgrade {

@@ -524,6 +524,9 @@ pub struct TlsSighting {
     /// What the ClientHello said, when it came whole in the first bytes.
     pub hello: Option<Box<TlsInfo>>,
     pub h2c: bool,
+    /// Not the hello but the client's first application data, in the
+    /// connection its hello was sighted in (see `Secure::watch_client`).
+    pub data: bool,
 }
 
 /// What a connection that is not HTTP/1.x carries.

@@ -37,12 +37,17 @@ impl Layer {
     }
 
     pub fn wants_bytes(&self, d: Side) -> bool {
-        !self.reads_no_more() && self.http().is_none_or(|c| c.wants_bytes(d))
+        let read = match self {
+            Layer::Tls(s) => s.wants_bytes(d),
+            Layer::H2(_) => true,
+        };
+        read && self.http().is_none_or(|c| c.wants_bytes(d))
     }
 
-    /// TLS that can read no more (see [`Secure::reads_no_more`]).
-    pub fn reads_no_more(&self) -> bool {
-        matches!(self, Layer::Tls(s) if s.reads_no_more())
+    /// Some direction will not be read again: TLS that can open nothing
+    /// more still reads its client until it sends data.
+    pub fn reads_less(&self) -> bool {
+        matches!(self, Layer::Tls(s) if s.reads_less())
     }
 
     pub fn is_finished(&self) -> bool {

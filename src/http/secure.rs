@@ -6,11 +6,12 @@
 
 use super::attempt::TlsInfo;
 use super::connection::{Connection, PacketFlags};
-use super::conversation::Sink;
+use super::conversation::{Sink, TlsSighting};
 use crate::capture::Timestamp;
 use crate::decode::{BySide, Endpoint, Side};
 use crate::reassembly::Chunk;
 use crate::tls::hello::version_name;
+use crate::tls::record::HeaderWalker;
 use crate::tls::{KeyLog, KeySource, Keys, Side as Peer, TlsConnection};
 
 /// The TLS state of one connection and the HTTP read from inside it.
@@ -28,6 +29,20 @@ pub struct Secure {
     opened: bool,
     /// The key log held this connection's secrets (counted once).
     keyed: bool,
+    /// The client's records walked until it sends application data (see
+    /// [`HeaderWalker`]); `None` once it has, or its bytes stopped framing.
+    watch: Option<Box<ClientWatch>>,
+}
+
+/// The client's side of a connection, watched for its first application
+/// data.
+#[derive(Debug)]
+struct ClientWatch {
+    walker: HeaderWalker,
+    /// Application-data records begun so far.
+    seen: u32,
+    /// (client, server).
+    ends: (Endpoint, Endpoint),
 }
 
 /// What the plaintext connection hears of each packet: a SYN from its
@@ -51,6 +66,13 @@ impl Secure {
                 inner.note_packet(d, src, dst, plaintext_opening(d, client_dir));
             }
         }
+        let watch = ends[client_dir].map(|ends| {
+            Box::new(ClientWatch {
+                walker: HeaderWalker::default(),
+                seen: 0,
+                ends,
+            })
+        });
         Secure {
             tls: TlsConnection::new(),
             inner,
@@ -59,6 +81,7 @@ impl Secure {
             last_ts: None,
             opened: false,
             keyed: false,
+            watch,
         }
     }
 
@@ -97,6 +120,14 @@ impl Secure {
         out: &mut Sink<'_>,
     ) {
         let first = out.attempts.len();
+        if d == self.client_dir {
+            self.watch_client(&chunk, ts, out);
+        }
+        if self.broken && !matches!(chunk, Chunk::Fin) {
+            // Read only for the watch: its bytes and holes are nothing to
+            // the rest, which heard a stream that stopped being read.
+            return;
+        }
         // Without keys nothing but the hellos can be read: once they are,
         // the rest of the connection is passed over.
         let spent = match keys {
@@ -125,6 +156,43 @@ impl Secure {
         }
         self.last_ts = Some(ts);
         self.stamp(first, out);
+    }
+
+    /// Tell the correlator when the client sends its first application
+    /// data: under TLS 1.3 its first application-data record is its
+    /// Finished, under 1.2 (whose Finished is a handshake record) it is
+    /// data. Until the ServerHello is read the version is a guess, and the
+    /// later of the two is waited for.
+    fn watch_client(&mut self, chunk: &Chunk<'_>, ts: Timestamp, out: &mut Sink<'_>) {
+        let Some(w) = self.watch.as_deref_mut() else {
+            return;
+        };
+        let Chunk::Data(bytes) = chunk else {
+            // A hole loses the framing; the end, anything to come.
+            self.watch = None;
+            return;
+        };
+        match w.walker.walk(bytes) {
+            Ok(n) => w.seen += n,
+            Err(_) => {
+                self.watch = None;
+                return;
+            }
+        }
+        let tls12 = self.tls.negotiated() && self.tls.facts.version.is_some_and(|v| v < 0x0304);
+        if w.seen >= if tls12 { 1 } else { 2 } {
+            let (client, server) = w.ends;
+            out.tls.push(TlsSighting {
+                ts,
+                no: out.packet_no,
+                client,
+                server,
+                hello: None,
+                h2c: false,
+                data: true,
+            });
+            self.watch = None;
+        }
     }
 
     /// Open what the records of direction `d` hold and read it as HTTP.
@@ -208,12 +276,18 @@ impl Secure {
         &self.inner
     }
 
-    /// No byte of either direction will be read again (no keys once the
-    /// hellos were read, the keys' records spent, or a hole): the
-    /// reassembler may stop buffering and delivering them. On a server
-    /// host without keys that is most of the TLS traffic, which otherwise
-    /// went through reassembly only to be dropped here.
-    pub fn reads_no_more(&self) -> bool {
+    /// Whether direction `d` is read. Nothing more opens once there are no
+    /// keys and the hellos were read, the keys' records are spent, or a
+    /// hole came; then only the client is read, while it is watched for its
+    /// first data, and the reassembler stops buffering and delivering the
+    /// rest. On a server host without keys that is most of the TLS traffic,
+    /// which otherwise went through reassembly only to be dropped here.
+    pub fn wants_bytes(&self, d: Side) -> bool {
+        !self.broken || (d == self.client_dir && self.watch.is_some())
+    }
+
+    /// Some direction will not be read again (see [`Self::wants_bytes`]).
+    pub fn reads_less(&self) -> bool {
         self.broken
     }
 

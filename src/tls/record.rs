@@ -60,6 +60,48 @@ pub fn starts_tls(buf: &[u8]) -> bool {
     matches!(buf, [HANDSHAKE, 3, 0..=4, ..])
 }
 
+/// Walks one direction's record headers without keeping the records: what
+/// a connection that cannot be decrypted still tells, namely when its
+/// client starts sending application data. A browser opens spare TLS
+/// connections beside the one it uses; only the used one carries data, and
+/// that is how a proxy's backend leg finds its client's connection.
+#[derive(Debug, Default, Clone)]
+pub struct HeaderWalker {
+    /// Bytes of the current record's fragment still to pass over.
+    skip: usize,
+    /// A header split between chunks.
+    part: [u8; HEADER_LEN],
+    have: usize,
+}
+
+impl HeaderWalker {
+    /// Walk `bytes`, the direction's next ones: how many application-data
+    /// records begin in them. An error when they do not frame as TLS.
+    pub fn walk(&mut self, mut bytes: &[u8]) -> Result<u32, TlsError> {
+        let mut begun = 0;
+        loop {
+            let passed = self.skip.min(bytes.len());
+            self.skip -= passed;
+            bytes = &bytes[passed..];
+            if bytes.is_empty() {
+                return Ok(begun);
+            }
+            let take = (HEADER_LEN - self.have).min(bytes.len());
+            self.part[self.have..self.have + take].copy_from_slice(&bytes[..take]);
+            self.have += take;
+            bytes = &bytes[take..];
+            let Some(h) = parse_header(&self.part[..self.have])? else {
+                return Ok(begun);
+            };
+            self.have = 0;
+            self.skip = h.len;
+            if h.content_type == APPLICATION_DATA {
+                begun += 1;
+            }
+        }
+    }
+}
+
 /// One record: its header and fragment (ciphertext, or clear text before the
 /// keys change).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +154,30 @@ impl RecordReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_walker_counts_application_data_records_split_anywhere() {
+        let wire = [
+            &[22, 3, 1, 0, 3, 1, 2, 3][..],
+            &[20, 3, 3, 0, 1, 1][..],
+            &[23, 3, 3, 0, 2, 9, 9][..],
+            &[23, 3, 3, 0, 0][..],
+        ]
+        .concat();
+        for cut in 0..=wire.len() {
+            for cut2 in cut..=wire.len() {
+                let mut w = HeaderWalker::default();
+                let n: u32 = [&wire[..cut], &wire[cut..cut2], &wire[cut2..]]
+                    .iter()
+                    .map(|part| w.walk(part).unwrap())
+                    .sum();
+                assert_eq!(n, 2, "cut at {cut} and {cut2}");
+            }
+        }
+        let mut w = HeaderWalker::default();
+        assert_eq!(w.walk(&wire[..19]).unwrap(), 1, "one begun so far");
+        assert!(HeaderWalker::default().walk(b"GET / HTTP/1.1").is_err());
+    }
 
     #[test]
     fn frames_records_split_anywhere() {
