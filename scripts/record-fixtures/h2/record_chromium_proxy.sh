@@ -11,6 +11,13 @@
 #                                 ProxyPass upgrade=websocket, ProxyPreserveHost
 #   apache-h2-stripped__chromium  the same without upgrade=websocket: the
 #                                 backend gets a plain GET, the browser a 502
+#   apache-h2-host__chromium      the same as apache-h2-tls without
+#                                 ProxyPreserveHost (Apache's default): the
+#                                 backend sees Host 127.0.0.1:18530, which
+#                                 app.py never compares with Origin. The
+#                                 browser loads /page (/ws, /deny) twice:
+#                                 from https://127.0.0.1:18529 (an allowed
+#                                 Origin), then https://localhost:18529 (not)
 #
 # Labels come from what the two ends said they did: the app's log (path,
 # backend-leg port, its decision; a plain GET that carried a key is the
@@ -24,7 +31,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT="$(cd "$HERE/../../.." && pwd)/fixtures"
 PROXY_PORT=18529
 APP_PORT=18530
-ALL=(haproxy-h2-tls__chromium apache-h2-tls__chromium apache-h2-stripped__chromium)
+ALL=(haproxy-h2-tls__chromium apache-h2-tls__chromium apache-h2-stripped__chromium
+    apache-h2-host__chromium)
 NAMES=("$@")
 [ ${#NAMES[@]} -gt 0 ] || NAMES=("${ALL[@]}")
 TMP="$(mktemp -d -t wshs-h2proxy.XXXXXX)"
@@ -62,7 +70,7 @@ backend app
 EOF
 }
 
-# $1: the ProxyPass options.
+# $1: the ProxyPass options; $2: ProxyPreserveHost.
 apache_config() {
     local mods=/usr/lib/apache2/modules
     cat <<EOF
@@ -86,7 +94,7 @@ Listen 127.0.0.1:$PROXY_PORT
     SSLCertificateKeyFile $TMP/key.pem
     Protocols h2 http/1.1
     H2WebSockets on
-    ProxyPreserveHost On
+    ProxyPreserveHost ${2:-On}
     ProxyPass / http://127.0.0.1:$APP_PORT/ $1
 </VirtualHost>
 EOF
@@ -104,8 +112,11 @@ stop() { # pid
 }
 
 record() {
-    local name=$1 proxy_pid
-    rm -f "$TMP/app.jsonl" "$TMP/proxy.log" "$TMP/net.json" "$OUT/$name.keylog"
+    local name=$1 proxy_pid urls=("https://127.0.0.1:$PROXY_PORT/page3")
+    case "$name" in
+        apache-h2-host__*) urls=("https://127.0.0.1:$PROXY_PORT/page" "https://localhost:$PROXY_PORT/page") ;;
+    esac
+    rm -f "$TMP/app.jsonl" "$TMP/proxy.log" "$TMP"/net-*.json "$OUT/$name.keylog"
     (cd "$HERE" && WSHS_H2_LOG="$TMP/app.jsonl" exec python3 -m hypercorn \
         --bind "127.0.0.1:$APP_PORT" app:app) >"$TMP/hypercorn.log" 2>&1 &
     local app_pid=$!
@@ -119,6 +130,11 @@ record() {
             ;;
         apache-h2-tls__*)
             apache_config "upgrade=websocket retry=0" >"$TMP/apache.conf"
+            apache2 -X -f "$TMP/apache.conf" &
+            proxy_pid=$!
+            ;;
+        apache-h2-host__*)
+            apache_config "upgrade=websocket retry=0" Off >"$TMP/apache.conf"
             apache2 -X -f "$TMP/apache.conf" &
             proxy_pid=$!
             ;;
@@ -139,54 +155,71 @@ record() {
     local tcpdump_pid=$!
     PIDS+=("$tcpdump_pid")
     wait_for "$TMP/tcpdump.log" "listening on"
-    timeout 40 chromium --headless --no-sandbox --disable-gpu --ignore-certificate-errors \
-        --ssl-key-log-file="$OUT/$name.keylog" --user-data-dir="$TMP/profile-$name" \
-        --log-net-log="$TMP/net.json" \
-        --virtual-time-budget=5000 --dump-dom "https://127.0.0.1:$PROXY_PORT/page3" \
-        >"$TMP/dom.html" 2>"$TMP/chromium.log" || true
-    sleep 1
+    # Each page load a run: its net log, and where its lines start and end
+    # in the app's and the proxy's logs.
+    local runs=() i=0 url app_from proxy_from
+    lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+    for url in "${urls[@]}"; do
+        app_from=$(lines "$TMP/app.jsonl")
+        proxy_from=$(lines "$TMP/proxy.log")
+        timeout 40 chromium --headless --no-sandbox --disable-gpu --ignore-certificate-errors \
+            --ssl-key-log-file="$OUT/$name.keylog" --user-data-dir="$TMP/profile-$name-$i" \
+            --log-net-log="$TMP/net-$i.json" \
+            --virtual-time-budget=5000 --dump-dom "$url" \
+            >"$TMP/dom.html" 2>"$TMP/chromium.log" || true
+        sleep 1
+        grep -o "<title>[^<]*" "$TMP/dom.html" >&2 || true
+        runs+=("$TMP/net-$i.json:$app_from:$(lines "$TMP/app.jsonl"):$proxy_from:$(lines "$TMP/proxy.log")")
+        i=$((i + 1))
+    done
     kill -INT "$tcpdump_pid"
     wait "$tcpdump_pid" || true
     stop "$proxy_pid"
     stop "$app_pid"
-    grep -o "<title>[^<]*" "$TMP/dom.html" >&2 || true
     local proxy_version app_version
     case "$name" in
         haproxy-*) proxy_version="haproxy-$(haproxy -v | sed -n 's/^HAProxy version \([^ ]*\).*/\1/p')" ;;
         *) proxy_version="apache-$(apache2 -v | sed -n 's#^Server version: Apache/\([^ ]*\).*#\1#p')" ;;
     esac
     app_version="hypercorn-$(python3 -c 'from importlib.metadata import version; print(version("hypercorn"))')"
-    python3 - "$name" "$TMP/app.jsonl" "$TMP/proxy.log" "$TMP/net.json" "$PROXY_PORT" "$APP_PORT" \
-        "$proxy_version" "$app_version" >"$OUT/$name.labels.json" <<'PY'
+    python3 - "$name" "$TMP/app.jsonl" "$TMP/proxy.log" "$PROXY_PORT" "$APP_PORT" \
+        "$proxy_version" "$app_version" "${runs[@]}" >"$OUT/$name.labels.json" <<'PY'
 import json, sys
-name, app_log, proxy_log, net_log, proxy_port, app_port, proxy_impl, app_impl = sys.argv[1:]
-ORDER = ["/ws", "/deny", "/strict"]  # as /page3 opens them
-app = {}
-for line in open(app_log):
-    r = json.loads(line)
-    app[r["path"]] = r
-# The browser's port, from the proxy's access log.
-port = {}
-for line in open(proxy_log):
-    parts = line.split()
-    if len(parts) >= 4 and parts[2] in ORDER:
-        port[parts[2]] = int(parts[0])
-# What the browser received on each stream, from its own net log: the
-# proxies' logs give the backend's status (HAProxy its 101, Apache the 200
-# of a plain answer it turned into a 502).
-net = json.load(open(net_log))
-kinds = {v: k for k, v in net["constants"]["logEventTypes"].items()}
-paths, statuses = {}, {}
-for e in net["events"]:
-    kind, params = kinds.get(e["type"]), e.get("params") or {}
-    fields = dict(h.split(": ", 1) for h in params.get("headers", []) if ": " in h[1:])
-    key = (e["source"]["id"], params.get("stream_id"))
-    if kind == "HTTP2_SESSION_SEND_HEADERS" and fields.get(":method") == "CONNECT":
-        paths[key] = fields[":path"]
-    elif kind == "HTTP2_SESSION_RECV_HEADERS" and ":status" in fields:
-        statuses[key] = int(fields[":status"])
-proxy = {p: (port[p], statuses[k]) for k, p in paths.items() if p in port}
-assert sorted(app) == sorted(ORDER) == sorted(proxy), (app, port, paths, statuses)
+name, app_log, proxy_log, proxy_port, app_port, proxy_impl, app_impl = sys.argv[1:8]
+app_lines, proxy_lines = open(app_log).readlines(), open(proxy_log).readlines()
+
+
+def run(net_log, app_from, app_to, proxy_from, proxy_to):
+    """(path, app's record, browser's port, status it received) of one page
+    load, in the order the page opened its WebSockets."""
+    app = {}
+    for line in app_lines[int(app_from):int(app_to)]:
+        r = json.loads(line)
+        app[r["path"]] = r
+    # The browser's port, from the proxy's access log.
+    port = {}
+    for line in proxy_lines[int(proxy_from):int(proxy_to)]:
+        parts = line.split()
+        if len(parts) >= 4 and parts[2] in app:
+            port[parts[2]] = int(parts[0])
+    # What the browser received on each stream, from its own net log: the
+    # proxies' logs give the backend's status (HAProxy its 101, Apache the
+    # 200 of a plain answer it turned into a 502).
+    net = json.load(open(net_log))
+    kinds = {v: k for k, v in net["constants"]["logEventTypes"].items()}
+    paths, statuses = {}, {}
+    for e in net["events"]:
+        kind, params = kinds.get(e["type"]), e.get("params") or {}
+        fields = dict(h.split(": ", 1) for h in params.get("headers", []) if ": " in h[1:])
+        key = (e["source"]["id"], params.get("stream_id"))
+        if kind == "HTTP2_SESSION_SEND_HEADERS" and fields.get(":method") == "CONNECT":
+            paths[key] = fields[":path"]
+        elif kind == "HTTP2_SESSION_RECV_HEADERS" and ":status" in fields:
+            statuses[key] = int(fields[":status"])
+    opened = [(k, p) for k, p in sorted(paths.items()) if p in port]
+    assert app and sorted(app) == sorted(p for _, p in opened), (app, port, paths, statuses)
+    return [(p, app[p], port[p], statuses[k]) for k, p in opened]
+
 
 def cause(r):
     if r.get("kind") == "http":
@@ -196,10 +229,8 @@ def cause(r):
 
 common = {"client_ip": "127.0.0.1", "server_ip": "127.0.0.1", "response_body_excerpt": ""}
 client, backend = [], []
-for path in ORDER:
-    r = app[path]
+for path, r, port, status in (a for spec in sys.argv[8:] for a in run(*spec.split(":"))):
     c, header = cause(r)
-    port, status = proxy[path]
     client.append(dict(common, client_port=port, server_port=int(proxy_port), leg="client",
         request_method="CONNECT", request_path=path, status=status, cause=c, header=header,
         server_impl=proxy_impl, http_version="2", tls=True, keys=name + ".keylog",
@@ -212,7 +243,7 @@ for path in ORDER:
         note="the proxy's HTTP/1.1 request for it; the app's own log"))
 print(json.dumps(client + backend, indent=1))
 PY
-    echo "record_chromium_proxy.sh: $name: $(grep -c . "$TMP/app.jsonl") backend attempt(s)" >&2
+    echo "record_chromium_proxy.sh: $name: $(lines "$TMP/app.jsonl") backend attempt(s)" >&2
 }
 
 for n in "${NAMES[@]}"; do
