@@ -1349,7 +1349,7 @@ impl Correlator {
 /// "server answered STATUS REASON" for an evidence line.
 fn status_said(a: &Attempt) -> String {
     match &a.response {
-        Some(r) => format!("server answered {} {}", r.status, r.reason),
+        Some(r) => super::answered(r.status, &r.reason),
         None => "no answer".to_string(),
     }
 }

@@ -376,21 +376,24 @@ fn server_text<'a>(resp: &crate::http::ResponseHead, body: &'a [u8]) -> Cow<'a, 
 fn server_says(status: u16, reason: &str, body: &[u8]) -> String {
     let text = crate::text::lossy(body);
     let text = text.trim();
-    let code = status.to_string();
+    let said = answered(status, reason);
     if text.is_empty() {
-        ["server answered ", &code, " ", reason].concat()
+        said
     } else {
         let quoted = printable(text.as_bytes(), 120);
-        [
-            "server answered ",
-            &code,
-            " ",
-            reason,
-            ": \"",
-            &quoted,
-            "\"",
-        ]
-        .concat()
+        [&said, ": \"", &quoted, "\""].concat()
+    }
+}
+
+/// "server answered STATUS REASON", or without the reason where there is
+/// none: HTTP/2 has no reason phrase, and some HTTP/1.1 servers send an
+/// empty one.
+pub(crate) fn answered(status: u16, reason: &str) -> String {
+    let code = status.to_string();
+    if reason.is_empty() {
+        ["server answered ", &code].concat()
+    } else {
+        ["server answered ", &code, " ", reason].concat()
     }
 }
 
@@ -1260,6 +1263,23 @@ fn verdict(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_without_a_reason_phrase_reads_without_a_gap() {
+        assert_eq!(
+            server_says(404, "Not Found", b""),
+            "server answered 404 Not Found"
+        );
+        assert_eq!(server_says(404, "", b""), "server answered 404");
+        assert_eq!(
+            server_says(404, "", b" no such endpoint\n"),
+            "server answered 404: \"no such endpoint\""
+        );
+        assert_eq!(
+            server_says(403, "Forbidden", b"no"),
+            "server answered 403 Forbidden: \"no\""
+        );
+    }
 
     #[test]
     fn accept_matches_rfc_example() {
