@@ -20,6 +20,7 @@ pub const FAMILIES: &[&str] = &[
     "varnish",
     "lighttpd",
     "squid",
+    "h2o",
 ];
 
 /// Names in `Server` or `Via` (lower case substring, family). Tomcat calls
@@ -36,6 +37,7 @@ const NAMES: &[(&str, &str)] = &[
     ("varnish", "varnish"),
     ("lighttpd", "lighttpd"),
     ("squid", "squid"),
+    ("h2o", "h2o"),
     ("apache", "apache"),
 ];
 
@@ -290,6 +292,17 @@ mod tests {
         assert_eq!(request_family(&req), Some("squid"));
         let via_nobody = test_heads::request("GET", 1, &[("Via", "1.1 gateway.example")]);
         assert_eq!(request_family(&via_nobody), None);
+    }
+
+    #[test]
+    fn h2o_is_named_by_the_server_it_puts_on_every_answer() {
+        // h2o writes its own Server over the backend's, relayed answers too.
+        let r = resp(&[("Server", "h2o/2.2.5")]);
+        assert_eq!(
+            family(&r, b"", Some(b"Python/3.11 websockets/10.4")),
+            Some("h2o")
+        );
+        assert_eq!(family(&r, b"connection failed", None), Some("h2o"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (ProxyStrippedUpgrade, "haproxy") => "HAProxy forwards the upgrade by itself in mode http: remove the http-request del-header/set-header rules that touch Upgrade or Connection",
         (ProxyStrippedUpgrade, "apache") => "Apache: add upgrade=websocket to this path's ProxyPass (ProxyPass /ws http://backend/ws upgrade=websocket), or map it with ws:// (mod_proxy_wstunnel) before any broader http:// ProxyPass",
         (ProxyStrippedUpgrade, "caddy") => "Caddy's reverse_proxy forwards the upgrade by itself: remove header_up lines that delete or set Upgrade or Connection",
+        (ProxyStrippedUpgrade, "h2o") => "h2o forwards an upgrade only when told: add proxy.websocket: ON beside proxy.reverse.url for this path (h2o 2.x, which offers WebSockets over HTTP/1.1 only)",
         (ProxyStrippedUpgrade, "envoy") => "Envoy: add upgrade_configs: [{upgrade_type: websocket}] to the HttpConnectionManager (or the route)",
         (ProxyStrippedUpgrade, "traefik") => "Traefik forwards upgrades by itself: remove headers middlewares that delete or set Upgrade or Connection",
         (ProxyStrippedUpgrade, "aws-elb") => "put an Application Load Balancer (HTTP/HTTPS listener) or a TCP listener in front: a Classic Load Balancer HTTP listener does not pass the upgrade",
@@ -48,6 +49,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (BackendUnreachable, "varnish") => "Varnish could not fetch from the backend (its 503 'Guru Meditation'): check the backend's .host and .port and its probe in the VCL; varnishlog -g request names the FetchError",
         (BackendUnreachable, "cloudflare") => "Cloudflare could not reach the origin: check that the origin listens on the port Cloudflare connects to and accepts Cloudflare's addresses",
         (BackendUnreachable, "lighttpd") => "lighttpd could not connect to proxy.server's host and port (its 503): check that the backend listens there; lighttpd's error log names the connect error",
+        (BackendUnreachable, "h2o") => "h2o could not connect to proxy.reverse.url's host and port (its 502 \"connection failed\"): check that the backend listens there",
         (BackendUnreachable, "squid") => "Squid could not connect to the origin server (its ERR_CONNECT_FAIL page): check the cache_peer host and port and that the backend listens there; cache.log names the error",
 
         (ProxyRefused, "nginx") => "an nginx access rule refused it: check allow/deny, limit_except and return rules in the location for this path",
@@ -71,6 +73,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (HostRewritten, "envoy") => "do not rewrite Host on this route (host_rewrite_literal, auto_host_rewrite), or add the public origin to the backend's allowed origins",
         (HostRewritten, "varnish") => "do not set req.http.host or bereq.http.host in the VCL for this path, or add the public origin to the backend's allowed origins",
         (HostRewritten, "traefik") => "keep passHostHeader: true on the service (the default), or add the public origin to the backend's allowed origins",
+        (HostRewritten, "h2o") => "add proxy.preserve-host: ON for this path (h2o sends the backend its own address as Host by default), or add the public origin to the backend's allowed origins",
         (HostRewritten, "lighttpd") => "remove map-host-request from proxy.header (lighttpd forwards the client's Host by default), or add the public origin to the backend's allowed origins",
 
         (PathRewritten, "nginx") => "check proxy_pass's URI part: with a path ('proxy_pass http://backend/;') nginx replaces the matched location prefix, without one it passes the path as sent",
@@ -144,6 +147,14 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn h2o_is_told_its_own_directives() {
+        let f = fix(Cause::ProxyStrippedUpgrade, "h2o").unwrap_or("");
+        assert!(f.contains("proxy.websocket: ON"), "{f}");
+        let f = fix(Cause::HostRewritten, "h2o").unwrap_or("");
+        assert!(f.contains("proxy.preserve-host: ON"), "{f}");
     }
 
     #[test]
