@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Proxy scenarios for the fixture recorder: HAProxy, Apache httpd
 (mod_proxy_http with upgrade=websocket, and mod_proxy_wstunnel), Caddy,
-Varnish, lighttpd and nginx in front of the Python websockets and Node ws
+Varnish, lighttpd, h2o and nginx in front of the Python websockets and Node ws
 servers.
 
 Subcommands (as in driver.py, whose client code this reuses):
@@ -13,7 +13,7 @@ Subcommands (as in driver.py, whose client code this reuses):
 
 Every label comes from the scenario table below: what the proxy was set up to
 do (its configuration in haproxy.cfg, apache.conf, Caddyfile, varnish-pipe.vcl,
-lighttpd.conf, nginx.conf) and what the
+lighttpd.conf, h2o.conf, nginx.conf) and what the
 client sent, never from an analyzer's output. The backend leg is found in the
 capture by the request's Sec-WebSocket-Key.
 """
@@ -158,6 +158,13 @@ PROXIES = {
         "path-rewritten": (18507, "python-websockets", "proxy.header map-urlpath / => /v2/"),
         "host-rewritten": (18508, "node-ws", "proxy.header map-host-request - => backend.internal:18402; backend checks Origin against Host"),
     }),
+    # h2o 2.2 (record.sh starts one process per scenario from h2o.conf).
+    "h2o": ("h2o", {
+        "good": (18531, "python-websockets", "proxy.reverse.url with proxy.websocket: ON"),
+        "stripped": (18532, "python-websockets", "proxy.reverse.url without proxy.websocket (OFF by default): Upgrade and Connection dropped"),
+        "backend-down": (18533, None, "proxy.reverse.url to a port nothing listens on: h2o's 502"),
+        "host-rewritten": (18534, "node-ws", "no proxy.preserve-host: h2o sends the backend's address as Host; backend checks Origin against Host"),
+    }),
     # Squid 5.7 as a reverse proxy (accel, squid.conf; the same instance is
     # the browsers' forward proxy in clients.py's squid-connect fixtures).
     "squid": ("squid", {
@@ -265,7 +272,8 @@ def versions():
                             ("caddy", ["caddy", "version"], r"v?(\S+)"),
                             ("varnish", ["varnishd", "-V"], r"varnish-([\d.]+)"),
                             ("lighttpd", ["lighttpd", "-v"], r"lighttpd/(\S+)"),
-                            ("squid", ["squid", "-v"], r"Version (\S+)")):
+                            ("squid", ["squid", "-v"], r"Version (\S+)"),
+                            ("h2o", ["h2o", "--version"], r"h2o version (\S+)")):
         try:
             r = subprocess.run(args, capture_output=True, text=True, timeout=5)
             out = r.stdout + r.stderr

@@ -3,7 +3,7 @@
 # Usage (as root): scripts/record-fixtures/record.sh [NAME ...]
 # Starts the Python websockets and Node ws servers, a raw-socket test server
 # and nginx (plain, TLS-terminating with a throwaway self-signed certificate,
-# IPv6), HAProxy, Apache httpd, Caddy, Varnish, lighttpd and more nginx (proxies.py,
+# IPv6), HAProxy, Apache httpd, Caddy, Varnish, lighttpd, h2o and more nginx (proxies.py,
 # ports 18420-18489, 18500-18508), more servers (clients.py, 18445-18479, 18509-18519, 18528: faye-websocket, Autobahn,
 # uvicorn, Hypercorn, Daphne, websockets 15, axum, tokio-tungstenite, actix-web, WebSocket-Node, Mosquitto,
 # python-socketio, Flask-Sock, websocketd,
@@ -57,6 +57,7 @@ command -v haproxy >/dev/null || apt_install haproxy
 command -v apache2 >/dev/null || apt_install apache2
 command -v caddy >/dev/null || apt_install caddy
 command -v chromium >/dev/null || apt_install chromium
+command -v h2o >/dev/null || apt_install --no-install-recommends h2o
 command -v firefox-esr >/dev/null || apt_install firefox-esr
 command -v go >/dev/null || apt_install golang-go
 [ -d /usr/share/gocode/src/github.com/gorilla/websocket ] || apt_install golang-github-gorilla-websocket-dev
@@ -175,6 +176,18 @@ cp "$TMP/apache/htpasswd" "$TMP/lighttpd/htpasswd"
 lighttpd -tt -f "$TMP/lighttpd/lighttpd.conf"
 lighttpd -D -f "$TMP/lighttpd/lighttpd.conf" >"$TMP/lighttpd.log" 2>&1 &
 PIDS+=("$!")
+# h2o (proxies.py), one process per scenario (h2o.conf): port, backend,
+# proxy.websocket
+mkdir -p "$TMP/h2o"
+for spec in "18531 127.0.0.1:18401 ON" "18532 127.0.0.1:18401 OFF" "18533 127.0.0.1:18409 ON" \
+    "18534 127.0.0.1:18402 ON"; do
+    read -r hport hbackend hws <<<"$spec"
+    sed "s#@PREFIX@#$TMP/h2o#g; s#@PORT@#$hport#g; s#@BACKEND@#$hbackend#g; s#@WEBSOCKET@#$hws#g" \
+        "$HERE/h2o.conf" >"$TMP/h2o/h2o-$hport.conf"
+    h2o -t -c "$TMP/h2o/h2o-$hport.conf" >"$TMP/h2o.check" 2>&1 || { cat "$TMP/h2o.check" >&2; exit 1; }
+    h2o -c "$TMP/h2o/h2o-$hport.conf" >"$TMP/h2o-$hport.log" 2>&1 &
+    PIDS+=("$!")
+done
 PROXY_PORTS=($(python3 "$HERE/proxies.py" ports))
 
 # Node ws over TLS for the TLS fixtures (tls_fixtures.py; its nginx servers
