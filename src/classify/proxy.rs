@@ -21,6 +21,7 @@ pub const FAMILIES: &[&str] = &[
     "lighttpd",
     "squid",
     "h2o",
+    "trafficserver",
 ];
 
 /// Names in `Server` or `Via` (lower case substring, family). Tomcat calls
@@ -38,6 +39,8 @@ const NAMES: &[(&str, &str)] = &[
     ("lighttpd", "lighttpd"),
     ("squid", "squid"),
     ("h2o", "h2o"),
+    // Before "apache": Traffic Server names itself ApacheTrafficServer in Via.
+    ("trafficserver", "trafficserver"),
     ("apache", "apache"),
 ];
 
@@ -91,12 +94,23 @@ const PAGES: &[(&str, &str)] = &[
     ("Cloudflare Ray ID", "cloudflare"),
     // Varnish's built-in synthetic error page (503 "Backend fetch failed").
     ("Guru Meditation", "varnish"),
+    // Apache Traffic Server's body_factory pages: no remap rule matched, and
+    // the origin refused the connection.
+    ("<TITLE>Not Found on Accelerator</TITLE>", "trafficserver"),
+    (
+        "Could not connect to the requested server host",
+        "trafficserver",
+    ),
 ];
 
 fn by_name(value: &str) -> Option<&'static str> {
     let v = value.to_ascii_lowercase();
     if v.contains("coyote") {
         return None;
+    }
+    // Traffic Server's own Server header is "ATS/9.2.9".
+    if v.starts_with("ats/") {
+        return Some("trafficserver");
     }
     NAMES.iter().find(|(n, _)| v.contains(n)).map(|(_, f)| *f)
 }
@@ -292,6 +306,28 @@ mod tests {
         assert_eq!(request_family(&req), Some("squid"));
         let via_nobody = test_heads::request("GET", 1, &[("Via", "1.1 gateway.example")]);
         assert_eq!(request_family(&via_nobody), None);
+    }
+
+    #[test]
+    fn traffic_server_is_not_apache_httpd() {
+        let via = test_heads::request(
+            "GET",
+            1,
+            &[("Via", "http/1.1 edge[0a000001] (ApacheTrafficServer/9.2.9)")],
+        );
+        assert_eq!(request_family(&via), Some("trafficserver"));
+        let r = resp(&[("Server", "ATS/9.2.9")]);
+        assert_eq!(
+            family(&r, b"", Some(b"Python/3.11 websockets/10.4")),
+            Some("trafficserver")
+        );
+        let page = b"<HTML>\n<HEAD>\n<TITLE>Not Found on Accelerator</TITLE>\n</HEAD>";
+        assert_eq!(family(&resp(&[]), page, None), Some("trafficserver"));
+        assert_eq!(
+            family(&resp(&[("Server", "Apache/2.4.71 (Debian)")]), b"", None),
+            Some("apache")
+        );
+        assert_eq!(family(&resp(&[("Server", "Beats/1.0")]), b"", None), None);
     }
 
     #[test]

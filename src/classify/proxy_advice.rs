@@ -49,6 +49,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (BackendUnreachable, "varnish") => "Varnish could not fetch from the backend (its 503 'Guru Meditation'): check the backend's .host and .port and its probe in the VCL; varnishlog -g request names the FetchError",
         (BackendUnreachable, "cloudflare") => "Cloudflare could not reach the origin: check that the origin listens on the port Cloudflare connects to and accepts Cloudflare's addresses",
         (BackendUnreachable, "lighttpd") => "lighttpd could not connect to proxy.server's host and port (its 503): check that the backend listens there; lighttpd's error log names the connect error",
+        (BackendUnreachable, "trafficserver") => "Traffic Server could not connect to the remap rule's target (its \"Could Not Connect\" page): check the host and port in remap.config and that the backend listens there",
         (BackendUnreachable, "h2o") => "h2o could not connect to proxy.reverse.url's host and port (its 502 \"connection failed\"): check that the backend listens there",
         (BackendUnreachable, "squid") => "Squid could not connect to the origin server (its ERR_CONNECT_FAIL page): check the cache_peer host and port and that the backend listens there; cache.log names the error",
 
@@ -104,6 +105,8 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (BackendIsHttp2, "envoy") => "remove http2_protocol_options from the WebSocket route's cluster (or use explicit_http_config with http_protocol_options)",
         (BackendIsHttp2, "traefik") => "use an http:// server URL for this service, not h2c://",
 
+        (PathNotFound, "trafficserver") => "if the answer is Traffic Server's \"Not Found on Accelerator\" page, no remap rule matched: it matches an upgrade only against ws:// (and wss://) rules, so add map ws://HOST/ ws://BACKEND/ to remap.config; otherwise the backend has nothing at this path",
+
         (HeaderTooLarge, "nginx") => "shrink the request head (usually cookies), or raise nginx's large_client_header_buffers (for example 4 32k)",
         (HeaderTooLarge, "ingress-nginx") => "shrink the request head (usually cookies), or raise large-client-header-buffers in the ingress-nginx ConfigMap",
         (HeaderTooLarge, "haproxy") => "shrink the request head (usually cookies), or raise HAProxy's tune.bufsize (16384 by default, which bounds the whole head)",
@@ -147,6 +150,12 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn traffic_server_is_told_of_ws_remap_rules() {
+        let f = fix(Cause::PathNotFound, "trafficserver").unwrap_or("");
+        assert!(f.contains("map ws://") && f.contains("remap.config"), "{f}");
     }
 
     #[test]
