@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Proxy scenarios for the fixture recorder: HAProxy, Apache httpd
 (mod_proxy_http with upgrade=websocket, and mod_proxy_wstunnel), Caddy,
-Varnish, lighttpd, h2o and nginx in front of the Python websockets and Node ws
+Varnish, lighttpd, h2o, Traffic Server and nginx in front of the Python websockets and Node ws
 servers.
 
 Subcommands (as in driver.py, whose client code this reuses):
@@ -13,7 +13,7 @@ Subcommands (as in driver.py, whose client code this reuses):
 
 Every label comes from the scenario table below: what the proxy was set up to
 do (its configuration in haproxy.cfg, apache.conf, Caddyfile, varnish-pipe.vcl,
-lighttpd.conf, h2o.conf, nginx.conf) and what the
+lighttpd.conf, h2o.conf, trafficserver-remap.config, nginx.conf) and what the
 client sent, never from an analyzer's output. The backend leg is found in the
 capture by the request's Sec-WebSocket-Key.
 """
@@ -72,6 +72,7 @@ SETUPS = {
     "stripped-case": (["ok"], STRIPPED_UPGRADE, STRIPPED_UPGRADE),
     "backend-down": (["ok"], ("backend-unreachable", None), None),
     "backend-timeout": (["ok"], ("backend-unreachable", None), None),
+    "ws-not-mapped": (["ok"], ("path-not-found", None), None),
     "acl-origin": (["ok", "foreign-origin"], ("origin-rejected", "Origin"), None),
     "acl-path": (["ok", "admin-path"], ("proxy-refused", None), None),
     "big-cookie": (["big-cookie"], ("header-too-large", "Cookie"), None),
@@ -164,6 +165,13 @@ PROXIES = {
         "stripped": (18532, "python-websockets", "proxy.reverse.url without proxy.websocket (OFF by default): Upgrade and Connection dropped"),
         "backend-down": (18533, None, "proxy.reverse.url to a port nothing listens on: h2o's 502"),
         "host-rewritten": (18534, "node-ws", "no proxy.preserve-host: h2o sends the backend's address as Host; backend checks Origin against Host"),
+    }),
+    # Apache Traffic Server 9.2 (record.sh runs it from a runroot of its own
+    # with trafficserver-remap.config).
+    "trafficserver": ("trafficserver", {
+        "good": (18540, "python-websockets", "remap.config: map ws://127.0.0.1:18540/ ws://backend/"),
+        "ws-not-mapped": (18541, None, "remap.config maps http:// only, which an upgrade never matches: Traffic Server's own 404 Not Found on Accelerator"),
+        "backend-down": (18542, None, "map ws:// to a port nothing listens on"),
     }),
     # Squid 5.7 as a reverse proxy (accel, squid.conf; the same instance is
     # the browsers' forward proxy in clients.py's squid-connect fixtures).
@@ -273,7 +281,8 @@ def versions():
                             ("varnish", ["varnishd", "-V"], r"varnish-([\d.]+)"),
                             ("lighttpd", ["lighttpd", "-v"], r"lighttpd/(\S+)"),
                             ("squid", ["squid", "-v"], r"Version (\S+)"),
-                            ("h2o", ["h2o", "--version"], r"h2o version (\S+)")):
+                            ("h2o", ["h2o", "--version"], r"h2o version (\S+)"),
+                            ("trafficserver", ["traffic_server", "--version"], r"Traffic Server (\S+)")):
         try:
             r = subprocess.run(args, capture_output=True, text=True, timeout=5)
             out = r.stdout + r.stderr

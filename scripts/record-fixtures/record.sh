@@ -3,7 +3,7 @@
 # Usage (as root): scripts/record-fixtures/record.sh [NAME ...]
 # Starts the Python websockets and Node ws servers, a raw-socket test server
 # and nginx (plain, TLS-terminating with a throwaway self-signed certificate,
-# IPv6), HAProxy, Apache httpd, Caddy, Varnish, lighttpd, h2o and more nginx (proxies.py,
+# IPv6), HAProxy, Apache httpd, Caddy, Varnish, lighttpd, h2o, Traffic Server and more nginx (proxies.py,
 # ports 18420-18489, 18500-18508), more servers (clients.py, 18445-18479, 18509-18519, 18528: faye-websocket, Autobahn,
 # uvicorn, Hypercorn, Daphne, websockets 15, axum, tokio-tungstenite, actix-web, WebSocket-Node, Mosquitto,
 # python-socketio, Flask-Sock, websocketd,
@@ -58,6 +58,7 @@ command -v apache2 >/dev/null || apt_install apache2
 command -v caddy >/dev/null || apt_install caddy
 command -v chromium >/dev/null || apt_install chromium
 command -v h2o >/dev/null || apt_install --no-install-recommends h2o
+command -v traffic_server >/dev/null || apt_install --no-install-recommends trafficserver
 command -v firefox-esr >/dev/null || apt_install firefox-esr
 command -v go >/dev/null || apt_install golang-go
 [ -d /usr/share/gocode/src/github.com/gorilla/websocket ] || apt_install golang-github-gorilla-websocket-dev
@@ -188,6 +189,21 @@ for spec in "18531 127.0.0.1:18401 ON" "18532 127.0.0.1:18401 OFF" "18533 127.0.
     h2o -c "$TMP/h2o/h2o-$hport.conf" >"$TMP/h2o-$hport.log" 2>&1 &
     PIDS+=("$!")
 done
+# Apache Traffic Server (proxies.py): the packaged configuration in a
+# runroot of ours, listening on 18540-18542 with trafficserver-remap.config
+mkdir -p "$TMP/ats/run" "$TMP/ats/log" "$TMP/ats/cache"
+cp -r /etc/trafficserver "$TMP/ats/etc"
+cp "$HERE/trafficserver-remap.config" "$TMP/ats/etc/remap.config"
+echo "$TMP/ats/cache 64M" >"$TMP/ats/etc/storage.config"
+sed -i 's#^CONFIG proxy.config.http.server_ports STRING .*#CONFIG proxy.config.http.server_ports STRING 18540 18541 18542#;
+    s#^CONFIG proxy.config.admin.user_id STRING .*#CONFIG proxy.config.admin.user_id STRING \#-1#' "$TMP/ats/etc/records.config"
+printf '%s\n' "prefix: /usr" "exec_prefix: /usr" "bindir: /usr/bin" "sbindir: /usr/sbin" \
+    "libdir: /usr/lib/trafficserver" "libexecdir: /usr/lib/trafficserver/modules" \
+    "includedir: /usr/include" "sysconfdir: $TMP/ats/etc" "datadir: $TMP/ats/cache" \
+    "localstatedir: $TMP/ats" "runtimedir: $TMP/ats/run" "logdir: $TMP/ats/log" \
+    "cachedir: $TMP/ats/cache" >"$TMP/ats/runroot.yaml"
+traffic_server --run-root="$TMP/ats" >"$TMP/ats.log" 2>&1 &
+PIDS+=("$!")
 PROXY_PORTS=($(python3 "$HERE/proxies.py" ports))
 
 # Node ws over TLS for the TLS fixtures (tls_fixtures.py; its nginx servers
