@@ -179,8 +179,12 @@ impl Secure {
                 return;
             }
         }
-        let tls12 = self.tls.negotiated() && self.tls.facts.version.is_some_and(|v| v < 0x0304);
-        if w.seen >= if tls12 { 1 } else { 2 } {
+        let data_from = if self.tls.negotiated_before_tls13() {
+            1
+        } else {
+            2
+        };
+        if w.seen >= data_from {
             let (client, server) = w.ends;
             out.tls.push(TlsSighting {
                 ts,

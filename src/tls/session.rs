@@ -109,6 +109,12 @@ impl TlsConnection {
         self.suite.is_some() || self.facts.cipher_suite.is_some()
     }
 
+    /// The ServerHello chose TLS 1.2 or older, whose Finished is a handshake
+    /// record: the client's first application-data record is data.
+    pub fn negotiated_before_tls13(&self) -> bool {
+        self.negotiated() && !self.tls13
+    }
+
     /// Feed bytes one side sent; decrypted application data of either
     /// direction (the other may have been waiting for this one's hello) goes
     /// to `out` with its side.
