@@ -22,6 +22,7 @@ pub const FAMILIES: &[&str] = &[
     "squid",
     "h2o",
     "trafficserver",
+    "nghttpx",
 ];
 
 /// Names in `Server` or `Via` (lower case substring, family). Tomcat calls
@@ -39,6 +40,7 @@ const NAMES: &[(&str, &str)] = &[
     ("lighttpd", "lighttpd"),
     ("squid", "squid"),
     ("h2o", "h2o"),
+    ("nghttpx", "nghttpx"),
     // Before "apache": Traffic Server names itself ApacheTrafficServer in Via.
     ("trafficserver", "trafficserver"),
     ("apache", "apache"),
@@ -101,6 +103,8 @@ const PAGES: &[(&str, &str)] = &[
         "Could not connect to the requested server host",
         "trafficserver",
     ),
+    // nghttpx's own error pages (502, 503, 504) sign off in a footer.
+    ("<footer>nghttpx</footer>", "nghttpx"),
 ];
 
 fn by_name(value: &str) -> Option<&'static str> {
@@ -339,6 +343,22 @@ mod tests {
             Some("h2o")
         );
         assert_eq!(family(&r, b"connection failed", None), Some("h2o"));
+    }
+
+    #[test]
+    fn nghttpx_is_named_by_its_server_its_via_and_its_pages() {
+        // nghttpx too writes its own Server over the backend's, and adds
+        // Via: 1.1 nghttpx both ways.
+        let r = resp(&[("Server", "nghttpx")]);
+        assert_eq!(
+            family(&r, b"", Some(b"Python/3.11 websockets/12.0")),
+            Some("nghttpx")
+        );
+        let page = b"<!DOCTYPE html><html lang=\"en\"><title>502 Bad Gateway</title>\
+            <body><h1>502 Bad Gateway</h1><footer>nghttpx</footer></body></html>";
+        assert_eq!(family(&resp(&[]), page, None), Some("nghttpx"));
+        let up = test_heads::request("GET", 1, &[("Via", "1.1 nghttpx")]);
+        assert_eq!(request_family(&up), Some("nghttpx"));
     }
 
     #[test]

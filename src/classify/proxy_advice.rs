@@ -51,6 +51,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (BackendUnreachable, "lighttpd") => "lighttpd could not connect to proxy.server's host and port (its 503): check that the backend listens there; lighttpd's error log names the connect error",
         (BackendUnreachable, "trafficserver") => "Traffic Server could not connect to the remap rule's target (its \"Could Not Connect\" page): check the host and port in remap.config and that the backend listens there",
         (BackendUnreachable, "h2o") => "h2o could not connect to proxy.reverse.url's host and port (its 502 \"connection failed\"): check that the backend listens there",
+        (BackendUnreachable, "nghttpx") => "nghttpx could not connect to the --backend host and port (its own 502 page): check that the backend listens there; nghttpx keeps a backend it failed to reach out of use for a while, so later attempts fail without trying",
         (BackendUnreachable, "squid") => "Squid could not connect to the origin server (its ERR_CONNECT_FAIL page): check the cache_peer host and port and that the backend listens there; cache.log names the error",
 
         (ProxyRefused, "nginx") => "an nginx access rule refused it: check allow/deny, limit_except and return rules in the location for this path",
@@ -74,6 +75,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (HostRewritten, "envoy") => "do not rewrite Host on this route (host_rewrite_literal, auto_host_rewrite), or add the public origin to the backend's allowed origins",
         (HostRewritten, "varnish") => "do not set req.http.host or bereq.http.host in the VCL for this path, or add the public origin to the backend's allowed origins",
         (HostRewritten, "traefik") => "keep passHostHeader: true on the service (the default), or add the public origin to the backend's allowed origins",
+        (HostRewritten, "nghttpx") => "drop --host-rewrite (nghttpx passes the client's Host through by default), or add the public origin to the backend's allowed origins",
         (HostRewritten, "h2o") => "add proxy.preserve-host: ON for this path (h2o sends the backend its own address as Host by default), or add the public origin to the backend's allowed origins",
         (HostRewritten, "lighttpd") => "remove map-host-request from proxy.header (lighttpd forwards the client's Host by default), or add the public origin to the backend's allowed origins",
 
@@ -103,6 +105,7 @@ pub fn fix(cause: Cause, family: &str) -> Option<&'static str> {
         (BackendIsHttp2, "apache") => "proxy the WebSocket path with http:// and upgrade=websocket (mod_proxy_http), not h2c:// or h2:// (mod_proxy_http2)",
         (BackendIsHttp2, "caddy") => "use an http:// upstream for the WebSocket route (or transport http { versions 1.1 }), not h2c://",
         (BackendIsHttp2, "envoy") => "remove http2_protocol_options from the WebSocket route's cluster (or use explicit_http_config with http_protocol_options)",
+        (BackendIsHttp2, "nghttpx") => "remove ;proto=h2 from this --backend (nghttpx then speaks HTTP/1.1 and forwards the upgrade), or put a backend there that accepts HTTP/2 extended CONNECT",
         (BackendIsHttp2, "traefik") => "use an http:// server URL for this service, not h2c://",
 
         (PathNotFound, "trafficserver") => "if the answer is Traffic Server's \"Not Found on Accelerator\" page, no remap rule matched: it matches an upgrade only against ws:// (and wss://) rules, so add map ws://HOST/ ws://BACKEND/ to remap.config; otherwise the backend has nothing at this path",
@@ -176,6 +179,9 @@ mod tests {
             ),
             (ProxyStrippedUpgrade, "h2o", &["proxy.websocket: ON"]),
             (HostRewritten, "h2o", &["proxy.preserve-host: ON"]),
+            (HostRewritten, "nghttpx", &["--host-rewrite"]),
+            (BackendIsHttp2, "nghttpx", &[";proto=h2"]),
+            (BackendUnreachable, "nghttpx", &["--backend"]),
             (
                 PathNotFound,
                 "trafficserver",
