@@ -110,6 +110,7 @@ fn without_keys_a_backend_leg_names_the_browsers_used_connection() {
         "apache-h2-tls__chromium",
         "apache-h2-stripped__chromium",
         "apache-h2-host__chromium",
+        "nghttpx-h2-tls__chromium",
     ] {
         let pcap = format!("fixtures/{name}.pcap");
         let labels = labels_of(Path::new(&pcap));
@@ -131,7 +132,7 @@ fn without_keys_a_backend_leg_names_the_browsers_used_connection() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 13);
+    assert_eq!(checked, 16);
 }
 
 #[test]

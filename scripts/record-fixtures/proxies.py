@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Proxy scenarios for the fixture recorder: HAProxy, Apache httpd
 (mod_proxy_http with upgrade=websocket, and mod_proxy_wstunnel), Caddy,
-Varnish, lighttpd, h2o, Traffic Server and nginx in front of the Python websockets and Node ws
+Varnish, lighttpd, h2o, Traffic Server, nghttpx and nginx in front of the Python websockets and Node ws
 servers.
 
 Subcommands (as in driver.py, whose client code this reuses):
@@ -13,7 +13,8 @@ Subcommands (as in driver.py, whose client code this reuses):
 
 Every label comes from the scenario table below: what the proxy was set up to
 do (its configuration in haproxy.cfg, apache.conf, Caddyfile, varnish-pipe.vcl,
-lighttpd.conf, h2o.conf, trafficserver-remap.config, nginx.conf) and what the
+lighttpd.conf, h2o.conf, trafficserver-remap.config, record.sh's nghttpx
+command lines, nginx.conf) and what the
 client sent, never from an analyzer's output. The backend leg is found in the
 capture by the request's Sec-WebSocket-Key.
 """
@@ -173,6 +174,14 @@ PROXIES = {
         "ws-not-mapped": (18541, None, "remap.config maps http:// only, which an upgrade never matches: Traffic Server's own 404 Not Found on Accelerator"),
         "backend-down": (18542, None, "map ws:// to a port nothing listens on"),
     }),
+    # nghttpx 1.52 (record.sh starts one process per scenario, configured on
+    # its command line).
+    "nghttpx": ("nghttpx", {
+        "good": (18543, "python-websockets", "--backend=127.0.0.1,18401: nghttpx forwards the upgrade by itself"),
+        "backend-down": (18544, None, "--backend to a port nothing listens on: nghttpx's own 502 page"),
+        "backend-h2": (18545, "python-websockets", "--backend=127.0.0.1,18401;;proto=h2 to an HTTP/1.1-only backend"),
+        "host-rewritten": (18546, "node-ws", "--host-rewrite: nghttpx sends the backend's address as Host; backend checks Origin against Host"),
+    }),
     # Squid 5.7 as a reverse proxy (accel, squid.conf; the same instance is
     # the browsers' forward proxy in clients.py's squid-connect fixtures).
     "squid": ("squid", {
@@ -282,7 +291,8 @@ def versions():
                             ("lighttpd", ["lighttpd", "-v"], r"lighttpd/(\S+)"),
                             ("squid", ["squid", "-v"], r"Version (\S+)"),
                             ("h2o", ["h2o", "--version"], r"h2o version (\S+)"),
-                            ("trafficserver", ["traffic_server", "--version"], r"Traffic Server (\S+)")):
+                            ("trafficserver", ["traffic_server", "--version"], r"Traffic Server (\S+)"),
+                            ("nghttpx", ["nghttpx", "--version"], r"nghttp2/(\S+)")):
         try:
             r = subprocess.run(args, capture_output=True, text=True, timeout=5)
             out = r.stdout + r.stderr

@@ -3,7 +3,7 @@
 # Usage (as root): scripts/record-fixtures/record.sh [NAME ...]
 # Starts the Python websockets and Node ws servers, a raw-socket test server
 # and nginx (plain, TLS-terminating with a throwaway self-signed certificate,
-# IPv6), HAProxy, Apache httpd, Caddy, Varnish, lighttpd, h2o, Traffic Server and more nginx (proxies.py,
+# IPv6), HAProxy, Apache httpd, Caddy, Varnish, lighttpd, h2o, Traffic Server, nghttpx and more nginx (proxies.py,
 # ports 18420-18489, 18500-18508), more servers (clients.py, 18445-18479, 18509-18519, 18528: faye-websocket, Autobahn,
 # uvicorn, Hypercorn, Daphne, websockets 15, axum, tokio-tungstenite, actix-web, WebSocket-Node, Mosquitto,
 # python-socketio, Flask-Sock, websocketd,
@@ -59,6 +59,7 @@ command -v caddy >/dev/null || apt_install caddy
 command -v chromium >/dev/null || apt_install chromium
 command -v h2o >/dev/null || apt_install --no-install-recommends h2o
 command -v traffic_server >/dev/null || apt_install --no-install-recommends trafficserver
+command -v nghttpx >/dev/null || apt_install --no-install-recommends nghttp2-proxy
 command -v firefox-esr >/dev/null || apt_install firefox-esr
 command -v go >/dev/null || apt_install golang-go
 [ -d /usr/share/gocode/src/github.com/gorilla/websocket ] || apt_install golang-github-gorilla-websocket-dev
@@ -204,6 +205,18 @@ printf '%s\n' "prefix: /usr" "exec_prefix: /usr" "bindir: /usr/bin" "sbindir: /u
     "cachedir: $TMP/ats/cache" >"$TMP/ats/runroot.yaml"
 traffic_server --run-root="$TMP/ats" >"$TMP/ats.log" 2>&1 &
 PIDS+=("$!")
+# nghttpx (proxies.py), one process per scenario: port, backend (with its
+# parameters), extra options; an empty configuration file keeps the packaged
+# one (and its syslog) out.
+: >"$TMP/nghttpx.conf"
+for spec in "18543 127.0.0.1,18401" "18544 127.0.0.1,18409" "18545 127.0.0.1,18401;;proto=h2" \
+    "18546 127.0.0.1,18402 --host-rewrite"; do
+    read -r nport nbackend nextra <<<"$spec"
+    nghttpx --conf="$TMP/nghttpx.conf" --frontend="127.0.0.1,$nport;no-tls" --backend="$nbackend" \
+        --workers=1 --accesslog-file="$TMP/nghttpx-$nport.access.log" \
+        --errorlog-file="$TMP/nghttpx-$nport.error.log" $nextra >"$TMP/nghttpx-$nport.log" 2>&1 &
+    PIDS+=("$!")
+done
 PROXY_PORTS=($(python3 "$HERE/proxies.py" ports))
 
 # Node ws over TLS for the TLS fixtures (tls_fixtures.py; its nginx servers

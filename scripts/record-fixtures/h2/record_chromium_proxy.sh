@@ -18,6 +18,9 @@
 #                                 browser loads /page (/ws, /deny) twice:
 #                                 from https://127.0.0.1:18529 (an allowed
 #                                 Origin), then https://localhost:18529 (not)
+#   nghttpx-h2-tls__chromium      nghttpx, TLS with ALPN h2 in front, its
+#                                 default HTTP/1.1 backend: turns the
+#                                 extended CONNECT into an upgrade
 #
 # Labels come from what the two ends said they did: the app's log (path,
 # backend-leg port, its decision; a plain GET that carried a key is the
@@ -32,7 +35,7 @@ OUT="$(cd "$HERE/../../.." && pwd)/fixtures"
 PROXY_PORT=18529
 APP_PORT=18530
 ALL=(haproxy-h2-tls__chromium apache-h2-tls__chromium apache-h2-stripped__chromium
-    apache-h2-host__chromium)
+    apache-h2-host__chromium nghttpx-h2-tls__chromium)
 NAMES=("$@")
 [ ${#NAMES[@]} -gt 0 ] || NAMES=("${ALL[@]}")
 TMP="$(mktemp -d -t wshs-h2proxy.XXXXXX)"
@@ -45,6 +48,7 @@ need=()
 command -v chromium >/dev/null || need+=(chromium)
 command -v haproxy >/dev/null || need+=(haproxy)
 command -v apache2 >/dev/null || need+=(apache2)
+command -v nghttpx >/dev/null || need+=(nghttp2-proxy)
 if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq "${need[@]}"; fi
 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 2 \
     -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
@@ -143,6 +147,16 @@ record() {
             apache2 -X -f "$TMP/apache.conf" &
             proxy_pid=$!
             ;;
+        nghttpx-*)
+            # An empty configuration file keeps the packaged one out.
+            : >"$TMP/nghttpx.conf"
+            nghttpx --conf="$TMP/nghttpx.conf" --workers=1 \
+                --frontend="127.0.0.1,$PROXY_PORT" --backend="127.0.0.1,$APP_PORT" \
+                --accesslog-file="$TMP/proxy.log" \
+                --accesslog-format='$remote_port $method $path $status' \
+                --errorlog-file="$TMP/nghttpx.err" "$TMP/key.pem" "$TMP/cert.pem" &
+            proxy_pid=$!
+            ;;
         *) echo "record_chromium_proxy.sh: no fixture $name" >&2; exit 2 ;;
     esac
     PIDS+=("$proxy_pid")
@@ -179,6 +193,7 @@ record() {
     local proxy_version app_version
     case "$name" in
         haproxy-*) proxy_version="haproxy-$(haproxy -v | sed -n 's/^HAProxy version \([^ ]*\).*/\1/p')" ;;
+        nghttpx-*) proxy_version="nghttpx-$(nghttpx --version | sed -n 's#^nghttpx nghttp2/\([^ ]*\).*#\1#p')" ;;
         *) proxy_version="apache-$(apache2 -v | sed -n 's#^Server version: Apache/\([^ ]*\).*#\1#p')" ;;
     esac
     app_version="hypercorn-$(python3 -c 'from importlib.metadata import version; print(version("hypercorn"))')"
@@ -197,11 +212,17 @@ def run(net_log, app_from, app_to, proxy_from, proxy_to):
         r = json.loads(line)
         app[r["path"]] = r
     # The browser's port, from the proxy's access log.
-    port = {}
+    port, connect_ports = {}, set()
     for line in proxy_lines[int(proxy_from):int(proxy_to)]:
         parts = line.split()
         if len(parts) >= 4 and parts[2] in app:
             port[parts[2]] = int(parts[0])
+        elif len(parts) >= 4 and parts[1] == "CONNECT":
+            connect_ports.add(int(parts[0]))
+    # nghttpx logs an extended CONNECT's authority as its path: its streams
+    # are told apart only when they all came on one connection.
+    if not port and len(connect_ports) == 1:
+        port = dict.fromkeys(app, connect_ports.pop())
     # What the browser received on each stream, from its own net log: the
     # proxies' logs give the backend's status (HAProxy its 101, Apache the
     # 200 of a plain answer it turned into a 502).
