@@ -34,7 +34,7 @@ fn generic_fix(cause: Cause) -> Option<&'static str> {
         Cause::MissingHost => "send a Host header (HTTP/1.1 requires it); check the client or proxy that builds the request",
         Cause::SubprotocolRejected => "offer a subprotocol the server supports in Sec-WebSocket-Protocol, or add this one to the server's list",
         Cause::HeaderTooLarge => "shrink the request head (usually cookies) below the server's limit, or raise the limit (nginx: large_client_header_buffers)",
-        Cause::ProxyStrippedUpgrade => "make the proxy forward the client's Upgrade and Connection headers to the backend and speak HTTP/1.1 to it: both are hop-by-hop, so most proxies must be told to",
+        Cause::ProxyStrippedUpgrade => "make the proxy carry the upgrade: forward the client's Upgrade and Connection headers to the backend over HTTP/1.1 and relay its 101 back (both headers are hop-by-hop, so most proxies must be told to)",
         Cause::InvalidSecWebSocketAccept => "the server (or a proxy rewriting headers) must answer Sec-WebSocket-Accept = base64(SHA-1(key + 258EAFA5-E914-47DA-95CA-C5AB0DC85B11)) for the key it received",
         Cause::PathNotFound => "connect to the path the WebSocket endpoint is served on; check the URL and any proxy location or rewrite rule",
         Cause::Unauthorized => "send the credentials the endpoint requires (session cookie, token or Authorization header)",

@@ -723,18 +723,38 @@ impl Correlator {
     /// A gateway error from a proxy whose host failed to connect elsewhere
     /// while the request waited: the connect the proxy made to its backend,
     /// refused (nothing listens there) or unanswered (the address drops it).
+    ///
+    /// Some proxies answer nothing then: they close the client's connection
+    /// (Node's http-proxy, a TCP-mode balancer). A valid request closed or
+    /// reset unanswered while its server's host failed such a connect is read
+    /// the same way, less surely: the failed connect could be another
+    /// program's on that host.
     fn backend_connect_failed(&self, j: &mut Judged) {
         let a = &j.attempt;
-        if j.leg != Leg::Direct
-            || j.verdict.cause != Cause::BackendUnreachable
-            || !matches!(status_of(a), Some(502..=504))
-        {
+        let gateway_error =
+            j.verdict.cause == Cause::BackendUnreachable && matches!(status_of(a), Some(502..=504));
+        let dropped = j.verdict.cause == Cause::Unknown
+            && j.verdict.defects.is_empty()
+            && a.response.is_none()
+            && !a.answer_lost
+            && matches!(
+                a.ending,
+                Ending::ServerClosed | Ending::ClientClosed | Ending::Reset { by_server: true }
+            );
+        if j.leg != Leg::Direct || !(gateway_error || dropped) {
             return;
         }
         let Some(from_proxy) = self.connects.get(&host(a.server.ip)) else {
             return;
         };
-        let end = done_ts(a);
+        let end = if gateway_error {
+            done_ts(a)
+        } else {
+            match a.ended_ts {
+                Some(t) => t,
+                None => return,
+            }
+        };
         let seen: Vec<&ConnectFailed> = from_proxy
             .iter()
             .filter(|f| f.ts >= a.ts && f.ts <= end && f.server != a.server && f.client != a.client)
@@ -757,6 +777,27 @@ impl Correlator {
                 last.server
             ),
         };
+        if dropped {
+            let how = match a.ending {
+                Ending::ServerClosed => "the server closed the connection without answering",
+                Ending::ClientClosed => "no answer came before the client gave up",
+                _ => "the server reset the connection without answering",
+            };
+            let then = match a.ending {
+                Ending::ClientClosed => "",
+                _ => " and dropped the client's connection instead of answering 502",
+            };
+            j.verdict.restate(
+                Cause::BackendUnreachable,
+                None,
+                Confidence::Medium,
+                format!(
+                    "{how}, after {}: a proxy that could not reach its backend{then}",
+                    what.replacen("the proxy's connection", "its host's connection", 1)
+                ),
+            );
+            return;
+        }
         let v = &mut j.verdict;
         v.evidence = if v.evidence.contains(super::NO_ANSWER) {
             v.evidence.replacen(super::NO_ANSWER, &what, 1)
@@ -1636,6 +1677,27 @@ fn pair(x: &mut Judged, y: &mut Judged) {
         for leg in [&mut *client, &mut *backend] {
             leg.verdict.restate(cause, header, conf, ev.clone());
         }
+    } else if backend.verdict.outcome == Outcome::Accepted
+        && client.attempt.response.is_none()
+        && !client.attempt.answer_lost
+        && client.verdict.defects.is_empty()
+        && matches!(client.verdict.outcome, Outcome::NoResponse | Outcome::Reset)
+    {
+        // The backend switched protocols and the client never heard: the
+        // proxy sent the upgrade on as a plain request and could not carry
+        // the 101 back (an HTTP proxy with no upgrade handler).
+        let ev = format!(
+            "the backend accepted the upgrade (backend leg {}: 101), but the proxy never relayed its 101: it does not carry upgrades on this route (an HTTP proxy with no upgrade handler); {}",
+            conn(&backend.attempt),
+            client
+                .verdict
+                .evidence
+                .strip_prefix("valid request; ")
+                .unwrap_or(&client.verdict.evidence)
+        );
+        client
+            .verdict
+            .restate(Cause::ProxyStrippedUpgrade, None, Confidence::Medium, ev);
     } else if client.verdict.outcome == Outcome::Rejected
         && backend.verdict.outcome == Outcome::Rejected
         && client.verdict.defects.is_empty()
@@ -2021,6 +2083,7 @@ mod tests {
                 head_len: 50,
             }),
             response_ts: Some(t(resp_ms)),
+            ended_ts: None,
             body_excerpt: None,
             ending: Ending::Answered,
             request_index: 0,
@@ -2949,6 +3012,112 @@ mod tests {
         let mut v = hs.to_vec();
         v.push(("Origin", origin));
         v
+    }
+
+    /// `a` left unanswered: `ending` at `end_ms`.
+    fn unanswered(mut a: Attempt, ending: Ending, end_ms: i64) -> Attempt {
+        a.response = None;
+        a.response_ts = None;
+        a.ending = ending;
+        a.ended_ts = Some(t(end_ms));
+        a
+    }
+
+    #[test]
+    fn a_connection_dropped_while_its_host_failed_a_connect_could_not_reach_its_backend() {
+        let a = |ending| {
+            let a = attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 30, 502, 1, FULL);
+            unanswered(a, ending, 30)
+        };
+        let fail = |ms| ConnectFailed {
+            ts: t(ms),
+            client: ep("10.0.0.1:7000"),
+            server: ep("10.0.0.2:8080"),
+            how: ConnectFailure::Refused,
+        };
+        let judge = |a: Attempt, fails: Vec<ConnectFailed>| {
+            let mut c = Correlator::new();
+            for f in fails {
+                c.note_connect(f);
+            }
+            let mut out = c.push(a);
+            out.extend(c.release(None));
+            out.remove(0).verdict
+        };
+        for (ending, starts) in [
+            (
+                Ending::ServerClosed,
+                "the server closed the connection without answering, after its host's connection to 10.0.0.2:8080 was refused (RST to its SYN, 5.0 ms after the request)",
+            ),
+            (
+                Ending::Reset { by_server: true },
+                "the server reset the connection without answering, after",
+            ),
+            (
+                Ending::ClientClosed,
+                "no answer came before the client gave up, after its host's connection",
+            ),
+        ] {
+            let v = judge(a(ending), vec![fail(5)]);
+            assert_eq!(v.cause, Cause::BackendUnreachable, "{ending:?}");
+            assert_eq!(v.confidence, Confidence::Medium);
+            assert!(v.evidence.starts_with(starts), "{}", v.evidence);
+            // Nothing failed, or only after the connection ended.
+            for fails in [vec![], vec![fail(31)], vec![fail(-1)]] {
+                let v = judge(a(ending), fails);
+                assert_eq!(v.cause, Cause::Unknown, "{ending:?} {}", v.evidence);
+            }
+        }
+        // The client's own reset, or an answer the capture may have lost.
+        let v = judge(a(Ending::Reset { by_server: false }), vec![fail(5)]);
+        assert_eq!(v.cause, Cause::Unknown);
+        let mut lost = a(Ending::ServerClosed);
+        lost.answer_lost = true;
+        assert_eq!(judge(lost, vec![fail(5)]).cause, Cause::Unknown);
+    }
+
+    #[test]
+    fn a_backend_101_the_client_never_got_is_an_upgrade_the_proxy_does_not_carry() {
+        let client = unanswered(
+            attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 0, 101, 1, FULL),
+            Ending::ClientClosed,
+            2_000,
+        );
+        let mut forwarded = FULL.to_vec();
+        forwarded[0] = ("Host", "backend");
+        let backend = accepted(attempt(
+            "10.0.0.1:6000",
+            "10.0.0.2:8080",
+            5,
+            6,
+            101,
+            1,
+            &forwarded,
+        ));
+        let out = run(vec![backend.clone(), client.clone()]);
+        assert_eq!((out[0].leg, out[1].leg), (Leg::Client, Leg::Backend));
+        let v = &out[0].verdict;
+        assert_eq!(v.cause, Cause::ProxyStrippedUpgrade);
+        assert_eq!((v.header, v.confidence), (None, Confidence::Medium));
+        assert!(
+            v.evidence.starts_with("the backend accepted the upgrade (backend leg 10.0.0.1:6000>10.0.0.2:8080: 101), but the proxy never relayed its 101"),
+            "{}",
+            v.evidence
+        );
+        assert!(
+            v.evidence.contains("the client closed its side first"),
+            "{}",
+            v.evidence
+        );
+        assert_eq!(out[1].verdict.cause, Cause::Ok);
+        // A backend that refused too: the client's silence is not the proxy's.
+        let mut refused = backend;
+        if let Some(r) = refused.response.as_mut() {
+            r.status = 403;
+            r.headers = Default::default();
+        }
+        let out = run(vec![refused, client]);
+        assert_ne!(out[0].verdict.cause, Cause::ProxyStrippedUpgrade);
     }
 
     fn accepted(mut a: Attempt) -> Attempt {

@@ -411,6 +411,7 @@ pub fn classify(a: &Attempt) -> Verdict {
     let outcome_if_unanswered = match a.ending {
         Ending::Answered => None,
         Ending::ServerClosed
+        | Ending::ClientClosed
         | Ending::Expired
         | Ending::Superseded
         | Ending::PortReused
@@ -923,8 +924,19 @@ fn not_upgraded(
 }
 
 fn unanswered(a: &Attempt, outcome: Outcome, defects: Vec<Defect>) -> Verdict {
+    let gave_up;
     let how = match a.ending {
         Ending::ServerClosed => "server closed the connection without answering",
+        Ending::ClientClosed => {
+            gave_up = match a.ended_ts {
+                Some(end) => format!(
+                    "the client closed its side first, with no answer {:.1} s after the request (it gave up waiting), and the server closed after it",
+                    end.secs_since(a.ts).max(0.0)
+                ),
+                None => "the client closed its side first, with no answer (it gave up waiting), and the server closed after it".to_string(),
+            };
+            &gave_up
+        }
         Ending::Reset { by_server: true } => "server reset the connection without answering",
         Ending::Reset { by_server: false } => "client reset the connection before an answer",
         Ending::Expired => "no answer before the idle timeout",

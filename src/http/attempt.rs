@@ -15,6 +15,10 @@ pub enum Ending {
     Answered,
     /// The server closed the connection (FIN) without answering.
     ServerClosed,
+    /// The client closed its side (FIN) before any answer, and the server
+    /// closed after it: the client gave up waiting. Not a refusal: a
+    /// WebSocket client half-closes only to abandon the connection.
+    ClientClosed,
     /// The connection was reset before an answer; `by_server` tells who sent it.
     Reset { by_server: bool },
     /// The capture (or the live session) ended while waiting for the answer.
@@ -74,6 +78,8 @@ pub struct Attempt {
     pub interim: Vec<u16>,
     pub response: Option<ResponseHead>,
     pub response_ts: Option<Timestamp>,
+    /// When the close or reset that left it unanswered came.
+    pub ended_ts: Option<Timestamp>,
     /// First bytes of the response body, de-chunked.
     pub body_excerpt: Option<Vec<u8>>,
     pub ending: Ending,
@@ -208,6 +214,7 @@ impl Attempt {
             interim: Vec::new(),
             response: None,
             response_ts: None,
+            ended_ts: None,
             body_excerpt: None,
             ending: Ending::Answered,
             request_index: 0,

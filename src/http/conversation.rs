@@ -880,7 +880,12 @@ impl Conversation {
         }
         if is_server {
             self.end_watch(None, false, ts, out);
-            self.fail_pending(Ending::ServerClosed, Some(ts), out);
+            let ending = if self.dirs[d.other()].fin {
+                Ending::ClientClosed
+            } else {
+                Ending::ServerClosed
+            };
+            self.fail_pending(ending, Some(ts), out);
         }
         self.end_session(d, false, ts, out);
     }
@@ -929,10 +934,11 @@ impl Conversation {
         self.fail_pending(ending, None, out);
     }
 
-    fn fail_pending(&mut self, ending: Ending, _ts: Option<Timestamp>, out: &mut Sink<'_>) {
+    fn fail_pending(&mut self, ending: Ending, ts: Option<Timestamp>, out: &mut Sink<'_>) {
         for p in self.pending.drain(..) {
             if let Pending::Attempt(mut a, _) = p {
                 a.ending = ending;
+                a.ended_ts = ts;
                 a.completed_at = out.packet_no;
                 out.attempts.push(a);
             }
@@ -1364,6 +1370,7 @@ impl Conversation {
             interim: Vec::new(),
             response: None,
             response_ts: None,
+            ended_ts: None,
             body_excerpt: None,
             ending: Ending::Answered,
             request_index: idx,
@@ -2394,6 +2401,29 @@ mod tests {
         assert_eq!(h.attempts.len(), 1);
         assert_eq!(h.attempts[0].ending, Ending::ServerClosed);
         assert!(h.attempts[0].response.is_none());
+    }
+
+    #[test]
+    fn a_client_that_closes_first_gave_up_and_was_not_refused() {
+        let mut h = Harness::new();
+        h.feed(CLIENT, WS_REQ);
+        h.fin(CLIENT);
+        assert!(h.attempts.is_empty(), "a half-close is no end yet");
+        h.fin(SERVER);
+        assert_eq!(h.attempts.len(), 1);
+        assert_eq!(h.attempts[0].ending, Ending::ClientClosed);
+        assert_eq!(h.attempts[0].ended_ts, Some(Timestamp::new(2, 0)));
+        // An answer after the client's half-close is still an answer.
+        let mut h = Harness::new();
+        h.feed(CLIENT, WS_REQ);
+        h.fin(CLIENT);
+        h.feed(
+            SERVER,
+            b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n",
+        );
+        h.fin(SERVER);
+        assert_eq!(h.answered(), vec![("/ws", Some(403))]);
+        assert_eq!(h.attempts[0].ending, Ending::Answered);
     }
 
     #[test]

@@ -139,6 +139,7 @@ impl OverH2 {
             interim: Vec::new(),
             response_ts: response.as_ref().map(|_| a.at),
             response,
+            ended_ts: None,
             body_excerpt: None,
             ending,
             request_index: a.stream_id / 2,
