@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Proxy scenarios for the fixture recorder: HAProxy, Apache httpd
 (mod_proxy_http with upgrade=websocket, and mod_proxy_wstunnel), Caddy,
-Varnish, lighttpd, h2o, Traffic Server, nghttpx and nginx in front of the Python websockets and Node ws
+Varnish, lighttpd, h2o, Traffic Server, nghttpx, Node's http-proxy and nginx in front of the Python websockets and Node ws
 servers.
 
 Subcommands (as in driver.py, whose client code this reuses):
@@ -14,7 +14,7 @@ Subcommands (as in driver.py, whose client code this reuses):
 Every label comes from the scenario table below: what the proxy was set up to
 do (its configuration in haproxy.cfg, apache.conf, Caddyfile, varnish-pipe.vcl,
 lighttpd.conf, h2o.conf, trafficserver-remap.config, record.sh's nghttpx
-command lines, nginx.conf) and what the
+command lines, proxy_http_proxy.js, nginx.conf) and what the
 client sent, never from an analyzer's output. The backend leg is found in the
 capture by the request's Sec-WebSocket-Key.
 """
@@ -90,6 +90,9 @@ SETUPS = {
     # The last attempt bypasses the proxy: the backend's own verdict, no
     # backend leg.
     "proxy-protocol-expected": (["ok", "direct"], ("missing-proxy-protocol", None), None),
+    # The proxy forwards the upgrade as a plain request: the backend accepts
+    # it and its 101 never reaches the client, who gives up waiting.
+    "no-upgrade-handler": (["ok"], ("proxy-stripped-upgrade", None), OK),
 }
 
 # proxy fixture prefix -> (implementation, {setup: (port, backend, what the configuration does)})
@@ -181,6 +184,13 @@ PROXIES = {
         "backend-down": (18544, None, "--backend to a port nothing listens on: nghttpx's own 502 page"),
         "backend-h2": (18545, "python-websockets", "--backend=127.0.0.1,18401;;proto=h2 to an HTTP/1.1-only backend"),
         "host-rewritten": (18546, "node-ws", "--host-rewrite: nghttpx sends the backend's address as Host; backend checks Origin against Host"),
+    }),
+    # Node's http-proxy 1.18 (proxy_http_proxy.js; record.sh starts one
+    # process per scenario).
+    "node-http-proxy": ("node-http-proxy", {
+        "good": (18547, "python-websockets", "ws: true and server.on('upgrade') handed to proxy.ws()"),
+        "backend-down": (18548, None, "ws: true to a port nothing listens on: http-proxy drops the client's connection without an answer"),
+        "no-upgrade-handler": (18549, "python-websockets", "only the request handler (no 'upgrade' listener): the upgrade goes on as a plain request and the backend's 101 is never relayed"),
     }),
     # Squid 5.7 as a reverse proxy (accel, squid.conf; the same instance is
     # the browsers' forward proxy in clients.py's squid-connect fixtures).
@@ -292,9 +302,12 @@ def versions():
                             ("squid", ["squid", "-v"], r"Version (\S+)"),
                             ("h2o", ["h2o", "--version"], r"h2o version (\S+)"),
                             ("trafficserver", ["traffic_server", "--version"], r"Traffic Server (\S+)"),
-                            ("nghttpx", ["nghttpx", "--version"], r"nghttp2/(\S+)")):
+                            ("nghttpx", ["nghttpx", "--version"], r"nghttp2/(\S+)"),
+                            ("node-http-proxy", ["node", "-p", "require('http-proxy/package.json').version"],
+                             r"(\S+)")):
         try:
-            r = subprocess.run(args, capture_output=True, text=True, timeout=5)
+            r = subprocess.run(args, capture_output=True, text=True, timeout=5,
+                               cwd=os.path.dirname(os.path.abspath(__file__)))
             out = r.stdout + r.stderr
             m = re.search(pat, out)
             v[prog] = m.group(1) if m else "unknown"

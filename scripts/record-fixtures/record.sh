@@ -3,7 +3,7 @@
 # Usage (as root): scripts/record-fixtures/record.sh [NAME ...]
 # Starts the Python websockets and Node ws servers, a raw-socket test server
 # and nginx (plain, TLS-terminating with a throwaway self-signed certificate,
-# IPv6), HAProxy, Apache httpd, Caddy, Varnish, lighttpd, h2o, Traffic Server, nghttpx and more nginx (proxies.py,
+# IPv6), HAProxy, Apache httpd, Caddy, Varnish, lighttpd, h2o, Traffic Server, nghttpx, Node's http-proxy and more nginx (proxies.py,
 # ports 18420-18489, 18500-18508), more servers (clients.py, 18445-18479, 18509-18519, 18528: faye-websocket, Autobahn,
 # uvicorn, Hypercorn, Daphne, websockets 15, axum, tokio-tungstenite, actix-web, WebSocket-Node, Mosquitto,
 # python-socketio, Flask-Sock, websocketd,
@@ -215,6 +215,13 @@ for spec in "18543 127.0.0.1,18401" "18544 127.0.0.1,18409" "18545 127.0.0.1,184
     nghttpx --conf="$TMP/nghttpx.conf" --frontend="127.0.0.1,$nport;no-tls" --backend="$nbackend" \
         --workers=1 --accesslog-file="$TMP/nghttpx-$nport.access.log" \
         --errorlog-file="$TMP/nghttpx-$nport.error.log" $nextra >"$TMP/nghttpx-$nport.log" 2>&1 &
+    PIDS+=("$!")
+done
+# Node's http-proxy (proxies.py, proxy_http_proxy.js): port, target, mode
+for spec in "18547 http://127.0.0.1:18401 ws" "18548 http://127.0.0.1:18409 ws" \
+    "18549 http://127.0.0.1:18401 no-upgrade"; do
+    read -r pport ptarget pmode <<<"$spec"
+    node "$HERE/proxy_http_proxy.js" "$pport" "$ptarget" "$pmode" >"$TMP/http-proxy-$pport.log" 2>&1 &
     PIDS+=("$!")
 done
 PROXY_PORTS=($(python3 "$HERE/proxies.py" ports))
