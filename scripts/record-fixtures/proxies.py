@@ -93,6 +93,10 @@ SETUPS = {
     # The proxy forwards the upgrade as a plain request: the backend accepts
     # it and its 101 never reaches the client, who gives up waiting.
     "no-upgrade-handler": (["ok"], ("proxy-stripped-upgrade", None), OK),
+    # HAProxy in TCP mode: bytes passed through, or the client's connection
+    # closed unanswered when the backend refuses.
+    "tcp-good": (["ok"], OK, OK),
+    "tcp-backend-down": (["ok"], ("backend-unreachable", None), None),
 }
 
 # proxy fixture prefix -> (implementation, {setup: (port, backend, what the configuration does)})
@@ -114,6 +118,8 @@ PROXIES = {
         "proxy-protocol-v2": (18493, "python-websockets", "server ... send-proxy-v2 (PROXY protocol v2) to a backend not set up for it"),
         "proxy-protocol-tornado": (18498, "tornado", "server ... send-proxy (PROXY protocol v1) to Tornado, not set up for it"),
         "proxy-protocol-v2-aiohttp": (18499, "aiohttp", "server ... send-proxy-v2 (PROXY protocol v2) to aiohttp, not set up for it"),
+        "tcp-good": (18561, "node-ws", "mode tcp: the bytes passed through, the upgrade with them"),
+        "tcp-backend-down": (18562, None, "mode tcp to a port nothing listens on: the client's connection closed unanswered after the connect and its retry were refused"),
         "proxy-protocol-expected": (18495, "nginx-proxy-protocol", "server ... send-proxy to nginx listening with proxy_protocol; then a client connects to nginx directly, without the header"),
     }),
     "apache-proxy-http": ("apache", {
@@ -219,7 +225,7 @@ def fixtures():
     out = []
     for proxy, (_, setups) in PROXIES.items():
         for setup, (_, backend, _) in setups.items():
-            suffix = backend or {"backend-down": "nothing", "backend-timeout": "drops-syn"}.get(setup, "none")
+            suffix = backend or {"backend-down": "nothing", "tcp-backend-down": "nothing", "backend-timeout": "drops-syn"}.get(setup, "none")
             out.append((f"{proxy}-{setup}__{suffix}", proxy, setup))
     return out
 
