@@ -297,6 +297,9 @@ impl Default for Direction {
 /// disguise. Short, so accepted attempts are still reported within a second
 /// of their response in live capture.
 pub const WATCH: Duration = Duration::from_millis(500);
+/// Seconds a request must have waited before a client's half-close reads as
+/// giving up on it: browsers and libraries wait seconds for an answer.
+const GAVE_UP_AFTER: f64 = 0.5;
 /// Bytes of server frames scanned after a 101 before giving up the watch.
 const WATCH_BYTES: usize = 4096;
 
@@ -937,7 +940,14 @@ impl Conversation {
     fn fail_pending(&mut self, ending: Ending, ts: Option<Timestamp>, out: &mut Sink<'_>) {
         for p in self.pending.drain(..) {
             if let Pending::Attempt(mut a, _) = p {
-                a.ending = ending;
+                // A client that half-closes right after its request (a
+                // script piping into nc) is done sending, not giving up.
+                a.ending = match (ending, ts) {
+                    (Ending::ClientClosed, Some(t)) if t.secs_since(a.ts) < GAVE_UP_AFTER => {
+                        Ending::ServerClosed
+                    }
+                    _ => ending,
+                };
                 a.ended_ts = ts;
                 a.completed_at = out.packet_no;
                 out.attempts.push(a);
@@ -2413,6 +2423,12 @@ mod tests {
         assert_eq!(h.attempts.len(), 1);
         assert_eq!(h.attempts[0].ending, Ending::ClientClosed);
         assert_eq!(h.attempts[0].ended_ts, Some(Timestamp::new(2, 0)));
+        // A half-close right after the request only ends the sending.
+        let mut h = Harness::new();
+        h.feed_at(CLIENT, WS_REQ, Timestamp::new(1, 900_000_000));
+        h.fin(CLIENT);
+        h.fin(SERVER);
+        assert_eq!(h.attempts[0].ending, Ending::ServerClosed);
         // An answer after the client's half-close is still an answer.
         let mut h = Harness::new();
         h.feed(CLIENT, WS_REQ);
