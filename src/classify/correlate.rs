@@ -1680,12 +1680,17 @@ fn pair(x: &mut Judged, y: &mut Judged) {
     } else if backend.verdict.outcome == Outcome::Accepted
         && client.attempt.response.is_none()
         && !client.attempt.answer_lost
+        // The proxy had the 101 before the client's connection ended.
+        && matches!(
+            (backend.attempt.response_ts, client.attempt.ended_ts),
+            (Some(answered), Some(ended)) if answered <= ended
+        )
         && client.verdict.defects.is_empty()
         && matches!(client.verdict.outcome, Outcome::NoResponse | Outcome::Reset)
     {
-        // The backend switched protocols and the client never heard: the
-        // proxy sent the upgrade on as a plain request and could not carry
-        // the 101 back (an HTTP proxy with no upgrade handler).
+        // The backend switched protocols and the client never heard, though
+        // it was still there: the proxy could not carry the 101 back (an
+        // HTTP proxy with no upgrade handler).
         let ev = format!(
             "the backend accepted the upgrade (backend leg {}: 101), but the proxy never relayed its 101: it does not carry upgrades on this route (an HTTP proxy with no upgrade handler); {}",
             conn(&backend.attempt),
@@ -3110,6 +3115,10 @@ mod tests {
             v.evidence
         );
         assert_eq!(out[1].verdict.cause, Cause::Ok);
+        // A client that left before the backend answered: nothing to relay.
+        let early = unanswered(client.clone(), Ending::ClientClosed, 5);
+        let out = run(vec![backend.clone(), early]);
+        assert_eq!(out[0].verdict.cause, Cause::Unknown);
         // A backend that refused too: the client's silence is not the proxy's.
         let mut refused = backend;
         if let Some(r) = refused.response.as_mut() {
