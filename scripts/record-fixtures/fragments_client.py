@@ -3,7 +3,11 @@
 and reaches the server in fragments. Labels each attempt from the scenario
 it set up and the status line the server sent back.
 
-usage: fragments_client.py SERVER_IP PORT LABELS_OUT
+usage: fragments_client.py SERVER_IP PORT LABELS_OUT [ROUNDS [MARK]]
+
+ROUNDS plays the scenarios that many times (1 by default); MARK is the
+label field set true on every attempt ("fragmented" by default; lossy.sh
+says "lossy").
 """
 import base64
 import json
@@ -67,9 +71,11 @@ def masked(opcode, payload):
 
 def main():
     server, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    rounds = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    mark = sys.argv[5] if len(sys.argv) > 5 else "fragmented"
     labels = []
-    for scenario, path, changes, cause, header in SCENARIOS:
-        sock = socket.create_connection((server, port), timeout=5)
+    for scenario, path, changes, cause, header in SCENARIOS * rounds:
+        sock = socket.create_connection((server, port), timeout=15)
         client_ip, client_port = sock.getsockname()[:2]
         req = request(f"{server}:{port}", path, changes)
         assert len(req) > 1200, "the request must outgrow the 576-byte link"
@@ -102,7 +108,7 @@ def main():
             "scenario": scenario,
             "request_index": 0,
             "response_status_line": status_line,
-            "fragmented": True,
+            mark: True,
         })
     with open(out, "w") as f:
         json.dump(labels, f, indent=1)
