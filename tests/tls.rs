@@ -611,3 +611,26 @@ fn secrets_past_the_limit_are_left_unused_and_said_so() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A refusal read again once its two legs were paired (here an Origin set
+/// against the ones the same servers accepted before) keeps the note of what
+/// the proxy changed, as every other paired leg has it: nginx rewrote Host.
+#[test]
+fn a_refusal_read_after_pairing_keeps_what_the_proxy_changed() {
+    let base = "fixtures/nginx-tls12-aes128__curl";
+    let (pcap, keylog) = (format!("{base}.pcap"), format!("{base}.keylog"));
+    let found = records(&["-r", &pcap, "--tls-keylog", &keylog, "--json", "--all"]);
+    let refused: Vec<&serde_json::Value> = found
+        .iter()
+        .filter(|r| r["cause"] == "origin-rejected" && r["leg"] != "direct")
+        .collect();
+    assert_eq!(refused.len(), 2, "{found:?}");
+    for r in refused {
+        let ev = r["evidence"].as_str().unwrap_or("");
+        assert!(
+            ev.contains("(proxy changed: Host '127.0.0.1:18520' became '127.0.0.1')"),
+            "{}: {ev}",
+            r["leg"]
+        );
+    }
+}

@@ -420,8 +420,9 @@ impl Correlator {
             });
             if let Some(mut other) = late.flatten() {
                 self.recent_bytes = self.recent_bytes.saturating_sub(held_cost(&other));
-                self.pair_legs(&mut other, &mut j);
+                let note = self.pair_legs(&mut other, &mut j);
                 self.compare(&mut j);
+                note_changes(&mut j, &note);
                 return vec![j];
             }
             // A proxy that took an extended CONNECT made this key up.
@@ -486,17 +487,19 @@ impl Correlator {
     }
 
     /// Mark two legs (`pair`), with what this correlator knows of the
-    /// backend besides.
-    fn pair_legs(&self, x: &mut Judged, y: &mut Judged) {
-        pair(x, y);
+    /// backend besides. Returns the note of what the proxy changed, for the
+    /// caller to add once every later reading of the legs is done.
+    fn pair_legs(&self, x: &mut Judged, y: &mut Judged) -> String {
+        let note = pair(x, y);
         self.host_rewrite_disproved(x, y);
+        note
     }
 
     /// Pair `mine` with `other`, a held attempt, and judge both. Found by
     /// a key, or (`by_key` false) by comparing requests, when the pairing is
     /// a judgement and neither leg's verdict stays certain.
     fn judged_pair(&mut self, mut other: Judged, mut mine: Judged, by_key: bool) -> Vec<Judged> {
-        self.pair_legs(&mut other, &mut mine);
+        let note = self.pair_legs(&mut other, &mut mine);
         for x in [&mut other, &mut mine] {
             if !by_key && x.verdict.confidence == Confidence::High {
                 x.verdict.confidence = Confidence::Medium;
@@ -505,6 +508,7 @@ impl Correlator {
         let mut out = vec![other, mine];
         for x in out.iter_mut() {
             self.compare(x);
+            note_changes(x, &note);
         }
         sort(&mut out);
         out
@@ -1596,11 +1600,18 @@ fn remember<T>(
     }
 }
 
+/// Add what the proxy changed between the legs to a leg's evidence, after
+/// whatever restated it: the note stands whatever the cause.
+fn note_changes(j: &mut Judged, note: &str) {
+    j.verdict.evidence.push_str(note);
+}
+
 /// Mark two legs; the earlier request is the client's, the later the proxy's.
 /// Requests stamped with the same time (a capture written with one timestamp
 /// for many packets, or a clock coarser than the proxy) are ordered as the
 /// capture holds them: a proxy can only forward what it has received.
-fn pair(x: &mut Judged, y: &mut Judged) {
+/// Returns the note of what the proxy changed (empty when nothing did).
+fn pair(x: &mut Judged, y: &mut Judged) -> String {
     let order = |j: &Judged| (j.attempt.ts, j.attempt.packets.request, j.attempt.client);
     let (client, backend) = if order(x) <= order(y) { (x, y) } else { (y, x) };
     client.leg = Leg::Client;
@@ -1725,10 +1736,10 @@ fn pair(x: &mut Judged, y: &mut Judged) {
             ),
         );
     }
-    if !changed.is_empty() {
-        let note = format!(" (proxy changed: {})", changed.join("; "));
-        client.verdict.evidence.push_str(&note);
-        backend.verdict.evidence.push_str(&note);
+    if changed.is_empty() {
+        String::new()
+    } else {
+        format!(" (proxy changed: {})", changed.join("; "))
     }
 }
 
