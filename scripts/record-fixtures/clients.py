@@ -61,6 +61,9 @@ WSS_PORT = 18524  # server_wss.js, TLS 1.3 with TLS_AES_128_GCM_SHA256 only (tls
 PY_PORT = 18401
 NODE_PORT = 18402
 NGINX_STRIPPED = 18410
+# Node's http-proxy with no upgrade handler, in front of python websockets
+# (record.sh, proxy_http_proxy.js)
+HTTP_PROXY_NO_UPGRADE = 18549
 BROWSER_TIMEOUT = 20.0
 BROWSER_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/120.0.0.0 Safari/537.36")
@@ -109,6 +112,7 @@ SCENARIOS = {
     "chromium__subprotocol-rejected": ([NODE_PORT], "Chromium offers chat.v2 on node ws /chat, which requires chat.v1"),
     "chromium__subprotocol-not-selected": ([PY_PORT], "Chromium offers chat.v1 on python websockets /ws, which selects none"),
     "chromium__nginx-stripped": ([NGINX_STRIPPED, PY_PORT], "Chromium through nginx with a bare proxy_pass"),
+    "chromium__http-proxy-no-upgrade": ([HTTP_PROXY_NO_UPGRADE, PY_PORT], "Chromium through Node's http-proxy with no upgrade handler (proxy_http_proxy.js no-upgrade) to python websockets /ws; the page gives up on the handshake after 3 s"),
     "squid-connect__ok": ([SQUID_PORT, NODE_PORT], "Chromium through Squid as its HTTP proxy (a CONNECT tunnel), page on http://app.test:18450, ws://127.0.0.1:18402/ws"),
     "squid-connect__origin-rejected": ([SQUID_PORT, NODE_PORT], "Chromium through Squid (a CONNECT tunnel), page on http://evil.test:18450 (not allowed), node ws /ws"),
     "squid-connect__subprotocol-rejected": ([SQUID_PORT, NODE_PORT], "Chromium through Squid (a CONNECT tunnel) offers chat.v2 on node ws /chat, which requires chat.v1"),
@@ -302,6 +306,8 @@ try {
     setTimeout(() => ws.close(1000, 'done'), 300);
   };
   ws.onclose = (e) => report({event: 'close', code: e.code, clean: e.wasClean});
+  // g: give up on a handshake still unanswered after that many ms.
+  if (q.get('g')) setTimeout(() => { if (ws.readyState === 0) { report({event: 'give-up'}); ws.close(); } }, +q.get('g'));
 } catch (e) { report({event: 'close', code: 'throw', detail: String(e)}); }
 </script>"""
 
@@ -348,7 +354,7 @@ class PageServer:
         self.httpd.server_close()
 
 
-def run_browser(browser, origin_host, ws_url, protocols=(), proxy=None, keylog=None):
+def run_browser(browser, origin_host, ws_url, protocols=(), proxy=None, keylog=None, give_up_ms=None):
     """Open the page in a headless browser; return what the page reported.
     With `proxy`, the WebSocket goes through that HTTP proxy (loopback is
     not bypassed), the page itself does not; with `keylog`
@@ -356,7 +362,10 @@ def run_browser(browser, origin_host, ws_url, protocols=(), proxy=None, keylog=N
     servers' throwaway certificate."""
     page = PageServer()
     profile = tempfile.mkdtemp(prefix="wshs-browser-")
-    query = urllib.parse.urlencode({"ws": ws_url, "p": ",".join(protocols)})
+    params = {"ws": ws_url, "p": ",".join(protocols)}
+    if give_up_ms:
+        params["g"] = str(give_up_ms)
+    query = urllib.parse.urlencode(params)
     url = f"http://{origin_host}:{PAGE_PORT}/page?{query}"
     if browser == "chromium":
         cmd = ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
@@ -507,6 +516,9 @@ def run(name, d):
             ws, protos = f"ws://127.0.0.1:{PY_PORT}/ws", ("chat.v1",)
         elif what == "nginx-stripped":
             ws = f"ws://127.0.0.1:{NGINX_STRIPPED}/ws"
+        elif what == "http-proxy-no-upgrade":
+            ws = f"ws://127.0.0.1:{HTTP_PROXY_NO_UPGRADE}/ws"
+            return run_browser(browser, origin_host, ws, protos, give_up_ms=3000)
         elif what == "extension-params-rejected":
             ws = f"ws://127.0.0.1:{DEFLATE_PORT}/ws"
         return run_browser(browser, origin_host, ws, protos)
@@ -792,10 +804,25 @@ def label(name, obs_path, pcap, d):
             "subprotocol-not-selected": (101, "subprotocol-not-selected", "Sec-WebSocket-Protocol",
                                          "python-websockets-" + d.versions()["python-websockets"]),
             "nginx-stripped": (400, "proxy-stripped-upgrade", "Upgrade", "nginx"),
+            "http-proxy-no-upgrade": (None, "proxy-stripped-upgrade", None, "node-http-proxy"),
             "extension-params-rejected": (400, "extension-params-rejected", "Sec-WebSocket-Extensions",
                                           f"node-ws-{vers['ws']}"),
         }
         status, cause, header, impl = table[what]
+        if what == "http-proxy-no-upgrade":
+            # The backend accepts the upgrade the proxy forwarded as a plain
+            # request; its 101 never reaches the browser.
+            legs = pair_legs(attempts, HTTP_PROXY_NO_UPGRADE)
+            if len(legs) != 1 or legs[0][1] is None:
+                raise SystemExit(f"{name}: expected one proxied attempt, found {legs}")
+            front, back = legs[0]
+            expect(name, front, None)
+            expect(name, back, 101)
+            labels.append(base_label(front, impl, what, cause, header, "client", note))
+            labels.append(base_label(back, "python-websockets-" + d.versions()["python-websockets"],
+                                     what, "ok", None, "backend",
+                                     note + "; backend leg found by its Sec-WebSocket-Key"))
+            return labels
         if what == "nginx-stripped":
             legs = pair_legs(attempts, NGINX_STRIPPED)
             if len(legs) != 1 or legs[0][1] is None:
