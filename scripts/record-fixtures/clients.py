@@ -121,6 +121,7 @@ SCENARIOS = {
     "squid-connect-keylog-wss__ok": ([SQUID_PORT, WSS_PORT], "Chromium through Squid (a CONNECT tunnel), page on http://app.test:18450, wss://127.0.0.1:18524/ws (Node ws over TLS 1.3), key log kept"),
     "squid-connect-keylog-wss__origin-rejected": ([SQUID_PORT, WSS_PORT], "Chromium through Squid (a CONNECT tunnel), page on http://evil.test:18450 (not allowed), wss://127.0.0.1:18524/ws (Node ws over TLS 1.3), key log kept"),
     "firefox__ok": ([NODE_PORT], "Firefox ESR, page on http://app.test:18450, ws://127.0.0.1:18402/ws"),
+    "firefox__http-proxy-no-upgrade": ([HTTP_PROXY_NO_UPGRADE, PY_PORT], "Firefox ESR through Node's http-proxy with no upgrade handler (proxy_http_proxy.js no-upgrade) to python websockets /ws; the page gives up on the handshake after 3 s"),
     "firefox__extension-params-rejected": ([DEFLATE_PORT], "Firefox ESR offers bare permessage-deflate to node ws with clientMaxWindowBits: 10"),
     "raw-strict__connection-keep-alive-upgrade": ([STRICT_PORT], "Connection: keep-alive, Upgrade (as Firefox sent it), then Connection: Upgrade, to a server that wants exactly 'Upgrade'"),
     "socketio-round-robin__session-not-sticky": ([SIO_ROUND_ROBIN] + list(SIO_NODES), "Engine.IO polling handshake, then the upgrade, through nginx round-robin"),
