@@ -64,6 +64,8 @@ NGINX_STRIPPED = 18410
 # Node's http-proxy with no upgrade handler, in front of python websockets
 # (record.sh, proxy_http_proxy.js)
 HTTP_PROXY_NO_UPGRADE = 18549
+# the same with ws: true, to a port nothing listens on
+HTTP_PROXY_BACKEND_DOWN = 18548
 BROWSER_TIMEOUT = 20.0
 BROWSER_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/120.0.0.0 Safari/537.36")
@@ -112,6 +114,7 @@ SCENARIOS = {
     "chromium__subprotocol-rejected": ([NODE_PORT], "Chromium offers chat.v2 on node ws /chat, which requires chat.v1"),
     "chromium__subprotocol-not-selected": ([PY_PORT], "Chromium offers chat.v1 on python websockets /ws, which selects none"),
     "chromium__nginx-stripped": ([NGINX_STRIPPED, PY_PORT], "Chromium through nginx with a bare proxy_pass"),
+    "chromium__http-proxy-backend-down": ([HTTP_PROXY_BACKEND_DOWN, 18409], "Chromium through Node's http-proxy (ws: true) to a port nothing listens on: the proxy drops the browser's connection"),
     "chromium__http-proxy-no-upgrade": ([HTTP_PROXY_NO_UPGRADE, PY_PORT], "Chromium through Node's http-proxy with no upgrade handler (proxy_http_proxy.js no-upgrade) to python websockets /ws; the page gives up on the handshake after 3 s"),
     "squid-connect__ok": ([SQUID_PORT, NODE_PORT], "Chromium through Squid as its HTTP proxy (a CONNECT tunnel), page on http://app.test:18450, ws://127.0.0.1:18402/ws"),
     "squid-connect__origin-rejected": ([SQUID_PORT, NODE_PORT], "Chromium through Squid (a CONNECT tunnel), page on http://evil.test:18450 (not allowed), node ws /ws"),
@@ -517,6 +520,8 @@ def run(name, d):
             ws, protos = f"ws://127.0.0.1:{PY_PORT}/ws", ("chat.v1",)
         elif what == "nginx-stripped":
             ws = f"ws://127.0.0.1:{NGINX_STRIPPED}/ws"
+        elif what == "http-proxy-backend-down":
+            ws = f"ws://127.0.0.1:{HTTP_PROXY_BACKEND_DOWN}/ws"
         elif what == "http-proxy-no-upgrade":
             ws = f"ws://127.0.0.1:{HTTP_PROXY_NO_UPGRADE}/ws"
             return run_browser(browser, origin_host, ws, protos, give_up_ms=3000)
@@ -806,6 +811,7 @@ def label(name, obs_path, pcap, d):
                                          "python-websockets-" + d.versions()["python-websockets"]),
             "nginx-stripped": (400, "proxy-stripped-upgrade", "Upgrade", "nginx"),
             "http-proxy-no-upgrade": (None, "proxy-stripped-upgrade", None, "node-http-proxy"),
+            "http-proxy-backend-down": (None, "backend-unreachable", None, "node-http-proxy"),
             "extension-params-rejected": (400, "extension-params-rejected", "Sec-WebSocket-Extensions",
                                           f"node-ws-{vers['ws']}"),
         }
