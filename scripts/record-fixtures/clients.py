@@ -816,29 +816,26 @@ def label(name, obs_path, pcap, d):
                                           f"node-ws-{vers['ws']}"),
         }
         status, cause, header, impl = table[what]
-        if what == "http-proxy-no-upgrade":
-            # The backend accepts the upgrade the proxy forwarded as a plain
-            # request; its 101 never reaches the browser.
-            legs = pair_legs(attempts, HTTP_PROXY_NO_UPGRADE)
-            if len(legs) != 1 or legs[0][1] is None:
-                raise SystemExit(f"{name}: expected one proxied attempt, found {legs}")
-            front, back = legs[0]
-            expect(name, front, None)
-            expect(name, back, 101)
-            labels.append(base_label(front, impl, what, cause, header, "client", note))
-            labels.append(base_label(back, "python-websockets-" + d.versions()["python-websockets"],
-                                     what, "ok", None, "backend",
-                                     note + "; backend leg found by its Sec-WebSocket-Key"))
-            return labels
-        if what == "nginx-stripped":
-            legs = pair_legs(attempts, NGINX_STRIPPED)
+        # Through a proxy in front of python websockets: (its port, its
+        # label's impl, the backend leg's status, cause and header). Behind
+        # nginx's bare proxy_pass the backend refuses the stripped request;
+        # behind http-proxy with no upgrade handler it accepts the upgrade,
+        # whose 101 never reaches the browser.
+        proxied = {
+            "nginx-stripped": (NGINX_STRIPPED, f"nginx-{d.versions()['nginx']}", status, cause, header),
+            "http-proxy-no-upgrade": (HTTP_PROXY_NO_UPGRADE, impl, 101, "ok", None),
+        }
+        if what in proxied:
+            port, front_impl, back_status, back_cause, back_header = proxied[what]
+            legs = pair_legs(attempts, port)
             if len(legs) != 1 or legs[0][1] is None:
                 raise SystemExit(f"{name}: expected one proxied attempt, found {legs}")
             front, back = legs[0]
             expect(name, front, status)
-            labels.append(base_label(front, f"nginx-{d.versions()['nginx']}", what, cause, header, "client", note))
+            expect(name, back, back_status)
+            labels.append(base_label(front, front_impl, what, cause, header, "client", note))
             labels.append(base_label(back, "python-websockets-" + d.versions()["python-websockets"],
-                                     what, cause, header, "backend",
+                                     what, back_cause, back_header, "backend",
                                      note + "; backend leg found by its Sec-WebSocket-Key"))
             return labels
         if len(attempts) != 1:

@@ -21,34 +21,18 @@ NAME=router-fragments__python-websockets
 OUT="$REPO/fixtures/$NAME"
 PORT=18490
 
-if [ "$(id -u)" -ne 0 ]; then
-    echo "fragments.sh: run as root (namespaces and tcpdump need it)" >&2
-    exit 1
-fi
-command -v tcpdump >/dev/null || { apt-get update -qq && apt-get install -y -qq tcpdump; }
-python3 -c 'import websockets' 2>/dev/null || python3 -m pip install -q -r "$HERE/requirements.txt"
-
+. "$HERE/netns.sh"
+ns_require fragments.sh tcpdump:tcpdump
 C=wshs-frag-client R=wshs-frag-router S=wshs-frag-server
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    ip netns del "$C" 2>/dev/null || true
-    ip netns del "$R" 2>/dev/null || true
-    ip netns del "$S" 2>/dev/null || true
-}
-trap cleanup EXIT
-cleanup
+NAMESPACES=("$C" "$R" "$S")
+trap ns_cleanup EXIT
+ns_cleanup
 
 ip netns add "$C"
 ip netns add "$R"
 ip netns add "$S"
 ip link add c0 netns "$C" type veth peer name r0 netns "$R"
 ip link add r1 netns "$R" type veth peer name s0 netns "$S"
-at_ns() { local ns="$1"; shift; ip netns exec "$ns" "$@"; }
 at_ns "$C" ip addr add 10.99.1.2/24 dev c0
 at_ns "$R" ip addr add 10.99.1.1/24 dev r0
 at_ns "$R" ip addr add 10.99.2.1/24 dev r1
@@ -69,18 +53,12 @@ at_ns "$C" sysctl -qw net.ipv4.ip_no_pmtu_disc=1
 at_ns "$C" ethtool -K c0 tso off gso off >/dev/null 2>&1 || true
 at_ns "$S" ethtool -K s0 gro off >/dev/null 2>&1 || true
 
-at_ns "$S" python3 "$HERE/server_websockets.py" "$PORT" 10.99.2.2 >/dev/null 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 50); do
-    at_ns "$C" python3 -c "import socket; socket.create_connection(('10.99.2.2', $PORT), 0.2).close()" 2>/dev/null && break
-    sleep 0.1
-done
+ns_websockets_server "$S" "$C" 10.99.2.2 "$PORT"
 
-at_ns "$S" tcpdump -i s0 -s 0 -U -w "$OUT.pcap" "tcp port $PORT or (ip[6:2] & 0x1fff != 0)" 2>/dev/null &
-PIDS+=($!)
+ns_spawn "$S" tcpdump -i s0 -s 0 -U -w "$OUT.pcap" "tcp port $PORT or (ip[6:2] & 0x1fff != 0)"
 sleep 1
 at_ns "$C" python3 "$HERE/fragments_client.py" 10.99.2.2 "$PORT" "$OUT.labels.json"
 sleep 1
-cleanup
+ns_cleanup
 trap - EXIT
 echo "fragments.sh: wrote $OUT.pcap and $OUT.labels.json" >&2

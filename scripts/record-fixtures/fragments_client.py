@@ -9,13 +9,12 @@ ROUNDS plays the scenarios that many times (1 by default); MARK is the
 label field set true on every attempt ("fragmented" by default; lossy.sh
 says "lossy").
 """
-import base64
-import json
 import os
 import socket
-import struct
 import sys
-from importlib.metadata import version
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from handshakes import answer, label, request, write_labels  # noqa: E402
 
 # Filler, not a credential: a long cookie is what makes a request outgrow the
 # small link.
@@ -33,42 +32,6 @@ SCENARIOS = [
 ]
 
 
-def request(host, path, changes):
-    key = base64.b64encode(os.urandom(16)).decode()
-    headers = {
-        "Host": host,
-        "Upgrade": "websocket",
-        "Connection": "Upgrade",
-        "Sec-WebSocket-Key": key,
-        "Sec-WebSocket-Version": "13",
-        "Origin": "http://app.test",
-        "Cookie": COOKIE,
-    }
-    for name, value in changes.items():
-        if value is None:
-            headers.pop(name, None)
-        else:
-            headers[name] = value
-    head = f"GET {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    return (head + "\r\n").encode()
-
-
-def read_head(sock):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
-def masked(opcode, payload):
-    mask = os.urandom(4)
-    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + body
-
-
 def main():
     server, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     rounds = int(sys.argv[4]) if len(sys.argv) > 4 else 1
@@ -76,43 +39,14 @@ def main():
     labels = []
     for scenario, path, changes, cause, header in SCENARIOS * rounds:
         sock = socket.create_connection((server, port), timeout=15)
-        client_ip, client_port = sock.getsockname()[:2]
-        req = request(f"{server}:{port}", path, changes)
+        req = request(f"{server}:{port}", path, changes, cookie=COOKIE)
         assert len(req) > 1200, "the request must outgrow the 576-byte link"
         sock.sendall(req)
-        head = read_head(sock)
-        status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
-        status = int(status_line.split()[1])
-        if status == 101:
-            # One echo and a clean close, as a real client does.
-            sock.sendall(masked(0x1, b"hello"))
-            sock.recv(4096)
-            sock.sendall(masked(0x8, struct.pack("!H", 1000)))
-            try:
-                sock.recv(4096)
-            except OSError:
-                pass
+        status, status_line = answer(sock)
+        labels.append(label(sock.getsockname(), server, port, path, status, status_line,
+                            scenario, cause, header, "client", **{mark: True}))
         sock.close()
-        labels.append({
-            "client_ip": client_ip,
-            "client_port": client_port,
-            "server_ip": server,
-            "server_port": port,
-            "leg": "client",
-            "request_method": "GET",
-            "request_path": path,
-            "status": status,
-            "cause": cause,
-            "header": header,
-            "server_impl": "python-websockets-" + version("websockets"),
-            "scenario": scenario,
-            "request_index": 0,
-            "response_status_line": status_line,
-            mark: True,
-        })
-    with open(out, "w") as f:
-        json.dump(labels, f, indent=1)
-        f.write("\n")
+    write_labels(out, labels)
 
 
 if __name__ == "__main__":

@@ -26,35 +26,16 @@ OUT="$REPO/fixtures/$NAME"
 PORT=18572
 ROUNDS=8
 
-if [ "$(id -u)" -ne 0 ]; then
-    echo "lossy.sh: run as root (namespaces, nftables and tcpdump need it)" >&2
-    exit 1
-fi
-need=()
-command -v tcpdump >/dev/null || need+=(tcpdump)
-command -v nft >/dev/null || need+=(nftables)
-command -v ethtool >/dev/null || need+=(ethtool)
-if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}"; fi
-python3 -c 'import websockets' 2>/dev/null || python3 -m pip install -q -r "$HERE/requirements.txt"
-
+. "$HERE/netns.sh"
+ns_require lossy.sh tcpdump:tcpdump nftables:nft ethtool:ethtool
 C=wshs-lossy-client S=wshs-lossy-server
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    ip netns del "$C" 2>/dev/null || true
-    ip netns del "$S" 2>/dev/null || true
-}
-trap cleanup EXIT
-cleanup
+NAMESPACES=("$C" "$S")
+trap ns_cleanup EXIT
+ns_cleanup
 
 ip netns add "$C"
 ip netns add "$S"
 ip link add c0 netns "$C" type veth peer name s0 netns "$S"
-at_ns() { local ns="$1"; shift; ip netns exec "$ns" "$@"; }
 at_ns "$C" ip addr add 10.99.5.2/24 dev c0
 at_ns "$S" ip addr add 10.99.5.1/24 dev s0
 for ns in "$C" "$S"; do
@@ -68,35 +49,24 @@ for end in "$C c0" "$S s0"; do
 done
 # Random loss on the way out, SYNs spared (their retransmission waits a
 # whole second).
-at_ns "$C" nft -f - <<EOF
+for end in "$C dport" "$S sport"; do
+    read -r ns toward <<<"$end"
+    at_ns "$ns" nft -f - <<EOF
 table inet lossy {
     chain out {
         type filter hook output priority 0;
-        tcp dport $PORT tcp flags & syn == 0 numgen random mod 100 < 15 drop
+        tcp $toward $PORT tcp flags & syn == 0 numgen random mod 100 < 15 drop
     }
 }
 EOF
-at_ns "$S" nft -f - <<EOF
-table inet lossy {
-    chain out {
-        type filter hook output priority 0;
-        tcp sport $PORT tcp flags & syn == 0 numgen random mod 100 < 15 drop
-    }
-}
-EOF
-
-at_ns "$S" python3 "$HERE/server_websockets.py" "$PORT" 10.99.5.1 >/dev/null 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 50); do
-    at_ns "$C" python3 -c "import socket; socket.create_connection(('10.99.5.1', $PORT), 0.2).close()" 2>/dev/null && break
-    sleep 0.1
 done
 
-at_ns "$S" tcpdump -i s0 -s 0 -U -w "$OUT.pcap" "tcp port $PORT" 2>/dev/null &
-PIDS+=($!)
+ns_websockets_server "$S" "$C" 10.99.5.1 "$PORT"
+
+ns_spawn "$S" tcpdump -i s0 -s 0 -U -w "$OUT.pcap" "tcp port $PORT"
 sleep 1
 at_ns "$C" timeout 300 python3 "$HERE/fragments_client.py" 10.99.5.1 "$PORT" "$OUT.labels.json" "$ROUNDS" lossy
 sleep 1
-cleanup
+ns_cleanup
 trap - EXIT
 echo "lossy.sh: wrote $OUT.pcap and $OUT.labels.json" >&2

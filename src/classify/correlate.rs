@@ -771,13 +771,15 @@ impl Correlator {
             1 => (String::new(), ""),
             n => (format!(" {n} times"), "the last "),
         };
+        // Without an answer of its own the server is a proxy only by this.
+        let whose = if dropped { "its host's" } else { "the proxy's" };
         let what = match last.how {
             ConnectFailure::Refused => format!(
-                "the proxy's connection to {} was refused{times} (RST to its SYN, {last_one}{after:.1} ms after the request)",
+                "{whose} connection to {} was refused{times} (RST to its SYN, {last_one}{after:.1} ms after the request)",
                 last.server
             ),
             ConnectFailure::Unanswered => format!(
-                "the proxy's connection to {} timed out{times} (SYN sent again with no SYN-ACK, {last_one}{after:.1} ms after the request)",
+                "{whose} connection to {} timed out{times} (SYN sent again with no SYN-ACK, {last_one}{after:.1} ms after the request)",
                 last.server
             ),
         };
@@ -795,10 +797,7 @@ impl Correlator {
                 Cause::BackendUnreachable,
                 None,
                 Confidence::Medium,
-                format!(
-                    "{how}, after {}: a proxy that could not reach its backend{then}",
-                    what.replacen("the proxy's connection", "its host's connection", 1)
-                ),
+                format!("{how}, after {what}: a proxy that could not reach its backend{then}"),
             );
             return;
         }

@@ -928,13 +928,13 @@ fn unanswered(a: &Attempt, outcome: Outcome, defects: Vec<Defect>) -> Verdict {
     let how = match a.ending {
         Ending::ServerClosed => "server closed the connection without answering",
         Ending::ClientClosed => {
-            gave_up = match a.ended_ts {
-                Some(end) => format!(
-                    "the client closed its side first, with no answer {:.1} s after the request (it gave up waiting), and the server closed after it",
-                    end.secs_since(a.ts).max(0.0)
-                ),
-                None => "the client closed its side first, with no answer (it gave up waiting), and the server closed after it".to_string(),
-            };
+            let waited = a
+                .ended_ts
+                .map(|end| format!(" {:.1} s after the request", end.secs_since(a.ts).max(0.0)))
+                .unwrap_or_default();
+            gave_up = format!(
+                "the client closed its side first, with no answer{waited} (it gave up waiting), and the server closed after it"
+            );
             &gave_up
         }
         Ending::Reset { by_server: true } => "server reset the connection without answering",
