@@ -507,6 +507,7 @@ fn packet_flags(p: &Segment<'_>) -> PacketFlags {
         syn: p.flags.syn(),
         ack: p.flags.ack(),
         carries: !p.payload.is_empty() || p.flags.fin(),
+        data: !p.payload.is_empty(),
     }
 }
 

@@ -137,6 +137,10 @@ pub struct Correlator {
     /// the header names, per server endpoint: a refusal that differs from
     /// one of them only in a spelling the RFCs allow is a strict server's.
     accepted_spellings: HashMap<Endpoint, Vec<Spelling>>,
+    /// The target queries of accepted requests, per server endpoint: a
+    /// server that closes without an answer where it accepted the same path
+    /// with another query did not know what the query names.
+    accepted_queries: HashMap<Endpoint, Vec<AcceptedQuery>>,
     /// Servers that answered a connection opened with a PROXY protocol
     /// header: they read it, so they expect it (see `proxy_header_missing`).
     proxy_protocol_servers: HashMap<Endpoint, ()>,
@@ -248,6 +252,43 @@ fn carries_connection_upgrade(a: &Attempt) -> bool {
     a.request
         .header_joined("connection")
         .is_some_and(|v| grammar::list_has(&v, "upgrade", false))
+}
+
+/// An accepted request's path, Origin and query: the query's parameter
+/// names, and a hash of the whole query, since its values may be
+/// credentials (a token) that are compared, never kept or shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct AcceptedQuery {
+    path: String,
+    origin: Option<Vec<u8>>,
+    names: Vec<String>,
+    hash: u64,
+}
+
+impl AcceptedQuery {
+    fn of(req: &crate::http::RequestHead) -> Self {
+        use std::hash::{Hash, Hasher};
+        let (path, query) = match req.target.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (req.target.as_str(), None),
+        };
+        let mut names: Vec<String> = query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter(|p| !p.is_empty())
+            .map(|p| p.split('=').next().unwrap_or(p).to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        query.hash(&mut h);
+        AcceptedQuery {
+            path: path.to_string(),
+            origin: req.header("origin").map(|h| h.value.trim_ascii().to_vec()),
+            names,
+            hash: h.finish(),
+        }
+    }
 }
 
 pub(super) fn header_text(a: &Attempt, name: &str) -> String {
@@ -745,7 +786,22 @@ impl Correlator {
                 a.ending,
                 Ending::ServerClosed | Ending::ClientClosed | Ending::Reset { by_server: true }
             );
-        if j.leg != Leg::Direct || !(gateway_error || dropped) {
+        // A gateway that answers 101 first and connects after (websockify)
+        // closes with 1011 or 1014, or resets, when the connect fails.
+        let closed_at = a.after_upgrade.as_ref().and_then(|au| {
+            let gave_up = au.server_reset
+                || au
+                    .server_close
+                    .as_ref()
+                    .is_some_and(|(code, _)| matches!(code, 1011 | 1014));
+            let after = std::time::Duration::try_from_secs_f64(au.after_secs?).ok()?;
+            gave_up.then(|| done_ts(a) + after)
+        });
+        let after_101 = matches!(
+            j.verdict.cause,
+            Cause::ClosedAfterUpgrade | Cause::BackendUnreachable
+        ) && closed_at.is_some();
+        if j.leg != Leg::Direct || !(gateway_error || dropped || after_101) {
             return;
         }
         let Some(from_proxy) = self.connects.get(&host(a.server.ip)) else {
@@ -753,6 +809,8 @@ impl Correlator {
         };
         let end = if gateway_error {
             done_ts(a)
+        } else if let Some(t) = closed_at.filter(|_| after_101) {
+            t
         } else {
             match a.ended_ts {
                 Some(t) => t,
@@ -772,7 +830,11 @@ impl Correlator {
             n => (format!(" {n} times"), "the last "),
         };
         // Without an answer of its own the server is a proxy only by this.
-        let whose = if dropped { "its host's" } else { "the proxy's" };
+        let whose = if dropped || after_101 {
+            "its host's"
+        } else {
+            "the proxy's"
+        };
         let what = match last.how {
             ConnectFailure::Refused => format!(
                 "{whose} connection to {} was refused{times} (RST to its SYN, {last_one}{after:.1} ms after the request)",
@@ -799,6 +861,20 @@ impl Correlator {
                 Confidence::Medium,
                 format!("{how}, after {what}: a proxy that could not reach its backend{then}"),
             );
+            return;
+        }
+        if after_101 {
+            let v = &mut j.verdict;
+            if v.cause == Cause::BackendUnreachable {
+                v.evidence = format!("{}; {what}", v.evidence);
+                v.confidence = Confidence::High;
+            } else {
+                let ev = format!(
+                    "{}, after {what}: a gateway that accepted the WebSocket and then could not reach the service it relays to",
+                    v.evidence
+                );
+                v.restate(Cause::BackendUnreachable, None, Confidence::Medium, ev);
+            }
             return;
         }
         let v = &mut j.verdict;
@@ -859,6 +935,15 @@ impl Correlator {
             {
                 self.cross_host_accepted.insert(server, ());
             }
+            if self.accepted_queries.len() < MAX_ENDPOINTS
+                || self.accepted_queries.contains_key(&server)
+            {
+                let q = AcceptedQuery::of(&j.attempt.request);
+                let list = self.accepted_queries.entry(server).or_default();
+                if list.len() < MAX_ORIGINS && !list.contains(&q) {
+                    list.push(q);
+                }
+            }
             if let Some(o) = origin {
                 if self.accepted_origins.len() < MAX_ENDPOINTS
                     || self.accepted_origins.contains_key(&server)
@@ -877,6 +962,7 @@ impl Correlator {
         }
         if j.verdict.outcome == Outcome::NoResponse {
             self.silent_close_set_against_accepted(j, &server);
+            self.silent_close_on_another_query(j, &server);
             return;
         }
         if self.engine_io_revision_refused(j, &server) {
@@ -1117,15 +1203,10 @@ impl Correlator {
     /// theirs is the likely cause. Sure only as far as every accepted
     /// request offered one.
     fn silent_close_set_against_accepted(&self, j: &mut Judged, server: &Endpoint) {
-        let a = &j.attempt;
-        let v = &j.verdict;
-        let closed = matches!(
-            a.ending,
-            Ending::ServerClosed | Ending::Reset { by_server: true }
-        );
-        if v.cause != Cause::Unknown || !v.defects.is_empty() || !closed || a.answer_lost {
+        if !unexplained_silent_close(j) {
             return;
         }
+        let a = &j.attempt;
         let Some(list) = self.accepted_spellings.get(server) else {
             return;
         };
@@ -1174,6 +1255,87 @@ impl Correlator {
             ev,
         );
     }
+
+    /// A valid request the server closed on without an answer, where it
+    /// accepted requests to the same path with the same Origin and another
+    /// query: the query names something the server does not know, a token
+    /// or a route key. websockify's token plugin (noVNC's set-up, where the
+    /// token picks the VNC server) closes so on a token its list lacks, and
+    /// on a request without one. Surer when the accepted requests all
+    /// carried a parameter this one lacks than when only a value differs.
+    fn silent_close_on_another_query(&self, j: &mut Judged, server: &Endpoint) {
+        if !unexplained_silent_close(j) {
+            return;
+        }
+        let a = &j.attempt;
+        let Some(list) = self.accepted_queries.get(server) else {
+            return;
+        };
+        let q = AcceptedQuery::of(&a.request);
+        let on_path: Vec<&AcceptedQuery> = list
+            .iter()
+            .filter(|ok| ok.path == q.path && ok.origin == q.origin)
+            .collect();
+        let Some(first) = on_path.first() else {
+            return;
+        };
+        if on_path.iter().any(|ok| ok.hash == q.hash) {
+            return;
+        }
+        let always: Vec<&str> = first
+            .names
+            .iter()
+            .filter(|n| on_path.iter().all(|ok| ok.names.contains(n)))
+            .map(String::as_str)
+            .collect();
+        let missing: Vec<&str> = always
+            .iter()
+            .copied()
+            .filter(|n| !q.names.iter().any(|m| m == n))
+            .collect();
+        let (confidence, how) = if !missing.is_empty() {
+            (
+                Confidence::Medium,
+                format!("this one carries no {}", missing.join(", ")),
+            )
+        } else if q.names.is_empty() {
+            (Confidence::Low, "this one has none".to_string())
+        } else {
+            (
+                Confidence::Low,
+                format!(
+                    "in this one {} took values none of them had",
+                    q.names.join(", ")
+                ),
+            )
+        };
+        let carried = if always.is_empty() {
+            "another query".to_string()
+        } else {
+            format!("a query with {}", always.join(", "))
+        };
+        let n = on_path.len();
+        let ev = format!(
+            "the server closed without answering, while it accepted {n} request{} to {} with {} and {carried} (values not shown); {how}: the query names nothing the server knows (a token or route key, as websockify's token plugin closes on a token its list lacks)",
+            if n == 1 { "" } else { "s" },
+            super::printable(q.path.as_bytes(), 80),
+            origin_said(a, &Spelled::of(&a.request)),
+        );
+        j.verdict.restate(Cause::PathNotFound, None, confidence, ev);
+    }
+}
+
+/// A valid request the server closed or reset without an answer (none the
+/// capture may have lost), that nothing explained yet.
+fn unexplained_silent_close(j: &Judged) -> bool {
+    let (a, v) = (&j.attempt, &j.verdict);
+    v.cause == Cause::Unknown
+        && v.defects.is_empty()
+        && !a.answer_lost
+        && matches!(
+            a.ending,
+            Ending::ServerClosed | Ending::Reset { by_server: true }
+        )
 }
 
 /// Of the accepted spellings `alike` (those with this request's Origin),
@@ -3038,27 +3200,35 @@ mod tests {
         a
     }
 
+    /// A connect from 10.0.0.1 (the server's host) to `server`, refused at `ms`.
+    fn refused_connect(ms: i64, server: &str) -> ConnectFailed {
+        ConnectFailed {
+            ts: t(ms),
+            client: ep("10.0.0.1:7000"),
+            server: ep(server),
+            how: ConnectFailure::Refused,
+        }
+    }
+
+    /// The verdict on `a` judged after the connects `fails` failed.
+    fn judged_after_connects(a: Attempt, fails: Vec<ConnectFailed>) -> Verdict {
+        let mut c = Correlator::new();
+        for f in fails {
+            c.note_connect(f);
+        }
+        let mut out = c.push(a);
+        out.extend(c.release(None));
+        out.remove(0).verdict
+    }
+
     #[test]
     fn a_connection_dropped_while_its_host_failed_a_connect_could_not_reach_its_backend() {
         let a = |ending| {
             let a = attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 30, 502, 1, FULL);
             unanswered(a, ending, 30)
         };
-        let fail = |ms| ConnectFailed {
-            ts: t(ms),
-            client: ep("10.0.0.1:7000"),
-            server: ep("10.0.0.2:8080"),
-            how: ConnectFailure::Refused,
-        };
-        let judge = |a: Attempt, fails: Vec<ConnectFailed>| {
-            let mut c = Correlator::new();
-            for f in fails {
-                c.note_connect(f);
-            }
-            let mut out = c.push(a);
-            out.extend(c.release(None));
-            out.remove(0).verdict
-        };
+        let fail = |ms| refused_connect(ms, "10.0.0.2:8080");
+        let judge = judged_after_connects;
         for (ending, starts) in [
             (
                 Ending::ServerClosed,
@@ -3089,6 +3259,124 @@ mod tests {
         let mut lost = a(Ending::ServerClosed);
         lost.answer_lost = true;
         assert_eq!(judge(lost, vec![fail(5)]).cause, Cause::Unknown);
+    }
+
+    /// A 101 followed by a close with `code` and `reason` `after_ms` later.
+    fn closed_after_101(mut a: Attempt, code: u16, reason: &str, after_ms: u64) -> Attempt {
+        a.after_upgrade = Some(crate::http::AfterUpgrade {
+            server_close: Some((code, reason.to_string())),
+            after_secs: Some(after_ms as f64 / 1000.0),
+            ..Default::default()
+        });
+        a
+    }
+
+    #[test]
+    fn a_gateway_that_closes_after_its_101_while_its_host_failed_a_connect_could_not_reach_its_backend(
+    ) {
+        let fail = |ms| refused_connect(ms, "10.0.0.2:5900");
+        let judge = judged_after_connects;
+        let ok = accepted(attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 2, 101, 1, FULL));
+        // 1011 without words: the connect alone names it.
+        let bare = closed_after_101(ok.clone(), 1011, "", 8);
+        let v = judge(bare.clone(), vec![fail(5)]);
+        assert_eq!(v.cause, Cause::BackendUnreachable);
+        assert_eq!(v.confidence, Confidence::Medium);
+        assert!(
+            v.evidence.contains("after its host's connection to 10.0.0.2:5900 was refused (RST to its SYN, 5.0 ms after the request)"),
+            "{}",
+            v.evidence
+        );
+        // No connect failed, or only after the close (2 + 8 ms).
+        for fails in [vec![], vec![fail(11)]] {
+            assert_eq!(judge(bare.clone(), fails).cause, Cause::ClosedAfterUpgrade);
+        }
+        // Words that say so alone, and with the connect seen.
+        let said = closed_after_101(
+            ok.clone(),
+            1011,
+            "Failed to connect to downstream server",
+            8,
+        );
+        let v = judge(said.clone(), vec![]);
+        assert_eq!(
+            (v.cause, v.confidence),
+            (Cause::BackendUnreachable, Confidence::Medium)
+        );
+        let v = judge(said, vec![fail(5)]);
+        assert_eq!(
+            (v.cause, v.confidence),
+            (Cause::BackendUnreachable, Confidence::High)
+        );
+        assert!(v.evidence.contains("was refused"), "{}", v.evidence);
+        // A policy close is not about the backend, whatever failed nearby.
+        let policy = closed_after_101(ok, 1008, "forbidden", 8);
+        assert_eq!(
+            judge(policy, vec![fail(5)]).cause,
+            Cause::ClosedAfterUpgrade
+        );
+    }
+
+    #[test]
+    fn a_silent_close_where_the_same_path_was_accepted_with_another_query_names_the_query() {
+        let hs = with_origin(FULL, "http://app.test");
+        let on = |target: &str, a: Attempt| {
+            let mut a = a;
+            Arc::make_mut(&mut a.request).target = target.into();
+            a
+        };
+        let ok = |target| {
+            on(
+                target,
+                accepted(attempt("10.0.0.9:5000", "10.0.0.1:6080", 0, 2, 101, 1, &hs)),
+            )
+        };
+        let closed = |target| {
+            let a = attempt("10.0.0.9:5002", "10.0.0.1:6080", 10, 10, 400, 1, &hs);
+            on(target, unanswered(a, Ending::ServerClosed, 11))
+        };
+        let verdict = |attempts: Vec<Attempt>| run(attempts).pop().map(|j| j.verdict);
+        // No token where the accepted one carried one.
+        let v = verdict(vec![ok("/websockify?token=vm1"), closed("/websockify")]).unwrap();
+        assert_eq!((v.cause, v.header), (Cause::PathNotFound, None));
+        assert_eq!(v.confidence, Confidence::Medium);
+        assert!(
+            v.evidence
+                .contains("a query with token (values not shown); this one carries no token"),
+            "{}",
+            v.evidence
+        );
+        assert!(!v.evidence.contains("vm1"), "{}", v.evidence);
+        // A token it never accepted: less sure.
+        let v = verdict(vec![
+            ok("/websockify?token=vm1"),
+            closed("/websockify?token=vm9"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (v.cause, v.confidence),
+            (Cause::PathNotFound, Confidence::Low)
+        );
+        assert!(
+            v.evidence
+                .contains("in this one token took values none of them had"),
+            "{}",
+            v.evidence
+        );
+        assert!(!v.evidence.contains("vm9"), "{}", v.evidence);
+        // The very query it accepted, or another path: the query is not it.
+        for (accepted_target, refused_target) in [
+            ("/websockify?token=vm1", "/websockify?token=vm1"),
+            ("/other?token=vm1", "/websockify?token=vm9"),
+        ] {
+            let v = verdict(vec![ok(accepted_target), closed(refused_target)]).unwrap();
+            assert_eq!(v.cause, Cause::Unknown, "{refused_target}: {}", v.evidence);
+        }
+        // Another Origin: not comparable.
+        let mut other = closed("/websockify");
+        Arc::make_mut(&mut other.request).headers = headers(&with_origin(FULL, "http://evil.test"));
+        let v = verdict(vec![ok("/websockify?token=vm1"), other]).unwrap();
+        assert_eq!(v.cause, Cause::Unknown, "{}", v.evidence);
     }
 
     #[test]

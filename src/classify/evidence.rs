@@ -746,6 +746,15 @@ pub static TABLE: &[Row] = &[
         "connection denied: origin",
         Topic::Origin,
     ),
+    // websockify, websocket.py `handle_upgrade`: an offer of subprotocols
+    // without "binary" (the only one it serves) is refused with this text
+    // as the reason phrase of a 400 (Python's http.server error page).
+    row(
+        "websockify",
+        Some(400),
+        "Invalid protocol selected",
+        Topic::Subprotocol,
+    ),
     // Generic phrases used by many servers and proxies
     row("*", Some(431), "", Topic::HeaderSize),
     row(

@@ -1152,7 +1152,31 @@ fn switching_protocols(
             );
         }
         if let Some((code, reason)) = &au.server_close {
-            if matches!(code, 1002 | 1003 | 1007 | 1008 | 1011) {
+            if answered_a_message(*code, au.client_spoke) {
+                let mut v = accepted(defects);
+                v.evidence = format!(
+                    "{}; then the server closed with {code} '{}' after {:.3}s, in answer to the client's first message (a kind or content of message it does not take, such as text frames where it takes binary): the handshake succeeded, the session's messages did not",
+                    v.evidence,
+                    printable(reason.as_bytes(), 80),
+                    au.after_secs.unwrap_or(0.0)
+                );
+                return v;
+            }
+            if gateway_gave_up(*code, reason) {
+                return verdict(
+                    Outcome::Rejected,
+                    Cause::BackendUnreachable,
+                    None,
+                    format!(
+                        "101, then the server closed with {code} '{}' after {:.3}s: a gateway that accepted the WebSocket and then could not reach the service it relays to (it connects after its 101, as websockify does)",
+                        printable(reason.as_bytes(), 80),
+                        au.after_secs.unwrap_or(0.0)
+                    ),
+                    Confidence::Medium,
+                    defects,
+                );
+            }
+            if matches!(code, 1002 | 1003 | 1007 | 1008 | 1011 | 1014) {
                 return verdict(
                     Outcome::Rejected,
                     Cause::ClosedAfterUpgrade,
@@ -1168,6 +1192,50 @@ fn switching_protocols(
             }
         }
     }
+    accepted(defects)
+}
+
+/// A close after the 101 that says the server could not reach what it
+/// relays to: 1014 (Bad Gateway, RFC 6455 §7.4.1 as registered), or 1011
+/// (an unexpected condition) whose reason names a connect that failed or an
+/// upstream that is unavailable. A WebSocket-to-TCP gateway (websockify,
+/// noVNC's proxy) answers 101 first and connects after it, so its backend's
+/// absence shows this way and never as a 502.
+fn gateway_gave_up(code: u16, reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    let failed = [
+        "fail",
+        "refus",
+        "unreachable",
+        "unavailable",
+        "timed out",
+        "timeout",
+        "could not",
+        "cannot",
+        "can't",
+        "unable",
+    ]
+    .iter()
+    .any(|w| r.contains(w));
+    let relayed = ["connect", "upstream", "downstream", "backend", "target"]
+        .iter()
+        .any(|w| r.contains(w));
+    code == 1014 || (code == 1011 && failed && relayed)
+}
+
+/// A close whose code says it answers data the server received (1003: a
+/// kind of data it cannot accept, 1007: data inconsistent with the
+/// message's type, RFC 6455 §7.4.1), after the client spoke: the server
+/// refused the client's first message, and the handshake itself succeeded.
+/// Without the client's bytes first, the same codes stay a refusal right
+/// after the 101.
+fn answered_a_message(code: u16, client_spoke: bool) -> bool {
+    client_spoke && matches!(code, 1003 | 1007)
+}
+
+/// A 101 read as valid: accepted, with the rules the request broke (a
+/// lenient server) as warnings.
+fn accepted(defects: Vec<Defect>) -> Verdict {
     let mut v = verdict(
         Outcome::Accepted,
         Cause::Ok,
@@ -1335,6 +1403,74 @@ mod tests {
                 assert!(all_printable_ascii(&v));
             }
         }
+    }
+
+    #[test]
+    fn a_close_that_answers_the_clients_first_message_leaves_the_handshake_accepted() {
+        let ep = |port| crate::decode::Endpoint {
+            ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            port,
+        };
+        let mut a = Attempt::for_test(ep(40000), ep(80), "/ws");
+        let key = a
+            .request
+            .header("sec-websocket-key")
+            .map(|h| h.value.to_vec())
+            .unwrap_or_default();
+        a.response = Some(crate::http::ResponseHead {
+            minor_version: 1,
+            status: 101,
+            reason: "Switching Protocols".into(),
+            headers: crate::classify::test_heads::headers(&[
+                ("Upgrade", "websocket"),
+                ("Connection", "Upgrade"),
+                ("Sec-WebSocket-Accept", &expected_accept(&key)),
+            ]),
+            head_len: 100,
+        });
+        let closed = |code: u16, reason: &str, client_spoke: bool| {
+            let mut a = a.clone();
+            a.after_upgrade = Some(crate::http::AfterUpgrade {
+                server_close: Some((code, reason.to_string())),
+                after_secs: Some(0.001),
+                client_spoke,
+                ..Default::default()
+            });
+            classify(&a)
+        };
+        for code in [1003, 1007] {
+            let v = closed(code, "Unsupported: Text frames are not supported", true);
+            assert_eq!(
+                (v.outcome, v.cause),
+                (Outcome::Accepted, Cause::Ok),
+                "{code}"
+            );
+            assert!(
+                v.evidence
+                    .contains("in answer to the client's first message"),
+                "{}",
+                v.evidence
+            );
+            // Before the client said anything it refused the handshake.
+            let v = closed(code, "", false);
+            assert_eq!(v.cause, Cause::ClosedAfterUpgrade, "{code}");
+        }
+        // A policy close stays a refusal, whoever spoke first.
+        assert_eq!(closed(1008, "", true).cause, Cause::ClosedAfterUpgrade);
+        // A gateway that says it could not reach what it relays to.
+        for (code, reason) in [
+            (1011, "Failed to connect to downstream server"),
+            (1011, "upstream unavailable"),
+            (1014, ""),
+        ] {
+            let v = closed(code, reason, false);
+            assert_eq!(v.cause, Cause::BackendUnreachable, "{code} {reason}");
+            assert_eq!(v.confidence, Confidence::Medium);
+        }
+        assert_eq!(
+            closed(1011, "internal error", false).cause,
+            Cause::ClosedAfterUpgrade
+        );
     }
 
     #[test]

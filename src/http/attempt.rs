@@ -52,6 +52,8 @@ pub struct AfterUpgrade {
     /// 101 (Engine.IO refuses a websocket-only session this way): its first
     /// bytes.
     pub server_http: Option<Vec<u8>>,
+    /// The client sent bytes after the 101, before that close or reset.
+    pub client_spoke: bool,
 }
 
 /// Global numbers (0-based, over all packets read) of the packets that

@@ -22,6 +22,8 @@ pub struct PacketFlags {
     pub ack: bool,
     /// Payload or a FIN: something its stream may deliver.
     pub carries: bool,
+    /// Payload.
+    pub data: bool,
 }
 
 #[derive(Debug, Default)]
@@ -87,10 +89,20 @@ impl Connection {
         if self.settled.is_some() {
             return;
         }
-        let PacketFlags { syn, ack, carries } = p;
+        let PacketFlags {
+            syn,
+            ack,
+            carries,
+            data,
+        } = p;
         match (&mut self.layer, &mut self.http.talking) {
             (Some(l), _) => l.note_packet(d, src, dst),
-            (None, Some(c)) => c.note_packet(d, src, dst, syn, ack),
+            (None, Some(c)) => {
+                c.note_packet(d, src, dst, syn, ack);
+                if data && !syn {
+                    c.note_data(d);
+                }
+            }
             (None, None) => {
                 self.http.before.note_packet(d, syn, ack);
                 if carries {

@@ -316,6 +316,9 @@ struct Watch {
     scanned: usize,
     /// The deadline has not been handed to the caller's timer yet.
     new: bool,
+    /// The client sent bytes after the 101 (its first message): a close
+    /// that follows may answer that message, not the handshake.
+    client_spoke: bool,
 }
 
 /// What a frame scan concluded.
@@ -635,6 +638,17 @@ impl Conversation {
         self.upgraded
     }
 
+    /// A packet of direction `d` carried bytes: while an accepted attempt is
+    /// watched, the client's mark that it spoke after the 101 (its stream is
+    /// no longer read, so the packet is all there is to go by).
+    pub fn note_data(&mut self, d: Side) {
+        if let Some(w) = self.watch.as_mut() {
+            if self.dirs[d].role == Role::Requests {
+                w.client_spoke = true;
+            }
+        }
+    }
+
     /// Whether direction `d` still needs its bytes (the server's first frames
     /// while an accepted attempt is watched).
     pub fn wants_bytes(&self, d: Side) -> bool {
@@ -690,6 +704,7 @@ impl Conversation {
                 after_secs: Some(ts.secs_since(w.since)),
                 server_reset: reset,
                 server_http: None,
+                client_spoke: w.client_spoke,
             });
         }
         a.completed_at = out.packet_no;
@@ -1515,6 +1530,7 @@ impl Conversation {
                             skip: 0,
                             scanned: 0,
                             new: true,
+                            client_spoke: false,
                         }));
                         self.dirs[d].state = State::Frames;
                         // Frames may follow the 101 in the same segment.
@@ -1983,7 +1999,12 @@ mod tests {
     }
 
     fn flags(syn: bool, ack: bool, carries: bool) -> super::super::PacketFlags {
-        super::super::PacketFlags { syn, ack, carries }
+        super::super::PacketFlags {
+            syn,
+            ack,
+            carries,
+            data: carries,
+        }
     }
 
     const WS_REQ: &[u8] = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";

@@ -52,6 +52,7 @@ fn plaintext_opening(d: Side, client_dir: Side) -> PacketFlags {
         syn: true,
         ack: d != client_dir,
         carries: true,
+        data: false,
     }
 }
 
