@@ -37,6 +37,14 @@ PY_SIO_STICKY = 18517
 PY_SIO_AIOHTTP = 18518  # one python-socketio node on aiohttp: its refusals keep their words
 FLASK_SOCK_PORT = 18519
 WEBSOCKETD_PORT = 18528
+# websockify in front of a TCP echo service (18591): plain, by token (vm1's
+# target is the echo service, vm2's 18409, where nothing listens), with
+# Basic credentials, and to a target nothing listens on (record.sh)
+WEBSOCKIFY_PORT = 18590
+WEBSOCKIFY_TOKEN_PORT = 18592
+WEBSOCKIFY_AUTH_PORT = 18593
+WEBSOCKIFY_DOWN_PORT = 18594
+NOTHING_LISTENS = 18409
 FAYE_PORT = 18455
 AUTOBAHN_PORT = 18456
 STRICT_ACL = 18457
@@ -95,6 +103,8 @@ TARGETS = {
     "flask-sock": {"ip": "127.0.0.1", "port": FLASK_SOCK_PORT, "impl": "flask-sock"},
     # Go: websocketd (Debian's, on gorilla/websocket) running cat, --origin=app.test
     "websocketd": {"ip": "127.0.0.1", "port": WEBSOCKETD_PORT, "impl": "websocketd"},
+    # Python: websockify, noVNC's WebSocket-to-TCP proxy, to a TCP echo service
+    "websockify": {"ip": "127.0.0.1", "port": WEBSOCKIFY_PORT, "impl": "websockify"},
     # C: Mosquitto's MQTT over WebSockets, on libwebsockets (mosquitto.conf)
     "mosquitto": {"ip": "127.0.0.1", "port": MOSQUITTO_PORT, "impl": "mosquitto"},
     # Go: golang.org/x/net/websocket's Server with Handshake functions (server_xnet/)
@@ -146,6 +156,11 @@ SCENARIOS = {
     "golang-x-net-websocket__missing-origin": ([XNET_PORT], "no Origin (a client that is no browser) to /ws, whose handshake allows only http://app.test: x/net/websocket's bare 403, as its default handshake gives a request without Origin"),
     "python-websockets15__missing-host-subprotocol": ([WEBSOCKETS15_PORT], "no Host and no subprotocol to /chat, which requires chat.v1: websockets 15 lets a missing Host pass and refuses the subprotocol"),
     "hypercorn__accepted-then-refused": ([HYPERCORN_PORT], "accepted upgrades to the bare ASGI app on Hypercorn, then bare 403s: no or another subprotocol, an unknown path, a refused Origin"),
+    "websockify-token__unknown-token": ([WEBSOCKIFY_TOKEN_PORT], "websockify with its TokenFile plugin (noVNC's set-up: the token in the query names the VNC server): a known token, then one the file does not list and none at all, which it closes on without an answer"),
+    "websockify-token__target-down": ([WEBSOCKIFY_TOKEN_PORT, NOTHING_LISTENS], "websockify with its TokenFile plugin: a token whose target has no listener; websockify answers 101, its connect is refused, and it closes with 1011"),
+    "websockify__target-down": ([WEBSOCKIFY_DOWN_PORT], "websockify to a target nothing listens on, captured on its WebSocket port only: 101, then a close with 1011 once its connect is refused"),
+    "websockify__subprotocol-refused": ([WEBSOCKIFY_PORT], "websockify, which serves the subprotocol binary alone: an offer of chat.v1, refused with 400 Invalid protocol selected, then binary; chat.v1 and binary with and without a space after the comma"),
+    "websockify-auth__basic": ([WEBSOCKIFY_AUTH_PORT], "websockify with its BasicHTTPAuth plugin: no credentials, wrong ones, then the right ones"),
     "daphne__accepted-then-refused": ([DAPHNE_PORT], "accepted upgrades to Django Channels on Daphne, then bare 403s (no or another subprotocol, a refused Origin) and the 500 of a path without a route"),
 }
 
@@ -169,6 +184,9 @@ LONE_ATTEMPTS = {
 # unknown path names nothing, so those two kinds are recorded after accepted
 # attempts to the same server (ACCEPTED_THEN_REFUSED) instead of alone.
 BARE_403_KINDS = {"golang-x-net-websocket": ("subprotocol-missing",),
+                  # websockify serves the subprotocol "binary" alone and
+                  # refuses other offers: websockify__subprotocol-refused
+                  "websockify": ("subprotocol-ok",),
                   # any path is MQTT's, and libwebsockets refuses an offer
                   # without a protocol it serves: mosquitto__subprotocol-refused
                   "mosquitto": ("subprotocol-ok",),
@@ -194,6 +212,37 @@ STEPS_IN_TURN = {
          "the name in capitals"),
         ("/mqtt", [("Sec-WebSocket-Protocol", "mqttv5")], None, "subprotocol-rejected", "Sec-WebSocket-Protocol",
          "a name it does not serve"),
+    ]),
+    # websockify looks the token up before it answers, and closes without
+    # an answer on one it does not know; it connects to the target after
+    # its 101, and closes with 1011 when that fails.
+    "websockify-token__unknown-token": (WEBSOCKIFY_TOKEN_PORT, "websockify", [
+        ("/?token=vm1", [], 101, "ok", None, "a token the file lists"),
+        ("/?token=vm9", [], None, "path-not-found", None, "a token the file does not list"),
+        ("/", [], None, "path-not-found", None, "no token"),
+    ]),
+    "websockify-token__target-down": (WEBSOCKIFY_TOKEN_PORT, "websockify", [
+        ("/?token=vm1", [], 101, "ok", None, "a token whose target listens"),
+        ("/?token=vm2", [], 101, "backend-unreachable", None, "a token whose target has no listener"),
+    ]),
+    "websockify__target-down": (WEBSOCKIFY_DOWN_PORT, "websockify", [
+        ("/", [], 101, "backend-unreachable", None, "the target has no listener"),
+    ]),
+    "websockify__subprotocol-refused": (WEBSOCKIFY_PORT, "websockify", [
+        ("/", [("Sec-WebSocket-Protocol", "chat.v1")], 400, "subprotocol-rejected", "Sec-WebSocket-Protocol",
+         "a subprotocol it does not serve"),
+        ("/", [("Sec-WebSocket-Protocol", "binary")], 101, "ok", None, "binary, the one it serves"),
+        ("/", [("Sec-WebSocket-Protocol", "chat.v1, binary")], 400, "subprotocol-rejected", "Sec-WebSocket-Protocol",
+         "chat.v1 and binary as browsers write the list: websockify splits it at commas without trimming the space, "
+         "so ' binary' matches nothing"),
+        ("/", [("Sec-WebSocket-Protocol", "chat.v1,binary")], 101, "ok", None, "the same list without the space"),
+    ]),
+    "websockify-auth__basic": (WEBSOCKIFY_AUTH_PORT, "websockify", [
+        ("/", [], 401, "unauthorized", "Authorization", "no credentials"),
+        ("/", [("Authorization", "Basic " + __import__("base64").b64encode(b"viewer:FAKE-wrong").decode())],
+         401, "unauthorized", "Authorization", "a wrong password"),
+        ("/", [("Authorization", "Basic " + __import__("base64").b64encode(b"viewer:FAKE-password-not-a-secret").decode())],
+         101, "ok", None, "the right credentials"),
     ]),
     "python-socketio__eio3-after-eio4": (PY_SIO_NODES[0], "python-socketio", [
         ("/socket.io/?EIO=4&transport=websocket", [], 101, "ok", None,
@@ -255,6 +304,7 @@ def versions():
     v["python-socketio"] = pip_version("{}+engineio-{}", "python-socketio", "python-engineio")
     v["flask-sock"] = pip_version("{}+simple-websocket-{}+werkzeug-{}", "flask-sock", "simple-websocket", "werkzeug")
     v["hypercorn"] = pip_version("{}", "hypercorn")
+    v["websockify"] = pip_version("{}", "websockify")
     v["daphne"] = pip_version("{}+channels-{}", "daphne", "channels")
     for layer in ("wsproto", "websockets"):
         v[f"uvicorn-{layer}"] = pip_version("{}+" + layer + "-{}", "uvicorn", layer)

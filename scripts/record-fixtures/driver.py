@@ -645,7 +645,7 @@ def versions():
     for k in ("faye-websocket", "autobahn", "uvicorn-wsproto", "uvicorn-websockets", "axum", "daphne", "gorilla-websocket",
               "golang-x-net-websocket", "tokio-tungstenite", "tomcat", "hypercorn", "python-websockets15",
               "uvicorn-websockets-sansio", "actix-web", "websocket-node", "mosquitto", "flask-sock",
-              "websocketd"):
+              "websocketd", "websockify"):
         v[k] = clients.versions()[k]
     for k in ("tornado", "aiohttp"):
         try:

@@ -6,7 +6,7 @@
 # IPv6), HAProxy, Apache httpd, Caddy, Varnish, lighttpd, h2o, Traffic Server, nghttpx, Node's http-proxy and more nginx (proxies.py,
 # ports 18420-18489, 18500-18508), more servers (clients.py, 18445-18479, 18509-18519, 18528: faye-websocket, Autobahn,
 # uvicorn, Hypercorn, Daphne, websockets 15, axum, tokio-tungstenite, actix-web, WebSocket-Node, Mosquitto,
-# python-socketio, Flask-Sock, websocketd,
+# python-socketio, Flask-Sock, websocketd, websockify (18590-18594),
 # gorilla/websocket, x/net/websocket,
 # Tomcat; browsers,
 # also through Squid as their forward proxy) on
@@ -77,7 +77,7 @@ have_ws="$(python3 -c 'from importlib.metadata import version; print(version("we
 want_ab="$(sed -n 's/^autobahn==//p' "$HERE/requirements.txt")"
 have_ab="$(python3 -c 'from importlib.metadata import version; print(version("autobahn"))' 2>/dev/null || true)"
 if [ "$have_ws" != "$want_ws" ] || [ "$have_ab" != "$want_ab" ] \
-    || ! python3 -c 'import tornado, aiohttp, uvicorn, wsproto, hypercorn, daphne, channels, django, socketio, flask_sock' 2>/dev/null; then
+    || ! python3 -c 'import tornado, aiohttp, uvicorn, wsproto, hypercorn, daphne, channels, django, socketio, flask_sock, websockify' 2>/dev/null; then
     log "installing Python requirements"
     python3 -m pip install -q -r "$HERE/requirements.txt"
 fi
@@ -318,6 +318,23 @@ PIDS+=("$!")
 # Origin must be app.test (a request without one is refused too)
 websocketd --port=18528 --address=127.0.0.1 --origin=app.test,app.test:18450 cat >"$TMP/websocketd.log" 2>&1 &
 PIDS+=("$!")
+# websockify (noVNC's WebSocket-to-TCP proxy) in front of a TCP echo
+# service (18591): plain (18590), choosing its target by a token in the
+# query (18592; vm2's target, 18409, has no listener), asking for Basic
+# credentials (18593), and with a target nothing listens on (18594)
+python3 "$HERE/server_tcp_echo.py" 18591 127.0.0.1 >"$TMP/tcp-echo.log" 2>&1 &
+PIDS+=("$!")
+printf 'vm1: 127.0.0.1:18591\nvm2: 127.0.0.1:18409\n' >"$TMP/websockify-tokens"
+python3 -m websockify 127.0.0.1:18590 127.0.0.1:18591 >"$TMP/websockify.log" 2>&1 &
+PIDS+=("$!")
+python3 -m websockify --token-plugin TokenFile --token-source "$TMP/websockify-tokens" \
+    127.0.0.1:18592 >"$TMP/websockify-token.log" 2>&1 &
+PIDS+=("$!")
+python3 -m websockify --auth-plugin BasicHTTPAuth --auth-source viewer:FAKE-password-not-a-secret \
+    127.0.0.1:18593 127.0.0.1:18591 >"$TMP/websockify-auth.log" 2>&1 &
+PIDS+=("$!")
+python3 -m websockify 127.0.0.1:18594 127.0.0.1:18409 >"$TMP/websockify-down.log" 2>&1 &
+PIDS+=("$!")
 # Mosquitto's MQTT over WebSockets (mosquitto.conf; libwebsockets)
 mosquitto -c "$HERE/mosquitto.conf" >"$TMP/mosquitto.log" 2>&1 &
 PIDS+=("$!")
@@ -337,7 +354,7 @@ cp "$HERE/nginx-cluster.conf" "$TMP/nginx-cluster/nginx.conf"
 nginx -t -q -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/"
 nginx -c "$TMP/nginx-cluster/nginx.conf" -p "$TMP/nginx-cluster/" >"$TMP/nginx-cluster.out" 2>&1 &
 PIDS+=("$!")
-CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18445 18446 18447 18448 18449 18509 18510 18511 18512 18514 18515 18516 18517 18518 18519 18528 18496 18497)
+CLIENT_PORTS=(18451 18452 18453 18454 18455 18456 18457 18458 18459 18474 18475 18476 18477 18478 18479 18445 18446 18447 18448 18449 18509 18510 18511 18512 18514 18515 18516 18517 18518 18519 18528 18496 18497 18590 18591 18592 18593 18594)
 
 for p in "$PY_PORT" "$NODE_PORT" "$RAW_PORT" "${NGINX_PORTS[@]}" "${PROXY_PORTS[@]}" "${CLIENT_PORTS[@]}" "${TLS_PORTS[@]}"; do
     python3 "$HERE/driver.py" wait 127.0.0.1 "$p" || { cat "$TMP"/*.log "$TMP/nginx/error.log" >&2; exit 1; }
