@@ -17,6 +17,20 @@ pub fn fix(cause: Cause, proxy: Option<&str>) -> Option<&'static str> {
         .or_else(|| generic_fix(cause))
 }
 
+/// [`fix`] for an attempt that was answered `status`: a backend found
+/// unreachable after a 101 is a gateway's (websockify connects after its
+/// 101), and the proxies in front of it did reach that gateway, so their
+/// own advice (check the upstream they connect to) would point at the
+/// wrong hop.
+pub fn fix_for(cause: Cause, proxy: Option<&str>, status: Option<u16>) -> Option<&'static str> {
+    if cause == Cause::BackendUnreachable && status == Some(101) {
+        return Some(GATEWAY_GAVE_UP);
+    }
+    fix(cause, proxy)
+}
+
+const GATEWAY_GAVE_UP: &str = "the server accepted the WebSocket, then could not reach the service it relays to: check that this service runs and listens at the address the gateway connects to (websockify: its target argument, or the token's line in its --token-source)";
+
 /// The advice that holds whatever proxy (if any) is in the path.
 fn generic_fix(cause: Cause) -> Option<&'static str> {
     Some(match cause {
@@ -154,6 +168,21 @@ fn more_dead_ends(cause: Cause) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gateway_that_gave_up_after_its_101_is_not_told_to_fix_the_proxy_in_front() {
+        let nginx = fix(Cause::BackendUnreachable, Some("nginx"));
+        assert!(nginx.is_some_and(|t| t.contains("proxy_pass")), "{nginx:?}");
+        for family in [Some("nginx"), Some("haproxy"), None] {
+            let after_101 = fix_for(Cause::BackendUnreachable, family, Some(101));
+            assert_eq!(after_101, Some(GATEWAY_GAVE_UP), "{family:?}");
+            // A gateway error page is the proxy's own: its advice stands.
+            assert_eq!(
+                fix_for(Cause::BackendUnreachable, family, Some(502)),
+                fix(Cause::BackendUnreachable, family)
+            );
+        }
+    }
 
     #[test]
     fn advice_never_suggests_a_dead_end() {

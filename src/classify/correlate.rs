@@ -548,6 +548,8 @@ impl Correlator {
         }
         let mut out = vec![other, mine];
         for x in out.iter_mut() {
+            // A backend leg may be a gateway that gave up after its 101.
+            self.backend_connect_failed(x);
             self.compare(x);
             note_changes(x, &note);
         }
@@ -801,7 +803,9 @@ impl Correlator {
             j.verdict.cause,
             Cause::ClosedAfterUpgrade | Cause::BackendUnreachable
         ) && closed_at.is_some();
-        if j.leg != Leg::Direct || !(gateway_error || dropped || after_101) {
+        // The gateway that gave up after its 101 may be a proxy's backend.
+        let leg_fits = j.leg == Leg::Direct || (after_101 && j.leg == Leg::Backend);
+        if !leg_fits || !(gateway_error || dropped || after_101) {
             return;
         }
         let Some(from_proxy) = self.connects.get(&host(a.server.ip)) else {
@@ -3314,6 +3318,49 @@ mod tests {
         assert_eq!(
             judge(policy, vec![fail(5)]).cause,
             Cause::ClosedAfterUpgrade
+        );
+    }
+
+    #[test]
+    fn a_backend_leg_that_gave_up_after_its_101_names_its_hosts_failed_connect() {
+        let mut forwarded = FULL.to_vec();
+        forwarded[0] = ("Host", "backend");
+        let backend = closed_after_101(
+            accepted(attempt(
+                "10.0.0.1:6000",
+                "10.0.0.1:6080",
+                5,
+                6,
+                101,
+                1,
+                &forwarded,
+            )),
+            1011,
+            "",
+            4,
+        );
+        let client = closed_after_101(
+            accepted(attempt("10.0.0.9:5000", "10.0.0.1:80", 0, 7, 101, 1, FULL)),
+            1011,
+            "",
+            4,
+        );
+        let mut c = Correlator::new();
+        c.note_connect(refused_connect(8, "10.0.0.2:5900"));
+        let mut out = c.push(backend);
+        out.extend(c.push(client));
+        out.extend(c.release(None));
+        let back = out
+            .iter()
+            .find(|j| j.leg == Leg::Backend)
+            .map(|j| &j.verdict);
+        let back = back.expect("a backend leg");
+        assert_eq!(back.cause, Cause::BackendUnreachable, "{}", back.evidence);
+        assert!(
+            back.evidence
+                .contains("its host's connection to 10.0.0.2:5900 was refused"),
+            "{}",
+            back.evidence
         );
     }
 

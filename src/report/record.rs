@@ -223,7 +223,7 @@ impl Record {
             cause: v.cause,
             header: v.header,
             evidence: clean(v.evidence.clone()),
-            fix: advice::fix(v.cause, j.proxy),
+            fix: advice::fix_for(v.cause, j.proxy, resp.map(|r| r.status)),
             leg: j.leg.code(),
             peer: j.peer.clone(),
             server_software: resp
