@@ -39,9 +39,12 @@ BACKENDS = {
     "nginx-proxy-protocol": ("127.0.0.1", 18494),
     "tornado": ("127.0.0.1", 18496),
     "aiohttp": ("127.0.0.1", 18497),
+    # websockify to a target nothing listens on (record.sh): it answers 101,
+    # then closes with 1011 when its connect is refused.
+    "websockify-down": ("127.0.0.1", 18594),
 }
 # What answers at a backend address that is not a WebSocket server itself.
-BACKEND_IMPL = {"nginx-tls": "nginx", "nginx-proxy-protocol": "nginx"}
+BACKEND_IMPL = {"nginx-tls": "nginx", "nginx-proxy-protocol": "nginx", "websockify-down": "websockify"}
 DOWN_PORT = 18409  # nothing listens there
 TARPIT_PORT = 18408  # drops SYNs (server_tarpit.py)
 
@@ -97,7 +100,12 @@ SETUPS = {
     # closed unanswered when the backend refuses.
     "tcp-good": (["ok"], OK, OK),
     "tcp-backend-down": (["ok"], ("backend-unreachable", None), None),
+    # A WebSocket-to-TCP gateway behind the proxy answers 101 and then
+    # cannot reach its own target: both legs, though the client got 101.
+    "gateway-target-down": (["ok"], ("backend-unreachable", None), ("backend-unreachable", None)),
 }
+# Set-ups whose last attempt is refused after a 101.
+REFUSED_AFTER_101 = {"gateway-target-down"}
 
 # proxy fixture prefix -> (implementation, {setup: (port, backend, what the configuration does)})
 PROXIES = {
@@ -216,6 +224,7 @@ PROXIES = {
         "host-rewritten": (18484, "node-ws", "no proxy_set_header Host: nginx sends $proxy_host; backend checks Origin against Host"),
         "path-rewritten": (18485, "python-websockets", "proxy_pass http://backend/v1/ (a URI part replaces the location prefix)"),
         "not-upgraded": (18486, None, "return 301 https://$host$request_uri"),
+        "gateway-target-down": (18597, "websockify-down", "proxy_pass with the upgrade lines to websockify, whose target has no listener: websockify answers 101 (nginx relays it), its connect is refused, and it closes with 1011"),
     }),
 }
 
@@ -342,7 +351,10 @@ def label(name, obs_path, pcap_path):
         client_verdict = last_client if last else OK
         backend_verdict = last_backend if last else OK
         cause, header = client_verdict
-        if ex["status"] == 101 and cause != "ok":
+        after_101 = last and setup in REFUSED_AFTER_101
+        if after_101 and ex["status"] != 101:
+            sys.exit(f"{name}: the set-up should answer 101 first, but the client got {ex['status']}")
+        if ex["status"] == 101 and cause != "ok" and not after_101:
             sys.exit(f"{name}: the set-up should refuse, but the client got 101")
         if ex["status"] != 101 and cause == "ok":
             sys.exit(f"{name}: the set-up should accept, but the client got {ex['status']}")
@@ -400,6 +412,8 @@ def list_fixtures():
         port, backend, _ = PROXIES[proxy][1][setup]
         down = TARPIT_PORT if setup == "backend-timeout" else DOWN_PORT
         ports = [port, BACKENDS[backend][1] if backend else down]
+        if setup in REFUSED_AFTER_101:
+            ports.append(DOWN_PORT)  # the gateway's own connect
         print(name + "\t" + " or ".join(f"tcp port {p}" for p in ports))
 
 

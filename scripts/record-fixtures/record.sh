@@ -4,7 +4,7 @@
 # Starts the Python websockets and Node ws servers, a raw-socket test server
 # and nginx (plain, TLS-terminating with a throwaway self-signed certificate,
 # IPv6), HAProxy, Apache httpd, Caddy, Varnish, lighttpd, h2o, Traffic Server, nghttpx, Node's http-proxy and more nginx (proxies.py,
-# ports 18420-18489, 18500-18508), more servers (clients.py, 18445-18479, 18509-18519, 18528: faye-websocket, Autobahn,
+# ports 18420-18489, 18500-18508, 18597), more servers (clients.py, 18445-18479, 18509-18519, 18528: faye-websocket, Autobahn,
 # uvicorn, Hypercorn, Daphne, websockets 15, axum, tokio-tungstenite, actix-web, WebSocket-Node, Mosquitto,
 # python-socketio, Flask-Sock, websocketd, websockify (18590-18594),
 # gorilla/websocket, x/net/websocket,
