@@ -257,7 +257,7 @@ fn carries_connection_upgrade(a: &Attempt) -> bool {
 /// An accepted request's path, Origin and query: the query's parameter
 /// names, and a hash of the whole query, since its values may be
 /// credentials (a token) that are compared, never kept or shown.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 struct AcceptedQuery {
     path: String,
     origin: Option<Vec<u8>>,
@@ -265,14 +265,41 @@ struct AcceptedQuery {
     hash: u64,
 }
 
-impl AcceptedQuery {
-    fn of(req: &crate::http::RequestHead) -> Self {
+/// A request's path, Origin and query as sent, with the query's hash: what
+/// an accepted query is recognised by. Nearly every accepted request repeats
+/// one remembered before, so nothing is copied until one does not.
+struct QueryOf<'a> {
+    path: &'a str,
+    origin: Option<&'a [u8]>,
+    query: Option<&'a str>,
+    hash: u64,
+}
+
+impl<'a> QueryOf<'a> {
+    fn of(req: &'a crate::http::RequestHead) -> Self {
         use std::hash::{Hash, Hasher};
         let (path, query) = match req.target.split_once('?') {
             Some((p, q)) => (p, Some(q)),
             None => (req.target.as_str(), None),
         };
-        let mut names: Vec<String> = query
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        query.hash(&mut h);
+        QueryOf {
+            path,
+            origin: req.header("origin").map(|h| h.value.trim_ascii()),
+            query,
+            hash: h.finish(),
+        }
+    }
+
+    /// The remembered query `ok` is this one.
+    fn is(&self, ok: &AcceptedQuery) -> bool {
+        ok.hash == self.hash && ok.path == self.path && ok.origin.as_deref() == self.origin
+    }
+
+    fn to_owned_query(&self) -> AcceptedQuery {
+        let mut names: Vec<String> = self
+            .query
             .into_iter()
             .flat_map(|q| q.split('&'))
             .filter(|p| !p.is_empty())
@@ -280,13 +307,11 @@ impl AcceptedQuery {
             .collect();
         names.sort();
         names.dedup();
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        query.hash(&mut h);
         AcceptedQuery {
-            path: path.to_string(),
-            origin: req.header("origin").map(|h| h.value.trim_ascii().to_vec()),
+            path: self.path.to_string(),
+            origin: self.origin.map(<[u8]>::to_vec),
             names,
-            hash: h.finish(),
+            hash: self.hash,
         }
     }
 }
@@ -942,10 +967,10 @@ impl Correlator {
             if self.accepted_queries.len() < MAX_ENDPOINTS
                 || self.accepted_queries.contains_key(&server)
             {
-                let q = AcceptedQuery::of(&j.attempt.request);
+                let q = QueryOf::of(&j.attempt.request);
                 let list = self.accepted_queries.entry(server).or_default();
-                if list.len() < MAX_ORIGINS && !list.contains(&q) {
-                    list.push(q);
+                if list.len() < MAX_ORIGINS && !list.iter().any(|ok| q.is(ok)) {
+                    list.push(q.to_owned_query());
                 }
             }
             if let Some(o) = origin {
@@ -1275,7 +1300,7 @@ impl Correlator {
         let Some(list) = self.accepted_queries.get(server) else {
             return;
         };
-        let q = AcceptedQuery::of(&a.request);
+        let q = QueryOf::of(&a.request).to_owned_query();
         let on_path: Vec<&AcceptedQuery> = list
             .iter()
             .filter(|ok| ok.path == q.path && ok.origin == q.origin)
