@@ -480,6 +480,11 @@ impl FlowAnalyzer {
         self.table.structure_bytes()
     }
 
+    /// See [`FlowTable::is_loaded`].
+    pub fn table_is_loaded(&self, was: bool) -> bool {
+        self.table.is_loaded(was)
+    }
+
     /// Connections tracked now, and evicted so far.
     pub fn flows_tracked(&self) -> usize {
         self.table.len()

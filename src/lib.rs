@@ -10,6 +10,7 @@
 //! [`analyze_files`] runs the same analysis as the command line, for regression
 //! suites that replay a capture and assert on the attempts found.
 
+pub mod allocator_decay;
 pub mod analyzer;
 pub mod byte_word;
 pub mod capture;

@@ -17,14 +17,15 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// jemalloc's options, read once when it starts (the variable
 /// `_RJEM_MALLOC_CONF` still overrides them). Freed pages go back to the
-/// system after 5 ms instead of jemalloc's default ten seconds, with which a
-/// flood of unfinished heads kept twice the memory budget resident; returning
-/// them at once instead made every large buffer a worker allocates fault its
-/// pages in again (a third more CPU time on handshakes with large cookies).
-/// At 10 ms the flood's peak varied from 48 to 58 MiB with how the frees
-/// fell against the decay's ticks; at 5 ms from 47 to 52 MiB (median 48),
-/// at the same speed within the host's noise (BENCHMARKS.md, "Memory under
-/// floods").
+/// system after a second, and after 5 ms while a flow table is loaded
+/// (`allocator_decay`, set through `set_decay`), instead of jemalloc's
+/// default ten seconds, with which a flood of unfinished heads kept twice
+/// the memory budget resident; returning them at once instead made every
+/// large buffer a worker allocates fault its pages in again (a third more
+/// CPU time on handshakes with large cookies). At 10 ms the flood's peak
+/// varied from 48 to 58 MiB with how the frees fell against the decay's
+/// ticks; at 5 ms from 47 to 52 MiB (median 48), at the same speed within
+/// the host's noise (BENCHMARKS.md, "Memory under floods").
 ///
 /// One arena for all threads instead of one per thread: each arena set up
 /// costs its own mappings and page faults (a fifth of the start-up time of
@@ -36,7 +37,7 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// generator, one allocator arena, searchers built off the worker").
 #[cfg(feature = "jemalloc")]
 #[export_name = "_rjem_malloc_conf"]
-pub static MALLOC_CONF: &u8 = &b"narenas:1,dirty_decay_ms:5,muzzy_decay_ms:0\0"[0];
+pub static MALLOC_CONF: &u8 = &b"narenas:1,dirty_decay_ms:1000,muzzy_decay_ms:0\0"[0];
 
 fn main() -> ExitCode {
     // A bug ends in one line naming the thread (written where the thread is
@@ -46,6 +47,8 @@ fn main() -> ExitCode {
     // mapped is then damage to report, not a crash. Installed here, before
     // any thread starts; without it files are read instead.
     wshs_sniff::capture::mapped::install_guard();
+    #[cfg(feature = "jemalloc")]
+    wshs_sniff::allocator_decay::install(set_decay);
     let result = Plan::from_args(std::env::args_os(), Terminal::of_process())
         .map_err(Error::from)
         .and_then(|plan| {
@@ -59,5 +62,74 @@ fn main() -> ExitCode {
             wshs_sniff::notice::note(format_args!("{e}"));
             ExitCode::from(e.exit_code())
         }
+    }
+}
+
+/// Set jemalloc's dirty-page decay, in milliseconds, for every arena made
+/// so far and for those made later (the one for huge allocations is made on
+/// first use). Made short, the pages freed under the long one go back at
+/// once. A failure leaves the decay as it was: only memory use depends on
+/// it.
+#[cfg(feature = "jemalloc")]
+fn set_decay(ms: isize) {
+    let mut arenas: u32 = 0;
+    let mut len = std::mem::size_of::<u32>();
+    // SAFETY: a NUL-terminated mallctl name whose value is an `unsigned`,
+    // read into `arenas` with its size in `len`.
+    let rc = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"arenas.narenas".as_ptr(),
+            (&mut arenas as *mut u32).cast(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if rc != 0 {
+        arenas = 0;
+    }
+    let shorter = ms == wshs_sniff::allocator_decay::LOADED_MS;
+    for i in 0..arenas {
+        set(&format!("arena.{i}.dirty_decay_ms"), ms);
+        if shorter {
+            purge(&format!("arena.{i}.purge"));
+        }
+    }
+    set("arenas.dirty_decay_ms", ms);
+}
+
+#[cfg(feature = "jemalloc")]
+fn set(name: &str, ms: isize) {
+    let Ok(name) = std::ffi::CString::new(name) else {
+        return;
+    };
+    let mut value = ms;
+    // SAFETY: a NUL-terminated mallctl name whose value is a `ssize_t`;
+    // `value` lives across the call, and nothing is read back.
+    unsafe {
+        tikv_jemalloc_sys::mallctl(
+            name.as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            (&mut value as *mut isize).cast(),
+            std::mem::size_of::<isize>(),
+        );
+    }
+}
+
+#[cfg(feature = "jemalloc")]
+fn purge(name: &str) {
+    let Ok(name) = std::ffi::CString::new(name) else {
+        return;
+    };
+    // SAFETY: a NUL-terminated mallctl name that takes and gives no value.
+    unsafe {
+        tikv_jemalloc_sys::mallctl(
+            name.as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        );
     }
 }

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
+use crate::allocator_decay;
 use crate::analyzer::{FlowAnalyzer, Segment, Totals};
 use crate::capture::{
     BpfFilter, CaptureStats, FilterError, LinkType, Next, PacketSource, RawPacket, SharedBytes,
@@ -1114,7 +1115,9 @@ fn worker(
     let mut verdicts: Vec<Verdict> = Vec::new();
     // The number of this tick's last packet seen by this worker.
     let mut tick_last_no = 0;
+    let mut load = allocator_decay::Load::default();
     for batch in rx.iter() {
+        load.note(w.table_is_loaded(load.is_loaded()));
         keys.clear();
         keys.extend(batch.pkts.iter().map(|p| {
             let (key, side) = FlowKey::of(p.src, p.dst);
