@@ -115,13 +115,24 @@ pub fn secrets_of(req: &RequestHead) -> Vec<String> {
     out
 }
 
+/// Secrets shorter than this are masked only where they stand as a word of
+/// their own (see [`scrub`]).
+const WORD_ONLY_BELOW: usize = 8;
+
 /// Mask every secret in `text`, including a cut-off tail of one (an excerpt
-/// that ends inside the secret) of 8 characters or more.
+/// that ends inside the secret) of 8 characters or more. A short secret is
+/// masked only where no letter or digit touches it: a four-letter token
+/// such as `down` inside a server's "downstream" is a word, not the token,
+/// and masking it there garbled the text it was found in.
 pub fn scrub(text: String, secrets: &[String]) -> String {
     let mut t = text;
     for s in secrets {
         if occurs(t.as_bytes(), s.as_bytes()) {
-            t = t.replace(s.as_str(), MASK);
+            t = if s.len() < WORD_ONLY_BELOW {
+                mask_words(&t, s)
+            } else {
+                t.replace(s.as_str(), MASK)
+            };
         }
         // A prefix of the secret running to the end of the text. Only a
         // prefix ending in the text's last byte can be one: the lengths to
@@ -152,6 +163,29 @@ pub fn scrub(text: String, secrets: &[String]) -> String {
         }
     }
     t
+}
+
+/// `text` with each occurrence of `word` that no ASCII letter or digit
+/// touches on either side masked.
+fn mask_words(text: &str, word: &str) -> String {
+    let bytes = text.as_bytes();
+    let touches = |i: Option<usize>| {
+        i.and_then(|i| bytes.get(i))
+            .is_some_and(u8::is_ascii_alphanumeric)
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    for (at, _) in text.match_indices(word) {
+        let end = at + word.len();
+        if touches(at.checked_sub(1)) || touches(Some(end)) {
+            continue;
+        }
+        out.push_str(&text[from..at]);
+        out.push_str(MASK);
+        from = end;
+    }
+    out.push_str(&text[from..]);
+    out
 }
 
 /// Texts up to this long are searched by their first byte (see `occurs`).
@@ -213,6 +247,31 @@ mod tests {
         let out = scrub(body.to_string(), &s);
         assert!(!out.contains("s3cr3t"), "{out}");
         assert!(!scrub("token eyJhbGciOiJIUzI1NiJ9 seen".to_string(), &s).contains("eyJhbGci"));
+    }
+
+    #[test]
+    fn a_short_secret_is_masked_as_a_word_only() {
+        let secrets = ["down".to_string()];
+        let text = |t: &str| scrub(t.to_string(), &secrets);
+        assert_eq!(
+            text("Failed to connect to downstream server"),
+            "Failed to connect to downstream server"
+        );
+        assert_eq!(text("no target for down"), format!("no target for {MASK}"));
+        assert_eq!(
+            text("token=down&x=1 (down) down-town"),
+            format!("token={MASK}&x=1 ({MASK}) {MASK}-town")
+        );
+        assert_eq!(
+            text("sundown downs 2down down2"),
+            "sundown downs 2down down2"
+        );
+        // A long one is masked wherever it is, inside a word too.
+        let long = ["s3cr3t-value".to_string()];
+        assert_eq!(
+            scrub("xs3cr3t-valuex".to_string(), &long),
+            format!("x{MASK}x")
+        );
     }
 
     /// What `scrub` did before it skipped lengths by the text's last byte.
