@@ -21,6 +21,7 @@ pub mod decode;
 pub mod error;
 pub mod h2;
 pub mod hint;
+pub mod html_text;
 pub mod http;
 pub mod notice;
 pub mod order;

@@ -1,6 +1,8 @@
-//! Header-value grammars, request rules and redaction on arbitrary bytes.
+//! Header-value grammars, request rules, redaction and the text of HTML
+//! pages on arbitrary bytes.
 //!
-//! The whole input goes through every grammar; it is also parsed as a request
+//! The whole input goes through every grammar and is read as an HTML page
+//! (a refusal's body, whose text the evidence quotes); it is also parsed as a request
 //! head (with a blank line appended when missing) and, when that works, checked
 //! by the RFC 6455 rules and run through target/secret redaction.
 #![no_main]
@@ -26,6 +28,7 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let _ = rules::canonical(&text);
     let _ = redact::redact_target(&text);
+    let _ = wshs_sniff::html_text::text_of(&text);
 
     let mut head = data.to_vec();
     if !head.ends_with(b"\r\n\r\n") {

@@ -373,16 +373,18 @@ fn server_text<'a>(resp: &crate::http::ResponseHead, body: &'a [u8]) -> Cow<'a, 
     }
 }
 
+/// "server answered STATUS REASON: "its words"": an HTML page's words are
+/// its text (see `html_text`), anything else its first characters.
 fn server_says(status: u16, reason: &str, body: &[u8]) -> String {
     let text = crate::text::lossy(body);
     let text = text.trim();
     let said = answered(status, reason);
     if text.is_empty() {
-        said
-    } else {
-        let quoted = printable(text.as_bytes(), 120);
-        [&said, ": \"", &quoted, "\""].concat()
+        return said;
     }
+    let page = crate::html_text::text_of(text);
+    let quoted = printable(page.as_deref().unwrap_or(text).as_bytes(), 120);
+    [&said, ": \"", &quoted, "\""].concat()
 }
 
 /// "server answered STATUS REASON", or without the reason where there is

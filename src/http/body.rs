@@ -2,9 +2,15 @@
 //! framing without copying them, so the next head on a keep-alive connection is
 //! found; optionally keep the first bytes (de-chunked) as an excerpt.
 
-/// How much of a refusal's body is kept: the contract's `body_excerpt` is at most
-/// 200 printable characters.
+/// How much of a refusal's body a record shows: the contract's `body_excerpt`
+/// is at most 200 printable characters.
 pub const EXCERPT_LEN: usize = 200;
+
+/// How much of a refusal's body is kept for the classifier, whose evidence
+/// quotes the text of an HTML page (`html_text`): Python's `http.server`
+/// puts its message about 250 bytes in, Tomcat after an inline style sheet
+/// of about 700, and Tomcat signs its pages at the end.
+pub const KEPT_LEN: usize = 2048;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Chunked {
@@ -101,7 +107,7 @@ impl BodyReader {
     pub fn excerpt_full(&self) -> bool {
         self.excerpt
             .as_ref()
-            .is_some_and(|e| self.excerpt_cut || e.len() >= EXCERPT_LEN)
+            .is_some_and(|e| self.excerpt_cut || e.len() >= KEPT_LEN)
     }
 
     pub fn take_excerpt(&mut self) -> Option<Vec<u8>> {
@@ -138,7 +144,7 @@ impl BodyReader {
             return;
         }
         if let Some(e) = self.excerpt.as_mut() {
-            let room = EXCERPT_LEN.saturating_sub(e.len());
+            let room = KEPT_LEN.saturating_sub(e.len());
             e.extend_from_slice(&data[..room.min(data.len())]);
         }
     }
@@ -348,7 +354,9 @@ mod tests {
     fn excerpt_is_capped() {
         let mut r = BodyReader::until_close(true);
         r.consume(&[b'a'; 1000]);
+        assert!(!r.excerpt_full());
+        r.consume(&[b'a'; 2000]);
         assert!(r.excerpt_full());
-        assert_eq!(r.take_excerpt().map(|e| e.len()), Some(EXCERPT_LEN));
+        assert_eq!(r.take_excerpt().map(|e| e.len()), Some(KEPT_LEN));
     }
 }

@@ -194,6 +194,7 @@ impl Record {
         };
         let resp = a.response.as_ref();
         let body_excerpt = a.body_excerpt.as_ref().map(|b| {
+            let b = &b[..b.len().min(crate::http::body::EXCERPT_LEN)];
             let text = crate::text::lossy(b);
             let t: String = text
                 .chars()
