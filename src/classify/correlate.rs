@@ -989,6 +989,7 @@ impl Correlator {
         if self.compare_spelling(j, &server) {
             return;
         }
+        self.offer_read_untrimmed(j, &server);
         if j.verdict.outcome == Outcome::NoResponse {
             self.silent_close_set_against_accepted(j, &server);
             self.silent_close_on_another_query(j, &server);
@@ -1103,6 +1104,45 @@ impl Correlator {
             return true;
         }
         false
+    }
+
+    /// A refused subprotocol offer that carries, after a comma and white
+    /// space, a name this server accepted where it stood first (alone or
+    /// first of a list). Browsers join the names with ", "; a server that
+    /// splits the offer at commas without trimming (websockify 0.13 reads
+    /// " binary") or reads only the first name refuses such a list while
+    /// serving one of its names. What the server said stands; the evidence
+    /// adds the difference and what to offer instead.
+    fn offer_read_untrimmed(&self, j: &mut Judged, server: &Endpoint) {
+        if j.verdict.outcome != Outcome::Rejected || j.verdict.cause != Cause::SubprotocolRejected {
+            return;
+        }
+        let Some(offer) = j.attempt.request.header("sec-websocket-protocol") else {
+            return;
+        };
+        let Some(list) = self.accepted_spellings.get(server) else {
+            return;
+        };
+        let first_names: Vec<&[u8]> = list
+            .iter()
+            .filter_map(|ok| ok.protocol.as_deref())
+            .filter_map(|p| p.split(|&b| b == b',').next())
+            .map(<[u8]>::trim_ascii)
+            .collect();
+        let spaced = offer
+            .value
+            .split(|&b| b == b',')
+            .skip(1)
+            .filter(|name| name.first().is_some_and(|&b| b == b' ' || b == b'\t'))
+            .map(<[u8]>::trim_ascii)
+            .find(|name| !name.is_empty() && first_names.contains(name));
+        let Some(name) = spaced else {
+            return;
+        };
+        let name = super::printable(name, 80);
+        j.verdict.evidence.push_str(&format!(
+            "; this server accepted '{name}' offered first, and this offer carries it after a comma and a space: a server that splits the offer at commas without trimming (websockify does) or reads only the first name refuses it; offer '{name}' first, or the names without spaces"
+        ));
     }
 
     /// A guessed bare refusal (403 to a valid request) at an endpoint that
@@ -3672,6 +3712,58 @@ mod tests {
         let mut a = attempt(client, "10.0.0.1:80", 0, 5, 101, 1, hs);
         Arc::make_mut(&mut a.request).target = target.into();
         a
+    }
+
+    #[test]
+    fn a_refused_list_carrying_after_a_space_a_name_accepted_first_says_so() {
+        fn offering(names: &str) -> Vec<(&str, &str)> {
+            let mut hs = FULL.to_vec();
+            hs.push(("Sec-WebSocket-Protocol", names));
+            hs
+        }
+        let judged = |ok: &str, refused: &str, server: &str| {
+            let good = accepted(attempt(
+                "10.0.0.9:5000",
+                "10.0.0.1:80",
+                0,
+                5,
+                101,
+                1,
+                &offering(ok),
+            ));
+            let mut bad = attempt("10.0.0.9:6000", server, 50, 52, 400, 1, &offering(refused));
+            if let Some(r) = bad.response.as_mut() {
+                r.reason = "Invalid protocol selected".into();
+            }
+            run(vec![good, bad])
+                .into_iter()
+                .find(|j| j.verdict.outcome == Outcome::Rejected)
+                .unwrap()
+        };
+        let said = "this offer carries it after a comma and a space";
+        let r = judged("binary", "chat.v1, binary", "10.0.0.1:80");
+        assert_eq!(r.verdict.cause, Cause::SubprotocolRejected);
+        assert!(r.verdict.evidence.contains(said), "{}", r.verdict.evidence);
+        assert!(r.verdict.evidence.contains("offer 'binary' first"));
+        // First of an accepted list counts; tabs are white space too.
+        let r = judged("binary, base64", "chat.v1,\tbinary", "10.0.0.1:80");
+        assert!(r.verdict.evidence.contains(said), "{}", r.verdict.evidence);
+        // Nothing to say: no space, a name accepted only second, another
+        // server, or a name never accepted.
+        for (ok, refused, server) in [
+            ("binary", "chat.v1,binary", "10.0.0.1:80"),
+            ("base64, binary", "chat.v1, binary", "10.0.0.1:80"),
+            ("binary", "chat.v1, binary", "10.0.0.2:80"),
+            ("binary", "chat.v1, chat.v2", "10.0.0.1:80"),
+        ] {
+            let r = judged(ok, refused, server);
+            assert_eq!(r.verdict.cause, Cause::SubprotocolRejected, "{refused}");
+            assert!(
+                !r.verdict.evidence.contains(said),
+                "{ok} / {refused}: {}",
+                r.verdict.evidence
+            );
+        }
     }
 
     #[test]
