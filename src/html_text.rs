@@ -9,10 +9,33 @@
 //! sheets skipped, a few character references decoded, and white space
 //! collapsed; a page cut short ends where the cut is.
 
+/// What a browser shows of a page: its title, and the text of its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub title: String,
+    pub body: String,
+}
+
+impl Page {
+    /// The body's text, or the title where the body has none.
+    pub fn text(&self) -> Option<&str> {
+        [&self.body, &self.title]
+            .into_iter()
+            .find(|t| !t.is_empty())
+            .map(String::as_str)
+    }
+}
+
 /// The text of `page` when it reads as HTML (its first character opens a
 /// tag, and its tags leave some text); `None` for anything else, which is
 /// then quoted as it is.
 pub fn text_of(page: &str) -> Option<String> {
+    read(page)?.text().map(str::to_string)
+}
+
+/// `page` read as HTML, when its first character opens a tag; `None` for
+/// anything else.
+pub fn read(page: &str) -> Option<Page> {
     let page = page.trim_start();
     if !page.starts_with('<')
         || !page[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '!')
@@ -66,13 +89,10 @@ pub fn text_of(page: &str) -> Option<String> {
         // Tags that break a line in a browser keep their words apart.
         body.push(' ');
     }
-    let body = collapse(&body);
-    let text = if body.is_empty() {
-        collapse(&title)
-    } else {
-        body
-    };
-    (!text.is_empty()).then_some(text)
+    Some(Page {
+        title: collapse(&title),
+        body: collapse(&body),
+    })
 }
 
 fn name_of(tag: &str) -> &str {

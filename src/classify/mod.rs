@@ -29,6 +29,7 @@ use base64::Engine as _;
 use serde::Serialize;
 use sha1::{Digest, Sha1};
 
+use crate::html_text::Page;
 use crate::http::{Attempt, Ending, Headers};
 use rules::Defect;
 
@@ -375,16 +376,29 @@ fn server_text<'a>(resp: &crate::http::ResponseHead, body: &'a [u8]) -> Cow<'a, 
 
 /// "server answered STATUS REASON: "its words"": an HTML page's words are
 /// its text (see `html_text`), anything else its first characters.
-fn server_says(status: u16, reason: &str, body: &[u8]) -> String {
+fn server_says(status: u16, reason: &str, body: &[u8], page: Option<&Page>) -> String {
     let text = crate::text::lossy(body);
     let text = text.trim();
     let said = answered(status, reason);
     if text.is_empty() {
         return said;
     }
-    let page = crate::html_text::text_of(text);
-    let quoted = printable(page.as_deref().unwrap_or(text).as_bytes(), 120);
+    let shown = page.and_then(Page::text).unwrap_or(text);
+    let quoted = printable(shown.as_bytes(), 120);
     [&said, ": \"", &quoted, "\""].concat()
+}
+
+/// What the server's words are searched in for a row of the evidence
+/// table. Of an HTML page, what a reader sees (its title and body text)
+/// after its first bytes as sent (where the proxies' own marks are, which
+/// are markup): the kept 2 KB of a page reach into inline scripts and style
+/// sheets, whose words are no message. Anything else as it is.
+fn searched<'a>(body: &'a [u8], page: Option<&Page>) -> Cow<'a, [u8]> {
+    let Some(p) = page else {
+        return Cow::Borrowed(body);
+    };
+    let head = &body[..body.len().min(crate::http::body::EXCERPT_LEN)];
+    Cow::Owned([head, b"\n", p.title.as_bytes(), b"\n", p.body.as_bytes()].concat())
 }
 
 /// "server answered STATUS REASON", or without the reason where there is
@@ -430,9 +444,11 @@ pub fn classify(a: &Attempt) -> Verdict {
     }
     let text = server_text(resp, a.body_excerpt.as_deref().unwrap_or(&[]));
     let body = &text[..];
-    let said = server_says(resp.status, &resp.reason, body);
+    let page = crate::html_text::read(&crate::text::lossy(body));
+    let said = server_says(resp.status, &resp.reason, body, page.as_ref());
     let server_header = resp.header("server").map(|h| h.value_str().into_owned());
-    let row = evidence::lookup_for(resp.status, &resp.reason, body, server_header.as_deref())
+    let words = searched(body, page.as_ref());
+    let row = evidence::lookup_for(resp.status, &resp.reason, &words, server_header.as_deref())
         .filter(|r| r.topic != evidence::Topic::Origin || !only_the_status(resp, body))
         .filter(|r| !r.names_origin_in_own_words() || quotes_the_origin(a, body));
     let topic = row.map(|r| upgrade_required(r, resp, &defects));
@@ -1349,16 +1365,16 @@ mod tests {
     #[test]
     fn an_answer_without_a_reason_phrase_reads_without_a_gap() {
         assert_eq!(
-            server_says(404, "Not Found", b""),
+            server_says(404, "Not Found", b"", None),
             "server answered 404 Not Found"
         );
-        assert_eq!(server_says(404, "", b""), "server answered 404");
+        assert_eq!(server_says(404, "", b"", None), "server answered 404");
         assert_eq!(
-            server_says(404, "", b" no such endpoint\n"),
+            server_says(404, "", b" no such endpoint\n", None),
             "server answered 404: \"no such endpoint\""
         );
         assert_eq!(
-            server_says(403, "Forbidden", b"no"),
+            server_says(403, "Forbidden", b"no", None),
             "server answered 403 Forbidden: \"no\""
         );
     }
@@ -1745,6 +1761,36 @@ mod tests {
             "Failed to open a WebSocket connection: missing Sec-WebSocket-Key header.\n",
         );
         assert_eq!(v.cause, Cause::MissingSecWebSocketKey, "{}", v.evidence);
+    }
+
+    #[test]
+    fn a_pages_words_are_searched_where_a_reader_sees_them() {
+        let mut hs = VALID.to_vec();
+        hs.push(("Sec-WebSocket-Protocol", "chat"));
+        let style = format!("<style>{}</style>", "p {color: red} ".repeat(20));
+        let page = |head: &str, body: &str| {
+            format!(
+                "<html><head><title>Error</title>{style}{head}</head><body>{body}</body></html>"
+            )
+        };
+        // The message past the first 200 bytes, in the body's text.
+        let v = refused_with(&hs, &page("", "<p>Invalid protocol selected</p>"));
+        assert_eq!(v.cause, Cause::SubprotocolRejected, "{}", v.evidence);
+        assert!(
+            v.evidence.contains(": \"Invalid protocol selected\""),
+            "{}",
+            v.evidence
+        );
+        // The same words in a script are no message.
+        let v = refused_with(
+            &hs,
+            &page(
+                "<script>var m = 'Invalid protocol selected';</script>",
+                "<p>Bad request</p>",
+            ),
+        );
+        assert_ne!(v.cause, Cause::SubprotocolRejected, "{}", v.evidence);
+        assert!(v.evidence.contains(": \"Bad request\""), "{}", v.evidence);
     }
 
     const VALID: &[(&str, &str)] = &[
