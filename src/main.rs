@@ -90,46 +90,35 @@ fn set_decay(ms: isize) {
     }
     let shorter = ms == wshs_sniff::allocator_decay::LOADED_MS;
     for i in 0..arenas {
-        set(&format!("arena.{i}.dirty_decay_ms"), ms);
+        write(&format!("arena.{i}.dirty_decay_ms"), Some(ms));
         if shorter {
-            purge(&format!("arena.{i}.purge"));
+            write(&format!("arena.{i}.purge"), None);
         }
     }
-    set("arenas.dirty_decay_ms", ms);
+    write("arenas.dirty_decay_ms", Some(ms));
 }
 
+/// Write a `ssize_t` to the mallctl `name`, or with `None` call it without a
+/// value (a purge); nothing is read back, and a failure changes nothing.
 #[cfg(feature = "jemalloc")]
-fn set(name: &str, ms: isize) {
+fn write(name: &str, value: Option<isize>) {
     let Ok(name) = std::ffi::CString::new(name) else {
         return;
     };
-    let mut value = ms;
-    // SAFETY: a NUL-terminated mallctl name whose value is a `ssize_t`;
-    // `value` lives across the call, and nothing is read back.
+    let mut value = value;
+    let (new, len) = match value.as_mut() {
+        Some(v) => ((v as *mut isize).cast(), std::mem::size_of::<isize>()),
+        None => (std::ptr::null_mut(), 0),
+    };
+    // SAFETY: a NUL-terminated mallctl name, and either no value or a
+    // `ssize_t` that lives across the call.
     unsafe {
         tikv_jemalloc_sys::mallctl(
             name.as_ptr(),
             std::ptr::null_mut(),
             std::ptr::null_mut(),
-            (&mut value as *mut isize).cast(),
-            std::mem::size_of::<isize>(),
-        );
-    }
-}
-
-#[cfg(feature = "jemalloc")]
-fn purge(name: &str) {
-    let Ok(name) = std::ffi::CString::new(name) else {
-        return;
-    };
-    // SAFETY: a NUL-terminated mallctl name that takes and gives no value.
-    unsafe {
-        tikv_jemalloc_sys::mallctl(
-            name.as_ptr(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            0,
+            new,
+            len,
         );
     }
 }

@@ -1123,19 +1123,18 @@ impl Correlator {
         let Some(list) = self.accepted_spellings.get(server) else {
             return;
         };
-        let first_names: Vec<&[u8]> = list
-            .iter()
-            .filter_map(|ok| ok.protocol.as_deref())
-            .filter_map(|p| p.split(|&b| b == b',').next())
-            .map(<[u8]>::trim_ascii)
-            .collect();
+        let accepted_first = |name: &[u8]| {
+            list.iter()
+                .filter_map(|ok| ok.protocol.as_deref()?.split(|&b| b == b',').next())
+                .any(|first| first.trim_ascii() == name)
+        };
         let spaced = offer
             .value
             .split(|&b| b == b',')
             .skip(1)
             .filter(|name| name.first().is_some_and(|&b| b == b' ' || b == b'\t'))
             .map(<[u8]>::trim_ascii)
-            .find(|name| !name.is_empty() && first_names.contains(name));
+            .find(|name| !name.is_empty() && accepted_first(name));
         let Some(name) = spaced else {
             return;
         };
